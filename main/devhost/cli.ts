@@ -1,0 +1,83 @@
+// `npm run devhost`: Koe's dev host (a development and test tool, not the product).
+// Serves the built renderer with the real main-process services on 127.0.0.1 and opens it in
+// Debian Chromium: an --app window when a display exists, headless (with a screenshot) otherwise.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { loadManagedPolicy } from '../managed-policy';
+import { startDevHost } from './server';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const args = new Set(process.argv.slice(2));
+const portArg = process.argv.find((a) => a.startsWith('--port='));
+const chromiumPath = process.env.KOE_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+];
+
+function die(message: string): never {
+  process.stderr.write(`Koe dev host: ${message}\n`);
+  process.exit(1);
+}
+
+async function main() {
+  const rendererDir = path.join(root, 'out/renderer');
+  const bridgeFile = path.join(root, 'out/devhost/bridge.js');
+  if (!existsSync(path.join(rendererDir, 'index.html')) || !existsSync(bridgeFile)) die('no build found: run `npm run build` first.');
+  if (!existsSync(chromiumPath)) die(`${chromiumPath} not found: install Debian's chromium package (apt-get install chromium).`);
+
+  const managed = await loadManagedPolicy(process.platform, process.env);
+  if (!managed.ok) die(managed.message);
+  const userDataDir = path.join(root, '.koe-data/devhost');
+  mkdirSync(userDataDir, { recursive: true });
+  const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const host = await startDevHost({
+    rendererDir,
+    bridgeFile,
+    userDataDir,
+    version,
+    managedPolicy: managed.policy,
+    port: portArg ? Number(portArg.split('=')[1]) : 0,
+  });
+  process.stdout.write(`Koe dev host (development and test tool) serving ${host.origin}\n`);
+
+  const hasDisplay = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && !args.has('--headless');
+  let shutdown: () => Promise<void>;
+  if (hasDisplay) {
+    const profile = mkdtempSync(path.join(os.tmpdir(), 'koe-devhost-chromium-'));
+    const child = spawn(chromiumPath, [`--app=${host.pageUrl()}`, `--user-data-dir=${profile}`, ...CHROMIUM_FLAGS], { stdio: 'ignore' });
+    shutdown = async () => {
+      child.kill();
+      await host.close();
+      rmSync(profile, { recursive: true, force: true });
+    };
+    child.on('exit', () => void shutdown().then(() => process.exit(0)));
+  } else {
+    const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(host.pageUrl());
+    await page.getByTestId('status-lock').waitFor();
+    const shot = path.join(root, '.koe-data/devhost-screenshot.png');
+    await page.screenshot({ path: shot });
+    process.stdout.write(`No display: Chromium runs headless. Screenshot of the app: ${shot}\n`);
+    process.stdout.write(`Open ${host.origin} is token-protected; press Ctrl+C to stop.\n`);
+    shutdown = async () => {
+      await browser.close();
+      await host.close();
+    };
+  }
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void shutdown().then(() => process.exit(0)));
+  if (args.has('--once')) {
+    await shutdown();
+    process.exit(0);
+  }
+}
+
+main().catch((err) => die(err instanceof Error ? err.message : String(err)));

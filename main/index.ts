@@ -1,0 +1,110 @@
+// Koe's Electron composition root: the only file that imports `electron` as a value.
+// Everything it wires is a plain service or a pure function, tested without Electron.
+import { app, BrowserWindow, ipcMain, protocol, session, shell, net } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { channelTable } from '../shared/ipc/contract';
+import { serveAsset } from './assets';
+import { createDispatcher } from './ipc/dispatcher';
+import { consoleLogger } from './log';
+import { loadManagedPolicy } from './managed-policy';
+import { contentSecurityPolicy } from './security/csp';
+import { navigationAllowed, windowOpenDecision } from './security/navigation';
+import { permissionCheck, permissionDecision } from './security/permissions';
+import { windowOptions } from './security/window';
+import { createHandlers, createMainServices, wireEvents } from './services';
+
+const APP_SCHEME = 'koe';
+const APP_ORIGIN = `${APP_SCHEME}://app`;
+const EXTERNAL_ALLOWLIST: readonly string[] = [];
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererDir = path.join(here, '../renderer');
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
+]);
+app.enableSandbox();
+
+async function main(): Promise<void> {
+  const managed = await loadManagedPolicy(process.platform, process.env);
+  if (!managed.ok) {
+    const { dialog } = await import('electron');
+    dialog.showErrorBox('Koe', managed.message);
+    app.exit(1);
+    return;
+  }
+  await app.whenReady();
+  const log = consoleLogger('main');
+  const services = await createMainServices({
+    app,
+    host: 'electron',
+    platform: process.platform,
+    userDataDir: app.getPath('userData'),
+    managedPolicy: managed.policy,
+    fetch: (url, init) => net.fetch(url, init),
+    clock: { now: () => Date.now() },
+    openExternal: (url) => shell.openExternal(url),
+    externalAllowlist: EXTERNAL_ALLOWLIST,
+  });
+  const policy = () => services.policy.effective().policy;
+  const csp = () => contentSecurityPolicy({ connect: [policy().gatewayUrl, policy().sipWssUrl] });
+
+  protocol.handle(APP_SCHEME, async (request) => {
+    const url = new URL(request.url);
+    if (url.host !== 'app') return new Response('Not found', { status: 404 });
+    const res = await serveAsset(rendererDir, url.pathname, csp());
+    return new Response(typeof res.body === "string" ? res.body : new Uint8Array(res.body), { status: res.status, headers: res.headers });
+  });
+
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, permission, callback, details) =>
+    callback(
+      permissionDecision(APP_ORIGIN, {
+        permission,
+        requestingUrl: details.requestingUrl,
+        mediaTypes: 'mediaTypes' in details ? details.mediaTypes : [],
+        isMainFrame: details.isMainFrame,
+      }),
+    ),
+  );
+  ses.setPermissionCheckHandler((_wc, permission, requestingOrigin, details) =>
+    permissionCheck(APP_ORIGIN, permission, requestingOrigin, 'mediaType' in details ? details.mediaType : undefined),
+  );
+
+  app.on('web-contents-created', (_e, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!navigationAllowed(APP_ORIGIN, url)) event.preventDefault();
+    });
+    contents.on('will-redirect', (event, url) => {
+      if (!navigationAllowed(APP_ORIGIN, url)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(({ url }) => {
+      const decision = windowOpenDecision(url, EXTERNAL_ALLOWLIST);
+      if (decision.openExternally) void shell.openExternal(url);
+      return { action: decision.action };
+    });
+  });
+
+  const dispatch = createDispatcher(createHandlers(services), APP_ORIGIN, log);
+  for (const name of channelTable.keys()) {
+    ipcMain.handle(name, (event, input) =>
+      dispatch({ url: event.senderFrame?.url, isMainFrame: event.senderFrame === event.sender.mainFrame }, name, input),
+    );
+  }
+
+  const win = new BrowserWindow(windowOptions({ preloadPath: path.join(here, '../preload/index.cjs'), title: 'Koe' }));
+  win.setContentProtection(policy().contentProtection);
+  services.policy.onChange((p) => win.setContentProtection(p.policy.contentProtection));
+  wireEvents(services, (event, payload) => {
+    if (!win.isDestroyed()) win.webContents.send(event, payload);
+  });
+  win.once('ready-to-show', () => win.show());
+  await win.loadURL(`${APP_ORIGIN}/index.html`);
+}
+
+app.on('window-all-closed', () => app.quit());
+main().catch((err) => {
+  console.error('Koe failed to start:', err instanceof Error ? err.message : err);
+  app.exit(1);
+});

@@ -1,0 +1,37 @@
+import type { GatewayHealth } from '../../shared/ipc/contract';
+import type { Clock } from './lock';
+
+export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<{
+  ok: boolean;
+  json(): Promise<unknown>;
+}>;
+
+/** Asks the gateway's `/health`; a slow or absent gateway is reported as unreachable within the timeout. */
+export class GatewayHealthService {
+  constructor(
+    private readonly fetch: FetchLike,
+    private readonly gatewayUrl: () => string,
+    private readonly clock: Clock,
+    private readonly timeoutMs = 2_000,
+  ) {}
+
+  async check(): Promise<GatewayHealth> {
+    const url = this.gatewayUrl();
+    const base = { url, checkedAt: this.clock.now() };
+    try {
+      const res = await this.fetch(new URL('/health', url).toString(), {
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: { accept: 'application/json' },
+      });
+      if (!res.ok) return { ...base, reachable: false, version: null };
+      const body = (await res.json()) as { status?: unknown; version?: unknown };
+      return {
+        ...base,
+        reachable: body?.status === 'ok',
+        version: typeof body?.version === 'string' ? body.version.slice(0, 64) : null,
+      };
+    } catch {
+      return { ...base, reachable: false, version: null };
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { useTranslation } from 'react-i18next';
+import { useAppStore } from '../../stores/app';
+
+type Tone = 'ok' | 'warn' | 'bad' | 'idle';
+
+function Indicator({ label, value, tone, testId }: { label: string; value: string; tone: Tone; testId: string }) {
+  return (
+    <div className="status-item" data-testid={testId} data-tone={tone}>
+      <span className={`dot dot-${tone}`} aria-hidden="true" />
+      <span className="status-label">{label}</span>
+      <span className="status-value">{value}</span>
+    </div>
+  );
+}
+
+/** Always visible: gateway, phone and lock state, the three things an operator must never have to guess. */
+export function StatusBar() {
+  const { t } = useTranslation();
+  const gateway = useAppStore((s) => s.gateway);
+  const lock = useAppStore((s) => s.lock);
+  const lockNow = useAppStore((s) => s.lockNow);
+
+  const gatewayTone: Tone = gateway === null ? 'idle' : gateway.reachable ? 'ok' : 'bad';
+  const gatewayText =
+    gateway === null ? t('status.gatewayUnknown') : gateway.reachable ? t('status.gatewayOnline') : t('status.gatewayOffline');
+
+  return (
+    <footer className="status-bar" role="status" aria-live="polite">
+      <Indicator label={t('status.gateway')} value={gatewayText} tone={gatewayTone} testId="status-gateway" />
+      <Indicator label={t('status.phone')} value={t('status.phoneOffline')} tone="idle" testId="status-phone" />
+      <Indicator
+        label={t('status.lock')}
+        value={lock.locked ? t('status.locked') : t('status.unlocked')}
+        tone={lock.locked ? 'warn' : 'ok'}
+        testId="status-lock"
+      />
+      <span className="spacer" />
+      {!lock.locked && (
+        <button type="button" className="link-button" onClick={() => void lockNow()}>
+          {t('status.lockNow')}
+        </button>
+      )}
+    </footer>
+  );
+}

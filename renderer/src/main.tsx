@@ -1,0 +1,15 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { I18nextProvider } from 'react-i18next';
+import { AppShell } from './features/shell/AppShell';
+import { createI18n } from './i18n';
+import './styles.css';
+
+const i18n = createI18n('ja');
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <I18nextProvider i18n={i18n}>
+      <AppShell />
+    </I18nextProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,61 @@
+import { create } from 'zustand';
+import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState } from '../../../shared/ipc/contract';
+import type { IpcError } from '../../../shared/ipc/result';
+import { koe } from '../koe';
+
+/** The app-wide facts main tells the renderer: what it is, its policy, lock state, gateway reachability. */
+export interface AppState {
+  info: AppInfo | null;
+  policy: EffectivePolicy | null;
+  lock: LockState;
+  gateway: GatewayHealth | null;
+  error: IpcError | null;
+  load(): Promise<void>;
+  refreshGateway(): Promise<void>;
+  setLanguage(language: Language): Promise<void>;
+  lockNow(): Promise<void>;
+  /** Subscribes to main's events; returns the unsubscribe function. */
+  listen(): () => void;
+}
+
+export const useAppStore = create<AppState>()((set) => ({
+  info: null,
+  policy: null,
+  lock: { locked: false, reason: null, since: null },
+  gateway: null,
+  error: null,
+
+  async load() {
+    const [info, policy, lock] = await Promise.all([koe().app.info({}), koe().policy.get({}), koe().lock.state({})]);
+    for (const r of [info, policy, lock]) if (!r.ok) return set({ error: r.error });
+    set({
+      info: info.ok ? info.value : null,
+      policy: policy.ok ? policy.value : null,
+      lock: lock.ok ? lock.value : { locked: true, reason: null, since: null },
+      error: null,
+    });
+  },
+
+  async refreshGateway() {
+    const r = await koe().gateway.health({});
+    if (r.ok) set({ gateway: r.value });
+  },
+
+  async setLanguage(language) {
+    const r = await koe().settings.setLanguage({ language });
+    if (!r.ok) set({ error: r.error });
+  },
+
+  async lockNow() {
+    const r = await koe().lock.lockNow({});
+    if (r.ok) set({ lock: r.value });
+  },
+
+  listen() {
+    const offs = [
+      koe().on('lock:changed', (lock) => set({ lock })),
+      koe().on('policy:changed', (policy) => set({ policy })),
+    ];
+    return () => offs.forEach((off) => off());
+  },
+}));

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { ClientPolicy } from '../policy';
+
+/**
+ * The one IPC contract. Each channel is declared once, here: its name (`<namespace>:<method>`),
+ * the schema of its single argument and the schema of its result. Main's handler table, the
+ * preload API (`window.koe`) and the renderer's types are all derived from this object.
+ */
+const channel = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
+const NoInput = z.object({}).strict();
+
+export const Language = z.enum(['ja', 'en']);
+export type Language = z.infer<typeof Language>;
+
+export const LockState = z
+  .object({
+    locked: z.boolean(),
+    reason: z.enum(['idle', 'os-lock', 'suspend', 'manual']).nullable(),
+    since: z.number().int().nullable(),
+  })
+  .strict();
+export type LockState = z.infer<typeof LockState>;
+
+export const AppInfo = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    platform: z.string(),
+    host: z.enum(['electron', 'devhost']),
+    locale: z.string(),
+  })
+  .strict();
+export type AppInfo = z.infer<typeof AppInfo>;
+
+export const GatewayHealth = z
+  .object({
+    url: z.string(),
+    reachable: z.boolean(),
+    version: z.string().nullable(),
+    checkedAt: z.number().int(),
+  })
+  .strict();
+export type GatewayHealth = z.infer<typeof GatewayHealth>;
+
+export const EffectivePolicy = z
+  .object({
+    policy: ClientPolicy,
+    /** Keys set by the machine-wide managed policy file: the user cannot change these. */
+    managedKeys: z.array(z.string()),
+  })
+  .strict();
+export type EffectivePolicy = z.infer<typeof EffectivePolicy>;
+
+export const contract = {
+  invoke: {
+    app: {
+      info: channel(NoInput, AppInfo),
+    },
+    policy: {
+      get: channel(NoInput, EffectivePolicy),
+    },
+    settings: {
+      setLanguage: channel(z.object({ language: Language }).strict(), z.object({ language: Language }).strict()),
+    },
+    gateway: {
+      health: channel(NoInput, GatewayHealth),
+    },
+    lock: {
+      state: channel(NoInput, LockState),
+      lockNow: channel(NoInput, LockState),
+    },
+    shell: {
+      openExternal: channel(
+        z.object({ url: z.string().max(2048) }).strict(),
+        z.object({ opened: z.boolean() }).strict(),
+      ),
+    },
+  },
+  /** Events main -> renderer. The payload is validated in main before it is sent. */
+  events: {
+    'lock:changed': LockState,
+    'policy:changed': EffectivePolicy,
+  },
+} as const;
+
+export type Contract = typeof contract;
+type Invoke = Contract['invoke'];
+export type Namespace = keyof Invoke;
+export type MethodOf<N extends Namespace> = keyof Invoke[N] & string;
+export type ChannelName = { [N in Namespace]: `${N & string}:${MethodOf<N>}` }[Namespace];
+export type EventName = keyof Contract['events'];
+
+type ChannelDef = { input: z.ZodType; output: z.ZodType };
+export type InputOf<N extends Namespace, M extends MethodOf<N>> = Invoke[N][M] extends ChannelDef
+  ? z.input<Invoke[N][M]['input']>
+  : never;
+export type OutputOf<N extends Namespace, M extends MethodOf<N>> = Invoke[N][M] extends ChannelDef
+  ? z.output<Invoke[N][M]['output']>
+  : never;
+/** The argument after main has parsed it (defaults applied). */
+export type ParsedInputOf<N extends Namespace, M extends MethodOf<N>> = Invoke[N][M] extends ChannelDef
+  ? z.output<Invoke[N][M]['input']>
+  : never;
+export type EventPayload<E extends EventName> = z.output<Contract['events'][E]>;
+
+/** Flat list of every invoke channel, for registration and lookup. */
+export const channelTable: ReadonlyMap<string, ChannelDef> = new Map(
+  Object.entries(contract.invoke).flatMap(([ns, methods]) =>
+    Object.entries(methods as Record<string, ChannelDef>).map(([m, def]) => [`${ns}:${m}`, def] as const),
+  ),
+);
+export const eventNames = Object.keys(contract.events) as EventName[];

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/**
+ * The client policy: what IT sets in the managed policy file and what the gateway's
+ * org policy adds. Every field has a safe default so a PC with no policy file still
+ * runs locked down.
+ */
+export const ClientPolicy = z
+  .object({
+    gatewayUrl: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:7400'),
+    sipWssUrl: z.url({ protocol: /^wss?$/ }).default('wss://127.0.0.1:7443'),
+    iceServers: z
+      .array(
+        z
+          .object({
+            urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+            username: z.string().optional(),
+            credential: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    idleTimeoutSeconds: z.number().int().min(30).max(86_400).default(300),
+    contentProtection: z.boolean().default(true),
+    blurOnFocusLoss: z.boolean().default(false),
+    updateChannel: z.enum(['stable', 'beta']).default('stable'),
+    language: z.enum(['ja', 'en']).default('ja'),
+  })
+  .strict();
+export type ClientPolicy = z.infer<typeof ClientPolicy>;
+
+export const defaultPolicy = (): ClientPolicy => ClientPolicy.parse({});
