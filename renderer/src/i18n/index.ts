@@ -16,6 +16,7 @@ export function createI18n(language: Language = 'ja'): i18n {
     interpolation: { escapeValue: false }, // React escapes
     initAsync: false,
     returnNull: false,
+    showSupportNotice: false,
   });
   return instance;
 }

@@ -1,0 +1,90 @@
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { I18nextProvider } from 'react-i18next';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { MainDeps } from '../../main/services';
+import { AppShell } from '../../renderer/src/features/shell/AppShell';
+import { createI18n } from '../../renderer/src/i18n';
+import { useAppStore } from '../../renderer/src/stores/app';
+import { createKoeInProcess } from '../support/koe-harness';
+
+const initial = useAppStore.getState();
+
+async function mount(overrides: Partial<MainDeps> = {}) {
+  const koe = await createKoeInProcess(overrides);
+  Object.defineProperty(window, 'koe', { value: koe.api, configurable: true });
+  const view = render(
+    <I18nextProvider i18n={createI18n('ja')}>
+      <AppShell />
+    </I18nextProvider>,
+  );
+  await screen.findByTestId('app-version');
+  return { ...koe, view };
+}
+
+describe('AppShell', () => {
+  beforeEach(() => useAppStore.setState(initial, true));
+
+  it('shows the app info that main reports, in Japanese by default', async () => {
+    await mount();
+    expect(screen.getByTestId('app-version').textContent).toBe('9.8.7');
+    expect(screen.getByRole('heading', { name: 'サインイン' })).toBeTruthy();
+    expect(screen.getByTestId('app-host').textContent).toBe('Electron');
+    expect(document.documentElement.lang).toBe('ja');
+  });
+
+  it('shows the gateway as connected when its health check answers ok', async () => {
+    await mount();
+    await waitFor(() => expect(screen.getByTestId('status-gateway').dataset.tone).toBe('ok'));
+    expect(within(screen.getByTestId('status-gateway')).getByText('接続済み')).toBeTruthy();
+  });
+
+  it('shows the gateway as unreachable when the health check fails', async () => {
+    await mount({
+      fetch: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+    });
+    await waitFor(() => expect(screen.getByTestId('status-gateway').dataset.tone).toBe('bad'));
+    expect(within(screen.getByTestId('status-gateway')).getByText('接続できません')).toBeTruthy();
+  });
+
+  it('switches to English and main persists the choice', async () => {
+    const { services } = await mount();
+    await userEvent.selectOptions(screen.getByLabelText('表示言語'), 'en');
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(services.settings.get().language).toBe('en');
+    expect(document.documentElement.lang).toBe('en');
+  });
+
+  it('does not let the user change a language the managed policy fixes', async () => {
+    await mount({ managedPolicy: { language: 'en' } });
+    await screen.findByRole('heading', { name: 'Sign in' });
+    const select = screen.getByLabelText('Language') as HTMLSelectElement;
+    expect(select.disabled).toBe(true);
+    expect(screen.getByText('The language is fixed by your organisation’s policy.')).toBeTruthy();
+  });
+
+  it('removes the sign-in and app views from the DOM when main locks, not just covers them', async () => {
+    const { services } = await mount();
+    expect(screen.getByTestId('status-lock').dataset.tone).toBe('ok');
+    act(() => void services.lock.lock('idle'));
+    await screen.findByTestId('lock-screen');
+    expect(screen.queryByRole('heading', { name: 'サインイン' })).toBeNull();
+    expect(screen.queryByTestId('app-version')).toBeNull();
+    expect(screen.getByTestId('status-lock').dataset.tone).toBe('warn');
+  });
+
+  it('locks through main when the operator asks to', async () => {
+    const { services } = await mount();
+    await userEvent.click(screen.getByRole('button', { name: '今すぐロック' }));
+    await screen.findByTestId('lock-screen');
+    expect(services.lock.current()).toMatchObject({ locked: true, reason: 'manual' });
+  });
+
+  it('keeps the sign-in form inert until the gateway sign-in exists', async () => {
+    await mount();
+    for (const name of ['ユーザー名', 'パスワード']) expect((screen.getByLabelText(name) as HTMLInputElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'サインイン' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
