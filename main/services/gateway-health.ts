@@ -1,5 +1,5 @@
 import type { GatewayHealth } from '../../shared/ipc/contract';
-import type { Clock } from './lock';
+import type { Clock } from '../lock/lock-service';
 
 export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<{
   ok: boolean;

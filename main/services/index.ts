@@ -4,7 +4,7 @@ import { IpcFailure, type HandlerTable } from '../ipc/handlers';
 import { externalUrlAllowed } from '../security/navigation';
 import { AppInfoService, type AppFacts } from './app-info';
 import { GatewayHealthService, type FetchLike } from './gateway-health';
-import { LockService, type Clock } from './lock';
+import { LockService, type Clock } from '../lock/lock-service';
 import { PolicyService, type ManagedPolicy } from './policy';
 import { SettingsStore } from './settings';
 
