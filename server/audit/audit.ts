@@ -1,0 +1,193 @@
+// Tamper-evident audit log. Each entry's hash = SHA-256(prev hash + "\n" + canonical JSON
+// of the entry). Appends lock the single audit_head row (SELECT ... FOR UPDATE) so
+// concurrent writers queue up instead of forking the chain; the append runs inside the
+// caller's transaction, so an audited change and its entry commit or vanish together.
+import { createHash } from 'node:crypto';
+import type { AuditEntryView } from '../../shared/gateway/api';
+import type { Clock } from '../clock';
+import type { Db, Executor } from '../db/schema';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditEvent {
+  action: string;
+  orgId?: string | null;
+  actor?: { userId: string | null; username: string | null } | null;
+  target?: { type: string; id: string } | null;
+  sourceIp?: string | null;
+  deviceId?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/** JSON with object keys sorted at every level: one byte string per value. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+type HashedFields = Omit<AuditEntryView, 'hash' | 'prevHash'>;
+
+export function entryHash(prevHash: string, entry: HashedFields): string {
+  const canonical = canonicalJson({
+    seq: entry.seq,
+    at: entry.at,
+    orgId: entry.orgId,
+    actorUserId: entry.actorUserId,
+    actorUsername: entry.actorUsername,
+    action: entry.action,
+    targetType: entry.targetType,
+    targetId: entry.targetId,
+    sourceIp: entry.sourceIp,
+    deviceId: entry.deviceId,
+    detail: entry.detail,
+  });
+  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
+}
+
+/** Appends one entry. `tx` must be a transaction (the head row lock lasts until it commits). */
+export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
+  const head = await tx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
+  // JSON round-trip so the hashed detail is exactly what jsonb gives back (no undefined, no Dates).
+  const detail = JSON.parse(JSON.stringify(event.detail ?? {})) as Record<string, unknown>;
+  const fields: HashedFields = {
+    seq: Number(head.seq) + 1,
+    at: clock.now().toISOString(),
+    orgId: event.orgId ?? null,
+    actorUserId: event.actor?.userId ?? null,
+    actorUsername: event.actor?.username ?? null,
+    action: event.action,
+    targetType: event.target?.type ?? null,
+    targetId: event.target?.id ?? null,
+    sourceIp: event.sourceIp ?? null,
+    deviceId: event.deviceId ?? null,
+    detail,
+  };
+  const hash = entryHash(head.hash, fields);
+  await tx
+    .insertInto('audit_log')
+    .values({
+      seq: fields.seq,
+      at: new Date(fields.at),
+      org_id: fields.orgId,
+      actor_user_id: fields.actorUserId,
+      actor_username: fields.actorUsername,
+      action: fields.action,
+      target_type: fields.targetType,
+      target_id: fields.targetId,
+      source_ip: fields.sourceIp,
+      device_id: fields.deviceId,
+      detail: JSON.stringify(detail),
+      prev_hash: head.hash,
+      hash,
+    })
+    .execute();
+  await tx.updateTable('audit_head').set({ seq: fields.seq, hash }).where('id', '=', 1).execute();
+  return { ...fields, prevHash: head.hash, hash };
+}
+
+/** Appends in a transaction of its own (for events not tied to another write). */
+export async function audit(db: Db, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
+  return db.transaction().execute((tx) => appendAudit(tx, clock, event));
+}
+
+type AuditRow = {
+  seq: number | string;
+  at: Date;
+  org_id: string | null;
+  actor_user_id: string | null;
+  actor_username: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  source_ip: string | null;
+  device_id: string | null;
+  detail: unknown;
+  prev_hash: string;
+  hash: string;
+};
+
+export function toAuditView(row: AuditRow): AuditEntryView {
+  return {
+    seq: Number(row.seq),
+    at: new Date(row.at).toISOString(),
+    orgId: row.org_id,
+    actorUserId: row.actor_user_id,
+    actorUsername: row.actor_username,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    sourceIp: row.source_ip,
+    deviceId: row.device_id,
+    detail: (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export type VerifyResult =
+  | { ok: true; entries: number; headSeq: number; headHash: string }
+  | { ok: false; entries: number; firstBrokenSeq: number; reason: string };
+
+/**
+ * Walks the chain from seq 1. Reports the first seq where the stored row is not what the
+ * chain says must be there: an edited entry (hash mismatch), a deleted one (gap in seq or a
+ * prev_hash that does not link), a reordering (seq moved: hash mismatch), or a cut tail (head
+ * row ahead of the last entry).
+ */
+export async function verifyAuditChain(db: Db, pageSize = 1000): Promise<VerifyResult> {
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let count = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(pageSize)
+      .execute();
+    for (const row of rows) {
+      const entry = toAuditView(row);
+      if (entry.seq !== expectedSeq) {
+        return { ok: false, entries: count, firstBrokenSeq: expectedSeq, reason: `entry ${expectedSeq} is missing (next stored is ${entry.seq})` };
+      }
+      if (entry.prevHash !== prevHash) {
+        return { ok: false, entries: count, firstBrokenSeq: entry.seq, reason: `entry ${entry.seq} does not link to the previous entry` };
+      }
+      if (entryHash(prevHash, entry) !== entry.hash) {
+        return { ok: false, entries: count, firstBrokenSeq: entry.seq, reason: `entry ${entry.seq} was altered (hash mismatch)` };
+      }
+      prevHash = entry.hash;
+      expectedSeq += 1;
+      count += 1;
+    }
+    if (rows.length < pageSize) break;
+  }
+  const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+  if (!head) return { ok: false, entries: count, firstBrokenSeq: expectedSeq, reason: 'audit head row is missing' };
+  if (Number(head.seq) !== count || head.hash !== prevHash) {
+    return {
+      ok: false,
+      entries: count,
+      firstBrokenSeq: Math.min(expectedSeq, Number(head.seq)) || expectedSeq,
+      reason: `the chain ends at ${count} but the head records ${Number(head.seq)}: entries were removed from the end or the head was edited`,
+    };
+  }
+  return { ok: true, entries: count, headSeq: count, headHash: prevHash };
+}
+
+/** Entries after `cursor` (a seq), oldest first: an archive pulls until nextCursor stops moving. */
+export async function exportAudit(
+  db: Db,
+  opts: { cursor: number; limit: number; orgId?: string },
+): Promise<{ entries: AuditEntryView[]; nextCursor: number }> {
+  let q = db.selectFrom('audit_log').selectAll().where('seq', '>', opts.cursor).orderBy('seq').limit(opts.limit);
+  if (opts.orgId) q = q.where((eb) => eb.or([eb('org_id', '=', opts.orgId!), eb('org_id', 'is', null)]));
+  const rows = await q.execute();
+  const entries = rows.map(toAuditView);
+  return { entries, nextCursor: entries.length ? entries[entries.length - 1]!.seq : opts.cursor };
+}

@@ -1,0 +1,23 @@
+// Ed25519 device keys: raw 32-byte public keys (base64url) verified with node:crypto.
+import { createPublicKey, verify } from 'node:crypto';
+import { deviceSignatureMessage, type DeviceSignaturePurpose } from '../../shared/gateway/device-message';
+
+export function verifyDeviceSignature(input: {
+  publicKey: string;
+  signature: string;
+  purpose: DeviceSignaturePurpose;
+  username: string;
+  challenge: string;
+}): boolean {
+  try {
+    const raw = Buffer.from(input.publicKey, 'base64url');
+    if (raw.length !== 32) return false;
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: input.publicKey }, format: 'jwk' });
+    const sig = Buffer.from(input.signature, 'base64url');
+    if (sig.length !== 64) return false;
+    const message = Buffer.from(deviceSignatureMessage(input), 'utf8');
+    return verify(null, message, key, sig);
+  } catch {
+    return false;
+  }
+}

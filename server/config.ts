@@ -1,0 +1,100 @@
+// Gateway configuration: environment variables (KOE_GATEWAY_*) and an optional JSON file,
+// validated with zod. A bad value fails start-up with the name of the key.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { Cidr } from '../shared/gateway/cidr';
+
+export const Argon2Params = z.strictObject({
+  memoryCost: z.number().int().min(1024).max(4_194_304),
+  timeCost: z.number().int().min(1).max(20),
+  parallelism: z.number().int().min(1).max(16),
+});
+export type Argon2Params = z.infer<typeof Argon2Params>;
+
+/** OWASP Password Storage Cheat Sheet: argon2id m=19 MiB t=2 is the floor; we use 64 MiB, t=3. */
+export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 65536, timeCost: 3, parallelism: 1 };
+/** Only for tests that are not about hashing cost (the fixture users); never in production. */
+export const TEST_ARGON2: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+export const GatewayConfigSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8787),
+  /** PostgreSQL connection string; when absent, PGlite in `dataDir`. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+  dataDir: z.string().default('./.koe-data/gateway'),
+  jwt: z
+    .strictObject({
+      /** HS256 secret, at least 32 bytes. When absent the gateway generates one and keeps it in the database. */
+      secret: z.string().min(32, 'at least 32 characters').optional(),
+      issuer: z.string().default('koe-gateway'),
+      audience: z.string().default('koe-client'),
+    })
+    .default({ issuer: 'koe-gateway', audience: 'koe-client' }),
+  argon2: Argon2Params.default(PRODUCTION_ARGON2),
+  /** Peers whose X-Forwarded-For is believed. Empty: never (the socket address is the client). */
+  trustedProxies: z.array(Cidr).default([]),
+  bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  /** Token bucket per source IP over /auth/* routes. */
+  authRateLimit: z
+    .strictObject({ capacity: z.number().int().min(1).default(30), refillPerMinute: z.number().min(0).default(30) })
+    .default({ capacity: 30, refillPerMinute: 30 }),
+  /** Failed sign-ins per source IP (any usernames) before the IP is throttled. */
+  ipFailureLimit: z
+    .strictObject({ maxFailures: z.number().int().min(1).default(50), windowMinutes: z.number().int().min(1).default(15) })
+    .default({ maxFailures: 50, windowMinutes: 15 }),
+  challengeTtlSeconds: z.number().int().min(5).max(600).default(60),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
+
+export class ConfigError extends Error {}
+
+function describe(error: z.ZodError, source: string): string {
+  return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+}
+
+export function parseConfig(input: unknown, source = 'config'): GatewayConfig {
+  const result = GatewayConfigSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(describe(result.error, source));
+  return result.data;
+}
+
+const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
+  KOE_GATEWAY_HOST: (v, c) => (c.host = v),
+  KOE_GATEWAY_PORT: (v, c) => (c.port = num(v, 'KOE_GATEWAY_PORT')),
+  DATABASE_URL: (v, c) => (c.databaseUrl = v),
+  KOE_GATEWAY_DATA_DIR: (v, c) => (c.dataDir = v),
+  KOE_GATEWAY_JWT_SECRET: (v, c) => ((c.jwt ??= {}).secret = v),
+  KOE_GATEWAY_TRUSTED_PROXIES: (v, c) => (c.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)),
+  KOE_GATEWAY_ARGON2: (v, c) => {
+    const [m, t, p] = v.split(',').map((s) => num(s, 'KOE_GATEWAY_ARGON2'));
+    c.argon2 = { memoryCost: m, timeCost: t, parallelism: p };
+  },
+  KOE_GATEWAY_LOG_LEVEL: (v, c) => (c.logLevel = v),
+};
+
+function num(v: string, key: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${key}: expected an integer, got "${v}"`);
+  return Number(v);
+}
+
+/** File (KOE_GATEWAY_CONFIG, JSON) first, then environment variables on top. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): GatewayConfig {
+  let base: Record<string, any> = {};
+  const file = env.KOE_GATEWAY_CONFIG;
+  if (file) {
+    try {
+      base = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`KOE_GATEWAY_CONFIG (${file}): ${(e as Error).message}`);
+    }
+    const fileCheck = GatewayConfigSchema.safeParse(base);
+    if (!fileCheck.success) throw new ConfigError(describe(fileCheck.error, file));
+  }
+  for (const [key, apply] of Object.entries(ENV)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') apply(v, base);
+  }
+  return parseConfig({ ...base, ...overrides }, 'environment');
+}

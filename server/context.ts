@@ -1,0 +1,47 @@
+// What every route handler gets: the database, config, clock and the shared services.
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock';
+import type { GatewayConfig } from './config';
+import type { Db } from './db/schema';
+import { PasswordHasher } from './auth/passwords';
+import { FailureWindow, TokenBuckets } from './auth/rate-limit';
+import { AccessTokens } from './auth/tokens';
+import { parseRange } from './auth/net';
+
+export interface GatewayContext {
+  db: Db;
+  config: GatewayConfig;
+  clock: Clock;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokens;
+  authBuckets: TokenBuckets;
+  ipFailures: FailureWindow;
+  trustedProxies: ReturnType<typeof parseRange>[];
+}
+
+/** The JWT secret: from config, else generated once and kept in the database. */
+async function jwtSecret(db: Db, config: GatewayConfig, clock: Clock): Promise<string> {
+  if (config.jwt.secret) return config.jwt.secret;
+  const existing = await db.selectFrom('gateway_keys').select('value').where('name', '=', 'jwt_hs256').executeTakeFirst();
+  if (existing) return existing.value;
+  await db
+    .insertInto('gateway_keys')
+    .values({ name: 'jwt_hs256', value: randomBytes(48).toString('base64url'), created_at: clock.now() })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const row = await db.selectFrom('gateway_keys').select('value').where('name', '=', 'jwt_hs256').executeTakeFirstOrThrow();
+  return row.value;
+}
+
+export async function createContext(db: Db, config: GatewayConfig, clock: Clock): Promise<GatewayContext> {
+  return {
+    db,
+    config,
+    clock,
+    hasher: new PasswordHasher(config.argon2),
+    accessTokens: new AccessTokens(await jwtSecret(db, config, clock), config.jwt.issuer, config.jwt.audience, clock),
+    authBuckets: new TokenBuckets(clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
+    ipFailures: new FailureWindow(clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
+    trustedProxies: config.trustedProxies.map(parseRange),
+  };
+}

@@ -1,0 +1,104 @@
+// Migrations live in code (an ordered record), so the same list runs on PGlite and
+// PostgreSQL and ships inside the gateway. Never edit a released migration: add one.
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+// One statement per string: PGlite's extended protocol runs a single statement per query.
+const M0001_STATEMENTS: string[] = [
+  `create table orgs (
+    id uuid primary key, name text not null, policy jsonb not null, created_at timestamptz not null)`,
+  `create table roles (
+    id uuid primary key, org_id uuid not null references orgs(id), key text not null, name text not null,
+    permissions jsonb not null, builtin boolean not null default false, unique (org_id, key))`,
+  `create table users (
+    id uuid primary key, org_id uuid not null references orgs(id), username text not null unique,
+    display_name text not null, role_id uuid not null references roles(id), password_hash text not null,
+    password_changed_at timestamptz not null, disabled boolean not null default false,
+    totp_secret text, totp_enabled boolean not null default false, totp_last_counter bigint,
+    created_at timestamptz not null)`,
+  `create table password_history (
+    id uuid primary key, user_id uuid not null references users(id), password_hash text not null,
+    created_at timestamptz not null)`,
+  `create index password_history_user on password_history (user_id, created_at desc)`,
+  `create table recovery_codes (
+    id uuid primary key, user_id uuid not null references users(id), code_hash text not null,
+    used_at timestamptz)`,
+  `create index recovery_codes_user on recovery_codes (user_id)`,
+  `create table teams (id uuid primary key, org_id uuid not null references orgs(id), name text not null,
+    unique (org_id, name))`,
+  `create table team_members (
+    team_id uuid not null references teams(id), user_id uuid not null references users(id),
+    member_role text not null check (member_role in ('lead', 'operator')), primary key (team_id, user_id))`,
+  `create table login_failures (
+    id bigserial primary key, username text not null, source_ip text, at timestamptz not null)`,
+  `create index login_failures_user_at on login_failures (username, at)`,
+  `create table account_locks (
+    username text primary key, locked_at timestamptz not null, locked_until timestamptz not null)`,
+  `create table devices (
+    id uuid primary key, user_id uuid not null references users(id), org_id uuid not null references orgs(id),
+    name text not null, public_key text not null,
+    status text not null check (status in ('active', 'revoked', 'reset')),
+    created_at timestamptz not null, last_seen_at timestamptz, revoked_at timestamptz)`,
+  `create unique index devices_one_active on devices (user_id) where status = 'active'`,
+  `create table device_alerts (
+    id uuid primary key, org_id uuid not null references orgs(id), user_id uuid not null references users(id),
+    device_id uuid not null references devices(id), source_ip text, created_at timestamptz not null,
+    acknowledged_at timestamptz, acknowledged_by uuid)`,
+  `create table challenges (
+    challenge text primary key, username text not null, purpose text not null,
+    expires_at timestamptz not null, used_at timestamptz)`,
+  `create index challenges_expiry on challenges (expires_at)`,
+  `create table sessions (
+    id uuid primary key, user_id uuid not null references users(id), org_id uuid not null references orgs(id),
+    device_id uuid references devices(id), created_at timestamptz not null, last_seen_at timestamptz not null,
+    absolute_expires_at timestamptz not null, revoked_at timestamptz, revoke_reason text, source_ip text,
+    totp_enrolment_only boolean not null default false)`,
+  `create index sessions_user on sessions (user_id)`,
+  `create table refresh_tokens (
+    token_hash text primary key, session_id uuid not null references sessions(id),
+    created_at timestamptz not null, used_at timestamptz)`,
+  `create index refresh_tokens_session on refresh_tokens (session_id)`,
+  `create table audit_log (
+    seq bigint primary key, at timestamptz not null, org_id uuid, actor_user_id uuid, actor_username text,
+    action text not null, target_type text, target_id text, source_ip text, device_id uuid,
+    detail jsonb not null, prev_hash text not null, hash text not null)`,
+  `create index audit_log_org_action on audit_log (org_id, action, seq)`,
+  `create table audit_head (id integer primary key check (id = 1), seq bigint not null, hash text not null)`,
+  `insert into audit_head (id, seq, hash) values (1, 0, '${'0'.repeat(64)}')`,
+  `create table gateway_keys (name text primary key, value text not null, created_at timestamptz not null)`,
+  // Append-only: the application can insert audit rows but not change them. A database
+  // superuser can still disable these triggers; the hash chain is what catches that.
+  `create function audit_log_append_only() returns trigger language plpgsql as $$
+    begin
+      raise exception 'audit_log is append-only';
+    end $$`,
+  `create trigger audit_log_no_update before update or delete on audit_log
+    for each row execute function audit_log_append_only()`,
+  `create trigger audit_log_no_truncate before truncate on audit_log
+    for each statement execute function audit_log_append_only()`,
+];
+
+function statements(list: string[]): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      for (const statement of list) await sql.raw(statement).execute(db);
+    },
+  };
+}
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_identity_sessions_audit': statements(M0001_STATEMENTS),
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations() {
+    return MIGRATIONS;
+  }
+}
+
+/** Applies pending migrations; returns the names applied. Throws on the first failure. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(), migrationTableName: 'koe_migrations', migrationLockTableName: 'koe_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,167 @@
+// Row types of every table, for Kysely. Timestamps are timestamptz (Date in JS); all
+// time comparisons use the gateway's injected clock, never SQL now().
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+
+type Json = ColumnType<unknown, string, string>;
+
+export interface OrgsTable {
+  id: string;
+  name: string;
+  policy: Json;
+  created_at: Date;
+}
+export interface RolesTable {
+  id: string;
+  org_id: string;
+  key: string;
+  name: string;
+  permissions: Json;
+  builtin: boolean;
+}
+export interface UsersTable {
+  id: string;
+  org_id: string;
+  username: string;
+  display_name: string;
+  role_id: string;
+  password_hash: string;
+  password_changed_at: Date;
+  disabled: boolean;
+  totp_secret: string | null;
+  totp_enabled: boolean;
+  totp_last_counter: ColumnType<number | null, number | null, number | null>;
+  created_at: Date;
+}
+export interface PasswordHistoryTable {
+  id: string;
+  user_id: string;
+  password_hash: string;
+  created_at: Date;
+}
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: Date | null;
+}
+export interface TeamsTable {
+  id: string;
+  org_id: string;
+  name: string;
+}
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  member_role: 'lead' | 'operator';
+}
+export interface LoginFailuresTable {
+  id: Generated<number>;
+  username: string;
+  source_ip: string | null;
+  at: Date;
+}
+export interface AccountLocksTable {
+  username: string;
+  locked_at: Date;
+  locked_until: Date;
+}
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  org_id: string;
+  name: string;
+  public_key: string;
+  status: 'active' | 'revoked' | 'reset';
+  created_at: Date;
+  last_seen_at: Date | null;
+  revoked_at: Date | null;
+}
+export interface DeviceAlertsTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  device_id: string;
+  source_ip: string | null;
+  created_at: Date;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+}
+export interface ChallengesTable {
+  challenge: string;
+  username: string;
+  purpose: string;
+  expires_at: Date;
+  used_at: Date | null;
+}
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  org_id: string;
+  device_id: string | null;
+  created_at: Date;
+  last_seen_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
+  source_ip: string | null;
+  totp_enrolment_only: boolean;
+}
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  created_at: Date;
+  used_at: Date | null;
+}
+export interface AuditLogTable {
+  seq: ColumnType<number, number, never>;
+  at: Date;
+  org_id: string | null;
+  actor_user_id: string | null;
+  actor_username: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  source_ip: string | null;
+  device_id: string | null;
+  detail: Json;
+  prev_hash: string;
+  hash: string;
+}
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+export interface GatewayKeysTable {
+  name: string;
+  value: string;
+  created_at: Date;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  roles: RolesTable;
+  users: UsersTable;
+  password_history: PasswordHistoryTable;
+  recovery_codes: RecoveryCodesTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  login_failures: LoginFailuresTable;
+  account_locks: AccountLocksTable;
+  devices: DevicesTable;
+  device_alerts: DeviceAlertsTable;
+  challenges: ChallengesTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+  gateway_keys: GatewayKeysTable;
+}
+
+export type Db = Kysely<Database>;
+/** Either the database or an open transaction: functions that write take this. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type NewUser = Insertable<UsersTable>;

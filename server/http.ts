@@ -1,0 +1,71 @@
+// Registers one route from the shared contract: zod-parses params, query and body (strict:
+// unknown fields are refused), applies auth-route rate limits, authenticates and checks the
+// permission the contract names, and validates the response before it leaves.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ROUTES, type RouteBody, type RouteName, type RouteParams, type RouteQuery, type RouteResponse, type RouteSpec } from '../shared/gateway/api';
+import { clientAddress } from './auth/net';
+import type { GatewayContext } from './context';
+import { GatewayError } from './errors';
+import { authenticate, requirePermission, type Principal } from './principal';
+
+export interface HandlerInput<N extends RouteName> {
+  body: RouteBody<N>;
+  query: RouteQuery<N>;
+  params: RouteParams<N>;
+  principal: N extends PublicRoute ? null : Principal;
+  sourceIp: string;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+type PublicRoute = { [K in RouteName]: (typeof ROUTES)[K]['auth'] extends null ? K : never }[RouteName];
+
+/** Routes a TOTP-enrolment-only session may use. */
+const ENROLMENT_ROUTES = new Set<RouteName>(['me', 'signOut', 'totpEnrol', 'totpConfirm']);
+const NoBody = z.union([z.undefined(), z.null(), z.strictObject({})]);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new GatewayError('validation_failed', `invalid ${where}`, {
+    issues: result.error.issues.slice(0, 20).map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })),
+  });
+}
+
+export function sourceIpOf(ctx: GatewayContext, req: FastifyRequest): string {
+  const xff = req.headers['x-forwarded-for'];
+  return clientAddress(req.socket.remoteAddress ?? '0.0.0.0', Array.isArray(xff) ? xff.join(',') : xff, ctx.trustedProxies);
+}
+
+export function route<N extends RouteName>(
+  app: FastifyInstance,
+  ctx: GatewayContext,
+  name: N,
+  handler: (input: HandlerInput<N>) => Promise<RouteResponse<N>>,
+): void {
+  const spec: RouteSpec = ROUTES[name];
+  app.route({
+    method: spec.method,
+    url: spec.path,
+    handler: async (req, reply) => {
+      const sourceIp = sourceIpOf(ctx, req);
+      if (spec.path.startsWith('/auth/')) {
+        const wait = ctx.authBuckets.take(sourceIp);
+        if (wait > 0) throw new GatewayError('rate_limited', 'too many requests: slow down', { retryAfterSeconds: wait });
+      }
+      const params = spec.params ? parse(spec.params, req.params, 'params') : undefined;
+      const query = parse(spec.query ?? z.strictObject({}), req.query ?? {}, 'query');
+      const body = parse(spec.body ?? NoBody, req.body, 'body');
+      let principal: Principal | null = null;
+      if (spec.auth !== null) {
+        principal = await authenticate(ctx, req.headers.authorization, sourceIp);
+        if (principal.totpEnrolmentOnly && !ENROLMENT_ROUTES.has(name)) {
+          throw new GatewayError('totp_enrolment_required', 'enrol TOTP (POST /me/totp/enrol, then /me/totp/confirm) first');
+        }
+        if (spec.auth !== 'authenticated') requirePermission(principal, spec.auth);
+      }
+      const result = await handler({ body, query, params, principal, sourceIp, req, reply } as HandlerInput<N>);
+      return spec.response.parse(result);
+    },
+  });
+}

@@ -1,0 +1,73 @@
+// Org and user provisioning shared by the admin API, the CLI and the demo seed.
+import { randomUUID } from 'node:crypto';
+import { BUILTIN_ROLES } from '../shared/gateway/permissions';
+import { DEFAULT_ORG_POLICY, OrgPolicySchema, type OrgPolicy } from '../shared/gateway/policy';
+import { normalizeUsername } from '../shared/gateway/device-message';
+import { appendAudit, type AuditEvent } from './audit/audit';
+import { assertPolicy } from './auth/password-change';
+import type { GatewayContext } from './context';
+import { GatewayError } from './errors';
+import { orgPolicy } from './policy';
+
+export async function createOrg(ctx: GatewayContext, name: string, policy: Partial<OrgPolicy> = {}): Promise<string> {
+  const id = randomUUID();
+  const full = OrgPolicySchema.parse({ ...DEFAULT_ORG_POLICY, ...policy });
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('orgs').values({ id, name, policy: JSON.stringify(full), created_at: ctx.clock.now() }).execute();
+    for (const [key, role] of Object.entries(BUILTIN_ROLES)) {
+      await tx
+        .insertInto('roles')
+        .values({ id: randomUUID(), org_id: id, key, name: role.name, permissions: JSON.stringify(role.permissions), builtin: true })
+        .execute();
+    }
+    await appendAudit(tx, ctx.clock, { orgId: id, action: 'org.created', target: { type: 'org', id }, detail: { name } });
+  });
+  return id;
+}
+
+/** The only org, for the CLI on single-org installs (refuses to guess when there are several). */
+export async function soleOrg(ctx: GatewayContext): Promise<string | null> {
+  const rows = await ctx.db.selectFrom('orgs').select('id').limit(2).execute();
+  if (rows.length > 1) throw new Error('several orgs exist: pass --org <id>');
+  return rows[0]?.id ?? null;
+}
+
+export async function createUser(
+  ctx: GatewayContext,
+  input: {
+    orgId: string;
+    username: string;
+    displayName: string;
+    role: string;
+    password: string;
+    /** Precomputed hash (seeding many users with one password); the policy is still checked. */
+    passwordHash?: string;
+    actor?: AuditEvent['actor'];
+    sourceIp?: string | null;
+  },
+): Promise<string> {
+  const policy = await orgPolicy(ctx.db, input.orgId);
+  const username = normalizeUsername(input.username);
+  assertPolicy(input.password, policy, username);
+  const role = await ctx.db.selectFrom('roles').select('id').where('org_id', '=', input.orgId).where('key', '=', input.role).executeTakeFirst();
+  if (!role) throw new GatewayError('validation_failed', `no role "${input.role}" in this org`);
+  const hash = input.passwordHash ?? (await ctx.hasher.hash(input.password));
+  const id = randomUUID();
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (tx) => {
+    const taken = await tx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+    if (taken) throw new GatewayError('conflict', `username "${username}" is taken`);
+    await tx
+      .insertInto('users')
+      .values({
+        id, org_id: input.orgId, username, display_name: input.displayName, role_id: role.id, password_hash: hash,
+        password_changed_at: now, disabled: false, totp_secret: null, totp_enabled: false, totp_last_counter: null, created_at: now,
+      })
+      .execute();
+    await appendAudit(tx, ctx.clock, {
+      orgId: input.orgId, actor: input.actor ?? null, sourceIp: input.sourceIp ?? null, action: 'user.created',
+      target: { type: 'user', id }, detail: { username, role: input.role, displayName: input.displayName },
+    });
+  });
+  return id;
+}

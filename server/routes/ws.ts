@@ -1,0 +1,60 @@
+// /ws: minimal but real. The first message must be {type:"auth", accessToken} within 5 s
+// (tokens stay out of URLs and logs); then ping/pong. Later issues add agent states here.
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { WsClientMessage } from '../../shared/gateway/api';
+import type { GatewayContext } from '../context';
+import { GatewayError } from '../errors';
+import { sourceIpOf } from '../http';
+import { authenticate, type Principal } from '../principal';
+
+const AUTH_TIMEOUT_MS = 5000;
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get('/ws', { websocket: true }, (socket: WebSocket, req) => {
+    const sourceIp = sourceIpOf(ctx, req);
+    let principal: Principal | null = null;
+    const send = (m: unknown) => socket.send(JSON.stringify(m));
+    const refuse = (code: string, message: string, closeCode = 4401) => {
+      send({ type: 'error', code, message });
+      socket.close(closeCode, code);
+    };
+    const timer = setTimeout(() => principal || refuse('unauthenticated', 'authenticate within 5 seconds'), AUTH_TIMEOUT_MS);
+    socket.on('close', () => clearTimeout(timer));
+    socket.on('message', async (raw: Buffer, isBinary: boolean) => {
+      if (isBinary || raw.length > MAX_MESSAGE_BYTES) return refuse('validation_failed', 'text JSON messages up to 16 KiB only', 4400);
+      let parsed;
+      try {
+        parsed = WsClientMessage.safeParse(JSON.parse(raw.toString('utf8')));
+      } catch {
+        return refuse('validation_failed', 'not JSON', 4400);
+      }
+      if (!parsed.success) return refuse('validation_failed', 'unknown or malformed message', 4400);
+      const msg = parsed.data;
+      if (msg.type === 'auth') {
+        if (principal) return refuse('validation_failed', 'already authenticated', 4400);
+        try {
+          principal = await authenticate(ctx, `Bearer ${msg.accessToken}`, sourceIp);
+          if (principal.totpEnrolmentOnly) {
+            principal = null;
+            return refuse('totp_enrolment_required', 'enrol TOTP first', 4403);
+          }
+          clearTimeout(timer);
+          send({ type: 'ready', userId: principal.userId, sessionId: principal.sessionId });
+        } catch (e) {
+          const code = e instanceof GatewayError ? e.code : 'unauthenticated';
+          return refuse(code, e instanceof GatewayError ? e.message : 'authentication failed');
+        }
+        return;
+      }
+      if (!principal) return refuse('unauthenticated', 'authenticate first');
+      // Every message re-checks the session, so a revoked session stops being served.
+      const session = await ctx.db.selectFrom('sessions').select(['revoked_at', 'absolute_expires_at']).where('id', '=', principal.sessionId).executeTakeFirst();
+      if (!session || session.revoked_at) return refuse('session_revoked', 'session ended');
+      if (ctx.clock.now() >= session.absolute_expires_at) return refuse('session_expired', 'session expired');
+      if (msg.type === 'ping') send({ type: 'pong', ...(msg.id ? { id: msg.id } : {}) });
+    });
+  });
+}
+

@@ -1,0 +1,340 @@
+// The gateway HTTP API as data: one entry per route with its zod schemas. The server
+// registers handlers from it, /openapi.json is generated from it, the client imports its types.
+import { z } from 'zod';
+import { PERMISSIONS } from './permissions';
+import { OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
+
+const Id = z.uuid();
+const Iso = z.string();
+const Username = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore, hyphen');
+const Password = z.string().min(1).max(1024);
+const TotpCode = z.string().regex(/^\d{6}$/);
+const RecoveryCode = z.string().regex(/^[A-Za-z0-9-]{10,40}$/);
+const B64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
+/** Ed25519 public key: the raw 32 bytes, base64url without padding (43 characters). */
+export const DevicePublicKey = B64url.length(43);
+/** Ed25519 signature: 64 bytes, base64url without padding (86 characters). */
+const DeviceSignature = B64url.length(86);
+const Challenge = B64url.min(32).max(64);
+const RoleKey = z.string().regex(/^[a-z][a-z0-9_]{1,39}$/);
+const Permission = z.enum(PERMISSIONS);
+const Cursor = z.coerce.number().int().min(0);
+
+export const DeviceProof = z.strictObject({
+  publicKey: DevicePublicKey,
+  /** Shown to admins; used only at enrolment. */
+  name: z.string().trim().min(1).max(100),
+  challenge: Challenge,
+  signature: DeviceSignature,
+});
+
+export const ChallengeRequest = z.strictObject({
+  username: Username,
+  purpose: z.enum(['sign-in', 'refresh']),
+});
+export const ChallengeResponse = z.strictObject({ challenge: Challenge, expiresAt: Iso });
+
+export const SignInRequest = z.strictObject({
+  username: Username,
+  password: Password,
+  totp: TotpCode.optional(),
+  recoveryCode: RecoveryCode.optional(),
+  device: DeviceProof.optional(),
+});
+
+export const UserView = z.strictObject({
+  id: Id,
+  orgId: Id,
+  username: z.string(),
+  displayName: z.string(),
+  role: z.string(),
+  permissions: z.array(z.string()),
+  teamIds: z.array(Id),
+  disabled: z.boolean(),
+  totpEnabled: z.boolean(),
+  locked: z.boolean().optional(),
+});
+export type UserView = z.infer<typeof UserView>;
+
+export const SessionTokens = z.strictObject({
+  accessToken: z.string(),
+  accessTokenExpiresAt: Iso,
+  refreshToken: z.string(),
+  sessionId: Id,
+  idleExpiresAt: Iso,
+  absoluteExpiresAt: Iso,
+});
+
+export const SignInResponse = z.strictObject({
+  tokens: SessionTokens,
+  user: UserView,
+  device: z.strictObject({ id: Id, name: z.string(), enrolledNow: z.boolean() }).nullable(),
+  /** True when policy requires TOTP and the user has none: the session can only enrol it. */
+  totpEnrolmentRequired: z.boolean(),
+  recoveryCodeUsed: z.boolean(),
+});
+
+export const RefreshRequest = z.strictObject({
+  refreshToken: B64url.min(20).max(200),
+  device: DeviceProof.omit({ name: true }).optional(),
+});
+export const RefreshResponse = z.strictObject({ tokens: SessionTokens });
+
+export const OkResponse = z.strictObject({ ok: z.literal(true) });
+
+export const PasswordChangeRequest = z.strictObject({ currentPassword: Password, newPassword: Password });
+export const TotpEnrolResponse = z.strictObject({ secret: z.string(), otpauthUri: z.string(), qrSvg: z.string() });
+export const TotpConfirmRequest = z.strictObject({ code: TotpCode });
+export const RecoveryCodesResponse = z.strictObject({ recoveryCodes: z.array(z.string()) });
+export const TotpDisableRequest = z.strictObject({ password: Password, code: TotpCode });
+
+export const IdParams = z.strictObject({ id: Id });
+
+export const UserCreateRequest = z.strictObject({
+  username: Username,
+  displayName: z.string().trim().min(1).max(100),
+  role: RoleKey,
+  password: Password,
+});
+export const UserPatchRequest = z.strictObject({
+  displayName: z.string().trim().min(1).max(100).optional(),
+  role: RoleKey.optional(),
+  disabled: z.boolean().optional(),
+});
+export const PasswordResetRequest = z.strictObject({ password: Password });
+export const UsersResponse = z.strictObject({ users: z.array(UserView) });
+
+export const RoleView = z.strictObject({
+  id: Id,
+  key: z.string(),
+  name: z.string(),
+  permissions: z.array(z.string()),
+  builtin: z.boolean(),
+});
+export const RolesResponse = z.strictObject({ roles: z.array(RoleView) });
+export const RoleCreateRequest = z.strictObject({
+  key: RoleKey,
+  name: z.string().trim().min(1).max(100),
+  permissions: z.array(Permission).max(PERMISSIONS.length),
+});
+export const RolePatchRequest = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  permissions: z.array(Permission).max(PERMISSIONS.length).optional(),
+});
+
+export const TeamView = z.strictObject({
+  id: Id,
+  name: z.string(),
+  leadIds: z.array(Id),
+  operatorIds: z.array(Id),
+});
+export const TeamsResponse = z.strictObject({ teams: z.array(TeamView) });
+export const TeamCreateRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const TeamMembersRequest = z.strictObject({
+  leadIds: z.array(Id).max(100),
+  operatorIds: z.array(Id).max(1000),
+});
+
+export const DeviceView = z.strictObject({
+  id: Id,
+  userId: Id,
+  username: z.string(),
+  name: z.string(),
+  publicKey: z.string(),
+  status: z.enum(['active', 'revoked', 'reset']),
+  createdAt: Iso,
+  lastSeenAt: Iso.nullable(),
+});
+export const DevicesQuery = z.strictObject({ userId: Id.optional(), status: z.enum(['active', 'revoked', 'reset']).optional() });
+export const DevicesResponse = z.strictObject({ devices: z.array(DeviceView) });
+export const DeviceRenameRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
+
+export const AlertView = z.strictObject({
+  id: Id,
+  kind: z.literal('new_device'),
+  userId: Id,
+  username: z.string(),
+  deviceId: Id,
+  deviceName: z.string(),
+  sourceIp: z.string().nullable(),
+  createdAt: Iso,
+  acknowledgedAt: Iso.nullable(),
+});
+export const AlertsQuery = z.strictObject({ unacknowledged: z.enum(['true', 'false']).optional() });
+export const AlertsResponse = z.strictObject({ alerts: z.array(AlertView) });
+
+export const SessionView = z.strictObject({
+  id: Id,
+  deviceId: Id.nullable(),
+  createdAt: Iso,
+  lastSeenAt: Iso,
+  absoluteExpiresAt: Iso,
+  revokedAt: Iso.nullable(),
+  revokeReason: z.string().nullable(),
+  sourceIp: z.string().nullable(),
+});
+export const SessionsResponse = z.strictObject({ sessions: z.array(SessionView) });
+export const RevokedResponse = z.strictObject({ revoked: z.number().int() });
+
+export const PolicyResponse = z.strictObject({ policy: OrgPolicySchema });
+
+export const AuditEntryView = z.strictObject({
+  seq: z.number().int(),
+  at: Iso,
+  orgId: Id.nullable(),
+  actorUserId: Id.nullable(),
+  actorUsername: z.string().nullable(),
+  action: z.string(),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  sourceIp: z.string().nullable(),
+  deviceId: Id.nullable(),
+  detail: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntryView = z.infer<typeof AuditEntryView>;
+export const AuditQuery = z.strictObject({
+  action: z.string().max(64).optional(),
+  actorUserId: Id.optional(),
+  targetId: z.string().max(128).optional(),
+  from: z.iso.datetime().optional(),
+  to: z.iso.datetime().optional(),
+  /** Newest first; pass the last seq seen to page back. */
+  before: Cursor.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const AuditResponse = z.strictObject({ entries: z.array(AuditEntryView) });
+export const AuditExportQuery = z.strictObject({
+  cursor: Cursor.default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+});
+export const AuditExportResponse = z.strictObject({
+  entries: z.array(AuditEntryView),
+  /** Pass as `cursor` next time; equal to the request's cursor when nothing is new. */
+  nextCursor: z.number().int(),
+});
+
+export const HealthResponse = z.strictObject({ status: z.literal('ok'), version: z.string() });
+export const MeResponse = z.strictObject({ user: UserView, sessionId: Id, deviceId: Id.nullable() });
+
+type Schema = z.ZodType;
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  summary: string;
+  /** null = public; 'authenticated' = any signed-in user; otherwise the permission needed. */
+  auth: null | 'authenticated' | (typeof PERMISSIONS)[number];
+  body?: Schema;
+  query?: Schema;
+  params?: Schema;
+  response: Schema;
+}
+
+export const ROUTES = {
+  health: { method: 'GET', path: '/health', summary: 'Liveness and version', auth: null, response: HealthResponse },
+  challenge: {
+    method: 'POST', path: '/auth/challenge', summary: 'Single-use device challenge (60 s)', auth: null,
+    body: ChallengeRequest, response: ChallengeResponse,
+  },
+  signIn: {
+    method: 'POST', path: '/auth/sign-in', summary: 'Password (+TOTP) (+device proof) -> session', auth: null,
+    body: SignInRequest, response: SignInResponse,
+  },
+  refresh: {
+    method: 'POST', path: '/auth/refresh', summary: 'Rotate the refresh token (device-signed)', auth: null,
+    body: RefreshRequest, response: RefreshResponse,
+  },
+  signOut: { method: 'POST', path: '/auth/sign-out', summary: 'Revoke this session', auth: 'authenticated', response: OkResponse },
+  me: { method: 'GET', path: '/me', summary: 'The signed-in principal', auth: 'authenticated', response: MeResponse },
+  changePassword: {
+    method: 'POST', path: '/me/password', summary: 'Change own password', auth: 'authenticated',
+    body: PasswordChangeRequest, response: OkResponse,
+  },
+  totpEnrol: { method: 'POST', path: '/me/totp/enrol', summary: 'Start TOTP enrolment', auth: 'authenticated', response: TotpEnrolResponse },
+  totpConfirm: {
+    method: 'POST', path: '/me/totp/confirm', summary: 'Confirm TOTP; returns recovery codes', auth: 'authenticated',
+    body: TotpConfirmRequest, response: RecoveryCodesResponse,
+  },
+  totpDisable: {
+    method: 'POST', path: '/me/totp/disable', summary: 'Disable TOTP (not allowed when policy requires it)', auth: 'authenticated',
+    body: TotpDisableRequest, response: OkResponse,
+  },
+  recoveryCodes: {
+    method: 'POST', path: '/me/totp/recovery-codes', summary: 'Replace recovery codes', auth: 'authenticated',
+    body: TotpConfirmRequest, response: RecoveryCodesResponse,
+  },
+  listUsers: { method: 'GET', path: '/admin/users', summary: 'Users of the org', auth: 'users:read', response: UsersResponse },
+  createUser: { method: 'POST', path: '/admin/users', summary: 'Create a user', auth: 'users:manage', body: UserCreateRequest, response: UserView },
+  patchUser: {
+    method: 'PATCH', path: '/admin/users/:id', summary: 'Change role, name, disabled', auth: 'users:manage',
+    params: IdParams, body: UserPatchRequest, response: UserView,
+  },
+  resetPassword: {
+    method: 'POST', path: '/admin/users/:id/password', summary: 'Set a new password', auth: 'users:manage',
+    params: IdParams, body: PasswordResetRequest, response: OkResponse,
+  },
+  unlockUser: { method: 'POST', path: '/admin/users/:id/unlock', summary: 'Clear a lockout', auth: 'users:manage', params: IdParams, response: OkResponse },
+  resetTotp: { method: 'POST', path: '/admin/users/:id/totp/reset', summary: 'Remove TOTP and recovery codes', auth: 'users:manage', params: IdParams, response: OkResponse },
+  userSessions: { method: 'GET', path: '/admin/users/:id/sessions', summary: 'Sessions of a user', auth: 'sessions:manage', params: IdParams, response: SessionsResponse },
+  revokeSessions: {
+    method: 'POST', path: '/admin/users/:id/sessions/revoke', summary: 'Revoke every session of a user', auth: 'sessions:manage',
+    params: IdParams, response: RevokedResponse,
+  },
+  resetDevices: {
+    method: 'POST', path: '/admin/users/:id/devices/reset', summary: 'Unbind: the next sign-in enrols a new device', auth: 'devices:manage',
+    params: IdParams, response: RevokedResponse,
+  },
+  listDevices: { method: 'GET', path: '/admin/devices', summary: 'Enrolled devices', auth: 'devices:manage', query: DevicesQuery, response: DevicesResponse },
+  renameDevice: {
+    method: 'PATCH', path: '/admin/devices/:id', summary: 'Rename a device', auth: 'devices:manage',
+    params: IdParams, body: DeviceRenameRequest, response: DeviceView,
+  },
+  revokeDevice: {
+    method: 'POST', path: '/admin/devices/:id/revoke', summary: 'Revoke a device (its key is refused from now on)', auth: 'devices:manage',
+    params: IdParams, response: DeviceView,
+  },
+  listAlerts: { method: 'GET', path: '/admin/alerts', summary: 'New-device alerts', auth: 'alerts:read', query: AlertsQuery, response: AlertsResponse },
+  ackAlert: { method: 'POST', path: '/admin/alerts/:id/ack', summary: 'Acknowledge an alert', auth: 'alerts:read', params: IdParams, response: OkResponse },
+  listRoles: { method: 'GET', path: '/admin/roles', summary: 'Roles and permissions', auth: 'users:read', response: RolesResponse },
+  createRole: { method: 'POST', path: '/admin/roles', summary: 'Create a custom role', auth: 'roles:manage', body: RoleCreateRequest, response: RoleView },
+  patchRole: {
+    method: 'PATCH', path: '/admin/roles/:id', summary: 'Rename or change permissions', auth: 'roles:manage',
+    params: IdParams, body: RolePatchRequest, response: RoleView,
+  },
+  listTeams: { method: 'GET', path: '/admin/teams', summary: 'Teams', auth: 'users:read', response: TeamsResponse },
+  createTeam: { method: 'POST', path: '/admin/teams', summary: 'Create a team', auth: 'teams:manage', body: TeamCreateRequest, response: TeamView },
+  setTeamMembers: {
+    method: 'PUT', path: '/admin/teams/:id/members', summary: 'Replace the leads and operators of a team', auth: 'teams:manage',
+    params: IdParams, body: TeamMembersRequest, response: TeamView,
+  },
+  getPolicy: { method: 'GET', path: '/admin/policy', summary: 'Org policy', auth: 'policy:manage', response: PolicyResponse },
+  patchPolicy: { method: 'PATCH', path: '/admin/policy', summary: 'Change org policy', auth: 'policy:manage', body: OrgPolicyPatchSchema, response: PolicyResponse },
+  audit: { method: 'GET', path: '/admin/audit', summary: 'Filter the audit log (newest first)', auth: 'audit:read', query: AuditQuery, response: AuditResponse },
+  auditExport: {
+    method: 'GET', path: '/admin/audit/export', summary: 'Incremental export (oldest first, cursor = last seq)', auth: 'audit:read',
+    query: AuditExportQuery, response: AuditExportResponse,
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteName = keyof typeof ROUTES;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+export type RouteBody<N extends RouteName> = (typeof ROUTES)[N] extends { body: infer B } ? Out<B> : undefined;
+export type RouteQuery<N extends RouteName> = (typeof ROUTES)[N] extends { query: infer Q } ? Out<Q> : undefined;
+export type RouteParams<N extends RouteName> = (typeof ROUTES)[N] extends { params: infer P } ? Out<P> : undefined;
+export type RouteResponse<N extends RouteName> = z.input<(typeof ROUTES)[N]['response']>;
+
+/** WebSocket /ws: the first message authenticates; later issues add agent-state messages. */
+export const WsClientMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('auth'), accessToken: z.string().min(1).max(4096) }),
+  z.strictObject({ type: z.literal('ping'), id: z.string().max(64).optional() }),
+]);
+export const WsServerMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready'), userId: Id, sessionId: Id }),
+  z.strictObject({ type: z.literal('pong'), id: z.string().optional() }),
+  z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);

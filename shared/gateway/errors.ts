@@ -1,0 +1,48 @@
+// Stable error codes of the gateway HTTP API: clients switch on `code`, never on `message`.
+import { z } from 'zod';
+
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  password_policy: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  totp_required: 401,
+  totp_invalid: 401,
+  device_signature_required: 401,
+  challenge_invalid: 401,
+  signature_invalid: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  token_reused: 401,
+  session_expired: 401,
+  session_revoked: 401,
+  forbidden: 403,
+  account_disabled: 403,
+  ip_not_allowed: 403,
+  device_mismatch: 403,
+  device_revoked: 403,
+  device_not_enrolled: 403,
+  totp_enrolment_required: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  account_locked: 423,
+  rate_limited: 429,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+export const ErrorBody = z.strictObject({
+  error: z.object({
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    lockedUntil: z.string().optional(),
+    retryAfterSeconds: z.number().optional(),
+    violations: z.array(z.string()).optional(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,6 @@
+export * from './api';
+export * from './errors';
+export * from './permissions';
+export * from './policy';
+export * from './cidr';
+export * from './device-message';

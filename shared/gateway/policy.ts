@@ -1,0 +1,62 @@
+// Org policy: stored as JSON per org, validated here, every field with a default.
+import { z } from 'zod';
+import { DEFAULT_PASSWORD_POLICY } from '../rules/password-policy';
+import { Cidr } from './cidr';
+
+const RoleKey = z.string().regex(/^[a-z][a-z0-9_]{1,39}$/);
+
+export const PasswordPolicySchema = z.strictObject({
+  minLength: z.number().int().min(8).max(128).default(DEFAULT_PASSWORD_POLICY.minLength),
+  maxLength: z.number().int().min(16).max(1024).default(DEFAULT_PASSWORD_POLICY.maxLength),
+  requireUpper: z.boolean().default(true),
+  requireLower: z.boolean().default(true),
+  requireDigit: z.boolean().default(true),
+  requireSymbol: z.boolean().default(true),
+  blocklist: z.array(z.string().min(1).max(128)).max(1000).default([]),
+  historyCount: z.number().int().min(0).max(24).default(DEFAULT_PASSWORD_POLICY.historyCount),
+});
+
+export const LockoutPolicySchema = z.strictObject({
+  maxFailures: z.number().int().min(1).max(100).default(5),
+  windowMinutes: z.number().int().min(1).max(1440).default(15),
+  lockMinutes: z.number().int().min(1).max(10080).default(30),
+});
+
+export const SessionPolicySchema = z.strictObject({
+  accessTokenMinutes: z.number().int().min(1).max(60).default(10),
+  idleMinutes: z.number().int().min(1).max(1440).default(30),
+  absoluteHours: z.number().int().min(1).max(168).default(12),
+});
+
+export const OrgPolicySchema = z.strictObject({
+  password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
+  lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
+  sessions: SessionPolicySchema.default(SessionPolicySchema.parse({})),
+  /** Roles that must use TOTP; members without it can only enrol until they do. */
+  totpRequiredRoles: z.array(RoleKey).default(['admin']),
+  /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
+  deviceBindingRoles: z.array(RoleKey).default(['operator', 'team_lead', 'admin']),
+  /** Empty list = any address. A sign-in must pass the org list and its role's list. */
+  ipAllowlist: z
+    .strictObject({
+      org: z.array(Cidr).max(500).default([]),
+      roles: z.record(RoleKey, z.array(Cidr).max(500)).default({}),
+    })
+    .default({ org: [], roles: {} }),
+});
+export type OrgPolicy = z.infer<typeof OrgPolicySchema>;
+
+export const DEFAULT_ORG_POLICY: OrgPolicy = OrgPolicySchema.parse({});
+
+/** PATCH body for the policy: any subset of sections; each given section is replaced field-wise. */
+export const OrgPolicyPatchSchema = z.strictObject({
+  password: PasswordPolicySchema.partial().optional(),
+  lockout: LockoutPolicySchema.partial().optional(),
+  sessions: SessionPolicySchema.partial().optional(),
+  totpRequiredRoles: z.array(RoleKey).optional(),
+  deviceBindingRoles: z.array(RoleKey).optional(),
+  ipAllowlist: z
+    .strictObject({ org: z.array(Cidr).max(500).optional(), roles: z.record(RoleKey, z.array(Cidr).max(500)).optional() })
+    .optional(),
+});
+export type OrgPolicyPatch = z.infer<typeof OrgPolicyPatchSchema>;
