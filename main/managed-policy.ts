@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { ClientPolicy } from '../shared/policy';
 import type { ManagedPolicy } from './services/policy';
 
@@ -11,6 +12,17 @@ export function managedPolicyPath(platform: string, env: Record<string, string |
   return '/etc/koe/policy.json';
 }
 
+/**
+ * The managed file's schema: ClientPolicy's keys, each optional and WITHOUT its default, so a
+ * file that sets one key manages that key only (zod's `.partial()` would still fill in defaults,
+ * and every default would then count as managed and lock the user out of it).
+ */
+const managedShape: Record<string, z.ZodType> = {};
+for (const [key, schema] of Object.entries(ClientPolicy.shape)) {
+  managedShape[key] = (schema instanceof z.ZodDefault ? schema.unwrap() : schema).optional();
+}
+const ManagedPolicySchema = z.object(managedShape).strict();
+
 export type ManagedPolicyResult = { ok: true; policy: ManagedPolicy; path: string } | { ok: false; message: string };
 
 /** Parses the managed policy text. An invalid file stops the app with a message that names the bad key. */
@@ -21,7 +33,7 @@ export function parseManagedPolicy(text: string, file: string): ManagedPolicyRes
   } catch (err) {
     return { ok: false, message: `Koe policy file ${file} is not valid JSON: ${(err as Error).message}` };
   }
-  const parsed = ClientPolicy.partial().strict().safeParse(json);
+  const parsed = ManagedPolicySchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key =

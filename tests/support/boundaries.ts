@@ -1,0 +1,254 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import ts from 'typescript';
+
+/**
+ * The environment boundary rule, checked from source: every file lives in one environment
+ * (`shared/`, `main/`, `preload/`, `renderer/`, `server/`) and imports only what that
+ * environment may load. Pure over `{ path, text }` so it can be tested with synthetic files.
+ */
+
+export interface SourceFile {
+  /** Repository-relative, forward slashes: `renderer/src/koe.ts`. */
+  path: string;
+  text: string;
+}
+
+export interface ImportRef {
+  specifier: string;
+  /** True only when the import is erased at build time (`import type`, `export type`, `typeof import()`). */
+  typeOnly: boolean;
+  line: number;
+}
+
+export interface Violation {
+  file: string;
+  line: number;
+  rule: string;
+  message: string;
+}
+
+export const ENVIRONMENTS = ['main', 'preload', 'renderer', 'shared', 'server'] as const;
+type Env = (typeof ENVIRONMENTS)[number];
+
+/** The only files that may load `electron` as a value. */
+export const ELECTRON_VALUE_ALLOWED = new Set(['main/index.ts', 'preload/index.ts']);
+
+const NODE_BUILTINS = new Set(builtinModules);
+/** Packages that need Node (never in shared/renderer). */
+const NODE_ONLY_PACKAGES = ['fastify', '@fastify/', 'pg', 'keytar', '@node-rs/', 'ws', 'playwright-core', 'electron-builder', 'electron-vite'];
+/** Packages that need a DOM (never in shared). */
+const DOM_PACKAGES = ['react', 'react-dom', 'react-i18next', 'sip.js', '@testing-library/', 'jsdom'];
+/** Globals that exist only in a browser or only in Node: shared code must not touch them. */
+const NON_SHARED_GLOBALS = new Set([
+  'window',
+  'document',
+  'localStorage',
+  'sessionStorage',
+  'navigator',
+  'location',
+  'history',
+  'HTMLElement',
+  'customElements',
+  'indexedDB',
+  'process',
+  'Buffer',
+  '__dirname',
+  '__filename',
+  'global',
+]);
+
+export function isNodeBuiltin(specifier: string): boolean {
+  if (specifier.startsWith('node:')) return true;
+  return NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(specifier.split('/')[0]!);
+}
+
+function isPackage(specifier: string, list: readonly string[]): boolean {
+  return list.some((p) => (p.endsWith('/') ? specifier.startsWith(p) : specifier === p || specifier.startsWith(`${p}/`)));
+}
+
+const isElectron = (specifier: string) => specifier === 'electron' || specifier.startsWith('electron/');
+
+/** Which environment a repository-relative path belongs to, or null (tests, scripts, configs). */
+export function environmentOf(repoPath: string): Env | null {
+  const top = repoPath.split('/')[0] as Env;
+  return (ENVIRONMENTS as readonly string[]).includes(top) ? top : null;
+}
+
+/** The environment a relative specifier lands in, from the importing file. */
+function targetEnvironment(fromFile: string, specifier: string): Env | 'outside' | null {
+  if (!specifier.startsWith('.') && !specifier.startsWith('/')) return null;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(fromFile), specifier));
+  if (resolved.startsWith('..') || resolved.startsWith('/')) return 'outside';
+  return environmentOf(resolved);
+}
+
+function parse(file: SourceFile): ts.SourceFile {
+  const kind = file.path.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
+  return ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, true, kind);
+}
+
+/** Every module reference in a file: static imports, re-exports, `import x = require()`, `import()`, `require()`, `typeof import()`. */
+export function importsOf(file: SourceFile): ImportRef[] {
+  const sf = parse(file);
+  const refs: ImportRef[] = [];
+  const add = (spec: ts.Node | undefined, typeOnly: boolean) => {
+    if (spec && ts.isStringLiteralLike(spec)) {
+      refs.push({ specifier: spec.text, typeOnly, line: sf.getLineAndCharacterOfPosition(spec.getStart(sf)).line + 1 });
+    }
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node)) {
+      // With verbatimModuleSyntax, `import { type X } from 'm'` still loads 'm': only `import type` is erased.
+      add(node.moduleSpecifier, node.importClause?.isTypeOnly === true);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier) {
+      add(node.moduleSpecifier, node.isTypeOnly);
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
+      add(node.moduleReference.expression, node.isTypeOnly);
+    } else if (ts.isImportTypeNode(node)) {
+      const arg = node.argument;
+      if (ts.isLiteralTypeNode(arg)) add(arg.literal, true);
+    } else if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const isDynamicImport = callee.kind === ts.SyntaxKind.ImportKeyword;
+      const isRequire = ts.isIdentifier(callee) && callee.text === 'require';
+      if (isDynamicImport || isRequire) {
+        const arg = node.arguments[0];
+        if (arg && ts.isStringLiteralLike(arg)) add(arg, false);
+        else if (arg) refs.push({ specifier: '<computed>', typeOnly: false, line: sf.getLineAndCharacterOfPosition(arg.getStart(sf)).line + 1 });
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return refs;
+}
+
+/** Free references to browser-only or Node-only globals (names declared in the file itself are ignored). */
+export function globalsUsed(file: SourceFile, names: ReadonlySet<string> = NON_SHARED_GLOBALS): { name: string; line: number }[] {
+  const sf = parse(file);
+  const declared = new Set<string>();
+  const candidates: ts.Identifier[] = [];
+  const visit = (node: ts.Node): void => {
+    if (
+      (ts.isVariableDeclaration(node) ||
+        ts.isParameter(node) ||
+        ts.isBindingElement(node) ||
+        ts.isFunctionDeclaration(node) ||
+        ts.isClassDeclaration(node) ||
+        ts.isImportSpecifier(node) ||
+        ts.isImportClause(node) ||
+        ts.isNamespaceImport(node)) &&
+      node.name &&
+      ts.isIdentifier(node.name)
+    ) {
+      declared.add(node.name.text);
+    }
+    if (ts.isIdentifier(node) && names.has(node.text)) {
+      const p = node.parent;
+      const isMemberName =
+        (ts.isPropertyAccessExpression(p) && p.name === node) ||
+        (ts.isQualifiedName(p) && p.right === node) ||
+        ((ts.isPropertyAssignment(p) ||
+          ts.isPropertySignature(p) ||
+          ts.isPropertyDeclaration(p) ||
+          ts.isMethodDeclaration(p) ||
+          ts.isMethodSignature(p) ||
+          ts.isEnumMember(p)) &&
+          p.name === node);
+      if (!isMemberName) candidates.push(node);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return candidates
+    .filter((id) => !declared.has(id.text))
+    .map((id) => ({ name: id.text, line: sf.getLineAndCharacterOfPosition(id.getStart(sf)).line + 1 }));
+}
+
+/** Checks every file against the environment rules; an empty list means the boundaries hold. */
+export function scanBoundaries(files: readonly SourceFile[]): Violation[] {
+  const out: Violation[] = [];
+  for (const file of files) {
+    const env = environmentOf(file.path);
+    if (!env) continue;
+    const report = (line: number, rule: string, message: string) => out.push({ file: file.path, line, rule, message });
+    for (const ref of importsOf(file)) {
+      const spec = ref.specifier;
+      const target = targetEnvironment(file.path, spec);
+      const at = `imports '${spec}'`;
+      if (target === 'outside') report(ref.line, 'outside-repo', `${at}, which leaves the source tree`);
+      // (c) electron as a value: the composition root and the sandboxed preload only.
+      if (isElectron(spec) && !ref.typeOnly && !ELECTRON_VALUE_ALLOWED.has(file.path)) {
+        report(ref.line, 'electron-value', `${at} as a value; only ${[...ELECTRON_VALUE_ALLOWED].join(' and ')} may (use \`import type\`)`);
+      }
+      switch (env) {
+        case 'shared': // (a) no Node, no DOM, no Electron, nothing from the other layers
+          if (isNodeBuiltin(spec)) report(ref.line, 'shared-no-node', `${at}: shared/ must not use Node builtins`);
+          if (isElectron(spec)) report(ref.line, 'shared-no-electron', `${at}: shared/ must not use electron`);
+          if (isPackage(spec, DOM_PACKAGES)) report(ref.line, 'shared-no-dom', `${at}: shared/ must not use DOM packages`);
+          if (isPackage(spec, NODE_ONLY_PACKAGES)) report(ref.line, 'shared-no-node', `${at}: shared/ must not use Node-only packages`);
+          if (target && target !== 'shared' && target !== 'outside') report(ref.line, 'shared-self-contained', `${at}: shared/ must not depend on ${target}/`);
+          break;
+        case 'renderer': // (b) DOM only; talks to main through window.koe
+          if (isNodeBuiltin(spec)) report(ref.line, 'renderer-no-node', `${at}: the renderer has no Node`);
+          if (isElectron(spec)) report(ref.line, 'renderer-no-electron', `${at}: the renderer must not use electron`);
+          if (isPackage(spec, NODE_ONLY_PACKAGES)) report(ref.line, 'renderer-no-node', `${at}: Node-only package in the renderer`);
+          if (target === 'main' || target === 'server' || target === 'preload') {
+            report(ref.line, 'renderer-isolated', `${at}: the renderer reaches ${target}/ only through window.koe`);
+          }
+          break;
+        case 'preload': // (d) the bridge only; sandboxed, so no Node builtins either
+          if (target === 'main' || target === 'server' || target === 'renderer') {
+            report(ref.line, 'preload-isolated', `${at}: preload/ must not depend on ${target}/`);
+          }
+          if (isNodeBuiltin(spec)) report(ref.line, 'preload-sandboxed', `${at}: the sandboxed preload has no Node builtins`);
+          break;
+        case 'server': // (e) the gateway knows nothing of the client
+          if (isElectron(spec)) report(ref.line, 'server-no-electron', `${at}: the gateway must not use electron`);
+          if (target === 'main' || target === 'preload' || target === 'renderer') {
+            report(ref.line, 'server-isolated', `${at}: server/ must not depend on ${target}/`);
+          }
+          break;
+        case 'main':
+          break;
+      }
+    }
+    if (env === 'shared') {
+      for (const g of globalsUsed(file)) {
+        report(g.line, 'shared-no-globals', `uses the global '${g.name}': shared/ runs in every environment`);
+      }
+    }
+    if (file.path === 'preload/index.ts') {
+      const electronValue = importsOf(file).some((r) => isElectron(r.specifier) && !r.typeOnly);
+      if (!electronValue || !/\bcontextBridge\b/.test(file.text) || !/\bipcRenderer\b/.test(file.text)) {
+        report(1, 'preload-bridge', 'the sandboxed preload must expose the API with contextBridge over ipcRenderer');
+      }
+    }
+  }
+  return out;
+}
+
+const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
+const SKIP_DIRS = new Set(['node_modules', 'out', 'dist', 'build', 'coverage']);
+
+/** Reads every source file of the five environments under `root`. */
+export function readSourceTree(root: string, dirs: readonly string[] = ENVIRONMENTS): SourceFile[] {
+  const files: SourceFile[] = [];
+  const walk = (rel: string) => {
+    let entries;
+    try {
+      entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const child = `${rel}/${e.name}`;
+      if (e.isDirectory() && !SKIP_DIRS.has(e.name)) walk(child);
+      else if (e.isFile() && SOURCE_EXT.test(e.name)) files.push({ path: child, text: readFileSync(path.join(root, child), 'utf8') });
+    }
+  };
+  for (const d of dirs) walk(d);
+  return files;
+}
