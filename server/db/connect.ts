@@ -21,6 +21,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
       // bigint columns (audit seq, counters) stay well below 2^53.
       types: { getTypeParser: (oid: number, format?: any) => (oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as any,
     });
+    // An idle client dying (server restart, admin terminate) must not crash the gateway;
+    // the pool replaces it and the next query reports any real failure.
+    pool.on('error', (err) => console.warn(`gateway: idle PostgreSQL connection lost: ${err.message}`));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
