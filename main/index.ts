@@ -1,6 +1,7 @@
 // Koe's Electron composition root: the only file that imports `electron` as a value.
 // Everything it wires is a plain service or a pure function, tested without Electron.
-import { app, BrowserWindow, ipcMain, protocol, session, shell, net } from 'electron';
+import { app, BrowserWindow, ipcMain, net, powerMonitor, protocol, session, shell } from 'electron';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { channelTable } from '../shared/ipc/contract';
@@ -12,6 +13,7 @@ import { contentSecurityPolicy } from './security/csp';
 import { navigationAllowed, windowOpenDecision } from './security/navigation';
 import { permissionCheck, permissionDecision } from './security/permissions';
 import { windowOptions } from './security/window';
+import { loadKeytar } from './secrets/vault';
 import { createHandlers, createMainServices, wireEvents } from './services';
 
 const APP_SCHEME = 'koe';
@@ -45,7 +47,11 @@ async function main(): Promise<void> {
     clock: { now: () => Date.now() },
     openExternal: (url) => shell.openExternal(url),
     externalAllowlist: EXTERNAL_ALLOWLIST,
+    keytar: await loadKeytar(),
+    power: powerMonitor,
+    deviceName: () => os.hostname(),
   });
+  services.idle.start();
   const policy = () => services.policy.effective().policy;
   const csp = () => contentSecurityPolicy({ connect: [policy().gatewayUrl, policy().sipWssUrl] });
 
@@ -86,7 +92,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const dispatch = createDispatcher(createHandlers(services), APP_ORIGIN, log);
+  const dispatch = createDispatcher(createHandlers(services), APP_ORIGIN, log, () => services.lock.current().locked);
   for (const name of channelTable.keys()) {
     ipcMain.handle(name, (event, input) =>
       dispatch({ url: event.senderFrame?.url, isMainFrame: event.senderFrame === event.sender.mainFrame }, name, input),

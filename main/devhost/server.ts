@@ -5,12 +5,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { serveAsset } from '../assets';
 import { createDispatcher } from '../ipc/dispatcher';
 import { consoleLogger } from '../log';
 import { contentSecurityPolicy } from '../security/csp';
+import { FakePowerMonitor } from '../lock/idle-monitor';
+import { loadKeytar, type KeytarLike } from '../secrets/vault';
 import { createHandlers, createMainServices, wireEvents, type MainDeps, type MainServices } from '../services';
 import type { ManagedPolicy } from '../services/policy';
 
@@ -25,12 +28,17 @@ export interface DevHostOptions {
   fetch?: MainDeps['fetch'];
   openExternal?: MainDeps['openExternal'];
   externalAllowlist?: readonly string[];
+  /** The OS keychain; by default the real keytar (null = no keychain on this "PC"). */
+  keytar?: KeytarLike | null;
+  deviceName?: string;
   quiet?: boolean;
 }
 
 export interface DevHost {
   origin: string;
   services: MainServices;
+  /** OS idle time cannot be produced here: tests and developers set it on this fake powerMonitor. */
+  power: FakePowerMonitor;
   /** A URL for one page load, carrying a fresh single-use token for the IPC bridge. */
   pageUrl(path?: string): string;
   close(): Promise<void>;
@@ -40,6 +48,7 @@ export const DEVHOST_TITLE_SUFFIX = 'dev host';
 
 export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
   const log = consoleLogger('devhost', opts.quiet ? () => undefined : undefined);
+  const power = new FakePowerMonitor();
   const services = await createMainServices({
     app: { getName: () => 'Koe', getVersion: () => opts.version ?? '0.0.0', getLocale: () => Intl.DateTimeFormat().resolvedOptions().locale },
     host: 'devhost',
@@ -50,7 +59,11 @@ export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
     clock: opts.clock ?? { now: () => Date.now() },
     openExternal: opts.openExternal ?? (async () => undefined),
     externalAllowlist: opts.externalAllowlist ?? [],
+    keytar: opts.keytar === undefined ? await loadKeytar() : opts.keytar,
+    power,
+    deviceName: () => opts.deviceName ?? os.hostname(),
   });
+  services.idle.start();
 
   const tokens = new Set<string>();
   const mint = () => {
@@ -128,7 +141,7 @@ export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
 
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const dispatch = createDispatcher(createHandlers(services), origin, log);
+  const dispatch = createDispatcher(createHandlers(services), origin, log, () => services.lock.current().locked);
   const unwire = wireEvents(services, (event, payload) => {
     const line = JSON.stringify({ event, payload });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(line);
@@ -137,8 +150,10 @@ export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
   return {
     origin,
     services,
+    power,
     pageUrl: (p = '/') => `${origin}${p}#koe-token=${mint()}`,
     async close() {
+      services.idle.stop();
       unwire();
       for (const ws of sockets) ws.terminate();
       wss.close();

@@ -11,11 +11,17 @@ export interface Logger {
 export type Dispatch = (sender: SenderInfo, channel: string, rawInput: unknown) => Promise<IpcResult<unknown>>;
 
 /**
- * The IPC guard: sender first, then the payload against the contract, then the handler, then
+ * The IPC guard: sender first, then the lock (channels marked `whileLocked: 'refuse'`), then
+ * the payload against the contract, then the handler, then
  * the result against the contract again (so a handler can never leak a field the contract
  * does not declare). Every path answers with an IpcResult; nothing throws to the caller.
  */
-export function createDispatcher(handlers: HandlerTable, appOrigin: string, log: Logger): Dispatch {
+export function createDispatcher(
+  handlers: HandlerTable,
+  appOrigin: string,
+  log: Logger,
+  isLocked: () => boolean = () => false,
+): Dispatch {
   const table = handlers as unknown as Record<string, Record<string, (input: unknown, ctx: { origin: string }) => unknown>>;
   return async (sender, channel, rawInput) => {
     if (!isTrustedSender(sender, appOrigin)) {
@@ -24,6 +30,7 @@ export function createDispatcher(handlers: HandlerTable, appOrigin: string, log:
     }
     const def = typeof channel === 'string' ? channelTable.get(channel) : undefined;
     if (!def) return fail('unknown_channel', `Unknown channel: ${String(channel).slice(0, 64)}`);
+    if (def.whileLocked === 'refuse' && isLocked()) return fail('locked', `${channel} is not available while Koe is locked`);
     const parsed = def.input.safeParse(rawInput);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

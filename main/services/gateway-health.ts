@@ -1,10 +1,8 @@
 import type { GatewayHealth } from '../../shared/ipc/contract';
+import type { FetchFn } from '../../shared/gateway-client';
 import type { Clock } from '../lock/lock-service';
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<{
-  ok: boolean;
-  json(): Promise<unknown>;
-}>;
+export type FetchLike = FetchFn;
 
 /** Asks the gateway's `/health`; a slow or absent gateway is reported as unreachable within the timeout. */
 export class GatewayHealthService {

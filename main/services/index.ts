@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { contract, type EventName, type EventPayload } from '../../shared/ipc/contract';
+import { GatewayClient } from '../../shared/gateway-client';
+import { DeviceIdentity } from '../identity/device-identity';
 import { IpcFailure, type HandlerTable } from '../ipc/handlers';
+import { IdleMonitor, type PowerMonitorLike } from '../lock/idle-monitor';
+import { KeytarVault, UnavailableVault, vaultServiceName, type KeytarLike, type SecretVault } from '../secrets/vault';
+import { SessionService } from '../session/session-service';
 import { externalUrlAllowed } from '../security/navigation';
 import { AppInfoService, type AppFacts } from './app-info';
 import { GatewayHealthService, type FetchLike } from './gateway-health';
@@ -19,6 +24,12 @@ export interface MainDeps {
   clock: Clock;
   openExternal(url: string): Promise<void>;
   externalAllowlist: readonly string[];
+  /** keytar (the OS keychain); null when it cannot load: sign-in is then refused, never stored in a file. */
+  keytar: KeytarLike | null;
+  /** Electron's powerMonitor, or the dev host's fake (OS idle time cannot be produced in tests). */
+  power: PowerMonitorLike;
+  /** Shown to admins when this PC is enrolled. */
+  deviceName(): string;
 }
 
 export interface MainServices {
@@ -27,6 +38,11 @@ export interface MainServices {
   policy: PolicyService;
   lock: LockService;
   gatewayHealth: GatewayHealthService;
+  vault: SecretVault;
+  identity: DeviceIdentity;
+  gateway: GatewayClient;
+  session: SessionService;
+  idle: IdleMonitor;
   deps: MainDeps;
 }
 
@@ -36,7 +52,18 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   const lock = new LockService(deps.clock);
   const gatewayHealth = new GatewayHealthService(deps.fetch, () => policy.effective().policy.gatewayUrl, deps.clock);
   const appInfo = new AppInfoService(deps.app, deps.host, deps.platform);
-  return { appInfo, settings, policy, lock, gatewayHealth, deps };
+  const gatewayUrl = () => policy.effective().policy.gatewayUrl;
+  const vault: SecretVault = deps.keytar
+    ? new KeytarVault(deps.keytar, vaultServiceName(gatewayUrl()))
+    : new UnavailableVault('the keytar module could not be loaded');
+  const identity = new DeviceIdentity(vault);
+  const gateway = new GatewayClient(gatewayUrl, deps.fetch);
+  const session = new SessionService({ gateway, vault, identity, deviceName: deps.deviceName, clock: deps.clock });
+  const idle = new IdleMonitor(deps.power, lock, () => policy.effective().policy.idleTimeoutSeconds);
+  lock.onChange((st) => {
+    if (st.locked && st.reason) void session.reportLock(st.reason);
+  });
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, idle, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -63,6 +90,18 @@ export function createHandlers(s: MainServices): HandlerTable {
     lock: {
       state: () => s.lock.current(),
       lockNow: () => s.lock.lock('manual'),
+      unlock: async (input) => {
+        if (!s.lock.current().locked) return { outcome: 'unlocked', lock: s.lock.current() };
+        const verdict = await s.session.reverify(input);
+        if (verdict !== 'ok') return { outcome: 'refused', code: verdict };
+        return { outcome: 'unlocked', lock: s.lock.unlock() };
+      },
+    },
+    session: {
+      state: () => s.session.current(),
+      signIn: (input) => s.session.signIn(input),
+      signOut: () => s.session.signOut(),
+      accessToken: () => s.session.accessToken(),
     },
     shell: {
       openExternal: async ({ url }) => {
@@ -84,6 +123,10 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     const parsed = contract.events[event].safeParse(payload);
     if (parsed.success) send(event, parsed.data);
   };
-  const offs = [s.lock.onChange((st) => emit('lock:changed', st)), s.policy.onChange((p) => emit('policy:changed', p))];
+  const offs = [
+    s.lock.onChange((st) => emit('lock:changed', st)),
+    s.policy.onChange((p) => emit('policy:changed', p)),
+    s.session.onChange((st) => emit('session:changed', st)),
+  ];
   return () => offs.forEach((off) => off());
 }

@@ -6,7 +6,16 @@ import { ClientPolicy } from '../policy';
  * the schema of its single argument and the schema of its result. Main's handler table, the
  * preload API (`window.koe`) and the renderer's types are all derived from this object.
  */
-const channel = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
+/**
+ * `whileLocked: 'refuse'` marks channels that carry customer data or tokens: main's guard
+ * refuses them while the screen is locked, whatever the renderer does.
+ */
+type ChannelOptions = { whileLocked: 'allow' | 'refuse' };
+const channel = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O, options: ChannelOptions = { whileLocked: 'allow' }) => ({
+  input,
+  output,
+  ...options,
+});
 const NoInput = z.object({}).strict();
 
 export const Language = z.enum(['ja', 'en']);
@@ -51,6 +60,86 @@ export const EffectivePolicy = z
   .strict();
 export type EffectivePolicy = z.infer<typeof EffectivePolicy>;
 
+export const SessionUser = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    displayName: z.string(),
+    role: z.string(),
+    permissions: z.array(z.string()),
+  })
+  .strict();
+
+export const SessionState = z.discriminatedUnion('status', [
+  z
+    .object({
+      status: z.literal('signed-out'),
+      reason: z.enum(['signed-out', 'expired', 'revoked']).nullable(),
+    })
+    .strict(),
+  z
+    .object({
+      status: z.literal('signed-in'),
+      user: SessionUser,
+      device: z.object({ name: z.string(), enrolledNow: z.boolean() }).strict().nullable(),
+      totpEnrolmentRequired: z.boolean(),
+      absoluteExpiresAt: z.string(),
+    })
+    .strict(),
+]);
+export type SessionState = z.infer<typeof SessionState>;
+
+export const SignInInput = z
+  .object({
+    username: z.string().trim().min(1).max(64),
+    password: z.string().min(1).max(1024),
+    totp: z.string().regex(/^\d{6}$/).optional(),
+    recoveryCode: z.string().min(10).max(40).optional(),
+  })
+  .strict();
+export type SignInInput = z.infer<typeof SignInInput>;
+
+export const SignInRefusal = z
+  .object({
+    outcome: z.literal('refused'),
+    code: z.enum([
+      'invalid_credentials',
+      'account_locked',
+      'account_disabled',
+      'ip_not_allowed',
+      'device_mismatch',
+      'device_revoked',
+      'totp_required',
+      'totp_invalid',
+      'password_policy',
+      'rate_limited',
+      'unreachable',
+      'keychain_unavailable',
+      'unexpected',
+    ]),
+    lockedUntil: z.string().optional(),
+    retryAfterSeconds: z.number().optional(),
+    violations: z.array(z.string()).optional(),
+  })
+  .strict();
+export type SignInRefusal = z.infer<typeof SignInRefusal>;
+export const SignInOutcome = z.union([
+  z.object({ outcome: z.literal('signed-in'), session: SessionState }).strict(),
+  SignInRefusal,
+]);
+export type SignInOutcome = z.infer<typeof SignInOutcome>;
+
+export const AccessToken = z.object({ token: z.string(), expiresAt: z.number().int() }).strict().nullable();
+
+export const UnlockInput = z
+  .object({ password: z.string().min(1).max(1024), totp: z.string().regex(/^\d{6}$/).optional() })
+  .strict();
+export const UnlockOutcome = z.union([
+  z.object({ outcome: z.literal('unlocked'), lock: LockState }).strict(),
+  z.object({ outcome: z.literal('refused'), code: SignInRefusal.shape.code }).strict(),
+]);
+export type UnlockOutcome = z.infer<typeof UnlockOutcome>;
+
 export const contract = {
   invoke: {
     app: {
@@ -68,6 +157,13 @@ export const contract = {
     lock: {
       state: channel(NoInput, LockState),
       lockNow: channel(NoInput, LockState),
+      unlock: channel(UnlockInput, UnlockOutcome),
+    },
+    session: {
+      state: channel(NoInput, SessionState),
+      signIn: channel(SignInInput, SignInOutcome),
+      signOut: channel(NoInput, SessionState),
+      accessToken: channel(NoInput, AccessToken, { whileLocked: 'refuse' }),
     },
     shell: {
       openExternal: channel(
@@ -80,6 +176,7 @@ export const contract = {
   events: {
     'lock:changed': LockState,
     'policy:changed': EffectivePolicy,
+    'session:changed': SessionState,
   },
 } as const;
 
@@ -90,7 +187,7 @@ export type MethodOf<N extends Namespace> = keyof Invoke[N] & string;
 export type ChannelName = { [N in Namespace]: `${N & string}:${MethodOf<N>}` }[Namespace];
 export type EventName = keyof Contract['events'];
 
-type ChannelDef = { input: z.ZodType; output: z.ZodType };
+type ChannelDef = { input: z.ZodType; output: z.ZodType; whileLocked: 'allow' | 'refuse' };
 export type InputOf<N extends Namespace, M extends MethodOf<N>> = Invoke[N][M] extends ChannelDef
   ? z.input<Invoke[N][M]['input']>
   : never;

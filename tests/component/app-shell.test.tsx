@@ -82,9 +82,22 @@ describe('AppShell', () => {
     expect(services.lock.current()).toMatchObject({ locked: true, reason: 'manual' });
   });
 
-  it('keeps the sign-in form inert until the gateway sign-in exists', async () => {
+  it('asks for username and password, and enables sign-in only when both are typed', async () => {
     await mount();
-    for (const name of ['ユーザー名', 'パスワード']) expect((screen.getByLabelText(name) as HTMLInputElement).disabled).toBe(true);
-    expect((screen.getByRole('button', { name: 'サインイン' }) as HTMLButtonElement).disabled).toBe(true);
+    const submit = screen.getByRole('button', { name: 'サインイン' }) as HTMLButtonElement;
+    expect(submit.disabled).toBe(true);
+    await userEvent.type(screen.getByLabelText('ユーザー名'), 'sato.hanako');
+    await userEvent.type(screen.getByLabelText('パスワード'), 'x');
+    expect(submit.disabled).toBe(false);
+  });
+
+  it('refuses to sign in without an OS keychain, with a message saying so', async () => {
+    await mount(); // keytar: null -> no keychain on this "PC"
+    await userEvent.type(screen.getByLabelText('ユーザー名'), 'sato.hanako');
+    await userEvent.type(screen.getByLabelText('パスワード'), 'Koe-Demo-2026!');
+    await userEvent.click(screen.getByRole('button', { name: 'サインイン' }));
+    const alert = await screen.findByTestId('signin-error');
+    expect(alert.dataset.code).toBe('keychain_unavailable');
+    expect(alert.textContent).toContain('キーチェーン');
   });
 });

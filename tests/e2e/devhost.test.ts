@@ -9,7 +9,7 @@ let host: Awaited<ReturnType<typeof startTestDevHost>>;
 let browser: Browser;
 
 beforeAll(async () => {
-  host = await startTestDevHost({ fetch: async () => ({ ok: true, json: async () => ({ status: 'ok', version: 'gw-1' }) }) });
+  host = await startTestDevHost({ fetch: async () => ({ ok: true, status: 200, json: async () => ({ status: 'ok', version: 'gw-1' }) }) });
   browser = await launchChromium();
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@ import type { KoeApi } from '../../shared/ipc/api';
 import { createDispatcher } from '../../main/ipc/dispatcher';
 import { createHandlers, createMainServices, wireEvents, type MainDeps } from '../../main/services';
 import { buildKoeApi } from '../../preload/api';
+import { FakePowerMonitor } from '../../main/lock/idle-monitor';
 
 export const APP_ORIGIN = 'koe://app';
 export const silentLogger = { warn: () => undefined, error: () => undefined };
@@ -20,13 +21,16 @@ export async function createKoeInProcess(overrides: Partial<MainDeps> = {}) {
     platform: 'linux',
     userDataDir: mkdtempSync(path.join(os.tmpdir(), 'koe-test-')),
     managedPolicy: {},
-    fetch: async () => ({ ok: true, json: async () => ({ status: 'ok', version: '1.2.3' }) }),
+    fetch: async () => ({ ok: true, status: 200, json: async () => ({ status: 'ok', version: '1.2.3' }) }),
     clock: { now: () => 1_700_000_000_000 },
     openExternal: async () => undefined,
     externalAllowlist: [],
+    keytar: null,
+    power: new FakePowerMonitor(),
+    deviceName: () => 'TEST-PC',
     ...overrides,
   });
-  const dispatch = createDispatcher(createHandlers(services), APP_ORIGIN, silentLogger);
+  const dispatch = createDispatcher(createHandlers(services), APP_ORIGIN, silentLogger, () => services.lock.current().locked);
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   wireEvents(services, (event, payload) => listeners.get(event)?.forEach((l) => l(payload)));
   const api: KoeApi = buildKoeApi({

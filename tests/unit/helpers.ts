@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../main/ipc/dispatcher';
+import { FakePowerMonitor } from '../../main/lock/idle-monitor';
 import { createMainServices, type MainDeps, type MainServices } from '../../main/services';
 import type { FetchLike } from '../../main/services/gateway-health';
 
@@ -22,7 +23,7 @@ export function fakeFetch(body: unknown = { status: 'ok', version: '1.2.3' }, ok
   const calls: { url: string; init?: Parameters<FetchLike>[1] }[] = [];
   const fetch: FetchLike = async (url, init) => {
     calls.push({ url, init });
-    return { ok, json: async () => body };
+    return { ok, status: ok ? 200 : 503, json: async () => body };
   };
   return { fetch, calls };
 }
@@ -52,6 +53,9 @@ export async function makeServices(overrides: Partial<MainDeps> = {}): Promise<T
     clock,
     openExternal: async (url) => void opened.push(url),
     externalAllowlist: ['help.koe.example'],
+    keytar: null,
+    power: new FakePowerMonitor(),
+    deviceName: () => 'TEST-PC',
     ...overrides,
   });
   return Object.assign(services, { opened, clock, userDataDir });

@@ -38,7 +38,7 @@ describe('GatewayHealthService', () => {
   });
 
   it('a body that is not JSON is unreachable', async () => {
-    const fetch: FetchLike = async () => ({ ok: true, json: async () => Promise.reject(new SyntaxError('bad json')) });
+    const fetch: FetchLike = async () => ({ ok: true, status: 200, json: async () => Promise.reject(new SyntaxError('bad json')) });
     expect(await service(fetch).check()).toEqual(unreachable);
   });
 

@@ -1,8 +1,11 @@
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../stores/app';
+import { useSessionStore } from '../../stores/session';
 import { AppInfoPanel } from '../about/AppInfoPanel';
+import { HomeScreen } from '../home/HomeScreen';
 import { SignInScreen } from '../signin/SignInScreen';
+import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
 
 const GATEWAY_POLL_MS = 15_000;
@@ -13,15 +16,20 @@ export function AppShell() {
   const policy = useAppStore((s) => s.policy);
   const lock = useAppStore((s) => s.lock);
   const error = useAppStore((s) => s.error);
+  const session = useSessionStore((s) => s.session);
 
   useEffect(() => {
     const store = useAppStore.getState();
+    const sessionStore = useSessionStore.getState();
     const unlisten = store.listen();
+    const unlistenSession = sessionStore.listen();
     void store.load();
+    void sessionStore.load();
     void store.refreshGateway();
     const timer = setInterval(() => void useAppStore.getState().refreshGateway(), GATEWAY_POLL_MS);
     return () => {
       unlisten();
+      unlistenSession();
       clearInterval(timer);
     };
   }, []);
@@ -51,12 +59,16 @@ export function AppShell() {
           </p>
         )}
         {lock.locked ? (
-          <section className="card locked" data-testid="lock-screen">
-            <h1>{t('locked.heading')}</h1>
-            <p>{t('locked.body')}</p>
-          </section>
+          <LockScreen />
+        ) : session.status === 'signed-in' ? (
+          <HomeScreen />
         ) : (
           <>
+            {session.reason && (
+              <p role="status" className="note" data-testid="session-ended">
+                {t(`home.ended.${session.reason}`)}
+              </p>
+            )}
             <SignInScreen />
             <AppInfoPanel />
           </>

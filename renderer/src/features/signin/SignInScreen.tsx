@@ -1,26 +1,73 @@
-import { useId } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { SignInRefusal } from '../../../../shared/ipc/contract';
+import { useSessionStore } from '../../stores/session';
 
-/** Placeholder until the gateway sign-in lands: the real form, disabled, saying why. */
+/** One clear, distinct message per refusal: the operator must know whether to retry, wait or call IT. */
+export function RefusalMessage({ refusal }: { refusal: Omit<SignInRefusal, 'outcome'> }) {
+  const { t, i18n } = useTranslation();
+  const until = refusal.lockedUntil
+    ? new Date(refusal.lockedUntil).toLocaleString(i18n.language === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' })
+    : '';
+  return (
+    <p role="alert" className="error" data-testid="signin-error" data-code={refusal.code}>
+      {t(`signin.errors.${refusal.code}`, { until, seconds: refusal.retryAfterSeconds ?? 0 })}
+    </p>
+  );
+}
+
 export function SignInScreen() {
   const { t } = useTranslation();
-  const userId = useId();
-  const passId = useId();
+  const id = useId();
+  const { pending, refusal, needsTotp, signIn } = useSessionStore();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [totp, setTotp] = useState('');
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void signIn({ username, password, ...(needsTotp && totp ? { totp } : {}) });
+  };
+
   return (
-    <section className="card signin" aria-labelledby={`${userId}-h`}>
-      <h1 id={`${userId}-h`}>{t('signin.heading')}</h1>
-      <form onSubmit={(e) => e.preventDefault()} aria-describedby={`${userId}-note`}>
-        <label htmlFor={userId}>{t('signin.username')}</label>
-        <input id={userId} name="username" autoComplete="username" disabled />
-        <label htmlFor={passId}>{t('signin.password')}</label>
-        <input id={passId} name="password" type="password" autoComplete="current-password" disabled />
-        <button type="submit" disabled>
-          {t('signin.submit')}
+    <section className="card signin" aria-labelledby={`${id}-h`}>
+      <h1 id={`${id}-h`}>{t('signin.heading')}</h1>
+      <form onSubmit={submit} noValidate>
+        <label htmlFor={`${id}-u`}>{t('signin.username')}</label>
+        <input id={`${id}-u`} name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <label htmlFor={`${id}-p`}>{t('signin.password')}</label>
+        <input
+          id={`${id}-p`}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
+        {needsTotp && (
+          <>
+            <label htmlFor={`${id}-t`}>{t('signin.totp')}</label>
+            <input
+              id={`${id}-t`}
+              name="totp"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="\d{6}"
+              maxLength={6}
+              value={totp}
+              onChange={(e) => setTotp(e.target.value.replace(/\D/g, ''))}
+              autoFocus
+            />
+            <p className="note">{t('signin.totpHelp')}</p>
+          </>
+        )}
+        <button type="submit" disabled={pending || !username || !password || (needsTotp && totp.length !== 6)}>
+          {pending ? t('signin.pending') : t('signin.submit')}
         </button>
       </form>
-      <p id={`${userId}-note`} className="note">
-        {t('signin.notYet')}
-      </p>
+      {refusal && <RefusalMessage refusal={refusal} />}
+      <p className="note">{t('signin.deviceNote')}</p>
     </section>
   );
 }

@@ -1,0 +1,234 @@
+import { deviceSignatureMessage, normalizeUsername } from '../../shared/gateway/device-message';
+import { GatewayCallError, type GatewayClient } from '../../shared/gateway-client';
+import type { SessionState, SignInInput, SignInOutcome, SignInRefusal } from '../../shared/ipc/contract';
+import type { DeviceIdentity } from '../identity/device-identity';
+import type { Clock } from '../lock/lock-service';
+import type { SecretVault } from '../secrets/vault';
+
+const REFRESH_ACCOUNT = 'refresh-token';
+const USER_ACCOUNT = 'session-username';
+/** Refresh this long before the access token runs out. */
+const REFRESH_MARGIN_MS = 60_000;
+
+export interface SessionTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REFUSALS: ReadonlySet<string> = new Set<SignInRefusal['code']>([
+  'invalid_credentials',
+  'account_locked',
+  'account_disabled',
+  'ip_not_allowed',
+  'device_mismatch',
+  'device_revoked',
+  'totp_required',
+  'totp_invalid',
+  'password_policy',
+  'rate_limited',
+  'unreachable',
+]);
+
+/**
+ * The operator's session, held by main. The refresh token lives only in the OS keychain;
+ * every refresh carries a fresh device signature; the access token is kept in memory and
+ * handed to the renderer on request (never while locked). Sign-out, expiry and an admin's
+ * revoke end the session here, and main tells the renderer.
+ */
+export class SessionService {
+  private state: SessionState = { status: 'signed-out', reason: null };
+  private access: { token: string; expiresAt: number } | null = null;
+  private username: string | null = null;
+  private refreshTimer: unknown = null;
+  private refreshing: Promise<void> | null = null;
+  private listeners = new Set<(s: SessionState) => void>();
+  private readonly timers: SessionTimers;
+
+  constructor(
+    private readonly deps: {
+      gateway: GatewayClient;
+      vault: SecretVault;
+      identity: DeviceIdentity;
+      deviceName: () => string;
+      clock: Clock;
+      timers?: SessionTimers;
+    },
+  ) {
+    this.timers = deps.timers ?? {
+      setTimeout: (f, ms) => setTimeout(f, ms).unref(),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+  }
+
+  current(): SessionState {
+    return this.state;
+  }
+
+  onChange(listener: (s: SessionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async signIn(input: SignInInput): Promise<SignInOutcome> {
+    const { vault, identity, gateway } = this.deps;
+    if (!(await vault.available())) return { outcome: 'refused', code: 'keychain_unavailable' };
+    const username = normalizeUsername(input.username);
+    try {
+      const { challenge } = await gateway.call('challenge', { body: { username, purpose: 'sign-in' } });
+      const { publicKey } = await identity.ensure();
+      const signature = await identity.sign(deviceSignatureMessage({ purpose: 'sign-in', username, challenge, publicKey }));
+      const res = await gateway.call('signIn', {
+        body: {
+          username,
+          password: input.password,
+          ...(input.totp ? { totp: input.totp } : {}),
+          ...(input.recoveryCode ? { recoveryCode: input.recoveryCode } : {}),
+          device: { publicKey, name: this.deps.deviceName().slice(0, 100) || 'PC', challenge, signature },
+        },
+      });
+      await vault.set(REFRESH_ACCOUNT, res.tokens.refreshToken);
+      await vault.set(USER_ACCOUNT, username);
+      this.username = username;
+      this.setAccess(res.tokens.accessToken, res.tokens.accessTokenExpiresAt);
+      this.setState({
+        status: 'signed-in',
+        user: {
+          id: res.user.id,
+          username: res.user.username,
+          displayName: res.user.displayName,
+          role: res.user.role,
+          permissions: res.user.permissions,
+        },
+        device: res.device ? { name: res.device.name, enrolledNow: res.device.enrolledNow } : null,
+        totpEnrolmentRequired: res.totpEnrolmentRequired,
+        absoluteExpiresAt: res.tokens.absoluteExpiresAt,
+      });
+      return { outcome: 'signed-in', session: this.state };
+    } catch (err) {
+      return { outcome: 'refused', ...this.refusalOf(err) };
+    }
+  }
+
+  /** The short-lived access token for the renderer's gateway calls (refreshed first if it is about to run out). */
+  async accessToken(): Promise<{ token: string; expiresAt: number } | null> {
+    if (this.state.status !== 'signed-in' || !this.access) return null;
+    if (this.access.expiresAt - this.deps.clock.now() < REFRESH_MARGIN_MS) await this.refresh();
+    return this.access ? { ...this.access } : null;
+  }
+
+  /** Rotates the refresh token with a fresh device signature. A refusal ends the session. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const { vault, identity, gateway } = this.deps;
+    const refreshToken = await vault.get(REFRESH_ACCOUNT);
+    const username = this.username ?? (await vault.get(USER_ACCOUNT));
+    if (!refreshToken || !username) return this.end('expired');
+    try {
+      const { challenge } = await gateway.call('challenge', { body: { username, purpose: 'refresh' } });
+      const { publicKey } = await identity.ensure();
+      const signature = await identity.sign(deviceSignatureMessage({ purpose: 'refresh', username, challenge, publicKey }));
+      const res = await gateway.call('refresh', { body: { refreshToken, device: { publicKey, challenge, signature } } });
+      await vault.set(REFRESH_ACCOUNT, res.tokens.refreshToken);
+      this.username = username;
+      this.setAccess(res.tokens.accessToken, res.tokens.accessTokenExpiresAt);
+    } catch (err) {
+      if (err instanceof GatewayCallError && err.code === 'unreachable') {
+        this.scheduleRefresh(30_000); // keep the session; try again when the network is back
+        return;
+      }
+      const code = err instanceof GatewayCallError ? err.code : 'bad_response';
+      await this.end(code === 'session_revoked' || code === 'token_reused' ? 'revoked' : 'expired');
+    }
+  }
+
+  /**
+   * Re-verifies the operator with the gateway before main unlocks the screen. Refusals count
+   * towards the account's lockout at the gateway like any failed sign-in.
+   */
+  async reverify(input: { password: string; totp?: string }): Promise<'ok' | SignInRefusal['code']> {
+    const access = await this.accessToken().catch(() => null);
+    if (!access) return 'invalid_credentials';
+    try {
+      await this.deps.gateway.call('reverify', {
+        accessToken: access.token,
+        body: { password: input.password, ...(input.totp ? { totp: input.totp } : {}) },
+      });
+      return 'ok';
+    } catch (err) {
+      const refusal = this.refusalOf(err);
+      if (refusal.code === 'unexpected' && err instanceof GatewayCallError && err.code.startsWith('session_')) {
+        await this.end('expired');
+      }
+      return refusal.code;
+    }
+  }
+
+  /** Best effort: tells the gateway the screen locked, for the audit log. */
+  async reportLock(reason: 'idle' | 'os-lock' | 'suspend' | 'manual'): Promise<void> {
+    const token = this.access?.token;
+    if (!token || this.state.status !== 'signed-in') return;
+    await this.deps.gateway.call('lockEvent', { accessToken: token, body: { reason } }).catch(() => undefined);
+  }
+
+  async signOut(): Promise<SessionState> {
+    const token = this.access?.token;
+    if (token) await this.deps.gateway.call('signOut', { accessToken: token }).catch(() => undefined);
+    await this.end('signed-out');
+    return this.state;
+  }
+
+  /** Ends the session in main (keychain and memory) and tells the renderer why. */
+  async end(reason: Extract<SessionState, { status: 'signed-out' }>['reason']): Promise<void> {
+    this.clearTimer();
+    this.access = null;
+    this.username = null;
+    await this.deps.vault.delete(REFRESH_ACCOUNT).catch(() => false);
+    await this.deps.vault.delete(USER_ACCOUNT).catch(() => false);
+    this.setState({ status: 'signed-out', reason });
+  }
+
+  private setAccess(token: string, expiresAtIso: string): void {
+    const expiresAt = Date.parse(expiresAtIso);
+    this.access = { token, expiresAt };
+    this.scheduleRefresh(Math.max(1_000, expiresAt - this.deps.clock.now() - REFRESH_MARGIN_MS));
+  }
+
+  private scheduleRefresh(ms: number): void {
+    this.clearTimer();
+    this.refreshTimer = this.timers.setTimeout(() => void this.refresh(), ms);
+  }
+
+  private clearTimer(): void {
+    if (this.refreshTimer === null) return;
+    this.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+  }
+
+  private setState(s: SessionState): void {
+    this.state = s;
+    for (const l of this.listeners) l(s);
+  }
+
+  private refusalOf(err: unknown): Omit<SignInRefusal, 'outcome'> {
+    if (err instanceof GatewayCallError) {
+      if (err.code === 'device_not_enrolled') return { code: 'device_mismatch' };
+      if (REFUSALS.has(err.code)) {
+        return {
+          code: err.code as SignInRefusal['code'],
+          ...(err.details.lockedUntil ? { lockedUntil: err.details.lockedUntil } : {}),
+          ...(err.details.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.details.retryAfterSeconds } : {}),
+          ...(err.details.violations ? { violations: err.details.violations } : {}),
+        };
+      }
+      if (err.code === 'validation_failed') return { code: 'invalid_credentials' };
+    }
+    if (err instanceof Error && err.name === 'KeychainUnavailableError') return { code: 'keychain_unavailable' };
+    return { code: 'unexpected' };
+  }
+}

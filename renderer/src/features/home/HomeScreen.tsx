@@ -1,0 +1,28 @@
+import { useTranslation } from 'react-i18next';
+import { useSessionStore } from '../../stores/session';
+
+/** The signed-in operator's workspace. Calls and customer cards mount here (later issues). */
+export function HomeScreen() {
+  const { t } = useTranslation();
+  const session = useSessionStore((s) => s.session);
+  const signOut = useSessionStore((s) => s.signOut);
+  if (session.status !== 'signed-in') return null;
+  return (
+    <section className="card home" data-testid="home" aria-labelledby="home-h">
+      <h1 id="home-h">{t('home.welcome', { name: session.user.displayName })}</h1>
+      <dl>
+        <dt>{t('home.role')}</dt>
+        <dd data-testid="home-role">{session.user.role}</dd>
+      </dl>
+      {session.device?.enrolledNow && (
+        <p className="note" data-testid="device-enrolled">
+          {t('home.enrolled', { device: session.device.name })}
+        </p>
+      )}
+      {session.totpEnrolmentRequired && <p className="note">{t('home.totpEnrolmentRequired')}</p>}
+      <button type="button" onClick={() => void signOut()}>
+        {t('home.signOut')}
+      </button>
+    </section>
+  );
+}
