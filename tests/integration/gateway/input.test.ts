@@ -1,0 +1,148 @@
+// Hostile input: oversized bodies, wrong types, unknown fields, broken JSON, prototype
+// pollution, wrong content types, unknown routes; every refusal is a 4xx with a code and
+// leaves nothing half-written. Also: health, OpenAPI, the WebSocket.
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../../shared/gateway/errors';
+import { ROUTES } from '../../../shared/gateway/api';
+import { BACKENDS, setup, type Harness } from './harness';
+
+describe.each(BACKENDS)('bad input on %s', (backend) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await setup(backend);
+  });
+  afterAll(async () => h?.close());
+
+  const expectError = (res: { status: number; body: any }, status: number, code: string) => {
+    expect(res.status, JSON.stringify(res.body)).toBe(status);
+    expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
+    expect(ERROR_CODES).toContain(res.body.error.code);
+  };
+
+  it('refuses bodies over 64 KiB with 413 payload_too_large', async () => {
+    const res = await h.req('POST', '/auth/sign-in', { raw: JSON.stringify({ username: 'a'.repeat(70_000), password: 'x' }) });
+    expectError(res, 413, 'payload_too_large');
+  });
+
+  it('refuses unknown fields, wrong types and missing fields with validation_failed and the path', async () => {
+    const unknown = await h.req('POST', '/auth/sign-in', { body: { username: 'sato.hanako', password: 'x', isAdmin: true } });
+    expectError(unknown, 400, 'validation_failed');
+    expect(JSON.stringify(unknown.body.error.issues)).toContain('isAdmin');
+    expectError(await h.req('POST', '/auth/sign-in', { body: { username: 42, password: 'x' } }), 400, 'validation_failed');
+    expectError(await h.req('POST', '/auth/sign-in', { body: { username: 'sato.hanako' } }), 400, 'validation_failed');
+    expectError(await h.req('POST', '/auth/sign-in', { body: ['username'] }), 400, 'validation_failed');
+    expectError(await h.req('POST', '/auth/challenge', { body: { username: 'x-user', purpose: 'admin' } }), 400, 'validation_failed');
+    expectError(await h.req('POST', '/auth/sign-in', { body: { username: '../../etc', password: 'x' } }), 400, 'validation_failed');
+    const token = await h.token(h.users.admin);
+    expectError(await h.req('GET', '/admin/audit?limit=abc', { token }), 400, 'validation_failed');
+    expectError(await h.req('GET', '/admin/audit?limit=5&evil=1', { token }), 400, 'validation_failed');
+    expectError(await h.req('PATCH', '/admin/users/not-a-uuid', { token, body: {} }), 400, 'validation_failed');
+    expectError(await h.req('PATCH', '/admin/policy', { token, body: { lockout: { maxFailures: 'five' } } }), 400, 'validation_failed');
+    expectError(await h.req('PATCH', '/admin/policy', { token, body: { lockout: { maxFailures: 0 } } }), 400, 'validation_failed');
+    expectError(await h.req('PATCH', '/admin/policy', { token, body: { password: { minLength: 4 } } }), 400, 'validation_failed');
+    expectError(await h.req('POST', `/admin/users/${h.users.operator.id}/unlock`, { token, body: { force: true } }), 400, 'validation_failed');
+  });
+
+  it('refuses broken JSON, prototype pollution and non-JSON content types', async () => {
+    expectError(await h.req('POST', '/auth/sign-in', { raw: '{"username": "a", ' }), 400, 'validation_failed');
+    expectError(await h.req('POST', '/auth/sign-in', { raw: '{"__proto__": {"isAdmin": true}, "username": "abc", "password": "x"}' }), 400, 'validation_failed');
+    const form = await h.req('POST', '/auth/sign-in', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, raw: 'username=a&password=b' });
+    expectError(form, 415, 'unsupported_media_type');
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  it('answers unknown routes with not_found', async () => {
+    expectError(await h.req('GET', '/admin/secret'), 404, 'not_found');
+  });
+
+  it('leaves nothing half-written when a request fails', async () => {
+    const token = await h.token(h.users.admin);
+    const seqBefore = Number((await h.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow()).seq);
+    const usersBefore = (await h.db.selectFrom('users').select('id').execute()).length;
+    // the username is taken: the insert and its audit entry must both be absent
+    const dup = await h.req('POST', '/admin/users', { token, body: { username: h.users.operator.username, displayName: 'x', role: 'operator', password: 'Another-Good-Pass-1!' } });
+    expectError(dup, 409, 'conflict');
+    const badRole = await h.req('POST', '/admin/users', { token, body: { username: 'new-user-z', displayName: 'x', role: 'no_such_role', password: 'Another-Good-Pass-1!' } });
+    expectError(badRole, 400, 'validation_failed');
+    // team membership with one foreign id: no partial membership
+    const team = await h.req('POST', '/admin/teams', { token, body: { name: 'チームZ' } });
+    const partial = await h.req('PUT', `/admin/teams/${team.body.id}/members`, {
+      token, body: { leadIds: [h.users.lead.id], operatorIds: ['00000000-0000-4000-8000-000000000000'] },
+    });
+    expectError(partial, 400, 'validation_failed');
+    expect(await h.db.selectFrom('team_members').select('user_id').where('team_id', '=', team.body.id).execute()).toEqual([]);
+    expect((await h.db.selectFrom('users').select('id').execute()).length).toBe(usersBefore);
+    const actions = (await h.db.selectFrom('audit_log').select('action').where('seq', '>', seqBefore).execute()).map((r) => r.action);
+    expect(actions).toEqual(['team.created']);
+  });
+
+  it('serves /health and an OpenAPI document that covers every route', async () => {
+    const health = await h.req('GET', '/health');
+    expect(health.body).toEqual({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const doc = (await h.req('GET', '/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    for (const spec of Object.values(ROUTES)) {
+      const path = spec.path.replace(/:(\w+)/g, '{$1}');
+      expect(doc.paths[path]?.[spec.method.toLowerCase()], `${spec.method} ${path}`).toBeDefined();
+    }
+    const signIn = doc.paths['/auth/sign-in'].post.requestBody.content['application/json'].schema;
+    expect(signIn.additionalProperties).toBe(false);
+    expect(signIn.required).toEqual(expect.arrayContaining(['username', 'password']));
+  });
+});
+
+describe.each(BACKENDS)('WebSocket on %s', (backend) => {
+  let h: Harness;
+  let base: string;
+  beforeAll(async () => {
+    h = await setup(backend);
+    base = (await h.gw.app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+  });
+  afterAll(async () => h?.close());
+
+  async function connect() {
+    const ws = new WebSocket(`${base}/ws`);
+    const messages: any[] = [];
+    const waiters: ((m: any) => void)[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      const w = waiters.shift();
+      if (w) w(m);
+      else messages.push(m);
+    });
+    await once(ws, 'open');
+    const next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise<any>((r) => waiters.push(r)));
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    return { ws, next, closed, send: (m: unknown) => ws.send(JSON.stringify(m)) };
+  }
+
+  it('authenticates with the first message, then answers pings', async () => {
+    const s = await h.signIn(h.users.operator);
+    const c = await connect();
+    c.send({ type: 'auth', accessToken: s.body.tokens.accessToken });
+    expect(await c.next()).toEqual({ type: 'ready', userId: h.users.operator.id, sessionId: s.body.tokens.sessionId });
+    c.send({ type: 'ping', id: '1' });
+    expect(await c.next()).toEqual({ type: 'pong', id: '1' });
+    // sign-out ends the socket's authority on the next message
+    await h.req('POST', '/auth/sign-out', { token: s.body.tokens.accessToken });
+    c.send({ type: 'ping' });
+    expect(await c.next()).toMatchObject({ type: 'error', code: 'session_revoked' });
+    expect(await c.closed).toBe(4401);
+  });
+
+  it('refuses messages before auth, bad tokens and malformed frames', async () => {
+    const a = await connect();
+    a.send({ type: 'ping' });
+    expect(await a.next()).toMatchObject({ type: 'error', code: 'unauthenticated' });
+    expect(await a.closed).toBe(4401);
+    const b = await connect();
+    b.send({ type: 'auth', accessToken: 'x.y.z' });
+    expect(await b.next()).toMatchObject({ type: 'error', code: 'token_invalid' });
+    const c = await connect();
+    c.ws.send('not json');
+    expect(await c.next()).toMatchObject({ type: 'error', code: 'validation_failed' });
+    expect(await c.closed).toBe(4400);
+  });
+});
