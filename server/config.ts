@@ -50,8 +50,20 @@ export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
 
 export class ConfigError extends Error {}
 
+const ENV_NAME: Record<string, string> = {
+  host: 'KOE_GATEWAY_HOST', port: 'KOE_GATEWAY_PORT', databaseUrl: 'DATABASE_URL', dataDir: 'KOE_GATEWAY_DATA_DIR',
+  'jwt.secret': 'KOE_GATEWAY_JWT_SECRET', trustedProxies: 'KOE_GATEWAY_TRUSTED_PROXIES', argon2: 'KOE_GATEWAY_ARGON2',
+  logLevel: 'KOE_GATEWAY_LOG_LEVEL',
+};
+
 function describe(error: z.ZodError, source: string): string {
-  return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+  return error.issues
+    .map((i) => {
+      const key = i.path.join('.') || '(root)';
+      const env = ENV_NAME[key] ?? ENV_NAME[String(i.path[0])];
+      return `${source}: ${key}${env ? ` (${env})` : ''}: ${i.message}`;
+    })
+    .join('\n');
 }
 
 export function parseConfig(input: unknown, source = 'config'): GatewayConfig {

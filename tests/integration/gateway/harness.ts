@@ -40,7 +40,7 @@ export async function openBackend(backend: Backend): Promise<{ db: Db; drop: () 
     db,
     url: url.toString(),
     drop: async () => {
-      await db.destroy();
+      await db.destroy().catch(() => {}); // may already be closed by the suite
       const c = new pg.Client({ connectionString: base });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
