@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { appendAudit } from '../audit/audit';
 import { preparePassword, storePassword } from '../auth/password-change';
-import { recordFailure, revokeSessions } from '../auth/sign-in-helpers';
+import { activeLock, recordFailure, revokeSessions } from '../auth/sign-in-helpers';
 import { checkTotp, newRecoveryCodes, newTotpSecret, normalizeRecoveryCode, sha256, totpEnrolment } from '../auth/totp';
 import type { GatewayContext } from '../context';
 import type { Executor } from '../db/schema';
@@ -53,6 +53,45 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
     sessionId: principal.sessionId,
     deviceId: principal.deviceId,
   }));
+
+  // Unlocking the idle screen: the password again (+TOTP when the user has it). Failures count
+  // toward lockout, and a lockout here ends every session of the user: whoever sits at a
+  // locked screen guessing is not to be trusted with the open session.
+  route(app, ctx, 'reverify', async ({ principal, body }) => {
+    const user = await account(db, principal.userId);
+    const policy = await orgPolicy(db, principal.orgId);
+    const now = clock.now();
+    const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid') => {
+      const locked = await recordFailure(ctx, {
+        username: user.username, sourceIp: principal.sourceIp, lockout: policy.lockout, event: event(principal, 'auth.reverify.failure', { reason }),
+      });
+      if (locked) {
+        await db.transaction().execute((tx) => revokeSessions(tx, { userId: user.id }, 'locked', now));
+        throw new GatewayError('account_locked', 'too many failed attempts: the account is locked', { lockedUntil: locked.toISOString() });
+      }
+      throw new GatewayError(code, code === 'totp_invalid' ? 'that code is not valid (or was already used)' : 'wrong password');
+    };
+    const locked = await activeLock(db, user.username, now);
+    if (locked) throw new GatewayError('account_locked', 'the account is locked', { lockedUntil: locked.toISOString() });
+    if (!(await ctx.hasher.verify(user.password_hash, body.password))) await failed('bad_password', 'invalid_credentials');
+    let counter: number | null = null;
+    if (user.totp_enabled && user.totp_secret) {
+      if (!body.totp) throw new GatewayError('totp_required', 'enter the 6-digit code from your authenticator app');
+      counter = checkTotp(user.totp_secret, user.username, body.totp, now, user.totp_last_counter === null ? null : Number(user.totp_last_counter));
+      if (counter === null) await failed('totp_invalid', 'totp_invalid');
+    }
+    await db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('login_failures').where('username', '=', user.username).execute();
+      if (counter !== null) await tx.updateTable('users').set({ totp_last_counter: counter }).where('id', '=', user.id).execute();
+      await appendAudit(tx, clock, event(principal, 'auth.reverify.success', { secondFactor: counter !== null ? 'totp' : 'none' }));
+    });
+    return { ok: true as const };
+  });
+
+  route(app, ctx, 'lockEvent', async ({ principal, body }) => {
+    await db.transaction().execute((tx) => appendAudit(tx, clock, event(principal, 'client.screen_locked', { reason: body.reason })));
+    return { ok: true as const };
+  });
 
   route(app, ctx, 'changePassword', async ({ principal, body }) => {
     const user = await account(db, principal.userId);

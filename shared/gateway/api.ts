@@ -86,6 +86,11 @@ export const RefreshResponse = z.strictObject({ tokens: SessionTokens });
 
 export const OkResponse = z.strictObject({ ok: z.literal(true) });
 
+/** Unlocking the idle screen re-verifies the operator with the gateway (password, plus TOTP where policy requires it). */
+export const ReverifyRequest = z.strictObject({ password: Password, totp: TotpCode.optional() });
+/** The client reports its screen lock so lock and unlock stand in the audit log. */
+export const LockEventRequest = z.strictObject({ reason: z.enum(['idle', 'os-lock', 'suspend', 'manual']) });
+
 export const PasswordChangeRequest = z.strictObject({ currentPassword: Password, newPassword: Password });
 export const TotpEnrolResponse = z.strictObject({ secret: z.string(), otpauthUri: z.string(), qrSvg: z.string() });
 export const TotpConfirmRequest = z.strictObject({ code: TotpCode });
@@ -251,6 +256,14 @@ export const ROUTES = {
   },
   signOut: { method: 'POST', path: '/auth/sign-out', summary: 'Revoke this session', auth: 'authenticated', response: OkResponse },
   me: { method: 'GET', path: '/me', summary: 'The signed-in principal', auth: 'authenticated', response: MeResponse },
+  reverify: {
+    method: 'POST', path: '/me/reverify', summary: 'Re-verify the password (+TOTP) to unlock the screen; audited', auth: 'authenticated',
+    body: ReverifyRequest, response: OkResponse,
+  },
+  lockEvent: {
+    method: 'POST', path: '/me/lock', summary: 'Record that the client locked its screen; audited', auth: 'authenticated',
+    body: LockEventRequest, response: OkResponse,
+  },
   changePassword: {
     method: 'POST', path: '/me/password', summary: 'Change own password', auth: 'authenticated',
     body: PasswordChangeRequest, response: OkResponse,
