@@ -63,7 +63,7 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
     const now = clock.now();
     const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid') => {
       const locked = await recordFailure(ctx, {
-        username: user.username, sourceIp: principal.sourceIp, lockout: policy.lockout, event: event(principal, 'auth.reverify.failure', { reason }),
+        username: user.username, sourceIp: principal.sourceIp, lockout: policy.lockout, event: event(principal, 'session.unlock_failed', { reason }),
       });
       if (locked) {
         await db.transaction().execute((tx) => revokeSessions(tx, { userId: user.id }, 'locked', now));
@@ -83,13 +83,13 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
     await db.transaction().execute(async (tx) => {
       await tx.deleteFrom('login_failures').where('username', '=', user.username).execute();
       if (counter !== null) await tx.updateTable('users').set({ totp_last_counter: counter }).where('id', '=', user.id).execute();
-      await appendAudit(tx, clock, event(principal, 'auth.reverify.success', { secondFactor: counter !== null ? 'totp' : 'none' }));
+      await appendAudit(tx, clock, event(principal, 'session.unlocked', { secondFactor: counter !== null ? 'totp' : 'none' }));
     });
     return { ok: true as const };
   });
 
   route(app, ctx, 'lockEvent', async ({ principal, body }) => {
-    await db.transaction().execute((tx) => appendAudit(tx, clock, event(principal, 'client.screen_locked', { reason: body.reason })));
+    await db.transaction().execute((tx) => appendAudit(tx, clock, event(principal, 'session.locked', { reason: body.reason })));
     return { ok: true as const };
   });
 

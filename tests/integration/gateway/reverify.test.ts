@@ -17,7 +17,7 @@ describe.each(BACKENDS)('screen lock and re-verification on %s', (backend) => {
     expect((await h.req('POST', '/me/lock', { token, body: { reason: 'idle' } })).status).toBe(200);
     expect((await h.req('POST', '/me/lock', { token, body: { reason: 'coffee' } })).body.error.code).toBe('validation_failed');
     expect((await h.req('POST', '/me/reverify', { token, body: { password: PASSWORD } })).status).toBe(200);
-    expect(await h.auditActions({ targetId: u.id })).toEqual(expect.arrayContaining(['client.screen_locked', 'auth.reverify.success']));
+    expect(await h.auditActions({ targetId: u.id })).toEqual(expect.arrayContaining(['session.locked', 'session.unlocked']));
   });
 
   it('locks the account and ends all sessions after repeated wrong passwords', async () => {
