@@ -1,0 +1,178 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeytar, type KeytarLike } from '../../main/secrets/vault';
+import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+import { startLoopbackGateway } from '../support/gateway-harness';
+
+// Sign-in with device binding, the OS keychain and the idle lock, end to end: the real
+// renderer in Chromium, main's real services in the dev host, real keytar on gnome-keyring,
+// and a real gateway on loopback.
+
+type Gw = Awaited<ReturnType<typeof startLoopbackGateway>>;
+let gw: Gw;
+let browser: Browser;
+let keytar: KeytarLike;
+const run = Date.now().toString(36);
+
+/** One real keychain, seen as separate PCs: each PC's entries live under its own service prefix. */
+function keychainOfPc(pc: string): KeytarLike {
+  const svc = (s: string) => `${s} [${run} ${pc}]`;
+  return {
+    getPassword: (s, a) => keytar.getPassword(svc(s), a),
+    setPassword: (s, a, p) => keytar.setPassword(svc(s), a, p),
+    deletePassword: (s, a) => keytar.deletePassword(svc(s), a),
+  };
+}
+
+async function pc(name: string) {
+  const host = await startTestDevHost({ managedPolicy: { gatewayUrl: gw.url, idleTimeoutSeconds: 300 }, keytar: keychainOfPc(name), deviceName: name });
+  const page = await browser.newPage();
+  await page.goto(host.pageUrl());
+  await page.getByRole('heading', { name: 'サインイン' }).waitFor();
+  return { host, page };
+}
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.getByLabel('ユーザー名').fill(username);
+  await page.getByLabel('パスワード').fill(password);
+  await page.getByRole('button', { name: 'サインイン' }).click();
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+beforeAll(async () => {
+  const k = await loadKeytar();
+  if (!k) throw new Error('keytar did not load (Debian package libsecret-1-dev; npm ci builds it)');
+  keytar = k;
+  gw = await startLoopbackGateway({ deviceBindingRoles: ['operator', 'team_lead'] });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+describe('sign-in with device binding (dev host + Chromium + real gateway + gnome-keyring)', () => {
+  it('enrols this PC on first sign-in, refuses a second PC until an admin resets the binding', async () => {
+    const user = await gw.addUser('operator', '佐藤 花子');
+    const pc1 = await pc('KOE-PC-1');
+    await signIn(pc1.page, user.username, user.password);
+    await pc1.page.getByTestId('home').waitFor();
+    expect(await pc1.page.getByRole('heading', { level: 1 }).textContent()).toContain('佐藤 花子');
+    expect(await pc1.page.getByTestId('device-enrolled').textContent()).toContain('KOE-PC-1');
+
+    const devices = await gw.asAdmin<{ devices: { name: string; status: string }[] }>('GET', `/admin/devices?userId=${user.id}`);
+    expect(devices.body.devices).toEqual([expect.objectContaining({ name: 'KOE-PC-1', status: 'active' })]);
+
+    // The same account on another PC (a fresh keychain, so a different device key).
+    const pc2 = await pc('KOE-PC-2');
+    await signIn(pc2.page, user.username, user.password);
+    const error = pc2.page.getByTestId('signin-error');
+    await error.waitFor();
+    expect(await error.getAttribute('data-code')).toBe('device_mismatch');
+    expect(await error.textContent()).toContain('別の PC');
+
+    // An admin resets the binding; now the second PC enrols and the first is refused.
+    expect((await gw.asAdmin('POST', `/admin/users/${user.id}/devices/reset`)).status).toBe(200);
+    await signIn(pc2.page, user.username, user.password);
+    await pc2.page.getByTestId('home').waitFor();
+    expect(await pc2.page.getByTestId('device-enrolled').textContent()).toContain('KOE-PC-2');
+    expect(await gw.auditActions()).toEqual(expect.arrayContaining(['device.enrolled', 'device.rejected', 'device.reset']));
+
+    await pc1.page.close();
+    await pc2.page.close();
+    await pc1.host.close();
+    await pc2.host.close();
+  });
+
+  it('keeps the refresh token only in the keychain: not in any file of the app data directory, not in the renderer', async () => {
+    const user = await gw.addUser('operator', '鈴木 一郎');
+    const { host, page } = await pc('KOE-PC-3');
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('home').waitFor();
+    const refreshToken = await host.services.vault.get('refresh-token');
+    expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+
+    for (const file of filesUnder(host.userDataDir)) {
+      expect(readFileSync(file).includes(Buffer.from(refreshToken!)), file).toBe(false);
+    }
+    const rendererSees = await page.evaluate(async () => {
+      const token = await window.koe.session.accessToken({});
+      return {
+        html: document.documentElement.outerHTML,
+        local: JSON.stringify({ ...localStorage }),
+        session: JSON.stringify({ ...sessionStorage }),
+        cookies: document.cookie,
+        accessToken: token.ok ? token.value?.token ?? '' : '',
+      };
+    });
+    expect(JSON.stringify(rendererSees)).not.toContain(refreshToken!);
+    // The renderer does get a short-lived access token (a JWT) for its own gateway calls.
+    expect(rendererSees.accessToken.split('.')).toHaveLength(3);
+
+    // Signing out ends the session in main and renderer, and removes the token from the keychain.
+    await page.getByRole('button', { name: 'サインアウト' }).click();
+    await page.getByRole('heading', { name: 'サインイン' }).waitFor();
+    expect(await host.services.vault.get('refresh-token')).toBeNull();
+    await page.close();
+    await host.close();
+  });
+
+  it('locks on idle (injected idle clock), unmounts the signed-in views, refuses tokens, and unlocks only with the password', async () => {
+    const user = await gw.addUser('operator', '高橋 美咲');
+    const { host, page } = await pc('KOE-PC-4');
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('home').waitFor();
+
+    host.power.idleSeconds = 301;
+    host.services.idle.check();
+    await page.getByTestId('lock-screen').waitFor();
+    expect(await page.getByTestId('home').count()).toBe(0);
+    expect(await page.content()).not.toContain('高橋 美咲');
+    const whileLocked = await page.evaluate(() => window.koe.session.accessToken({}));
+    expect(whileLocked).toMatchObject({ ok: false, error: { code: 'locked' } });
+
+    host.power.idleSeconds = 0;
+    await page.getByLabel('パスワード').fill('Wrong-Password-1!');
+    await page.getByRole('button', { name: 'ロックを解除' }).click();
+    await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('invalid_credentials');
+    expect(await page.getByTestId('lock-screen').count()).toBe(1);
+
+    await page.getByLabel('パスワード').fill(user.password);
+    await page.getByRole('button', { name: 'ロックを解除' }).click();
+    await page.getByTestId('home').waitFor();
+    expect(await gw.auditActions()).toEqual(expect.arrayContaining(['session.locked', 'session.unlock_failed', 'session.unlocked']));
+    await page.close();
+    await host.close();
+  });
+
+  it('gives distinct messages: wrong password, locked account (with until when), gateway unreachable', async () => {
+    const user = await gw.addUser('operator', '田中 健');
+    const { host, page } = await pc('KOE-PC-5');
+    await signIn(page, user.username, 'Wrong-Password-1!');
+    await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('invalid_credentials');
+    for (let i = 0; i < 5; i++) {
+      await signIn(page, user.username, 'Wrong-Password-1!');
+      await page.waitForTimeout(50);
+    }
+    await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('account_locked');
+    expect(await page.getByTestId('signin-error').textContent()).toMatch(/\d{4}\/\d{2}\/\d{2} \d{1,2}:\d{2}/);
+    await page.close();
+    await host.close();
+
+    const offline = await startTestDevHost({ managedPolicy: { gatewayUrl: 'http://127.0.0.1:9' }, keytar: keychainOfPc('KOE-PC-6') });
+    const p = await browser.newPage();
+    await p.goto(offline.pageUrl());
+    await signIn(p, 'someone', 'Whatever-1!');
+    await expect.poll(() => p.getByTestId('signin-error').getAttribute('data-code')).toBe('unreachable');
+    await p.close();
+    await offline.close();
+  });
+});
