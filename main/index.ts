@@ -99,7 +99,19 @@ async function main(): Promise<void> {
     );
   }
 
-  const win = new BrowserWindow(windowOptions({ preloadPath: path.join(here, '../preload/index.cjs'), title: 'Koe' }));
+  const options = windowOptions({ preloadPath: path.join(here, '../preload/index.cjs'), title: 'Koe' });
+  const win = new BrowserWindow({
+    ...options,
+    // windowOptions() is the tested source of truth; the flags that matter most are
+    // repeated as literals so static checkers (electronegativity in npm test) can see them.
+    webPreferences: {
+      ...options.webPreferences,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      disableBlinkFeatures: 'Auxclick',
+    },
+  });
   win.setContentProtection(policy().contentProtection);
   services.policy.onChange((p) => win.setContentProtection(p.policy.contentProtection));
   wireEvents(services, (event, payload) => {

@@ -30,6 +30,8 @@ export function windowOptions({ preloadPath, title, show = false }: WindowOption
       webviewTag: false,
       experimentalFeatures: false,
       enableBlinkFeatures: '',
+      // Middle-click (auxclick) would otherwise open links in new windows.
+      disableBlinkFeatures: 'Auxclick',
       navigateOnDragDrop: false,
       safeDialogs: true,
       spellcheck: false,

@@ -17,6 +17,7 @@ describe('windowOptions', () => {
     ['experimentalFeatures', false],
     ['enableBlinkFeatures', ''],
     ['navigateOnDragDrop', false],
+    ['disableBlinkFeatures', 'Auxclick'],
   ] as const)('webPreferences.%s is pinned to %s', (flag, expected) => {
     // Explicitly set, not left to Electron's default (defaults have changed between versions).
     expect(Object.hasOwn(web, flag)).toBe(true);
@@ -26,7 +27,7 @@ describe('windowOptions', () => {
   it('loads no extra Blink features and no other script entry besides the preload', () => {
     expect(web.enableBlinkFeatures).toBe('');
     expect(web).not.toHaveProperty('additionalArguments');
-    expect(web).not.toHaveProperty('disableBlinkFeatures');
+    expect(web.disableBlinkFeatures).toBe('Auxclick'); // middle-click must not open new windows
   });
 
   it('passes the preload path through unchanged', () => {
