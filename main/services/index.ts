@@ -63,6 +63,8 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   lock.onChange((st) => {
     if (st.locked && st.reason) void session.reportLock(st.reason);
   });
+  // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
+  session.onChange(async (st) => policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null));
   return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, idle, deps };
 }
 

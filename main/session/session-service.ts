@@ -169,6 +169,13 @@ export class SessionService {
     }
   }
 
+  /** What the org asks of this client; null when signed out or the gateway cannot say. */
+  async clientPolicy() {
+    const access = await this.accessToken().catch(() => null);
+    if (!access) return null;
+    return this.deps.gateway.call('clientPolicy', { accessToken: access.token }).catch(() => null);
+  }
+
   /** Best effort: tells the gateway the screen locked, for the audit log. */
   async reportLock(reason: 'idle' | 'os-lock' | 'suspend' | 'manual'): Promise<void> {
     const token = this.access?.token;

@@ -326,6 +326,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       password: { ...current.password, ...body.password },
       lockout: { ...current.lockout, ...body.lockout },
       sessions: { ...current.sessions, ...body.sessions },
+      client: { ...current.client, ...body.client },
       ipAllowlist: { ...current.ipAllowlist, ...body.ipAllowlist },
     });
     if (!merged.success) {

@@ -54,6 +54,8 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
     deviceId: principal.deviceId,
   }));
 
+  route(app, ctx, 'clientPolicy', async ({ principal }) => (await orgPolicy(db, principal.orgId)).client);
+
   // Unlocking the idle screen: the password again (+TOTP when the user has it). Failures count
   // toward lockout, and a lockout here ends every session of the user: whoever sits at a
   // locked screen guessing is not to be trusted with the open session.

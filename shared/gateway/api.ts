@@ -2,7 +2,8 @@
 // registers handlers from it, /openapi.json is generated from it, the client imports its types.
 import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
-import { OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
+import { CRM_ROUTES } from './crm';
+import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 
 const Id = z.uuid();
 const Iso = z.string();
@@ -256,6 +257,10 @@ export const ROUTES = {
   },
   signOut: { method: 'POST', path: '/auth/sign-out', summary: 'Revoke this session', auth: 'authenticated', response: OkResponse },
   me: { method: 'GET', path: '/me', summary: 'The signed-in principal', auth: 'authenticated', response: MeResponse },
+  clientPolicy: {
+    method: 'GET', path: '/me/client-policy', summary: 'What the org asks of the client (idle lock, capture protection)', auth: 'authenticated',
+    response: ClientPolicySchema,
+  },
   reverify: {
     method: 'POST', path: '/me/reverify', summary: 'Re-verify the password (+TOTP) to unlock the screen; audited', auth: 'authenticated',
     body: ReverifyRequest, response: OkResponse,
@@ -332,6 +337,7 @@ export const ROUTES = {
     method: 'GET', path: '/admin/audit/export', summary: 'Incremental export (oldest first, cursor = last seq)', auth: 'audit:read',
     query: AuditExportQuery, response: AuditExportResponse,
   },
+  ...CRM_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

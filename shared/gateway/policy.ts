@@ -28,10 +28,22 @@ export const SessionPolicySchema = z.strictObject({
   absoluteHours: z.number().int().min(1).max(168).default(12),
 });
 
+/**
+ * What the org asks of every Koe client. The client combines it with the PC's managed policy
+ * file and the stricter value wins (shorter idle timeout; protection on if either says so).
+ */
+export const ClientPolicySchema = z.strictObject({
+  idleTimeoutSeconds: z.number().int().min(30).max(86_400).default(300),
+  contentProtection: z.boolean().default(true),
+  blurOnFocusLoss: z.boolean().default(false),
+});
+export type OrgClientPolicy = z.infer<typeof ClientPolicySchema>;
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
   sessions: SessionPolicySchema.default(SessionPolicySchema.parse({})),
+  client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -53,6 +65,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   password: PasswordPolicySchema.partial().optional(),
   lockout: LockoutPolicySchema.partial().optional(),
   sessions: SessionPolicySchema.partial().optional(),
+  client: ClientPolicySchema.partial().optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z

@@ -100,4 +100,20 @@ describe('AppShell', () => {
     expect(alert.dataset.code).toBe('keychain_unavailable');
     expect(alert.textContent).toContain('キーチェーン');
   });
+
+  it('blurs sensitive views while the window is unfocused when policy asks for it', async () => {
+    const { services } = await mount({ managedPolicy: { blurOnFocusLoss: true } });
+    const app = screen.getByTestId('app');
+    act(() => void window.dispatchEvent(new Event('blur')));
+    expect(app.dataset.blurred).toBe('true');
+    act(() => void window.dispatchEvent(new Event('focus')));
+    expect(app.dataset.blurred).toBe('false');
+    expect(services.policy.effective().policy.blurOnFocusLoss).toBe(true);
+  });
+
+  it('never blurs when the policy does not ask for it', async () => {
+    await mount();
+    act(() => void window.dispatchEvent(new Event('blur')));
+    expect(screen.getByTestId('app').dataset.blurred).toBe('false');
+  });
 });

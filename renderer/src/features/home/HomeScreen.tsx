@@ -8,7 +8,7 @@ export function HomeScreen() {
   const signOut = useSessionStore((s) => s.signOut);
   if (session.status !== 'signed-in') return null;
   return (
-    <section className="card home" data-testid="home" aria-labelledby="home-h">
+    <section className="card home sensitive" data-testid="home" aria-labelledby="home-h">
       <h1 id="home-h">{t('home.welcome', { name: session.user.displayName })}</h1>
       <dl>
         <dt>{t('home.role')}</dt>

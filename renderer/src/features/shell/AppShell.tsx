@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../stores/app';
 import { useSessionStore } from '../../stores/session';
@@ -40,13 +40,27 @@ export function AppShell() {
     if (language) document.documentElement.lang = language;
   }, [language, i18n]);
 
+  // Optional capture protection on top of the OS-level one: blur customer data while the window is not focused.
+  const [focused, setFocused] = useState(() => document.hasFocus());
+  useEffect(() => {
+    const on = () => setFocused(true);
+    const off = () => setFocused(false);
+    window.addEventListener('focus', on);
+    window.addEventListener('blur', off);
+    return () => {
+      window.removeEventListener('focus', on);
+      window.removeEventListener('blur', off);
+    };
+  }, []);
+  const blurred = Boolean(policy?.policy.blurOnFocusLoss) && !focused;
+
   const devhost = info?.host === 'devhost';
   useEffect(() => {
     document.title = devhost ? t('app.devhostTitle') : t('app.title');
   }, [devhost, t]);
 
   return (
-    <div className="app">
+    <div className="app" data-blurred={blurred ? 'true' : 'false'} data-testid="app">
       {devhost && (
         <div className="devhost-banner" role="note">
           {t('app.devhostBanner')}
