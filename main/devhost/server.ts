@@ -154,6 +154,7 @@ export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
     pageUrl: (p = '/') => `${origin}${p}#koe-token=${mint()}`,
     async close() {
       services.idle.stop();
+      services.link.stop();
       unwire();
       for (const ws of sockets) ws.terminate();
       wss.close();

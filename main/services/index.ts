@@ -5,6 +5,7 @@ import { DeviceIdentity } from '../identity/device-identity';
 import { IpcFailure, type HandlerTable } from '../ipc/handlers';
 import { IdleMonitor, type PowerMonitorLike } from '../lock/idle-monitor';
 import { KeytarVault, UnavailableVault, vaultServiceName, type KeytarLike, type SecretVault } from '../secrets/vault';
+import { GatewayLink } from '../session/gateway-link';
 import { SessionService } from '../session/session-service';
 import { externalUrlAllowed } from '../security/navigation';
 import { AppInfoService, type AppFacts } from './app-info';
@@ -42,6 +43,7 @@ export interface MainServices {
   identity: DeviceIdentity;
   gateway: GatewayClient;
   session: SessionService;
+  link: GatewayLink;
   idle: IdleMonitor;
   deps: MainDeps;
 }
@@ -63,9 +65,18 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   lock.onChange((st) => {
     if (st.locked && st.reason) void session.reportLock(st.reason);
   });
-  // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
-  session.onChange(async (st) => policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null));
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, idle, deps };
+  const link = new GatewayLink({
+    url: gatewayUrl,
+    accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
+    onSessionEnded: (why) => void session.end(why),
+  });
+  session.onChange(async (st) => {
+    // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
+    policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null);
+    if (st.status === 'signed-in') link.start();
+    else link.stop();
+  });
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, idle, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeytar, type KeytarLike } from '../../main/secrets/vault';
+import { newTotpSecret, totpCode } from '../../server/auth/totp';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { startLoopbackGateway } from '../support/gateway-harness';
 
@@ -122,6 +123,7 @@ describe('sign-in with device binding (dev host + Chromium + real gateway + gnom
     expect(rendererSees.accessToken.split('.')).toHaveLength(3);
 
     // Signing out ends the session in main and renderer, and removes the token from the keychain.
+    await expect.poll(() => host.services.link.readyState).toBe('ready');
     await page.getByRole('button', { name: 'サインアウト' }).click();
     await page.getByRole('heading', { name: 'サインイン' }).waitFor();
     expect(await host.services.vault.get('refresh-token')).toBeNull();
@@ -182,5 +184,50 @@ describe('sign-in with device binding (dev host + Chromium + real gateway + gnom
     await expect.poll(() => p.getByTestId('signin-error').getAttribute('data-code')).toBe('unreachable');
     await p.close();
     await offline.close();
+  });
+
+  it('ends the session in main and renderer when an admin revokes it', async () => {
+    const user = await gw.addUser('operator', '伊藤 さくら');
+    const { host, page } = await pc('KOE-PC-7');
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('home').waitFor();
+    await expect.poll(() => host.services.link.readyState).toBe('ready');
+    expect((await gw.asAdmin('POST', `/admin/users/${user.id}/sessions/revoke`)).status).toBe(200);
+    host.services.link.pingNow(); // the link pings every 20 s; don't wait for it
+    await page.getByTestId('session-ended').waitFor();
+    expect(await page.getByTestId('session-ended').textContent()).toContain('管理者');
+    expect(host.services.session.current()).toEqual({ status: 'signed-out', reason: 'revoked' });
+    expect(await host.services.vault.get('refresh-token')).toBeNull();
+    await page.close();
+    await host.close();
+  });
+
+  it('asks for the TOTP code when the account has 2FA, and signs in with it', async () => {
+    const user = await gw.addUser('operator', '渡辺 翔');
+    const secret = newTotpSecret();
+    await gw.gw.ctx.db.updateTable('users').set({ totp_secret: secret, totp_enabled: true }).where('id', '=', user.id).execute();
+    const { host, page } = await pc('KOE-PC-8');
+    await signIn(page, user.username, user.password);
+    await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('totp_required');
+    await page.getByLabel('確認コード（6 桁）').fill('000000');
+    await page.getByRole('button', { name: 'サインイン' }).click();
+    await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('totp_invalid');
+    await page.getByLabel('確認コード（6 桁）').fill(totpCode(secret, new Date()));
+    await page.getByRole('button', { name: 'サインイン' }).click();
+    await page.getByTestId('home').waitFor();
+    await page.close();
+    await host.close();
+  });
+
+  it('tells an operator outside the allowed networks that the IP is not allowed', async () => {
+    const user = await gw.addUser('team_lead', '山本 優');
+    expect((await gw.asAdmin('PATCH', '/admin/policy', { ipAllowlist: { roles: { team_lead: ['10.20.0.0/16'] } } })).status).toBe(200);
+    const { host, page } = await pc('KOE-PC-9');
+    await signIn(page, user.username, user.password);
+    await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('ip_not_allowed');
+    expect(await page.getByTestId('signin-error').textContent()).toContain('IP アドレス');
+    expect((await gw.asAdmin('PATCH', '/admin/policy', { ipAllowlist: { roles: {} } })).status).toBe(200);
+    await page.close();
+    await host.close();
   });
 });

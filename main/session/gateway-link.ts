@@ -1,0 +1,118 @@
+import WebSocket from 'ws';
+import { WsServerMessage } from '../../shared/gateway/api';
+
+export interface LinkTimers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: LinkTimers = {
+  setInterval: (f, ms) => setInterval(f, ms).unref(),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+  setTimeout: (f, ms) => setTimeout(f, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export type LinkEnd = 'revoked' | 'expired';
+
+/**
+ * Main's authenticated WebSocket to the gateway while signed in. The gateway re-checks the
+ * session on every message, so a ping every `pingMs` notices an admin's revoke or an expiry
+ * and ends the session in main and renderer. Later issues carry agent states and supervision
+ * signalling on this same channel (the only channel the client trusts for those).
+ */
+export class GatewayLink {
+  private socket: WebSocket | null = null;
+  private pinger: unknown = null;
+  private retry: unknown = null;
+  private attempt = 0;
+  private wanted = false;
+  readyState: 'closed' | 'connecting' | 'ready' = 'closed';
+
+  constructor(
+    private readonly deps: {
+      url: () => string;
+      accessToken: () => Promise<string | null>;
+      onSessionEnded: (why: LinkEnd) => void;
+      timers?: LinkTimers;
+      pingMs?: number;
+    },
+  ) {}
+
+  private get timers() {
+    return this.deps.timers ?? realTimers;
+  }
+
+  start(): void {
+    this.wanted = true;
+    if (!this.socket) void this.connect();
+  }
+
+  stop(): void {
+    this.wanted = false;
+    this.clearTimers();
+    this.socket?.close(1000, 'signed out');
+    this.socket = null;
+    this.readyState = 'closed';
+  }
+
+  /** One ping now (the gateway answers, or ends the session). */
+  pingNow(): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: 'ping' }));
+  }
+
+  private async connect(): Promise<void> {
+    const token = await this.deps.accessToken();
+    if (!token || !this.wanted) return;
+    const url = new URL('/ws', this.deps.url());
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.readyState = 'connecting';
+    const socket = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 });
+    this.socket = socket;
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', accessToken: token })));
+    socket.on('message', (raw) => {
+      let msg;
+      try {
+        msg = WsServerMessage.safeParse(JSON.parse(String(raw)));
+      } catch {
+        return;
+      }
+      if (!msg.success) return;
+      if (msg.data.type === 'ready') {
+        this.readyState = 'ready';
+        this.attempt = 0;
+        this.pinger = this.timers.setInterval(() => this.pingNow(), this.deps.pingMs ?? 20_000);
+      } else if (msg.data.type === 'error') {
+        const code = msg.data.code;
+        if (code === 'session_revoked' || code === 'token_reused' || code === 'device_revoked') this.end('revoked');
+        else if (code === 'session_expired') this.end('expired');
+      }
+    });
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.readyState = 'closed';
+      this.clearTimers();
+      if (this.wanted) {
+        // Network loss or gateway restart: reconnect with backoff (1 s .. 30 s).
+        const delay = Math.min(30_000, 1_000 * 2 ** this.attempt++);
+        this.retry = this.timers.setTimeout(() => void this.connect(), delay);
+      }
+    });
+  }
+
+  private end(why: LinkEnd): void {
+    this.stop();
+    this.deps.onSessionEnded(why);
+  }
+
+  private clearTimers(): void {
+    if (this.pinger !== null) this.timers.clearInterval(this.pinger);
+    if (this.retry !== null) this.timers.clearTimeout(this.retry);
+    this.pinger = null;
+    this.retry = null;
+  }
+}
