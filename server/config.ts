@@ -44,6 +44,10 @@ export const GatewayConfigSchema = z.strictObject({
     .default({ maxFailures: 50, windowMinutes: 15 }),
   challengeTtlSeconds: z.number().int().min(5).max(600).default(60),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+  /** Origins allowed to call the gateway from a browser context (the renderer): exact match. */
+  corsOrigins: z
+    .array(z.string().regex(/^(koe:\/\/app|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?)$/, 'an origin: scheme://host[:port], no path'))
+    .default(['koe://app']),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
@@ -54,6 +58,7 @@ const ENV_NAME: Record<string, string> = {
   host: 'KOE_GATEWAY_HOST', port: 'KOE_GATEWAY_PORT', databaseUrl: 'DATABASE_URL', dataDir: 'KOE_GATEWAY_DATA_DIR',
   'jwt.secret': 'KOE_GATEWAY_JWT_SECRET', trustedProxies: 'KOE_GATEWAY_TRUSTED_PROXIES', argon2: 'KOE_GATEWAY_ARGON2',
   logLevel: 'KOE_GATEWAY_LOG_LEVEL',
+  corsOrigins: 'KOE_GATEWAY_CORS_ORIGINS',
 };
 
 function describe(error: z.ZodError, source: string): string {
@@ -84,6 +89,7 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
     c.argon2 = { memoryCost: m, timeCost: t, parallelism: p };
   },
   KOE_GATEWAY_LOG_LEVEL: (v, c) => (c.logLevel = v),
+  KOE_GATEWAY_CORS_ORIGINS: (v, c) => (c.corsOrigins = v.split(',').map((s) => s.trim()).filter(Boolean)),
 };
 
 function num(v: string, key: string): number {

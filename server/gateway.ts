@@ -10,9 +10,11 @@ import { migrateToLatest } from './db/migrations';
 import type { Db } from './db/schema';
 import { GatewayError } from './errors';
 import { route } from './http';
+import { registerCors } from './cors';
 import { openApiDocument } from './openapi';
 import { registerAdminRoutes } from './routes/admin';
 import { registerAuthRoutes } from './routes/auth';
+import { registerCrmRoutes } from './routes/crm';
 import { registerMeRoutes } from './routes/me';
 import { registerWebSocket } from './routes/ws';
 import { GATEWAY_VERSION } from './version';
@@ -69,12 +71,14 @@ export async function createGateway(opts: {
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: { code: 'not_found', message: 'no such route' } }));
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  registerCors(app, config.corsOrigins);
   const openapi = openApiDocument(GATEWAY_VERSION);
   route(app, ctx, 'health', async () => ({ status: 'ok' as const, version: GATEWAY_VERSION }));
   app.get('/openapi.json', async () => openapi);
   registerAuthRoutes(app, ctx);
   registerMeRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerCrmRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
 

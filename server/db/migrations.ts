@@ -77,6 +77,68 @@ const M0001_STATEMENTS: string[] = [
     for each statement execute function audit_log_append_only()`,
 ];
 
+// 0002: the CRM side: campaigns (DIDs, hours, dispositions, block list), assignments,
+// customers with their phone numbers in E.164, calls and notes. Every row carries org_id;
+// campaign scope is applied in SQL on campaign_id (server/crm/scope.ts).
+const CRM_PERMISSIONS: Record<string, string[]> = {
+  admin: ['campaigns:manage', 'campaigns:all', 'customers:write', 'notes:write', 'export:read'],
+  team_lead: ['customers:write', 'notes:write'],
+  operator: ['customers:write', 'notes:write'],
+};
+const M0002_STATEMENTS: string[] = [
+  `create table campaigns (
+    id uuid primary key, org_id uuid not null references orgs(id), name text not null,
+    time_zone text not null, weekly_hours jsonb not null, closed_dates jsonb not null,
+    dispositions jsonb not null, blocked_numbers jsonb not null,
+    created_at timestamptz not null, updated_at timestamptz not null, unique (org_id, name))`,
+  `create table campaign_dids (
+    org_id uuid not null references orgs(id), e164 text not null, campaign_id uuid not null references campaigns(id),
+    primary key (org_id, e164))`,
+  `create index campaign_dids_campaign on campaign_dids (campaign_id)`,
+  `create table campaign_assignments (
+    user_id uuid not null references users(id), campaign_id uuid not null references campaigns(id),
+    org_id uuid not null references orgs(id), primary key (user_id, campaign_id))`,
+  `create index campaign_assignments_campaign on campaign_assignments (campaign_id)`,
+  `create table customers (
+    id uuid primary key, org_id uuid not null references orgs(id), campaign_id uuid not null references campaigns(id),
+    name_kanji text not null, name_kana text not null, name_kanji_key text not null, name_kana_key text not null,
+    email text, fields jsonb not null, created_at timestamptz not null, updated_at timestamptz not null)`,
+  // name search is a prefix search on normalised keys within the caller's campaigns
+  `create index customers_campaign_kana on customers (campaign_id, name_kana_key text_pattern_ops)`,
+  `create index customers_campaign_kanji on customers (campaign_id, name_kanji_key text_pattern_ops)`,
+  `create index customers_export on customers (org_id, updated_at, id)`,
+  `create table customer_phones (
+    customer_id uuid not null references customers(id) on delete cascade, e164 text not null,
+    campaign_id uuid not null references campaigns(id), org_id uuid not null references orgs(id),
+    primary key (customer_id, e164))`,
+  // the screen-pop lookup: caller number, then the campaign
+  `create index customer_phones_lookup on customer_phones (e164, campaign_id)`,
+  `create table calls (
+    id uuid primary key, org_id uuid not null references orgs(id), sip_call_id text not null,
+    operator_id uuid not null references users(id), campaign_id uuid references campaigns(id),
+    customer_id uuid references customers(id), caller_e164 text, dialled_e164 text, blocked boolean not null default false,
+    status text not null check (status in ('ringing', 'answered', 'ended')),
+    ringing_at timestamptz not null, answered_at timestamptz, ended_at timestamptz,
+    disposition text, wrap_up_seconds integer, created_at timestamptz not null, updated_at timestamptz not null,
+    unique (org_id, sip_call_id, operator_id))`,
+  `create index calls_customer on calls (customer_id, ringing_at desc)`,
+  `create index calls_export on calls (org_id, updated_at, id)`,
+  `create table notes (
+    id uuid primary key, org_id uuid not null references orgs(id), campaign_id uuid not null references campaigns(id),
+    customer_id uuid references customers(id), call_id uuid references calls(id), author_id uuid not null references users(id),
+    client_note_id uuid not null, body text not null, open boolean not null default true,
+    created_at timestamptz not null, updated_at timestamptz not null, unique (author_id, client_note_id))`,
+  `create index notes_customer on notes (customer_id, created_at desc)`,
+  `create index notes_call on notes (call_id)`,
+  `create index notes_export on notes (org_id, updated_at, id)`,
+  // built-in roles of existing orgs get the new permissions (new orgs get them from BUILTIN_ROLES)
+  ...Object.entries(CRM_PERMISSIONS).map(
+    ([key, perms]) => `update roles set permissions = permissions || coalesce((
+      select jsonb_agg(p) from jsonb_array_elements_text('${JSON.stringify(perms)}'::jsonb) p where not (permissions ? p)), '[]'::jsonb)
+      where builtin and key = '${key}'`,
+  ),
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -87,6 +149,7 @@ function statements(list: string[]): Migration {
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_identity_sessions_audit': statements(M0001_STATEMENTS),
+  '0002_crm_campaigns_customers_calls_notes': statements(M0002_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -138,6 +138,81 @@ export interface GatewayKeysTable {
   created_at: Date;
 }
 
+// CRM (migration 0002)
+export interface CampaignsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  time_zone: string;
+  weekly_hours: Json;
+  closed_dates: Json;
+  dispositions: Json;
+  blocked_numbers: Json;
+  created_at: Date;
+  updated_at: Date;
+}
+export interface CampaignDidsTable {
+  org_id: string;
+  e164: string;
+  campaign_id: string;
+}
+export interface CampaignAssignmentsTable {
+  user_id: string;
+  campaign_id: string;
+  org_id: string;
+}
+export interface CustomersTable {
+  id: string;
+  org_id: string;
+  campaign_id: string;
+  name_kanji: string;
+  name_kana: string;
+  name_kanji_key: string;
+  name_kana_key: string;
+  email: string | null;
+  fields: Json;
+  created_at: Date;
+  updated_at: Date;
+}
+export interface CustomerPhonesTable {
+  customer_id: string;
+  e164: string;
+  campaign_id: string;
+  org_id: string;
+}
+export interface CallsTable {
+  id: string;
+  org_id: string;
+  sip_call_id: string;
+  operator_id: string;
+  campaign_id: string | null;
+  customer_id: string | null;
+  caller_e164: string | null;
+  dialled_e164: string | null;
+  blocked: boolean;
+  status: 'ringing' | 'answered' | 'ended';
+  ringing_at: Date;
+  answered_at: Date | null;
+  ended_at: Date | null;
+  disposition: string | null;
+  wrap_up_seconds: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+export interface NotesTable {
+  id: string;
+  org_id: string;
+  campaign_id: string;
+  customer_id: string | null;
+  call_id: string | null;
+  author_id: string;
+  client_note_id: string;
+  body: string;
+  open: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface Database {
   orgs: OrgsTable;
   roles: RolesTable;
@@ -156,6 +231,13 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   gateway_keys: GatewayKeysTable;
+  campaigns: CampaignsTable;
+  campaign_dids: CampaignDidsTable;
+  campaign_assignments: CampaignAssignmentsTable;
+  customers: CustomersTable;
+  customer_phones: CustomerPhonesTable;
+  calls: CallsTable;
+  notes: NotesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,3 +4,4 @@ export * from './permissions';
 export * from './policy';
 export * from './cidr';
 export * from './device-message';
+export * from './crm';

@@ -15,14 +15,21 @@ export const PERMISSIONS = [
   'policy:manage',
   'audit:read',
   'alerts:read',
+  // CRM: campaign scope is the set of campaigns a user is assigned to (team leads: also
+  // those of their teams' operators); `campaigns:all` widens it to every campaign of the org.
+  'campaigns:manage',
+  'campaigns:all',
+  'customers:write',
+  'notes:write',
+  'export:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const BUILTIN_ROLES: Record<'operator' | 'team_lead' | 'admin', { name: string; permissions: Permission[] }> = {
-  operator: { name: 'Operator', permissions: ['calls:handle', 'customers:read'] },
+  operator: { name: 'Operator', permissions: ['calls:handle', 'customers:read', 'customers:write', 'notes:write'] },
   team_lead: {
     name: 'Team lead',
-    permissions: ['calls:handle', 'customers:read', 'team:read', 'team:supervise'],
+    permissions: ['calls:handle', 'customers:read', 'customers:write', 'notes:write', 'team:read', 'team:supervise'],
   },
   admin: {
     name: 'Administrator',

@@ -1,0 +1,284 @@
+// The CRM part of the gateway contract: campaigns, assignments, customers, the screen pop,
+// calls, notes and export. Spread into ROUTES (api.ts); the same rules as there apply:
+// strict zod objects everywhere, one permission per route. Scope (which campaigns a caller
+// may see) is not a permission: the gateway applies it in SQL on every route below.
+import { z } from 'zod';
+import type { RouteSpec } from './api';
+import { isTimeZone, WEEKDAYS } from '../rules/business-hours';
+import { toE164 } from '../rules/phone';
+
+const Id = z.uuid();
+const Iso = z.string();
+const IsoIn = z.iso.datetime({ offset: true });
+
+/** A phone number as people type it; normalised to E.164 (Japan by default) or refused. */
+export const PhoneInput = z
+  .string()
+  .max(40)
+  .transform((value, ctx) => {
+    const e164 = toE164(value);
+    if (!e164) {
+      ctx.addIssue({ code: 'custom', message: 'not a phone number' });
+      return z.NEVER;
+    }
+    return e164;
+  });
+
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
+const Interval = z
+  .strictObject({ open: HHMM, close: z.union([HHMM, z.literal('24:00')]) })
+  .refine((i) => i.open < i.close, 'close must be after open');
+export const BusinessHoursSchema = z.strictObject({
+  timeZone: z.string().max(64).refine(isTimeZone, 'unknown IANA time zone'),
+  weekly: z.strictObject(Object.fromEntries(WEEKDAYS.map((d) => [d, z.array(Interval).max(8).optional()])) as Record<(typeof WEEKDAYS)[number], z.ZodOptional<z.ZodArray<typeof Interval>>>),
+  closedDates: z.array(z.iso.date()).max(1000).default([]),
+});
+
+const CampaignName = z.string().trim().min(1).max(100);
+const Disposition = z.string().trim().min(1).max(50);
+const Dispositions = z.array(Disposition).min(1).max(50).refine((l) => new Set(l).size === l.length, 'dispositions must be unique');
+
+export const CampaignCreateRequest = z.strictObject({
+  name: CampaignName,
+  dids: z.array(PhoneInput).max(200).default([]),
+  hours: BusinessHoursSchema,
+  dispositions: Dispositions,
+  blockedNumbers: z.array(PhoneInput).max(10_000).default([]),
+});
+export const CampaignPatchRequest = z.strictObject({
+  name: CampaignName.optional(),
+  dids: z.array(PhoneInput).max(200).optional(),
+  hours: BusinessHoursSchema.optional(),
+  dispositions: Dispositions.optional(),
+  blockedNumbers: z.array(PhoneInput).max(10_000).optional(),
+});
+const HoursView = z.strictObject({
+  timeZone: z.string(),
+  weekly: z.record(z.string(), z.array(z.strictObject({ open: z.string(), close: z.string() }))),
+  closedDates: z.array(z.string()),
+});
+export const CampaignView = z.strictObject({
+  id: Id,
+  name: z.string(),
+  dids: z.array(z.string()),
+  hours: HoursView,
+  dispositions: z.array(z.string()),
+  /** Only for callers with campaigns:manage. */
+  blockedNumbers: z.array(z.string()).optional(),
+  createdAt: Iso,
+  updatedAt: Iso,
+});
+export type CampaignView = z.infer<typeof CampaignView>;
+export const CampaignsResponse = z.strictObject({ campaigns: z.array(CampaignView) });
+export const HoursStatusResponse = z.strictObject({
+  campaignId: Id,
+  timeZone: z.string(),
+  openNow: z.boolean(),
+  nextOpening: Iso.nullable(),
+  closesAt: Iso.nullable(),
+});
+export const AssignmentsRequest = z.strictObject({ userIds: z.array(Id).max(10_000) });
+export const AssignmentsResponse = z.strictObject({ campaignId: Id, userIds: z.array(Id) });
+
+const FieldValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+const Fields = z.record(z.string().min(1).max(64), FieldValue).refine((f) => Object.keys(f).length <= 50, 'at most 50 fields');
+const NameKanji = z.string().trim().min(1).max(100);
+const NameKana = z.string().trim().min(1).max(100);
+const Email = z.email().max(254);
+
+export const CustomerCreateRequest = z.strictObject({
+  campaignId: Id,
+  nameKanji: NameKanji,
+  nameKana: NameKana,
+  phones: z.array(PhoneInput).max(10).default([]),
+  email: Email.nullable().default(null),
+  fields: Fields.default({}),
+});
+export const CustomerPatchRequest = z.strictObject({
+  nameKanji: NameKanji.optional(),
+  nameKana: NameKana.optional(),
+  phones: z.array(PhoneInput).max(10).optional(),
+  email: Email.nullable().optional(),
+  fields: Fields.optional(),
+});
+export const CustomerView = z.strictObject({
+  id: Id,
+  campaignId: Id,
+  nameKanji: z.string(),
+  nameKana: z.string(),
+  phones: z.array(z.string()),
+  email: z.string().nullable(),
+  fields: z.record(z.string(), z.unknown()),
+  createdAt: Iso,
+  updatedAt: Iso,
+});
+export type CustomerView = z.infer<typeof CustomerView>;
+export const CustomersResponse = z.strictObject({ customers: z.array(CustomerView) });
+const Limit = (max: number, def: number) => z.coerce.number().int().min(1).max(max).default(def);
+export const LookupQuery = z.strictObject({ phone: z.string().min(1).max(40), campaignId: Id.optional() });
+export const SearchQuery = z.strictObject({ q: z.string().trim().min(1).max(100), campaignId: Id.optional(), limit: Limit(100, 20) });
+
+/** SIP Call-ID: printable ASCII without spaces (RFC 3261 "word"s, with an optional @host). */
+export const SipCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const CallView = z.strictObject({
+  id: Id,
+  callId: z.string(),
+  campaignId: Id.nullable(),
+  customerId: Id.nullable(),
+  operatorId: Id,
+  callerNumber: z.string().nullable(),
+  dialledNumber: z.string().nullable(),
+  blocked: z.boolean(),
+  status: z.enum(['ringing', 'answered', 'ended']),
+  ringingAt: Iso,
+  answeredAt: Iso.nullable(),
+  endedAt: Iso.nullable(),
+  disposition: z.string().nullable(),
+  wrapUpSeconds: z.number().int().nullable(),
+  updatedAt: Iso,
+});
+export type CallView = z.infer<typeof CallView>;
+export const CallsResponse = z.strictObject({ calls: z.array(CallView) });
+export const CallParams = z.strictObject({ callId: SipCallId });
+export const CallPatchRequest = z.strictObject({
+  answeredAt: IsoIn.optional(),
+  endedAt: IsoIn.optional(),
+  disposition: Disposition.optional(),
+  wrapUpSeconds: z.number().int().min(0).max(86_400).optional(),
+  customerId: Id.optional(),
+});
+
+export const NoteBody = z.string().trim().min(1).max(4000);
+export const NoteCreateRequest = z
+  .strictObject({
+    /** Chosen by the client (UUID); a retry with the same id returns the note instead of adding one. */
+    clientNoteId: Id,
+    customerId: Id.optional(),
+    callId: SipCallId.optional(),
+    body: NoteBody,
+    open: z.boolean().default(true),
+  })
+  .refine((n) => n.customerId !== undefined || n.callId !== undefined, 'a note needs a customerId or a callId');
+export const NotePatchRequest = z.strictObject({ open: z.boolean() });
+export const NoteView = z.strictObject({
+  id: Id,
+  clientNoteId: Id,
+  campaignId: Id,
+  customerId: Id.nullable(),
+  callId: z.string().nullable(),
+  authorId: Id,
+  authorName: z.string(),
+  body: z.string(),
+  open: z.boolean(),
+  createdAt: Iso,
+  updatedAt: Iso,
+});
+export type NoteView = z.infer<typeof NoteView>;
+export const NotesResponse = z.strictObject({ notes: z.array(NoteView) });
+export const NotesQuery = z.strictObject({ open: z.enum(['true', 'false']).optional(), limit: Limit(200, 50) });
+export const HistoryQuery = z.strictObject({ limit: Limit(200, 20) });
+
+export const ScreenPopRequest = z.strictObject({
+  callId: SipCallId,
+  /** The number the customer dialled (the DID); mapped to a campaign. */
+  dialledNumber: z.string().min(1).max(40).optional(),
+  /** A campaign the PBX set (e.g. an X-Koe-Campaign header); used only if no DID matched. */
+  campaignId: Id.optional(),
+  /** As the trunk presents it; "anonymous" or garbage simply matches nobody. */
+  callerNumber: z.string().min(1).max(64),
+});
+const CampaignSummary = z.strictObject({
+  id: Id,
+  name: z.string(),
+  dispositions: z.array(z.string()),
+  openNow: z.boolean(),
+});
+export const ScreenPopResponse = z.strictObject({
+  status: z.enum(['known', 'unknown']),
+  /** The caller is on the campaign's block list: no customer data, the UI warns. */
+  blocked: z.boolean(),
+  campaign: CampaignSummary.nullable(),
+  customers: z.array(CustomerView),
+  recentCalls: z.array(CallView),
+  openNotes: z.array(NoteView),
+});
+export type ScreenPopResponse = z.infer<typeof ScreenPopResponse>;
+
+export const ExportQuery = z.strictObject({
+  /** Opaque; from the previous page's nextCursor. */
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
+  /** Only rows updated at or after this instant. */
+  since: IsoIn.optional(),
+  limit: Limit(5000, 1000),
+});
+const page = <T extends z.ZodType>(item: T) =>
+  z.strictObject({
+    items: z.array(item),
+    /** Pass as `cursor` next time; the request's cursor (or null) when nothing is new. */
+    nextCursor: z.string().nullable(),
+    hasMore: z.boolean(),
+  });
+export const CustomersExport = page(CustomerView);
+export const CallsExport = page(CallView);
+export const NotesExport = page(NoteView);
+const IdParam = z.strictObject({ id: Id });
+
+export const CRM_ROUTES = {
+  listCampaigns: { method: 'GET', path: '/campaigns', summary: 'Campaigns in the caller\'s scope', auth: 'customers:read', response: CampaignsResponse },
+  getCampaign: { method: 'GET', path: '/campaigns/:id', summary: 'One campaign (404 when outside the scope)', auth: 'customers:read', params: IdParam, response: CampaignView },
+  campaignHours: {
+    method: 'GET', path: '/campaigns/:id/hours', summary: 'Open now? and the next opening, in the campaign\'s time zone', auth: 'customers:read',
+    params: IdParam, response: HoursStatusResponse,
+  },
+  createCampaign: { method: 'POST', path: '/campaigns', summary: 'Create a campaign', auth: 'campaigns:manage', body: CampaignCreateRequest, response: CampaignView },
+  patchCampaign: {
+    method: 'PATCH', path: '/campaigns/:id', summary: 'Change a campaign (DIDs, hours, dispositions, block list)', auth: 'campaigns:manage',
+    params: IdParam, body: CampaignPatchRequest, response: CampaignView,
+  },
+  setAssignments: {
+    method: 'PUT', path: '/campaigns/:id/assignments', summary: 'Replace the users assigned to a campaign', auth: 'campaigns:manage',
+    params: IdParam, body: AssignmentsRequest, response: AssignmentsResponse,
+  },
+  createCustomer: { method: 'POST', path: '/customers', summary: 'Create a customer in a campaign in scope', auth: 'customers:write', body: CustomerCreateRequest, response: CustomerView },
+  lookupCustomers: {
+    method: 'GET', path: '/customers/lookup', summary: 'Customers in scope with this phone number', auth: 'customers:read',
+    query: LookupQuery, response: CustomersResponse,
+  },
+  searchCustomers: {
+    method: 'GET', path: '/customers/search', summary: 'Search in scope: a phone number, or a name prefix (kanji or kana)', auth: 'customers:read',
+    query: SearchQuery, response: CustomersResponse,
+  },
+  getCustomer: { method: 'GET', path: '/customers/:id', summary: 'One customer (404 when outside the scope)', auth: 'customers:read', params: IdParam, response: CustomerView },
+  patchCustomer: {
+    method: 'PATCH', path: '/customers/:id', summary: 'Change a customer', auth: 'customers:write',
+    params: IdParam, body: CustomerPatchRequest, response: CustomerView,
+  },
+  customerCalls: {
+    method: 'GET', path: '/customers/:id/calls', summary: 'Call history of a customer, newest first', auth: 'customers:read',
+    params: IdParam, query: HistoryQuery, response: CallsResponse,
+  },
+  customerNotes: {
+    method: 'GET', path: '/customers/:id/notes', summary: 'Notes of a customer, newest first', auth: 'customers:read',
+    params: IdParam, query: NotesQuery, response: NotesResponse,
+  },
+  screenPop: {
+    method: 'POST', path: '/screen-pop', summary: 'Campaign, customers, recent calls and open notes for a ringing call; records the call', auth: 'calls:handle',
+    body: ScreenPopRequest, response: ScreenPopResponse,
+  },
+  patchCall: {
+    method: 'PATCH', path: '/calls/:callId', summary: 'Answered/ended times, disposition, wrap-up, customer of the caller\'s call', auth: 'calls:handle',
+    params: CallParams, body: CallPatchRequest, response: CallView,
+  },
+  createNote: { method: 'POST', path: '/notes', summary: 'Add a note (card numbers redacted; idempotent on clientNoteId)', auth: 'notes:write', body: NoteCreateRequest, response: NoteView },
+  patchNote: { method: 'PATCH', path: '/notes/:id', summary: 'Close or reopen a note', auth: 'notes:write', params: IdParam, body: NotePatchRequest, response: NoteView },
+  exportCustomers: {
+    method: 'GET', path: '/export/customers', summary: 'Incremental export of customers in scope (updated_at, id order)', auth: 'export:read',
+    query: ExportQuery, response: CustomersExport,
+  },
+  exportCalls: {
+    method: 'GET', path: '/export/calls', summary: 'Incremental export of calls in scope', auth: 'export:read', query: ExportQuery, response: CallsExport,
+  },
+  exportNotes: {
+    method: 'GET', path: '/export/notes', summary: 'Incremental export of notes in scope', auth: 'export:read', query: ExportQuery, response: NotesExport,
+  },
+} as const satisfies Record<string, RouteSpec>;
