@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 export const ClientPolicy = z
   .object({
-    gatewayUrl: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:7400'),
+    gatewayUrl: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8787'),
     sipWssUrl: z.url({ protocol: /^wss?$/ }).default('wss://127.0.0.1:7443'),
     iceServers: z
       .array(
