@@ -17,6 +17,7 @@ import { GatewayError } from './errors';
 import { createGateway } from './gateway';
 import { createOrg, createUser, soleOrg } from './orgs';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './seed';
+import { DEMO_CAMPAIGNS, seedDemoCrm } from './crm/seed';
 import { systemClock } from './clock';
 
 const USAGE = `usage: npm run gateway -- <command>
@@ -103,12 +104,18 @@ async function main(argv: string[]): Promise<number> {
 
     if (command === 'seed') {
       if (!values.demo) throw new UsageError('seed needs --demo');
-      const { created } = await seedDemo(ctx);
+      const { created, orgId } = await seedDemo(ctx);
+      const crm = await seedDemoCrm(ctx, orgId);
       console.log('==================== DEMO DATA: NOT FOR PRODUCTION ====================');
       console.log(`DEMO org "Koe デモコールセンター" (${where}); created ${created.length} user(s)`);
       console.log(`DEMO password for every demo user: ${DEMO_PASSWORD}`);
       for (const u of DEMO_USERS) console.log(`  DEMO  ${u.username.padEnd(16)} ${u.displayName}  (${u.role})`);
       console.log('Admins must enrol TOTP at first sign-in (org policy default).');
+      for (const [i, c] of crm.campaigns.entries()) {
+        const assigned = DEMO_CAMPAIGNS[i]!.assigned.join(', ');
+        console.log(`  DEMO campaign ${c.name}: DIDs ${c.dids.join(', ')}; assigned: ${assigned}; known callers: ${c.callers.join(', ')}`);
+      }
+      console.log('  (suzuki.kenta leads all three operators; kobayashi.yuki sees every campaign.)');
       console.log('=======================================================================');
       return 0;
     }

@@ -3,7 +3,9 @@
 // trail without the body), campaign validation and hours, the CORS allowlist.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, setup, type Harness } from './harness';
+import { seedDemoCrm } from '../../../server/crm/seed';
+import { DEMO_PASSWORD, seedDemo } from '../../../server/seed';
+import { BACKENDS, newDeviceKey, setup, type Harness } from './harness';
 
 const HOURS = {
   timeZone: 'Asia/Tokyo',
@@ -157,6 +159,22 @@ describe.each(BACKENDS)('CRM calls, notes, campaigns and CORS on %s', (backend) 
     const simple = await h.req('GET', '/campaigns', { token: op, headers: { origin: 'http://127.0.0.1:5200' } });
     expect(simple.headers['access-control-allow-origin']).toBeUndefined();
     expect(simple.headers.vary).toContain('Origin');
+  });
+
+  it('seed --demo data: operator A pops campaign A customers, operator B gets "unknown" for the same call', async () => {
+    const { orgId } = await seedDemo(h.gw.ctx);
+    const crm = await seedDemoCrm(h.gw.ctx, orgId);
+    expect(await seedDemoCrm(h.gw.ctx, orgId)).toEqual(crm); // idempotent
+    const [a] = crm.campaigns;
+    const tokenOf = async (username: string) => h.token({ id: '', username, password: DEMO_PASSWORD, device: newDeviceKey() });
+    const call = { dialledNumber: a!.dids[0]!, callerNumber: a!.callers[0]! };
+    const sato = await ok('POST', '/screen-pop', await tokenOf('sato.hanako'), { callId: 'demo-1@pbx', ...call });
+    expect(sato).toMatchObject({ status: 'known', campaign: { name: 'さくら銀行 カード窓口' } });
+    expect(sato.customers[0].nameKana).toMatch(/^[ァ-ヶー ]+$/);
+    expect(sato.recentCalls).toHaveLength(1);
+    expect(sato.openNotes).toHaveLength(1);
+    const ren = await ok('POST', '/screen-pop', await tokenOf('takahashi.ren'), { callId: 'demo-1@pbx', ...call });
+    expect(ren).toEqual({ status: 'unknown', blocked: false, campaign: null, customers: [], recentCalls: [], openNotes: [] });
   });
 
   it('the CRM routes are in /openapi.json with their permissions', async () => {

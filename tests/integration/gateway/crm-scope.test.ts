@@ -18,7 +18,7 @@ describe.each(BACKENDS)('CRM campaign scope on %s', (backend) => {
   let lead: string;
   let other: string; // admin of another org
   let opBUser: TestUser;
-  const ids: Record<string, string> = {};
+  const ids = {} as Record<'A' | 'B' | 'C' | 'a1' | 'b1' | 'c1' | 'aShared' | 'bShared' | 'noteB', string>;
 
   /** Status and raw body, for byte-for-byte comparison. */
   const raw = async (method: string, url: string, token: string, body?: unknown) => {
