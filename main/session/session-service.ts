@@ -1,5 +1,6 @@
 import { deviceSignatureMessage, normalizeUsername } from '../../shared/gateway/device-message';
 import { GatewayCallError, type GatewayClient } from '../../shared/gateway-client';
+import { SignInRefusal as SignInRefusalSchema } from '../../shared/ipc/contract';
 import type { SessionState, SignInInput, SignInOutcome, SignInRefusal } from '../../shared/ipc/contract';
 import type { DeviceIdentity } from '../identity/device-identity';
 import type { Clock } from '../lock/lock-service';
@@ -15,19 +16,10 @@ export interface SessionTimers {
   clearTimeout(handle: unknown): void;
 }
 
-const REFUSALS: ReadonlySet<string> = new Set<SignInRefusal['code']>([
-  'invalid_credentials',
-  'account_locked',
-  'account_disabled',
-  'ip_not_allowed',
-  'device_mismatch',
-  'device_revoked',
-  'totp_required',
-  'totp_invalid',
-  'password_policy',
-  'rate_limited',
-  'unreachable',
-]);
+/** Gateway error codes passed to the renderer as they are (the contract's refusal codes, minus the client's own). */
+const REFUSALS: ReadonlySet<string> = new Set(
+  SignInRefusalSchema.shape.code.options.filter((c) => c !== 'keychain_unavailable' && c !== 'unexpected'),
+);
 
 /**
  * The operator's session, held by main. The refresh token lives only in the OS keychain;
