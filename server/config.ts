@@ -16,6 +16,21 @@ export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 65536, timeCost: 3,
 /** Only for tests that are not about hashing cost (the fixture users); never in production. */
 export const TEST_ARGON2: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
+const SipSecret = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, '32-128 characters of A-Z a-z 0-9 _ -');
+export const SipConfigSchema = z.strictObject({
+  /** The SIP domain of the operators' AoRs (sip:<user>@<domain>). */
+  domain: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).default('koe.local'),
+  /** auth_ephemeral secrets shared with Kamailio; the first signs, Kamailio accepts all (rotation). Empty: no SIP. */
+  authephSecrets: z.array(SipSecret).max(3).default([]),
+  /** Lifetime of issued SIP credentials; longer than the REGISTER refresh (SIP.js: 600 s). */
+  credentialTtlSeconds: z.number().int().min(300).max(86_400).default(3600),
+  /** Kamailio sends this in X-Koe-Route-Secret on GET /sip/route. Absent: the route answers 503-like refusal. */
+  routeSecret: SipSecret.optional(),
+  /** SIP WebSocket URLs handed to clients with their credentials (wss://..., ws:// only on loopback). */
+  wsServers: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/)).max(4).default([]),
+});
+export type SipConfig = z.infer<typeof SipConfigSchema>;
+
 export const GatewayConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8787),
@@ -48,6 +63,8 @@ export const GatewayConfigSchema = z.strictObject({
   corsOrigins: z
     .array(z.string().regex(/^(koe:\/\/app|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?)$/, 'an origin: scheme://host[:port], no path'))
     .default(['koe://app']),
+  /** Telephony (docs/telephony.md): Kamailio's auth_ephemeral secrets and the routing API secret. */
+  sip: SipConfigSchema.default(SipConfigSchema.parse({})),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
@@ -59,6 +76,8 @@ const ENV_NAME: Record<string, string> = {
   'jwt.secret': 'KOE_GATEWAY_JWT_SECRET', trustedProxies: 'KOE_GATEWAY_TRUSTED_PROXIES', argon2: 'KOE_GATEWAY_ARGON2',
   logLevel: 'KOE_GATEWAY_LOG_LEVEL',
   corsOrigins: 'KOE_GATEWAY_CORS_ORIGINS',
+  'sip.authephSecrets': 'KOE_GATEWAY_SIP_AUTHEPH_SECRETS',
+  'sip.routeSecret': 'KOE_GATEWAY_SIP_ROUTE_SECRET',
 };
 
 function describe(error: z.ZodError, source: string): string {
@@ -90,6 +109,8 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   },
   KOE_GATEWAY_LOG_LEVEL: (v, c) => (c.logLevel = v),
   KOE_GATEWAY_CORS_ORIGINS: (v, c) => (c.corsOrigins = v.split(',').map((s) => s.trim()).filter(Boolean)),
+  KOE_GATEWAY_SIP_AUTHEPH_SECRETS: (v, c) => ((c.sip ??= {}).authephSecrets = v.split(',').map((s) => s.trim()).filter(Boolean)),
+  KOE_GATEWAY_SIP_ROUTE_SECRET: (v, c) => ((c.sip ??= {}).routeSecret = v),
 };
 
 function num(v: string, key: string): number {

@@ -7,6 +7,7 @@ import { PasswordHasher } from './auth/passwords';
 import { FailureWindow, TokenBuckets } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
 import { parseRange } from './auth/net';
+import { AgentRegistry } from './sip/agents';
 
 export interface GatewayContext {
   db: Db;
@@ -17,6 +18,8 @@ export interface GatewayContext {
   authBuckets: TokenBuckets;
   ipFailures: FailureWindow;
   trustedProxies: ReturnType<typeof parseRange>[];
+  /** Agent states and their pub/sub (docs/telephony.md). */
+  agents: AgentRegistry;
 }
 
 /** The JWT secret: from config, else generated once and kept in the database. */
@@ -43,5 +46,6 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     authBuckets: new TokenBuckets(clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
     ipFailures: new FailureWindow(clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
     trustedProxies: config.trustedProxies.map(parseRange),
+    agents: new AgentRegistry(db, clock),
   };
 }

@@ -11,12 +11,14 @@ import type { Db } from './db/schema';
 import { GatewayError } from './errors';
 import { route } from './http';
 import { registerCors } from './cors';
+import { logSerializers } from './log';
 import { openApiDocument } from './openapi';
 import { registerAdminRoutes } from './routes/admin';
 import { registerAuthRoutes } from './routes/auth';
 import { registerCrmRoutes } from './routes/crm';
 import { registerMeRoutes } from './routes/me';
 import { registerWebSocket } from './routes/ws';
+import { registerSipRoutes } from './routes/sip';
 import { GATEWAY_VERSION } from './version';
 
 export interface Gateway {
@@ -49,7 +51,7 @@ export async function createGateway(opts: {
 
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
-    logger: opts.logger ? { level: config.logLevel, redact: ['req.headers.authorization'] } : false,
+    logger: opts.logger ? { level: config.logLevel, redact: ['req.headers.authorization'], serializers: logSerializers } : false,
     trustProxy: false, // decided per request from config.trustedProxies (see auth/net.ts)
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -79,6 +81,7 @@ export async function createGateway(opts: {
   registerMeRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerCrmRoutes(app, ctx);
+  registerSipRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
 
@@ -87,6 +90,7 @@ export async function createGateway(opts: {
     ctx,
     close: async () => {
       await app.close();
+      ctx.agents.close();
     },
   };
 }

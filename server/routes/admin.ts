@@ -327,6 +327,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       lockout: { ...current.lockout, ...body.lockout },
       sessions: { ...current.sessions, ...body.sessions },
       client: { ...current.client, ...body.client },
+      agents: { ...current.agents, ...body.agents },
       ipAllowlist: { ...current.ipAllowlist, ...body.ipAllowlist },
     });
     if (!merged.success) {

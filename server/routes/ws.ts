@@ -7,6 +7,7 @@ import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { sourceIpOf } from '../http';
 import { authenticate, type Principal } from '../principal';
+import { attachAgent, type AgentSocket } from '../sip/agent-ws';
 
 const AUTH_TIMEOUT_MS = 5000;
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -21,7 +22,11 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
       socket.close(closeCode, code);
     };
     const timer = setTimeout(() => principal || refuse('unauthenticated', 'authenticate within 5 seconds'), AUTH_TIMEOUT_MS);
-    socket.on('close', () => clearTimeout(timer));
+    let agent: AgentSocket | null = null;
+    socket.on('close', () => {
+      clearTimeout(timer);
+      agent?.close();
+    });
     socket.on('message', async (raw: Buffer, isBinary: boolean) => {
       if (isBinary || raw.length > MAX_MESSAGE_BYTES) return refuse('validation_failed', 'text JSON messages up to 16 KiB only', 4400);
       let parsed;
@@ -42,6 +47,10 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
           }
           clearTimeout(timer);
           send({ type: 'ready', userId: principal.userId, sessionId: principal.sessionId });
+          if (principal.permissions.has('calls:handle')) {
+            agent = await attachAgent(ctx, principal, socket);
+            if (socket.readyState !== socket.OPEN) agent.close(); // closed while attaching
+          }
         } catch (e) {
           const code = e instanceof GatewayError ? e.code : 'unauthenticated';
           return refuse(code, e instanceof GatewayError ? e.message : 'authentication failed');
@@ -54,6 +63,10 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
       if (!session || session.revoked_at) return refuse('session_revoked', 'session ended');
       if (ctx.clock.now() >= session.absolute_expires_at) return refuse('session_expired', 'session expired');
       if (msg.type === 'ping') send({ type: 'pong', ...(msg.id ? { id: msg.id } : {}) });
+      if (msg.type === 'agentState') {
+        if (!agent) return send({ type: 'error', code: 'forbidden', message: 'agent states need the "calls:handle" permission' });
+        await agent.set(msg.state, msg.reason ?? null);
+      }
     });
   });
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
 import { CRM_ROUTES } from './crm';
+import { SIP_ROUTES, SettableAgentState, AgentState, AgentReason } from './sip';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 
 const Id = z.uuid();
@@ -338,6 +339,7 @@ export const ROUTES = {
     query: AuditExportQuery, response: AuditExportResponse,
   },
   ...CRM_ROUTES,
+  ...SIP_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -351,9 +353,13 @@ export type RouteResponse<N extends RouteName> = z.input<(typeof ROUTES)[N]['res
 export const WsClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('auth'), accessToken: z.string().min(1).max(4096) }),
   z.strictObject({ type: z.literal('ping'), id: z.string().max(64).optional() }),
+  /** Set the caller's agent state (docs/telephony.md); answered with an agentState message. */
+  z.strictObject({ type: z.literal('agentState'), state: SettableAgentState, reason: AgentReason.optional() }),
 ]);
 export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), userId: Id, sessionId: Id }),
   z.strictObject({ type: z.literal('pong'), id: z.string().optional() }),
   z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  /** The caller's agent state: the ack of a change, or a change the gateway made (wrap-up over, call routed). */
+  z.strictObject({ type: z.literal('agentState'), state: AgentState, reason: z.string().nullable().optional(), since: z.string() }),
 ]);

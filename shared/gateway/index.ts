@@ -5,3 +5,4 @@ export * from './policy';
 export * from './cidr';
 export * from './device-message';
 export * from './crm';
+export * from './sip';

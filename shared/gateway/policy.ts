@@ -39,11 +39,17 @@ export const ClientPolicySchema = z.strictObject({
 });
 export type OrgClientPolicy = z.infer<typeof ClientPolicySchema>;
 
+/** Agent states (docs/telephony.md): after wrap-up the gateway returns the agent to ready. */
+export const AgentPolicySchema = z.strictObject({
+  wrapUpSeconds: z.number().int().min(0).max(3600).default(30),
+});
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
   sessions: SessionPolicySchema.default(SessionPolicySchema.parse({})),
   client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
+  agents: AgentPolicySchema.default(AgentPolicySchema.parse({})),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -66,6 +72,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   lockout: LockoutPolicySchema.partial().optional(),
   sessions: SessionPolicySchema.partial().optional(),
   client: ClientPolicySchema.partial().optional(),
+  agents: AgentPolicySchema.partial().optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z

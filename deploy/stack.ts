@@ -1,0 +1,379 @@
+// The whole local telephony stack on loopback: the Koe gateway (in process), rtpengine and
+// Kamailio (child processes, foreground, run dir with generated config, certificate, secrets
+// and logs). Free ports are probed, so parallel test files do not clash. Used by
+// `npm run stack` (deploy/stack-cli.ts), the telephony tests and the bench.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { accessSync, closeSync, constants, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { TEST_ARGON2, type GatewayConfigInput } from '../server/config';
+import { openDatabase } from '../server/db/connect';
+import { createGateway, type Gateway } from '../server/gateway';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const KAMAILIO_CFG = path.join(here, 'kamailio', 'koe.cfg');
+const RTPENGINE_CONF = path.join(here, 'rtpengine', 'rtpengine.conf');
+const MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
+const LOOPBACK = '127.0.0.1';
+
+export interface StackOptions {
+  /** PGlite data directory; null (default) = PGlite in memory. */
+  dataDir?: string | null;
+  /** Seed the demo org, users, campaigns and DIDs (`seed --demo`). */
+  seedDemo?: boolean;
+  /** Origins allowed to open the SIP WebSocket; `*` as port = any port. Default: koe://app and http://127.0.0.1:*. */
+  appOrigins?: string[];
+  gatewayConfig?: GatewayConfigInput;
+  /** Gateway HTTP port (default: a free one). */
+  gatewayPort?: number;
+  /** Keep the run dir after stop (logs); also KOE_STACK_KEEP=1. */
+  keepRunDir?: boolean;
+}
+
+export interface Stack {
+  gateway: Gateway;
+  gatewayUrl: string;
+  sip: {
+    domain: string;
+    /** ws://127.0.0.1:p: loopback tests only. */
+    wsUrl: string;
+    wssUrl: string;
+    /** Where the trusted trunk (baresip as the PSTN) must send from: UDP host:port. */
+    trunk: { host: string; port: number };
+    /** Kamailio's UDP SIP socket (the trunk sends its INVITEs here). */
+    udp: { host: string; port: number };
+  };
+  rtpengine: { ngHost: string; ngPort: number };
+  runDir: string;
+  /** The certificate Kamailio serves on WSS (PEM), for clients that pin it. */
+  certificatePem: string;
+  stop(): Promise<void>;
+}
+
+/** A clear error naming the Debian package of every missing part. */
+export function missingTelephonyPackages(extra: { baresip?: boolean; chromium?: boolean } = {}): string[] {
+  const missing: string[] = [];
+  const need = (file: string, pkg: string) => {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      missing.push(`${file} (Debian package: ${pkg})`);
+    }
+  };
+  need('/usr/sbin/kamailio', 'kamailio');
+  need(`${MODULES}/websocket.so`, 'kamailio-websocket-modules');
+  need(`${MODULES}/tls.so`, 'kamailio-tls-modules');
+  need(`${MODULES}/auth_ephemeral.so`, 'kamailio-autheph-modules');
+  need(`${MODULES}/http_client.so`, 'kamailio-utils-modules');
+  need(`${MODULES}/jansson.so`, 'kamailio-extra-modules');
+  need('/usr/bin/rtpengine', 'rtpengine-daemon');
+  need('/usr/bin/openssl', 'openssl');
+  if (extra.baresip) need('/usr/bin/baresip', 'baresip-core');
+  if (extra.chromium) need('/usr/bin/chromium', 'chromium');
+  return missing;
+}
+
+export function assertTelephonyPackages(extra: { baresip?: boolean; chromium?: boolean } = {}): void {
+  const missing = missingTelephonyPackages(extra);
+  if (missing.length) throw new Error(`the telephony stack needs these Debian packages:\n  - ${missing.join('\n  - ')}\n(apt-get install them, or run bash .ci/run)`);
+}
+
+export async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
+  if (kind === 'tcp') {
+    return new Promise((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, LOOPBACK, () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, LOOPBACK, () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A port free on both TCP and UDP (Kamailio's SIP port). */
+async function freeTcpUdpPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort('udp');
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, LOOPBACK, () => s.close(() => resolve(true)));
+    });
+    if (ok) return p;
+  }
+  throw new Error('no free port');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Origin allowlist -> the regex Kamailio matches $hdr(Origin) against (no backslashes: [.] etc.). */
+export function originRegex(origins: string[]): string {
+  const parts = origins.map((o) => {
+    if (!/^(koe:\/\/app|https?:\/\/[A-Za-z0-9.-]+(:(\d{1,5}|\*))?)$/.test(o)) throw new Error(`appOrigins: not an origin: ${o}`);
+    return o
+      .split('')
+      .map((c) => (c === '*' ? '[0-9]+' : /[A-Za-z0-9:/-]/.test(c) ? c : `[${c}]`))
+      .join('');
+  });
+  return `^(${parts.join('|')})$`;
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, log: string, timeoutMs = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) during start-up; log tail (${log}):\n${tail(log)}`);
+    }
+    if (await probe().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms; log tail (${log}):\n${tail(log)}`);
+}
+
+function udpExchange(host: string, port: number, payload: Buffer, timeoutMs = 300): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const done = (v: Buffer | null) => {
+      clearTimeout(t);
+      s.close();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(null), timeoutMs);
+    s.on('message', (m) => done(m));
+    s.on('error', () => done(null));
+    s.send(payload, port, host);
+  });
+}
+
+function tcpOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(port, host);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+function sipOptions(host: string, port: number, fromPort: number): Buffer {
+  const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
+  return Buffer.from(
+    `OPTIONS sip:${host}:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${host}:${fromPort};branch=${branch};rport\r\nMax-Forwards: 70\r\n` +
+      `From: <sip:ping@${host}>;tag=${randomBytes(4).toString('hex')}\r\nTo: <sip:${host}:${port}>\r\nCall-ID: ${randomBytes(8).toString('hex')}\r\n` +
+      `CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+  );
+}
+
+function spawnLogged(cmd: string, args: string[], log: string): ChildProcess {
+  const fd = openSync(log, 'a');
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return child;
+}
+
+async function stopChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const killed = await Promise.race([exited.then(() => true), sleep(4000).then(() => false)]);
+  if (!killed) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackChild(c: ChildProcess) {
+  live.add(c);
+  c.once('exit', () => live.delete(c));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const ch of live) ch.kill('SIGKILL');
+    });
+  }
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  assertTelephonyPackages();
+  const runDir = mkdtempSync(path.join(tmpdir(), 'koe-stack-'));
+  const keep = opts.keepRunDir || process.env.KOE_STACK_KEEP === '1';
+  let gateway: Gateway | null = null;
+  let rtpe: ChildProcess | null = null;
+  let kam: ChildProcess | null = null;
+
+  const stop = async () => {
+    await stopChild(kam);
+    await stopChild(rtpe);
+    if (gateway) {
+      await gateway.close().catch(() => {});
+      await gateway.ctx.db.destroy().catch(() => {});
+    }
+    if (!keep) rmSync(runDir, { recursive: true, force: true });
+  };
+
+  try {
+    // -- secrets and certificate (run dir only, mode 0600 / 0700)
+    const authephSecret = randomBytes(32).toString('base64url');
+    const routeSecret = randomBytes(32).toString('base64url');
+    mkdirSync(path.join(runDir, 'tls'), { mode: 0o700 });
+    await promisify(execFile)('/usr/bin/openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '7',
+      '-keyout', path.join(runDir, 'tls', 'key.pem'), '-out', path.join(runDir, 'tls', 'cert.pem'),
+      '-subj', '/CN=Koe dev stack', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ]);
+    const certificatePem = readFileSync(path.join(runDir, 'tls', 'cert.pem'), 'utf8');
+
+    // -- ports
+    const sipPort = await freeTcpUdpPort();
+    const wsPort = await freePort('tcp');
+    const wssPort = await freePort('tcp');
+    const trunkPort = await freePort('udp');
+    const ngPort = await freePort('udp');
+    const rtpBase = 20_000 + Math.floor(Math.random() * 200) * 200;
+
+    // -- gateway (in process)
+    const domain = opts.gatewayConfig?.sip?.domain ?? 'koe.local';
+    const wsUrl = `ws://${LOOPBACK}:${wsPort}`;
+    const wssUrl = `wss://${LOOPBACK}:${wssPort}`;
+    const gc = opts.gatewayConfig ?? {};
+    const db = await openDatabase({ kind: 'pglite', dataDir: opts.dataDir ?? null });
+    gateway = await createGateway({
+      db,
+      config: {
+        argon2: TEST_ARGON2,
+        ...gc,
+        host: LOOPBACK,
+        port: 0,
+        sip: {
+          ...gc.sip,
+          domain,
+          authephSecrets: gc.sip?.authephSecrets?.length ? gc.sip.authephSecrets : [authephSecret],
+          routeSecret: gc.sip?.routeSecret ?? routeSecret,
+          wsServers: gc.sip?.wsServers ?? [wssUrl, wsUrl],
+        },
+      },
+    });
+    const gatewayUrl = await gateway.app.listen({ port: opts.gatewayPort ?? 0, host: LOOPBACK });
+    const sipCfg = gateway.ctx.config.sip;
+    if (opts.seedDemo) {
+      const { seedDemo } = await import('../server/seed');
+      const { seedDemoCrm } = await import('../server/crm/seed');
+      const { orgId } = await seedDemo(gateway.ctx);
+      await seedDemoCrm(gateway.ctx, orgId);
+    }
+
+    // -- rtpengine
+    const rtpConf = readFileSync(RTPENGINE_CONF, 'utf8')
+      .replaceAll('@INTERFACE@', LOOPBACK)
+      .replaceAll('@NG_HOST@', LOOPBACK)
+      .replaceAll('@NG_PORT@', String(ngPort))
+      .replaceAll('@PORT_MIN@', String(rtpBase))
+      .replaceAll('@PORT_MAX@', String(rtpBase + 199))
+      .replaceAll('@RUN_DIR@', runDir);
+    writeFileSync(path.join(runDir, 'rtpengine.conf'), rtpConf);
+    const rtpLog = path.join(runDir, 'rtpengine.log');
+    rtpe = spawnLogged('/usr/bin/rtpengine', ['--config-file', path.join(runDir, 'rtpengine.conf'), '--config-section', 'rtpengine'], rtpLog);
+    trackChild(rtpe);
+    await waitFor(
+      'rtpengine',
+      async () => {
+        const res = await udpExchange(LOOPBACK, ngPort, Buffer.from('ready d7:command4:pinge'));
+        return !!res && res.toString().includes('pong');
+      },
+      rtpe,
+      rtpLog,
+    );
+
+    // -- Kamailio: the generated top-level cfg (defines + secrets, 0600) includes koe.cfg
+    writeFileSync(
+      path.join(runDir, 'tls.cfg'),
+      `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n` +
+        `private_key = ${runDir}/tls/key.pem\ncertificate = ${runDir}/tls/cert.pem\n`,
+      { mode: 0o600 },
+    );
+    const origins = opts.appOrigins ?? ['koe://app', 'http://127.0.0.1:*'];
+    const secrets = sipCfg.authephSecrets;
+    const lines = [
+      '#!KAMAILIO',
+      '# generated by deploy/stack.ts: local addresses, ports and secrets (never commit)',
+      `#!define KOE_SIP_DOMAIN "${domain}"`,
+      `#!define KOE_SIP_PORT ${sipPort}`,
+      `#!define KOE_WS_PORT ${wsPort}`,
+      `#!define KOE_WSS_PORT ${wssPort}`,
+      `#!define KOE_TRUNK_IP "${LOOPBACK}"`,
+      `#!define KOE_TRUNK_PORT ${trunkPort}`,
+      `#!define KOE_TRUNK_URI "sip:${LOOPBACK}:${trunkPort};transport=udp"`,
+      `#!define KOE_ORIGIN_RE "${originRegex(origins)}"`,
+      `#!define KOE_ROUTE_URL "${gatewayUrl}/sip/route"`,
+      `#!define KOE_ROUTE_SECRET "${sipCfg.routeSecret}"`,
+      `#!define KOE_RTPENGINE_SOCK "udp:${LOOPBACK}:${ngPort}"`,
+      `#!define KOE_TLS_CFG "${runDir}/tls.cfg"`,
+      `#!define KOE_CTL_SOCK "unix:${runDir}/kamailio_ctl"`,
+      ...secrets.map((s, i) => `#!define KOE_AUTHEPH_SECRET${i + 1} "${s}"`),
+      `listen=udp:${LOOPBACK}:${sipPort}`,
+      `listen=tcp:${LOOPBACK}:${wsPort}`,
+      `listen=tls:${LOOPBACK}:${wssPort}`,
+      `include_file "${KAMAILIO_CFG}"`,
+      '',
+    ];
+    const kamCfg = path.join(runDir, 'kamailio.cfg');
+    writeFileSync(kamCfg, lines.join('\n'), { mode: 0o600 });
+    const kamLog = path.join(runDir, 'kamailio.log');
+    kam = spawnLogged('/usr/sbin/kamailio', ['-f', kamCfg, '-DD', '-E', '-m', '64', '-M', '8', '-Y', runDir, '-P', path.join(runDir, 'kamailio.pid')], kamLog);
+    trackChild(kam);
+    const pingPort = await freePort('udp');
+    await waitFor(
+      'kamailio',
+      async () => {
+        const res = await udpExchange(LOOPBACK, sipPort, sipOptions(LOOPBACK, sipPort, pingPort));
+        return !!res && res.toString().startsWith('SIP/2.0 200') && (await tcpOpen(LOOPBACK, wsPort)) && (await tcpOpen(LOOPBACK, wssPort));
+      },
+      kam,
+      kamLog,
+    );
+
+    return {
+      gateway,
+      gatewayUrl,
+      sip: { domain, wsUrl, wssUrl, trunk: { host: LOOPBACK, port: trunkPort }, udp: { host: LOOPBACK, port: sipPort } },
+      rtpengine: { ngHost: LOOPBACK, ngPort },
+      runDir,
+      certificatePem,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Log file paths in a run dir (for test failure output). */
+export function stackLogs(stack: Pick<Stack, 'runDir'>): { kamailio: string; rtpengine: string } {
+  return { kamailio: path.join(stack.runDir, 'kamailio.log'), rtpengine: path.join(stack.runDir, 'rtpengine.log') };
+}
+export { tail as logTail };

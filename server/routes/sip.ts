@@ -1,0 +1,79 @@
+// Telephony routes: SIP credentials for the softphone, agent states for team leads, and the
+// routing query Kamailio makes (authenticated by a shared secret header, not a user token).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { appendAudit } from '../audit/audit';
+import type { GatewayContext } from '../context';
+import { GatewayError } from '../errors';
+import { route } from '../http';
+import { actorOf, parsePermissions } from '../principal';
+import { sipUserOf } from '../sip/agents';
+import { ephemeralCredentials } from '../sip/credentials';
+import { routeInbound } from '../sip/routing';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const { db, clock, config } = ctx;
+
+  route(app, ctx, 'sipCredentials', async ({ principal, sourceIp }) => {
+    const secret = config.sip.authephSecrets[0];
+    if (!secret) throw new GatewayError('not_found', 'SIP is not configured on this gateway (sip.authephSecrets)');
+    const sipUser = sipUserOf(principal.username);
+    const expiresAt = new Date(Math.floor(clock.now().getTime() / 1000) * 1000 + config.sip.credentialTtlSeconds * 1000);
+    const { username, password } = ephemeralCredentials(secret, sipUser, expiresAt);
+    await db.transaction().execute((tx) =>
+      appendAudit(tx, clock, {
+        action: 'sip.credentials_issued',
+        orgId: principal.orgId,
+        actor: actorOf(principal),
+        target: { type: 'user', id: principal.userId },
+        sourceIp,
+        deviceId: principal.deviceId,
+        detail: { sipUser, expiresAt: expiresAt.toISOString() },
+      }),
+    );
+    return {
+      authorizationUsername: username,
+      authorizationPassword: password,
+      aor: `sip:${sipUser}@${config.sip.domain}`,
+      expiresAt: expiresAt.toISOString(),
+      wsServers: config.sip.wsServers,
+    };
+  });
+
+  route(app, ctx, 'listAgents', async ({ principal }) => {
+    let users = db
+      .selectFrom('users')
+      .innerJoin('roles', 'roles.id', 'users.role_id')
+      .select(['users.id', 'users.username', 'users.display_name', 'roles.permissions'])
+      .where('users.org_id', '=', principal.orgId)
+      .where('users.disabled', '=', false);
+    if (!principal.permissions.has('users:read')) {
+      // a team lead: the members of the teams they lead
+      const led = db.selectFrom('team_members').select('team_id').where('user_id', '=', principal.userId).where('member_role', '=', 'lead');
+      users = users.where('users.id', 'in', db.selectFrom('team_members').select('user_id').where('team_id', 'in', led));
+    }
+    const rows = await users.orderBy('users.username').execute();
+    return {
+      agents: rows
+        .filter((r) => parsePermissions(r.permissions).includes('calls:handle'))
+        .map((r) => {
+          const a = ctx.agents.get(r.id);
+          return {
+            userId: r.id, username: r.username, displayName: r.display_name, sipUser: sipUserOf(r.username),
+            state: a?.state ?? 'offline', reason: a?.reason ?? null, since: a ? a.since.toISOString() : null,
+          };
+        }),
+    };
+  });
+
+  route(app, ctx, 'sipRoute', async ({ query, req }) => {
+    const expected = config.sip.routeSecret;
+    const given = req.headers['x-koe-route-secret'];
+    if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), digest(expected))) {
+      throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
+    }
+    return routeInbound(ctx, query);
+  });
+}

@@ -1,0 +1,37 @@
+// The agent side of /ws: an operator's authenticated socket makes them an agent (not_ready
+// until they say ready), carries their state changes, and receives every change of their
+// own state (acks and the gateway's: wrap-up over, call routed). The last socket to close
+// makes them offline.
+import type { WebSocket } from 'ws';
+import type { AgentState } from '../../shared/gateway/sip';
+import type { GatewayContext } from '../context';
+import type { Principal } from '../principal';
+
+export interface AgentSocket {
+  set(state: Exclude<AgentState, 'offline'>, reason: string | null): Promise<void>;
+  close(): void;
+}
+
+export async function attachAgent(ctx: GatewayContext, principal: Principal, socket: WebSocket): Promise<AgentSocket> {
+  const who = { userId: principal.userId, orgId: principal.orgId, username: principal.username };
+  const push = (a: { state: AgentState; reason: string | null; since: Date }) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'agentState', state: a.state, reason: a.reason, since: a.since.toISOString() }));
+  };
+  const current = await ctx.agents.connect(who);
+  const unsubscribe = ctx.agents.subscribe((change) => {
+    if (change.userId === who.userId) push(change);
+  });
+  push(ctx.agents.get(who.userId) ?? current);
+  let closed = false;
+  return {
+    async set(state, reason) {
+      await ctx.agents.set(who, state, reason, 'client');
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      void ctx.agents.disconnect(who.userId).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// Inbound routing for Kamailio: a call from the trunk to a DID goes to a ready operator
+// assigned to the DID's campaign, longest ready first. The chosen operator becomes on_call
+// (so a second call does not ring them too) and the call is recorded under its SIP Call-ID
+// in the CRM's calls table (the operator's screen pop then finds the same row).
+import { randomUUID } from 'node:crypto';
+import { toE164 } from '../../shared/rules/phone';
+import type { GatewayContext } from '../context';
+import { sipUserOf } from './agents';
+
+export interface RouteDecision {
+  target: string | null;
+  campaignId: string | null;
+  did: string;
+  reason: 'routed' | 'no_ready_agent' | 'unknown_did';
+}
+
+export async function routeInbound(ctx: GatewayContext, q: { did: string; from: string; callId: string }): Promise<RouteDecision> {
+  const { db, clock, agents } = ctx;
+  const dids = await db
+    .selectFrom('campaign_dids')
+    .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
+    .select(['campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.blocked_numbers'])
+    .where('campaign_dids.e164', '=', q.did)
+    .execute();
+  // A DID in two orgs is a configuration error: route it nowhere rather than guess.
+  if (dids.length !== 1) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
+  const { org_id: orgId, campaign_id: campaignId } = dids[0]!;
+  const assigned = await db
+    .selectFrom('campaign_assignments')
+    .innerJoin('users', 'users.id', 'campaign_assignments.user_id')
+    .select(['users.id', 'users.username'])
+    .where('campaign_assignments.campaign_id', '=', campaignId)
+    .where('users.disabled', '=', false)
+    .execute();
+  // readyAmong and set() run without an await in between: two concurrent calls never pick the same agent.
+  const chosen = agents.readyAmong(assigned.map((u) => u.id))[0];
+  if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
+  const onCall = agents.set(chosen, 'on_call', null, 'gateway', { callId: q.callId, campaignId, did: q.did });
+
+  const caller = toE164(q.from);
+  const blockedList = (typeof dids[0]!.blocked_numbers === 'string' ? JSON.parse(dids[0]!.blocked_numbers) : dids[0]!.blocked_numbers) as string[];
+  const customers = caller
+    ? await db.selectFrom('customer_phones').select('customer_id').where('e164', '=', caller).where('campaign_id', '=', campaignId).execute()
+    : [];
+  const now = clock.now();
+  await db
+    .insertInto('calls')
+    .values({
+      id: randomUUID(), org_id: orgId, sip_call_id: q.callId, operator_id: chosen.userId, campaign_id: campaignId,
+      customer_id: customers.length === 1 ? customers[0]!.customer_id : null, caller_e164: caller, dialled_e164: q.did,
+      blocked: !!caller && Array.isArray(blockedList) && blockedList.includes(caller), status: 'ringing',
+      ringing_at: now, answered_at: null, ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
+    .execute();
+  await onCall;
+  return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
+}

@@ -1,0 +1,68 @@
+// The telephony part of the gateway contract (docs/telephony.md): ephemeral SIP credentials
+// for Kamailio's auth_ephemeral, agent states, and the routing query Kamailio makes for an
+// inbound call to a DID. Spread into ROUTES (api.ts).
+import { z } from 'zod';
+import type { RouteSpec } from './api';
+
+const Id = z.uuid();
+const Iso = z.string();
+
+/** E.164: "+", a non-zero digit, 6-14 more digits. */
+export const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number (+81312345678)');
+/** SIP Call-ID: printable ASCII without spaces, as in crm.ts. */
+const CallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export const AGENT_STATES = ['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline'] as const;
+export const AgentState = z.enum(AGENT_STATES);
+export type AgentState = z.infer<typeof AgentState>;
+/** What a client may set; `offline` is the gateway's (no authenticated WebSocket). */
+export const SettableAgentState = z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call']);
+export const AgentReason = z.string().trim().min(1).max(100);
+
+export const SipCredentialsResponse = z.strictObject({
+  /** "<expiry unix seconds>:<sip user>" (auth_ephemeral username_format 1). */
+  authorizationUsername: z.string(),
+  /** base64(HMAC-SHA1(secret, authorizationUsername)): never stored, never logged. */
+  authorizationPassword: z.string(),
+  /** sip:<sip user>@<domain> */
+  aor: z.string(),
+  expiresAt: Iso,
+  wsServers: z.array(z.string()),
+});
+export type SipCredentialsResponse = z.infer<typeof SipCredentialsResponse>;
+
+export const AgentView = z.strictObject({
+  userId: Id,
+  username: z.string(),
+  displayName: z.string(),
+  sipUser: z.string(),
+  state: AgentState,
+  reason: z.string().nullable(),
+  since: Iso.nullable(),
+});
+export type AgentView = z.infer<typeof AgentView>;
+export const AgentsResponse = z.strictObject({ agents: z.array(AgentView) });
+
+export const SipRouteQuery = z.strictObject({ did: E164, from: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), callId: CallId });
+export const SipRouteResponse = z.strictObject({
+  /** The SIP user to ring, or null (Kamailio answers 480). */
+  target: z.string().nullable(),
+  campaignId: Id.nullable(),
+  did: z.string(),
+  reason: z.enum(['routed', 'no_ready_agent', 'unknown_did']),
+});
+
+export const SIP_ROUTES = {
+  sipCredentials: {
+    method: 'POST', path: '/sip/credentials', summary: 'Time-limited SIP credentials (auth_ephemeral) for the caller; audited without the password',
+    auth: 'calls:handle', response: SipCredentialsResponse,
+  },
+  listAgents: {
+    method: 'GET', path: '/agents', summary: 'Agent states of the operators in the caller\'s teams (admins: the org)', auth: 'team:read',
+    response: AgentsResponse,
+  },
+  sipRoute: {
+    method: 'GET', path: '/sip/route', summary: 'Kamailio only (X-Koe-Route-Secret): which ready operator takes a call to this DID',
+    auth: null, query: SipRouteQuery, response: SipRouteResponse,
+  },
+} as const satisfies Record<string, RouteSpec>;
