@@ -13,6 +13,8 @@ import { GatewayHealthService, type FetchLike } from './gateway-health';
 import { LockService, type Clock } from '../lock/lock-service';
 import { PolicyService, type ManagedPolicy } from './policy';
 import { SettingsStore } from './settings';
+import { AgentStateService } from '../telephony/agent-state';
+import { SipCredentialService, type IssuedSipCredentials } from '../telephony/sip-credentials';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -44,6 +46,8 @@ export interface MainServices {
   gateway: GatewayClient;
   session: SessionService;
   link: GatewayLink;
+  sip: SipCredentialService;
+  agent: AgentStateService;
   idle: IdleMonitor;
   deps: MainDeps;
 }
@@ -69,14 +73,38 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     url: gatewayUrl,
     accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
     onSessionEnded: (why) => void session.end(why),
+    onReady: () => agent.resend(),
+    onAgentState: (ack) => agent.acknowledged(ack),
+  });
+  const agent = new AgentStateService(link);
+  const sip = new SipCredentialService({
+    issue: (accessToken) => issueSipCredentials(deps.fetch, gatewayUrl(), accessToken),
+    accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
+    policy: () => policy.effective().policy,
+    now: () => deps.clock.now(),
   });
   session.onChange(async (st) => {
+    if (st.status !== 'signed-in') {
+      sip.clear();
+      agent.reset();
+    }
     // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
     policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null);
     if (st.status === 'signed-in') link.start();
     else link.stop();
   });
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, idle, deps };
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, idle, deps };
+}
+
+/** POST /sip/credentials with the operator's access token. */
+async function issueSipCredentials(fetch: FetchLike, baseUrl: string, accessToken: string): Promise<IssuedSipCredentials> {
+  const res = await fetch(new URL('/sip/credentials', baseUrl).toString(), {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+    body: '{}',
+  });
+  if (!res.ok) throw new Error(`the gateway answered ${res.status}`);
+  return (await res.json()) as IssuedSipCredentials;
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -95,6 +123,18 @@ export function createHandlers(s: MainServices): HandlerTable {
         }
         s.policy.setUser(await s.settings.update({ language }));
         return { language: s.policy.language() };
+      },
+      audioDevices: () => s.settings.get().audio ?? { inputDeviceId: null, outputDeviceId: null },
+      setAudioDevices: async (audio) => (await s.settings.update({ audio })).audio ?? audio,
+    },
+    sip: {
+      credentials: () => s.sip.get(),
+    },
+    agent: {
+      state: () => s.agent.current(),
+      setState: ({ state, reason }) => {
+        if (s.session.current().status !== 'signed-in') throw new IpcFailure('not_allowed', 'Sign in first');
+        return s.agent.set(state, reason);
       },
     },
     gateway: {
@@ -140,6 +180,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.lock.onChange((st) => emit('lock:changed', st)),
     s.policy.onChange((p) => emit('policy:changed', p)),
     s.session.onChange((st) => emit('session:changed', st)),
+    s.agent.onChange((st) => emit('agent:changed', st)),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -1,5 +1,15 @@
 import WebSocket from 'ws';
+import { z } from 'zod';
 import { WsServerMessage } from '../../shared/gateway/api';
+
+/** The gateway's acknowledgement of an agent state (`{type:'agentState', state, since}`). */
+export const AgentStateAck = z.object({
+  type: z.literal('agentState'),
+  state: z.enum(['ready', 'not_ready', 'break', 'wrap_up']),
+  reason: z.string().nullable().optional(),
+  since: z.union([z.string(), z.number()]).optional(),
+});
+export type AgentStateAck = z.infer<typeof AgentStateAck>;
 
 export interface LinkTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -36,6 +46,9 @@ export class GatewayLink {
       url: () => string;
       accessToken: () => Promise<string | null>;
       onSessionEnded: (why: LinkEnd) => void;
+      /** Called each time the link is (re-)authenticated: senders re-send their current state. */
+      onReady?: () => void;
+      onAgentState?: (ack: AgentStateAck) => void;
       timers?: LinkTimers;
       pingMs?: number;
     },
@@ -58,6 +71,13 @@ export class GatewayLink {
     this.readyState = 'closed';
   }
 
+  /** Sends a message if the link is authenticated; false when it is not (the caller re-sends on onReady). */
+  send(message: { type: string } & Record<string, unknown>): boolean {
+    if (this.readyState !== 'ready' || this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
   /** One ping now (the gateway answers, or ends the session). */
   pingNow(): void {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: 'ping' }));
@@ -75,7 +95,10 @@ export class GatewayLink {
     socket.on('message', (raw) => {
       let msg;
       try {
-        msg = WsServerMessage.safeParse(JSON.parse(String(raw)));
+        const json: unknown = JSON.parse(String(raw));
+        const ack = AgentStateAck.safeParse(json);
+        if (ack.success) return this.deps.onAgentState?.(ack.data);
+        msg = WsServerMessage.safeParse(json);
       } catch {
         return;
       }
@@ -84,6 +107,7 @@ export class GatewayLink {
         this.readyState = 'ready';
         this.attempt = 0;
         this.pinger = this.timers.setInterval(() => this.pingNow(), this.deps.pingMs ?? 20_000);
+        this.deps.onReady?.();
       } else if (msg.data.type === 'error') {
         const code = msg.data.code;
         if (code === 'session_revoked' || code === 'token_reused' || code === 'device_revoked') this.end('revoked');

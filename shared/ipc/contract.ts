@@ -140,6 +140,46 @@ export const UnlockOutcome = z.union([
 ]);
 export type UnlockOutcome = z.infer<typeof UnlockOutcome>;
 
+/**
+ * Time-limited SIP credentials (Kamailio auth_ephemeral) main obtained from the gateway.
+ * Memory only on both sides: never persisted, never logged. Allowed while locked, since
+ * calls continue while the screen is locked.
+ */
+export const SipCredentials = z
+  .object({
+    authorizationUsername: z.string().min(1).max(256),
+    authorizationPassword: z.string().min(1).max(256),
+    aor: z.string().regex(/^sips?:[^@\s]+@[^\s]+$/),
+    wsServers: z.array(z.string().regex(/^wss?:\/\//)).min(1).max(8),
+    expiresAt: z.number().int(),
+    iceServers: ClientPolicy.shape.iceServers,
+  })
+  .strict();
+export type SipCredentials = z.infer<typeof SipCredentials>;
+
+export const AgentStateName = z.enum(['ready', 'not_ready', 'break', 'wrap_up']);
+export type AgentStateName = z.infer<typeof AgentStateName>;
+export const AgentState = z
+  .object({
+    state: AgentStateName,
+    reason: z.string().max(100).nullable(),
+    /** When the gateway acknowledged this state (ms since epoch); null until it has. */
+    since: z.number().int().nullable(),
+    /** True once the gateway acknowledged it; false while main is still sending it. */
+    confirmed: z.boolean(),
+  })
+  .strict();
+export type AgentState = z.infer<typeof AgentState>;
+export const AgentStateInput = z
+  .object({ state: AgentStateName, reason: z.string().trim().min(1).max(100).optional() })
+  .strict();
+
+/** The operator's chosen audio devices (a preference; null = the system default). */
+export const AudioDevices = z
+  .object({ inputDeviceId: z.string().max(256).nullable(), outputDeviceId: z.string().max(256).nullable() })
+  .strict();
+export type AudioDevices = z.infer<typeof AudioDevices>;
+
 export const contract = {
   invoke: {
     app: {
@@ -150,6 +190,8 @@ export const contract = {
     },
     settings: {
       setLanguage: channel(z.object({ language: Language }).strict(), z.object({ language: Language }).strict()),
+      audioDevices: channel(NoInput, AudioDevices),
+      setAudioDevices: channel(AudioDevices, AudioDevices),
     },
     gateway: {
       health: channel(NoInput, GatewayHealth),
@@ -165,6 +207,14 @@ export const contract = {
       signOut: channel(NoInput, SessionState),
       accessToken: channel(NoInput, AccessToken, { whileLocked: 'refuse' }),
     },
+    sip: {
+      /** Null when signed out or the gateway refused; the same credentials until main renews them. */
+      credentials: channel(NoInput, SipCredentials.nullable()),
+    },
+    agent: {
+      state: channel(NoInput, AgentState),
+      setState: channel(AgentStateInput, AgentState),
+    },
     shell: {
       openExternal: channel(
         z.object({ url: z.string().max(2048) }).strict(),
@@ -177,6 +227,7 @@ export const contract = {
     'lock:changed': LockState,
     'policy:changed': EffectivePolicy,
     'session:changed': SessionState,
+    'agent:changed': AgentState,
   },
 } as const;
 

@@ -1,5 +1,10 @@
 import { useTranslation } from 'react-i18next';
 import { useSessionStore } from '../../stores/session';
+import { CustomerCard } from '../customer/CustomerCard';
+import { NotesPanel } from '../customer/NotesPanel';
+import { AgentStatePanel } from '../phone/AgentStatePanel';
+import { DeviceSettings } from '../phone/DeviceSettings';
+import { PhonePanel } from '../phone/PhonePanel';
 
 /** The signed-in operator's workspace. Calls and customer cards mount here (later issues). */
 export function HomeScreen() {
@@ -8,6 +13,11 @@ export function HomeScreen() {
   const signOut = useSessionStore((s) => s.signOut);
   if (session.status !== 'signed-in') return null;
   return (
+    <>
+    <AgentStatePanel />
+    <PhonePanel />
+    <CustomerCard />
+    <NotesPanel />
     <section className="card home sensitive" data-testid="home" aria-labelledby="home-h">
       <h1 id="home-h">{t('home.welcome', { name: session.user.displayName })}</h1>
       <dl>
@@ -24,5 +34,7 @@ export function HomeScreen() {
         {t('home.signOut')}
       </button>
     </section>
+    <DeviceSettings />
+    </>
   );
 }

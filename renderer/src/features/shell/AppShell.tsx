@@ -7,10 +7,13 @@ import { HomeScreen } from '../home/HomeScreen';
 import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
+import { Telephony } from '../phone/Telephony';
+import type { SipPhone } from '../phone/sip-phone';
 
 const GATEWAY_POLL_MS = 15_000;
 
-export function AppShell() {
+/** `createPhone`: the SIP layer (SIP.js in the app, a fake in component tests); none = no phone. */
+export function AppShell({ createPhone }: { createPhone?: () => SipPhone } = {}) {
   const { t, i18n } = useTranslation();
   const info = useAppStore((s) => s.info);
   const policy = useAppStore((s) => s.policy);
@@ -88,6 +91,7 @@ export function AppShell() {
           </>
         )}
       </main>
+      {createPhone && <Telephony createPhone={createPhone} />}
       <StatusBar />
     </div>
   );

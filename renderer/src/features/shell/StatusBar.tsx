@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../stores/app';
+import { PhoneStatus } from '../phone/PhoneStatus';
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';
 
@@ -27,7 +28,7 @@ export function StatusBar() {
   return (
     <footer className="status-bar" role="status" aria-live="polite">
       <Indicator label={t('status.gateway')} value={gatewayText} tone={gatewayTone} testId="status-gateway" />
-      <Indicator label={t('status.phone')} value={t('status.phoneOffline')} tone="idle" testId="status-phone" />
+      <PhoneStatus />
       <Indicator
         label={t('status.lock')}
         value={lock.locked ? t('status.locked') : t('status.unlocked')}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import type { SipCredentials } from '../../shared/ipc/contract';
+import type { ClientPolicy } from '../../shared/policy';
+
+/** What the gateway's POST /sip/credentials answers (auth_ephemeral: `<expiry>:<sipUser>` + HMAC). */
+export const IssuedSipCredentials = z.object({
+  authorizationUsername: z.string().min(1).max(256),
+  authorizationPassword: z.string().min(1).max(256),
+  aor: z.string().min(1).max(256),
+  expiresAt: z.union([z.string(), z.number()]),
+  wsServers: z.array(z.string()).min(1),
+});
+export type IssuedSipCredentials = z.infer<typeof IssuedSipCredentials>;
+
+export interface CredentialTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Renew when this fraction of the lifetime is left (and never later than RENEW_MARGIN_MS before expiry). */
+const RENEW_MARGIN_MS = 120_000;
+const RETRY_MS = 15_000;
+
+/**
+ * Main's holder of the operator's SIP credentials: fetched from the gateway with the session's
+ * access token, kept in memory only, renewed before they run out, dropped at sign-out. The
+ * renderer gets them over `sip:credentials` and hands them to SIP.js.
+ */
+export class SipCredentialService {
+  private current: SipCredentials | null = null;
+  private pending: Promise<SipCredentials | null> | null = null;
+  private timer: unknown = null;
+  private readonly timers: CredentialTimers;
+
+  constructor(
+    private readonly deps: {
+      issue: (accessToken: string) => Promise<IssuedSipCredentials>;
+      accessToken: () => Promise<string | null>;
+      policy: () => ClientPolicy;
+      now: () => number;
+      timers?: CredentialTimers;
+    },
+  ) {
+    this.timers = deps.timers ?? {
+      setTimeout: (f, ms) => setTimeout(f, ms).unref(),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+  }
+
+  /** Valid credentials (fetched or renewed first when missing or about to run out), or null. */
+  async get(): Promise<SipCredentials | null> {
+    if (this.current && this.current.expiresAt - this.deps.now() > RENEW_MARGIN_MS / 2) return this.current;
+    return this.renew();
+  }
+
+  renew(): Promise<SipCredentials | null> {
+    this.pending ??= this.fetch().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  /** Sign-out: forget them. */
+  clear(): void {
+    this.current = null;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async fetch(): Promise<SipCredentials | null> {
+    const token = await this.deps.accessToken().catch(() => null);
+    if (!token) {
+      this.clear();
+      return null;
+    }
+    try {
+      const issued = IssuedSipCredentials.parse(await this.deps.issue(token));
+      const expiresAt = typeof issued.expiresAt === 'number' ? issued.expiresAt : Date.parse(issued.expiresAt);
+      if (!Number.isFinite(expiresAt)) throw new Error('bad expiresAt');
+      this.current = {
+        authorizationUsername: issued.authorizationUsername,
+        authorizationPassword: issued.authorizationPassword,
+        aor: issued.aor,
+        wsServers: issued.wsServers,
+        expiresAt,
+        iceServers: this.deps.policy().iceServers,
+      };
+      const lifetime = expiresAt - this.deps.now();
+      this.schedule(Math.max(1_000, Math.min(lifetime / 2, lifetime - RENEW_MARGIN_MS)));
+      return this.current;
+    } catch {
+      // Keep what we have while it is still valid; try again soon.
+      this.schedule(RETRY_MS);
+      return this.current && this.current.expiresAt > this.deps.now() ? this.current : null;
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => void this.renew(), ms);
+  }
+}

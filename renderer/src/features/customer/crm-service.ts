@@ -1,0 +1,96 @@
+// The renderer's calls to the gateway's CRM routes (screen pop, notes, call record), made
+// directly with the short-lived access token main hands out (the gateway's CORS allowlist
+// names the app's origin). Notes and call updates go through retry queues: nothing typed is lost.
+import { GatewayCallError, GatewayClient, type FetchFn } from '../../../../shared/gateway-client';
+import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
+import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
+import { koe } from '../../koe';
+import { useAppStore } from '../../stores/app';
+import { useCustomerStore, type NoteItem } from '../../stores/customer';
+import { RetryQueue } from './retry-queue';
+
+const client = new GatewayClient(
+  () => useAppStore.getState().policy?.policy.gatewayUrl ?? 'http://127.0.0.1:8787',
+  ((url, init) => window.fetch(url, init)) as FetchFn,
+  8_000,
+);
+
+async function token(): Promise<string> {
+  const r = await koe().session.accessToken({});
+  if (!r.ok || !r.value) throw new GatewayCallError('unreachable', 'no access token (signed out or locked)');
+  return r.value.token;
+}
+
+const permanent = (err: unknown) =>
+  err instanceof GatewayCallError && err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 429;
+
+export interface PopRequest {
+  sipCallId: string;
+  callerNumber: string;
+  dialledNumber: string | null;
+  campaignId: string | null;
+}
+
+/** One round trip: campaign, customers, recent calls, open notes. Null when there is nothing to show. */
+export async function screenPop(req: PopRequest): Promise<ScreenPopResponse> {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  return client.call('screenPop', {
+    accessToken: await token(),
+    body: {
+      callId: req.sipCallId,
+      callerNumber: req.callerNumber || 'anonymous',
+      ...(req.dialledNumber ? { dialledNumber: req.dialledNumber } : {}),
+      ...(req.campaignId && uuid.test(req.campaignId) ? { campaignId: req.campaignId } : {}),
+    },
+  });
+}
+
+function updateNote(clientNoteId: string, patch: Partial<NoteItem>): void {
+  useCustomerStore.setState((s) => ({ notes: s.notes.map((n) => (n.clientNoteId === clientNoteId ? { ...n, ...patch } : n)) }));
+}
+
+const notes = new RetryQueue<NoteItem>({
+  async send(n) {
+    const pop = useCustomerStore.getState().pops[n.sipCallId];
+    const customerId = pop?.status === 'ready' && pop.pop.customers.length === 1 ? pop.pop.customers[0]!.id : undefined;
+    await client.call('createNote', {
+      accessToken: await token(),
+      body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: n.body, open: true },
+    });
+  },
+  permanent,
+  onSent: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
+  onFailed: (n, _e, attempt) => updateNote(n.clientNoteId, { attempts: attempt }),
+  onDropped: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
+});
+
+/** Queues a note (redacted again here, whatever the textarea showed) and sends it until confirmed. */
+export function saveNote(sipCallId: string, text: string): NoteItem | null {
+  const body = redactCardNumbers(text).trim();
+  if (!body) return null;
+  const item: NoteItem = { clientNoteId: crypto.randomUUID(), sipCallId, body, status: 'pending', attempts: 0 };
+  useCustomerStore.setState((s) => ({ notes: [...s.notes, item] }));
+  notes.push(item);
+  return item;
+}
+
+type CallPatch = { sipCallId: string; body: { answeredAt?: string; endedAt?: string; disposition?: string; wrapUpSeconds?: number }; onSaved?: () => void };
+const callPatches = new RetryQueue<CallPatch>({
+  async send(p) {
+    await client.call('patchCall', { accessToken: await token(), params: { callId: p.sipCallId }, body: p.body });
+  },
+  permanent,
+  onSent: (p) => p.onSaved?.(),
+  onDropped: (p) => p.onSaved?.(),
+});
+
+/** Updates the gateway's call record (answer/end times, disposition, wrap-up); queued and retried. */
+export function patchCall(sipCallId: string, body: CallPatch['body'], onSaved?: () => void): void {
+  callPatches.push({ sipCallId, body, ...(onSaved ? { onSaved } : {}) });
+}
+
+/** The network is back: send what is waiting now. */
+export function flushQueues(): void {
+  notes.flush();
+  callPatches.flush();
+}

@@ -1,0 +1,145 @@
+import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { liveCalls, usePhoneStore, type CallView } from '../../stores/phone';
+import { formatDuration } from './AgentStatePanel';
+import { phoneActions } from './phone-service';
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+function RingingPanel({ call }: { call: CallView }) {
+  const { t } = useTranslation();
+  useLayoutEffect(() => {
+    const id = requestAnimationFrame(() => performance.mark(`koe:ringing-painted:${call.id}`));
+    return () => cancelAnimationFrame(id);
+  }, [call.id]);
+  return (
+    <div className="ringing" data-testid="ringing" data-call-id={call.id} role="alert">
+      <p className="ringing-title">{t('phone.incoming')}</p>
+      <p className="ringing-number" data-testid="ringing-number">
+        {call.remote || t('phone.anonymous')}
+      </p>
+      <div className="row">
+        <button type="button" className="answer" data-testid="answer" onClick={() => void phoneActions.answer(call.id)}>
+          {t('phone.answer')}
+        </button>
+        <button type="button" className="danger" data-testid="reject" onClick={() => void phoneActions.reject(call.id, 603)}>
+          {t('phone.reject')}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function CallControls({ call, consult }: { call: CallView; consult: CallView | null }) {
+  const { t } = useTranslation();
+  const [target, setTarget] = useState('');
+  const [keypad, setKeypad] = useState(false);
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  const established = call.phase === 'established';
+  return (
+    <div className="call" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'}>
+      <p>
+        <span className="call-remote" data-testid="call-remote">{call.remote}</span>{' '}
+        <span className="badge">{t(`phone.phase.${call.phase}`)}</span>
+        {call.held && <span className="badge">{t('phone.onHold')}</span>}
+        {call.muted && <span className="badge">{t('phone.muted')}</span>}
+        {call.consultFor && <span className="badge">{t('phone.consultation')}</span>}
+        {call.answeredAt && <span className="timer">{formatDuration(now - call.answeredAt)}</span>}
+      </p>
+      <div className="row">
+        <button type="button" data-testid="hold" disabled={!established} onClick={() => void phoneActions.hold(call.id, !call.held)}>
+          {call.held ? t('phone.resume') : t('phone.hold')}
+        </button>
+        <button type="button" data-testid="mute" disabled={!established} onClick={() => void phoneActions.mute(call.id, !call.muted)}>
+          {call.muted ? t('phone.unmute') : t('phone.mute')}
+        </button>
+        <button type="button" data-testid="keypad-toggle" disabled={!established} onClick={() => setKeypad(!keypad)}>
+          {t('phone.keypad')}
+        </button>
+        <button type="button" className="danger" data-testid="hangup" onClick={() => void phoneActions.hangup(call.id)}>
+          {t('phone.hangup')}
+        </button>
+      </div>
+      {keypad && established && (
+        <div className="keypad" data-testid="keypad" role="group" aria-label={t('phone.keypad')}>
+          {KEYS.map((k) => (
+            <button type="button" key={k} data-testid={`dtmf-${k}`} onClick={() => void phoneActions.dtmf(call.id, k)}>
+              {k}
+            </button>
+          ))}
+          <output data-testid="dtmf-sent">{call.dtmf}</output>
+        </div>
+      )}
+      {established && !call.consultFor && (
+        <div className="row transfer">
+          <label className="sr-only" htmlFor={`tt-${call.id}`}>
+            {t('phone.transferTarget')}
+          </label>
+          <input id={`tt-${call.id}`} data-testid="transfer-target" placeholder={t('phone.transferTarget')} value={target} onChange={(e) => setTarget(e.target.value)} />
+          <button type="button" data-testid="blind-transfer" disabled={!target} onClick={() => void phoneActions.blindTransfer(call.id, target)}>
+            {t('phone.blindTransfer')}
+          </button>
+          {consult ? (
+            <button
+              type="button"
+              data-testid="complete-transfer"
+              disabled={consult.phase !== 'established'}
+              onClick={() => void phoneActions.attendedTransfer(call.id, consult.id)}
+            >
+              {t('phone.completeTransfer')}
+            </button>
+          ) : (
+            <button type="button" data-testid="consult" disabled={!target} onClick={() => void phoneActions.dial(target, call.id)}>
+              {t('phone.consult')}
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The softphone: dial, ringing, and the controls of each live call. */
+export function PhonePanel() {
+  const { t } = useTranslation();
+  const calls = usePhoneStore((s) => s.calls);
+  const error = usePhoneStore((s) => s.error);
+  const registered = usePhoneStore((s) => s.registration === 'registered');
+  const [number, setNumber] = useState('');
+  const live = liveCalls(calls);
+  const ringing = live.find((c) => c.direction === 'inbound' && c.phase === 'ringing');
+  const others = live.filter((c) => c !== ringing);
+
+  const dial = (e: FormEvent) => {
+    e.preventDefault();
+    void phoneActions.dial(number).then((ok) => ok && setNumber(''));
+  };
+
+  return (
+    <section className="card phone" data-testid="phone-panel" aria-labelledby="phone-h">
+      <h2 id="phone-h">{t('phone.heading')}</h2>
+      {ringing && <RingingPanel call={ringing} />}
+      {others.map((c) => (
+        <CallControls key={c.id} call={c} consult={c.consultFor ? null : (live.find((x) => x.consultFor === c.id) ?? null)} />
+      ))}
+      {live.length === 0 && (
+        <form onSubmit={dial} className="dial">
+          <label htmlFor="dial-number">{t('phone.number')}</label>
+          <input id="dial-number" data-testid="dial-number" inputMode="tel" value={number} onChange={(e) => setNumber(e.target.value)} />
+          <button type="submit" data-testid="dial" disabled={!registered || !number.trim()}>
+            {t('phone.call')}
+          </button>
+        </form>
+      )}
+      {error && (
+        <p role="alert" className="error" data-testid="phone-error">
+          {error === 'invalid_number' ? t('phone.invalidNumber') : t('phone.failed', { message: error })}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,310 @@
+// The phone service: the one place that drives the SipPhone and ties it to the rest of the
+// renderer: credentials from main, agent state (refuse calls unless READY), screen pop (the
+// ringing panel and the customer card appear in the same React commit), ringtone and OS
+// notification, wrap-up and the call record at the gateway, recovery after network loss.
+import type { SipCredentials } from '../../../../shared/ipc/contract';
+import { toE164 } from '../../../../shared/rules/phone';
+import { koe } from '../../koe';
+import { useAgentStore } from '../../stores/agent';
+import { setPop, useCustomerStore, type PopState } from '../../stores/customer';
+import { initialPhoneState, liveCalls, updateCall, usePhoneStore, type CallView } from '../../stores/phone';
+import { flushQueues, patchCall, screenPop } from '../customer/crm-service';
+import { Ringtone } from './ringtone';
+import type { CallInfo, CallPhase, SipPhone, SipPhoneListener } from './sip-phone';
+
+/** The longest the ringing UI waits for the screen pop before it shows with "loading". */
+const POP_WAIT_MS = 1_500;
+const CREDENTIAL_MARGIN_MS = 60_000;
+
+export interface TelephonyDeps {
+  createPhone(): SipPhone;
+  /** Copy for the OS notification (i18n lives in React; the service gets plain strings). */
+  notificationText?(call: CallInfo): { title: string; body: string };
+}
+
+let deps: TelephonyDeps | null = null;
+let phone: SipPhone | null = null;
+let domain = '';
+let credTimer: ReturnType<typeof setTimeout> | null = null;
+let recoverTimer: ReturnType<typeof setTimeout> | null = null;
+let recoverAttempt = 0;
+let audioHost: HTMLElement | null = null;
+const ringtone = new Ringtone();
+const notifications = new Map<string, Notification>();
+/** Calls whose pop is in flight: phases that arrive meanwhile. */
+const early = new Map<string, CallPhase>();
+let devices = { inputDeviceId: null as string | null, outputDeviceId: null as string | null };
+
+export function configureTelephony(d: TelephonyDeps): void {
+  deps = d;
+}
+
+function ensureAudioHost(): HTMLElement {
+  if (audioHost && audioHost.isConnected) return audioHost;
+  audioHost = document.createElement('div');
+  audioHost.hidden = true;
+  audioHost.dataset.testid = 'call-audio-host';
+  document.body.appendChild(audioHost);
+  return audioHost;
+}
+
+function domainOf(aor: string): string {
+  return aor.replace(/^sips?:/, '').split('@')[1] ?? '';
+}
+
+const listener: SipPhoneListener = {
+  registration(state, detail) {
+    usePhoneStore.setState({ registration: state, registrationDetail: detail ?? null });
+    if (state === 'registered') recoverAttempt = 0;
+    if (state === 'failed') scheduleRecover();
+  },
+  incoming(info) {
+    void onIncoming(info);
+  },
+  phase(id, phase) {
+    const call = usePhoneStore.getState().calls.find((c) => c.id === id);
+    if (!call) {
+      early.set(id, phase);
+      return;
+    }
+    onPhase(call, phase);
+  },
+  held(id, held) {
+    updateCall(id, { held });
+  },
+};
+
+/** Starts the phone after sign-in: credentials from main, then REGISTER. */
+export async function startTelephony(): Promise<void> {
+  if (!deps || phone) return;
+  const creds = await koe().sip.credentials({});
+  if (!creds.ok || !creds.value) {
+    usePhoneStore.setState({ registration: 'failed', registrationDetail: creds.ok ? 'no credentials' : creds.error.code });
+    return;
+  }
+  const audio = await koe().settings.audioDevices({});
+  if (audio.ok) devices = audio.value;
+  phone = deps.createPhone();
+  domain = domainOf(creds.value.aor);
+  scheduleCredentialRenewal(creds.value);
+  window.addEventListener('online', onOnline);
+  try {
+    await phone.start({ credentials: creds.value, domain, devices, audioHost: ensureAudioHost() }, listener);
+  } catch (err) {
+    usePhoneStore.setState({ registration: 'failed', registrationDetail: (err as Error).message });
+    scheduleRecover();
+  }
+}
+
+export async function stopTelephony(): Promise<void> {
+  window.removeEventListener('online', onOnline);
+  if (credTimer) clearTimeout(credTimer);
+  if (recoverTimer) clearTimeout(recoverTimer);
+  credTimer = recoverTimer = null;
+  ringtone.stop();
+  const p = phone;
+  phone = null;
+  await p?.stop().catch(() => undefined);
+  usePhoneStore.setState({ ...initialPhoneState });
+}
+
+function scheduleCredentialRenewal(c: SipCredentials): void {
+  if (credTimer) clearTimeout(credTimer);
+  const ms = Math.max(5_000, c.expiresAt - Date.now() - CREDENTIAL_MARGIN_MS);
+  credTimer = setTimeout(async () => {
+    const r = await koe().sip.credentials({});
+    if (r.ok && r.value) {
+      phone?.updateCredentials(r.value);
+      scheduleCredentialRenewal(r.value);
+    } else {
+      credTimer = null;
+      scheduleCredentialRenewal({ ...c, expiresAt: Date.now() + CREDENTIAL_MARGIN_MS + 15_000 });
+    }
+  }, Math.min(ms, 2 ** 31 - 1));
+}
+
+function onOnline(): void {
+  flushQueues();
+  void recover();
+}
+
+function scheduleRecover(): void {
+  if (!phone || recoverTimer) return;
+  const delay = Math.min(30_000, 1_000 * 2 ** recoverAttempt++);
+  recoverTimer = setTimeout(() => {
+    recoverTimer = null;
+    void recover();
+  }, delay);
+}
+
+/** Network back, resume from sleep, or a dropped transport: reconnect and register again. */
+export async function recover(): Promise<void> {
+  if (!phone) return;
+  try {
+    const r = await koe().sip.credentials({});
+    if (r.ok && r.value) phone.updateCredentials(r.value);
+    await phone.recover();
+  } catch (err) {
+    usePhoneStore.setState({ registration: 'failed', registrationDetail: (err as Error).message });
+    scheduleRecover();
+  }
+}
+
+function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = null): CallView {
+  return { ...info, phase, held: false, muted: false, answeredAt: null, endedAt: null, dtmf: '', consultFor };
+}
+
+async function onIncoming(info: CallInfo): Promise<void> {
+  const p = phone;
+  if (!p) return;
+  // The gateway routes only to READY operators; the client refuses too (and while busy).
+  const ready = useAgentStore.getState().agent.state === 'ready';
+  if (!ready || liveCalls(usePhoneStore.getState().calls).length > 0) {
+    await p.reject(info.id, 486).catch(() => undefined);
+    return;
+  }
+  performance.mark(`koe:invite:${info.id}`, { startTime: info.receivedAt });
+  const pop = await Promise.race<PopState | null>([
+    screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
+      .then((r): PopState => (r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
+      .catch((): PopState => ({ status: 'unknown' })),
+    new Promise<null>((r) => setTimeout(() => r(null), POP_WAIT_MS)),
+  ]);
+  const endedMeanwhile = early.get(info.id) === 'ended';
+  early.delete(info.id);
+  if (endedMeanwhile) return;
+  // One synchronous block: React commits the ringing panel and the card together.
+  setPop(info.sipCallId, pop ?? { status: 'loading' });
+  usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, 'ringing')] }));
+  if (!pop) {
+    void screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
+      .then((r) => setPop(info.sipCallId, r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
+      .catch(() => setPop(info.sipCallId, { status: 'unknown' }));
+  }
+  ringtone.start(devices.outputDeviceId);
+  notify(info);
+}
+
+function notify(info: CallInfo): void {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || !deps?.notificationText) return;
+  try {
+    const n = new Notification(deps.notificationText(info).title, { body: deps.notificationText(info).body, tag: info.sipCallId, silent: true });
+    n.onclick = () => window.focus();
+    notifications.set(info.id, n);
+  } catch {
+    // Notifications are a convenience; the ringing panel is the source of truth.
+  }
+}
+
+function onPhase(call: CallView, phase: CallPhase): void {
+  if (phase === 'established') {
+    const answeredAt = Date.now();
+    updateCall(call.id, { phase, answeredAt });
+    stopRinging(call.id);
+    if (call.direction === 'inbound') patchCall(call.sipCallId, { answeredAt: new Date(answeredAt).toISOString() });
+  } else if (phase === 'ended') {
+    const endedAt = Date.now();
+    updateCall(call.id, { phase, endedAt });
+    stopRinging(call.id);
+    if (call.direction === 'inbound' && call.answeredAt) {
+      patchCall(call.sipCallId, { endedAt: new Date(endedAt).toISOString() });
+    }
+    // An answered customer call (not a consultation leg) goes to wrap-up.
+    if (call.answeredAt && !call.consultFor && !useCustomerStore.getState().wrapUp && call.direction === 'inbound') {
+      useCustomerStore.setState({ wrapUp: { sipCallId: call.sipCallId, startedAt: endedAt, disposition: null, status: 'open' } });
+      void useAgentStore.getState().set('wrap_up');
+    }
+  } else {
+    updateCall(call.id, { phase });
+  }
+}
+
+function stopRinging(id: string): void {
+  ringtone.stop();
+  notifications.get(id)?.close();
+  notifications.delete(id);
+}
+
+function need(): SipPhone {
+  if (!phone) throw new Error('phone not started');
+  return phone;
+}
+
+/** What the operator typed -> a SIP URI: a phone number (E.164, Japan by default) or a SIP user. */
+export function dialTarget(text: string): string | null {
+  const trimmed = text.normalize('NFKC').trim();
+  const e164 = toE164(trimmed);
+  if (e164) return `sip:${e164}@${domain}`;
+  if (/^[a-z][a-z0-9._-]{0,63}$/i.test(trimmed)) return `sip:${trimmed}@${domain}`;
+  return null;
+}
+
+async function guard(fn: () => Promise<unknown> | unknown): Promise<boolean> {
+  try {
+    await fn();
+    usePhoneStore.setState({ error: null });
+    return true;
+  } catch (err) {
+    usePhoneStore.setState({ error: (err as Error).message });
+    return false;
+  }
+}
+
+export const phoneActions = {
+  answer: (id: string) => guard(() => need().answer(id)),
+  reject: (id: string, code: 486 | 603 = 603) => guard(() => need().reject(id, code)),
+  hangup: (id: string) => guard(() => need().hangup(id)),
+  async dial(text: string, consultFor: string | null = null): Promise<boolean> {
+    const target = dialTarget(text);
+    if (!target) {
+      usePhoneStore.setState({ error: 'invalid_number' });
+      return false;
+    }
+    return guard(async () => {
+      const p = need();
+      if (consultFor) await p.hold(consultFor, true);
+      const info = await p.dial(target);
+      const early1 = early.get(info.id);
+      early.delete(info.id);
+      usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, early1 ?? 'dialing', consultFor)] }));
+    });
+  },
+  hold: (id: string, on: boolean) => guard(() => need().hold(id, on)),
+  mute: (id: string, on: boolean) =>
+    guard(() => {
+      need().mute(id, on);
+      updateCall(id, { muted: on });
+    }),
+  dtmf: (id: string, tone: string) =>
+    guard(async () => {
+      await need().dtmf(id, tone);
+      const call = usePhoneStore.getState().calls.find((c) => c.id === id);
+      updateCall(id, { dtmf: `${call?.dtmf ?? ''}${tone}`.slice(-32) });
+    }),
+  blindTransfer: (id: string, text: string) =>
+    guard(async () => {
+      const target = dialTarget(text);
+      if (!target) throw new Error('invalid_number');
+      await need().blindTransfer(id, target);
+    }),
+  attendedTransfer: (id: string, consultId: string) => guard(() => need().attendedTransfer(id, consultId)),
+  async setDevices(next: { inputDeviceId: string | null; outputDeviceId: string | null }): Promise<void> {
+    devices = next;
+    await koe().settings.setAudioDevices(next);
+    await phone?.setDevices(next).catch(() => undefined);
+  },
+  /** Ends wrap-up: saves the disposition and wrap-up time, then the operator is READY again. */
+  finishWrapUp(): void {
+    const w = useCustomerStore.getState().wrapUp;
+    if (!w) return;
+    const wrapUpSeconds = Math.max(0, Math.round((Date.now() - w.startedAt) / 1000));
+    useCustomerStore.setState({ wrapUp: { ...w, status: 'saving' } });
+    patchCall(w.sipCallId, { ...(w.disposition ? { disposition: w.disposition } : {}), wrapUpSeconds }, () => {
+      const cur = useCustomerStore.getState().wrapUp;
+      if (cur?.sipCallId === w.sipCallId) useCustomerStore.setState({ wrapUp: { ...cur, status: 'saved' } });
+    });
+    useCustomerStore.setState({ wrapUp: null });
+    void useAgentStore.getState().set('ready');
+  },
+  currentDevices: () => devices,
+};

@@ -1,0 +1,68 @@
+// The phone's small interface: what the rest of the renderer needs from SIP. The real
+// implementation (sipjs-phone.ts) drives SIP.js 0.21 against Kamailio; component tests use a
+// fake behind this same interface.
+import type { SipCredentials } from '../../../../shared/ipc/contract';
+
+export type RegistrationState = 'offline' | 'connecting' | 'registered' | 'failed';
+export type CallPhase = 'ringing' | 'dialing' | 'established' | 'ended';
+
+export interface CallInfo {
+  /** Our handle for the call (SIP.js session id). */
+  id: string;
+  /** The SIP Call-ID (what the gateway keys the call record on). */
+  sipCallId: string;
+  direction: 'inbound' | 'outbound';
+  /** The other party: E.164 for the PSTN, else the SIP user. */
+  remote: string;
+  /** X-Koe-Campaign, when the proxy set it. */
+  campaignId: string | null;
+  /** X-Koe-DID: the number the customer dialled. */
+  dialledNumber: string | null;
+  /** performance.now() when SIP.js delivered the INVITE (for the screen-pop timing). */
+  receivedAt: number;
+}
+
+export interface PhoneConfig {
+  credentials: SipCredentials;
+  /** SIP domain (from the AOR). */
+  domain: string;
+  devices: { inputDeviceId: string | null; outputDeviceId: string | null };
+  /** Container for the per-call <audio> elements: outside React's tree, so calls survive the lock screen. */
+  audioHost: HTMLElement;
+}
+
+export interface SipPhoneListener {
+  registration(state: RegistrationState, detail?: string): void;
+  /** A new inbound call. It rings (unanswered) until answer() or reject(). */
+  incoming(call: CallInfo): void;
+  phase(id: string, phase: CallPhase, cause?: string): void;
+  /** The remote party put us on hold / the re-INVITE for our hold was accepted. */
+  held?(id: string, held: boolean): void;
+}
+
+export interface SipPhone {
+  start(config: PhoneConfig, listener: SipPhoneListener): Promise<void>;
+  stop(): Promise<void>;
+  /** Network back or resume: reconnect the transport and register again. */
+  recover(): Promise<void>;
+  /** Renewed credentials: used from the next authentication challenge on. */
+  updateCredentials(credentials: SipCredentials): void;
+  answer(id: string): Promise<void>;
+  reject(id: string, code: 486 | 603): Promise<void>;
+  hangup(id: string): Promise<void>;
+  /** `target` is a SIP URI. */
+  dial(target: string): Promise<CallInfo>;
+  hold(id: string, on: boolean): Promise<void>;
+  mute(id: string, on: boolean): void;
+  /** RFC 4733 over RTP, or SIP INFO when the media path cannot. */
+  dtmf(id: string, tone: string): Promise<'rtp' | 'info'>;
+  blindTransfer(id: string, target: string): Promise<void>;
+  /** Transfers `id`'s party to the party of `consultId` (REFER with Replaces). */
+  attendedTransfer(id: string, consultId: string): Promise<void>;
+  setDevices(devices: { inputDeviceId: string | null; outputDeviceId: string | null }): Promise<void>;
+}
+
+/** SIP URI for what an operator types as a transfer or dial target: E.164 or a SIP user. */
+export function sipTarget(target: string, domain: string): string {
+  return `sip:${target}@${domain}`;
+}

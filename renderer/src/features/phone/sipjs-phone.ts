@@ -1,0 +1,366 @@
+// SIP.js 0.21 behind the SipPhone interface: UserAgent + Registerer over WebSocket to
+// Kamailio, Invitation/Inviter sessions through rtpengine. Facts this relies on are in
+// /work/shared/telephony-notes.md: explicit iceServers (never SIP.js's public STUN default),
+// bundlePolicy "balanced" and rtcpMuxPolicy "require" (rtpengine 10.5 offers no BUNDLE),
+// and "fast ICE" (gathering declared complete ~10 ms after the first UDP candidate).
+import {
+  Invitation,
+  Inviter,
+  Registerer,
+  RegistererState,
+  SessionState,
+  SIPExtension,
+  UserAgent,
+  Web,
+  type Session,
+  type SessionDescriptionHandlerFactory,
+} from 'sip.js';
+import type { SipCredentials } from '../../../../shared/ipc/contract';
+import type { CallInfo, PhoneConfig, SipPhone, SipPhoneListener } from './sip-phone';
+
+const FAST_ICE_DELAY_MS = 10;
+const REGISTER_EXPIRES_S = 300;
+
+interface Leg {
+  session: Session;
+  info: CallInfo;
+  audio: HTMLAudioElement | null;
+}
+
+type Devices = PhoneConfig['devices'];
+
+function header(invitation: Invitation, name: string): string | null {
+  const v = invitation.request.getHeader(name);
+  return v ? v.trim() : null;
+}
+
+export class SipJsPhone implements SipPhone {
+  private ua: UserAgent | null = null;
+  private registerer: Registerer | null = null;
+  private legs = new Map<string, Leg>();
+  private listener: SipPhoneListener | null = null;
+  private config: PhoneConfig | null = null;
+  private devices: Devices = { inputDeviceId: null, outputDeviceId: null };
+  private stopping = false;
+
+  async start(config: PhoneConfig, listener: SipPhoneListener): Promise<void> {
+    this.config = config;
+    this.listener = listener;
+    this.devices = config.devices;
+    this.stopping = false;
+    const { credentials } = config;
+    const uri = UserAgent.makeURI(credentials.aor);
+    if (!uri) throw new Error('invalid AOR');
+    const ua = new UserAgent({
+      uri,
+      authorizationUsername: credentials.authorizationUsername,
+      authorizationPassword: credentials.authorizationPassword,
+      transportOptions: { server: credentials.wsServers[0]!, connectionTimeout: 5, keepAliveInterval: 25 },
+      reconnectionAttempts: 0, // recovery is ours (see recover()): register again after every reconnect
+      logBuiltinEnabled: false,
+      logLevel: 'error',
+      userAgentString: 'Koe',
+      sipExtensionReplaces: SIPExtension.Supported,
+      noAnswerTimeout: 120,
+      sessionDescriptionHandlerFactory: this.sdhFactory(),
+      sessionDescriptionHandlerFactoryOptions: {
+        peerConnectionConfiguration: {
+          iceServers: credentials.iceServers,
+          bundlePolicy: 'balanced',
+          rtcpMuxPolicy: 'require',
+        },
+        iceGatheringTimeout: 500,
+      },
+      delegate: {
+        onInvite: (invitation) => this.onInvite(invitation),
+        onDisconnect: (error) => {
+          if (this.stopping) return;
+          listener.registration('failed', error?.message);
+        },
+      },
+    });
+    this.ua = ua;
+    this.registerer = new Registerer(ua, { expires: REGISTER_EXPIRES_S });
+    this.registerer.stateChange.addListener((s) => {
+      if (s === RegistererState.Registered) listener.registration('registered');
+      else if (s === RegistererState.Unregistered && !this.stopping) listener.registration('offline');
+    });
+    listener.registration('connecting');
+    await ua.start();
+    await this.register();
+  }
+
+  private async register(): Promise<void> {
+    await this.registerer?.register({
+      requestDelegate: {
+        onReject: (response) => this.listener?.registration('failed', `${response.message.statusCode} ${response.message.reasonPhrase}`),
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const leg of this.legs.values()) await this.end(leg).catch(() => undefined);
+    await this.registerer?.unregister().catch(() => undefined);
+    await this.ua?.stop().catch(() => undefined);
+    this.ua = null;
+    this.registerer = null;
+    this.listener?.registration('offline');
+  }
+
+  async recover(): Promise<void> {
+    const ua = this.ua;
+    if (!ua || this.stopping) return;
+    this.listener?.registration('connecting');
+    if (!ua.isConnected()) await ua.reconnect();
+    await this.register();
+  }
+
+  updateCredentials(credentials: SipCredentials): void {
+    if (!this.ua) return;
+    this.ua.configuration.authorizationUsername = credentials.authorizationUsername;
+    this.ua.configuration.authorizationPassword = credentials.authorizationPassword;
+  }
+
+  /** Default SDH with our microphone choice and "fast ICE". */
+  private sdhFactory(): SessionDescriptionHandlerFactory {
+    const media = (constraints: MediaStreamConstraints) => {
+      const audio = this.devices.inputDeviceId ? { deviceId: { exact: this.devices.inputDeviceId } } : true;
+      return navigator.mediaDevices.getUserMedia({ audio: constraints.audio === false ? false : audio, video: false });
+    };
+    const base = Web.defaultSessionDescriptionHandlerFactory(media);
+    return (session, options) => {
+      const sdh = base(session, options) as Web.SessionDescriptionHandler;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      sdh.peerConnectionDelegate = {
+        onicecandidate: (event: RTCPeerConnectionIceEvent) => {
+          if (timer || !event.candidate || !/ udp /i.test(event.candidate.candidate)) return;
+          timer = setTimeout(() => {
+            timer = null;
+            sdh.iceGatheringComplete();
+          }, FAST_ICE_DELAY_MS);
+        },
+        onicegatheringstatechange: () => {
+          if (sdh.peerConnection?.iceGatheringState === 'gathering') timer = null;
+        },
+      };
+      return sdh;
+    };
+  }
+
+  private onInvite(invitation: Invitation): void {
+    const receivedAt = performance.now();
+    const from = invitation.remoteIdentity.uri.user ?? '';
+    const info: CallInfo = {
+      id: invitation.id,
+      sipCallId: invitation.request.callId,
+      direction: 'inbound',
+      remote: from,
+      campaignId: header(invitation, 'X-Koe-Campaign'),
+      dialledNumber: header(invitation, 'X-Koe-DID'),
+      receivedAt,
+    };
+    const leg = this.track(invitation, info);
+    if (invitation.replacee) {
+      // Attended transfer to us: the INVITE replaces our consultation call, answer it at once
+      // (SIP.js then ends the replaced session).
+      void invitation.accept().catch(() => undefined);
+      return;
+    }
+    void leg;
+    this.listener?.incoming(info);
+  }
+
+  private track(session: Session, info: CallInfo): Leg {
+    const leg: Leg = { session, info, audio: null };
+    this.legs.set(info.id, leg);
+    session.stateChange.addListener((state) => {
+      if (state === SessionState.Established) {
+        this.attachAudio(leg);
+        this.listener?.phase(info.id, 'established');
+      } else if (state === SessionState.Terminated) {
+        leg.audio?.remove();
+        leg.audio = null;
+        this.legs.delete(info.id);
+        this.listener?.phase(info.id, 'ended');
+      }
+    });
+    return leg;
+  }
+
+  private attachAudio(leg: Leg): void {
+    const sdh = leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    const pc = sdh?.peerConnection;
+    if (!pc || !this.config) return;
+    const stream = new MediaStream();
+    for (const r of pc.getReceivers()) if (r.track?.kind === 'audio') stream.addTrack(r.track);
+    const audio = leg.audio ?? document.createElement('audio');
+    audio.autoplay = true;
+    audio.dataset.callId = leg.info.id;
+    audio.dataset.testid = 'call-audio';
+    audio.srcObject = stream;
+    if (!leg.audio) this.config.audioHost.appendChild(audio);
+    leg.audio = audio;
+    void this.applySink(audio);
+    void audio.play().catch(() => undefined);
+  }
+
+  private async applySink(audio: HTMLAudioElement): Promise<void> {
+    const id = this.devices.outputDeviceId;
+    const sinkable = audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
+    if (id && sinkable.setSinkId) await sinkable.setSinkId(id).catch(() => undefined);
+  }
+
+  private leg(id: string): Leg {
+    const leg = this.legs.get(id);
+    if (!leg) throw new Error('no such call');
+    return leg;
+  }
+
+  async answer(id: string): Promise<void> {
+    const { session } = this.leg(id);
+    if (!(session instanceof Invitation)) throw new Error('not an inbound call');
+    await session.accept();
+  }
+
+  async reject(id: string, code: 486 | 603): Promise<void> {
+    const { session } = this.leg(id);
+    if (!(session instanceof Invitation)) throw new Error('not an inbound call');
+    if (session.state === SessionState.Initial || session.state === SessionState.Establishing) {
+      await session.reject({ statusCode: code });
+    }
+  }
+
+  async hangup(id: string): Promise<void> {
+    await this.end(this.leg(id));
+  }
+
+  private async end(leg: Leg): Promise<void> {
+    const s = leg.session;
+    if (s.state === SessionState.Established) await s.bye();
+    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) await s.cancel();
+    else if (s instanceof Invitation && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) await s.reject({ statusCode: 603 });
+  }
+
+  async dial(target: string): Promise<CallInfo> {
+    if (!this.ua) throw new Error('not started');
+    const uri = UserAgent.makeURI(target);
+    if (!uri) throw new Error('invalid target');
+    const inviter = new Inviter(this.ua, uri, { sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } });
+    const info: CallInfo = {
+      id: inviter.id,
+      sipCallId: inviter.request.callId,
+      direction: 'outbound',
+      remote: uri.user ?? target,
+      campaignId: null,
+      dialledNumber: null,
+      receivedAt: performance.now(),
+    };
+    this.track(inviter, info);
+    this.listener?.phase(info.id, 'dialing');
+    await inviter.invite();
+    return info;
+  }
+
+  async hold(id: string, on: boolean): Promise<void> {
+    const { session } = this.leg(id);
+    const options = session.sessionDescriptionHandlerOptionsReInvite as Web.SessionDescriptionHandlerOptions;
+    options.hold = on;
+    session.sessionDescriptionHandlerOptionsReInvite = options;
+    await new Promise<void>((resolve, reject) => {
+      void session
+        .invite({
+          requestDelegate: {
+            onAccept: () => {
+              const sdh = session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+              sdh?.enableReceiverTracks(!on);
+              resolve();
+            },
+            onReject: () => reject(new Error('hold refused')),
+          },
+        })
+        .catch(reject);
+    });
+    this.listener?.held?.(id, on);
+  }
+
+  mute(id: string, on: boolean): void {
+    const sdh = this.leg(id).session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    for (const sender of sdh?.peerConnection?.getSenders() ?? []) if (sender.track) sender.track.enabled = !on;
+  }
+
+  async dtmf(id: string, tone: string): Promise<'rtp' | 'info'> {
+    if (!/^[0-9A-D#*]$/.test(tone)) throw new Error('invalid DTMF tone');
+    const { session } = this.leg(id);
+    const sdh = session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    if (sdh?.sendDtmf(tone, { duration: 160, interToneGap: 70 })) return 'rtp';
+    await session.info({
+      requestOptions: {
+        body: { contentDisposition: 'render', contentType: 'application/dtmf-relay', content: `Signal=${tone}\r\nDuration=160` },
+      },
+    });
+    return 'info';
+  }
+
+  async blindTransfer(id: string, target: string): Promise<void> {
+    const { session } = this.leg(id);
+    const uri = UserAgent.makeURI(target);
+    if (!uri) throw new Error('invalid target');
+    await this.referAndWait(session, uri);
+  }
+
+  async attendedTransfer(id: string, consultId: string): Promise<void> {
+    const { session } = this.leg(id);
+    const consult = this.leg(consultId).session;
+    // The consultation call is ended by the target when the transferee's INVITE replaces it.
+    await this.referAndWait(session, consult, true);
+  }
+
+  /**
+   * REFER, then end our leg: after the 202 (blind), or once the transferee's NOTIFY reports the
+   * new call's final answer (attended), at most 8 s later.
+   */
+  private async referAndWait(session: Session, referTo: Parameters<Session['refer']>[0], untilFinal = false): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      void session
+        .refer(referTo, {
+          requestDelegate: {
+            onAccept: () => {
+              if (!untilFinal) return resolve();
+              timer = setTimeout(resolve, 8_000);
+            },
+            onReject: (r) => reject(new Error(`transfer refused (${r.message.statusCode})`)),
+          },
+          onNotify: (notification) => {
+            void notification.accept().catch(() => undefined);
+            const code = Number(/SIP\/2\.0 (\d{3})/.exec(notification.request.body ?? '')?.[1] ?? 0);
+            if (untilFinal && code >= 200) {
+              if (timer) clearTimeout(timer);
+              if (code < 300) resolve();
+              else reject(new Error(`transfer failed (${code})`));
+            }
+          },
+        })
+        .catch(reject);
+    });
+    if (session.state === SessionState.Established) await session.bye().catch(() => undefined);
+  }
+
+  async setDevices(devices: Devices): Promise<void> {
+    const changedInput = devices.inputDeviceId !== this.devices.inputDeviceId;
+    this.devices = devices;
+    for (const leg of this.legs.values()) {
+      if (leg.audio) await this.applySink(leg.audio);
+      const sdh = leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+      const pc = sdh?.peerConnection;
+      if (!changedInput || !pc) continue;
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: devices.inputDeviceId ? { deviceId: { exact: devices.inputDeviceId } } : true,
+        video: false,
+      });
+      const track = stream.getAudioTracks()[0];
+      for (const sender of pc.getSenders()) if (sender.track?.kind === 'audio' && track) await sender.replaceTrack(track);
+    }
+  }
+}
