@@ -42,6 +42,11 @@ export class AgentWs {
       this.waiters.push({ match, resolve: (m) => (clearTimeout(t), resolve(m)) });
     });
   }
+  /** Like wait(), but an already received message counts too. */
+  seen(match: (m: any) => boolean, timeoutMs = 5000): Promise<any> {
+    const m = this.messages.find(match);
+    return m ? Promise.resolve(m) : this.wait(match, timeoutMs);
+  }
   async setState(state: string, reason?: string): Promise<any> {
     const ack = this.wait((m) => m.type === 'agentState' && m.state === state);
     this.ws.send(JSON.stringify({ type: 'agentState', state, ...(reason ? { reason } : {}) }));
@@ -70,7 +75,7 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number } = {}): P
     return { id, username, sipUser: username.toLowerCase() };
   };
   const users = {
-    opA: await mk('operator', 'Op-A'),
+    opA: await mk('operator', 'op-a'),
     opB: await mk('operator', 'op-b'),
     opC: await mk('operator', 'op-c'),
     lead: await mk('team_lead', 'lead'),

@@ -1,0 +1,140 @@
+// Inbound DID routing through real Kamailio: baresip (the trunk/PSTN) calls a DID, the
+// gateway picks the ready operator, Kamailio rings their registered client with
+// X-Koe-Campaign / X-Koe-DID. Plus agent states, the lead's board, header stripping.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Baresip } from './baresip';
+import { telephonyFixture, type AgentWs, type TelephonyFixture } from './fixture';
+import { hdr, hdrs, rtpSdp, SipWsClient, type SipMessage } from './sip-ws';
+
+let f: TelephonyFixture;
+let pstn: Baresip;
+const ua: Record<string, SipWsClient> = {};
+const agent: Record<string, AgentWs> = {};
+const CALLER = '+819012345678';
+
+beforeAll(async () => {
+  f = await telephonyFixture({ wrapUpSeconds: 1 });
+  for (const who of ['opA', 'opB', 'opC'] as const) {
+    const c = await f.credentials(who);
+    ua[who] = await SipWsClient.connect(f.stack.sip.wssUrl, { user: f.users[who].sipUser, domain: f.stack.sip.domain, auth: { username: c.authorizationUsername, password: c.authorizationPassword } });
+    expect((await ua[who]!.register()).status).toBe(200);
+  }
+  agent.opA = await f.agent('opA');
+  agent.opB = await f.agent('opB');
+  pstn = await Baresip.start({ trunk: f.stack.sip.trunk, proxy: f.stack.sip.udp, number: CALLER, toneHz: 440 });
+});
+afterAll(async () => {
+  await pstn?.stop();
+  for (const u of Object.values(ua)) u.close();
+  await f?.close();
+});
+
+const isInvite = (m: SipMessage) => m.method === 'INVITE';
+
+describe('inbound DID routing', () => {
+  it('rings the READY operator of the DID\'s campaign (not the NOT-READY one) with X-Koe-Campaign and X-Koe-DID, and records the call', async () => {
+    expect((await agent.opB!.setState('not_ready', '研修')).reason).toBe('研修');
+    await new Promise((r) => setTimeout(r, 5));
+    await agent.opA!.setState('ready');
+    const invited = ua.opA!.wait(isInvite, 8000);
+    const t0 = performance.now();
+    pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
+    const inv = await invited.catch((e) => {
+      throw new Error(`${e.message}\n${f.logs()}\n${pstn.output.join('').slice(-2000)}`);
+    });
+    const ms = performance.now() - t0;
+    console.log(`baresip dial -> INVITE at the operator's client: ${ms.toFixed(1)} ms`);
+    expect(hdrs(inv, 'x-koe-campaign')).toEqual([f.campaignId]);
+    expect(hdr(inv, 'x-koe-did')).toBe(f.did);
+    expect(hdr(inv, 'from')).toContain(`sip:${CALLER}@`);
+    expect(inv.body).toContain('RTP/SAVPF'); // rtpengine offered WebRTC media to the browser side
+    expect(inv.body).toMatch(/a=ice-ufrag/);
+    expect(ua.opB!.received.some(isInvite)).toBe(false);
+    // the gateway made opA on_call and told them
+    expect((await agent.opA!.seen((m) => m.type === 'agentState' && m.state === 'on_call')).state).toBe('on_call');
+    const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', hdr(inv, 'call-id')!).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ operator_id: f.users.opA.id, campaign_id: f.campaignId, dialled_e164: f.did, caller_e164: CALLER, status: 'ringing' });
+
+    ua.opA!.reply(inv, 180, 'Ringing');
+    ua.opA!.reply(inv, 486, 'Busy Here');
+    const closed = await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    expect(closed.param).toMatch(/486/);
+  });
+
+  it('a second call while the only ready operator is on a call, and with nobody ready: 480', async () => {
+    pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
+    expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/480/);
+    await agent.opA!.setState('break');
+    pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
+    expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/480/);
+    expect(ua.opA!.received.filter(isInvite)).toHaveLength(1);
+  });
+
+  it('an unknown DID: 404', async () => {
+    pstn.dial(`sip:+81399999999@${f.stack.sip.domain}`);
+    expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/404/);
+  });
+
+  it('wrap-up returns the agent to ready on the gateway\'s timer (org policy), pushed over the WebSocket', async () => {
+    const wrap = await agent.opB!.setState('wrap_up');
+    const ready = await agent.opB!.wait((m) => m.type === 'agentState' && m.state === 'ready', 4000);
+    const took = new Date(ready.since).getTime() - new Date(wrap.since).getTime();
+    expect(took).toBeGreaterThanOrEqual(1000);
+    expect(took).toBeLessThan(2000);
+    const audit = await f.stack.gateway.ctx.db.selectFrom('audit_log').select(['detail']).where('action', '=', 'agent.state').where('target_id', '=', f.users.opB.id).execute();
+    expect(audit.map((a) => (typeof a.detail === 'string' ? JSON.parse(a.detail) : a.detail).state)).toEqual(expect.arrayContaining(['not_ready', 'wrap_up', 'ready']));
+  });
+
+  it('team leads see their teams\' agents, admins the org; operators may not', async () => {
+    const lead = await f.api('GET', '/agents', await f.token('lead'));
+    expect(lead.status).toBe(200);
+    const names = lead.body.agents.map((a: any) => a.username);
+    expect(names).toEqual(expect.arrayContaining([f.users.opA.username, f.users.opB.username]));
+    expect(names).not.toContain(f.users.opC.username);
+    const a = lead.body.agents.find((x: any) => x.userId === f.users.opA.id);
+    expect(a).toMatchObject({ state: 'break', sipUser: f.users.opA.sipUser });
+    const admin = await f.api('GET', '/agents', await f.token('admin'));
+    expect(admin.body.agents.find((x: any) => x.userId === f.users.opC.id)).toMatchObject({ state: 'offline', since: null });
+    expect((await f.api('GET', '/agents', await f.token('opA'))).status).toBe(403);
+  });
+
+  it('strips X-Koe-* headers a client forges, and needs credentials for an INVITE', async () => {
+    await agent.opA!.setState('ready');
+    const invited = ua.opA!.wait(isInvite, 5000);
+    const res = ua.opC!.request('INVITE', `sip:${f.users.opA.sipUser}@${f.stack.sip.domain}`, {
+      extra: ['X-Koe-Campaign: 00000000-0000-4000-8000-000000000000', `X-Koe-DID: ${f.did}`, 'x-koe-anything: 1'],
+      body: rtpSdp(40000),
+    });
+    const inv = await invited;
+    expect(inv.headers.filter(([n]) => n.startsWith('x-koe-'))).toEqual([]);
+    expect(hdr(inv, 'from')).toContain(`sip:${f.users.opC.sipUser}@`);
+    ua.opA!.reply(inv, 486, 'Busy Here');
+    expect((await res).status).toBe(486);
+
+    const anon = await SipWsClient.connect(f.stack.sip.wsUrl, { user: f.users.opC.sipUser, domain: f.stack.sip.domain, auth: null });
+    expect((await anon.request('INVITE', `sip:${f.users.opA.sipUser}@${f.stack.sip.domain}`, { body: rtpSdp(40002) })).status).toBe(407);
+    anon.close();
+  });
+
+  it('the routing API: shared secret required, query validated, latency', async () => {
+    const ctx = f.stack.gateway.ctx;
+    const q = (did: string, callId = 'abc@x') => `/sip/route?did=${encodeURIComponent(did)}&from=${encodeURIComponent(CALLER)}&callId=${encodeURIComponent(callId)}`;
+    const get = (path: string, secret?: string) => fetch(`${f.stack.gatewayUrl}${path}`, { headers: secret ? { 'x-koe-route-secret': secret } : {} });
+    expect((await get(q(f.did))).status).toBe(401);
+    expect((await get(q(f.did), 'wrong-secret-wrong-secret-wrong-secret')).status).toBe(401);
+    const secret = ctx.config.sip.routeSecret!;
+    expect((await get(q('0312345678'), secret)).status).toBe(400);
+    expect((await get(q(f.did, 'bad call id'), secret)).status).toBe(400);
+    await agent.opA!.setState('not_ready', 'bench');
+    await agent.opB!.setState('not_ready', 'bench');
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      const r = await get(q(f.did, `bench-${i}@x`), secret);
+      times.push(performance.now() - t0);
+      expect(await r.json()).toMatchObject({ target: null, reason: 'no_ready_agent', campaignId: f.campaignId });
+    }
+    times.sort((a, b) => a - b);
+    console.log(`GET /sip/route (no ready agent) median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms`);
+  });
+});
