@@ -14,7 +14,7 @@ import { LockService, type Clock } from '../lock/lock-service';
 import { PolicyService, type ManagedPolicy } from './policy';
 import { SettingsStore } from './settings';
 import { AgentStateService } from '../telephony/agent-state';
-import { SipCredentialService, type IssuedSipCredentials } from '../telephony/sip-credentials';
+import { SipCredentialService } from '../telephony/sip-credentials';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -78,7 +78,7 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   });
   const agent = new AgentStateService(link);
   const sip = new SipCredentialService({
-    issue: (accessToken) => issueSipCredentials(deps.fetch, gatewayUrl(), accessToken),
+    issue: (accessToken) => gateway.call('sipCredentials', { accessToken }),
     accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
     policy: () => policy.effective().policy,
     now: () => deps.clock.now(),
@@ -94,17 +94,6 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     else link.stop();
   });
   return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, idle, deps };
-}
-
-/** POST /sip/credentials with the operator's access token. */
-async function issueSipCredentials(fetch: FetchLike, baseUrl: string, accessToken: string): Promise<IssuedSipCredentials> {
-  const res = await fetch(new URL('/sip/credentials', baseUrl).toString(), {
-    method: 'POST',
-    headers: { accept: 'application/json', 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-    body: '{}',
-  });
-  if (!res.ok) throw new Error(`the gateway answered ${res.status}`);
-  return (await res.json()) as IssuedSipCredentials;
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */

@@ -5,7 +5,7 @@ import { WsServerMessage } from '../../shared/gateway/api';
 /** The gateway's acknowledgement of an agent state (`{type:'agentState', state, since}`). */
 export const AgentStateAck = z.object({
   type: z.literal('agentState'),
-  state: z.enum(['ready', 'not_ready', 'break', 'wrap_up']),
+  state: z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline']),
   reason: z.string().nullable().optional(),
   since: z.union([z.string(), z.number()]).optional(),
 });

@@ -1,4 +1,4 @@
-import type { AgentState, AgentStateName } from '../../shared/ipc/contract';
+import type { AgentState, SettableAgentStateName } from '../../shared/ipc/contract';
 import type { AgentStateAck } from '../session/gateway-link';
 
 export interface AgentLink {
@@ -14,6 +14,8 @@ export interface AgentLink {
 export class AgentStateService {
   private state: AgentState = { state: 'not_ready', reason: null, since: null, confirmed: false };
   private listeners = new Set<(s: AgentState) => void>();
+  /** What the operator chose last (or the gateway's ready after wrap-up): re-sent after a reconnect. */
+  private desired: { state: SettableAgentStateName; reason: string | null } = { state: 'not_ready', reason: null };
 
   constructor(private readonly link: AgentLink) {}
 
@@ -26,7 +28,8 @@ export class AgentStateService {
     return () => this.listeners.delete(listener);
   }
 
-  set(state: AgentStateName, reason?: string): AgentState {
+  set(state: SettableAgentStateName, reason?: string): AgentState {
+    this.desired = { state, reason: reason ?? null };
     this.update({ state, reason: reason ?? null, since: null, confirmed: false });
     this.link.send({ type: 'agentState', state, ...(reason ? { reason } : {}) });
     return this.state;
@@ -34,18 +37,23 @@ export class AgentStateService {
 
   /** The link is (again) authenticated: tell the gateway where this operator stands. */
   resend(): void {
-    const { state, reason } = this.state;
+    const { state, reason } = this.desired;
     this.link.send({ type: 'agentState', state, ...(reason ? { reason } : {}) });
   }
 
+  /**
+   * The gateway's word on this operator's state: the ack of a change we sent, or one it made
+   * (a call routed here -> on_call, wrap-up time over -> ready). The gateway is the authority.
+   */
   acknowledged(ack: AgentStateAck): void {
-    if (ack.state !== this.state.state) return; // an older ack; the newer state is on its way
+    if (ack.state === 'ready') this.desired = { state: 'ready', reason: null };
     const since = typeof ack.since === 'number' ? ack.since : ack.since ? Date.parse(ack.since) : Date.now();
-    this.update({ ...this.state, since: Number.isFinite(since) ? since : Date.now(), confirmed: true });
+    this.update({ state: ack.state, reason: ack.reason ?? null, since: Number.isFinite(since) ? since : Date.now(), confirmed: true });
   }
 
   /** Sign-out. */
   reset(): void {
+    this.desired = { state: 'not_ready', reason: null };
     this.update({ state: 'not_ready', reason: null, since: null, confirmed: false });
   }
 

@@ -81,7 +81,7 @@ export class SipCredentialService {
         authorizationUsername: issued.authorizationUsername,
         authorizationPassword: issued.authorizationPassword,
         aor: issued.aor,
-        wsServers: issued.wsServers,
+        wsServers: this.wsServersFor(issued.wsServers),
         expiresAt,
         iceServers: this.deps.policy().iceServers,
       };
@@ -93,6 +93,23 @@ export class SipCredentialService {
       this.schedule(RETRY_MS);
       return this.current && this.current.expiresAt > this.deps.now() ? this.current : null;
     }
+  }
+
+  /**
+   * The SIP WebSocket the renderer may use is the one the policy names (the CSP's connect-src
+   * allows only that one): the gateway's servers at that origin, else the policy's URL.
+   */
+  private wsServersFor(offered: string[]): string[] {
+    const wanted = this.deps.policy().sipWssUrl;
+    const origin = (u: string) => {
+      try {
+        return new URL(u).origin;
+      } catch {
+        return null;
+      }
+    };
+    const same = offered.filter((u) => origin(u) === origin(wanted));
+    return same.length > 0 ? same : [wanted];
   }
 
   private schedule(ms: number): void {

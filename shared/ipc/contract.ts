@@ -157,8 +157,11 @@ export const SipCredentials = z
   .strict();
 export type SipCredentials = z.infer<typeof SipCredentials>;
 
-export const AgentStateName = z.enum(['ready', 'not_ready', 'break', 'wrap_up']);
+/** `on_call` and `offline` are set by the gateway (a call routed here; no link). */
+export const AgentStateName = z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline']);
 export type AgentStateName = z.infer<typeof AgentStateName>;
+export const SettableAgentStateName = z.enum(['ready', 'not_ready', 'break', 'wrap_up']);
+export type SettableAgentStateName = z.infer<typeof SettableAgentStateName>;
 export const AgentState = z
   .object({
     state: AgentStateName,
@@ -171,7 +174,7 @@ export const AgentState = z
   .strict();
 export type AgentState = z.infer<typeof AgentState>;
 export const AgentStateInput = z
-  .object({ state: AgentStateName, reason: z.string().trim().min(1).max(100).optional() })
+  .object({ state: SettableAgentStateName, reason: z.string().trim().min(1).max(100).optional() })
   .strict();
 
 /** The operator's chosen audio devices (a preference; null = the system default). */

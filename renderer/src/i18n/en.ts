@@ -85,7 +85,7 @@ export const en: Messages = {
   },
   agent: {
     heading: 'Availability',
-    state: { ready: 'Ready', not_ready: 'Not ready', break: 'On break', wrap_up: 'Wrap-up' },
+    state: { ready: 'Ready', not_ready: 'Not ready', break: 'On break', wrap_up: 'Wrap-up', on_call: 'On a call', offline: 'Offline' },
     reason: { meeting: 'Meeting', training: 'Training', callback: 'Call-back', other: 'Other' },
     reasonLabel: 'Reason for not ready',
     setReady: 'Set ready',
@@ -110,6 +110,7 @@ export const en: Messages = {
     placeholder: 'Type a note (card numbers are masked as you type)',
     save: 'Save note',
     saved: 'Saved',
+    refused: 'Not saved (the gateway refused it)',
     pending: 'Waiting to send',
     disposition: 'Disposition',
     chooseDisposition: 'Choose…',

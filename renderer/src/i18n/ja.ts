@@ -84,7 +84,7 @@ export const ja = {
   },
   agent: {
     heading: '受付状態',
-    state: { ready: '受付可', not_ready: '受付不可', break: '休憩中', wrap_up: '後処理中' },
+    state: { ready: '受付可', not_ready: '受付不可', break: '休憩中', wrap_up: '後処理中', on_call: '通話中', offline: 'オフライン' },
     reason: { meeting: '打合せ', training: '研修', callback: '折り返し対応', other: 'その他' },
     reasonLabel: '受付不可の理由',
     setReady: '受付可にする',
@@ -109,6 +109,7 @@ export const ja = {
     placeholder: 'メモを入力（カード番号は自動的に伏せ字になります）',
     save: 'メモを保存',
     saved: '保存済み',
+    refused: '保存できませんでした（ゲートウェイが拒否）',
     pending: '送信待ち',
     disposition: '対応結果',
     chooseDisposition: '選択してください',

@@ -1,11 +1,11 @@
 import { create } from 'zustand';
-import type { AgentState, AgentStateName } from '../../../shared/ipc/contract';
+import type { AgentState, SettableAgentStateName } from '../../../shared/ipc/contract';
 import { koe } from '../koe';
 
 export interface AgentStore {
   agent: AgentState;
   load(): Promise<void>;
-  set(state: AgentStateName, reason?: string): Promise<void>;
+  set(state: SettableAgentStateName, reason?: string): Promise<void>;
   listen(): () => void;
 }
 

@@ -11,7 +11,7 @@ export interface NoteItem {
   clientNoteId: string;
   sipCallId: string;
   body: string;
-  status: 'pending' | 'saved';
+  status: 'pending' | 'saved' | 'refused';
   attempts: number;
 }
 

@@ -1,4 +1,4 @@
-import { useRef, useState, type ChangeEvent } from 'react';
+import { useLayoutEffect, useRef, useState, type ChangeEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useCustomerStore } from '../../stores/customer';
 import { phoneActions } from '../phone/phone-service';
@@ -15,16 +15,21 @@ export function NotesPanel() {
   const wrapUp = useCustomerStore((s) => s.wrapUp);
   const [text, setText] = useState('');
   const area = useRef<HTMLTextAreaElement>(null);
+  const caret = useRef<{ start: number; end: number } | null>(null);
+  // Restore the caret in the same commit as the redacted value (before the next keystroke).
+  useLayoutEffect(() => {
+    if (!caret.current || !area.current) return;
+    area.current.setSelectionRange(caret.current.start, caret.current.end);
+    caret.current = null;
+  }, [text]);
   if (!focus) return null;
 
   const onChange = (e: ChangeEvent<HTMLTextAreaElement>) => {
     const el = e.target;
     const r = redactAsTyped(el.value, el.selectionStart, el.selectionEnd);
+    // Same length: the caret stays where the operator is typing.
+    if (r.text !== el.value) caret.current = { start: r.selectionStart, end: r.selectionEnd };
     setText(r.text);
-    if (r.text !== el.value) {
-      // Same length: the caret stays where the operator is typing.
-      requestAnimationFrame(() => area.current?.setSelectionRange(r.selectionStart, r.selectionEnd));
-    }
   };
   const save = () => {
     if (saveNote(focus.sipCallId, text)) setText('');
@@ -46,7 +51,7 @@ export function NotesPanel() {
       <ul data-testid="note-list">
         {mine.map((n) => (
           <li key={n.clientNoteId} data-testid="note-item" data-status={n.status}>
-            {n.body} <span className="badge">{n.status === 'saved' ? t('notes.saved') : t('notes.pending')}</span>
+            {n.body} <span className="badge">{t(`notes.${n.status}`)}</span>
           </li>
         ))}
       </ul>

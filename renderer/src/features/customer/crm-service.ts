@@ -21,8 +21,12 @@ async function token(): Promise<string> {
   return r.value.token;
 }
 
-const permanent = (err: unknown) =>
+/** The gateway took it (2xx) but answered something unexpected: retrying would not change that. */
+const acceptedAnyway = (err: unknown) => err instanceof GatewayCallError && err.status !== null && err.status < 300;
+/** Refused for good (validation, scope): retrying cannot help. 401/408/429 are worth retrying. */
+const refused = (err: unknown) =>
   err instanceof GatewayCallError && err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 429;
+const permanent = (err: unknown) => acceptedAnyway(err) || refused(err);
 
 export interface PopRequest {
   sipCallId: string;
@@ -61,7 +65,7 @@ const notes = new RetryQueue<NoteItem>({
   permanent,
   onSent: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
   onFailed: (n, _e, attempt) => updateNote(n.clientNoteId, { attempts: attempt }),
-  onDropped: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
+  onDropped: (n, err) => updateNote(n.clientNoteId, { status: acceptedAnyway(err) ? 'saved' : 'refused' }),
 });
 
 /** Queues a note (redacted again here, whatever the textarea showed) and sends it until confirmed. */

@@ -102,6 +102,7 @@ export async function stopTelephony(): Promise<void> {
   if (recoverTimer) clearTimeout(recoverTimer);
   credTimer = recoverTimer = null;
   ringtone.stop();
+  early.clear();
   const p = phone;
   phone = null;
   await p?.stop().catch(() => undefined);
@@ -158,9 +159,12 @@ async function onIncoming(info: CallInfo): Promise<void> {
   const p = phone;
   if (!p) return;
   // The gateway routes only to READY operators; the client refuses too (and while busy).
-  const ready = useAgentStore.getState().agent.state === 'ready';
+  // on_call: the gateway routed this very call here (its push may arrive before or after the INVITE).
+  const state = useAgentStore.getState().agent.state;
+  const ready = state === 'ready' || state === 'on_call';
   if (!ready || liveCalls(usePhoneStore.getState().calls).length > 0) {
     await p.reject(info.id, 486).catch(() => undefined);
+    early.delete(info.id);
     return;
   }
   performance.mark(`koe:invite:${info.id}`, { startTime: info.receivedAt });
@@ -206,6 +210,10 @@ function onPhase(call: CallView, phase: CallPhase): void {
     const endedAt = Date.now();
     updateCall(call.id, { phase, endedAt });
     stopRinging(call.id);
+    // Routed here (on_call) but never answered: declined, or the caller gave up.
+    if (call.direction === 'inbound' && !call.answeredAt && useAgentStore.getState().agent.state === 'on_call') {
+      void useAgentStore.getState().set('ready');
+    }
     if (call.direction === 'inbound' && call.answeredAt) {
       patchCall(call.sipCallId, { endedAt: new Date(endedAt).toISOString() });
     }

@@ -1,0 +1,213 @@
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { I18nextProvider } from 'react-i18next';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AppShell } from '../../renderer/src/features/shell/AppShell';
+import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
+import { createI18n } from '../../renderer/src/i18n';
+import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
+import { useAppStore } from '../../renderer/src/stores/app';
+import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
+import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
+import type { ScreenPopResponse } from '../../shared/gateway/crm';
+import { FakePhone, fakeKoe } from './phone-fakes';
+
+const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
+const CUSTOMER = '22222222-2222-4222-8222-222222222222';
+const knownPop: ScreenPopResponse = {
+  status: 'known',
+  blocked: false,
+  campaign: { id: CAMPAIGN, name: '東京ガス相談窓口', dispositions: ['解決', '折り返し'], openNow: true },
+  customers: [
+    {
+      id: CUSTOMER,
+      campaignId: CAMPAIGN,
+      nameKanji: '山田 太郎',
+      nameKana: 'ヤマダ タロウ',
+      phones: ['+819012345678'],
+      email: null,
+      fields: {},
+      createdAt: '2026-01-01T00:00:00Z',
+      updatedAt: '2026-01-01T00:00:00Z',
+    },
+  ],
+  recentCalls: [],
+  openNotes: [],
+};
+
+type Handler = (path: string, body: unknown) => { status: number; body: unknown };
+let gateway: Handler;
+const requests: { method: string; path: string; body: unknown; auth: string | undefined }[] = [];
+
+function json(status: number, body: unknown) {
+  return { ok: status < 400, status, json: async () => body };
+}
+
+async function mount(opts: { agent?: 'ready' | 'not_ready' } = {}) {
+  const koe = fakeKoe(opts);
+  Object.defineProperty(window, 'koe', { value: koe.api, configurable: true });
+  const phone = new FakePhone();
+  render(
+    <I18nextProvider i18n={createI18n('ja')}>
+      <AppShell createPhone={() => phone} />
+    </I18nextProvider>,
+  );
+  await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
+  await waitFor(() => expect(useAgentStore.getState().agent.state).toBe(opts.agent ?? 'ready'));
+  return { phone, koe };
+}
+
+beforeEach(() => {
+  useAppStore.setState({ info: null, policy: null, lock: { locked: false, reason: null, since: null }, gateway: null, error: null });
+  usePhoneStore.setState({ ...initialPhoneState });
+  useCustomerStore.setState({ ...initialCustomerState });
+  useAgentStore.setState({ agent: initialAgent });
+  requests.length = 0;
+  gateway = (path) => (path === '/screen-pop' ? { status: 200, body: knownPop } : { status: 200, body: {} });
+  vi.stubGlobal('fetch', async (url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) => {
+    const path = new URL(url).pathname;
+    const body = init.body ? JSON.parse(init.body) : undefined;
+    requests.push({ method: init.method ?? 'GET', path, body, auth: init.headers?.authorization });
+    const r = gateway(path, body);
+    return json(r.status, r.body);
+  });
+});
+afterEach(async () => {
+  await stopTelephony();
+  vi.unstubAllGlobals();
+});
+
+describe('phone and customer views (fake SIP layer)', () => {
+  it('shows registration in the status bar', async () => {
+    await mount();
+    expect(within(screen.getByTestId('status-phone')).getByText('登録済み')).toBeTruthy();
+  });
+
+  it('paints the ringing panel and the customer card in the same commit, from one screen pop', async () => {
+    const { phone } = await mount();
+    let commits = 0;
+    let sawRingingWithoutCard = false;
+    const unsub = usePhoneStore.subscribe(() => {
+      commits++;
+      if (usePhoneStore.getState().calls.length && !useCustomerStore.getState().pops['sip-1@test']) sawRingingWithoutCard = true;
+    });
+    act(() => void phone.ring({ campaignId: CAMPAIGN }));
+    const ringing = await screen.findByTestId('ringing');
+    expect(screen.getByTestId('customer-card').dataset.status).toBe('known');
+    expect(screen.getByTestId('customer-name').textContent).toBe('山田 太郎');
+    expect(within(ringing).getByTestId('ringing-number').textContent).toBe('+819012345678');
+    expect(sawRingingWithoutCard).toBe(false);
+    expect(commits).toBe(1);
+    unsub();
+    const pop = requests.find((r) => r.path === '/screen-pop')!;
+    expect(pop.auth).toBe('Bearer access-token');
+    expect(pop.body).toEqual({ callId: 'sip-1@test', callerNumber: '+819012345678', dialledNumber: '+81312345678', campaignId: CAMPAIGN });
+  });
+
+  it('shows "unknown caller" and no data when the pop finds nobody or fails', async () => {
+    gateway = () => ({ status: 500, body: { error: { code: 'internal', message: 'x' } } });
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await screen.findByTestId('ringing');
+    expect(screen.getByTestId('customer-card').dataset.status).toBe('unknown');
+    expect(screen.getByText('不明な発信者')).toBeTruthy();
+  });
+
+  it('declines offered calls with 486 unless the operator is ready', async () => {
+    const { phone } = await mount({ agent: 'not_ready' });
+    act(() => void phone.ring());
+    await waitFor(() => expect(phone.log).toContain('reject call-1 486'));
+    expect(screen.queryByTestId('ringing')).toBeNull();
+    expect(requests.some((r) => r.path === '/screen-pop')).toBe(false);
+  });
+
+  it('answers, holds, mutes, sends DTMF, hangs up and goes to wrap-up with a disposition', async () => {
+    const { phone, koe } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    const call = await screen.findByTestId('call');
+    expect(call.dataset.phase).toBe('established');
+    await userEvent.click(within(call).getByTestId('hold'));
+    await waitFor(() => expect(screen.getByTestId('call').dataset.held).toBe('true'));
+    await userEvent.click(within(call).getByTestId('mute'));
+    await waitFor(() => expect(screen.getByTestId('call').dataset.muted).toBe('true'));
+    await userEvent.click(within(call).getByTestId('keypad-toggle'));
+    await userEvent.click(screen.getByTestId('dtmf-5'));
+    await userEvent.click(screen.getByTestId('dtmf-#'));
+    await waitFor(() => expect(screen.getByTestId('dtmf-sent').textContent).toBe('5#'));
+    expect(phone.log).toEqual(expect.arrayContaining(['answer call-1', 'hold call-1 true', 'mute call-1 true', 'dtmf call-1 5', 'dtmf call-1 #']));
+    await waitFor(() => expect(requests.some((r) => r.method === 'PATCH' && (r.body as { answeredAt?: string }).answeredAt)).toBe(true));
+
+    await userEvent.click(screen.getByTestId('hangup'));
+    await screen.findByTestId('wrapup');
+    expect(koe.calls).toContain('agent wrap_up');
+    // The card stays for wrap-up.
+    expect(screen.getByTestId('customer-name').textContent).toBe('山田 太郎');
+    await userEvent.selectOptions(screen.getByTestId('disposition'), '解決');
+    await userEvent.click(screen.getByTestId('finish-wrapup'));
+    await waitFor(() =>
+      expect(requests.find((r) => r.method === 'PATCH' && (r.body as { disposition?: string }).disposition)?.body).toMatchObject({ disposition: '解決' }),
+    );
+    expect(requests.find((r) => (r.body as { disposition?: string })?.disposition)!.path).toBe('/calls/sip-1%40test');
+    expect(koe.calls).toContain('agent ready');
+  });
+
+  it('redacts card numbers as the operator types and keeps the note until the gateway confirms it', async () => {
+    let failures = 1;
+    gateway = (path) => {
+      if (path === '/screen-pop') return { status: 200, body: knownPop };
+      if (path === '/notes' && failures-- > 0) return { status: 503, body: { error: { code: 'unavailable', message: 'down' } } };
+      return { status: 200, body: {} };
+    };
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    const area = screen.getByTestId('note-text') as HTMLTextAreaElement;
+    await userEvent.type(area, 'カード 4111 1111 1111 1111 で支払い');
+    expect(area.value).toBe('カード **** **** **** 1111 で支払い');
+    await userEvent.click(screen.getByTestId('note-save'));
+    const item = await screen.findByTestId('note-item');
+    expect(item.dataset.status).toBe('pending');
+    await waitFor(() => expect(screen.getByTestId('note-item').dataset.status).toBe('saved'), { timeout: 3000 });
+    const sent = requests.filter((r) => r.path === '/notes').map((r) => r.body as { clientNoteId: string; body: string });
+    expect(sent).toHaveLength(2);
+    expect(sent[0]!.clientNoteId).toBe(sent[1]!.clientNoteId);
+    expect(sent[0]!.body).not.toContain('4111 1111');
+  });
+
+  it('dials what the operator types as E.164 (Japan by default)', async () => {
+    const { phone } = await mount();
+    await userEvent.type(screen.getByTestId('dial-number'), '03-1234-5678');
+    await userEvent.click(screen.getByTestId('dial'));
+    await waitFor(() => expect(phone.log).toContain('dial sip:+81312345678@koe.local'));
+  });
+
+  it('unmounts the customer card on lock while the call continues', async () => {
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    await screen.findByTestId('customer-card');
+    await userEvent.click(screen.getByRole('button', { name: '今すぐロック' }));
+    await screen.findByTestId('lock-screen');
+    expect(screen.queryByTestId('customer-card')).toBeNull();
+    expect(phone.log).not.toContain('hangup call-1');
+    expect(usePhoneStore.getState().calls[0]!.phase).toBe('established');
+    expect(document.querySelector('[data-testid="call-audio-host"]')).not.toBeNull();
+  });
+
+  it('transfers blind and attended', async () => {
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    await userEvent.type(await screen.findByTestId('transfer-target'), 'op-2');
+    await userEvent.click(screen.getByTestId('blind-transfer'));
+    await waitFor(() => expect(phone.log).toContain('blind call-1 sip:op-2@koe.local'));
+    await userEvent.click(screen.getByTestId('consult'));
+    await waitFor(() => expect(phone.log).toContain('dial sip:op-2@koe.local'));
+    expect(phone.log).toContain('hold call-1 true');
+    const consultId = usePhoneStore.getState().calls.find((c) => c.consultFor)!.id;
+    act(() => phone.phase(consultId, 'established'));
+    await userEvent.click(await screen.findByTestId('complete-transfer'));
+    await waitFor(() => expect(phone.log).toContain(`attended call-1 ${consultId}`));
+  });
+});
