@@ -34,11 +34,12 @@ export function scopedCampaignIds(scope: CampaignScope): RawBuilder<unknown> {
 
 /**
  * WHERE predicate: the row (table alias `t`, with columns org_id and `column`) is in scope.
- * `nullCampaign`: for the whole-org scope, also rows whose campaign is null (a call that
- * matched no campaign); a user scoped by assignment never sees those.
+ * For the whole-org scope that is the org alone: every campaign_id of a row belongs to the
+ * row's org, and a call that matched no campaign (campaign_id null) is the org's too. A
+ * user scoped by assignment never sees rows without a campaign.
  */
-export function inScope(scope: CampaignScope, t: string, column = 'campaign_id', opts: { nullCampaign?: boolean } = {}): RawBuilder<boolean> {
+export function inScope(scope: CampaignScope, t: string, column = 'campaign_id'): RawBuilder<boolean> {
   const org = sql`${sql.ref(`${t}.org_id`)} = ${scope.orgId}`;
-  if (scope.kind === 'org' && opts.nullCampaign) return sql<boolean>`(${org})`;
+  if (scope.kind === 'org') return sql<boolean>`(${org})`;
   return sql<boolean>`(${org} and ${sql.ref(`${t}.${column}`)} in (${scopedCampaignIds(scope)}))`;
 }

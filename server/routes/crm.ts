@@ -309,14 +309,12 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     }
     const key = nameKey(term);
     if (key.length === 0) return { customers: [] };
-    const prefix = `${escapeLike(key)}%`;
-    let q = db
-      .selectFrom('customers as t')
-      .selectAll('t')
-      .where(inScope(scope, 't'))
-      .where((eb) => eb.or([eb('t.name_kana_key', 'like', prefix), eb('t.name_kanji_key', 'like', prefix)]));
+    // Kana only (after folding hiragana): the reading; anything else: the written name.
+    // One column per query keeps it an ordered prefix scan of one index.
+    const column = /^[\u30a1-\u30fa\u30fc]+$/.test(key) ? 't.name_kana_key' : 't.name_kanji_key';
+    let q = db.selectFrom('customers as t').selectAll('t').where(inScope(scope, 't')).where(column, 'like', `${escapeLike(key)}%`);
     if (query.campaignId) q = q.where('t.campaign_id', '=', query.campaignId);
-    const rows = await q.orderBy('t.name_kana_key').orderBy('t.id').limit(query.limit).execute();
+    const rows = await q.orderBy(column).orderBy('t.id').limit(query.limit).execute();
     return { customers: await customerViews(db, rows) };
   });
 
@@ -564,7 +562,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   route(app, ctx, 'exportCalls', exportPage(
     'calls',
     (scope, after, since, limit) =>
-      db.selectFrom('calls as t').selectAll('t').where(inScope(scope, 't', 'campaign_id', { nullCampaign: true })).where(pageWhere(after, since))
+      db.selectFrom('calls as t').selectAll('t').where(inScope(scope, 't')).where(pageWhere(after, since))
         .orderBy('t.updated_at').orderBy('t.id').limit(limit).execute(),
     (rows) => rows.map(callView),
   ));
