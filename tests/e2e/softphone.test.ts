@@ -1,0 +1,252 @@
+// The softphone end to end: the real renderer in Chromium (dev host), main's real services,
+// the real stack (gateway + Kamailio + rtpengine) and baresip as the PSTN customer.
+// baresip calls a campaign's DID; the READY operator assigned to it rings with the right
+// customer card, an operator of another campaign gets nothing; answer; audio both ways
+// (tone detection on each side); hold, mute, DTMF; hang up; disposition saved in the gateway DB.
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
+import type { KeytarLike } from '../../main/secrets/vault';
+import { createOrg, createUser } from '../../server/orgs';
+import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
+import { Baresip, readWav, toneShare } from '../integration/telephony/baresip';
+import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+
+const PASSWORD = 'Sakura-Koe-2026!';
+const CUSTOMER_HZ = 440;
+const OPERATOR_HZ = 1000;
+const CALLER = '+819011112222';
+
+function memoryKeytar(): KeytarLike {
+  const m = new Map<string, string>();
+  return {
+    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
+    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
+    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
+  };
+}
+
+/** Replaces the microphone with a sine tone, so what the customer hears is known. */
+const FAKE_MIC = (hz: number) => `
+  (() => {
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (c) => {
+      if (!c || !c.audio) return real(c);
+      const ctx = new AudioContext();
+      await ctx.resume();
+      const osc = ctx.createOscillator();
+      osc.frequency.value = ${hz};
+      const g = ctx.createGain(); g.gain.value = 0.5;
+      const dest = ctx.createMediaStreamDestination();
+      osc.connect(g).connect(dest);
+      osc.start();
+      return dest.stream;
+    };
+  })();`;
+
+let stack: Stack;
+let browser: Browser;
+let pstn: Baresip;
+const hosts: { close(): Promise<void> }[] = [];
+let campaignId = '';
+let otherCampaignId = '';
+let did = '';
+let customerId = '';
+const users: Record<string, { id: string; username: string }> = {};
+
+async function operatorPage(who: string, port: number): Promise<Page> {
+  const host = await startTestDevHost({
+    port,
+    managedPolicy: { gatewayUrl: stack.gatewayUrl, sipWssUrl: stack.sip.wsUrl },
+    keytar: memoryKeytar(),
+    deviceName: `PC-${who}`,
+  });
+  hosts.push(host);
+  const ctx = await browser.newContext({ permissions: ['microphone', 'notifications'] });
+  await ctx.addInitScript(FAKE_MIC(OPERATOR_HZ));
+  const page = await ctx.newPage();
+  await page.goto(host.pageUrl());
+  await page.getByLabel('ユーザー名').fill(users[who]!.username);
+  await page.getByLabel('パスワード').fill(PASSWORD);
+  await page.getByRole('button', { name: 'サインイン' }).click();
+  await page.getByTestId('phone-panel').waitFor();
+  await page.locator('[data-testid="status-phone"][data-registration="registered"]').waitFor({ timeout: 15_000 }).catch(async (e) => {
+    throw new Error(`${(e as Error).message}\n${logTail(stackLogs(stack).kamailio, 40)}`);
+  });
+  await page.getByTestId('agent-ready').click();
+  await page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor();
+  return page;
+}
+
+/** Level (dBFS) of `hz` in what the page plays for the call, via an AnalyserNode FFT. */
+function remoteToneLevel(page: Page, hz: number): Promise<{ target: number; off: number }> {
+  return page.evaluate(async (hz) => {
+    const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
+    if (!audio?.srcObject) return { target: -999, off: -999 };
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const an = ctx.createAnalyser();
+    an.fftSize = 4096;
+    ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
+    const bins = new Float32Array(an.frequencyBinCount);
+    const step = ctx.sampleRate / an.fftSize;
+    let target = -999;
+    let off = -999;
+    for (let i = 0; i < 12; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      an.getFloatFrequencyData(bins);
+      const at = (f: number) => Math.max(bins[Math.round(f / step) - 1]!, bins[Math.round(f / step)]!, bins[Math.round(f / step) + 1]!);
+      target = Math.max(target, at(hz));
+      off = Math.max(off, at(hz * 1.37));
+    }
+    await ctx.close();
+    return { target, off };
+  }, hz);
+}
+
+let opA: Page;
+let opC: Page;
+
+beforeAll(async () => {
+  assertTelephonyPackages({ baresip: true, chromium: true });
+  const ports = [await freePort('tcp'), await freePort('tcp')];
+  stack = await startStack({
+    gatewayConfig: {
+      jwt: { secret: 'softphone-e2e-secret-0123456789-abcdef' },
+      authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
+      corsOrigins: ports.map((p) => `http://127.0.0.1:${p}`),
+    },
+  });
+  const ctx = stack.gateway.ctx;
+  const orgId = await createOrg(ctx, `ソフトフォン ${randomUUID().slice(0, 8)}`);
+  await ctx.db
+    .updateTable('orgs')
+    .set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 600 } }) })
+    .where('id', '=', orgId)
+    .execute();
+  const tag = randomUUID().slice(0, 6);
+  for (const name of ['op-a', 'op-c']) {
+    const username = `${name}.${tag}`;
+    users[name] = { id: await createUser(ctx, { orgId, username, displayName: name, role: 'operator', password: PASSWORD }), username };
+  }
+  const now = new Date();
+  campaignId = randomUUID();
+  otherCampaignId = randomUUID();
+  did = `+8131234${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
+  for (const [id, name] of [[campaignId, '電気料金窓口'], [otherCampaignId, '別キャンペーン']] as const) {
+    await ctx.db
+      .insertInto('campaigns')
+      .values({ id, org_id: orgId, name, time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify({}), closed_dates: '[]', dispositions: JSON.stringify(['解決', '折り返し']), blocked_numbers: '[]', created_at: now, updated_at: now })
+      .execute();
+  }
+  await ctx.db.insertInto('campaign_dids').values({ org_id: orgId, e164: did, campaign_id: campaignId }).execute();
+  await ctx.db.insertInto('campaign_assignments').values([
+    { user_id: users['op-a']!.id, campaign_id: campaignId, org_id: orgId },
+    { user_id: users['op-c']!.id, campaign_id: otherCampaignId, org_id: orgId },
+  ]).execute();
+  customerId = randomUUID();
+  await ctx.db
+    .insertInto('customers')
+    .values({ id: customerId, org_id: orgId, campaign_id: campaignId, name_kanji: '山田 太郎', name_kana: 'ヤマダ タロウ', name_kanji_key: '山田太郎', name_kana_key: 'ヤマダタロウ', email: null, fields: JSON.stringify({}), created_at: now, updated_at: now })
+    .execute();
+  await ctx.db.insertInto('customer_phones').values({ customer_id: customerId, e164: CALLER, campaign_id: campaignId, org_id: orgId }).execute();
+
+  browser = await launchChromium();
+  opA = await operatorPage('op-a', ports[0]!);
+  opC = await operatorPage('op-c', ports[1]!);
+  pstn = await Baresip.start({ trunk: stack.sip.trunk, proxy: stack.sip.udp, number: CALLER, toneHz: CUSTOMER_HZ });
+}, 120_000);
+
+afterAll(async () => {
+  await pstn?.stop();
+  await browser?.close();
+  for (const h of hosts) await h.close().catch(() => undefined);
+  await stack?.stop();
+});
+
+describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () => {
+  it('rings the assigned READY operator with the customer card, answers with audio both ways, hold, mute, DTMF, hang-up and disposition', async () => {
+    pstn.dial(`sip:${did}@${stack.sip.domain}`);
+    await opA.getByTestId('ringing').waitFor({ timeout: 10_000 }).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${logTail(stackLogs(stack).kamailio, 60)}`);
+    });
+    expect(await opA.getByTestId('customer-name').textContent()).toBe('山田 太郎');
+    expect(await opA.getByTestId('customer-campaign').textContent()).toContain('電気料金窓口');
+    expect(await opA.getByTestId('ringing-number').textContent()).toBe(CALLER);
+    // The other campaign's operator gets nothing.
+    expect(await opC.getByTestId('ringing').count()).toBe(0);
+    expect(await opC.getByTestId('customer-card').count()).toBe(0);
+    const timing = await opA.evaluate(() => {
+      const m = (p: string) => performance.getEntriesByType('mark').find((e) => e.name.startsWith(p));
+      return { invite: m('koe:invite:')?.startTime ?? null, card: m('koe:card-painted:')?.startTime ?? null, ringing: m('koe:ringing-painted:')?.startTime ?? null };
+    });
+    console.log(`INVITE -> card painted ${(timing.card! - timing.invite!).toFixed(1)} ms; ringing painted ${(timing.ringing! - timing.invite!).toFixed(1)} ms`);
+    expect(timing.card).not.toBeNull();
+    expect(Math.abs(timing.card! - timing.ringing!)).toBeLessThan(1); // the same frame
+
+    await opA.getByTestId('answer').click();
+    await opA.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
+    await new Promise((r) => setTimeout(r, 1500));
+    const heard = await remoteToneLevel(opA, CUSTOMER_HZ);
+    console.log(`operator hears ${CUSTOMER_HZ} Hz at ${heard.target.toFixed(1)} dBFS (off-tone ${heard.off.toFixed(1)})`);
+    expect(heard.target).toBeGreaterThan(-50);
+    expect(heard.target - heard.off).toBeGreaterThan(20);
+
+    // DTMF (RFC 4733 through rtpengine): baresip reports what it received.
+    await opA.getByTestId('keypad-toggle').click();
+    for (const k of ['1', '5', '#']) {
+      await opA.getByTestId(`dtmf-${k}`).click();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await new Promise((r) => setTimeout(r, 800));
+    const out = pstn.output.join('') + JSON.stringify(pstn.events);
+    console.log(`baresip DTMF evidence: ${(out.match(/DTMF[^\n"]{0,40}/gi) ?? []).slice(0, 6).join(' | ')}`);
+    expect(out).toMatch(/dtmf/i);
+
+    // Mute: the tone stops reaching the customer; hold: re-INVITE sendonly, then resume.
+    await opA.getByTestId('mute').click();
+    await opA.locator('[data-testid="call"][data-muted="true"]').waitFor();
+    await opA.getByTestId('mute').click();
+    await opA.getByTestId('hold').click();
+    await opA.locator('[data-testid="call"][data-held="true"]').waitFor({ timeout: 5000 });
+    await opA.getByTestId('hold').click();
+    await opA.locator('[data-testid="call"][data-held="false"]').waitFor({ timeout: 5000 });
+
+    // Hang up from the customer's side -> wrap-up with the campaign's dispositions.
+    pstn.hangup();
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    await opA.getByTestId('wrapup').waitFor({ timeout: 5000 });
+    await opA.locator('[data-testid="agent-state"][data-state="wrap_up"]').waitFor();
+    await opA.getByTestId('note-text').fill('カード 4111 1111 1111 1111 の件');
+    expect(await opA.getByTestId('note-text').inputValue()).toBe('カード **** **** **** 1111 の件');
+    await opA.getByTestId('note-save').click();
+    await opA.locator('[data-testid="note-item"][data-status="saved"]').waitFor({ timeout: 5000 });
+    await opA.getByTestId('disposition').selectOption('解決');
+    await opA.getByTestId('finish-wrapup').click();
+    await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+
+    // What baresip heard: the operator's tone.
+    await new Promise((r) => setTimeout(r, 300));
+    const wav = pstn.recordings().filter((p) => /dec/.test(p));
+    expect(wav.length).toBeGreaterThan(0);
+    const { rate, samples } = readWav(wav[0]!);
+    const share = toneShare(samples.slice(Math.floor(samples.length / 4)), rate, OPERATOR_HZ);
+    console.log(`customer hears ${OPERATOR_HZ} Hz: share ${share.toFixed(2)}`);
+    expect(share).toBeGreaterThan(0.2);
+
+    const db = stack.gateway.ctx.db;
+    const deadline = Date.now() + 5000;
+    let call;
+    for (;;) {
+      call = await db.selectFrom('calls').selectAll().where('operator_id', '=', users['op-a']!.id).executeTakeFirst();
+      if (call?.disposition || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(call).toMatchObject({ disposition: '解決', customer_id: customerId, campaign_id: campaignId });
+    expect(call!.answered_at).not.toBeNull();
+    const notes = await db.selectFrom('notes').selectAll().where('call_id', '=', call!.id).execute();
+    expect(notes.map((n) => n.body)).toEqual(['カード **** **** **** 1111 の件']);
+  });
+});
