@@ -1,7 +1,7 @@
 // The agent side of /ws: an operator's authenticated socket makes them an agent (not_ready
 // until they say ready), carries their state changes, and receives every change of their
 // own state (acks and the gateway's: wrap-up over, call routed). The last socket to close
-// makes them offline.
+// makes them offline. No message is pushed on connect (the /ws handshake stays as it was).
 import type { WebSocket } from 'ws';
 import type { AgentState } from '../../shared/gateway/sip';
 import type { GatewayContext } from '../context';
@@ -17,11 +17,12 @@ export async function attachAgent(ctx: GatewayContext, principal: Principal, soc
   const push = (a: { state: AgentState; reason: string | null; since: Date }) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'agentState', state: a.state, reason: a.reason, since: a.since.toISOString() }));
   };
-  const current = await ctx.agents.connect(who);
+  // The state starts (or stays) as it is without a message to the client: a client learns it
+  // by setting one (the ack) or from the gateway's later changes.
+  await ctx.agents.connect(who);
   const unsubscribe = ctx.agents.subscribe((change) => {
     if (change.userId === who.userId) push(change);
   });
-  push(ctx.agents.get(who.userId) ?? current);
   let closed = false;
   return {
     async set(state, reason) {

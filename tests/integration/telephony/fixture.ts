@@ -147,7 +147,7 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number } = {}): P
       const ws = new WebSocket(`${stack.gatewayUrl.replace('http', 'ws')}/ws`);
       await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
       const a = new AgentWs(ws);
-      const first = a.wait((m) => m.type === 'agentState');
+      const first = a.wait((m) => m.type === 'ready');
       ws.send(JSON.stringify({ type: 'auth', accessToken: await token(who) }));
       await first;
       sockets.push(a);
