@@ -189,7 +189,8 @@ function sipOptions(host: string, port: number, fromPort: number): Buffer {
 
 function spawnLogged(cmd: string, args: string[], log: string): ChildProcess {
   const fd = openSync(log, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+  // own process group: Kamailio forks workers; stopping the group leaves no orphan behind
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   return child;
 }
@@ -200,8 +201,17 @@ async function stopChild(child: ChildProcess | null): Promise<void> {
   child.kill('SIGTERM');
   const killed = await Promise.race([exited.then(() => true), sleep(4000).then(() => false)]);
   if (!killed) {
-    child.kill('SIGKILL');
+    killGroup(child, 'SIGKILL');
     await exited;
+  }
+  killGroup(child, 'SIGKILL'); // workers that outlived their main process
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
   }
 }
 
@@ -213,7 +223,7 @@ function trackChild(c: ChildProcess) {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
-      for (const ch of live) ch.kill('SIGKILL');
+      for (const ch of live) killGroup(ch, 'SIGKILL');
     });
   }
 }
