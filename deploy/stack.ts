@@ -285,6 +285,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           authephSecrets: gc.sip?.authephSecrets?.length ? gc.sip.authephSecrets : [authephSecret],
           routeSecret: gc.sip?.routeSecret ?? routeSecret,
           wsServers: gc.sip?.wsServers ?? [wssUrl, wsUrl],
+          rtpengineNg: gc.sip?.rtpengineNg ?? `${LOOPBACK}:${ngPort}`,
         },
       },
     });
@@ -340,6 +341,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `#!define KOE_TRUNK_URI "sip:${LOOPBACK}:${trunkPort};transport=udp"`,
       `#!define KOE_ORIGIN_RE "${originRegex(origins)}"`,
       `#!define KOE_ROUTE_URL "${gatewayUrl}/sip/route"`,
+      `#!define KOE_CALL_ENDED_URL "${gatewayUrl}/sip/call-ended"`,
       `#!define KOE_ROUTE_SECRET "${sipCfg.routeSecret}"`,
       `#!define KOE_RTPENGINE_SOCK "udp:${LOOPBACK}:${ngPort}"`,
       `#!define KOE_TLS_CFG "${runDir}/tls.cfg"`,

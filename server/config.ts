@@ -28,6 +28,8 @@ export const SipConfigSchema = z.strictObject({
   routeSecret: SipSecret.optional(),
   /** SIP WebSocket URLs handed to clients with their credentials (wss://..., ws:// only on loopback). */
   wsServers: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/)).max(4).default([]),
+  /** rtpengine's ng control socket (host:port, UDP) for supervision (monitor, whisper, barge). Absent: no supervision. */
+  rtpengineNg: z.string().regex(/^[0-9.]{7,15}:\d{1,5}$/, 'IPv4 host:port').optional(),
 });
 export type SipConfig = z.infer<typeof SipConfigSchema>;
 
@@ -78,6 +80,7 @@ const ENV_NAME: Record<string, string> = {
   corsOrigins: 'KOE_GATEWAY_CORS_ORIGINS',
   'sip.authephSecrets': 'KOE_GATEWAY_SIP_AUTHEPH_SECRETS',
   'sip.routeSecret': 'KOE_GATEWAY_SIP_ROUTE_SECRET',
+  'sip.rtpengineNg': 'KOE_GATEWAY_SIP_RTPENGINE_NG',
 };
 
 function describe(error: z.ZodError, source: string): string {
@@ -111,6 +114,7 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   KOE_GATEWAY_CORS_ORIGINS: (v, c) => (c.corsOrigins = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_AUTHEPH_SECRETS: (v, c) => ((c.sip ??= {}).authephSecrets = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_ROUTE_SECRET: (v, c) => ((c.sip ??= {}).routeSecret = v),
+  KOE_GATEWAY_SIP_RTPENGINE_NG: (v, c) => ((c.sip ??= {}).rtpengineNg = v),
 };
 
 function num(v: string, key: string): number {

@@ -8,6 +8,7 @@ import { FailureWindow, TokenBuckets } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
 import { parseRange } from './auth/net';
 import { AgentRegistry } from './sip/agents';
+import { SupervisionService } from './supervision/service';
 
 export interface GatewayContext {
   db: Db;
@@ -20,6 +21,8 @@ export interface GatewayContext {
   trustedProxies: ReturnType<typeof parseRange>[];
   /** Agent states and their pub/sub (docs/telephony.md). */
   agents: AgentRegistry;
+  /** Team leads' board, monitor / whisper / barge (server/supervision). */
+  supervision: SupervisionService;
 }
 
 /** The JWT secret: from config, else generated once and kept in the database. */
@@ -37,6 +40,7 @@ async function jwtSecret(db: Db, config: GatewayConfig, clock: Clock): Promise<s
 }
 
 export async function createContext(db: Db, config: GatewayConfig, clock: Clock): Promise<GatewayContext> {
+  const agents = new AgentRegistry(db, clock);
   return {
     db,
     config,
@@ -46,6 +50,7 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     authBuckets: new TokenBuckets(clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
     ipFailures: new FailureWindow(clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
     trustedProxies: config.trustedProxies.map(parseRange),
-    agents: new AgentRegistry(db, clock),
+    agents,
+    supervision: new SupervisionService(db, clock, agents, config.sip.rtpengineNg),
   };
 }

@@ -19,6 +19,7 @@ import { registerCrmRoutes } from './routes/crm';
 import { registerMeRoutes } from './routes/me';
 import { registerWebSocket } from './routes/ws';
 import { registerSipRoutes } from './routes/sip';
+import { registerSupervisionRoutes } from './routes/supervision';
 import { GATEWAY_VERSION } from './version';
 
 export interface Gateway {
@@ -82,6 +83,7 @@ export async function createGateway(opts: {
   registerAdminRoutes(app, ctx);
   registerCrmRoutes(app, ctx);
   registerSipRoutes(app, ctx);
+  registerSupervisionRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
 
@@ -91,6 +93,7 @@ export async function createGateway(opts: {
     close: async () => {
       await app.close();
       ctx.agents.close();
+      ctx.supervision.close();
     },
   };
 }

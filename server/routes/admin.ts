@@ -328,6 +328,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       sessions: { ...current.sessions, ...body.sessions },
       client: { ...current.client, ...body.client },
       agents: { ...current.agents, ...body.agents },
+      supervision: { ...current.supervision, ...body.supervision },
       ipAllowlist: { ...current.ipAllowlist, ...body.ipAllowlist },
     });
     if (!merged.success) {

@@ -23,9 +23,13 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
     };
     const timer = setTimeout(() => principal || refuse('unauthenticated', 'authenticate within 5 seconds'), AUTH_TIMEOUT_MS);
     let agent: AgentSocket | null = null;
+    let detach: (() => void) | null = null;
+    let board: (() => void) | null = null;
     socket.on('close', () => {
       clearTimeout(timer);
       agent?.close();
+      detach?.();
+      board?.();
     });
     socket.on('message', async (raw: Buffer, isBinary: boolean) => {
       if (isBinary || raw.length > MAX_MESSAGE_BYTES) return refuse('validation_failed', 'text JSON messages up to 16 KiB only', 4400);
@@ -47,6 +51,8 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
           }
           clearTimeout(timer);
           send({ type: 'ready', userId: principal.userId, sessionId: principal.sessionId });
+          // Supervision signalling for this user travels only on their own authenticated socket.
+          detach = ctx.supervision.attach({ principal, send: (m) => socket.readyState === socket.OPEN && send(m) });
           if (principal.permissions.has('calls:handle')) {
             agent = await attachAgent(ctx, principal, socket);
             if (socket.readyState !== socket.OPEN) agent.close(); // closed while attaching
@@ -66,6 +72,19 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
       if (msg.type === 'agentState') {
         if (!agent) return send({ type: 'error', code: 'forbidden', message: 'agent states need the "calls:handle" permission' });
         await agent.set(msg.state, msg.reason ?? null);
+      }
+      if (msg.type === 'registration') {
+        if (!principal.permissions.has('calls:handle')) return send({ type: 'error', code: 'forbidden', message: 'registration reports need the "calls:handle" permission' });
+        ctx.supervision.setRegistration(principal.userId, msg.state);
+      }
+      if (msg.type === 'supervisionAnswer') {
+        const ok = await ctx.supervision.operatorAnswer(principal, msg.legId, msg.sdp).catch(() => false);
+        if (!ok) send({ type: 'error', code: 'not_found', message: 'no such supervision leg' });
+      }
+      if (msg.type === 'boardSubscribe') {
+        if (!principal.permissions.has('team:supervise')) return send({ type: 'error', code: 'forbidden', message: 'the board needs the "team:supervise" permission' });
+        board?.();
+        board = await ctx.supervision.subscribeBoard(principal, (m) => socket.readyState === socket.OPEN && send(m));
       }
     });
   });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
 import { CRM_ROUTES } from './crm';
 import { SIP_ROUTES, SettableAgentState, AgentState, AgentReason } from './sip';
+import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 
 const Id = z.uuid();
@@ -340,6 +341,7 @@ export const ROUTES = {
   },
   ...CRM_ROUTES,
   ...SIP_ROUTES,
+  ...SUPERVISION_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -355,6 +357,7 @@ export const WsClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ping'), id: z.string().max(64).optional() }),
   /** Set the caller's agent state (docs/telephony.md); answered with an agentState message. */
   z.strictObject({ type: z.literal('agentState'), state: SettableAgentState, reason: AgentReason.optional() }),
+  ...SupervisionClientMessages,
 ]);
 export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), userId: Id, sessionId: Id }),
@@ -362,4 +365,5 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
   /** The caller's agent state: the ack of a change, or a change the gateway made (wrap-up over, call routed). */
   z.strictObject({ type: z.literal('agentState'), state: AgentState, reason: z.string().nullable().optional(), since: z.string() }),
+  ...SupervisionServerMessages,
 ]);

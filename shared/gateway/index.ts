@@ -6,3 +6,4 @@ export * from './cidr';
 export * from './device-message';
 export * from './crm';
 export * from './sip';
+export * from './supervision';

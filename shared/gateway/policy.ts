@@ -44,12 +44,24 @@ export const AgentPolicySchema = z.strictObject({
   wrapUpSeconds: z.number().int().min(0).max(3600).default(30),
 });
 
+/**
+ * Supervision (team leads). `announce`: the org requires an announcement before a team lead's
+ * voice reaches a customer. Default off: customers hear the recording/monitoring notice from
+ * the IVR/PBX before they are routed, and monitoring of employees is covered by their
+ * employment agreements. When on, the gateway refuses barge (Koe plays no announcement
+ * itself); monitor and whisper never reach the customer and stay allowed.
+ */
+export const SupervisionPolicySchema = z.strictObject({
+  announce: z.boolean().default(false),
+});
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
   sessions: SessionPolicySchema.default(SessionPolicySchema.parse({})),
   client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
   agents: AgentPolicySchema.default(AgentPolicySchema.parse({})),
+  supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -73,6 +85,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   sessions: SessionPolicySchema.partial().optional(),
   client: ClientPolicySchema.partial().optional(),
   agents: AgentPolicySchema.partial().optional(),
+  supervision: SupervisionPolicySchema.partial().optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z

@@ -1,0 +1,27 @@
+// Supervision routes (team leads; docs/telephony.md "Supervision"): the board snapshot, start,
+// the listening connection's answer, mode switches, stop; and Kamailio's call-ended
+// notification (shared secret, like /sip/route).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { GatewayContext } from '../context';
+import { GatewayError } from '../errors';
+import { route } from '../http';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const sup = ctx.supervision;
+  route(app, ctx, 'board', async ({ principal }) => ({ operators: await sup.board(principal) }));
+  route(app, ctx, 'startSupervision', async ({ principal, body }) => sup.start(principal, body.callId));
+  route(app, ctx, 'supervisionListenAnswer', async ({ principal, params, body }) => sup.listenAnswer(principal, params.id, body.sdp));
+  route(app, ctx, 'supervisionMode', async ({ principal, params, body }) => sup.switchMode(principal, params.id, body.mode, body.publishOffer));
+  route(app, ctx, 'stopSupervision', async ({ principal, params }) => ({ supervisionId: params.id, ended: await sup.stop(principal, params.id) }));
+  route(app, ctx, 'sipCallEnded', async ({ query, req }) => {
+    const expected = ctx.config.sip.routeSecret;
+    const given = req.headers['x-koe-route-secret'];
+    if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), digest(expected))) {
+      throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
+    }
+    return { closed: await sup.callEnded(query.callId) };
+  });
+}

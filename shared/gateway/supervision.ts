@@ -1,0 +1,120 @@
+// Supervision (team leads): the live board, silent monitor, whisper and barge. HTTP routes for
+// the lead's requests and SDP exchange; WebSocket messages for what the gateway pushes (board,
+// legs ended) and for the operator's second, non-SIP connection (whisper/barge set-up).
+// Spread into ROUTES (api.ts); the WS messages join WsClientMessage / WsServerMessage.
+import { z } from 'zod';
+import type { RouteSpec } from './api';
+import { AgentState } from './sip';
+
+const Id = z.uuid();
+const Iso = z.string();
+/** SIP Call-ID: printable ASCII without spaces. */
+export const SupervisedCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/**
+ * An SDP body we act on: text lines only, starts with v=0, has an audio m-line, at most 16 KiB.
+ * Checked on what leads and operators send and on what rtpengine answers.
+ */
+export const Sdp = z
+  .string()
+  .max(16 * 1024)
+  .refine((s) => /^v=0\r?\n/.test(s) && /\r?\nm=audio \d+ /.test(s) && /^[\x20-\x7e\r\n\t]*$/.test(s), 'an SDP with an audio m-line');
+
+export const SUPERVISION_MODES = ['monitor', 'whisper', 'barge'] as const;
+export const SupervisionMode = z.enum(SUPERVISION_MODES);
+export type SupervisionMode = z.infer<typeof SupervisionMode>;
+
+export const StartSupervisionRequest = z.strictObject({ callId: SupervisedCallId });
+export const SupervisionView = z.strictObject({
+  supervisionId: Id,
+  callId: z.string(),
+  operatorId: Id,
+  mode: SupervisionMode,
+  /** rtpengine's offer for the lead's listening connection (both parties, two m-lines); answer it. */
+  listenOffer: Sdp.optional(),
+  /** rtpengine's answer to the lead's published (sendonly) offer, when switching to whisper/barge the first time. */
+  publishAnswer: Sdp.optional(),
+  /** The operator's page answered the whisper connection (whisper/barge). */
+  operatorConnected: z.boolean(),
+});
+export type SupervisionView = z.infer<typeof SupervisionView>;
+export const ListenAnswerRequest = z.strictObject({ sdp: Sdp });
+export const SwitchModeRequest = z.strictObject({
+  mode: SupervisionMode,
+  /** The lead's sendonly offer (their microphone): needed the first time whisper/barge is chosen. */
+  publishOffer: Sdp.optional(),
+});
+export const StopSupervisionResponse = z.strictObject({ supervisionId: Id, ended: z.boolean() });
+
+export const BoardCall = z.strictObject({
+  callId: z.string(),
+  campaignId: Id.nullable(),
+  campaignName: z.string().nullable(),
+  direction: z.enum(['inbound', 'outbound']),
+  status: z.enum(['ringing', 'answered']),
+  since: Iso,
+  /** Only when the customer's campaign is in the lead's scope. */
+  customerName: z.string().nullable(),
+});
+export const BoardOperator = z.strictObject({
+  userId: Id,
+  username: z.string(),
+  displayName: z.string(),
+  teamIds: z.array(Id),
+  state: AgentState,
+  reason: z.string().nullable(),
+  since: Iso.nullable(),
+  /** What the operator's client last reported over its gateway link; null: never reported / offline. */
+  registration: z.enum(['registered', 'connecting', 'failed', 'offline']).nullable(),
+  call: BoardCall.nullable(),
+});
+export type BoardOperator = z.infer<typeof BoardOperator>;
+export const BoardResponse = z.strictObject({ operators: z.array(BoardOperator) });
+
+export const SUPERVISION_ROUTES = {
+  board: { method: 'GET', path: '/supervision/board', summary: 'The live board: the lead\'s operators (admins: the org), states, calls, registration', auth: 'team:supervise', response: BoardResponse },
+  startSupervision: {
+    method: 'POST', path: '/supervision', summary: 'Start supervising a live call (silent monitor first); audited', auth: 'team:supervise',
+    body: StartSupervisionRequest, response: SupervisionView,
+  },
+  supervisionListenAnswer: {
+    method: 'POST', path: '/supervision/:id/listen', summary: 'The lead\'s SDP answer for the listening connection', auth: 'team:supervise',
+    params: z.strictObject({ id: Id }), body: ListenAnswerRequest, response: SupervisionView,
+  },
+  supervisionMode: {
+    method: 'POST', path: '/supervision/:id/mode', summary: 'Switch monitor / whisper / barge without dropping the call; audited', auth: 'team:supervise',
+    params: z.strictObject({ id: Id }), body: SwitchModeRequest, response: SupervisionView,
+  },
+  stopSupervision: {
+    method: 'DELETE', path: '/supervision/:id', summary: 'Leave: every leg of this supervision is torn down; audited', auth: 'team:supervise',
+    params: z.strictObject({ id: Id }), response: StopSupervisionResponse,
+  },
+  sipCallEnded: {
+    method: 'GET', path: '/sip/call-ended', summary: 'Kamailio only (X-Koe-Route-Secret): a BYE ended this call; supervision legs are torn down',
+    auth: null, query: z.strictObject({ callId: SupervisedCallId }), response: z.strictObject({ closed: z.number().int() }),
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+/** Client -> gateway over /ws. */
+export const SupervisionClientMessages = [
+  /** The operator's page answers the whisper connection's offer (only the supervised operator's own socket). */
+  z.strictObject({ type: z.literal('supervisionAnswer'), legId: Id, sdp: Sdp }),
+  /** The operator's client reports its SIP registration (shown on the board). */
+  z.strictObject({ type: z.literal('registration'), state: z.enum(['registered', 'connecting', 'failed', 'offline']) }),
+  /** A lead asks for the board: a snapshot now, then an update per change. */
+  z.strictObject({ type: z.literal('boardSubscribe') }),
+] as const;
+
+/** Gateway -> client over /ws. */
+export const SupervisionServerMessages = [
+  /** To the operator: open a second, non-SIP connection with this offer (the lead's voice). */
+  z.strictObject({ type: z.literal('supervisionOffer'), legId: Id, sdp: Sdp, mode: z.enum(['whisper', 'barge']) }),
+  /** To the operator: whisper (lead heard by the operator only) or barge (mixed toward the customer). */
+  z.strictObject({ type: z.literal('supervisionMode'), legId: Id, mode: z.enum(['whisper', 'barge']) }),
+  /** To the operator: close that connection. */
+  z.strictObject({ type: z.literal('supervisionStop'), legId: Id }),
+  /** To the lead: the supervision ended (call over, or stopped elsewhere). */
+  z.strictObject({ type: z.literal('supervisionEnded'), supervisionId: Id, reason: z.enum(['call_ended', 'stopped', 'operator_left']) }),
+  z.strictObject({ type: z.literal('board'), operators: z.array(BoardOperator) }),
+  z.strictObject({ type: z.literal('boardUpdate'), operator: BoardOperator }),
+] as const;
