@@ -1,0 +1,187 @@
+// Softphone bench: with 1,000,000 customers in the gateway (generated in the database as in
+// screen-pop.bench.ts), baresip calls a DID N times (KOE_BENCH_CALLS, default 50). For Koe's
+// real renderer (dev host + Chromium): INVITE at the client (SIP.js onInvite) -> customer card
+// painted (performance marks: onInvite and requestAnimationFrame after the card's commit), and
+// answer click -> remote audio energy. Beside it, in the same run, a bare SIP.js page that only
+// answers: dial -> onInvite and onInvite -> Established.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { freePort, startStack } from '../../deploy/stack';
+import type { KeytarLike } from '../../main/secrets/vault';
+import { createOrg, createUser } from '../../server/orgs';
+import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
+import { Baresip } from '../integration/telephony/baresip';
+import { SoftphonePage } from '../integration/telephony/softphone-page';
+import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+import type { Bench, Table } from './run';
+
+const CUSTOMERS = Number(process.env.KOE_BENCH_CUSTOMERS ?? 1_000_000);
+const CALLS = Math.max(50, Number(process.env.KOE_BENCH_CALLS ?? 50));
+const PASSWORD = 'Bench-Koe-2026!';
+const CALLER = '+819012340007';
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function memoryKeytar(): KeytarLike {
+  const m = new Map<string, string>();
+  return {
+    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
+    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
+    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
+  };
+}
+
+const bench: Bench = async (log) => {
+  const port = await freePort('tcp');
+  const stack = await startStack({
+    gatewayConfig: { jwt: { secret: 'softphone-bench-secret-0123456789-abcdef' }, authRateLimit: { capacity: 1e6, refillPerMinute: 1e6 }, corsOrigins: [`http://127.0.0.1:${port}`] },
+  });
+  const ctx = stack.gateway.ctx;
+  const db = ctx.db;
+  const orgId = await createOrg(ctx, 'ベンチ');
+  await db.updateTable('orgs').set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 0 } }) }).where('id', '=', orgId).execute();
+  const campaignId = randomUUID();
+  const did = '+81312349999';
+  const now = new Date();
+  await db.insertInto('campaigns').values({ id: campaignId, org_id: orgId, name: 'ベンチ窓口', time_zone: 'Asia/Tokyo', weekly_hours: '{}', closed_dates: '[]', dispositions: '["解決"]', blocked_numbers: '[]', created_at: now, updated_at: now }).execute();
+  await db.insertInto('campaign_dids').values({ org_id: orgId, e164: did, campaign_id: campaignId }).execute();
+  const t0 = Date.now();
+  // 1 M customers in the campaign (one of them the caller), in the database like screen-pop.bench.ts.
+  for (let from = 0; from < CUSTOMERS; from += 250_000) {
+    const to = Math.min(CUSTOMERS, from + 250_000) - 1;
+    await sql.raw(`insert into customers (id, org_id, campaign_id, name_kanji, name_kana, name_kanji_key, name_kana_key, email, fields, created_at, updated_at)
+      select overlay(overlay(md5('sb-cu-' || i) placing '4' from 13) placing '8' from 17)::uuid, '${orgId}', '${campaignId}',
+        '顧客 ' || i, 'コキャク ' || i, '顧客' || i, 'コキャク' || i, null, '{}'::jsonb, now(), now()
+      from generate_series(${from}, ${to}) i`).execute(db);
+    await sql.raw(`insert into customer_phones (customer_id, e164, campaign_id, org_id)
+      select overlay(overlay(md5('sb-cu-' || i) placing '4' from 13) placing '8' from 17)::uuid, '+8190' || lpad(i::text, 8, '0'), '${campaignId}', '${orgId}'
+      from generate_series(${from}, ${to}) i`).execute(db);
+    log(`customers ${to + 1} / ${CUSTOMERS}`);
+  }
+  await sql.raw('analyze').execute(db);
+  log(`data ${Date.now() - t0} ms`);
+  const op = `bench-op-${randomUUID().slice(0, 6)}`;
+  const opId = await createUser(ctx, { orgId, username: op, displayName: 'ベンチ', role: 'operator', password: PASSWORD });
+  await db.insertInto('campaign_assignments').values({ user_id: opId, campaign_id: campaignId, org_id: orgId }).execute();
+
+  const host = await startTestDevHost({ port, managedPolicy: { gatewayUrl: stack.gatewayUrl, sipWssUrl: stack.sip.wsUrl }, keytar: memoryKeytar() });
+  const browser = await launchChromium();
+  const context = await browser.newContext({ permissions: ['microphone', 'notifications'] });
+  // tsx (esbuild keepNames) wraps named functions in __name(); evaluate() bodies run in the page.
+  await context.addInitScript('window.__name = (f) => f');
+  const page = await context.newPage();
+  await page.goto(host.pageUrl());
+  await page.getByLabel('ユーザー名').fill(op);
+  await page.getByLabel('パスワード').fill(PASSWORD);
+  await page.getByRole('button', { name: 'サインイン' }).click();
+  await page.locator('[data-testid="status-phone"][data-registration="registered"]').waitFor({ timeout: 15_000 });
+  await page.getByTestId('agent-ready').click();
+  await page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor();
+  const pstn = await Baresip.start({ trunk: stack.sip.trunk, proxy: stack.sip.udp, number: CALLER, toneHz: 440 });
+
+  const koe = { dialToInvite: [] as number[], inviteToCard: [] as number[], answerToAudio: [] as number[] };
+  for (let i = 0; i < CALLS; i++) {
+    await page.evaluate(() => performance.clearMarks());
+    const dialAt = Date.now();
+    pstn.dial(`sip:${did}@${stack.sip.domain}`);
+    await page.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('koe:card-painted:')));
+    const m = await page.evaluate(() => {
+      const get = (p: string) => performance.getEntriesByType('mark').find((e) => e.name.startsWith(p))!.startTime;
+      return { origin: performance.timeOrigin, invite: get('koe:invite:'), card: get('koe:card-painted:') };
+    });
+    koe.dialToInvite.push(m.origin + m.invite - dialAt);
+    koe.inviteToCard.push(m.card - m.invite);
+    const audioMs = await page.evaluate(async () => {
+      const t = performance.now();
+      (document.querySelector('[data-testid="answer"]') as HTMLButtonElement).click();
+      const ctx = new AudioContext();
+      for (;;) {
+        const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
+        if (audio?.srcObject) {
+          const an = ctx.createAnalyser();
+          ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
+          const buf = new Float32Array(an.fftSize);
+          for (let k = 0; k < 500; k++) {
+            an.getFloatTimeDomainData(buf);
+            if (buf.some((x) => Math.abs(x) > 0.01)) {
+              void ctx.close();
+              return performance.now() - t;
+            }
+            await new Promise((r) => setTimeout(r, 2));
+          }
+          return NaN;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    });
+    koe.answerToAudio.push(audioMs);
+    await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
+    pstn.hangup();
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    await page.getByTestId('finish-wrapup').click({ timeout: 5000 }).catch(() => undefined);
+    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor({ timeout: 5000 }).catch(async () => {
+      await page.getByTestId('agent-ready').click();
+    });
+    await sleep(100);
+    if ((i + 1) % 10 === 0) log(`koe calls ${i + 1} / ${CALLS}`);
+  }
+  await page.getByTestId('agent-not-ready').click();
+
+  // The bare SIP.js page (answers at once), same stack, same DID, same run.
+  const bare = await SoftphonePage.open();
+  const bareOp = `bench-bare-${randomUUID().slice(0, 6)}`;
+  const bareId = await createUser(ctx, { orgId, username: bareOp, displayName: 'bare', role: 'operator', password: PASSWORD });
+  await db.insertInto('campaign_assignments').values({ user_id: bareId, campaign_id: campaignId, org_id: orgId }).execute();
+  const signIn = await (await fetch(`${stack.gatewayUrl}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: bareOp, password: PASSWORD }) })).json() as { tokens: { accessToken: string } };
+  const token = signIn.tokens.accessToken;
+  const creds = await (await fetch(`${stack.gatewayUrl}/sip/credentials`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json() as { aor: string; authorizationUsername: string; authorizationPassword: string };
+  await bare.page.evaluate((cfg) => (window as any).startPhone(cfg), { aor: creds.aor, wsUrl: stack.sip.wsUrl, username: creds.authorizationUsername, password: creds.authorizationPassword, toneHz: 1000, expectHz: 440 });
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`${stack.gatewayUrl.replace('http', 'ws')}/ws`);
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ type: 'auth', accessToken: token }));
+  await sleep(300);
+  const bareT = { dialToInvite: [] as number[], inviteToEstablished: [] as number[] };
+  for (let i = 0; i < CALLS; i++) {
+    ws.send(JSON.stringify({ type: 'agentState', state: 'ready' }));
+    await sleep(100);
+    const dialAt = Date.now();
+    pstn.dial(`sip:${did}@${stack.sip.domain}`);
+    await bare.page.waitForFunction((t) => (window as any).koe.establishedAt > t, dialAt, { timeout: 10_000 });
+    const k = await bare.page.evaluate(() => ({ i: (window as any).koe.invitedAt, e: (window as any).koe.establishedAt }));
+    bareT.dialToInvite.push(k.i - dialAt);
+    bareT.inviteToEstablished.push(k.e - k.i);
+    await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
+    pstn.hangup();
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    await sleep(100);
+  }
+  ws.close();
+  await bare.close();
+  await pstn.stop();
+  await browser.close();
+  await host.close();
+  await stack.stop();
+
+  const row = (what: string, xs: number[]) => ({ measure: what, n: xs.length, p50_ms: pct(xs, 50), p95_ms: pct(xs, 95) });
+  const tables: Table[] = [
+    {
+      title: `Softphone, ${CUSTOMERS.toLocaleString('en')} customers, ${CALLS} calls each (same stack, same run)`,
+      rows: [
+        row('Koe: baresip dial -> SIP.js onInvite', koe.dialToInvite),
+        row('Koe: onInvite -> card painted (ringing, same frame)', koe.inviteToCard),
+        row('Koe: answer click -> remote audio energy', koe.answerToAudio),
+        row('bare SIP.js: baresip dial -> onInvite', bareT.dialToInvite),
+        row('bare SIP.js: onInvite -> Established (auto-answer)', bareT.inviteToEstablished),
+      ],
+    },
+  ];
+  return tables;
+};
+
+export default bench;
