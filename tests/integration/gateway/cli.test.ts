@@ -6,12 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../../server/db/connect';
 import type { Db } from '../../../server/db/schema';
 import { BACKENDS, openBackend } from './harness';
 
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+// Each test runs several CLI processes, each starting tsx and opening the database: on a
+// loaded 2-core machine (the telephony suites run alongside) one test can pass 60 s.
+vi.setConfig({ testTimeout: 240_000 });
 
 describe.each(BACKENDS)('koe-gateway CLI on %s', (backend) => {
   let env: NodeJS.ProcessEnv;
