@@ -15,6 +15,7 @@ import { PolicyService, type ManagedPolicy } from './policy';
 import { SettingsStore } from './settings';
 import { AgentStateService } from '../telephony/agent-state';
 import { SipCredentialService } from '../telephony/sip-credentials';
+import { SupervisionRelay } from '../telephony/supervision';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -48,6 +49,7 @@ export interface MainServices {
   link: GatewayLink;
   sip: SipCredentialService;
   agent: AgentStateService;
+  supervision: SupervisionRelay;
   idle: IdleMonitor;
   deps: MainDeps;
 }
@@ -73,10 +75,15 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     url: gatewayUrl,
     accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
     onSessionEnded: (why) => void session.end(why),
-    onReady: () => agent.resend(),
+    onReady: () => {
+      agent.resend();
+      supervision.resend();
+    },
     onAgentState: (ack) => agent.acknowledged(ack),
+    onSupervision: (m) => supervision.fromGateway(m),
   });
   const agent = new AgentStateService(link);
+  const supervision = new SupervisionRelay(link, () => deps.clock.now());
   const sip = new SipCredentialService({
     issue: (accessToken) => gateway.call('sipCredentials', { accessToken }),
     accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
@@ -87,13 +94,14 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     if (st.status !== 'signed-in') {
       sip.clear();
       agent.reset();
+      supervision.reset();
     }
     // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
     policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null);
     if (st.status === 'signed-in') link.start();
     else link.stop();
   });
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, idle, deps };
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, idle, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -124,6 +132,14 @@ export function createHandlers(s: MainServices): HandlerTable {
       setState: ({ state, reason }) => {
         if (s.session.current().status !== 'signed-in') throw new IpcFailure('not_allowed', 'Sign in first');
         return s.agent.set(state, reason);
+      },
+    },
+    supervision: {
+      answer: ({ legId, sdp }) => ({ sent: s.supervision.answer(legId, sdp) }),
+      reportRegistration: ({ state }) => ({ sent: s.supervision.reportRegistration(state) }),
+      watchBoard: () => {
+        if (s.session.current().status !== 'signed-in') throw new IpcFailure('not_allowed', 'Sign in first');
+        return s.supervision.watchBoard();
       },
     },
     gateway: {
@@ -170,6 +186,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.policy.onChange((p) => emit('policy:changed', p)),
     s.session.onChange((st) => emit('session:changed', st)),
     s.agent.onChange((st) => emit('agent:changed', st)),
+    s.supervision.onEvent((event, payload) => emit(event, payload as never)),
   ];
   return () => offs.forEach((off) => off());
 }

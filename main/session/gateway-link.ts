@@ -27,6 +27,10 @@ const realTimers: LinkTimers = {
 
 export type LinkEnd = 'revoked' | 'expired';
 
+type ServerMessage = z.infer<typeof WsServerMessage>;
+export type SupervisionPush = Extract<ServerMessage, { type: 'supervisionOffer' | 'supervisionMode' | 'supervisionStop' | 'supervisionEnded' | 'board' | 'boardUpdate' }>;
+const SUPERVISION_TYPES = new Set<string>(['supervisionOffer', 'supervisionMode', 'supervisionStop', 'supervisionEnded', 'board', 'boardUpdate']);
+
 /**
  * Main's authenticated WebSocket to the gateway while signed in. The gateway re-checks the
  * session on every message, so a ping every `pingMs` notices an admin's revoke or an expiry
@@ -49,6 +53,8 @@ export class GatewayLink {
       /** Called each time the link is (re-)authenticated: senders re-send their current state. */
       onReady?: () => void;
       onAgentState?: (ack: AgentStateAck) => void;
+      /** Supervision signalling and board pushes (validated against the gateway contract first). */
+      onSupervision?: (message: SupervisionPush) => void;
       timers?: LinkTimers;
       pingMs?: number;
     },
@@ -108,6 +114,8 @@ export class GatewayLink {
         this.attempt = 0;
         this.pinger = this.timers.setInterval(() => this.pingNow(), this.deps.pingMs ?? 20_000);
         this.deps.onReady?.();
+      } else if (SUPERVISION_TYPES.has(msg.data.type)) {
+        this.deps.onSupervision?.(msg.data as SupervisionPush);
       } else if (msg.data.type === 'error') {
         const code = msg.data.code;
         if (code === 'session_revoked' || code === 'token_reused' || code === 'device_revoked') this.end('revoked');

@@ -453,6 +453,9 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
         await appendAudit(tx, clock, event(principal, 'call.customer_linked', { type: 'call', id: call.id }, { customerId: changes.customer_id }));
       }
       return ownCall(tx, principal, params.callId);
+    }).then((r) => {
+      ctx.supervision.touch(principal.userId); // the lead's board shows the call's new status
+      return r;
     });
     return callView(updated);
   });

@@ -54,5 +54,6 @@ export async function routeInbound(ctx: GatewayContext, q: { did: string; from: 
     .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
     .execute();
   await onCall;
+  ctx.supervision.touch(chosen.userId); // the board: the call row exists now
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
 }

@@ -103,6 +103,11 @@ export class SupervisionService {
     this.changed(userId);
   }
 
+  /** Something about this operator's call changed (routed, answered, ended): board update. */
+  touch(userId: string): void {
+    this.changed(userId);
+  }
+
   private changed(userId: string): void {
     for (const l of this.boardListeners) {
       try {

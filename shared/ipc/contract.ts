@@ -183,6 +183,58 @@ export const AudioDevices = z
   .strict();
 export type AudioDevices = z.infer<typeof AudioDevices>;
 
+/**
+ * Supervision (team leads). Operator side: the set-up of the second, non-SIP connection that
+ * carries a team lead's voice (whisper/barge). Main emits it only from the gateway link (the
+ * gateway's authenticated WebSocket): nothing else can open such a connection.
+ */
+const LegId = z.string().uuid();
+const SupervisionSdp = z.string().min(10).max(16 * 1024).regex(/^v=0\r?\n/);
+export const SupervisionSignal = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('offer'), legId: LegId, sdp: SupervisionSdp, mode: z.enum(['whisper', 'barge']) }).strict(),
+  z.object({ kind: z.literal('mode'), legId: LegId, mode: z.enum(['whisper', 'barge']) }).strict(),
+  z.object({ kind: z.literal('stop'), legId: LegId }).strict(),
+]);
+export type SupervisionSignal = z.infer<typeof SupervisionSignal>;
+/** Lead side: a supervision the gateway ended (call over, or stopped elsewhere). */
+export const SupervisionEnded = z
+  .object({ supervisionId: z.string().uuid(), reason: z.enum(['call_ended', 'stopped', 'operator_left']) })
+  .strict();
+/** The lead's live board, as main keeps it from the gateway's snapshot and updates. */
+export const BoardState = z
+  .object({
+    operators: z.array(
+      z
+        .object({
+          userId: z.string(),
+          username: z.string(),
+          displayName: z.string(),
+          teamIds: z.array(z.string()),
+          state: AgentStateName,
+          reason: z.string().nullable(),
+          since: z.string().nullable(),
+          registration: z.enum(['registered', 'connecting', 'failed', 'offline']).nullable(),
+          call: z
+            .object({
+              callId: z.string(),
+              campaignId: z.string().nullable(),
+              campaignName: z.string().nullable(),
+              direction: z.enum(['inbound', 'outbound']),
+              status: z.enum(['ringing', 'answered']),
+              since: z.string(),
+              customerName: z.string().nullable(),
+            })
+            .strict()
+            .nullable(),
+        })
+        .strict(),
+    ),
+    updatedAt: z.number().int().nullable(),
+  })
+  .strict();
+export type BoardState = z.infer<typeof BoardState>;
+export const RegistrationReport = z.object({ state: z.enum(['registered', 'connecting', 'failed', 'offline']) }).strict();
+
 export const contract = {
   invoke: {
     app: {
@@ -218,6 +270,14 @@ export const contract = {
       state: channel(NoInput, AgentState),
       setState: channel(AgentStateInput, AgentState),
     },
+    supervision: {
+      /** Operator: the answer of the whisper connection, sent back on the gateway link. */
+      answer: channel(z.object({ legId: LegId, sdp: SupervisionSdp }).strict(), z.object({ sent: z.boolean() }).strict()),
+      /** Operator: the SIP registration as the phone sees it (the lead's board shows it). */
+      reportRegistration: channel(RegistrationReport, z.object({ sent: z.boolean() }).strict()),
+      /** Lead: start receiving the board (snapshot, then updates: board:changed). */
+      watchBoard: channel(NoInput, BoardState),
+    },
     shell: {
       openExternal: channel(
         z.object({ url: z.string().max(2048) }).strict(),
@@ -231,6 +291,9 @@ export const contract = {
     'policy:changed': EffectivePolicy,
     'session:changed': SessionState,
     'agent:changed': AgentState,
+    'supervision:signal': SupervisionSignal,
+    'supervision:ended': SupervisionEnded,
+    'board:changed': BoardState,
   },
 } as const;
 

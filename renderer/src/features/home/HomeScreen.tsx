@@ -5,6 +5,8 @@ import { NotesPanel } from '../customer/NotesPanel';
 import { AgentStatePanel } from '../phone/AgentStatePanel';
 import { DeviceSettings } from '../phone/DeviceSettings';
 import { PhonePanel } from '../phone/PhonePanel';
+import { CoachingIndicator } from '../supervision/CoachingIndicator';
+import { LeadBoard } from '../supervision/LeadBoard';
 
 /** The signed-in operator's workspace. Calls and customer cards mount here (later issues). */
 export function HomeScreen() {
@@ -15,7 +17,9 @@ export function HomeScreen() {
   return (
     <>
     <AgentStatePanel />
+    <CoachingIndicator />
     <PhonePanel />
+    {session.user.permissions.includes('team:supervise') && <LeadBoard />}
     <CustomerCard />
     <NotesPanel />
     <section className="card home sensitive" data-testid="home" aria-labelledby="home-h">

@@ -315,4 +315,9 @@ export const phoneActions = {
     void useAgentStore.getState().set('ready');
   },
   currentDevices: () => devices,
+  /** Supervision's barge: the sender of the live customer call (not a consultation leg), or null. */
+  customerAudioSender(): RTCRtpSender | null {
+    const call = usePhoneStore.getState().calls.find((c) => c.phase === 'established' && !c.consultFor);
+    return call ? (phone?.audioSender?.(call.id) ?? null) : null;
+  },
 };

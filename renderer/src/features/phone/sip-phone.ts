@@ -60,6 +60,8 @@ export interface SipPhone {
   /** Transfers `id`'s party to the party of `consultId` (REFER with Replaces). */
   attendedTransfer(id: string, consultId: string): Promise<void>;
   setDevices(devices: { inputDeviceId: string | null; outputDeviceId: string | null }): Promise<void>;
+  /** The RTCRtpSender carrying our audio on a call (supervision's barge replaces its track); null if none. */
+  audioSender?(id: string): RTCRtpSender | null;
 }
 
 /** SIP URI for what an operator types as a transfer or dial target: E.164 or a SIP user. */

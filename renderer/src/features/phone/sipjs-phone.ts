@@ -284,6 +284,11 @@ export class SipJsPhone implements SipPhone {
     this.listener?.held?.(id, on);
   }
 
+  audioSender(id: string): RTCRtpSender | null {
+    const sdh = this.legs.get(id)?.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    return sdh?.peerConnection?.getSenders().find((s) => s.track?.kind === 'audio') ?? null;
+  }
+
   mute(id: string, on: boolean): void {
     const sdh = this.leg(id).session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
     for (const sender of sdh?.peerConnection?.getSenders() ?? []) if (sender.track) sender.track.enabled = !on;

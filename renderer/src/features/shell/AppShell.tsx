@@ -8,6 +8,7 @@ import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
 import { Telephony } from '../phone/Telephony';
+import { SupervisionClient } from '../supervision/SupervisionClient';
 import type { SipPhone } from '../phone/sip-phone';
 
 const GATEWAY_POLL_MS = 15_000;
@@ -92,6 +93,7 @@ export function AppShell({ createPhone }: { createPhone?: () => SipPhone } = {})
         )}
       </main>
       {createPhone && <Telephony createPhone={createPhone} />}
+      {createPhone && <SupervisionClient />}
       <StatusBar />
     </div>
   );

@@ -1,0 +1,51 @@
+import { useEffect } from 'react';
+import { koe } from '../../koe';
+import { useSessionStore } from '../../stores/session';
+import { usePhoneStore } from '../../stores/phone';
+import { startLeadEvents } from './lead-client';
+import { startOperatorSupervision } from './operator-client';
+import { useSupervisionStore } from './store';
+
+/**
+ * Supervision plumbing while signed in, outside the lockable views (like the phone): the
+ * operator's whisper/barge client, the registration report for the lead's board, and the
+ * lead's "ended by the gateway" events.
+ */
+export function SupervisionClient() {
+  const session = useSessionStore((s) => s.session);
+  const signedIn = session.status === 'signed-in';
+  const perms = session.status === 'signed-in' ? session.user.permissions : [];
+  const handles = perms.includes('calls:handle');
+  const supervises = perms.includes('team:supervise');
+
+  useEffect(() => {
+    if (!signedIn || !handles) return;
+    const stop = startOperatorSupervision();
+    let last: string | null = null;
+    const report = (state: string) => {
+      if (state === last || !['registered', 'connecting', 'failed', 'offline'].includes(state)) return;
+      last = state;
+      void koe().supervision.reportRegistration({ state: state as 'registered' });
+    };
+    report(usePhoneStore.getState().registration);
+    const unsub = usePhoneStore.subscribe((s) => report(s.registration));
+    return () => {
+      stop();
+      unsub();
+    };
+  }, [signedIn, handles]);
+
+  useEffect(() => {
+    if (!signedIn || !supervises) return;
+    const off = startLeadEvents();
+    const offBoard = koe().on('board:changed', (board) => useSupervisionStore.setState({ board }));
+    void koe().supervision.watchBoard({}).then((r) => r.ok && useSupervisionStore.setState({ board: r.value }));
+    return () => {
+      off();
+      offBoard();
+      useSupervisionStore.setState({ board: { operators: [], updatedAt: null }, lead: null });
+    };
+  }, [signedIn, supervises]);
+
+  return null;
+}

@@ -1,0 +1,119 @@
+// The team lead's side: start (silent monitor: one listening connection with both parties as
+// two tracks), switch to whisper/barge (a second, sendonly connection publishes the lead's
+// microphone), leave. Requests go to the gateway with the short-lived access token (as the
+// CRM calls do); the gateway is the authority and audits everything.
+import { GatewayCallError, GatewayClient, type FetchFn } from '../../../../shared/gateway-client';
+import type { SupervisionMode } from '../../../../shared/gateway/supervision';
+import { koe } from '../../koe';
+import { useAppStore } from '../../stores/app';
+import { useSupervisionStore, type LeadSession } from './store';
+import { gathered, hiddenHost, playTrack, supervisionPeer } from './webrtc';
+
+const client = new GatewayClient(
+  () => useAppStore.getState().policy?.policy.gatewayUrl ?? 'http://127.0.0.1:8787',
+  ((url, init) => window.fetch(url, init)) as FetchFn,
+  8_000,
+);
+
+async function token(): Promise<string> {
+  const r = await koe().session.accessToken({});
+  if (!r.ok || !r.value) throw new GatewayCallError('unreachable', 'no access token (signed out or locked)');
+  return r.value.token;
+}
+
+let listen: RTCPeerConnection | null = null;
+let publish: { pc: RTCPeerConnection; mic: MediaStream } | null = null;
+let audios: HTMLAudioElement[] = [];
+
+function patch(p: Partial<LeadSession>): void {
+  useSupervisionStore.setState((s) => (s.lead ? { lead: { ...s.lead, ...p } } : {}));
+}
+
+function errorCode(e: unknown): string {
+  return e instanceof GatewayCallError ? e.code : 'unexpected';
+}
+
+function closeMedia(): void {
+  for (const a of audios) a.remove();
+  audios = [];
+  listen?.close();
+  listen = null;
+  if (publish) {
+    for (const t of publish.mic.getTracks()) t.stop();
+    publish.pc.close();
+  }
+  publish = null;
+}
+
+export async function startMonitor(callId: string, operatorId: string): Promise<void> {
+  closeMedia();
+  useSupervisionStore.setState({ lead: { supervisionId: null, callId, operatorId, mode: 'monitor', status: 'connecting', error: null, operatorConnected: false } });
+  try {
+    const view = await client.call('startSupervision', { accessToken: await token(), body: { callId } });
+    if (!view.listenOffer) throw new GatewayCallError('bad_response', 'no offer');
+    patch({ supervisionId: view.supervisionId });
+    const pc = supervisionPeer();
+    listen = pc;
+    const host = hiddenHost('supervision-audio-host');
+    pc.ontrack = (e) => audios.push(playTrack(host, e.track, 'supervision-audio'));
+    await pc.setRemoteDescription({ type: 'offer', sdp: view.listenOffer });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    await client.call('supervisionListenAnswer', { accessToken: await token(), params: { id: view.supervisionId }, body: { sdp: pc.localDescription!.sdp } });
+    patch({ status: 'listening' });
+  } catch (e) {
+    closeMedia();
+    patch({ status: 'refused', error: errorCode(e) });
+  }
+}
+
+export async function switchMode(mode: SupervisionMode): Promise<void> {
+  const lead = useSupervisionStore.getState().lead;
+  if (!lead?.supervisionId || lead.status === 'ended') return;
+  patch({ status: 'switching', error: null });
+  try {
+    let publishOffer: string | undefined;
+    let fresh: { pc: RTCPeerConnection; mic: MediaStream } | null = null;
+    if (mode !== 'monitor' && !publish) {
+      const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+      const pc = supervisionPeer();
+      pc.addTransceiver(mic.getAudioTracks()[0]!, { direction: 'sendonly' });
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      publishOffer = pc.localDescription!.sdp;
+      fresh = { pc, mic };
+    }
+    const view = await client.call('supervisionMode', {
+      accessToken: await token(),
+      params: { id: lead.supervisionId },
+      body: publishOffer ? { mode, publishOffer } : { mode },
+    });
+    if (fresh) {
+      if (!view.publishAnswer) throw new GatewayCallError('bad_response', 'no answer for the published voice');
+      await fresh.pc.setRemoteDescription({ type: 'answer', sdp: view.publishAnswer });
+      publish = fresh;
+    }
+    patch({ mode: view.mode, status: 'listening', operatorConnected: view.operatorConnected });
+  } catch (e) {
+    patch({ status: 'listening', error: errorCode(e) });
+  }
+}
+
+export async function leave(): Promise<void> {
+  const lead = useSupervisionStore.getState().lead;
+  closeMedia();
+  useSupervisionStore.setState({ lead: null });
+  if (lead?.supervisionId && lead.status !== 'ended') {
+    await client.call('stopSupervision', { accessToken: await token(), params: { id: lead.supervisionId } }).catch(() => undefined);
+  }
+}
+
+/** The gateway ended it (the call is over): every connection closes at once. */
+export function startLeadEvents(): () => void {
+  return koe().on('supervision:ended', (e) => {
+    const lead = useSupervisionStore.getState().lead;
+    if (lead?.supervisionId !== e.supervisionId) return;
+    closeMedia();
+    patch({ status: 'ended', error: e.reason });
+  });
+}

@@ -1,0 +1,133 @@
+// Supervision end to end with audio proof: the operator's page and the team lead's page (dev
+// host + Chromium, each with its own sine-tone microphone), baresip as the customer, the real
+// stack. Customer 440 Hz, operator 1000 Hz, lead 2500 Hz; pages measure by FFT, baresip's
+// recording of what the customer heard is analysed here (Goertzel) for the isolation in dB.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWav } from '../integration/telephony/baresip';
+import { CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, tonePower, type SupervisionWorld } from './supervision-harness';
+
+let w: SupervisionWorld;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  w = await supervisionWorld();
+}, 120_000);
+afterAll(async () => {
+  await w?.close();
+});
+
+const opState = (w: SupervisionWorld) => w.op.evaluate(() => {
+  const t = (window as any).__koeTest;
+  return { pcs: t.pcs.length, open: t.pcs.filter((p: RTCPeerConnection) => p.connectionState !== 'closed').length, sipIn: t.sipIn, sipOut: t.sipOut };
+});
+
+async function audits(action: string) {
+  const rows = await w.stack.gateway.ctx.db.selectFrom('audit_log').selectAll().where('action', '=', action).where('org_id', '=', w.orgId).orderBy('seq').execute();
+  return rows.map((r) => ({ ...r, detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail }));
+}
+
+describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpengine)', () => {
+  it('monitor, whisper, barge, another team\'s lead refused, and the call\'s end closes the lead\'s legs', async () => {
+    const { op, lead, pstn } = w;
+    pstn.dial(`sip:${w.did}@${w.stack.sip.domain}`);
+    await op.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    await op.getByTestId('answer').click();
+    await op.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
+    const tEstablished = Date.now();
+    const callId = (await w.stack.gateway.ctx.db.selectFrom('calls').select('sip_call_id').where('operator_id', '=', w.users.op.id).executeTakeFirstOrThrow()).sip_call_id;
+
+    // The board (pushed over /ws): the operator, on a call, registered, with the customer's name (in scope).
+    const row = lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"]`);
+    await lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"][data-state="on_call"][data-registration="registered"]`).waitFor({ timeout: 5000 });
+    await row.getByTestId('board-customer').waitFor({ timeout: 5000 });
+    expect(await row.getByTestId('board-customer').textContent()).toBe('鈴木 花子');
+    expect(await lead.locator(`[data-testid="board-row"][data-username="${w.users.op2.username}"]`).count()).toBe(0);
+    await sleep(800);
+
+    // ---- monitor: the lead hears both; the operator's page sees nothing at all
+    const before = await opState(w);
+    const hearMs = await clickAndHearBoth(lead, `monitor-${w.users.op.username}`, [CUSTOMER_HZ, OPERATOR_HZ]);
+    console.log(`lead click -> hears both parties: ${hearMs.toFixed(0)} ms`);
+    expect(hearMs).toBeGreaterThan(0);
+    await lead.locator('[data-testid="supervision-panel"][data-status="listening"][data-mode="monitor"]').waitFor();
+    const [c1, o1] = await levels(lead, 'audio[data-testid="supervision-audio"]', [CUSTOMER_HZ, OPERATOR_HZ]);
+    console.log(`monitor: lead hears customer ${c1!.toFixed(1)} dBFS, operator ${o1!.toFixed(1)} dBFS`);
+    expect(c1).toBeGreaterThan(-50);
+    expect(o1).toBeGreaterThan(-50);
+    expect(await opState(w)).toEqual(before); // no new PeerConnection, no SIP message in or out
+    expect(await op.getByTestId('coaching-indicator').count()).toBe(0);
+
+    // ---- whisper: the operator hears the lead; the customer does not
+    const tWhisper = Date.now();
+    await lead.getByTestId('mode-whisper').click();
+    await lead.locator('[data-testid="supervision-panel"][data-mode="whisper"][data-operator-connected="true"][data-status="listening"]').waitFor({ timeout: 8000 });
+    await op.locator('[data-testid="coaching-indicator"][data-mode="whisper"]').waitFor();
+    await sleep(1500);
+    const [leadAtOp] = await levels(op, 'audio[data-testid="coaching-audio"]', [LEAD_HZ]);
+    console.log(`whisper: operator hears the lead at ${leadAtOp!.toFixed(1)} dBFS`);
+    expect(leadAtOp).toBeGreaterThan(-50);
+    const whisperEnd = Date.now();
+    // the operator's call itself still unchanged (the whisper is a second, non-SIP connection)
+    const during = await opState(w);
+    expect(during.sipIn).toBe(before.sipIn);
+    expect(during.sipOut).toBe(before.sipOut);
+    expect(during.pcs).toBe(before.pcs + 1);
+
+    // ---- barge: the customer hears the lead too (mixed on the operator's page)
+    await lead.getByTestId('mode-barge').click();
+    await lead.locator('[data-testid="supervision-panel"][data-mode="barge"][data-status="listening"]').waitFor();
+    await op.locator('[data-testid="coaching-indicator"][data-mode="barge"]').waitFor();
+    const tBarge = Date.now();
+    await sleep(2000);
+    const bargeEnd = Date.now();
+
+    // ---- back to monitor: the operator's second connection closes, the indicator goes
+    await lead.getByTestId('mode-monitor').click();
+    await lead.locator('[data-testid="supervision-panel"][data-mode="monitor"][data-status="listening"]').waitFor();
+    await op.getByTestId('coaching-indicator').waitFor({ state: 'detached' });
+    expect((await opState(w)).open).toBe(before.open);
+    const [c2, o2] = await levels(lead, 'audio[data-testid="supervision-audio"]', [CUSTOMER_HZ, OPERATOR_HZ], 600);
+    expect(Math.min(c2!, o2!)).toBeGreaterThan(-50); // the call never dropped
+
+    // ---- a lead of another team is refused and audited
+    const refused = await w.api('POST', '/supervision', 'lead2', { callId });
+    expect(refused.status).toBe(403);
+    const [ref] = (await audits('supervision.refused')).filter((r) => r.detail.callId === callId);
+    expect(ref!.detail).toMatchObject({ leadId: w.users.lead2.id, operatorId: w.users.op.id, reason: 'not_in_team', mode: 'monitor' });
+
+    // ---- the customer hangs up: the gateway closes the lead's legs
+    const tBye = Date.now();
+    pstn.hangup();
+    await lead.locator('[data-testid="supervision-panel"][data-status="ended"]').waitFor({ timeout: 5000 });
+    const endedMs = Date.now() - tBye;
+    console.log(`customer BYE -> lead's legs closed: ${endedMs} ms`);
+    expect(await lead.locator('audio[data-testid="supervision-audio"]').count()).toBe(0);
+    expect(await lead.evaluate(() => (window as any).__koeTest.pcs.filter((p: RTCPeerConnection) => p.connectionState !== 'closed' && p.getTransceivers().some((t) => t.receiver.track && !t.sender.track && t.direction !== 'sendrecv')).length)).toBe(0);
+    expect(w.stack.gateway.ctx.supervision.active()).toEqual([]);
+    const actions = (await audits('supervision.started')).concat(await audits('supervision.mode'), await audits('supervision.stopped')).filter((r) => r.detail.callId === callId);
+    expect(actions.map((a) => `${a.action}:${a.detail.mode}`).sort()).toEqual(
+      ['supervision.started:monitor', 'supervision.mode:whisper', 'supervision.mode:barge', 'supervision.mode:monitor', 'supervision.stopped:monitor'].sort(),
+    );
+    expect(actions.find((a) => a.action === 'supervision.stopped')!.detail.reason).toBe('call_ended');
+
+    // ---- what the customer heard (baresip's recording): whisper never, barge yes
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    await sleep(300);
+    const wav = pstn.recordings().filter((p) => /dec/.test(p));
+    expect(wav.length).toBeGreaterThan(0);
+    const { rate, samples } = readWav(wav[0]!);
+    const at = (t: number) => ((t - tEstablished) / 1000) * rate;
+    const db = (p: number) => 10 * Math.log10(Math.max(p, 1e-20));
+    const wLead = tonePower(samples, rate, LEAD_HZ, at(tWhisper + 800), at(whisperEnd));
+    const wOp = tonePower(samples, rate, OPERATOR_HZ, at(tWhisper + 800), at(whisperEnd));
+    const bLead = tonePower(samples, rate, LEAD_HZ, at(tBarge + 500), at(bargeEnd));
+    const bOp = tonePower(samples, rate, OPERATOR_HZ, at(tBarge + 500), at(bargeEnd));
+    console.log(
+      `customer's recording: whisper lead ${db(wLead).toFixed(1)} dB vs operator ${db(wOp).toFixed(1)} dB (isolation ${(db(wOp) - db(wLead)).toFixed(1)} dB); ` +
+        `barge lead ${db(bLead).toFixed(1)} dB vs operator ${db(bOp).toFixed(1)} dB`,
+    );
+    expect(db(wOp) - db(wLead)).toBeGreaterThanOrEqual(40);
+    expect(db(bOp) - db(bLead)).toBeLessThan(20); // in barge the lead is as audible as the operator (within 20 dB)
+  });
+});
