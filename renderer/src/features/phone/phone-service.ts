@@ -103,6 +103,7 @@ export async function stopTelephony(): Promise<void> {
   credTimer = recoverTimer = null;
   ringtone.stop();
   early.clear();
+  replaced.clear();
   const p = phone;
   phone = null;
   await p?.stop().catch(() => undefined);
@@ -155,9 +156,27 @@ function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = n
   return { ...info, phase, held: false, muted: false, answeredAt: null, endedAt: null, dtmf: '', consultFor };
 }
 
+/** Calls replaced by an attended transfer to us: their end is no wrap-up, no call record. */
+const replaced = new Set<string>();
+
+/** Attended transfer to us: the new call takes the replaced one's place (answered by the phone). */
+function onReplacing(info: CallInfo, replacedId: string): void {
+  replaced.add(replacedId);
+  const phase = early.get(info.id) ?? 'ringing';
+  early.delete(info.id);
+  usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, phase)] }));
+  void screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
+    .then((r) => setPop(info.sipCallId, r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
+    .catch(() => setPop(info.sipCallId, { status: 'unknown' }));
+}
+
 async function onIncoming(info: CallInfo): Promise<void> {
   const p = phone;
   if (!p) return;
+  if (info.replaces && usePhoneStore.getState().calls.some((c) => c.id === info.replaces)) {
+    onReplacing(info, info.replaces);
+    return;
+  }
   // The gateway routes only to READY operators; the client refuses too (and while busy).
   // on_call: the gateway routed this very call here (its push may arrive before or after the INVITE).
   const state = useAgentStore.getState().agent.state;
@@ -210,6 +229,7 @@ function onPhase(call: CallView, phase: CallPhase): void {
     const endedAt = Date.now();
     updateCall(call.id, { phase, endedAt });
     stopRinging(call.id);
+    if (replaced.delete(call.id)) return; // an attended transfer to us took its place
     // Routed here (on_call) but never answered: declined, or the caller gave up.
     if (call.direction === 'inbound' && !call.answeredAt && useAgentStore.getState().agent.state === 'on_call') {
       void useAgentStore.getState().set('ready');

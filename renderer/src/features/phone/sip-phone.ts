@@ -20,6 +20,11 @@ export interface CallInfo {
   dialledNumber: string | null;
   /** performance.now() when SIP.js delivered the INVITE (for the screen-pop timing). */
   receivedAt: number;
+  /**
+   * Attended transfer to us: the id of our call this INVITE replaces (RFC 3891). Such a call is
+   * answered at once (the phone does it) and takes over from the replaced one.
+   */
+  replaces?: string;
 }
 
 export interface PhoneConfig {

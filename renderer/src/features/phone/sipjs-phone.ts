@@ -160,15 +160,13 @@ export class SipJsPhone implements SipPhone {
       dialledNumber: header(invitation, 'X-Koe-DID'),
       receivedAt,
     };
-    const leg = this.track(invitation, info);
-    if (invitation.replacee) {
-      // Attended transfer to us: the INVITE replaces our consultation call, answer it at once
-      // (SIP.js then ends the replaced session).
-      void invitation.accept().catch(() => undefined);
-      return;
-    }
-    void leg;
+    const replacee = invitation.replacee;
+    if (replacee) info.replaces = replacee.id;
+    this.track(invitation, info);
     this.listener?.incoming(info);
+    // Attended transfer to us: the INVITE replaces our consultation call, answer it at once
+    // (SIP.js then ends the replaced session with a BYE).
+    if (replacee) void invitation.accept().catch(() => undefined);
   }
 
   private track(session: Session, info: CallInfo): Leg {
