@@ -345,7 +345,10 @@ export class SupervisionService {
         publishAnswer = await this.rtpSdp(pub, 'the lead\'s published voice');
         s.publishTag = tag;
       }
-      if (!s.operatorLeg) {
+      if (publishAnswer) {
+        // Just published: the lead's connection is not up yet. The lead's page calls again once it
+        // is (rtpengine sets up the operator's subscription reliably only for a flowing source).
+      } else if (!s.operatorLeg) {
         const sub = await ng.command('subscribe request', { 'call-id': s.callId, 'from-tag': s.publishTag, ...WEBRTC });
         const toTag = str(sub['to-tag']);
         const offer = await this.rtpSdp(sub, 'the operator\'s whisper connection');

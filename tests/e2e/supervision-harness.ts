@@ -28,6 +28,8 @@ function memoryKeytar(): KeytarLike {
 /** Test instrumentation: the microphone is a sine tone; every RTCPeerConnection and SIP WebSocket message is counted. */
 const INSTRUMENT = (hz: number) => `
   (() => {
+    // tsx (the bench runner) keeps function names with an esbuild helper the page lacks
+    window.__name = window.__name || ((f) => f);
     const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
     navigator.mediaDevices.getUserMedia = async (c) => {
       if (!c || !c.audio) return real(c);

@@ -2,6 +2,7 @@
 // host + Chromium, each with its own sine-tone microphone), baresip as the customer, the real
 // stack. Customer 440 Hz, operator 1000 Hz, lead 2500 Hz; pages measure by FFT, baresip's
 // recording of what the customer heard is analysed here (Goertzel) for the isolation in dB.
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../integration/telephony/baresip';
 import { CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, tonePower, type SupervisionWorld } from './supervision-harness';
@@ -29,13 +30,26 @@ async function audits(action: string) {
 describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpengine)', () => {
   it('monitor, whisper, barge, another team\'s lead refused, and the call\'s end closes the lead\'s legs', async () => {
     const { op, lead, pstn } = w;
+    // An INVITE from anyone else (here: straight to the operator's AoR) is an ordinary call:
+    // it rings, and it never opens a listening leg (supervision set-up comes only from the gateway link).
+    const pcsBefore = (await opState(w)).pcs;
+    pstn.dial(`sip:${w.users.op.username.toLowerCase()}@${w.stack.sip.domain}`);
+    await op.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    expect(await op.getByTestId('coaching-indicator').count()).toBe(0);
+    expect(await op.locator('audio[data-testid="coaching-audio"]').count()).toBe(0);
+    expect((await opState(w)).pcs).toBe(pcsBefore); // an unanswered INVITE opens no connection at all
+    await op.getByTestId('reject').click();
+    await op.getByTestId('ringing').waitFor({ state: 'detached' });
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    await op.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor();
+    await sleep(300);
     pstn.dial(`sip:${w.did}@${w.stack.sip.domain}`);
     await op.getByTestId('ringing').waitFor({ timeout: 10_000 });
     await op.getByTestId('answer').click();
     await op.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
     await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
     const tEstablished = Date.now();
-    const callId = (await w.stack.gateway.ctx.db.selectFrom('calls').select('sip_call_id').where('operator_id', '=', w.users.op.id).executeTakeFirstOrThrow()).sip_call_id;
+    const callId = (await w.stack.gateway.ctx.db.selectFrom('calls').select('sip_call_id').where('operator_id', '=', w.users.op.id).orderBy('ringing_at', 'desc').limit(1).executeTakeFirstOrThrow()).sip_call_id;
 
     // The board (pushed over /ws): the operator, on a call, registered, with the customer's name (in scope).
     const row = lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"]`);
@@ -114,9 +128,9 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     // ---- what the customer heard (baresip's recording): whisper never, barge yes
     await pstn.wait((e) => e.type === 'CALL_CLOSED');
     await sleep(300);
-    const wav = pstn.recordings().filter((p) => /dec/.test(p));
+    const wav = pstn.recordings().filter((p) => /dec/.test(p)).sort((a, b) => statSync(b).size - statSync(a).size);
     expect(wav.length).toBeGreaterThan(0);
-    const { rate, samples } = readWav(wav[0]!);
+    const { rate, samples } = readWav(wav[0]!); // the supervised call's (the rejected one has no audio)
     const at = (t: number) => ((t - tEstablished) / 1000) * rate;
     const db = (p: number) => 10 * Math.log10(Math.max(p, 1e-20));
     const wLead = tonePower(samples, rate, LEAD_HZ, at(tWhisper + 800), at(whisperEnd));

@@ -160,7 +160,11 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const token = await f.token('lead');
     const s = await f.api('POST', '/supervision', token, { callId });
     const id = s.body.supervisionId;
-    const switching = f.api('POST', `/supervision/${id}/mode`, token, { mode: 'whisper', publishOffer: webrtcOffer() });
+    const published = await f.api('POST', `/supervision/${id}/mode`, token, { mode: 'whisper', publishOffer: webrtcOffer() });
+    expect(published.body).toMatchObject({ mode: 'whisper', operatorConnected: false });
+    expect(published.body.publishAnswer).toMatch(/a=recvonly/);
+    // the lead's page calls again once its published connection is up: now the operator is connected
+    const switching = f.api('POST', `/supervision/${id}/mode`, token, { mode: 'whisper' });
     const offer = await opA.wait((m) => m.type === 'supervisionOffer');
     expect(offer.mode).toBe('whisper');
     expect(offer.sdp).toMatch(/m=audio .*UDP\/TLS\/RTP\/SAVPF/);
@@ -172,7 +176,6 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const w = await switching;
     expect(w.status, JSON.stringify(w.body)).toBe(200);
     expect(w.body).toMatchObject({ mode: 'whisper', operatorConnected: true });
-    expect(w.body.publishAnswer).toMatch(/a=recvonly/);
     // The customer's tag subscribes to the operator only (never to the lead).
     const q = await ng.command('query', { 'call-id': callId });
     const cust = (q.tags as any)[`cust-${callId}`];

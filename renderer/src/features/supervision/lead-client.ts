@@ -67,6 +67,22 @@ export async function startMonitor(callId: string, operatorId: string): Promise<
   }
 }
 
+function connected(pc: RTCPeerConnection, timeoutMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    if (pc.connectionState === 'connected') return resolve();
+    const t = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(t);
+      pc.removeEventListener('connectionstatechange', check);
+      resolve();
+    }
+    function check() {
+      if (pc.connectionState === 'connected' || pc.connectionState === 'failed') done();
+    }
+    pc.addEventListener('connectionstatechange', check);
+  });
+}
+
 export async function switchMode(mode: SupervisionMode): Promise<void> {
   const lead = useSupervisionStore.getState().lead;
   if (!lead?.supervisionId || lead.status === 'ended') return;
@@ -88,12 +104,16 @@ export async function switchMode(mode: SupervisionMode): Promise<void> {
       params: { id: lead.supervisionId },
       body: publishOffer ? { mode, publishOffer } : { mode },
     });
+    let final = view;
     if (fresh) {
       if (!view.publishAnswer) throw new GatewayCallError('bad_response', 'no answer for the published voice');
       await fresh.pc.setRemoteDescription({ type: 'answer', sdp: view.publishAnswer });
       publish = fresh;
+      await connected(fresh.pc);
+      // The lead's voice flows into rtpengine: now the gateway connects the operator's page.
+      final = await client.call('supervisionMode', { accessToken: await token(), params: { id: lead.supervisionId }, body: { mode } });
     }
-    patch({ mode: view.mode, status: 'listening', operatorConnected: view.operatorConnected });
+    patch({ mode: final.mode, status: 'listening', operatorConnected: final.operatorConnected });
   } catch (e) {
     patch({ status: 'listening', error: errorCode(e) });
   }
