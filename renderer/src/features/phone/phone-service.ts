@@ -132,7 +132,9 @@ function onOnline(): void {
 
 function scheduleRecover(): void {
   if (!phone || recoverTimer) return;
-  const delay = Math.min(30_000, 1_000 * 2 ** recoverAttempt++);
+  // first retry at once (a dropped socket, the server still there), then 1 s, 2 s, ... 30 s
+  const attempt = recoverAttempt++;
+  const delay = attempt === 0 ? 100 : Math.min(30_000, 1_000 * 2 ** (attempt - 1));
   recoverTimer = setTimeout(() => {
     recoverTimer = null;
     void recover();

@@ -93,6 +93,9 @@ export class SipJsPhone implements SipPhone {
   private async register(): Promise<void> {
     await this.registerer?.register({
       requestDelegate: {
+        // After a reconnect the Registerer may still think it is Registered (a dropped transport
+        // does not change its state), so no stateChange follows the new 200: report it here.
+        onAccept: () => this.listener?.registration('registered'),
         onReject: (response) => this.listener?.registration('failed', `${response.message.statusCode} ${response.message.reasonPhrase}`),
       },
     });

@@ -1,0 +1,169 @@
+// Shared pieces of the softphone end-to-end tests and the softphone bench: an in-memory
+// keytar, a sine "microphone" per page, operator sign-in through the real renderer, tone
+// measurement on both sides (the page's AnalyserNode, baresip's WAV recordings).
+import type { Browser, Page } from 'playwright-core';
+import type { Stack } from '../../deploy/stack';
+import { logTail, stackLogs } from '../../deploy/stack';
+import type { KeytarLike } from '../../main/secrets/vault';
+import { readWav } from '../integration/telephony/baresip';
+import { startTestDevHost } from '../support/devhost-harness';
+
+export function memoryKeytar(): KeytarLike {
+  const m = new Map<string, string>();
+  return {
+    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
+    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
+    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
+  };
+}
+
+/**
+ * Replaces the microphone with a sine tone (what the far end hears is known) and keeps every
+ * WebSocket the page opens in `window.__koeSockets` (the recovery test drops the SIP one).
+ */
+export const FAKE_MIC = (hz: number) => `
+  (() => {
+    window.__name = (f) => f;
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (c) => {
+      if (!c || !c.audio) return real(c);
+      const ctx = new AudioContext();
+      await ctx.resume();
+      const osc = ctx.createOscillator();
+      osc.frequency.value = ${hz};
+      const g = ctx.createGain(); g.gain.value = 0.5;
+      const dest = ctx.createMediaStreamDestination();
+      osc.connect(g).connect(dest);
+      osc.start();
+      return dest.stream;
+    };
+    const Ws = window.WebSocket;
+    window.__koeSockets = [];
+    window.WebSocket = class extends Ws {
+      constructor(...a) { super(...a); window.__koeSockets.push(this); }
+    };
+  })();`;
+
+export interface OperatorPage {
+  page: Page;
+  close(): Promise<void>;
+}
+
+/** The dev host (main's real services) + the built renderer in Chromium, signed in, READY. */
+export async function operatorPage(browser: Browser, stack: Stack, o: { username: string; password: string; port: number; toneHz: number; ready?: boolean }): Promise<OperatorPage> {
+  const host = await startTestDevHost({
+    port: o.port,
+    managedPolicy: { gatewayUrl: stack.gatewayUrl, sipWssUrl: stack.sip.wsUrl },
+    keytar: memoryKeytar(),
+    deviceName: `PC-${o.username}`,
+  });
+  const ctx = await browser.newContext({ permissions: ['microphone', 'notifications'] });
+  try {
+    await ctx.addInitScript(FAKE_MIC(o.toneHz));
+    const page = await ctx.newPage();
+    await page.goto(host.pageUrl());
+    await page.getByLabel('ユーザー名').fill(o.username);
+    await page.getByLabel('パスワード').fill(o.password);
+    await page.getByRole('button', { name: 'サインイン' }).click();
+    await page.getByTestId('phone-panel').waitFor();
+    await page.locator('[data-testid="status-phone"][data-registration="registered"]').waitFor({ timeout: 15_000 }).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${logTail(stackLogs(stack).kamailio, 40)}`);
+    });
+    if (o.ready !== false) await setReady(page);
+    return {
+      page,
+      close: async () => {
+        await ctx.close().catch(() => undefined);
+        await host.close().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    await ctx.close().catch(() => undefined);
+    await host.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+export async function setReady(page: Page): Promise<void> {
+  await page.getByTestId('agent-ready').click();
+  await page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor();
+}
+
+/** Ends wrap-up the way an operator does: a disposition when the campaign has any, then "finish". */
+export async function finishWrapUp(page: Page): Promise<void> {
+  await page.getByTestId('wrapup').waitFor({ timeout: 5000 });
+  const options = await page.locator('[data-testid="disposition"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean));
+  if (options.length) await page.getByTestId('disposition').selectOption(options[0]!);
+  await page.getByTestId('finish-wrapup').click();
+  await page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor();
+}
+
+/** Level (dBFS) of `hz` in what the page plays for its established call(s), via an AnalyserNode FFT. */
+export function remoteToneLevel(page: Page, hz: number, callId?: string): Promise<{ target: number; off: number }> {
+  return page.evaluate(
+    async ({ hz, callId }) => {
+      const sel = callId ? `audio[data-testid="call-audio"][data-call-id="${callId}"]` : 'audio[data-testid="call-audio"]';
+      const audio = document.querySelector(sel) as HTMLAudioElement | null;
+      if (!audio?.srcObject) return { target: -999, off: -999 };
+      const ctx = new AudioContext();
+      await ctx.resume();
+      const an = ctx.createAnalyser();
+      an.fftSize = 4096;
+      ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
+      const bins = new Float32Array(an.frequencyBinCount);
+      const step = ctx.sampleRate / an.fftSize;
+      let target = -999;
+      let off = -999;
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        an.getFloatFrequencyData(bins);
+        const at = (f: number) => Math.max(bins[Math.round(f / step) - 1]!, bins[Math.round(f / step)]!, bins[Math.round(f / step) + 1]!);
+        target = Math.max(target, at(hz));
+        off = Math.max(off, at(hz * 1.37));
+      }
+      await ctx.close();
+      return { target, off };
+    },
+    { hz, callId },
+  );
+}
+
+/** Amplitude of `hz` in dBFS (a full-scale sine = 0 dB), Goertzel over the samples. */
+export function toneDbfs(samples: Float32Array, rate: number, hz: number): number {
+  const n = samples.length;
+  if (n === 0) return -120;
+  const w = (2 * Math.PI * hz) / rate;
+  const coeff = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (const x of samples) {
+    const s0 = x + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const power = Math.max(0, s1 * s1 + s2 * s2 - coeff * s1 * s2);
+  const amplitude = (2 * Math.sqrt(power)) / n;
+  return Math.max(-120, 20 * Math.log10(amplitude || 1e-9));
+}
+
+/** `hz`'s level per 100 ms window of a baresip recording. */
+export function toneTimeline(file: string, hz: number, windowMs = 100): number[] {
+  const { rate, samples } = readWav(file);
+  const step = Math.floor((rate * windowMs) / 1000);
+  const out: number[] = [];
+  for (let i = 0; i + step <= samples.length; i += step) out.push(toneDbfs(samples.subarray(i, i + step), rate, hz));
+  return out;
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
+
+/** The mark times (ms, page clock) the renderer leaves for a call's INVITE and card paint. */
+export function popMarks(page: Page): Promise<{ origin: number; invite: number | null; card: number | null; ringing: number | null }> {
+  return page.evaluate(() => {
+    const m = (p: string) => performance.getEntriesByType('mark').find((e) => e.name.startsWith(p))?.startTime ?? null;
+    return { origin: performance.timeOrigin, invite: m('koe:invite:'), card: m('koe:card-painted:'), ringing: m('koe:ringing-painted:') };
+  });
+}
