@@ -125,6 +125,11 @@ export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
         return ok(d);
       },
     },
+    supervision: {
+      answer: () => ok({ sent: true }),
+      reportRegistration: () => ok({ sent: true }),
+      watchBoard: () => ok({ operators: [], updatedAt: null }),
+    },
     sip: {
       credentials: () =>
         ok({

@@ -16,6 +16,7 @@ function controllableServices() {
     policy: { onChange: (l: (p: EffectivePolicy) => void) => (policyListeners.add(l), () => policyListeners.delete(l)) },
     session: { onChange: () => () => undefined },
     agent: { onChange: () => () => undefined },
+    supervision: { onEvent: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));
   const emitPolicy = (p: unknown) => policyListeners.forEach((l) => l(p as EffectivePolicy));
