@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { freePort, startStack } from '../../deploy/stack';
-import type { KeytarLike } from '../../main/secrets/vault';
 import { createOrg, createUser } from '../../server/orgs';
 import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip } from '../integration/telephony/baresip';
 import { SoftphonePage } from '../integration/telephony/softphone-page';
+import { finishWrapUp, memoryKeytar } from '../e2e/softphone-support';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import type { Bench, Table } from './run';
 
@@ -26,15 +26,6 @@ const pct = (xs: number[], p: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function memoryKeytar(): KeytarLike {
-  const m = new Map<string, string>();
-  return {
-    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
-    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
-    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
-  };
-}
-
 const bench: Bench = async (log) => {
   const port = await freePort('tcp');
   const stack = await startStack({
@@ -43,7 +34,7 @@ const bench: Bench = async (log) => {
   const ctx = stack.gateway.ctx;
   const db = ctx.db;
   const orgId = await createOrg(ctx, 'ベンチ');
-  await db.updateTable('orgs').set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 0 } }) }).where('id', '=', orgId).execute();
+  await db.updateTable('orgs').set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 600 } }) }).where('id', '=', orgId).execute();
   const campaignId = randomUUID();
   const did = '+81312349999';
   const now = new Date();
@@ -83,13 +74,14 @@ const bench: Bench = async (log) => {
   await page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor();
   const pstn = await Baresip.start({ trunk: stack.sip.trunk, proxy: stack.sip.udp, number: CALLER, toneHz: 440 });
 
-  const koe = { dialToInvite: [] as number[], inviteToCard: [] as number[], answerToAudio: [] as number[] };
+  // Each call: dial -> ringing with the card -> answer -> audio -> the customer hangs up ->
+  // wrap-up ended by the operator (disposition + finish) -> READY confirmed by the gateway.
+  const koe = { dialToInvite: [] as number[], inviteToCard: [] as number[], answerToAudio: [] as number[], cycle: [] as number[] };
   for (let i = 0; i < CALLS; i++) {
     await page.evaluate(() => performance.clearMarks());
     const dialAt = Date.now();
     pstn.dial(`sip:${did}@${stack.sip.domain}`);
-    await page.getByTestId('ringing').waitFor({ timeout: 10_000 });
-    await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('koe:card-painted:')));
+    await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('koe:card-painted:')), undefined, { timeout: 10_000 });
     const m = await page.evaluate(() => {
       const get = (p: string) => performance.getEntriesByType('mark').find((e) => e.name.startsWith(p))!.startTime;
       return { origin: performance.timeOrigin, invite: get('koe:invite:'), card: get('koe:card-painted:') };
@@ -100,35 +92,35 @@ const bench: Bench = async (log) => {
       const t = performance.now();
       (document.querySelector('[data-testid="answer"]') as HTMLButtonElement).click();
       const ctx = new AudioContext();
-      for (;;) {
-        const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
-        if (audio?.srcObject) {
-          const an = ctx.createAnalyser();
-          ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
-          const buf = new Float32Array(an.fftSize);
-          for (let k = 0; k < 500; k++) {
-            an.getFloatTimeDomainData(buf);
-            if (buf.some((x) => Math.abs(x) > 0.01)) {
-              void ctx.close();
-              return performance.now() - t;
+      try {
+        for (;;) {
+          const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
+          if (audio?.srcObject) {
+            const an = ctx.createAnalyser();
+            ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
+            const buf = new Float32Array(an.fftSize);
+            for (let k = 0; k < 1000; k++) {
+              an.getFloatTimeDomainData(buf);
+              if (buf.some((x) => Math.abs(x) > 0.01)) return performance.now() - t;
+              await new Promise((r) => setTimeout(r, 2));
             }
-            await new Promise((r) => setTimeout(r, 2));
+            return NaN;
           }
-          return NaN;
+          if (performance.now() - t > 5000) return NaN;
+          await new Promise((r) => setTimeout(r, 1));
         }
-        await new Promise((r) => setTimeout(r, 1));
+      } finally {
+        void ctx.close();
       }
     });
+    if (!Number.isFinite(audioMs)) throw new Error(`call ${i + 1}: no remote audio after answering`);
     koe.answerToAudio.push(audioMs);
     await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
     pstn.hangup();
     await pstn.wait((e) => e.type === 'CALL_CLOSED');
-    await page.getByTestId('finish-wrapup').click({ timeout: 5000 }).catch(() => undefined);
-    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor({ timeout: 5000 }).catch(async () => {
-      await page.getByTestId('agent-ready').click();
-    });
-    await sleep(100);
-    if ((i + 1) % 10 === 0) log(`koe calls ${i + 1} / ${CALLS}`);
+    await finishWrapUp(page);
+    koe.cycle.push(Date.now() - dialAt);
+    if ((i + 1) % 10 === 0) log(`koe calls ${i + 1} / ${CALLS} (this call ${koe.cycle.at(-1)} ms)`);
   }
   await page.getByTestId('agent-not-ready').click();
 
@@ -146,20 +138,32 @@ const bench: Bench = async (log) => {
   await new Promise((r) => ws.once('open', r));
   ws.send(JSON.stringify({ type: 'auth', accessToken: token }));
   await sleep(300);
-  const bareT = { dialToInvite: [] as number[], inviteToEstablished: [] as number[] };
+  const bareT = { dialToInvite: [] as number[], inviteToPaint: [] as number[], answerToAudio: [] as number[], inviteToEstablished: [] as number[] };
+  const acks: { state: string }[] = [];
+  ws.on('message', (d) => {
+    const msg = JSON.parse(d.toString()) as { type: string; state: string };
+    if (msg.type === 'agentState') acks.push(msg);
+  });
+  const bareCycle: number[] = [];
   for (let i = 0; i < CALLS; i++) {
+    const n = acks.length;
     ws.send(JSON.stringify({ type: 'agentState', state: 'ready' }));
-    await sleep(100);
+    for (const t = Date.now(); !acks.slice(n).some((a) => a.state === 'ready'); await sleep(2)) if (Date.now() - t > 5000) throw new Error('bare: no ready ack');
     const dialAt = Date.now();
     pstn.dial(`sip:${did}@${stack.sip.domain}`);
-    await bare.page.waitForFunction((t) => (window as any).koe.establishedAt > t, dialAt, { timeout: 10_000 });
-    const k = await bare.page.evaluate(() => ({ i: (window as any).koe.invitedAt, e: (window as any).koe.establishedAt }));
+    await bare.page.waitForFunction((t) => (window as any).koe.establishedAt > t && (window as any).koe.audioPerf != null && (window as any).koe.paintedPerf != null, dialAt, { timeout: 10_000 });
+    const k = await bare.page.evaluate(() => {
+      const o = (window as any).koe;
+      return { i: o.invitedAt, e: o.establishedAt, invite: o.invitedPerf, painted: o.paintedPerf, accept: o.acceptPerf, audio: o.audioPerf };
+    });
     bareT.dialToInvite.push(k.i - dialAt);
     bareT.inviteToEstablished.push(k.e - k.i);
+    bareT.inviteToPaint.push(k.painted - k.invite);
+    bareT.answerToAudio.push(k.audio - k.accept);
     await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
     pstn.hangup();
     await pstn.wait((e) => e.type === 'CALL_CLOSED');
-    await sleep(100);
+    bareCycle.push(Date.now() - dialAt);
   }
   ws.close();
   await bare.close();
@@ -173,11 +177,15 @@ const bench: Bench = async (log) => {
     {
       title: `Softphone, ${CUSTOMERS.toLocaleString('en')} customers, ${CALLS} calls each (same stack, same run)`,
       rows: [
-        row('Koe: baresip dial -> SIP.js onInvite', koe.dialToInvite),
-        row('Koe: onInvite -> card painted (ringing, same frame)', koe.inviteToCard),
-        row('Koe: answer click -> remote audio energy', koe.answerToAudio),
-        row('bare SIP.js: baresip dial -> onInvite', bareT.dialToInvite),
-        row('bare SIP.js: onInvite -> Established (auto-answer)', bareT.inviteToEstablished),
+        row('INVITE at client -> card painted: Koe (screen pop + React, same frame as ringing)', koe.inviteToCard),
+        row('INVITE at client -> "ringing" painted: bare SIP.js page', bareT.inviteToPaint),
+        row('answer -> remote audio energy: Koe (click)', koe.answerToAudio),
+        row('answer -> remote audio energy: bare SIP.js page (accept())', bareT.answerToAudio),
+        row('baresip dial -> INVITE at client: Koe', koe.dialToInvite),
+        row('baresip dial -> INVITE at client: bare SIP.js page', bareT.dialToInvite),
+        row('bare SIP.js: INVITE -> Established (auto-answer)', bareT.inviteToEstablished),
+        row('Koe: whole call (dial -> ring -> answer -> audio -> BYE -> wrap-up -> READY)', koe.cycle),
+        row('bare SIP.js: whole call (READY ack -> dial -> audio -> BYE)', bareCycle),
       ],
     },
   ];

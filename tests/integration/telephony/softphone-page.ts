@@ -32,6 +32,13 @@ window.startPhone = async (cfg) => {
     delegate: {
       onInvite: (inv) => {
         out.invitedAt = Date.now();
+        // the bench's baseline: a minimal "ringing" paint, accept, first remote audio energy
+        out.invitedPerf = performance.now();
+        out.paintedPerf = out.acceptPerf = out.audioPerf = null;
+        const ring = document.createElement('p');
+        ring.textContent = 'ringing ' + inv.remoteIdentity.uri.user;
+        document.body.appendChild(ring);
+        requestAnimationFrame(() => { out.paintedPerf = performance.now(); ring.remove(); });
         out.headers = { campaign: inv.request.getHeader('X-Koe-Campaign'), did: inv.request.getHeader('X-Koe-DID'), from: inv.remoteIdentity.uri.user };
         out.callId = inv.request.callId;
         inv.stateChange.addListener((s) => {
@@ -46,6 +53,14 @@ window.startPhone = async (cfg) => {
             ctx.createMediaStreamSource(stream).connect(an);
             const bins = new Float32Array(an.frequencyBinCount);
             const hz = ctx.sampleRate / an.fftSize;
+            const td = new Float32Array(an.fftSize);
+            const energy = () => {
+              if (out.audioPerf != null || inv.state === SessionState.Terminated) return;
+              an.getFloatTimeDomainData(td);
+              if (td.some((x) => Math.abs(x) > 0.01)) out.audioPerf = performance.now();
+              else setTimeout(energy, 2);
+            };
+            energy();
             out.samples = [];
             out.timer = setInterval(() => {
               an.getFloatFrequencyData(bins);
@@ -55,6 +70,7 @@ window.startPhone = async (cfg) => {
           }
           if (s === SessionState.Terminated) clearInterval(out.timer);
         });
+        out.acceptPerf = performance.now();
         inv.accept();
       },
     },
