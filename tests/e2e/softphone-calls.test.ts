@@ -21,6 +21,7 @@ const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
 const A_HZ = 1000;
 const B_HZ = 1300;
+const C_HZ = 1700;
 const CALLER = '+819011113333';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,8 +30,9 @@ let browser: Browser;
 let pstn: Baresip;
 let A: OperatorPage;
 let B: OperatorPage;
+let C: OperatorPage;
 let did = '';
-const users: Record<'a' | 'b', { id: string; username: string }> = {} as never;
+const users: Record<'a' | 'b' | 'c', { id: string; username: string }> = {} as never;
 
 /** The next baresip event matching, at or after event index `from`. */
 async function pstnEvent(from: number, match: (e: BaresipEvent) => boolean, timeoutMs = 10_000): Promise<BaresipEvent> {
@@ -44,12 +46,16 @@ async function pstnEvent(from: number, match: (e: BaresipEvent) => boolean, time
 }
 const ev = (type: string) => (e: BaresipEvent) => e.type === type;
 
-/** Recordings of what the customer heard ("-dec"), newest last, made after `since` (ms). */
+/**
+ * Recordings of what the customer heard ("-dec") written after `since` (ms), last written last.
+ * By modification time: sndfile names files by the second, so a call starting in the same second
+ * as the previous one rewrites that file.
+ */
 function heardSince(since: number): string[] {
   return pstn
     .recordings()
     .filter((f) => /dec/.test(path.basename(f)))
-    .map((f) => ({ f, t: statSync(f).birthtimeMs || statSync(f).ctimeMs }))
+    .map((f) => ({ f, t: statSync(f).mtimeMs }))
     .filter((x) => x.t >= since - 50)
     .sort((a, b) => a.t - b.t)
     .map((x) => x.f);
@@ -67,7 +73,7 @@ async function kamcmd(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   assertTelephonyPackages({ baresip: true, chromium: true });
-  const ports = [await freePort('tcp'), await freePort('tcp')];
+  const ports = [await freePort('tcp'), await freePort('tcp'), await freePort('tcp')];
   stack = await startStack({
     gatewayConfig: {
       jwt: { secret: 'softphone-calls-e2e-secret-0123456789-abcdef' },
@@ -83,7 +89,7 @@ beforeAll(async () => {
     .where('id', '=', orgId)
     .execute();
   const tag = randomUUID().slice(0, 6);
-  for (const k of ['a', 'b'] as const) {
+  for (const k of ['a', 'b', 'c'] as const) {
     const username = `op-${k}.${tag}`;
     users[k] = { id: await createUser(ctx, { orgId, username, displayName: `op-${k}`, role: 'operator', password: PASSWORD }), username };
   }
@@ -101,6 +107,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   A = await operatorPage(browser, stack, { username: users.a.username, password: PASSWORD, port: ports[0]!, toneHz: A_HZ });
   B = await operatorPage(browser, stack, { username: users.b.username, password: PASSWORD, port: ports[1]!, toneHz: B_HZ });
+  C = await operatorPage(browser, stack, { username: users.c.username, password: PASSWORD, port: ports[2]!, toneHz: C_HZ });
   pstn = await Baresip.start({ trunk: stack.sip.trunk, proxy: stack.sip.udp, number: CALLER, toneHz: CUSTOMER_HZ });
 }, 120_000);
 
@@ -108,6 +115,7 @@ afterAll(async () => {
   await pstn?.stop().catch(() => undefined);
   await A?.close();
   await B?.close();
+  await C?.close();
   await browser?.close().catch(() => undefined);
   await stack?.stop();
 });
@@ -273,8 +281,46 @@ describe('softphone calls (dev host + Chromium + Kamailio + rtpengine + baresip)
     await finishWrapUp(B.page);
   });
 
+  it('operator to operator: A calls B, A blind-transfers B to C (REFER to a browser), C answers, B <-> C audio both ways, A out', async () => {
+    await A.page.getByTestId('dial-number').fill(users.b.username);
+    await A.page.getByTestId('dial').click();
+    await B.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    await B.page.getByTestId('answer').click();
+    await A.page.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await A.page.getByTestId('transfer-target').fill(users.c.username);
+    const t0 = Date.now();
+    await A.page.getByTestId('blind-transfer').click();
+    await C.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    const ringMs = Date.now() - t0;
+    expect(await C.page.getByTestId('ringing-number').textContent()).toBe(users.b.username.toLowerCase());
+    await C.page.getByTestId('answer').click();
+    await C.page.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    // B: one call, now with C, in the place of the call with A
+    await B.page.waitForFunction((c) => {
+      const els = [...document.querySelectorAll('[data-testid="call"]')] as HTMLElement[];
+      return els.length === 1 && els[0]!.dataset.phase === 'established' && els[0]!.querySelector('[data-testid="call-remote"]')?.textContent === c;
+    }, users.c.username.toLowerCase(), { timeout: 10_000 }).catch(async (e) => {
+      throw new Error(`${(e as Error).message}: B shows ${await B.page.getByTestId('phone-panel').innerHTML()}`);
+    });
+    await A.page.waitForFunction(() => document.querySelectorAll('[data-testid="call"]').length === 0, undefined, { timeout: 5000 });
+    console.log(`operator to operator: A's transfer click -> C rings ${ringMs} ms`);
+    await sleep(800);
+    const cHears = await remoteToneLevel(C.page, B_HZ);
+    const bHears = await remoteToneLevel(B.page, C_HZ);
+    console.log(`operator to operator: C hears B's ${B_HZ} Hz at ${cHears.target.toFixed(1)} dBFS (off ${cHears.off.toFixed(1)}); B hears C's ${C_HZ} Hz at ${bHears.target.toFixed(1)} dBFS (off ${bHears.off.toFixed(1)})`);
+    expect(cHears.target).toBeGreaterThan(-50);
+    expect(cHears.target - cHears.off).toBeGreaterThan(20);
+    expect(bHears.target).toBeGreaterThan(-50);
+    expect(bHears.target - bHears.off).toBeGreaterThan(20);
+    await C.page.getByTestId('hangup').click();
+    await B.page.waitForFunction(() => document.querySelectorAll('[data-testid="call"]').length === 0, undefined, { timeout: 5000 });
+    // C answered an inbound call: wrap-up; B's calls were operator calls placed or taken over by B.
+    await finishWrapUp(C.page);
+    if (await B.page.getByTestId('wrapup').count()) await finishWrapUp(B.page);
+  });
+
   it('recovers by itself when Kamailio drops the SIP WebSockets: unregistered -> registered, and takes the next call', async () => {
-    const pages = { A: A.page, B: B.page };
+    const pages = { A: A.page, B: B.page, C: C.page };
     for (const page of Object.values(pages)) {
       await page.evaluate(() => {
         const w = window as unknown as { __regLog: { state: string; at: number }[] };
@@ -287,7 +333,7 @@ describe('softphone calls (dev host + Chromium + Kamailio + rtpengine + baresip)
       });
     }
     const before = [...(await kamcmd('ws.dump')).matchAll(/^\s*(\d+): ws:[^\n]*sub-protocol: sip/gm)].map((m) => m[1]!);
-    expect(before).toHaveLength(2);
+    expect(before).toHaveLength(3);
     // Kamailio drops every SIP WebSocket (what a network cut looks like to the pages).
     const t0 = Date.now();
     for (const id of before) await kamcmd('ws.close', id);
@@ -311,7 +357,7 @@ describe('softphone calls (dev host + Chromium + Kamailio + rtpengine + baresip)
       expect(up.at - t0).toBeLessThan(5000);
     }
     const after = [...(await kamcmd('ws.dump')).matchAll(/^\s*(\d+): ws:[^\n]*sub-protocol: sip/gm)].map((m) => m[1]!);
-    expect(after).toHaveLength(2);
+    expect(after).toHaveLength(3);
     expect(after.filter((id) => before.includes(id))).toEqual([]);
 
     // Registered for real: the next customer call rings A.

@@ -164,7 +164,7 @@ const replaced = new Set<string>();
 /** Attended transfer to us: the new call takes the replaced one's place (answered by the phone). */
 function onReplacing(info: CallInfo, replacedId: string): void {
   replaced.add(replacedId);
-  const phase = early.get(info.id) ?? 'ringing';
+  const phase = early.get(info.id) ?? (info.direction === 'inbound' ? 'ringing' : 'dialing');
   early.delete(info.id);
   usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, phase)] }));
   void screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })

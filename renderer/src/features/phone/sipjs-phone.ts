@@ -6,6 +6,7 @@
 import {
   Invitation,
   Inviter,
+  type Referral,
   Registerer,
   RegistererState,
   SessionState,
@@ -175,6 +176,7 @@ export class SipJsPhone implements SipPhone {
   private track(session: Session, info: CallInfo): Leg {
     const leg: Leg = { session, info, audio: null };
     this.legs.set(info.id, leg);
+    session.delegate = { ...session.delegate, onRefer: (referral) => this.onRefer(leg, referral) };
     session.stateChange.addListener((state) => {
       if (state === SessionState.Established) {
         this.attachAudio(leg);
@@ -187,6 +189,37 @@ export class SipJsPhone implements SipPhone {
       }
     });
     return leg;
+  }
+
+  /**
+   * We are transferred (the other party is an operator's browser too: SIP.js's REFER lands
+   * here): accept, call the Refer-To target (with its Replaces, if any) and let the new call take
+   * this one's place; the transferor ends this leg.
+   */
+  private onRefer(leg: Leg, referral: Referral): void {
+    void referral
+      .accept()
+      .then(() => {
+        const inviter = referral.makeInviter({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } });
+        const info: CallInfo = {
+          id: inviter.id,
+          sipCallId: inviter.request.callId,
+          direction: 'outbound',
+          remote: referral.referTo.uri.user ?? '',
+          campaignId: leg.info.campaignId,
+          dialledNumber: leg.info.dialledNumber,
+          receivedAt: performance.now(),
+          replaces: leg.info.id,
+        };
+        this.track(inviter, info);
+        // Once the new call is up, the old one is over even if the transferor's BYE never came.
+        inviter.stateChange.addListener((state) => {
+          if (state === SessionState.Established && leg.session.state === SessionState.Established) void leg.session.bye().catch(() => undefined);
+        });
+        this.listener?.incoming(info);
+        return inviter.invite();
+      })
+      .catch(() => undefined);
   }
 
   private attachAudio(leg: Leg): void {
