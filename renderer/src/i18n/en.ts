@@ -44,6 +44,11 @@ export const en: Messages = {
       unexpected: 'Something unexpected went wrong. Please try again.',
     },
   },
+  roles: {
+    operator: 'Operator',
+    team_lead: 'Team lead',
+    admin: 'Administrator',
+  },
   home: {
     welcome: 'Hello, {{name}}',
     role: 'Role',

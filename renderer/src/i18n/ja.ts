@@ -43,6 +43,11 @@ export const ja = {
       unexpected: '予期しないエラーが発生しました。もう一度お試しください。',
     },
   },
+  roles: {
+    operator: 'オペレーター',
+    team_lead: 'チームリーダー',
+    admin: '管理者',
+  },
   home: {
     welcome: '{{name}} さん、こんにちは',
     role: '役割',

@@ -26,7 +26,7 @@ export function HomeScreen() {
       <h1 id="home-h">{t('home.welcome', { name: session.user.displayName })}</h1>
       <dl>
         <dt>{t('home.role')}</dt>
-        <dd data-testid="home-role">{session.user.role}</dd>
+        <dd data-testid="home-role">{t(`roles.${session.user.role}`, { defaultValue: session.user.role })}</dd>
       </dl>
       {session.device?.enrolledNow && (
         <p className="note" data-testid="device-enrolled">
