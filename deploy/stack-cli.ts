@@ -1,6 +1,6 @@
 // `npm run stack`: the whole local telephony stack in the foreground with the demo data
 // (seed --demo). Prints URLs, DIDs and demo accounts; Ctrl-C stops everything.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { DEMO_PASSWORD, DEMO_USERS } from '../server/seed';
 import { sipUserOf } from '../server/sip/agents';
 import { startStack } from './stack';
@@ -36,6 +36,9 @@ for (const d of dids) console.log(`  DID ${d.e164.padEnd(14)} -> ${d.name}`);
 console.log(`DEMO password for every demo user: ${DEMO_PASSWORD}`);
 for (const u of DEMO_USERS) console.log(`  DEMO ${u.username.padEnd(16)} sip:${sipUserOf(u.username)}@${stack.sip.domain}  (${u.role})`);
 console.log('Ctrl-C stops everything.');
+// Endpoints for `npm run demo-call` (no secret in it).
+mkdirSync(new URL('../.koe-data/', import.meta.url), { recursive: true });
+writeFileSync(new URL('../.koe-data/stack.json', import.meta.url), JSON.stringify({ gatewayUrl: stack.gatewayUrl, trunk: stack.sip.trunk, udp: stack.sip.udp }, null, 2));
 if (process.env.KOE_STACK_POLICY_FILE) {
   // Loopback ws:// for SIP: Chromium refuses the self-signed dev certificate on wss://.
   writeFileSync(process.env.KOE_STACK_POLICY_FILE, JSON.stringify({ gatewayUrl: stack.gatewayUrl, sipWssUrl: stack.sip.wsUrl }, null, 2));
