@@ -23,6 +23,25 @@ import { Sdp, type BoardOperator, type SupervisionMode, type SupervisionView } f
 
 /** The WebRTC side of every supervision leg (Chromium: ICE, rtcp-mux, DTLS-SRTP). */
 const WEBRTC: Record<string, Bencodable> = { 'transport-protocol': 'UDP/TLS/RTP/SAVPF', ICE: 'force', 'rtcp-mux': ['require'], SDES: ['off'] };
+/**
+ * Subscriptions make rtpengine an ICE-lite peer, so the browser is the one full (controlling)
+ * agent and no role conflict can arise. With both full agents, rtpengine runs one ICE agent
+ * (own tie-breaker) per m-line while Chromium has one role per RTCPeerConnection and honours
+ * only its first role-conflict switch: on the two-m-line monitor offer (no BUNDLE) one
+ * transport then drew "ICE role conflict" for every check and stayed in "checking" (one
+ * party silent for ~1.2 s, or for good). rtpengine 10.5 acts lite but does not write
+ * `a=ice-lite` into a subscription offer: `iceLite` adds it.
+ */
+const SUBSCRIBER: Record<string, Bencodable> = { ...WEBRTC, 'ICE-lite': 'forward' };
+
+/** Declares the offer ICE-lite (session level) if rtpengine did not. */
+export function iceLite(sdp: string): string {
+  if (/^a=ice-lite\s*$/m.test(sdp)) return sdp;
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const m = sdp.indexOf(`${eol}m=`);
+  return m < 0 ? sdp : `${sdp.slice(0, m + eol.length)}a=ice-lite${eol}${sdp.slice(m + eol.length)}`;
+}
+
 const OPERATOR_ANSWER_WAIT_MS = 5_000;
 const POLL_MS = 1_000;
 
@@ -302,9 +321,9 @@ export class SupervisionService {
     const existing = [...this.sessions.values()].find((s) => !s.ended && s.lead.userId === p.userId && s.callId === callId);
     if (existing) await this.teardown(existing, 'stopped', p);
 
-    const sub = await this.need().command('subscribe request', { 'call-id': callId, 'from-tags': tags, ...WEBRTC });
+    const sub = await this.need().command('subscribe request', { 'call-id': callId, 'from-tags': tags, ...SUBSCRIBER });
     const toTag = str(sub['to-tag']);
-    const listenOffer = await this.rtpSdp(sub, 'the listening connection');
+    const listenOffer = iceLite(await this.rtpSdp(sub, 'the listening connection'));
     if (!toTag) throw new GatewayError('internal_error', 'rtpengine gave no to-tag');
     const s: Supervision = {
       id: randomUUID(), orgId: p.orgId, lead: actorOf(p) as { userId: string; username: string },
@@ -349,9 +368,9 @@ export class SupervisionService {
         // Just published: the lead's connection is not up yet. The lead's page calls again once it
         // is (rtpengine sets up the operator's subscription reliably only for a flowing source).
       } else if (!s.operatorLeg) {
-        const sub = await ng.command('subscribe request', { 'call-id': s.callId, 'from-tag': s.publishTag, ...WEBRTC });
+        const sub = await ng.command('subscribe request', { 'call-id': s.callId, 'from-tag': s.publishTag, ...SUBSCRIBER });
         const toTag = str(sub['to-tag']);
-        const offer = await this.rtpSdp(sub, 'the operator\'s whisper connection');
+        const offer = iceLite(await this.rtpSdp(sub, 'the operator\'s whisper connection'));
         if (!toTag) throw new GatewayError('internal_error', 'rtpengine gave no to-tag');
         const leg: NonNullable<Supervision['operatorLeg']> = { legId: randomUUID(), toTag, connected: false, waiter: null };
         s.operatorLeg = leg;

@@ -7,7 +7,7 @@ import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { koe } from '../../koe';
 import { useAppStore } from '../../stores/app';
 import { useSupervisionStore, type LeadSession } from './store';
-import { gathered, hiddenHost, playTrack, supervisionPeer } from './webrtc';
+import { answerOffer, gathered, hiddenHost, playTrack, supervisionPeer } from './webrtc';
 
 const client = new GatewayClient(
   () => useAppStore.getState().policy?.policy.gatewayUrl ?? 'http://127.0.0.1:8787',
@@ -56,10 +56,10 @@ export async function startMonitor(callId: string, operatorId: string): Promise<
     listen = pc;
     const host = hiddenHost('supervision-audio-host');
     pc.ontrack = (e) => audios.push(playTrack(host, e.track, 'supervision-audio'));
-    await pc.setRemoteDescription({ type: 'offer', sdp: view.listenOffer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    await gathered(pc);
-    await client.call('supervisionListenAnswer', { accessToken: await token(), params: { id: view.supervisionId }, body: { sdp: pc.localDescription!.sdp } });
+    const answer = await answerOffer(pc, view.listenOffer);
+    await client.call('supervisionListenAnswer', { accessToken: await token(), params: { id: view.supervisionId }, body: { sdp: answer.sdp } });
+    // ICE starts only now that rtpengine knows the answer (see deferCandidates)
+    await answer.connect();
     patch({ status: 'listening' });
   } catch (e) {
     closeMedia();

@@ -72,9 +72,11 @@ async function onSignal(s: SupervisionSignal): Promise<void> {
       void applyMode(l);
     };
     try {
-      const sdp = await answerOffer(pc, s.sdp);
+      const answer = await answerOffer(pc, s.sdp);
       if (leg !== l) return;
-      await koe().supervision.answer({ legId: s.legId, sdp });
+      await koe().supervision.answer({ legId: s.legId, sdp: answer.sdp });
+      if (leg !== l) return;
+      await answer.connect();
       useSupervisionStore.setState({ coaching: { legId: s.legId, mode: s.mode } });
     } catch {
       if (leg === l) await close();

@@ -28,14 +28,55 @@ export function gathered(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
-/** Sets the remote offer, answers, and returns the local answer once candidates are in. */
-export async function answerOffer(pc: RTCPeerConnection, sdp: string): Promise<string> {
-  await pc.setRemoteDescription({ type: 'offer', sdp });
+/**
+ * Splits rtpengine's candidates off its offer, so ICE starts only once rtpengine has the
+ * answer (`subscribe answer`, passed on by the gateway) and knows the browser's ICE
+ * credentials: the offer is applied without candidates and `connect` adds them after the
+ * answer has been delivered, so no connectivity check races the answer.
+ */
+export function deferCandidates(sdp: string): { sdp: string; candidates: RTCIceCandidateInit[] } {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(eol);
+  const kept: string[] = [];
+  const candidates: RTCIceCandidateInit[] = [];
+  let m = -1;
+  let mids: (string | null)[] = [];
+  for (const line of lines) {
+    if (line.startsWith('m=')) mids[++m] = null;
+    if (m >= 0 && line.startsWith('a=mid:')) mids[m] = line.slice(6);
+    if (m >= 0 && line.startsWith('a=candidate:')) {
+      candidates.push({ candidate: line.slice(2), sdpMLineIndex: m });
+      continue;
+    }
+    if (line.startsWith('a=end-of-candidates')) continue;
+    kept.push(line);
+  }
+  mids = mids.slice(0, m + 1);
+  for (const c of candidates) {
+    const mid = mids[c.sdpMLineIndex!];
+    if (mid) c.sdpMid = mid;
+  }
+  return { sdp: kept.join(eol), candidates };
+}
+
+/**
+ * Sets the remote offer (without its candidates, see `deferCandidates`), answers, and
+ * returns the local answer once candidates are in; call `connect` after the answer has
+ * reached rtpengine to start ICE.
+ */
+export async function answerOffer(pc: RTCPeerConnection, sdp: string): Promise<{ sdp: string; connect(): Promise<void> }> {
+  const offer = deferCandidates(sdp);
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
   await pc.setLocalDescription(await pc.createAnswer());
   await gathered(pc);
   const local = pc.localDescription?.sdp;
   if (!local) throw new Error('no local description');
-  return local;
+  return {
+    sdp: local,
+    connect: async () => {
+      for (const c of offer.candidates) await pc.addIceCandidate(c);
+    },
+  };
 }
 
 /** Plays a remote track: Web Audio only hears a remote WebRTC track that is also attached to a media element. */
