@@ -24,21 +24,8 @@ npm run --silent typecheck
 npm run --silent build >/tmp/koe-build.log 2>&1 || { cat /tmp/koe-build.log; exit 1; }
 
 # Throwaway PostgreSQL on a free loopback port, removed on exit.
-PGDIR=$(mktemp -d /tmp/koe-pg.XXXXXX)
-PGPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-as_pg=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$PGDIR"; as_pg=(runuser -u postgres --); fi
-cleanup() {
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$PGDIR"
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$PG_BIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
-  || { cat "$PGDIR/initdb.log"; exit 1; }
-"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w \
-  -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start >/dev/null \
-  || { cat "$PGDIR/pg.log"; exit 1; }
-export KOE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+source scripts/pg-throwaway.sh
+export KOE_TEST_DATABASE_URL="$PG_URL"
 
 # Private Secret Service for keytar: own D-Bus session, own HOME, unlocked keyring.
 export KOE_TEST_HOME=$(mktemp -d /tmp/koe-home.XXXXXX)

@@ -4,18 +4,12 @@
 import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../deploy/stack';
 import { logTail, stackLogs } from '../../deploy/stack';
-import type { KeytarLike } from '../../main/secrets/vault';
 import { readWav } from '../integration/telephony/baresip';
 import { startTestDevHost } from '../support/devhost-harness';
+import { memoryKeytar } from '../support/memory-keytar';
 
-export function memoryKeytar(): KeytarLike {
-  const m = new Map<string, string>();
-  return {
-    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
-    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
-    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
-  };
-}
+export { memoryKeytar };
+
 
 /**
  * Replaces the microphone with a sine tone (what the far end hears is known) and keeps every

@@ -7,43 +7,18 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
-import type { KeytarLike } from '../../main/secrets/vault';
 import { createOrg, createUser } from '../../server/orgs';
 import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip, readWav, toneShare } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+import { FAKE_MIC, memoryKeytar, remoteToneLevel } from './softphone-support';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
 const OPERATOR_HZ = 1000;
 const CALLER = '+819011112222';
 
-function memoryKeytar(): KeytarLike {
-  const m = new Map<string, string>();
-  return {
-    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
-    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
-    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
-  };
-}
 
-/** Replaces the microphone with a sine tone, so what the customer hears is known. */
-const FAKE_MIC = (hz: number) => `
-  (() => {
-    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = async (c) => {
-      if (!c || !c.audio) return real(c);
-      const ctx = new AudioContext();
-      await ctx.resume();
-      const osc = ctx.createOscillator();
-      osc.frequency.value = ${hz};
-      const g = ctx.createGain(); g.gain.value = 0.5;
-      const dest = ctx.createMediaStreamDestination();
-      osc.connect(g).connect(dest);
-      osc.start();
-      return dest.stream;
-    };
-  })();`;
 
 let stack: Stack;
 let browser: Browser;
@@ -79,31 +54,6 @@ async function operatorPage(who: string, port: number): Promise<Page> {
   return page;
 }
 
-/** Level (dBFS) of `hz` in what the page plays for the call, via an AnalyserNode FFT. */
-function remoteToneLevel(page: Page, hz: number): Promise<{ target: number; off: number }> {
-  return page.evaluate(async (hz) => {
-    const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
-    if (!audio?.srcObject) return { target: -999, off: -999 };
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const an = ctx.createAnalyser();
-    an.fftSize = 4096;
-    ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
-    const bins = new Float32Array(an.frequencyBinCount);
-    const step = ctx.sampleRate / an.fftSize;
-    let target = -999;
-    let off = -999;
-    for (let i = 0; i < 12; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      an.getFloatFrequencyData(bins);
-      const at = (f: number) => Math.max(bins[Math.round(f / step) - 1]!, bins[Math.round(f / step)]!, bins[Math.round(f / step) + 1]!);
-      target = Math.max(target, at(hz));
-      off = Math.max(off, at(hz * 1.37));
-    }
-    await ctx.close();
-    return { target, off };
-  }, hz);
-}
 
 let opA: Page;
 let opC: Page;

@@ -4,11 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
-import type { KeytarLike } from '../../main/secrets/vault';
 import { createOrg, createUser } from '../../server/orgs';
 import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+import { memoryKeytar } from '../support/memory-keytar';
 
 export const PASSWORD = 'Sakura-Koe-2026!';
 export const CUSTOMER_HZ = 440;
@@ -16,14 +16,6 @@ export const OPERATOR_HZ = 1000;
 export const LEAD_HZ = 2500;
 export const CALLER = '+819011113333';
 
-function memoryKeytar(): KeytarLike {
-  const m = new Map<string, string>();
-  return {
-    getPassword: async (s, a) => m.get(`${s}/${a}`) ?? null,
-    setPassword: async (s, a, p) => void m.set(`${s}/${a}`, p),
-    deletePassword: async (s, a) => m.delete(`${s}/${a}`),
-  };
-}
 
 /** Test instrumentation: the microphone is a sine tone; every RTCPeerConnection and SIP WebSocket message is counted. */
 const INSTRUMENT = (hz: number) => `
