@@ -1,25 +1,15 @@
 // The renderer's calls to the gateway's CRM routes (screen pop, notes, call record), made
 // directly with the short-lived access token main hands out (the gateway's CORS allowlist
 // names the app's origin). Notes and call updates go through retry queues: nothing typed is lost.
-import { GatewayCallError, GatewayClient, type FetchFn } from '../../../../shared/gateway-client';
+import { GatewayCallError } from '../../../../shared/gateway-client';
+import { accessToken, gatewayClient } from '../../gateway';
 import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
-import { koe } from '../../koe';
-import { useAppStore } from '../../stores/app';
 import { useCustomerStore, type NoteItem } from '../../stores/customer';
 import { RetryQueue } from './retry-queue';
 
-const client = new GatewayClient(
-  () => useAppStore.getState().policy?.policy.gatewayUrl ?? 'http://127.0.0.1:8787',
-  ((url, init) => window.fetch(url, init)) as FetchFn,
-  8_000,
-);
-
-async function token(): Promise<string> {
-  const r = await koe().session.accessToken({});
-  if (!r.ok || !r.value) throw new GatewayCallError('unreachable', 'no access token (signed out or locked)');
-  return r.value.token;
-}
+const client = gatewayClient;
+const token = accessToken;
 
 /** The gateway took it (2xx) but answered something unexpected: retrying would not change that. */
 const acceptedAnyway = (err: unknown) => err instanceof GatewayCallError && err.status !== null && err.status < 300;

@@ -2,24 +2,15 @@
 // two tracks), switch to whisper/barge (a second, sendonly connection publishes the lead's
 // microphone), leave. Requests go to the gateway with the short-lived access token (as the
 // CRM calls do); the gateway is the authority and audits everything.
-import { GatewayCallError, GatewayClient, type FetchFn } from '../../../../shared/gateway-client';
+import { GatewayCallError } from '../../../../shared/gateway-client';
+import { accessToken, gatewayClient } from '../../gateway';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { koe } from '../../koe';
-import { useAppStore } from '../../stores/app';
 import { useSupervisionStore, type LeadSession } from './store';
 import { answerOffer, gathered, hiddenHost, playTrack, supervisionPeer } from './webrtc';
 
-const client = new GatewayClient(
-  () => useAppStore.getState().policy?.policy.gatewayUrl ?? 'http://127.0.0.1:8787',
-  ((url, init) => window.fetch(url, init)) as FetchFn,
-  8_000,
-);
-
-async function token(): Promise<string> {
-  const r = await koe().session.accessToken({});
-  if (!r.ok || !r.value) throw new GatewayCallError('unreachable', 'no access token (signed out or locked)');
-  return r.value.token;
-}
+const client = gatewayClient;
+const token = accessToken;
 
 let listen: RTCPeerConnection | null = null;
 let publish: { pc: RTCPeerConnection; mic: MediaStream } | null = null;
