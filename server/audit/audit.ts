@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntryView } from '../../shared/gateway/api';
 import type { Clock } from '../clock';
-import type { Db, Executor } from '../db/schema';
+import type { Selectable } from 'kysely';
+import type { AuditLogTable, Db, Executor } from '../db/schema';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -94,21 +95,8 @@ export async function audit(db: Db, clock: Clock, event: AuditEvent): Promise<Au
   return db.transaction().execute((tx) => appendAudit(tx, clock, event));
 }
 
-type AuditRow = {
-  seq: number | string;
-  at: Date;
-  org_id: string | null;
-  actor_user_id: string | null;
-  actor_username: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  source_ip: string | null;
-  device_id: string | null;
-  detail: unknown;
-  prev_hash: string;
-  hash: string;
-};
+/** A row as the drivers return it (PostgreSQL hands bigint `seq` back as a string). */
+type AuditRow = Omit<Selectable<AuditLogTable>, 'seq' | 'detail'> & { seq: number | string; detail: unknown };
 
 export function toAuditView(row: AuditRow): AuditEntryView {
   return {
