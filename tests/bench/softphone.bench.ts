@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { freePort, startStack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
-import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip } from '../integration/telephony/baresip';
 import { SoftphonePage } from '../integration/telephony/softphone-page';
 import { finishWrapUp, memoryKeytar } from '../e2e/softphone-support';
@@ -33,8 +32,11 @@ const bench: Bench = async (log) => {
   });
   const ctx = stack.gateway.ctx;
   const db = ctx.db;
-  const orgId = await createOrg(ctx, 'ベンチ');
-  await db.updateTable('orgs').set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 600 } }) }).where('id', '=', orgId).execute();
+  const orgId = await createOrg(ctx, 'ベンチ', {
+    totpRequiredRoles: [],
+    deviceBindingRoles: [],
+    agents: { wrapUpSeconds: 600 },
+  });
   const campaignId = randomUUID();
   const did = '+81312349999';
   const now = new Date();

@@ -12,7 +12,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
-import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip, readWav, toneShare, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium } from '../support/devhost-harness';
 import { finishWrapUp, median, operatorPage, remoteToneLevel, toneTimeline, type OperatorPage } from './softphone-support';
@@ -82,12 +81,11 @@ beforeAll(async () => {
     },
   });
   const ctx = stack.gateway.ctx;
-  const orgId = await createOrg(ctx, `転送 ${randomUUID().slice(0, 8)}`);
-  await ctx.db
-    .updateTable('orgs')
-    .set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 600 } }) })
-    .where('id', '=', orgId)
-    .execute();
+  const orgId = await createOrg(ctx, `転送 ${randomUUID().slice(0, 8)}`, {
+    totpRequiredRoles: [],
+    deviceBindingRoles: [],
+    agents: { wrapUpSeconds: 600 },
+  });
   const tag = randomUUID().slice(0, 6);
   for (const k of ['a', 'b', 'c'] as const) {
     const username = `op-${k}.${tag}`;

@@ -8,7 +8,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
-import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip, readWav, toneShare } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, memoryKeytar, remoteToneLevel } from './softphone-support';
@@ -69,12 +68,11 @@ beforeAll(async () => {
     },
   });
   const ctx = stack.gateway.ctx;
-  const orgId = await createOrg(ctx, `ソフトフォン ${randomUUID().slice(0, 8)}`);
-  await ctx.db
-    .updateTable('orgs')
-    .set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 600 } }) })
-    .where('id', '=', orgId)
-    .execute();
+  const orgId = await createOrg(ctx, `ソフトフォン ${randomUUID().slice(0, 8)}`, {
+    totpRequiredRoles: [],
+    deviceBindingRoles: [],
+    agents: { wrapUpSeconds: 600 },
+  });
   const tag = randomUUID().slice(0, 6);
   for (const name of ['op-a', 'op-c']) {
     const username = `${name}.${tag}`;

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
-import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';
 
 export const PASSWORD = 'Sakura-Koe-2026!';
@@ -22,19 +22,7 @@ const INSTRUMENT = (hz: number) => `
   (() => {
     // tsx (the bench runner) keeps function names with an esbuild helper the page lacks
     window.__name = window.__name || ((f) => f);
-    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = async (c) => {
-      if (!c || !c.audio) return real(c);
-      const ctx = new AudioContext();
-      await ctx.resume();
-      const osc = ctx.createOscillator();
-      osc.frequency.value = ${hz};
-      const g = ctx.createGain(); g.gain.value = 0.5;
-      const dest = ctx.createMediaStreamDestination();
-      osc.connect(g).connect(dest);
-      osc.start();
-      return dest.stream;
-    };
+${SINE_MICROPHONE(hz)}
     window.__koeTest = { pcs: [], sipIn: 0, sipOut: 0 };
     const RealPC = window.RTCPeerConnection;
     window.RTCPeerConnection = function (...a) { const pc = new RealPC(...a); window.__koeTest.pcs.push(pc); return pc; };
@@ -87,12 +75,11 @@ export async function supervisionWorld(): Promise<SupervisionWorld> {
   };
   try {
     const ctx = stack.gateway.ctx;
-    const orgId = await createOrg(ctx, `監督 ${randomUUID().slice(0, 8)}`);
-    await ctx.db
-      .updateTable('orgs')
-      .set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: 600 } }) })
-      .where('id', '=', orgId)
-      .execute();
+    const orgId = await createOrg(ctx, `監督 ${randomUUID().slice(0, 8)}`, {
+      totpRequiredRoles: [],
+      deviceBindingRoles: [],
+      agents: { wrapUpSeconds: 600 },
+    });
     const tag = randomUUID().slice(0, 6);
     const users = {} as SupervisionWorld['users'];
     for (const [key, role] of [['op', 'operator'], ['op2', 'operator'], ['lead', 'team_lead'], ['lead2', 'team_lead']] as const) {

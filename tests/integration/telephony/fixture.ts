@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { assertTelephonyPackages, startStack, stackLogs, logTail, type Stack } from '../../../deploy/stack';
 import { createOrg, createUser } from '../../../server/orgs';
-import { DEFAULT_ORG_POLICY } from '../../../shared/gateway/policy';
 
 export const PASSWORD = 'Sakura-Koe-2026!';
 
@@ -61,12 +60,11 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number } = {}): P
   assertTelephonyPackages({ baresip: true, chromium: true });
   const stack = await startStack({ gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 } } });
   const ctx = stack.gateway.ctx;
-  const orgId = await createOrg(ctx, `電話テスト ${randomUUID().slice(0, 8)}`);
-  await ctx.db
-    .updateTable('orgs')
-    .set({ policy: JSON.stringify({ ...DEFAULT_ORG_POLICY, totpRequiredRoles: [], deviceBindingRoles: [], agents: { wrapUpSeconds: opts.wrapUpSeconds ?? 2 } }) })
-    .where('id', '=', orgId)
-    .execute();
+  const orgId = await createOrg(ctx, `電話テスト ${randomUUID().slice(0, 8)}`, {
+    totpRequiredRoles: [],
+    deviceBindingRoles: [],
+    agents: { wrapUpSeconds: opts.wrapUpSeconds ?? 2 },
+  });
   const hash = await ctx.hasher.hash(PASSWORD);
   const tag = randomUUID().slice(0, 6);
   const mk = async (role: string, name: string) => {
