@@ -7,11 +7,11 @@
 // Backends: PGlite (embedded, in memory) always; PostgreSQL when KOE_BENCH_DATABASE_URL is
 // set (scripts/bench.sh starts a throwaway cluster). Sizes: KOE_BENCH_CUSTOMERS (default
 // 1,000,000), KOE_BENCH_CAMPAIGNS (500).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { TEST_ARGON2 } from '../../server/config';
 import { campaignScope, type CampaignScope } from '../../server/crm/scope';
+import { createScratchDatabase } from '../support/pg-database';
 import { openDatabase } from '../../server/db/connect';
 import type { Db } from '../../server/db/schema';
 import { createGateway, type Gateway } from '../../server/gateway';
@@ -64,25 +64,7 @@ async function openTarget(kind: 'pglite' | 'postgres'): Promise<{ db: Db; drop: 
     const db = await openDatabase({ kind: 'pglite', dataDir: null });
     return { db, drop: () => db.destroy() };
   }
-  const base = process.env.KOE_BENCH_DATABASE_URL!;
-  const name = `koe_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 4 });
-  return {
-    db,
-    drop: async () => {
-      await db.destroy();
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
+  return createScratchDatabase(process.env.KOE_BENCH_DATABASE_URL!, 'koe_bench', 4);
 }
 
 async function generate(db: Db, gw: Gateway, orgId: string, log: (s: string) => void): Promise<{ genMs: number; indexMs: number }> {

@@ -6,6 +6,7 @@ import type { Stack } from '../../deploy/stack';
 import { logTail, stackLogs } from '../../deploy/stack';
 import { readWav } from '../integration/telephony/baresip';
 import { startTestDevHost } from '../support/devhost-harness';
+import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';
 
 export { memoryKeytar };
@@ -18,19 +19,7 @@ export { memoryKeytar };
 export const FAKE_MIC = (hz: number) => `
   (() => {
     window.__name = (f) => f;
-    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = async (c) => {
-      if (!c || !c.audio) return real(c);
-      const ctx = new AudioContext();
-      await ctx.resume();
-      const osc = ctx.createOscillator();
-      osc.frequency.value = ${hz};
-      const g = ctx.createGain(); g.gain.value = 0.5;
-      const dest = ctx.createMediaStreamDestination();
-      osc.connect(g).connect(dest);
-      osc.start();
-      return dest.stream;
-    };
+${SINE_MICROPHONE(hz)}
     const Ws = window.WebSocket;
     window.__koeSockets = [];
     window.WebSocket = class extends Ws {

@@ -1,7 +1,6 @@
 // Runs gateway suites on both backends: PGlite in memory and PostgreSQL in a fresh database
 // per suite (created on the server named by KOE_TEST_DATABASE_URL, dropped afterwards).
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import pg from 'pg';
 import { deviceSignatureMessage, type DeviceSignaturePurpose } from '../../../shared/gateway/device-message';
 import type { OrgPolicyPatch } from '../../../shared/gateway/policy';
 import { ManualClock } from '../../../server/clock';
@@ -10,6 +9,7 @@ import { openDatabase } from '../../../server/db/connect';
 import type { Db } from '../../../server/db/schema';
 import { createGateway, type Gateway } from '../../../server/gateway';
 import { createOrg, createUser } from '../../../server/orgs';
+import { createScratchDatabase } from '../../support/pg-database';
 
 export const BACKENDS = ['pglite', 'postgres'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -28,25 +28,7 @@ export async function openBackend(backend: Backend): Promise<{ db: Db; drop: () 
         '`postgresql` and run `npm test` (scripts/test.sh starts a throwaway cluster and sets the variable).',
     );
   }
-  const name = `koe_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 8 });
-  return {
-    db,
-    url: url.toString(),
-    drop: async () => {
-      await db.destroy().catch(() => {}); // may already be closed by the suite
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
+  return createScratchDatabase(base, 'koe_t', 8);
 }
 
 export interface DeviceKey {
