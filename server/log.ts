@@ -24,3 +24,18 @@ export const logSerializers = {
     return { method: req.method, url: logSafeUrl(req.url), hostname: req.hostname, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
   },
 };
+
+/**
+ * What a log line may say about an unexpected error: its class, code and message, and the
+ * stack, but never a database driver's query text or parameters (names, e-mails, notes).
+ */
+export function errorSummary(err: unknown): { type: string; code?: string; message: string; stack?: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: 'non-Error value thrown' };
+  const code = (err as { code?: unknown }).code;
+  return {
+    type: err.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: err.message.slice(0, 300),
+    ...(err.stack ? { stack: err.stack.split('\n').slice(1, 8).join('\n') } : {}),
+  };
+}

@@ -7,6 +7,7 @@ import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { sourceIpOf } from '../http';
 import { authenticate, type Principal } from '../principal';
+import { errorSummary } from '../log';
 import { attachAgent, type AgentSocket } from '../sip/agent-ws';
 
 const AUTH_TIMEOUT_MS = 5000;
@@ -16,7 +17,7 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
   app.get('/ws', { websocket: true }, (socket: WebSocket, req) => {
     const sourceIp = sourceIpOf(ctx, req);
     let principal: Principal | null = null;
-    const send = (m: unknown) => socket.send(JSON.stringify(m));
+    const send = (m: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m));
     const refuse = (code: string, message: string, closeCode = 4401) => {
       send({ type: 'error', code, message });
       socket.close(closeCode, code);
@@ -31,7 +32,19 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
       detach?.();
       board?.();
     });
-    socket.on('message', async (raw: Buffer, isBinary: boolean) => {
+    // Every message is handled inside its own containment: whatever one message does (a bad
+    // value, a database error, a bug), the socket gets a typed error and the process goes on.
+    socket.on('message', (raw: Buffer, isBinary: boolean) => {
+      void onMessage(raw, isBinary).catch((err: unknown) => {
+        if (err instanceof GatewayError) return safeSend({ type: 'error', code: err.code, message: err.message });
+        req.log.error({ err: errorSummary(err) }, 'ws: a message failed');
+        safeSend({ type: 'error', code: 'internal_error', message: 'internal error' });
+      });
+    });
+    const safeSend = (m: unknown) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+    };
+    const onMessage = async (raw: Buffer, isBinary: boolean) => {
       if (isBinary || raw.length > MAX_MESSAGE_BYTES) return refuse('validation_failed', 'text JSON messages up to 16 KiB only', 4400);
       let parsed;
       try {
@@ -86,7 +99,7 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
         board?.();
         board = await ctx.supervision.subscribeBoard(principal, (m) => socket.readyState === socket.OPEN && send(m));
       }
-    });
+    };
   });
 }
 
