@@ -120,6 +120,7 @@ export const en: Messages = {
     disposition: 'Disposition',
     chooseDisposition: 'Choose…',
     finishWrapUp: 'Finish wrap-up',
+    cardMasked: 'A card number was masked (only its last 4 digits are kept)',
   },
   devices: {
     heading: 'Audio devices',

@@ -119,6 +119,7 @@ export const ja = {
     disposition: '対応結果',
     chooseDisposition: '選択してください',
     finishWrapUp: '後処理を完了',
+    cardMasked: 'カード番号を伏せ字にしました（下4桁のみ残します）',
   },
   devices: {
     heading: '音声デバイス',

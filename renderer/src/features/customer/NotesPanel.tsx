@@ -1,12 +1,15 @@
-import { useLayoutEffect, useRef, useState, type ChangeEvent } from 'react';
+import { useLayoutEffect, useRef, useState, type ChangeEvent, type CompositionEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useCustomerStore } from '../../stores/customer';
 import { phoneActions } from '../phone/phone-service';
 import { saveNote } from './crm-service';
 import { useFocusCall } from './CustomerCard';
-import { redactAsTyped } from './redacting-input';
+import { redactAsTyped, textForInput, type CompositionState } from './redacting-input';
 
-/** Notes (redacted as typed), disposition and the end of wrap-up for the call in focus. */
+/**
+ * Notes (redacted as typed, and at the commit of an IME composition), disposition and the end
+ * of wrap-up for the call in focus.
+ */
 export function NotesPanel() {
   const { t } = useTranslation();
   const focus = useFocusCall();
@@ -16,6 +19,8 @@ export function NotesPanel() {
   const [text, setText] = useState('');
   const area = useRef<HTMLTextAreaElement>(null);
   const caret = useRef<{ start: number; end: number } | null>(null);
+  const composition = useRef<CompositionState>({ composing: false });
+  const [masked, setMasked] = useState(false);
   // Restore the caret in the same commit as the redacted value (before the next keystroke).
   useLayoutEffect(() => {
     if (!caret.current || !area.current) return;
@@ -24,15 +29,33 @@ export function NotesPanel() {
   }, [text]);
   if (!focus) return null;
 
-  const onChange = (e: ChangeEvent<HTMLTextAreaElement>) => {
-    const el = e.target;
-    const r = redactAsTyped(el.value, el.selectionStart, el.selectionEnd);
-    // Same length: the caret stays where the operator is typing.
-    if (r.text !== el.value) caret.current = { start: r.selectionStart, end: r.selectionEnd };
+  const show = (r: { text: string; selectionStart: number | null; selectionEnd: number | null; changed: boolean }, value: string) => {
+    // Same length (or shorter by the astral digits masked): the caret stays where the operator is typing.
+    if (r.text !== value && r.selectionStart !== null && r.selectionEnd !== null) caret.current = { start: r.selectionStart, end: r.selectionEnd };
+    if (r.changed) setMasked(true);
     setText(r.text);
   };
+  const onChange = (e: ChangeEvent<HTMLTextAreaElement>) => {
+    const el = e.target;
+    const native = e.nativeEvent as Event & { isComposing?: boolean };
+    show(textForInput(composition.current, el.value, el.selectionStart, el.selectionEnd, native.isComposing === true), el.value);
+  };
+  const onCompositionStart = () => {
+    composition.current.composing = true;
+  };
+  // The IME committed its text (a whole card number can arrive here at once): redact it now.
+  const onCompositionEnd = (e: CompositionEvent<HTMLTextAreaElement>) => {
+    composition.current.composing = false;
+    const el = e.currentTarget;
+    show(redactAsTyped(el.value, el.selectionStart, el.selectionEnd), el.value);
+  };
   const save = () => {
-    if (saveNote(focus.sipCallId, text)) setText('');
+    // Whatever the textarea holds (even mid-composition), saveNote redacts it before it is queued.
+    composition.current.composing = false;
+    if (saveNote(focus.sipCallId, text)) {
+      setText('');
+      setMasked(false);
+    }
   };
   const dispositions = pop?.status === 'ready' ? (pop.pop.campaign?.dispositions ?? []) : [];
   const mine = notes.filter((n) => n.sipCallId === focus.sipCallId);
@@ -44,7 +67,21 @@ export function NotesPanel() {
       <label htmlFor="note-text" className="sr-only">
         {t('notes.label')}
       </label>
-      <textarea id="note-text" ref={area} data-testid="note-text" rows={4} maxLength={4000} value={text} onChange={onChange} placeholder={t('notes.placeholder')} />
+      <textarea
+        id="note-text"
+        ref={area}
+        data-testid="note-text"
+        rows={4}
+        maxLength={4000}
+        value={text}
+        onChange={onChange}
+        onCompositionStart={onCompositionStart}
+        onCompositionEnd={onCompositionEnd}
+        placeholder={t('notes.placeholder')}
+      />
+      <p role="status" className="note" data-testid="note-masked">
+        {masked ? t('notes.cardMasked') : ''}
+      </p>
       <button type="button" data-testid="note-save" disabled={!text.trim()} onClick={save}>
         {t('notes.save')}
       </button>

@@ -49,7 +49,8 @@ const notes = new RetryQueue<NoteItem>({
     const customerId = pop?.status === 'ready' && pop.pop.customers.length === 1 ? pop.pop.customers[0]!.id : undefined;
     await client.call('createNote', {
       accessToken: await token(),
-      body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: n.body, open: true },
+      // Redacted again on the way out (defence in depth: whatever put the item in the queue).
+      body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: redactCardNumbers(n.body), open: true },
     });
   },
   permanent,
@@ -58,7 +59,10 @@ const notes = new RetryQueue<NoteItem>({
   onDropped: (n, err) => updateNote(n.clientNoteId, { status: acceptedAnyway(err) ? 'saved' : 'refused' }),
 });
 
-/** Queues a note (redacted again here, whatever the textarea showed) and sends it until confirmed. */
+/**
+ * Queues a note (redacted again here, whatever the textarea showed, IME composition or not)
+ * and sends it until confirmed.
+ */
 export function saveNote(sipCallId: string, text: string): NoteItem | null {
   const body = redactCardNumbers(text).trim();
   if (!body) return null;
