@@ -15,6 +15,7 @@ import { migrateToLatest } from './db/migrations';
 import type { Db } from './db/schema';
 import { GatewayError } from './errors';
 import { createGateway } from './gateway';
+import { errorSummary } from './log';
 import { createOrg, createUser, soleOrg } from './orgs';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './seed';
 import { DEMO_CAMPAIGNS, seedDemoCrm } from './crm/seed';
@@ -156,7 +157,14 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
     else if (err instanceof ConfigError) console.error(`configuration error:\n${err.message}`);
     else if (err instanceof GatewayError) console.error(`${err.code}: ${err.message}${err.extra.violations ? ` (${(err.extra.violations as string[]).join(', ')})` : ''}`);
-    else console.error(err);
+    else {
+      // Never the error object itself: a database error can carry the query and its values.
+      // The message is shown whole (the operator at this terminal needs it: a migration names
+      // the DIDs it stops on), the rest as errorSummary() has it.
+      const e = errorSummary(err);
+      const message = err instanceof Error ? err.message : e.message;
+      console.error(`${e.type}${e.code ? ` (${e.code})` : ''}: ${message}${e.stack ? `\n${e.stack}` : ''}`);
+    }
     process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

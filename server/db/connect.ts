@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { errorSummary } from '../log';
 import { PGliteDialect } from './pglite-dialect';
 import type { Database, Db } from './schema';
 
@@ -23,7 +24,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
     });
     // An idle client dying (server restart, admin terminate) must not crash the gateway;
     // the pool replaces it and the next query reports any real failure.
-    pool.on('error', (err) => console.warn(`gateway: idle PostgreSQL connection lost: ${err.message}`));
+    pool.on('error', (err) => {
+      const e = errorSummary(err);
+      console.warn(`gateway: idle PostgreSQL connection lost: ${e.code ? `${e.code} ` : ''}${e.message}`);
+    });
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });

@@ -14,11 +14,32 @@ import {
   type QueryResult,
 } from 'kysely';
 
+/**
+ * PGlite attaches the failed query's text, its parameters (names, e-mails, note bodies) and
+ * options to the error it throws (`query`, `params`, `queryOptions`); whatever logs or prints
+ * the error later would carry them. They are removed here, where every query passes; the
+ * error keeps its class, message, SQLSTATE code and PostgreSQL's fields (which
+ * server/log.ts errorSummary() filters in turn). node-postgres attaches neither.
+ */
+export function withoutQuery(err: unknown): unknown {
+  if (err && typeof err === 'object') {
+    for (const key of ['query', 'params', 'queryOptions', 'parameters']) {
+      if (key in err) delete (err as Record<string, unknown>)[key];
+    }
+  }
+  return err;
+}
+
 class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pg: PGlite) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.pg.query<R>(query.sql, query.parameters as unknown[]);
+    let result;
+    try {
+      result = await this.pg.query<R>(query.sql, query.parameters as unknown[]);
+    } catch (err) {
+      throw withoutQuery(err);
+    }
     const affected = result.affectedRows;
     return {
       rows: result.rows,
