@@ -11,7 +11,7 @@ import type { Db } from './db/schema';
 import { GatewayError } from './errors';
 import { route } from './http';
 import { registerCors } from './cors';
-import { logSerializers } from './log';
+import { errorSummary, loggerOptions } from './log';
 import { openApiDocument } from './openapi';
 import { registerAdminRoutes } from './routes/admin';
 import { registerAuthRoutes } from './routes/auth';
@@ -43,7 +43,8 @@ export async function createGateway(opts: {
   clock?: Clock;
   /** Run migrations first (default true). */
   migrate?: boolean;
-  logger?: boolean;
+  /** Log requests and errors (server/log.ts says what a line may hold); `stream` for tests. */
+  logger?: boolean | { stream: NodeJS.WritableStream };
 }): Promise<Gateway> {
   const config = parseConfig(opts.config ?? {});
   const clock = opts.clock ?? systemClock;
@@ -52,10 +53,25 @@ export async function createGateway(opts: {
 
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
-    logger: opts.logger ? { level: config.logLevel, redact: ['req.headers.authorization'], serializers: logSerializers } : false,
+    logger: opts.logger ? loggerOptions(config.logLevel, typeof opts.logger === 'object' ? opts.logger.stream : undefined) : false,
     trustProxy: false, // decided per request from config.trustedProxies (see auth/net.ts)
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A URL the router cannot decode (a %-escape that is not UTF-8): the API's error shape.
+    frameworkErrors: (_err, _req, reply) => {
+      void (reply as import('fastify').FastifyReply).code(400).send({ error: { code: 'validation_failed', message: 'malformed URL (not %-encoded UTF-8)' } });
+    },
+    // What Node's HTTP parser refuses before Fastify sees a request (a URL or headers over
+    // 16 KiB, a broken request line) is answered in the API's error shape too.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW'
+        ? ['413 Payload Too Large', 'payload_too_large', 'the URL or the headers are too large']
+        : ['400 Bad Request', 'validation_failed', 'malformed HTTP request'];
+      const body = JSON.stringify({ error: { code, message } });
+      if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroy(err);
+    },
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
@@ -63,17 +79,34 @@ export async function createGateway(opts: {
       if (err.code === 'rate_limited' && typeof err.extra.retryAfterSeconds === 'number') reply.header('retry-after', String(err.extra.retryAfterSeconds));
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, ...err.extra } });
     }
+    if (err.code === '23505') {
+      // A unique index answered two requests that ran past the same check at once (one name,
+      // one DID, one device enrolled twice): the database kept one; the other is a conflict,
+      // exactly as the check would have said, never a server error.
+      req.log.warn({ err: errorSummary(err) }, 'unique index refused a concurrent write');
+      return reply.status(409).send({ error: { code: 'conflict', message: 'a concurrent request made this change first: reload and try again' } });
+    }
     const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
     if (known) return reply.status(known[0]).send({ error: { code: known[1], message: known[2] } });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(400).send({ error: { code: 'validation_failed', message: 'malformed request' } });
     }
-    req.log.error(err);
+    req.log.error({ err: errorSummary(err) }, 'unexpected error');
     return reply.status(500).send({ error: { code: 'internal_error', message: 'internal error' } });
   });
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: { code: 'not_found', message: 'no such route' } }));
 
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    // A frame the WebSocket protocol refuses (invalid UTF-8, over maxPayload) is the client's
+    // fault: the ws library has already closed the socket (1007/1009); a warning, not an error.
+    errorHandler: (err, socket, req) => {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('WS_ERR_')) req.log.warn({ err: errorSummary(err) }, 'ws: the client sent a frame the protocol refuses');
+      else req.log.error({ err: errorSummary(err) }, 'ws: socket failed');
+      socket.terminate();
+    },
+  });
   registerCors(app, config.corsOrigins);
   const openapi = openApiDocument(GATEWAY_VERSION);
   route(app, ctx, 'health', async () => ({ status: 'ok' as const, version: GATEWAY_VERSION }));

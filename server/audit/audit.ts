@@ -2,8 +2,18 @@
 // of the entry). Appends lock the single audit_head row (SELECT ... FOR UPDATE) so
 // concurrent writers queue up instead of forking the chain; the append runs inside the
 // caller's transaction, so an audited change and its entry commit or vanish together.
+//
+// Last line of defence for text: every string of an entry (action, actor name, target,
+// source address, and every key and string value of `detail`, at any depth) is stored
+// through sanitizeText (shared/rules/text.ts): NUL and other controls and noncharacters are
+// dropped, lone surrogates become U+FFFD. Schemas refuse such text at the boundary already;
+// this is for values that reach an entry by another path (SIP values, a future route), so a
+// row can never fail to write on text (PostgreSQL refuses NUL in text and jsonb) and never
+// differ from what was hashed (a driver would turn a lone surrogate into U+FFFD on the way
+// in). The hash is computed over the sanitized values, which are exactly what is stored.
 import { createHash } from 'node:crypto';
 import type { AuditEntryView } from '../../shared/gateway/api';
+import { sanitizeText } from '../../shared/rules/text';
 import type { Clock } from '../clock';
 import type { Selectable } from 'kysely';
 import type { AuditLogTable, Db, Executor } from '../db/schema';
@@ -49,21 +59,33 @@ export function entryHash(prevHash: string, entry: HashedFields): string {
   return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
 }
 
+/** A JSON value with every string (object keys too) through sanitizeText. */
+export function sanitizeJson(value: unknown): unknown {
+  if (typeof value === 'string') return sanitizeText(value);
+  if (Array.isArray(value)) return value.map(sanitizeJson);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [sanitizeText(k), sanitizeJson(v)]));
+  }
+  return value;
+}
+
+const clean = (s: string | null | undefined): string | null => (s === null || s === undefined ? null : sanitizeText(s));
+
 /** Appends one entry. `tx` must be a transaction (the head row lock lasts until it commits). */
 export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
   const head = await tx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
   // JSON round-trip so the hashed detail is exactly what jsonb gives back (no undefined, no Dates).
-  const detail = JSON.parse(JSON.stringify(event.detail ?? {})) as Record<string, unknown>;
+  const detail = sanitizeJson(JSON.parse(JSON.stringify(event.detail ?? {}))) as Record<string, unknown>;
   const fields: HashedFields = {
     seq: Number(head.seq) + 1,
     at: clock.now().toISOString(),
     orgId: event.orgId ?? null,
     actorUserId: event.actor?.userId ?? null,
-    actorUsername: event.actor?.username ?? null,
-    action: event.action,
-    targetType: event.target?.type ?? null,
-    targetId: event.target?.id ?? null,
-    sourceIp: event.sourceIp ?? null,
+    actorUsername: clean(event.actor?.username),
+    action: sanitizeText(event.action),
+    targetType: clean(event.target?.type),
+    targetId: clean(event.target?.id),
+    sourceIp: clean(event.sourceIp),
     deviceId: event.deviceId ?? null,
     detail,
   };
@@ -174,7 +196,8 @@ export async function exportAudit(
   opts: { cursor: number; limit: number; orgId?: string },
 ): Promise<{ entries: AuditEntryView[]; nextCursor: number }> {
   let q = db.selectFrom('audit_log').selectAll().where('seq', '>', opts.cursor).orderBy('seq').limit(opts.limit);
-  if (opts.orgId) q = q.where((eb) => eb.or([eb('org_id', '=', opts.orgId!), eb('org_id', 'is', null)]));
+  // An org sees its own entries only; org-less (platform) entries are for the CLI (no orgId).
+  if (opts.orgId) q = q.where('org_id', '=', opts.orgId);
   const rows = await q.execute();
   const entries = rows.map(toAuditView);
   return { entries, nextCursor: entries.length ? entries[entries.length - 1]!.seq : opts.cursor };

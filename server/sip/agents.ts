@@ -2,8 +2,10 @@
 // A state lives as long as the agent has an authenticated gateway WebSocket (none: offline);
 // every change is audited and published to subscribers (the agent's own sockets now; the
 // live board of issue 7 later). Wrap-up ends on the gateway's timer (org policy
-// agents.wrapUpSeconds): the gateway then sets the agent ready and pushes it.
+// agents.wrapUpSeconds): the gateway then sets the agent ready and pushes it. A timer or a
+// listener that fails is logged (server/background.ts) and the process goes on.
 import { appendAudit } from '../audit/audit';
+import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
 import type { Db } from '../db/schema';
 import { orgPolicy } from '../policy';
@@ -100,9 +102,15 @@ export class AgentRegistry {
     if (state === 'wrap_up') {
       const seconds = (await orgPolicy(this.db, who.orgId)).agents.wrapUpSeconds;
       const t = setTimeout(() => {
-        this.timers.delete(who.userId);
-        const now = this.agents.get(who.userId);
-        if (now && now.state === 'wrap_up' && now.since === record.since) void this.set(who, 'ready', null, 'gateway', { after: 'wrap_up' }).catch(() => {});
+        try {
+          this.timers.delete(who.userId);
+          const now = this.agents.get(who.userId);
+          if (now && now.state === 'wrap_up' && now.since === record.since) {
+            void this.set(who, 'ready', null, 'gateway', { after: 'wrap_up' }).catch((err: unknown) => reportBackgroundFailure('agents: wrap-up end', err));
+          }
+        } catch (err) {
+          reportBackgroundFailure('agents: wrap-up timer', err);
+        }
       }, seconds * 1000);
       t.unref();
       this.timers.set(who.userId, t);
@@ -120,8 +128,9 @@ export class AgentRegistry {
     for (const l of this.listeners) {
       try {
         l(change);
-      } catch {
-        /* a listener's failure is its own */
+      } catch (err) {
+        // a listener's failure is its own: the change stands and the other listeners still hear it
+        reportBackgroundFailure('agents: state listener', err);
       }
     }
     return record;

@@ -32,10 +32,12 @@ export async function routeInbound(ctx: GatewayContext, q: { did: string; from: 
     .where('campaign_assignments.campaign_id', '=', campaignId)
     .where('users.disabled', '=', false)
     .execute();
-  // readyAmong and set() run without an await in between: two concurrent calls never pick the same agent.
+  // readyAmong and set() run without an await in between (set() records the state before its
+  // first await): two concurrent calls never pick the same agent. Awaited here, not later, so a
+  // failure of the insert below cannot leave set()'s promise rejected with nobody listening.
   const chosen = agents.readyAmong(assigned.map((u) => u.id))[0];
   if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
-  const onCall = agents.set(chosen, 'on_call', null, 'gateway', { callId: q.callId, campaignId, did: q.did });
+  await agents.set(chosen, 'on_call', null, 'gateway', { callId: q.callId, campaignId, did: q.did });
 
   const caller = toE164(q.from);
   const blockedList = (typeof dids[0]!.blocked_numbers === 'string' ? JSON.parse(dids[0]!.blocked_numbers) : dids[0]!.blocked_numbers) as string[];
@@ -53,7 +55,6 @@ export async function routeInbound(ctx: GatewayContext, q: { did: string; from: 
     })
     .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
     .execute();
-  await onCall;
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
 }

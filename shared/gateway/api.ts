@@ -2,10 +2,11 @@
 // registers handlers from it, /openapi.json is generated from it, the client imports its types.
 import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
-import { CRM_ROUTES } from './crm';
+import { CRM_ROUTES, Instant } from './crm';
 import { SIP_ROUTES, SettableAgentState, AgentState, AgentReason } from './sip';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
+import { userText } from '../rules/text';
 
 const Id = z.uuid();
 const Iso = z.string();
@@ -26,11 +27,17 @@ const Challenge = B64url.min(32).max(64);
 const RoleKey = z.string().regex(/^[a-z][a-z0-9_]{1,39}$/);
 const Permission = z.enum(PERMISSIONS);
 const Cursor = z.coerce.number().int().min(0);
+/**
+ * A name a person gives something (display names, device, role and team names): user text
+ * (shared/rules/text.ts), card numbers masked. Passwords are not user text: they are never
+ * stored or logged, only hashed, and trimming or normalising them would change them.
+ */
+const PersonName = userText({ max: 100, redactCards: true });
 
 export const DeviceProof = z.strictObject({
   publicKey: DevicePublicKey,
   /** Shown to admins; used only at enrolment. */
-  name: z.string().trim().min(1).max(100),
+  name: PersonName,
   challenge: Challenge,
   signature: DeviceSignature,
 });
@@ -104,12 +111,12 @@ export const IdParams = z.strictObject({ id: Id });
 
 export const UserCreateRequest = z.strictObject({
   username: Username,
-  displayName: z.string().trim().min(1).max(100),
+  displayName: PersonName,
   role: RoleKey,
   password: Password,
 });
 export const UserPatchRequest = z.strictObject({
-  displayName: z.string().trim().min(1).max(100).optional(),
+  displayName: PersonName.optional(),
   role: RoleKey.optional(),
   disabled: z.boolean().optional(),
 });
@@ -126,11 +133,11 @@ export const RoleView = z.strictObject({
 export const RolesResponse = z.strictObject({ roles: z.array(RoleView) });
 export const RoleCreateRequest = z.strictObject({
   key: RoleKey,
-  name: z.string().trim().min(1).max(100),
+  name: PersonName,
   permissions: z.array(Permission).max(PERMISSIONS.length),
 });
 export const RolePatchRequest = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: PersonName.optional(),
   permissions: z.array(Permission).max(PERMISSIONS.length).optional(),
 });
 
@@ -141,7 +148,7 @@ export const TeamView = z.strictObject({
   operatorIds: z.array(Id),
 });
 export const TeamsResponse = z.strictObject({ teams: z.array(TeamView) });
-export const TeamCreateRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const TeamCreateRequest = z.strictObject({ name: PersonName });
 export const TeamMembersRequest = z.strictObject({
   leadIds: z.array(Id).max(100),
   operatorIds: z.array(Id).max(1000),
@@ -159,7 +166,7 @@ export const DeviceView = z.strictObject({
 });
 export const DevicesQuery = z.strictObject({ userId: Id.optional(), status: z.enum(['active', 'revoked', 'reset']).optional() });
 export const DevicesResponse = z.strictObject({ devices: z.array(DeviceView) });
-export const DeviceRenameRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const DeviceRenameRequest = z.strictObject({ name: PersonName });
 
 export const AlertView = z.strictObject({
   id: Id,
@@ -207,11 +214,12 @@ export const AuditEntryView = z.strictObject({
 });
 export type AuditEntryView = z.infer<typeof AuditEntryView>;
 export const AuditQuery = z.strictObject({
-  action: z.string().max(64).optional(),
+  /** An action, or a prefix ending in ".*". */
+  action: userText({ max: 64 }).optional(),
   actorUserId: Id.optional(),
-  targetId: z.string().max(128).optional(),
-  from: z.iso.datetime().optional(),
-  to: z.iso.datetime().optional(),
+  targetId: userText({ max: 128 }).optional(),
+  from: Instant.optional(),
+  to: Instant.optional(),
   /** Newest first; pass the last seq seen to page back. */
   before: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -354,7 +362,7 @@ export type RouteResponse<N extends RouteName> = z.input<(typeof ROUTES)[N]['res
 /** WebSocket /ws: the first message authenticates; later issues add agent-state messages. */
 export const WsClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('auth'), accessToken: z.string().min(1).max(4096) }),
-  z.strictObject({ type: z.literal('ping'), id: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('ping'), id: userText({ min: 0, max: 64 }).optional() }),
   /** Set the caller's agent state (docs/telephony.md); answered with an agentState message. */
   z.strictObject({ type: z.literal('agentState'), state: SettableAgentState, reason: AgentReason.optional() }),
   ...SupervisionClientMessages,

@@ -5,11 +5,22 @@
 import { z } from 'zod';
 import type { RouteSpec } from './api';
 import { isTimeZone, WEEKDAYS } from '../rules/business-hours';
+import { luhnValid } from '../rules/card-redaction';
 import { toE164 } from '../rules/phone';
+import { userText } from '../rules/text';
 
 const Id = z.uuid();
 const Iso = z.string();
-const IsoIn = z.iso.datetime({ offset: true });
+/**
+ * An instant a client sends: ISO 8601 with Z or an offset, in years 0001-9999 once in UTC
+ * (year 0 or an offset past it is not a date PostgreSQL or PGlite stores: refused, not a 500).
+ */
+const inStoredRange = (s: string) => {
+  const year = new Date(s).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+};
+export const Instant = z.iso.datetime({ offset: true }).refine(inStoredRange, 'a date between the years 1 and 9999');
+const IsoIn = Instant;
 
 /** A phone number as people type it; normalised to E.164 (Japan by default) or refused. */
 export const PhoneInput = z
@@ -34,8 +45,8 @@ export const BusinessHoursSchema = z.strictObject({
   closedDates: z.array(z.iso.date()).max(1000).default([]),
 });
 
-const CampaignName = z.string().trim().min(1).max(100);
-const Disposition = z.string().trim().min(1).max(50);
+const CampaignName = userText({ max: 100, redactCards: true });
+const Disposition = userText({ max: 50, redactCards: true });
 const Dispositions = z.array(Disposition).min(1).max(50).refine((l) => new Set(l).size === l.length, 'dispositions must be unique');
 
 export const CampaignCreateRequest = z.strictObject({
@@ -80,10 +91,23 @@ export const HoursStatusResponse = z.strictObject({
 export const AssignmentsRequest = z.strictObject({ userIds: z.array(Id).max(10_000) });
 export const AssignmentsResponse = z.strictObject({ campaignId: Id, userIds: z.array(Id) });
 
-const FieldValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
-const Fields = z.record(z.string().min(1).max(64), FieldValue).refine((f) => Object.keys(f).length <= 50, 'at most 50 fields');
-const NameKanji = z.string().trim().min(1).max(100);
-const NameKana = z.string().trim().min(1).max(100);
+/**
+ * A number that is a whole card number (13-19 digits, Luhn-valid). Refused rather than masked:
+ * masking would turn a number field into a string behind the client's back (an export or an
+ * integration reading the field as a number would break), and a refusal tells the operator
+ * at once that the value cannot be kept. Text values are masked (userText redactCards).
+ */
+export function isCardNumberValue(n: number): boolean {
+  if (!Number.isInteger(n)) return false;
+  const digits = Math.abs(n).toString();
+  return /^\d{13,19}$/.test(digits) && luhnValid(digits);
+}
+const FieldNumber = z.number().refine((n) => !isCardNumberValue(n), 'looks like a card number: card numbers are not stored (send it as text to have it masked)');
+/** Custom field values: free text (multi-line, card numbers masked), numbers, booleans, null. */
+const FieldValue = z.union([userText({ min: 0, max: 1000, multiline: true, redactCards: true }), FieldNumber, z.boolean(), z.null()]);
+const Fields = z.record(userText({ max: 64, redactCards: true }), FieldValue).refine((f) => Object.keys(f).length <= 50, 'at most 50 fields');
+const NameKanji = userText({ max: 100, redactCards: true });
+const NameKana = userText({ max: 100, redactCards: true });
 const Email = z.email().max(254);
 
 export const CustomerCreateRequest = z.strictObject({
@@ -115,8 +139,8 @@ export const CustomerView = z.strictObject({
 export type CustomerView = z.infer<typeof CustomerView>;
 export const CustomersResponse = z.strictObject({ customers: z.array(CustomerView) });
 const Limit = (max: number, def: number) => z.coerce.number().int().min(1).max(max).default(def);
-export const LookupQuery = z.strictObject({ phone: z.string().min(1).max(40), campaignId: Id.optional() });
-export const SearchQuery = z.strictObject({ q: z.string().trim().min(1).max(100), campaignId: Id.optional(), limit: Limit(100, 20) });
+export const LookupQuery = z.strictObject({ phone: userText({ max: 40, redactCards: true }), campaignId: Id.optional() });
+export const SearchQuery = z.strictObject({ q: userText({ max: 100, redactCards: true }), campaignId: Id.optional(), limit: Limit(100, 20) });
 
 /** SIP Call-ID: printable ASCII without spaces (RFC 3261 "word"s, with an optional @host). */
 export const SipCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
@@ -148,7 +172,7 @@ export const CallPatchRequest = z.strictObject({
   customerId: Id.optional(),
 });
 
-export const NoteBody = z.string().trim().min(1).max(4000);
+export const NoteBody = userText({ max: 4000, multiline: true, redactCards: true });
 export const NoteCreateRequest = z
   .strictObject({
     /** Chosen by the client (UUID); a retry with the same id returns the note instead of adding one. */
@@ -181,11 +205,11 @@ export const HistoryQuery = z.strictObject({ limit: Limit(200, 20) });
 export const ScreenPopRequest = z.strictObject({
   callId: SipCallId,
   /** The number the customer dialled (the DID); mapped to a campaign. */
-  dialledNumber: z.string().min(1).max(40).optional(),
+  dialledNumber: userText({ max: 40 }).optional(),
   /** A campaign the PBX set (e.g. an X-Koe-Campaign header); used only if no DID matched. */
   campaignId: Id.optional(),
   /** As the trunk presents it; "anonymous" or garbage simply matches nobody. */
-  callerNumber: z.string().min(1).max(64),
+  callerNumber: userText({ max: 64 }),
 });
 const CampaignSummary = z.strictObject({
   id: Id,

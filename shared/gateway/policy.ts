@@ -1,6 +1,7 @@
 // Org policy: stored as JSON per org, validated here, every field with a default.
 import { z } from 'zod';
 import { DEFAULT_PASSWORD_POLICY } from '../rules/password-policy';
+import { userText } from '../rules/text';
 import { Cidr } from './cidr';
 
 const RoleKey = z.string().regex(/^[a-z][a-z0-9_]{1,39}$/);
@@ -12,7 +13,7 @@ export const PasswordPolicySchema = z.strictObject({
   requireLower: z.boolean().default(true),
   requireDigit: z.boolean().default(true),
   requireSymbol: z.boolean().default(true),
-  blocklist: z.array(z.string().min(1).max(128)).max(1000).default([]),
+  blocklist: z.array(userText({ max: 128 })).max(1000).default([]),
   historyCount: z.number().int().min(0).max(24).default(DEFAULT_PASSWORD_POLICY.historyCount),
 });
 

@@ -3,6 +3,7 @@
 // inbound call to a DID. Spread into ROUTES (api.ts).
 import { z } from 'zod';
 import type { RouteSpec } from './api';
+import { userText } from '../rules/text';
 
 const Id = z.uuid();
 const Iso = z.string();
@@ -17,7 +18,8 @@ export const AgentState = z.enum(AGENT_STATES);
 export type AgentState = z.infer<typeof AgentState>;
 /** What a client may set; `offline` is the gateway's (no authenticated WebSocket). */
 export const SettableAgentState = z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call']);
-export const AgentReason = z.string().trim().min(1).max(100);
+/** Why an agent is not ready, as the operator wrote it: user text, card numbers masked. */
+export const AgentReason = userText({ max: 100, redactCards: true });
 
 export const SipCredentialsResponse = z.strictObject({
   /** "<expiry unix seconds>:<sip user>" (auth_ephemeral username_format 1). */

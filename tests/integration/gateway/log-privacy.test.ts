@@ -48,11 +48,7 @@ describe.each(BACKENDS)('log lines carry no customer data, query values or SQL p
   let op: string;
   let campaignId: string;
   let customerId: string;
-  const ok = async (method: string, url: string, token: string, body?: unknown) => {
-    const res = await h.req(method, url, { token, ...(body !== undefined ? { body } : {}) });
-    if (res.status !== 200) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  };
+  const ok = (method: string, url: string, token: string, body?: unknown) => h.ok(method, url, token, body);
 
   beforeAll(async () => {
     h = await loggedSetup(backend, lines);
@@ -70,7 +66,7 @@ describe.each(BACKENDS)('log lines carry no customer data, query values or SQL p
            if tg_table_name = 'notes' then
              raise exception 'invalid input syntax for type uuid: "%"', new.body using detail = 'Failing row contains (' || new.body || ').', hint = new.body;
            end if;
-           raise exception 'duplicate key value "%"', new.name_kanji using detail = 'Key (email)=(' || coalesce(new.email, '') || ') already exists.', errcode = '23505';
+           raise exception 'insert or update violates foreign key constraint: "%"', new.name_kanji using detail = 'Key (email)=(' || coalesce(new.email, '') || ') is not present.', errcode = '23503';
          end $$`,
       )
       .execute(h.db);
@@ -98,7 +94,7 @@ describe.each(BACKENDS)('log lines carry no customer data, query values or SQL p
     // the lines are there, and say what happened
     const errors = lines.map((l) => JSON.parse(l) as { msg?: string; err?: { code?: string }; req?: { url?: string } }).filter((l) => l.msg === 'unexpected error');
     expect(errors).toHaveLength(2);
-    expect(errors.map((e) => e.err?.code)).toEqual(['P0001', '23505']);
+    expect(errors.map((e) => e.err?.code)).toEqual(['P0001', '23503']);
     expect(out).toContain('"url":"/customers/search?q=*&limit=5"');
     expect(out).toContain('"url":"/customers/lookup?phone=*"');
     // and none of the data
