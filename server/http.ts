@@ -1,12 +1,16 @@
 // Registers one route from the shared contract: zod-parses params, query and body (strict:
 // unknown fields are refused), applies auth-route rate limits, authenticates and checks the
-// permission the contract names, and validates the response before it leaves.
+// permission the contract names (a refusal is audited), writes the audit entries of refusals
+// a handler throws (AuditedRefusal), and validates the response before it leaves.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROUTES, type RouteBody, type RouteName, type RouteParams, type RouteQuery, type RouteResponse, type RouteSpec } from '../shared/gateway/api';
+import { appendAudit } from './audit/audit';
+import { AuditedRefusal } from './auth/authority';
 import { clientAddress } from './auth/net';
 import type { GatewayContext } from './context';
 import { GatewayError } from './errors';
+import { errorSummary } from './log';
 import { authenticate, requirePermission, type Principal } from './principal';
 
 export interface HandlerInput<N extends RouteName> {
@@ -37,6 +41,22 @@ export function sourceIpOf(ctx: GatewayContext, req: FastifyRequest): string {
   return clientAddress(req.socket.remoteAddress ?? '0.0.0.0', Array.isArray(xff) ? xff.join(',') : xff, ctx.trustedProxies);
 }
 
+/**
+ * Writes the entries of an audited refusal, one per refusal like any audited action (only
+ * signed-in users with a permission that reaches the check get here; the cheap, repeatable
+ * refusal, a missing route permission, is coalesced instead: server/auth/authz-audit.ts).
+ * A failed write is logged and the refusal still goes out.
+ */
+async function writeRefusal(ctx: GatewayContext, req: FastifyRequest, err: AuditedRefusal, name: RouteName): Promise<void> {
+  try {
+    await ctx.db.transaction().execute(async (tx) => {
+      for (const event of err.audits) await appendAudit(tx, ctx.clock, { ...event, detail: { ...event.detail, route: name } });
+    });
+  } catch (auditErr) {
+    req.log.error({ actions: err.audits.map((e) => e.action), route: name, err: errorSummary(auditErr) }, 'audit: a refusal entry could not be written');
+  }
+}
+
 export function route<N extends RouteName>(
   app: FastifyInstance,
   ctx: GatewayContext,
@@ -62,9 +82,17 @@ export function route<N extends RouteName>(
         if (principal.totpEnrolmentOnly && !ENROLMENT_ROUTES.has(name)) {
           throw new GatewayError('totp_enrolment_required', 'enrol TOTP (POST /me/totp/enrol, then /me/totp/confirm) first');
         }
-        if (spec.auth !== 'authenticated') requirePermission(principal, spec.auth);
+        if (spec.auth !== 'authenticated') await requirePermission(ctx, principal, spec.auth, name);
       }
-      const result = await handler({ body, query, params, principal, sourceIp, req, reply } as HandlerInput<N>);
+      let result: RouteResponse<N>;
+      try {
+        result = await handler({ body, query, params, principal, sourceIp, req, reply } as HandlerInput<N>);
+      } catch (err) {
+        // A refusal that must be audited (server/auth/authority.ts, tenancy.ts): the handler's
+        // transaction has rolled back by now, so the entry is written in one of its own.
+        if (err instanceof AuditedRefusal) await writeRefusal(ctx, req, err, name);
+        throw err;
+      }
       return spec.response.parse(result);
     },
   });

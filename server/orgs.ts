@@ -54,20 +54,52 @@ export async function createUser(
   const hash = input.passwordHash ?? (await ctx.hasher.hash(input.password));
   const id = randomUUID();
   const now = ctx.clock.now();
-  await ctx.db.transaction().execute(async (tx) => {
-    const taken = await tx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
-    if (taken) throw new GatewayError('conflict', `username "${username}" is taken`);
-    await tx
-      .insertInto('users')
-      .values({
-        id, org_id: input.orgId, username, display_name: input.displayName, role_id: role.id, password_hash: hash,
-        password_changed_at: now, disabled: false, totp_secret: null, totp_enabled: false, totp_last_counter: null, created_at: now,
-      })
-      .execute();
-    await appendAudit(tx, ctx.clock, {
-      orgId: input.orgId, actor: input.actor ?? null, sourceIp: input.sourceIp ?? null, action: 'user.created',
-      target: { type: 'user', id }, detail: { username, role: input.role, displayName: input.displayName },
+  let holder: string | null = null;
+  try {
+    await ctx.db.transaction().execute(async (tx) => {
+      const taken = await tx.selectFrom('users').select('org_id').where('username', '=', username).executeTakeFirst();
+      if (taken) {
+        holder = taken.org_id;
+        throw new GatewayError('conflict', 'this username is not available');
+      }
+      await tx
+        .insertInto('users')
+        .values({
+          id, org_id: input.orgId, username, display_name: input.displayName, role_id: role.id, password_hash: hash,
+          password_changed_at: now, disabled: false, totp_secret: null, totp_enabled: false, totp_last_counter: null, created_at: now,
+        })
+        .execute();
+      await appendAudit(tx, ctx.clock, {
+        orgId: input.orgId, actor: input.actor ?? null, sourceIp: input.sourceIp ?? null, action: 'user.created',
+        target: { type: 'user', id }, detail: { username, role: input.role, displayName: input.displayName },
+      });
     });
-  });
+  } catch (err) {
+    // the check above lost a race with a concurrent create: the unique index answered
+    if (holder === null && (err as { code?: unknown }).code === '23505') {
+      holder = (await ctx.db.selectFrom('users').select('org_id').where('username', '=', username).executeTakeFirst())?.org_id ?? null;
+    }
+    if (holder === null) throw err;
+    await usernameRefused(ctx, input, username, holder);
+    throw new GatewayError('conflict', 'this username is not available');
+  }
   return id;
+}
+
+/**
+ * Usernames are global (sign-in names no org), so a taken one is refused with the same
+ * answer whether this org or another holds it. The refusal is audited in the creating org
+ * without saying where the name is taken (its admins read that log); when another org holds
+ * it, a platform-level entry (no org: read with the CLI) records both orgs.
+ */
+async function usernameRefused(ctx: GatewayContext, input: { orgId: string; actor?: AuditEvent['actor']; sourceIp?: string | null }, username: string, holder: string) {
+  const base = { actor: input.actor ?? null, sourceIp: input.sourceIp ?? null, target: { type: 'username', id: username } };
+  await ctx.db.transaction().execute(async (tx) => {
+    await appendAudit(tx, ctx.clock, { ...base, orgId: input.orgId, action: 'user.create_refused', detail: { username, reason: 'username_unavailable' } });
+    if (holder !== input.orgId) {
+      await appendAudit(tx, ctx.clock, {
+        ...base, orgId: null, action: 'access.cross_org_conflict', detail: { kind: 'username', username, orgId: input.orgId, holderOrgId: holder },
+      });
+    }
+  });
 }

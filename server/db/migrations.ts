@@ -146,6 +146,25 @@ const M0003_STATEMENTS: string[] = [
   `create index customers_org_kanji on customers (org_id, name_kanji_key text_pattern_ops)`,
 ];
 
+// 0004: tenant isolation. A DID belongs to one campaign of one org: before, the primary key
+// (org_id, e164) let a second org map a number another org uses, and inbound routing then
+// refused both (server/sip/routing.ts). An install that already has such a number stops here
+// with the numbers named (an operator decides which org keeps each; nothing is deleted
+// silently). And /admin/audit reads one org's entries in seq order: (org_id, seq).
+const M0004_STATEMENTS: string[] = [
+  `do $$
+    declare dup text;
+    begin
+      select string_agg(e164, ', ' order by e164) into dup
+        from (select e164 from campaign_dids group by e164 having count(*) > 1) d;
+      if dup is not null then
+        raise exception 'these DIDs are mapped by more than one org: %. Remove each from all but one campaign, then migrate again.', dup;
+      end if;
+    end $$`,
+  `create unique index campaign_dids_e164 on campaign_dids (e164)`,
+  `create index audit_log_org_seq on audit_log (org_id, seq)`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -158,6 +177,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0001_identity_sessions_audit': statements(M0001_STATEMENTS),
   '0002_crm_campaigns_customers_calls_notes': statements(M0002_STATEMENTS),
   '0003_customer_name_search_org': statements(M0003_STATEMENTS),
+  '0004_did_unique_audit_org_seq': statements(M0004_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

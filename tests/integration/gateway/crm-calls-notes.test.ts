@@ -19,11 +19,7 @@ describe.each(BACKENDS)('CRM calls, notes, campaigns and CORS on %s', (backend) 
   let op: string;
   let campaignId: string;
   let customerId: string;
-  const ok = async (method: string, url: string, token: string, body?: unknown) => {
-    const res = await h.req(method, url, { token, ...(body !== undefined ? { body } : {}) });
-    if (res.status !== 200) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  };
+  const ok = (method: string, url: string, token: string, body?: unknown) => h.ok(method, url, token, body);
 
   beforeAll(async () => {
     h = await setup(backend, { corsOrigins: ['koe://app', 'http://127.0.0.1:5199'] });

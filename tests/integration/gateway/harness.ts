@@ -81,6 +81,13 @@ export class Harness {
     await this.dropDb();
   }
 
+  /** A request that must answer 200: its body, or an error naming the route and the answer. */
+  async ok(method: string, url: string, token: string, body?: unknown): Promise<any> {
+    const res = await this.req(method, url, { token, ...(body !== undefined ? { body } : {}) });
+    if (res.status !== 200) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
   async req(method: string, url: string, opts: { token?: string; body?: unknown; ip?: string; headers?: Record<string, string>; raw?: string } = {}): Promise<Res> {
     const res = await this.gw.app.inject({
       method: method as 'GET',

@@ -61,7 +61,8 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     const token = await h.token(h.users.admin);
     const seqBefore = Number((await h.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow()).seq);
     const usersBefore = (await h.db.selectFrom('users').select('id').execute()).length;
-    // the username is taken: the insert and its audit entry must both be absent
+    // the username is taken: the insert and its audit entry must both be absent (the refusal
+    // itself is audited, after the rollback: user.create_refused)
     const dup = await h.req('POST', '/admin/users', { token, body: { username: h.users.operator.username, displayName: 'x', role: 'operator', password: 'Another-Good-Pass-1!' } });
     expectError(dup, 409, 'conflict');
     const badRole = await h.req('POST', '/admin/users', { token, body: { username: 'new-user-z', displayName: 'x', role: 'no_such_role', password: 'Another-Good-Pass-1!' } });
@@ -75,7 +76,7 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     expect(await h.db.selectFrom('team_members').select('user_id').where('team_id', '=', team.body.id).execute()).toEqual([]);
     expect((await h.db.selectFrom('users').select('id').execute()).length).toBe(usersBefore);
     const actions = (await h.db.selectFrom('audit_log').select('action').where('seq', '>', seqBefore).execute()).map((r) => r.action);
-    expect(actions).toEqual(['team.created']);
+    expect(actions).toEqual(['user.create_refused', 'team.created']);
   });
 
   it('serves /health and an OpenAPI document that covers every route', async () => {

@@ -1,0 +1,152 @@
+// Authority: the one place that decides whether a principal may grant a permission, assign a
+// role, or act on another user. Every admin route that grants, assigns or resets goes
+// through it; a refusal is a 403 `forbidden` that leaves an `authz.refused` entry.
+//
+// The rule is one inclusion: a principal P can only hand out, or act on, what it holds.
+//   - defining a role (create, or change its permissions): the resulting set ⊆ P's, and for a
+//     change also the role's current set ⊆ P's (changing a role acts on everyone who holds
+//     it: a helpdesk cannot strip or rename a role more powerful than its own);
+//   - assigning a role to a user (create or patch): the role's permissions ⊆ P's;
+//   - acting on a user (patch, disable, reset password or TOTP, unlock, revoke sessions,
+//     reset, revoke or rename devices): the target's permissions ⊆ P's, so a holder of
+//     users:manage cannot touch an admin, nor a lead with team:supervise unless it has it;
+//   - team membership: making someone a lead of operators grants supervision over them, and
+//     moving someone in or out of a team changes who supervises them, so every member before
+//     and after the change ⊆ P's (teams:manage is not a way around the rule);
+//   - nobody changes the permissions of their own role: with the inclusion rule the only
+//     change left would be removing, which takes the rights of every peer in the role and
+//     can lock the last holder of roles:manage out; someone else (an admin) does it;
+//   - the built-in admin role keeps every permission (an org cannot lock itself out); the
+//     built-in operator and team_lead roles follow the inclusion rule like any other role.
+import type { AuditEvent } from '../audit/audit';
+import { PERMISSIONS, type Permission } from '../../shared/gateway/permissions';
+import type { ErrorCode } from '../../shared/gateway/errors';
+import { GatewayError } from '../errors';
+import { actorOf, parsePermissions, type Principal } from '../principal';
+import type { Executor } from '../db/schema';
+
+/**
+ * A refusal that must leave audit entries although the request's own transaction rolls
+ * back. route() (server/http.ts) writes `audits` in a transaction of its own and then answers
+ * with the error. The answer is code and message only: the event never reaches the client.
+ */
+export class AuditedRefusal extends GatewayError {
+  readonly audits: AuditEvent[];
+  constructor(code: ErrorCode, message: string, audits: AuditEvent | AuditEvent[], extra: Record<string, unknown> = {}) {
+    super(code, message, extra);
+    this.audits = Array.isArray(audits) ? audits : [audits];
+  }
+}
+
+export interface TargetUser {
+  id: string;
+  username: string;
+  role: string;
+  permissions: unknown;
+}
+export interface RoleRow {
+  id: string;
+  key: string;
+  builtin: boolean;
+  permissions: unknown;
+}
+
+const KNOWN = new Set<string>(PERMISSIONS);
+
+/**
+ * The permissions in `wanted` that P does not hold (sorted, unique). A string that is no
+ * permission (left in a role row by an older version) grants nothing, so it is not counted.
+ */
+export function missingPermissions(p: Principal, wanted: Iterable<Permission>): Permission[] {
+  return [...new Set([...wanted].filter((x) => KNOWN.has(x) && !p.permissions.has(x)))].sort();
+}
+
+function refuse(p: Principal, attempted: string, target: { type: string; id: string } | null, message: string, detail: Record<string, unknown>): never {
+  throw new AuditedRefusal('forbidden', message, {
+    orgId: p.orgId, actor: actorOf(p), action: 'authz.refused', sourceIp: p.sourceIp, deviceId: p.deviceId, target,
+    detail: { attempted, ...detail },
+  });
+}
+
+const list = (perms: string[]) => perms.map((x) => `"${x}"`).join(', ');
+
+/** Creating a role with `permissions`. */
+export function assertMayCreateRole(p: Principal, key: string, permissions: Permission[]): void {
+  const missing = missingPermissions(p, permissions);
+  if (missing.length) {
+    refuse(p, 'role.create', { type: 'role', id: key }, `you cannot grant permissions you do not hold: ${list(missing)}`, { key, missing });
+  }
+}
+
+/** Changing a role: its name and/or (when `next` is given) its permissions. */
+export function assertMayChangeRole(p: Principal, role: RoleRow, next: Permission[] | undefined): void {
+  const current = parsePermissions(role.permissions);
+  const target = { type: 'role', id: role.id };
+  const changesPermissions = next !== undefined && [...new Set(next)].sort().join(',') !== [...new Set(current)].sort().join(',');
+  if (role.builtin && role.key === 'admin' && changesPermissions) {
+    refuse(p, 'role.update', target, 'the built-in admin role keeps every permission (so an org cannot lock itself out)', { key: role.key });
+  }
+  if (changesPermissions && role.key === p.role) {
+    refuse(p, 'role.update', target, 'you cannot change the permissions of your own role: ask another administrator', { key: role.key });
+  }
+  const beyond = missingPermissions(p, current);
+  if (beyond.length) {
+    refuse(p, 'role.update', target, `this role holds permissions you do not have (${list(beyond)}): you cannot change it`, { key: role.key, missing: beyond });
+  }
+  const missing = next ? missingPermissions(p, next) : [];
+  if (missing.length) {
+    refuse(p, 'role.update', target, `you cannot grant permissions you do not hold: ${list(missing)}`, { key: role.key, missing });
+  }
+}
+
+/** Giving `role` to a user (at create: `user` is null; at patch: the user). */
+export function assertMayAssignRole(p: Principal, role: { key: string; permissions: unknown }, user: { id: string } | null, username: string): void {
+  const missing = missingPermissions(p, parsePermissions(role.permissions));
+  if (missing.length) {
+    refuse(p, user ? 'user.role_change' : 'user.create', user ? { type: 'user', id: user.id } : { type: 'username', id: username },
+      `you cannot give the role "${role.key}": it has permissions you do not hold (${list(missing)})`, { role: role.key, missing });
+  }
+}
+
+/** Acting on a user (`attempted` names the action for the audit entry). */
+export function assertMayActOn(p: Principal, user: TargetUser, attempted: string): void {
+  const missing = missingPermissions(p, parsePermissions(user.permissions));
+  if (missing.length) {
+    refuse(p, attempted, { type: 'user', id: user.id },
+      `you cannot do this to "${user.username}": their role has permissions you do not hold (${list(missing)})`, { role: user.role, missing });
+  }
+}
+
+/** Changing a team's members: every member before and after the change. */
+export async function assertMayChangeTeam(ex: Executor, p: Principal, teamId: string, userIds: string[]): Promise<void> {
+  const before = await ex.selectFrom('team_members').select('user_id').where('team_id', '=', teamId).execute();
+  const ids = [...new Set([...userIds, ...before.map((m) => m.user_id)])];
+  if (ids.length === 0) return;
+  const users = await ex
+    .selectFrom('users')
+    .innerJoin('roles', 'roles.id', 'users.role_id')
+    .select(['users.id', 'users.username', 'roles.key as role', 'roles.permissions'])
+    .where('users.id', 'in', ids)
+    .where('users.org_id', '=', p.orgId)
+    .orderBy('users.username')
+    .execute();
+  for (const u of users) {
+    const missing = missingPermissions(p, parsePermissions(u.permissions));
+    if (missing.length) {
+      refuse(p, 'team.members_change', { type: 'team', id: teamId },
+        `you cannot change a team with "${u.username}" in it: their role has permissions you do not hold (${list(missing)})`,
+        { userId: u.id, role: u.role, missing });
+    }
+  }
+}
+
+/** The target's role and permissions, for assertMayActOn. */
+export function userWithPermissions(ex: Executor) {
+  return ex
+    .selectFrom('users')
+    .innerJoin('roles', 'roles.id', 'users.role_id')
+    .select([
+      'users.id', 'users.username', 'users.password_hash', 'users.role_id', 'users.disabled', 'users.display_name',
+      'roles.key as role', 'roles.permissions',
+    ]);
+}
