@@ -16,6 +16,20 @@ export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 65536, timeCost: 3,
 /** Only for tests that are not about hashing cost (the fixture users); never in production. */
 export const TEST_ARGON2: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
+/**
+ * Global budget for argon2 work: at most `concurrency` hashes at once (default: the number of
+ * cores minus one, at least 1, so the event loop keeps a core), `queue` waiting sign-ins of the normal lane (beyond: rate_limited + Retry-After
+ * before hashing), `priorityQueue` waiting ones of the priority lane (enrolled-device
+ * sign-ins, live sessions).
+ */
+export const PasswordHashingSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(256).optional(),
+  queue: z.number().int().min(0).max(10_000).default(4),
+  priorityQueue: z.number().int().min(1).max(10_000).default(64),
+  retryAfterSeconds: z.number().int().min(1).max(60).default(1),
+});
+export type PasswordHashingConfig = z.infer<typeof PasswordHashingSchema>;
+
 const SipSecret = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, '32-128 characters of A-Z a-z 0-9 _ -');
 export const SipConfigSchema = z.strictObject({
   /** The SIP domain of the operators' AoRs (sip:<user>@<domain>). */
@@ -60,6 +74,10 @@ export const GatewayConfigSchema = z.strictObject({
     .strictObject({ maxFailures: z.number().int().min(1).default(50), windowMinutes: z.number().int().min(1).default(15) })
     .default({ maxFailures: 50, windowMinutes: 15 }),
   challengeTtlSeconds: z.number().int().min(5).max(600).default(60),
+  /** /ws: how often an open socket re-validates its principal besides the session events (server/routes/ws.ts). */
+  ws: z.strictObject({ revalidateSeconds: z.number().int().min(1).max(600).default(30) }).default({ revalidateSeconds: 30 }),
+  /** The password-hashing budget (server/auth/passwords.ts): see PasswordHashingSchema. */
+  passwordHashing: PasswordHashingSchema.default(PasswordHashingSchema.parse({})),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
   /** Origins allowed to call the gateway from a browser context (the renderer): exact match. */
   corsOrigins: z
@@ -77,6 +95,7 @@ const ENV_NAME: Record<string, string> = {
   host: 'KOE_GATEWAY_HOST', port: 'KOE_GATEWAY_PORT', databaseUrl: 'DATABASE_URL', dataDir: 'KOE_GATEWAY_DATA_DIR',
   'jwt.secret': 'KOE_GATEWAY_JWT_SECRET', trustedProxies: 'KOE_GATEWAY_TRUSTED_PROXIES', argon2: 'KOE_GATEWAY_ARGON2',
   logLevel: 'KOE_GATEWAY_LOG_LEVEL',
+  'passwordHashing.concurrency': 'KOE_GATEWAY_HASH_CONCURRENCY',
   corsOrigins: 'KOE_GATEWAY_CORS_ORIGINS',
   'sip.authephSecrets': 'KOE_GATEWAY_SIP_AUTHEPH_SECRETS',
   'sip.routeSecret': 'KOE_GATEWAY_SIP_ROUTE_SECRET',
@@ -111,6 +130,7 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
     c.argon2 = { memoryCost: m, timeCost: t, parallelism: p };
   },
   KOE_GATEWAY_LOG_LEVEL: (v, c) => (c.logLevel = v),
+  KOE_GATEWAY_HASH_CONCURRENCY: (v, c) => ((c.passwordHashing ??= {}).concurrency = num(v, 'KOE_GATEWAY_HASH_CONCURRENCY')),
   KOE_GATEWAY_CORS_ORIGINS: (v, c) => (c.corsOrigins = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_AUTHEPH_SECRETS: (v, c) => ((c.sip ??= {}).authephSecrets = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_ROUTE_SECRET: (v, c) => ((c.sip ??= {}).routeSecret = v),

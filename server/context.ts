@@ -3,10 +3,13 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock';
 import type { GatewayConfig } from './config';
 import type { Db } from './db/schema';
+import { CoalescedAudit } from './auth/audit-coalesce';
 import { PasswordHasher } from './auth/passwords';
 import { FailureWindow, TokenBuckets } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
 import { parseRange } from './auth/net';
+import { InProcessSessionEvents, type SessionEvents } from './session-events';
+import { SipAccessLedger } from './sip/access';
 import { AgentRegistry } from './sip/agents';
 import { SupervisionService } from './supervision/service';
 
@@ -23,6 +26,12 @@ export interface GatewayContext {
   agents: AgentRegistry;
   /** Team leads' board, monitor / whisper / barge (server/supervision). */
   supervision: SupervisionService;
+  /** Session revocations and access changes; every open /ws listens (server/session-events.ts). */
+  sessionEvents: SessionEvents;
+  /** Per-user "SIP access cut at" (the hook for Kamailio, issue 11). */
+  sipAccess: SipAccessLedger;
+  /** Audit of refusals an unauthenticated caller can repeat at will, coalesced (auth/audit-coalesce.ts). */
+  securityAudit: CoalescedAudit;
 }
 
 /** The JWT secret: from config, else generated once and kept in the database. */
@@ -41,16 +50,20 @@ async function jwtSecret(db: Db, config: GatewayConfig, clock: Clock): Promise<s
 
 export async function createContext(db: Db, config: GatewayConfig, clock: Clock): Promise<GatewayContext> {
   const agents = new AgentRegistry(db, clock);
+  const sessionEvents = new InProcessSessionEvents();
   return {
     db,
     config,
     clock,
-    hasher: new PasswordHasher(config.argon2),
+    hasher: new PasswordHasher(config.argon2, config.passwordHashing),
     accessTokens: new AccessTokens(await jwtSecret(db, config, clock), config.jwt.issuer, config.jwt.audience, clock),
     authBuckets: new TokenBuckets(clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
     ipFailures: new FailureWindow(clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
     trustedProxies: config.trustedProxies.map(parseRange),
     agents,
     supervision: new SupervisionService(db, clock, agents, config.sip.rtpengineNg),
+    sessionEvents,
+    sipAccess: new SipAccessLedger(sessionEvents, () => clock.now()),
+    securityAudit: new CoalescedAudit(db, clock),
   };
 }

@@ -4,6 +4,9 @@
 import type { Permission } from '../shared/gateway/permissions';
 import type { GatewayContext } from './context';
 import type { Executor } from './db/schema';
+import { allowedBy } from './auth/net';
+import { authzAudit } from './auth/authz-audit';
+import { ForgedTokenError } from './auth/tokens';
 import { GatewayError } from './errors';
 import { orgPolicy } from './policy';
 
@@ -20,6 +23,8 @@ export interface Principal {
   sourceIp: string;
   /** Policy requires TOTP and the user has none yet: only enrolment routes are open. */
   totpEnrolmentOnly: boolean;
+  /** The session's absolute end (a live /ws closes itself then without asking the database). */
+  sessionExpiresAt: Date;
 }
 
 export async function loadUserAccess(db: Executor, userId: string) {
@@ -44,22 +49,78 @@ export function parsePermissions(value: unknown): Permission[] {
 
 const SESSION_TOUCH_MS = 60_000;
 
-export async function authenticate(ctx: GatewayContext, authorization: string | undefined, sourceIp: string): Promise<Principal> {
+/**
+ * Bearer token -> principal. Every HTTP route (server/http.ts) and the /ws auth message pass
+ * through here, so every rule below holds on every path:
+ *   - the token verifies (HS256, issuer, audience, expiry); a forged one (bad signature,
+ *     alg:none, wrong audience, malformed) is audited `auth.token_forged`, coalesced per IP;
+ *   - then everything principalForSession checks (session, user, role, teams, allowlist).
+ */
+export async function authenticate(
+  ctx: GatewayContext,
+  authorization: string | undefined,
+  sourceIp: string,
+  via: 'http' | 'ws' = 'http',
+): Promise<Principal> {
   const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
   if (!authorization) throw new GatewayError('unauthenticated', 'sign in first: missing Authorization: Bearer <access token>');
-  if (!m) throw new GatewayError('token_invalid', 'Authorization header is not "Bearer <JWT>"');
-  const claims = await ctx.accessTokens.verify(m[1]!);
+  if (!m) {
+    const bearer = /^Bearer (\S*)$/.exec(authorization);
+    if (bearer) {
+      // alg:none tokens arrive with an empty signature part: a forgery, not a typo.
+      const reason = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.$/.test(bearer[1]!) ? 'unsigned' : 'malformed';
+      await ctx.securityAudit.record(sourceIp, { action: 'auth.token_forged', sourceIp, detail: { reason, via } });
+    }
+    throw new GatewayError('token_invalid', 'Authorization header is not "Bearer <JWT>"');
+  }
+  let claims;
+  try {
+    claims = await ctx.accessTokens.verify(m[1]!);
+  } catch (e) {
+    if (e instanceof ForgedTokenError) {
+      await ctx.securityAudit.record(sourceIp, { action: 'auth.token_forged', sourceIp, detail: { reason: e.reason, via } });
+    }
+    throw e;
+  }
+  return principalForSession(ctx, claims, sourceIp, { via });
+}
+
+/**
+ * The one re-authentication of a session, from the database: the session is live (not
+ * revoked, within its absolute and idle lifetime), the user is enabled, and the source
+ * address is inside the org allowlist and the role's allowlist (server/auth/net.ts
+ * `allowedBy`, policy in server/policy.ts) -> else 403 ip_not_allowed, audited
+ * `auth.ip_refused` coalesced per user+IP. Role, permissions and teams are read fresh.
+ * /ws calls it again on every session event and periodically (server/routes/ws.ts) with
+ * `live: true`: an open socket is activity, so the idle limit and the last-seen touch are
+ * left to the HTTP requests and refreshes (the absolute limit still applies).
+ */
+export async function principalForSession(
+  ctx: GatewayContext,
+  claims: { sessionId: string; userId: string },
+  sourceIp: string,
+  opts: { via?: 'http' | 'ws'; live?: boolean } = {},
+): Promise<Principal> {
   const session = await ctx.db.selectFrom('sessions').selectAll().where('id', '=', claims.sessionId).executeTakeFirst();
   if (!session || session.user_id !== claims.userId) throw new GatewayError('token_invalid', 'unknown session');
   if (session.revoked_at) throw new GatewayError('session_revoked', 'this session was signed out or revoked');
   const now = ctx.clock.now();
   const policy = await orgPolicy(ctx.db, session.org_id);
-  if (now >= session.absolute_expires_at || now.getTime() - session.last_seen_at.getTime() >= policy.sessions.idleMinutes * 60_000) {
+  const idle = !opts.live && now.getTime() - session.last_seen_at.getTime() >= policy.sessions.idleMinutes * 60_000;
+  if (now >= session.absolute_expires_at || idle) {
     throw new GatewayError('session_expired', 'session expired: sign in again');
   }
   const user = await loadUserAccess(ctx.db, claims.userId);
   if (!user || user.disabled) throw new GatewayError('account_disabled', 'account is disabled');
-  if (now.getTime() - session.last_seen_at.getTime() > SESSION_TOUCH_MS) {
+  if (!allowedBy(sourceIp, policy.ipAllowlist.org) || !allowedBy(sourceIp, policy.ipAllowlist.roles[user.role] ?? [])) {
+    await ctx.securityAudit.record(`${user.id}|${sourceIp}`, {
+      action: 'auth.ip_refused', orgId: user.org_id, actor: { userId: user.id, username: user.username },
+      target: { type: 'session', id: session.id }, sourceIp, deviceId: session.device_id,
+      detail: { route: opts.via === 'ws' ? 'ws' : 'request', role: user.role },
+    });
+    throw new GatewayError('ip_not_allowed', 'not allowed from this network address');
+  }
+  if (!opts.live && now.getTime() - session.last_seen_at.getTime() > SESSION_TOUCH_MS) {
     await ctx.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
   }
   return {
@@ -74,13 +135,24 @@ export async function authenticate(ctx: GatewayContext, authorization: string | 
     deviceId: session.device_id,
     sourceIp,
     totpEnrolmentOnly: session.totp_enrolment_only && !user.totp_enabled,
+    sessionExpiresAt: session.absolute_expires_at,
   };
 }
 
-export function requirePermission(principal: Principal, permission: Permission): void {
-  if (!principal.permissions.has(permission)) {
-    throw new GatewayError('forbidden', `this needs the "${permission}" permission`);
-  }
+/**
+ * The permission a route's contract names (route() in server/http.ts calls this for every
+ * route). A refusal is audited `authz.forbidden` (user, route, permission, source address),
+ * coalesced per user and route (server/auth/authz-audit.ts): a signed-in user hammering a
+ * route cannot grow the log faster than one entry per route per minute.
+ */
+export async function requirePermission(ctx: GatewayContext, principal: Principal, permission: Permission, route: string): Promise<void> {
+  if (principal.permissions.has(permission)) return;
+  await authzAudit(ctx, principal.orgId).record(`${principal.userId}|${route}`, {
+    orgId: principal.orgId, actor: { userId: principal.userId, username: principal.username }, action: 'authz.forbidden',
+    sourceIp: principal.sourceIp, deviceId: principal.deviceId, target: { type: 'route', id: route },
+    detail: { route, permission, role: principal.role },
+  });
+  throw new GatewayError('forbidden', `this needs the "${permission}" permission`);
 }
 
 /** Actor fields for audit entries. */

@@ -27,12 +27,12 @@ export async function preparePassword(ctx: GatewayContext, user: { id: string; u
       .limit(Math.max(0, n - 1))
       .execute();
     for (const old of [user.password_hash, ...history.map((h) => h.password_hash)]) {
-      if (await ctx.hasher.verify(old, password)) {
+      if (await ctx.hasher.verify(old, password, 'priority')) {
         throw new GatewayError('password_policy', `password was used recently: choose one not among the last ${n}`, { violations: ['reused'] });
       }
     }
   }
-  return ctx.hasher.hash(password);
+  return ctx.hasher.hash(password, 'priority'); // authenticated callers only: the priority hashing lane
 }
 
 export async function storePassword(tx: Executor, ctx: GatewayContext, user: { id: string; password_hash: string }, newHash: string) {

@@ -5,6 +5,10 @@ import type { OrgPolicy } from '../../shared/gateway/policy';
 import { appendAudit, type AuditEvent } from '../audit/audit';
 import type { GatewayContext } from '../context';
 import type { Executor } from '../db/schema';
+import { GatewayError } from '../errors';
+import { orgPolicy } from '../policy';
+import type { SessionEvents } from '../session-events';
+import { checkTotp } from './totp';
 import { newRefreshToken } from './tokens';
 
 export function newChallenge(): string {
@@ -54,11 +58,21 @@ export async function recordFailure(
   });
 }
 
+export type ChallengeStatus = 'ok' | 'replayed' | 'expired' | 'foreign' | 'unknown';
+
 /** Marks a challenge used if it is fresh, unused and was issued for this user and purpose. */
 export async function consumeChallenge(
   db: Executor,
   input: { challenge: string; username: string; purpose: 'sign-in' | 'refresh'; now: Date },
 ): Promise<boolean> {
+  return (await consumeChallengeStatus(db, input)) === 'ok';
+}
+
+/** consumeChallenge, and when refused, why (for the audit entry: replayed, expired, issued for another user or purpose, unknown). */
+export async function consumeChallengeStatus(
+  db: Executor,
+  input: { challenge: string; username: string; purpose: 'sign-in' | 'refresh'; now: Date },
+): Promise<ChallengeStatus> {
   const row = await db
     .updateTable('challenges')
     .set({ used_at: input.now })
@@ -69,7 +83,16 @@ export async function consumeChallenge(
     .where('expires_at', '>', input.now)
     .returning('challenge')
     .executeTakeFirst();
-  return row !== undefined;
+  if (row) return 'ok';
+  const seen = await db
+    .selectFrom('challenges')
+    .select(['username', 'purpose', 'used_at', 'expires_at'])
+    .where('challenge', '=', input.challenge)
+    .executeTakeFirst();
+  if (!seen) return 'unknown';
+  if (seen.username !== input.username || seen.purpose !== input.purpose) return 'foreign';
+  if (seen.used_at) return 'replayed';
+  return 'expired';
 }
 
 export async function createSession(
@@ -124,17 +147,100 @@ export async function sessionTokens(
   };
 }
 
-/** Revokes sessions (one or all of a user's) that are still live; returns how many. */
+/**
+ * Revokes sessions (one, a device's, or all of a user's) that are still live; returns how
+ * many. The one way sessions end: it publishes `sessions_revoked` on the session-event bus,
+ * so every open /ws of those sessions closes (server/routes/ws.ts) and the SIP ledger records
+ * the cut (server/sip/access.ts). It is published as the UPDATE returns, inside the caller's
+ * transaction: listeners treat it as authoritative for the named sessions (a revocation
+ * rolled back later only costs the client a reconnect; a PostgreSQL NOTIFY backing would be
+ * delivered at commit instead).
+ */
 export async function revokeSessions(
   tx: Executor,
-  where: { sessionId?: string; userId?: string; deviceId?: string },
+  where: { sessionId?: string; userId?: string; deviceId?: string; exceptSessionId?: string },
   reason: string,
   now: Date,
+  events: SessionEvents,
 ): Promise<number> {
   let q = tx.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('revoked_at', 'is', null);
   if (where.sessionId) q = q.where('id', '=', where.sessionId);
   if (where.userId) q = q.where('user_id', '=', where.userId);
   if (where.deviceId) q = q.where('device_id', '=', where.deviceId);
-  const rows = await q.returning('id').execute();
+  if (where.exceptSessionId) q = q.where('id', '!=', where.exceptSessionId);
+  const rows = await q.returning(['id', 'user_id']).execute();
+  if (rows.length > 0) {
+    events.publish({
+      kind: 'sessions_revoked',
+      sessionIds: rows.map((r) => r.id),
+      userIds: [...new Set(rows.map((r) => r.user_id))],
+      reason,
+      scope: where.sessionId ? 'session' : where.deviceId ? 'device' : 'user',
+    });
+  }
   return rows.length;
+}
+
+/**
+ * Consumes a TOTP time step atomically: the conditional UPDATE succeeds for exactly one of
+ * any number of concurrent uses of the same (or an older) step, on PostgreSQL (the row lock
+ * makes a second UPDATE re-check the WHERE after the first commits) and PGlite alike. Every
+ * check of a TOTP code (sign-in, reverify, TOTP confirm/disable, recovery codes) goes
+ * through here: a code opens one thing once.
+ */
+export async function consumeTotpStep(db: Executor, userId: string, counter: number): Promise<boolean> {
+  const row = await db
+    .updateTable('users')
+    .set({ totp_last_counter: counter })
+    .where('id', '=', userId)
+    .where((eb) => eb.or([eb('totp_last_counter', 'is', null), eb('totp_last_counter', '<', counter)]))
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * The one check of a secret on an authenticated route (reverify, password change, TOTP
+ * confirm / disable, recovery codes): the active lock first (refused with account_locked
+ * even for the right secret), then the password (priority hashing lane: a live session),
+ * then the TOTP code (consumed atomically). A failure counts toward lockout like a failed
+ * sign-in; the failure that locks the account also ends every session of the user (whoever
+ * guesses at an open session is not to be trusted with it).
+ */
+export async function verifySecretFor(
+  ctx: GatewayContext,
+  p: { userId: string; orgId: string; username: string; sourceIp: string; deviceId: string | null },
+  input: { action: string; password?: string; totp?: { secret: string; code: string } },
+): Promise<{ totpCounter: number | null }> {
+  const now = ctx.clock.now();
+  const lockedUntil = await activeLock(ctx.db, p.username, now);
+  const event = (reason: string): AuditEvent => ({
+    orgId: p.orgId, actor: { userId: p.userId, username: p.username }, action: input.action, sourceIp: p.sourceIp,
+    deviceId: p.deviceId, target: { type: 'user', id: p.userId }, detail: { reason },
+  });
+  if (lockedUntil) {
+    await ctx.securityAudit.record(`${p.userId}|${p.sourceIp}`, event('locked'));
+    throw new GatewayError('account_locked', 'the account is locked', { lockedUntil: lockedUntil.toISOString() });
+  }
+  const fail = async (reason: string, code: 'invalid_credentials' | 'totp_invalid'): Promise<never> => {
+    const policy = await orgPolicy(ctx.db, p.orgId);
+    const locked = await recordFailure(ctx, { username: p.username, sourceIp: p.sourceIp, lockout: policy.lockout, event: event(reason) });
+    if (locked) {
+      await ctx.db.transaction().execute((tx) => revokeSessions(tx, { userId: p.userId }, 'locked', now, ctx.sessionEvents));
+      throw new GatewayError('account_locked', 'too many failed attempts: the account is locked', { lockedUntil: locked.toISOString() });
+    }
+    throw new GatewayError(code, code === 'totp_invalid' ? 'that code is not valid (or was already used)' : 'wrong password');
+  };
+  const user = await ctx.db.selectFrom('users').select(['password_hash', 'totp_last_counter']).where('id', '=', p.userId).executeTakeFirstOrThrow();
+  if (input.password !== undefined && !(await ctx.hasher.verify(user.password_hash, input.password, 'priority'))) {
+    return fail('bad_password', 'invalid_credentials');
+  }
+  let totpCounter: number | null = null;
+  if (input.totp) {
+    const last = user.totp_last_counter === null ? null : Number(user.totp_last_counter);
+    totpCounter = checkTotp(input.totp.secret, p.username, input.totp.code, now, last);
+    if (totpCounter === null) return fail('totp_invalid', 'totp_invalid');
+    if (!(await consumeTotpStep(ctx.db, p.userId, totpCounter))) return fail('totp_replayed', 'totp_invalid');
+  }
+  return { totpCounter };
 }

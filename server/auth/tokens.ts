@@ -13,6 +13,9 @@ export interface AccessClaims {
   deviceId: string | null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
+
 export class AccessTokens {
   private readonly key: Uint8Array;
   constructor(
@@ -49,16 +52,37 @@ export class AccessTokens {
         requiredClaims: ['sub', 'exp', 'sid'],
       });
       const { sub, org, sid, did } = payload as Record<string, unknown>;
-      if (typeof sub !== 'string' || typeof org !== 'string' || typeof sid !== 'string' || (did !== null && typeof did !== 'string')) {
+      // Every id claim names a uuid column: a token whose claims are not UUIDs (only a holder of
+      // the signing secret could make one) is refused here, never handed to the database.
+      if (!isUuid(sub) || !isUuid(org) || !isUuid(sid) || (did !== null && !isUuid(did))) {
         throw new GatewayError('token_invalid', 'access token claims are malformed');
       }
       return { userId: sub, orgId: org, sessionId: sid, deviceId: (did as string | null) ?? null };
     } catch (e) {
-      if (e instanceof GatewayError) throw e;
+      if (e instanceof GatewayError) throw e.code === 'token_invalid' ? new ForgedTokenError('malformed_claims') : e;
       if (e instanceof joseErrors.JWTExpired) throw new GatewayError('token_expired', 'access token expired: refresh it');
-      throw new GatewayError('token_invalid', 'access token is not valid');
+      throw new ForgedTokenError(forgeryReason(e));
     }
   }
+}
+
+/**
+ * A token that did not verify: bad signature, an algorithm other than HS256 (alg:none), the
+ * wrong issuer or audience, a malformed JWT or claims. To the caller it is token_invalid like
+ * any other; `reason` is for the audit entry only (authenticate writes it, coalesced per IP).
+ */
+export class ForgedTokenError extends GatewayError {
+  constructor(readonly reason: string) {
+    super('token_invalid', 'access token is not valid');
+  }
+}
+
+function forgeryReason(e: unknown): string {
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad_signature';
+  if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) return 'alg_not_allowed';
+  if (e instanceof joseErrors.JWTClaimValidationFailed) return `claim_${e.claim}`;
+  if (e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid) return 'malformed';
+  return 'invalid';
 }
 
 export function newRefreshToken(): { token: string; hash: string } {

@@ -1,14 +1,21 @@
 // /admin/*: users, roles, teams, devices, alerts, sessions, policy, audit. Every route is
-// scoped to the caller's org (a row of another org answers not_found) and every change is
-// audited in the same transaction as the change.
+// scoped to the caller's org (a row of another org answers exactly like a nonexistent one,
+// and the probe is audited: server/auth/tenancy.ts) and every change is audited in the same
+// transaction as the change. Who may grant, assign or act on whom is decided by
+// server/auth/authority.ts, on every route that grants or resets.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 
 import { OrgPolicySchema } from '../../shared/gateway/policy';
 import { appendAudit, exportAudit, toAuditView } from '../audit/audit';
+import {
+  assertMayActOn, assertMayAssignRole, assertMayChangeRole, assertMayChangeTeam, assertMayCreateRole, userWithPermissions,
+} from '../auth/authority';
+import { refusedLockKey } from '../auth/allowlist';
 import { allowedBy } from '../auth/net';
 import { preparePassword, storePassword } from '../auth/password-change';
 import { revokeSessions } from '../auth/sign-in-helpers';
+import { notFound, probeIds } from '../auth/tenancy';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { route } from '../http';
@@ -22,18 +29,20 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   const event = (p: Principal, action: string, target: { type: string; id: string } | null, detail?: Record<string, unknown>) => ({
     orgId: p.orgId, actor: actorOf(p), action, sourceIp: p.sourceIp, deviceId: p.deviceId, target, detail,
   });
+  /** A user of p's org, with role and permissions (for the authority checks). */
   const orgUser = async (p: Principal, id: string) => {
-    const u = await db
-      .selectFrom('users')
-      .select(['id', 'username', 'password_hash', 'role_id', 'disabled', 'display_name'])
-      .where('id', '=', id)
-      .where('org_id', '=', p.orgId)
-      .executeTakeFirst();
-    if (!u) throw new GatewayError('not_found', 'no such user');
+    const u = await userWithPermissions(db).where('users.id', '=', id).where('users.org_id', '=', p.orgId).executeTakeFirst();
+    if (!u) throw await notFound(db, p, 'users', id, new GatewayError('not_found', 'no such user'));
+    return u;
+  };
+  /** A user of p's org that p may act on (their permissions ⊆ p's). */
+  const targetUser = async (p: Principal, id: string, attempted: string) => {
+    const u = await orgUser(p, id);
+    assertMayActOn(p, u, attempted);
     return u;
   };
   const orgRole = async (p: Principal, key: string) => {
-    const r = await db.selectFrom('roles').select(['id', 'key']).where('org_id', '=', p.orgId).where('key', '=', key).executeTakeFirst();
+    const r = await db.selectFrom('roles').select(['id', 'key', 'permissions']).where('org_id', '=', p.orgId).where('key', '=', key).executeTakeFirst();
     if (!r) throw new GatewayError('validation_failed', `no role "${key}" in this org`);
     return r;
   };
@@ -46,17 +55,18 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   });
 
   route(app, ctx, 'createUser', async ({ principal, body }) => {
-    await orgRole(principal, body.role);
+    assertMayAssignRole(principal, await orgRole(principal, body.role), null, body.username);
     const id = await createUser(ctx, { orgId: principal.orgId, ...body, actor: actorOf(principal), sourceIp: principal.sourceIp });
     return userView(db, id, clock.now());
   });
 
   route(app, ctx, 'patchUser', async ({ principal, params, body }) => {
-    const user = await orgUser(principal, params.id);
+    const user = await targetUser(principal, params.id, 'user.update');
     if (user.id === principal.userId && (body.role !== undefined || body.disabled !== undefined)) {
       throw new GatewayError('forbidden', 'you cannot change your own role or disable yourself');
     }
     const role = body.role !== undefined ? await orgRole(principal, body.role) : null;
+    if (role) assertMayAssignRole(principal, role, user, user.username);
     await db.transaction().execute(async (tx) => {
       const changes: Record<string, unknown> = {};
       if (body.displayName !== undefined) changes.display_name = body.displayName;
@@ -64,39 +74,44 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       if (body.disabled !== undefined) changes.disabled = body.disabled;
       if (Object.keys(changes).length === 0) return;
       await tx.updateTable('users').set(changes).where('id', '=', user.id).execute();
-      if (body.disabled === true) await revokeSessions(tx, { userId: user.id }, 'user_disabled', clock.now());
+      if (body.disabled === true) await revokeSessions(tx, { userId: user.id }, 'user_disabled', clock.now(), ctx.sessionEvents);
       await appendAudit(tx, clock, event(principal, 'user.updated', { type: 'user', id: user.id }, {
         ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
         ...(role ? { role: role.key } : {}),
         ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
       }));
     });
+    // Open /ws of this user re-check their principal (server/session-events.ts).
+    if (role) ctx.sessionEvents.publish({ kind: 'user_changed', orgId: principal.orgId, userId: user.id, change: 'role' });
+    if (body.disabled !== undefined) ctx.sessionEvents.publish({ kind: 'user_changed', orgId: principal.orgId, userId: user.id, change: body.disabled ? 'disabled' : 'enabled' });
     return userView(db, user.id, clock.now());
   });
 
   route(app, ctx, 'resetPassword', async ({ principal, params, body }) => {
-    const user = await orgUser(principal, params.id);
+    const user = await targetUser(principal, params.id, 'user.password_reset');
     const hash = await preparePassword(ctx, user, body.password, await orgPolicy(db, principal.orgId));
     await db.transaction().execute(async (tx) => {
       await storePassword(tx, ctx, user, hash);
-      const n = await revokeSessions(tx, { userId: user.id }, 'password_reset', clock.now());
+      const n = await revokeSessions(tx, { userId: user.id }, 'password_reset', clock.now(), ctx.sessionEvents);
       await appendAudit(tx, clock, event(principal, 'user.password_reset', { type: 'user', id: user.id }, { sessionsRevoked: n }));
     });
     return { ok: true as const };
   });
 
   route(app, ctx, 'unlockUser', async ({ principal, params }) => {
-    const user = await orgUser(principal, params.id);
+    const user = await targetUser(principal, params.id, 'user.unlock');
     await db.transaction().execute(async (tx) => {
-      const lock = await tx.deleteFrom('account_locks').where('username', '=', user.username).returning('locked_until').execute();
-      await tx.deleteFrom('login_failures').where('username', '=', user.username).execute();
+      // the user's own lock and the one failures from refused addresses hold (auth/allowlist.ts)
+      const keys = [user.username, refusedLockKey(user.username)];
+      const lock = await tx.deleteFrom('account_locks').where('username', 'in', keys).returning('locked_until').execute();
+      await tx.deleteFrom('login_failures').where('username', 'in', keys).execute();
       await appendAudit(tx, clock, event(principal, 'auth.unlock', { type: 'user', id: user.id }, { wasLocked: lock.length > 0 }));
     });
     return { ok: true as const };
   });
 
   route(app, ctx, 'resetTotp', async ({ principal, params }) => {
-    const user = await orgUser(principal, params.id);
+    const user = await targetUser(principal, params.id, 'user.totp_reset');
     await db.transaction().execute(async (tx) => {
       await tx.updateTable('users').set({ totp_enabled: false, totp_secret: null, totp_last_counter: null }).where('id', '=', user.id).execute();
       await tx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
@@ -118,9 +133,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   });
 
   route(app, ctx, 'revokeSessions', async ({ principal, params }) => {
-    const user = await orgUser(principal, params.id);
+    const user = await targetUser(principal, params.id, 'user.sessions_revoke');
     const revoked = await db.transaction().execute(async (tx) => {
-      const n = await revokeSessions(tx, { userId: user.id }, 'admin_revoked', clock.now());
+      const n = await revokeSessions(tx, { userId: user.id }, 'admin_revoked', clock.now(), ctx.sessionEvents);
       await appendAudit(tx, clock, event(principal, 'session.revoked_all', { type: 'user', id: user.id }, { count: n }));
       return n;
     });
@@ -138,9 +153,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       .innerJoin('users', 'users.id', 'devices.user_id')
       .select(['devices.id', 'devices.user_id', 'users.username', 'devices.name', 'devices.public_key', 'devices.status', 'devices.created_at', 'devices.last_seen_at'])
       .where('devices.org_id', '=', p.orgId);
-  const orgDevice = async (p: Principal, id: string) => {
+  /** A device of p's org whose owner p may act on. */
+  const targetDevice = async (p: Principal, id: string, attempted: string) => {
     const d = await devicesQuery(p).where('devices.id', '=', id).executeTakeFirst();
-    if (!d) throw new GatewayError('not_found', 'no such device');
+    if (!d) throw await notFound(db, p, 'devices', id, new GatewayError('not_found', 'no such device'));
+    assertMayActOn(p, await orgUser(p, d.user_id), attempted);
     return d;
   };
 
@@ -152,7 +169,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   });
 
   route(app, ctx, 'renameDevice', async ({ principal, params, body }) => {
-    const d = await orgDevice(principal, params.id);
+    const d = await targetDevice(principal, params.id, 'device.rename');
     await db.transaction().execute(async (tx) => {
       await tx.updateTable('devices').set({ name: body.name }).where('id', '=', d.id).execute();
       await appendAudit(tx, clock, event(principal, 'device.renamed', { type: 'device', id: d.id }, { from: d.name, to: body.name }));
@@ -161,18 +178,18 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   });
 
   route(app, ctx, 'revokeDevice', async ({ principal, params }) => {
-    const d = await orgDevice(principal, params.id);
+    const d = await targetDevice(principal, params.id, 'device.revoke');
     const now = clock.now();
     await db.transaction().execute(async (tx) => {
       await tx.updateTable('devices').set({ status: 'revoked', revoked_at: now }).where('id', '=', d.id).execute();
-      const n = await revokeSessions(tx, { deviceId: d.id }, 'device_revoked', now);
+      const n = await revokeSessions(tx, { deviceId: d.id }, 'device_revoked', now, ctx.sessionEvents);
       await appendAudit(tx, clock, event(principal, 'device.revoked', { type: 'device', id: d.id }, { userId: d.user_id, sessionsRevoked: n }));
     });
     return deviceView({ ...d, status: 'revoked' });
   });
 
   route(app, ctx, 'resetDevices', async ({ principal, params }) => {
-    const user = await orgUser(principal, params.id);
+    const user = await targetUser(principal, params.id, 'user.devices_reset');
     const now = clock.now();
     const revoked = await db.transaction().execute(async (tx) => {
       const reset = await tx
@@ -183,7 +200,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
         .returning('id')
         .execute();
       let sessions = 0;
-      for (const d of reset) sessions += await revokeSessions(tx, { deviceId: d.id }, 'device_reset', now);
+      for (const d of reset) sessions += await revokeSessions(tx, { deviceId: d.id }, 'device_reset', now, ctx.sessionEvents);
       await appendAudit(tx, clock, event(principal, 'device.reset', { type: 'user', id: user.id }, { devices: reset.map((d) => d.id), sessionsRevoked: sessions }));
       return reset.length;
     });
@@ -222,7 +239,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
         .where('org_id', '=', principal.orgId)
         .returning('id')
         .execute();
-      if (rows.length === 0) throw new GatewayError('not_found', 'no such alert');
+      if (rows.length === 0) throw await notFound(tx, principal, 'device_alerts', params.id, new GatewayError('not_found', 'no such alert'));
       await appendAudit(tx, clock, event(principal, 'alert.acknowledged', { type: 'alert', id: params.id }));
     });
     return { ok: true as const };
@@ -240,6 +257,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   route(app, ctx, 'createRole', async ({ principal, body }) => {
     const id = randomUUID();
     const permissions = [...new Set(body.permissions)].sort();
+    assertMayCreateRole(principal, body.key, permissions);
     await db.transaction().execute(async (tx) => {
       const taken = await tx.selectFrom('roles').select('id').where('org_id', '=', principal.orgId).where('key', '=', body.key).executeTakeFirst();
       if (taken) throw new GatewayError('conflict', `role "${body.key}" exists`);
@@ -251,10 +269,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   route(app, ctx, 'patchRole', async ({ principal, params, body }) => {
     const role = await db.selectFrom('roles').selectAll().where('id', '=', params.id).where('org_id', '=', principal.orgId).executeTakeFirst();
-    if (!role) throw new GatewayError('not_found', 'no such role');
-    if (role.builtin && role.key === 'admin' && body.permissions) {
-      throw new GatewayError('forbidden', 'the built-in admin role keeps every permission (so an org cannot lock itself out)');
-    }
+    if (!role) throw await notFound(db, principal, 'roles', params.id, new GatewayError('not_found', 'no such role'));
+    assertMayChangeRole(principal, role, body.permissions);
     const permissions = body.permissions ? [...new Set(body.permissions)].sort() : parsePermissions(role.permissions);
     const name = body.name ?? role.name;
     await db.transaction().execute(async (tx) => {
@@ -263,6 +279,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
         key: role.key, name, permissions, previousPermissions: parsePermissions(role.permissions),
       }));
     });
+    ctx.sessionEvents.publish({ kind: 'role_changed', orgId: principal.orgId, roleId: role.id });
     return roleView({ ...role, name, permissions });
   });
 
@@ -293,15 +310,19 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   route(app, ctx, 'setTeamMembers', async ({ principal, params, body }) => {
     const team = await db.selectFrom('teams').select(['id', 'name']).where('id', '=', params.id).where('org_id', '=', principal.orgId).executeTakeFirst();
-    if (!team) throw new GatewayError('not_found', 'no such team');
+    if (!team) throw await notFound(db, principal, 'teams', params.id, new GatewayError('not_found', 'no such team'));
     const all = [...new Set([...body.leadIds, ...body.operatorIds])];
     if (all.length !== body.leadIds.length + body.operatorIds.length) {
       throw new GatewayError('validation_failed', 'a user is listed twice (or as both lead and operator)');
     }
     if (all.length > 0) {
       const found = await db.selectFrom('users').select('id').where('org_id', '=', principal.orgId).where('id', 'in', all).execute();
-      if (found.length !== all.length) throw new GatewayError('validation_failed', 'every member must be a user of this org');
+      if (found.length !== all.length) {
+        const unknown = all.filter((id) => !found.some((f) => f.id === id));
+        throw await probeIds(db, principal, 'users', unknown, new GatewayError('validation_failed', 'every member must be a user of this org'));
+      }
     }
+    await assertMayChangeTeam(db, principal, team.id, all);
     await db.transaction().execute(async (tx) => {
       await tx.deleteFrom('team_members').where('team_id', '=', team.id).execute();
       const rows = [
@@ -311,6 +332,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       if (rows.length) await tx.insertInto('team_members').values(rows).execute();
       await appendAudit(tx, clock, event(principal, 'team.members_changed', { type: 'team', id: team.id }, { leadIds: body.leadIds, operatorIds: body.operatorIds }));
     });
+    ctx.sessionEvents.publish({ kind: 'teams_changed', orgId: principal.orgId, teamId: team.id });
     return teamView(team.id, team.name);
   });
 
@@ -340,10 +362,17 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
     if (merged.data.ipAllowlist.org.length > 0 && !allowedBy(principal.sourceIp, merged.data.ipAllowlist.org)) {
       throw new GatewayError('validation_failed', 'this org allowlist would refuse your own address; include it first');
     }
+    // Every request is checked against the org list and the caller's role list
+    // (server/principal.ts), so a role list without the caller's address would lock them out too.
+    const ownRoleList = merged.data.ipAllowlist.roles[principal.role] ?? [];
+    if (ownRoleList.length > 0 && !allowedBy(principal.sourceIp, ownRoleList)) {
+      throw new GatewayError('validation_failed', `the allowlist of your own role "${principal.role}" would refuse your own address; include it first`);
+    }
     await db.transaction().execute(async (tx) => {
       await tx.updateTable('orgs').set({ policy: JSON.stringify(merged.data) }).where('id', '=', principal.orgId).execute();
       await appendAudit(tx, clock, event(principal, 'policy.changed', { type: 'org', id: principal.orgId }, { change: body }));
     });
+    ctx.sessionEvents.publish({ kind: 'policy_changed', orgId: principal.orgId });
     return { policy: merged.data };
   });
 
@@ -352,7 +381,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
     let q = db
       .selectFrom('audit_log')
       .selectAll()
-      .where((eb) => eb.or([eb('org_id', '=', principal.orgId), eb('org_id', 'is', null)]))
+      // the org's own entries only: org-less (platform) entries are read with the CLI
+      .where('org_id', '=', principal.orgId)
       .orderBy('seq', 'desc')
       .limit(query.limit);
     if (query.action) q = query.action.endsWith('.*') ? q.where('action', 'like', `${query.action.slice(0, -1).replace(/[%_]/g, '')}%`) : q.where('action', '=', query.action);

@@ -1,22 +1,26 @@
 // /auth/*: challenge, sign-in, refresh, sign-out. The order of checks in sign-in is the
-// security design: throttle -> allowlist -> lockout -> password -> TOTP -> device, and every
-// refusal before the password check looks the same for known and unknown usernames.
+// security design: throttle -> allowlist (any org) -> lockout -> password -> allowlist (this
+// user) -> TOTP -> device, and every refusal before the password check looks the same for
+// known and unknown usernames, in any org.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { RouteResponse } from '../../shared/gateway/api';
 import { normalizeUsername } from '../../shared/gateway/device-message';
-import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../../shared/gateway/policy';
+import { DEFAULT_ORG_POLICY } from '../../shared/gateway/policy';
 import { appendAudit, audit } from '../audit/audit';
 import { verifyDeviceSignature } from '../auth/device-keys';
-import { allowedBy } from '../auth/net';
+import { allowedBySomeOrg, allowedForUser, refusedLockKey } from '../auth/allowlist';
+import type { HashLane } from '../auth/passwords';
 import {
-  activeLock, consumeChallenge, createSession, newChallenge, recordFailure, revokeSessions, sessionTokens,
+  activeLock, consumeChallengeStatus, consumeTotpStep, createSession, newChallenge, recordFailure, revokeSessions, sessionTokens,
+  type ChallengeStatus,
 } from '../auth/sign-in-helpers';
 import { hashRefreshToken, newRefreshToken } from '../auth/tokens';
 import { checkTotp, normalizeRecoveryCode, sha256 } from '../auth/totp';
 import type { GatewayContext } from '../context';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
-import { route } from '../http';
+import { route, type HandlerInput } from '../http';
 import { orgPolicy } from '../policy';
 import { actorOf } from '../principal';
 import { userView } from './views';
@@ -33,21 +37,7 @@ async function signInCandidate(db: Executor, username: string) {
     .executeTakeFirst();
 }
 
-/**
- * Org-level allowlist for a username before its password is checked. For an unknown name
- * the address must be allowed by some org (with one org: the same list), so the answer does
- * not reveal whether the name exists.
- */
-async function preAuthAllowlist(db: Executor, orgId: string | null, role: string | null, ip: string): Promise<boolean> {
-  const orgs = orgId ? [await orgPolicy(db, orgId)] : await allOrgPolicies(db);
-  if (orgs.length === 0) return true;
-  return orgs.some((p) => allowedBy(ip, p.ipAllowlist.org) && (role === null || allowedBy(ip, p.ipAllowlist.roles[role] ?? [])));
-}
-
-async function allOrgPolicies(db: Executor): Promise<OrgPolicy[]> {
-  const rows = await db.selectFrom('orgs').select('id').execute();
-  return Promise.all(rows.map((r) => orgPolicy(db, r.id)));
-}
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 function lockedError(until: Date): GatewayError {
   return new GatewayError('account_locked', 'too many failed attempts: the account is locked', { lockedUntil: until.toISOString() });
@@ -68,7 +58,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     return { challenge, expiresAt: expiresAt.toISOString() };
   });
 
-  route(app, ctx, 'signIn', async ({ body, sourceIp }) => {
+  const signIn = async ({ body, sourceIp }: HandlerInput<'signIn'>): Promise<RouteResponse<'signIn'>> => {
     const username = normalizeUsername(body.username);
     const now = clock.now();
 
@@ -83,24 +73,59 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     const target = user ? { type: 'user', id: user.id } : { type: 'username', id: username };
     const base = { orgId: user?.org_id ?? null, target, sourceIp, actor: user ? { userId: user.id, username } : null };
 
-    if (!(await preAuthAllowlist(db, user?.org_id ?? null, user?.role ?? null, sourceIp))) {
+    // The allowlist in two steps (server/auth/allowlist.ts): an address no org allows is
+    // refused here, the same for every name; one this user's org or role refuses only after
+    // the right password, and its failures count on a separate key (lockKey).
+    if (!(await allowedBySomeOrg(db, sourceIp))) {
       await audit(db, clock, { ...base, action: 'auth.ip_refused', detail: { route: 'sign-in' } });
       throw new GatewayError('ip_not_allowed', 'sign-in is not allowed from this network address');
     }
+    const refusedHere = !!user && !allowedForUser(policy, user.role, sourceIp);
+    const lockKey = refusedHere ? refusedLockKey(username) : username;
 
-    const lockedUntil = await activeLock(db, username, now);
+    const lockedUntil = await activeLock(db, lockKey, now);
     if (lockedUntil) {
       await audit(db, clock, { ...base, action: 'auth.sign_in.failure', detail: { reason: 'locked' } });
       throw lockedError(lockedUntil);
     }
 
-    const passwordOk = await ctx.hasher.verify(user?.password_hash ?? null, body.password);
+    // The device proof is checked before the password, cheaply (one conditional UPDATE of the
+    // challenge, one Ed25519 verify, one lookup), because it decides the hashing lane: a valid
+    // signature of a fresh challenge by a device already enrolled for this user is the
+    // priority lane (server/auth/passwords.ts), which guessers without the key cannot enter.
+    // The lookup runs for unknown names too (same queries either way); the refusals keep
+    // their place in the order (after the password, in the device-binding step below).
+    const proof = body.device;
+    let challengeStatus: ChallengeStatus | null = null;
+    let signatureOk = false;
+    let lane: HashLane = 'normal';
+    if (proof) {
+      challengeStatus = await consumeChallengeStatus(db, { challenge: proof.challenge, username, purpose: 'sign-in', now });
+      if (challengeStatus !== 'ok') {
+        await ctx.securityAudit.record(sourceIp, { ...base, action: 'auth.challenge_replayed', detail: { route: 'sign-in', reason: challengeStatus } });
+      }
+      signatureOk = verifyDeviceSignature({ ...proof, purpose: 'sign-in', username });
+      const enrolled = await db
+        .selectFrom('devices')
+        .select('id')
+        .where('user_id', '=', user?.id ?? NIL_UUID)
+        .where('public_key', '=', proof.publicKey)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (challengeStatus === 'ok' && signatureOk && enrolled) lane = 'priority';
+    }
+
+    const passwordOk = await ctx.hasher.verify(user?.password_hash ?? null, body.password, lane);
     if (!user || !passwordOk) {
       await recordFailure(ctx, {
-        username, sourceIp, lockout: policy.lockout,
-        event: { ...base, action: 'auth.sign_in.failure', detail: { reason: 'bad_credentials' } },
+        username: lockKey, sourceIp, lockout: refusedHere ? DEFAULT_ORG_POLICY.lockout : policy.lockout,
+        event: { ...base, action: 'auth.sign_in.failure', detail: { reason: 'bad_credentials', ...(refusedHere ? { ipRefused: true } : {}) } },
       });
       throw new GatewayError('invalid_credentials', 'wrong username or password');
+    }
+    if (refusedHere) {
+      await audit(db, clock, { ...base, action: 'auth.ip_refused', detail: { route: 'sign-in' } });
+      throw new GatewayError('ip_not_allowed', 'sign-in is not allowed from this network address');
     }
     if (user.disabled) {
       await audit(db, clock, { ...base, action: 'auth.sign_in.failure', detail: { reason: 'disabled' } });
@@ -114,6 +139,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
       if (!body.totp && !body.recoveryCode) throw new GatewayError('totp_required', 'enter the 6-digit code from your authenticator app');
       if (body.totp) {
         totpCounter = checkTotp(user.totp_secret, username, body.totp, now, user.totp_last_counter === null ? null : Number(user.totp_last_counter));
+        // Consumed atomically: of concurrent sign-ins with one code, exactly one gets past here.
+        if (totpCounter !== null && !(await consumeTotpStep(db, user.id, totpCounter))) totpCounter = null;
       } else if (body.recoveryCode) {
         const code = await db
           .selectFrom('recovery_codes')
@@ -138,19 +165,18 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     // Device binding.
     let device: { id: string; name: string; enrolledNow: boolean } | null = null;
     if (policy.deviceBindingRoles.includes(user.role)) {
-      const proof = body.device;
       if (!proof) {
         await audit(db, clock, { ...base, action: 'auth.sign_in.failure', detail: { reason: 'device_proof_missing' } });
         throw new GatewayError('device_signature_required', 'this account is bound to a device: sign a challenge with the device key');
       }
-      if (!(await consumeChallenge(db, { challenge: proof.challenge, username, purpose: 'sign-in', now }))) {
+      if (challengeStatus !== 'ok') {
         throw new GatewayError('challenge_invalid', 'challenge unknown, expired, already used, or not issued for this sign-in');
       }
       const reject = async (reason: string, code: 'signature_invalid' | 'device_revoked' | 'device_mismatch', message: string) => {
         await audit(db, clock, { ...base, action: 'device.rejected', detail: { reason, publicKey: proof.publicKey, name: proof.name } });
         throw new GatewayError(code, message);
       };
-      if (!verifyDeviceSignature({ ...proof, purpose: 'sign-in', username })) {
+      if (!signatureOk) {
         await reject('bad_signature', 'signature_invalid', 'the device signature does not verify');
       }
       const devices = await db.selectFrom('devices').select(['id', 'name', 'public_key', 'status']).where('user_id', '=', user.id).execute();
@@ -165,14 +191,13 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     }
 
     if (ctx.hasher.isOutdated(user.password_hash)) {
-      const rehash = await ctx.hasher.hash(body.password);
+      const rehash = await ctx.hasher.hash(body.password, lane);
       await db.updateTable('users').set({ password_hash: rehash }).where('id', '=', user.id).execute();
     }
 
     const result = await db.transaction().execute(async (tx) => {
       await tx.deleteFrom('login_failures').where('username', '=', username).execute();
       await tx.deleteFrom('account_locks').where('username', '=', username).execute();
-      if (totpCounter !== null) await tx.updateTable('users').set({ totp_last_counter: totpCounter }).where('id', '=', user.id).execute();
       if (recoveryCodeId) {
         const used = await tx.updateTable('recovery_codes').set({ used_at: now }).where('id', '=', recoveryCodeId).where('used_at', 'is', null).returning('id').execute();
         if (used.length === 0) throw new GatewayError('totp_invalid', 'that recovery code was already used');
@@ -212,6 +237,17 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
       totpEnrolmentRequired: totpEnrolmentOnly,
       recoveryCodeUsed: recoveryCodeId !== null,
     };
+  };
+  // A sign-in without a device proof cannot be in the priority hashing lane: it is admitted
+  // by the budget before any lookup (shed at once when the normal lane is full, the same way
+  // for every username), so a guessing flood cannot crowd out the rest (server/auth/passwords.ts).
+  route(app, ctx, 'signIn', async (input) => {
+    const leave = input.body.device ? null : ctx.hasher.budget.enter();
+    try {
+      return await signIn(input);
+    } finally {
+      leave?.();
+    }
   });
 
   route(app, ctx, 'refresh', async ({ body, sourceIp }) => {
@@ -228,14 +264,21 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
       ])
       .where('refresh_tokens.token_hash', '=', tokenHash)
       .executeTakeFirst();
-    if (!row) throw new GatewayError('token_invalid', 'unknown refresh token');
+    if (!row) {
+      await ctx.securityAudit.record(sourceIp, { action: 'auth.refresh.unknown_token', sourceIp, detail: {} });
+      throw new GatewayError('token_invalid', 'unknown refresh token');
+    }
     const base = { orgId: row.org_id, actor: { userId: row.user_id, username: row.username }, sourceIp, deviceId: row.device_id, target: { type: 'session', id: row.session_id } };
 
     const reuse = async () => {
-      await db.transaction().execute(async (tx) => {
-        const n = await revokeSessions(tx, { sessionId: row.session_id }, 'refresh_token_reused', now);
-        await appendAudit(tx, clock, { ...base, action: 'auth.token_reused', detail: { sessionRevoked: n > 0 } });
+      const revokedNow = await db.transaction().execute(async (tx) => {
+        const n = await revokeSessions(tx, { sessionId: row.session_id }, 'refresh_token_reused', now, ctx.sessionEvents);
+        if (n > 0) await appendAudit(tx, clock, { ...base, action: 'auth.token_reused', detail: { sessionRevoked: true } });
+        return n > 0;
       });
+      // Further replays of a token whose session is already revoked: coalesced (a stolen
+      // spent token must not be a way to grow the audit log).
+      if (!revokedNow) await ctx.securityAudit.record(`${row.session_id}|${sourceIp}`, { ...base, action: 'auth.token_reused', detail: { sessionRevoked: false } });
       throw new GatewayError('token_reused', 'this refresh token was already used: the session is revoked, sign in again');
     };
     if (row.used_at) await reuse();
@@ -245,7 +288,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
       throw new GatewayError('session_expired', 'session expired: sign in again');
     }
     if (row.disabled) throw new GatewayError('account_disabled', 'this account is disabled');
-    if (!allowedBy(sourceIp, policy.ipAllowlist.org) || !allowedBy(sourceIp, policy.ipAllowlist.roles[row.role] ?? [])) {
+    if (!allowedForUser(policy, row.role, sourceIp)) {
       await audit(db, clock, { ...base, action: 'auth.ip_refused', detail: { route: 'refresh' } });
       throw new GatewayError('ip_not_allowed', 'not allowed from this network address');
     }
@@ -254,18 +297,23 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
       const device = await db.selectFrom('devices').select(['public_key', 'status']).where('id', '=', row.device_id).executeTakeFirstOrThrow();
       if (device.status !== 'active') {
         await db.transaction().execute(async (tx) => {
-          await revokeSessions(tx, { sessionId: row.session_id }, `device_${device.status}`, now);
+          await revokeSessions(tx, { sessionId: row.session_id }, `device_${device.status}`, now, ctx.sessionEvents);
           await appendAudit(tx, clock, { ...base, action: 'device.rejected', detail: { reason: `device_${device.status}`, route: 'refresh' } });
         });
         throw new GatewayError('device_not_enrolled', 'the device of this session is no longer enrolled: sign in again');
       }
       const proof = body.device;
-      if (!proof) throw new GatewayError('device_signature_required', 'refresh must carry a fresh device signature');
+      if (!proof) {
+        await ctx.securityAudit.record(sourceIp, { ...base, action: 'auth.refresh.no_device_proof', detail: {} });
+        throw new GatewayError('device_signature_required', 'refresh must carry a fresh device signature');
+      }
       if (proof.publicKey !== device.public_key) {
         await audit(db, clock, { ...base, action: 'device.rejected', detail: { reason: 'other_key', route: 'refresh' } });
         throw new GatewayError('device_mismatch', 'this session belongs to another device');
       }
-      if (!(await consumeChallenge(db, { challenge: proof.challenge, username: row.username, purpose: 'refresh', now }))) {
+      const status = await consumeChallengeStatus(db, { challenge: proof.challenge, username: row.username, purpose: 'refresh', now });
+      if (status !== 'ok') {
+        await ctx.securityAudit.record(sourceIp, { ...base, action: 'auth.challenge_replayed', detail: { route: 'refresh', reason: status } });
         throw new GatewayError('challenge_invalid', 'challenge unknown, expired, already used, or not issued for a refresh');
       }
       if (!verifyDeviceSignature({ ...proof, purpose: 'refresh', username: row.username })) {
@@ -300,7 +348,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
 
   route(app, ctx, 'signOut', async ({ principal, sourceIp }) => {
     await db.transaction().execute(async (tx) => {
-      await revokeSessions(tx, { sessionId: principal.sessionId }, 'signed_out', clock.now());
+      await revokeSessions(tx, { sessionId: principal.sessionId }, 'signed_out', clock.now(), ctx.sessionEvents);
       await appendAudit(tx, clock, {
         orgId: principal.orgId, actor: actorOf(principal), action: 'auth.sign_out', sourceIp, deviceId: principal.deviceId,
         target: { type: 'session', id: principal.sessionId },

@@ -3,7 +3,9 @@
 // Scope (server/crm/scope.ts) goes into the WHERE clause of every read. A row outside the
 // caller's campaigns answers exactly like a row that does not exist: the same query runs,
 // returns zero rows, and the handler throws the same not_found (or returns the same empty
-// list / "unknown caller"). No existence check runs first.
+// list / "unknown caller"). No existence check runs first; after a miss on an id the client
+// sent, server/auth/tenancy.ts looks whether it is another org's row, to audit the probe
+// (the answer stays the same).
 // Card numbers are redacted (shared/rules/card-redaction.ts) in note bodies, free-field
 // strings and search terms before they touch the database or a log line.
 import { randomUUID } from 'node:crypto';
@@ -11,10 +13,12 @@ import type { FastifyInstance } from 'fastify';
 import { sql, type Selectable } from 'kysely';
 import type { CallView, CampaignView, CustomerView, NoteView } from '../../shared/gateway/crm';
 import { hoursStatus, type BusinessHours } from '../../shared/rules/business-hours';
-import { redactCardNumbers } from '../../shared/rules/card-redaction';
+import { containsCardNumber, redactCardNumbers } from '../../shared/rules/card-redaction';
 import { nameKey } from '../../shared/rules/names';
 import { looksLikePhoneNumber, toE164 } from '../../shared/rules/phone';
 import { appendAudit } from '../audit/audit';
+import { AuditedRefusal } from '../auth/authority';
+import { notFound, probeIds } from '../auth/tenancy';
 import type { GatewayContext } from '../context';
 import { campaignScope, inScope, type CampaignScope } from '../crm/scope';
 import type { CallsTable, CampaignsTable, CustomersTable, Executor, NotesTable } from '../db/schema';
@@ -38,6 +42,12 @@ const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) a
 const iso = (d: Date | string) => new Date(d).toISOString();
 const isoOrNull = (d: Date | string | null) => (d ? iso(d) : null);
 const uniq = <T>(l: T[]) => [...new Set(l)];
+
+/** Whether the note body the client sent held a card number (the schema masked it before the handler ran). */
+function rawNoteHadCard(raw: unknown): boolean {
+  const b = raw && typeof raw === 'object' ? (raw as { body?: unknown }).body : undefined;
+  return typeof b === 'string' && containsCardNumber(b);
+}
 
 /** Free-field strings get the card rule too: a card number typed in any box is not stored. */
 function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
@@ -107,13 +117,17 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 function encodeCursor(updatedAt: Date, id: string): string {
   return Buffer.from(`${iso(updatedAt)}|${id}`).toString('base64url');
 }
+/** Exactly what encodeCursor writes: an ISO instant (year 0001 or later) and a UUID. */
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 function decodeCursor(cursor: string): { at: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const date = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(date.getTime())) {
+  // Anything else (garbage, a forged id that is not a UUID, a date PostgreSQL cannot hold)
+  // is the client's fault: 400, never a database error.
+  const m = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const date = m ? new Date(m[1]!) : null;
+  if (!m || !date || Number.isNaN(date.getTime()) || date.toISOString() !== m[1] || m[1]!.startsWith('0000')) {
     throw new GatewayError('validation_failed', 'invalid cursor', { issues: [{ path: 'query.cursor', message: 'not a cursor from this API' }] });
   }
-  return { at: date, id };
+  return { at: date, id: m[2]!.toLowerCase() };
 }
 
 export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -123,9 +137,11 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   // ---------------------------------------------------------------- campaigns
-  const scopedCampaign = async (ex: Executor, scope: CampaignScope, id: string) => {
+  // `p` given: the id came from the client; a miss that is another org's row is audited
+  // (server/auth/tenancy.ts) and answers the same not_found.
+  const scopedCampaign = async (ex: Executor, scope: CampaignScope, id: string, p?: Principal) => {
     const row = await ex.selectFrom('campaigns as t').selectAll('t').where('t.id', '=', id).where(inScope(scope, 't', 'id')).executeTakeFirst();
-    if (!row) throw NOT_FOUND.campaign();
+    if (!row) throw p ? await notFound(ex, p, 'campaigns', id, NOT_FOUND.campaign()) : NOT_FOUND.campaign();
     return row;
   };
   const campaignViews = async (ex: Executor, rows: CampaignRow[], p: Principal): Promise<CampaignView[]> => {
@@ -143,21 +159,42 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       updatedAt: iso(r.updated_at),
     }));
   };
-  /** DIDs are unique per org: one dialled number leads to one campaign. */
+  /**
+   * A DID belongs to one campaign of one org (unique index campaign_dids_e164, migration
+   * 0004): one dialled number leads to one campaign, and no org can take another's number
+   * and silence its inbound calls. A number held elsewhere, in this org or another, gets the
+   * same answer; the refusal is audited in this org (without saying where the number is
+   * held) and, when another org holds it, at platform level with both orgs.
+   */
   const setDids = async (tx: Executor, p: Principal, campaignId: string, dids: string[]) => {
     const wanted = uniq(dids);
+    const unavailable = (numbers: string[], holders: string[]) =>
+      new AuditedRefusal('conflict', `this number is not available: ${numbers.join(', ')}`, [
+        event(p, 'campaign.did_refused', { type: 'campaign', id: campaignId }, { dids: numbers }),
+        ...(holders.some((o) => o !== p.orgId)
+          ? [{ ...event(p, 'access.cross_org_conflict', { type: 'campaign', id: campaignId }, { kind: 'did', dids: numbers, orgId: p.orgId, holderOrgIds: uniq(holders).sort() }), orgId: null }]
+          : []),
+      ]);
     if (wanted.length > 0) {
       const taken = await tx
         .selectFrom('campaign_dids')
-        .select('e164')
-        .where('org_id', '=', p.orgId)
+        .select(['e164', 'org_id'])
         .where('e164', 'in', wanted)
         .where('campaign_id', '<>', campaignId)
+        .orderBy('e164')
         .execute();
-      if (taken.length > 0) throw new GatewayError('conflict', `DID already mapped to another campaign: ${taken.map((t) => t.e164).join(', ')}`);
+      if (taken.length > 0) throw unavailable(taken.map((t) => t.e164), taken.map((t) => t.org_id));
     }
     await tx.deleteFrom('campaign_dids').where('campaign_id', '=', campaignId).execute();
-    if (wanted.length > 0) await tx.insertInto('campaign_dids').values(wanted.map((e164) => ({ org_id: p.orgId, e164, campaign_id: campaignId }))).execute();
+    if (wanted.length > 0) {
+      try {
+        await tx.insertInto('campaign_dids').values(wanted.map((e164) => ({ org_id: p.orgId, e164, campaign_id: campaignId }))).execute();
+      } catch (err) {
+        // a concurrent claim won between the check and the insert: the unique index answered
+        if ((err as { code?: unknown }).code === '23505') throw unavailable(wanted, []);
+        throw err;
+      }
+    }
   };
 
   route(app, ctx, 'listCampaigns', async ({ principal }) => {
@@ -166,12 +203,12 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   route(app, ctx, 'getCampaign', async ({ principal, params }) => {
-    const row = await scopedCampaign(db, campaignScope(principal), params.id);
+    const row = await scopedCampaign(db, campaignScope(principal), params.id, principal);
     return (await campaignViews(db, [row], principal))[0]!;
   });
 
   route(app, ctx, 'campaignHours', async ({ principal, params }) => {
-    const row = await scopedCampaign(db, campaignScope(principal), params.id);
+    const row = await scopedCampaign(db, campaignScope(principal), params.id, principal);
     return { campaignId: row.id, timeZone: row.time_zone, ...hoursStatus(campaignHours(row), clock.now()) };
   });
 
@@ -198,7 +235,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   route(app, ctx, 'patchCampaign', async ({ principal, params, body }) => {
     const scope = campaignScope(principal);
     await db.transaction().execute(async (tx) => {
-      const row = await scopedCampaign(tx, scope, params.id);
+      const row = await scopedCampaign(tx, scope, params.id, principal);
       const changes: Record<string, unknown> = {};
       if (body.name !== undefined && body.name !== row.name) {
         const clash = await tx.selectFrom('campaigns').select('id').where('org_id', '=', principal.orgId).where('name', '=', body.name).executeTakeFirst();
@@ -216,17 +253,20 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       await tx.updateTable('campaigns').set({ ...changes, updated_at: clock.now() }).where('id', '=', row.id).execute();
       await appendAudit(tx, clock, event(principal, 'campaign.updated', { type: 'campaign', id: row.id }, { changed: Object.keys(body).sort() }));
     });
-    return (await campaignViews(db, [await scopedCampaign(db, scope, params.id)], principal))[0]!;
+    return (await campaignViews(db, [await scopedCampaign(db, scope, params.id, principal)], principal))[0]!;
   });
 
   route(app, ctx, 'setAssignments', async ({ principal, params, body }) => {
     const scope = campaignScope(principal);
     const userIds = uniq(body.userIds).sort();
     await db.transaction().execute(async (tx) => {
-      const row = await scopedCampaign(tx, scope, params.id);
+      const row = await scopedCampaign(tx, scope, params.id, principal);
       if (userIds.length > 0) {
         const found = await tx.selectFrom('users').select('id').where('org_id', '=', principal.orgId).where('id', 'in', userIds).execute();
-        if (found.length !== userIds.length) throw new GatewayError('validation_failed', 'every user must exist in this org', { issues: [{ path: 'body.userIds', message: 'unknown user' }] });
+        if (found.length !== userIds.length) {
+          const unknown = userIds.filter((id) => !found.some((f) => f.id === id));
+          throw await probeIds(tx, principal, 'users', unknown, new GatewayError('validation_failed', 'every user must exist in this org', { issues: [{ path: 'body.userIds', message: 'unknown user' }] }));
+        }
       }
       await tx.deleteFrom('campaign_assignments').where('campaign_id', '=', row.id).execute();
       if (userIds.length > 0) {
@@ -238,9 +278,9 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   // ---------------------------------------------------------------- customers
-  const scopedCustomer = async (ex: Executor, scope: CampaignScope, id: string) => {
+  const scopedCustomer = async (ex: Executor, scope: CampaignScope, id: string, p?: Principal) => {
     const row = await ex.selectFrom('customers as t').selectAll('t').where('t.id', '=', id).where(inScope(scope, 't')).executeTakeFirst();
-    if (!row) throw NOT_FOUND.customer();
+    if (!row) throw p ? await notFound(ex, p, 'customers', id, NOT_FOUND.customer()) : NOT_FOUND.customer();
     return row;
   };
   const setPhones = async (tx: Executor, customer: { id: string; campaign_id: string; org_id: string }, phones: string[]) => {
@@ -259,7 +299,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const id = randomUUID();
     const now = clock.now();
     await db.transaction().execute(async (tx) => {
-      const campaign = await scopedCampaign(tx, scope, body.campaignId);
+      const campaign = await scopedCampaign(tx, scope, body.campaignId, principal);
       const row = {
         id, org_id: principal.orgId, campaign_id: campaign.id, name_kanji: body.nameKanji, name_kana: body.nameKana,
         name_kanji_key: nameKey(body.nameKanji), name_kana_key: nameKey(body.nameKana), email: body.email,
@@ -273,13 +313,13 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   route(app, ctx, 'getCustomer', async ({ principal, params }) => {
-    return (await customerViews(db, [await scopedCustomer(db, campaignScope(principal), params.id)]))[0]!;
+    return (await customerViews(db, [await scopedCustomer(db, campaignScope(principal), params.id, principal)]))[0]!;
   });
 
   route(app, ctx, 'patchCustomer', async ({ principal, params, body }) => {
     const scope = campaignScope(principal);
     await db.transaction().execute(async (tx) => {
-      const row = await scopedCustomer(tx, scope, params.id);
+      const row = await scopedCustomer(tx, scope, params.id, principal);
       const changes: Record<string, unknown> = { updated_at: clock.now() };
       if (body.nameKanji !== undefined) Object.assign(changes, { name_kanji: body.nameKanji, name_kanji_key: nameKey(body.nameKanji) });
       if (body.nameKana !== undefined) Object.assign(changes, { name_kana: body.nameKana, name_kana_key: nameKey(body.nameKana) });
@@ -289,7 +329,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       if (body.phones) await setPhones(tx, row, body.phones);
       await appendAudit(tx, clock, event(principal, 'customer.updated', { type: 'customer', id: row.id }, { campaignId: row.campaign_id, changed: Object.keys(body).sort() }));
     });
-    return (await customerViews(db, [await scopedCustomer(db, scope, params.id)]))[0]!;
+    return (await customerViews(db, [await scopedCustomer(db, scope, params.id, principal)]))[0]!;
   });
 
   route(app, ctx, 'lookupCustomers', async ({ principal, query }) => {
@@ -325,7 +365,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
 
   route(app, ctx, 'customerCalls', async ({ principal, params, query }) => {
     const scope = campaignScope(principal);
-    const customer = await scopedCustomer(db, scope, params.id);
+    const customer = await scopedCustomer(db, scope, params.id, principal);
     const rows = await db
       .selectFrom('calls as t')
       .selectAll('t')
@@ -340,7 +380,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
 
   route(app, ctx, 'customerNotes', async ({ principal, params, query }) => {
     const scope = campaignScope(principal);
-    const customer = await scopedCustomer(db, scope, params.id);
+    const customer = await scopedCustomer(db, scope, params.id, principal);
     let q = notesQuery(db).where('t.customer_id', '=', customer.id).where(inScope(scope, 't'));
     if (query.open) q = q.where('t.open', '=', query.open === 'true');
     const rows = await q.orderBy('t.created_at', 'desc').orderBy('t.id').limit(query.limit).execute();
@@ -465,7 +505,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   // ---------------------------------------------------------------- notes
-  route(app, ctx, 'createNote', async ({ principal, body }) => {
+  route(app, ctx, 'createNote', async ({ principal, body, req }) => {
     const scope = campaignScope(principal);
     // Redacted here whatever the client did: the stored body never holds a card number.
     const text = redactCardNumbers(body.body);
@@ -490,10 +530,16 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
             .executeTakeFirst()
         : undefined;
       if (body.callId && !call) throw NOT_FOUND.call();
-      const customer = body.customerId ? await scopedCustomer(tx, scope, body.customerId) : undefined;
+      const customer = body.customerId ? await scopedCustomer(tx, scope, body.customerId, principal) : undefined;
       if (call && customer && call.campaign_id !== customer.campaign_id) throw NOT_FOUND.customer();
       const customerId = customer?.id ?? call?.customer_id ?? null;
-      const campaignId = customer?.campaign_id ?? call!.campaign_id!;
+      const campaignId = customer?.campaign_id ?? call?.campaign_id ?? null;
+      if (!campaignId) {
+        // a call no campaign took (unknown DID): the note needs the customer it is about
+        throw new GatewayError('validation_failed', 'this call has no campaign: give the customerId the note is about', {
+          issues: [{ path: 'body.customerId', message: 'required for a call without a campaign' }],
+        });
+      }
       if (call && customer && !call.customer_id) {
         await tx.updateTable('calls').set({ customer_id: customer.id, updated_at: clock.now() }).where('id', '=', call.id).execute();
       }
@@ -514,7 +560,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
         return raced;
       }
       await appendAudit(tx, clock, event(principal, 'note.created', { type: 'note', id }, {
-        campaignId, customerId, callId: call?.sip_call_id ?? null, length: text.length, redacted: text !== body.body,
+        campaignId, customerId, callId: call?.sip_call_id ?? null, length: text.length, redacted: rawNoteHadCard(req.body),
       }));
       return (await byClientId(tx))!;
     });
@@ -525,7 +571,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const scope = campaignScope(principal);
     const note = await db.transaction().execute(async (tx) => {
       const row = await notesQuery(tx).where('t.id', '=', params.id).where(inScope(scope, 't')).executeTakeFirst();
-      if (!row) throw NOT_FOUND.note();
+      if (!row) throw await notFound(tx, principal, 'notes', params.id, NOT_FOUND.note());
       if (row.open !== body.open) {
         await tx.updateTable('notes').set({ open: body.open, updated_at: clock.now() }).where('id', '=', row.id).execute();
         await appendAudit(tx, clock, event(principal, body.open ? 'note.reopened' : 'note.closed', { type: 'note', id: row.id }, { campaignId: row.campaign_id }));

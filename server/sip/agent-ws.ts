@@ -4,6 +4,7 @@
 // makes them offline. No message is pushed on connect (the /ws handshake stays as it was).
 import type { WebSocket } from 'ws';
 import type { AgentState } from '../../shared/gateway/sip';
+import { reportBackgroundFailure } from '../background';
 import type { GatewayContext } from '../context';
 import type { Principal } from '../principal';
 
@@ -12,10 +13,15 @@ export interface AgentSocket {
   close(): void;
 }
 
-export async function attachAgent(ctx: GatewayContext, principal: Principal, socket: WebSocket): Promise<AgentSocket> {
+/**
+ * `allowed` is the socket's live check (server/routes/ws.ts LivePrincipal): every push of an
+ * agent state passes it first, so a revoked session, a disabled user or a role without
+ * calls:handle stops receiving states at once, before the socket is closed.
+ */
+export async function attachAgent(ctx: GatewayContext, principal: Principal, socket: WebSocket, allowed: () => boolean): Promise<AgentSocket> {
   const who = { userId: principal.userId, orgId: principal.orgId, username: principal.username };
   const push = (a: { state: AgentState; reason: string | null; since: Date }) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'agentState', state: a.state, reason: a.reason, since: a.since.toISOString() }));
+    if (socket.readyState === socket.OPEN && allowed()) socket.send(JSON.stringify({ type: 'agentState', state: a.state, reason: a.reason, since: a.since.toISOString() }));
   };
   // The state starts (or stays) as it is without a message to the client: a client learns it
   // by setting one (the ack) or from the gateway's later changes.
@@ -32,7 +38,7 @@ export async function attachAgent(ctx: GatewayContext, principal: Principal, soc
       if (closed) return;
       closed = true;
       unsubscribe();
-      void ctx.agents.disconnect(who.userId).catch(() => {});
+      void ctx.agents.disconnect(who.userId).catch((err: unknown) => reportBackgroundFailure('agent socket: disconnect', err));
     },
   };
 }

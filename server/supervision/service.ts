@@ -11,6 +11,7 @@
 // safety net) or the lead leaves.
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../audit/audit';
+import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
 import { inScope, campaignScope } from '../crm/scope';
 import type { Db } from '../db/schema';
@@ -67,6 +68,8 @@ interface Supervision {
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+/** What decides a principal's board rows: its permissions and teams. */
+const scopeKey = (p: Principal) => `${[...p.permissions].sort().join(',')}|${[...p.teamIds].sort().join(',')}`;
 
 export class SupervisionService {
   private readonly sessions = new Map<string, Supervision>();
@@ -109,8 +112,9 @@ export class SupervisionService {
       try {
         s.send(message);
         n++;
-      } catch {
-        /* a closed socket */
+      } catch (err) {
+        // a send to a socket that went away: the others still get the message
+        reportBackgroundFailure('supervision: push to a socket', err);
       }
     }
     return n;
@@ -131,8 +135,8 @@ export class SupervisionService {
     for (const l of this.boardListeners) {
       try {
         l(userId);
-      } catch {
-        /* the listener's own */
+      } catch (err) {
+        reportBackgroundFailure('supervision: board listener', err);
       }
     }
   }
@@ -213,19 +217,50 @@ export class SupervisionService {
     return Promise.all(rows.map((r) => this.boardRow(p, r)));
   }
 
-  /** Pushes a snapshot now and an update for every change of a visible operator; returns the unsubscribe. */
-  async subscribeBoard(p: Principal, send: (m: Record<string, unknown>) => void): Promise<() => void> {
-    const visible = new Set((await this.visibleOperators(p)).map((r) => r.id));
+  /**
+   * Pushes a snapshot now and an update for every change of a visible operator; returns the
+   * unsubscribe. `current` is the subscriber's principal as of the moment (the /ws keeps it
+   * current from session events and re-validation, and answers null once the socket may no
+   * longer be served or lost team:supervise): it is asked before every push and after every
+   * await, so nothing is sent for a principal that ended. Which operators are visible is read
+   * again whenever the principal changes (new teams, new permissions), and each update's row
+   * is read from the database at push time, so a lead moved off a team stops getting its rows.
+   */
+  async subscribeBoard(current: () => Principal | null, send: (m: Record<string, unknown>) => void): Promise<() => void> {
+    let scopeOf: Principal | null = null;
+    let visible = new Set<string>();
+    const visibleFor = async (p: Principal) => {
+      if (scopeOf !== p) {
+        visible = new Set((await this.visibleOperators(p)).map((r) => r.id));
+        scopeOf = p;
+      }
+      return visible;
+    };
+    let active = true;
     const listener = (userId: string) => {
-      if (!visible.has(userId)) return;
+      if (!active || !current()) return;
       void (async () => {
+        const p = current();
+        if (!p || !(await visibleFor(p)).has(userId)) return;
         const [r] = await this.visibleOperators(p, userId);
-        if (r) send({ type: 'boardUpdate', operator: await this.boardRow(p, r) });
-      })().catch(() => undefined);
+        if (!r) return;
+        const row = await this.boardRow(p, r);
+        const now = current();
+        if (active && now && scopeKey(now) === scopeKey(p)) send({ type: 'boardUpdate', operator: row });
+      })().catch((err: unknown) => reportBackgroundFailure('supervision: board update', err));
     };
     this.boardListeners.add(listener);
-    send({ type: 'board', operators: await this.board(p) });
-    return () => this.boardListeners.delete(listener);
+    const p = current();
+    if (p) {
+      await visibleFor(p);
+      const operators = await this.board(p);
+      const now = current();
+      if (active && now && scopeKey(now) === scopeKey(p)) send({ type: 'board', operators });
+    }
+    return () => {
+      active = false;
+      this.boardListeners.delete(listener);
+    };
   }
 
   // ------------------------------------------------------------------ audit
@@ -412,7 +447,7 @@ export class SupervisionService {
     s.operatorLeg = null;
     leg.waiter?.();
     this.push(s.operator.userId, { type: 'supervisionStop', legId: leg.legId });
-    await this.ng?.command('unsubscribe', { 'call-id': s.callId, 'to-tag': leg.toTag }).catch(() => undefined);
+    await this.ng?.command('unsubscribe', { 'call-id': s.callId, 'to-tag': leg.toTag }).catch((err: unknown) => reportBackgroundFailure('supervision: unsubscribe operator leg', err));
   }
 
   private async teardown(s: Supervision, reason: 'stopped' | 'call_ended' | 'operator_left', by?: Principal): Promise<void> {
@@ -420,14 +455,14 @@ export class SupervisionService {
     s.ended = true;
     this.sessions.delete(s.id);
     await this.closeOperatorLeg(s);
-    await this.ng?.command('unsubscribe', { 'call-id': s.callId, 'to-tag': s.listenToTag }).catch(() => undefined);
+    await this.ng?.command('unsubscribe', { 'call-id': s.callId, 'to-tag': s.listenToTag }).catch((err: unknown) => reportBackgroundFailure('supervision: unsubscribe listener', err));
     this.push(s.lead.userId, { type: 'supervisionEnded', supervisionId: s.id, reason });
     await this.audit(
       'supervision.stopped',
       { orgId: s.orgId, lead: s.lead, sourceIp: by?.sourceIp ?? null, deviceId: by?.deviceId ?? null },
       { operatorId: s.operator.userId, callId: s.callId, mode: s.mode, reason, supervisionId: s.id },
       !by,
-    ).catch(() => undefined);
+    ).catch((err: unknown) => reportBackgroundFailure('supervision: audit of a teardown', err));
   }
 
   /** The call is over (Kamailio saw the BYE, or rtpengine forgot it): every leg of it goes. */
@@ -439,7 +474,8 @@ export class SupervisionService {
 
   private ensurePoller(): void {
     if (this.poller) return;
-    this.poller = setInterval(() => void this.poll(), POLL_MS);
+    // The poll contains its own failures: a rejected poll is logged and the next one runs.
+    this.poller = setInterval(() => void this.poll().catch((err: unknown) => reportBackgroundFailure('supervision: poll', err)), POLL_MS);
     this.poller.unref();
   }
 
@@ -451,8 +487,13 @@ export class SupervisionService {
       return;
     }
     for (const callId of calls) {
-      const tags = await this.dialogueTags(callId).catch(() => undefined);
-      if (tags === null) await this.callEnded(callId);
+      try {
+        const tags = await this.dialogueTags(callId);
+        if (tags === null) await this.callEnded(callId);
+      } catch (err) {
+        // rtpengine unreachable or the teardown failed: this call is polled again next time
+        reportBackgroundFailure('supervision: poll of a call', err);
+      }
     }
   }
 

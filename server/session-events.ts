@@ -1,0 +1,56 @@
+// The session-event bus: every change that can end or narrow what a signed-in user may do
+// is published here, and every long-lived connection (/ws) listens. One gateway process:
+// an in-process fan-out. The interface is the contract a PostgreSQL LISTEN/NOTIFY backing
+// keeps (events are plain JSON; NOTIFY inside a transaction is delivered at commit), so
+// several gateways can share it later without touching the publishers or the listeners.
+//
+// Publishers (grep `sessionEvents.publish` and `revokeSessions(`):
+//   sessions_revoked  revokeSessions() itself (sign-out, admin revoke, password change/reset,
+//                     device revoke/reset, refresh-token reuse, lockout, disable)
+//   user_changed      admin patchUser (role, disabled/enabled)
+//   role_changed      admin patchRole (permissions)
+//   teams_changed     admin setTeamMembers
+//   policy_changed    admin patchPolicy (allowlists, sessions)
+//   sip_access_revoked  server/sip/access.ts, derived from the user-wide events above: the
+//                     hook for Kamailio (issue 11) to refuse SIP credentials issued earlier.
+import { reportBackgroundFailure } from './background';
+
+export type SessionEvent =
+  | { kind: 'sessions_revoked'; sessionIds: string[]; userIds: string[]; reason: string; scope: 'session' | 'user' | 'device' }
+  | { kind: 'user_changed'; orgId: string; userId: string; change: 'role' | 'disabled' | 'enabled' }
+  | { kind: 'role_changed'; orgId: string; roleId: string }
+  | { kind: 'teams_changed'; orgId: string; teamId: string }
+  | { kind: 'policy_changed'; orgId: string }
+  | { kind: 'sip_access_revoked'; orgId: string | null; userId: string; at: string; reason: string };
+
+export type SessionEventListener = (event: SessionEvent) => void;
+
+export interface SessionEvents {
+  /** Fire and forget: listeners run synchronously in-process; a listener's failure is logged, never thrown back. */
+  publish(event: SessionEvent): void;
+  /** Returns the unsubscribe function. */
+  subscribe(listener: SessionEventListener): () => void;
+}
+
+export class InProcessSessionEvents implements SessionEvents {
+  private readonly listeners = new Set<SessionEventListener>();
+
+  publish(event: SessionEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch (err) {
+        reportBackgroundFailure(`session-events: a listener of ${event.kind}`, err);
+      }
+    }
+  }
+
+  subscribe(listener: SessionEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+}
