@@ -1,7 +1,7 @@
-// Registers one route from the shared contract: zod-parses params, query and body (strict:
-// unknown fields are refused), applies auth-route rate limits, authenticates and checks the
-// permission the contract names (a refusal is audited), writes the audit entries of refusals
-// a handler throws (AuditedRefusal), and validates the response before it leaves.
+// Registers one route from the shared contract: applies auth-route rate limits, authenticates
+// and checks the permission the contract names (a refusal is audited), then zod-parses params,
+// query and body (strict: unknown fields are refused), writes the audit entries of refusals a
+// handler throws (AuditedRefusal), and validates the response before it leaves.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROUTES, type RouteBody, type RouteName, type RouteParams, type RouteQuery, type RouteResponse, type RouteSpec } from '../shared/gateway/api';
@@ -73,9 +73,9 @@ export function route<N extends RouteName>(
         const wait = ctx.authBuckets.take(sourceIp);
         if (wait > 0) throw new GatewayError('rate_limited', 'too many requests: slow down', { retryAfterSeconds: wait });
       }
-      const params = spec.params ? parse(spec.params, req.params, 'params') : undefined;
-      const query = parse(spec.query ?? z.strictObject({}), req.query ?? {}, 'query');
-      const body = parse(spec.body ?? NoBody, req.body, 'body');
+      // Who asks comes before what they ask: an unauthenticated caller, one outside the
+      // allowlist or one without the permission is refused (and audited) whatever the body
+      // holds, and learns nothing about what the route would accept.
       let principal: Principal | null = null;
       if (spec.auth !== null) {
         principal = await authenticate(ctx, req.headers.authorization, sourceIp);
@@ -84,6 +84,9 @@ export function route<N extends RouteName>(
         }
         if (spec.auth !== 'authenticated') await requirePermission(ctx, principal, spec.auth, name);
       }
+      const params = spec.params ? parse(spec.params, req.params, 'params') : undefined;
+      const query = parse(spec.query ?? z.strictObject({}), req.query ?? {}, 'query');
+      const body = parse(spec.body ?? NoBody, req.body, 'body');
       let result: RouteResponse<N>;
       try {
         result = await handler({ body, query, params, principal, sourceIp, req, reply } as HandlerInput<N>);

@@ -4,7 +4,7 @@
 import type { Permission } from '../shared/gateway/permissions';
 import type { GatewayContext } from './context';
 import type { Executor } from './db/schema';
-import { allowedBy } from './auth/net';
+import { allowedForUser } from './auth/allowlist';
 import { authzAudit } from './auth/authz-audit';
 import { ForgedTokenError } from './auth/tokens';
 import { GatewayError } from './errors';
@@ -89,7 +89,7 @@ export async function authenticate(
  * The one re-authentication of a session, from the database: the session is live (not
  * revoked, within its absolute and idle lifetime), the user is enabled, and the source
  * address is inside the org allowlist and the role's allowlist (server/auth/net.ts
- * `allowedBy`, policy in server/policy.ts) -> else 403 ip_not_allowed, audited
+ * `allowedForUser`, the same rule sign-in and refresh apply) -> else 403 ip_not_allowed, audited
  * `auth.ip_refused` coalesced per user+IP. Role, permissions and teams are read fresh.
  * /ws calls it again on every session event and periodically (server/routes/ws.ts) with
  * `live: true`: an open socket is activity, so the idle limit and the last-seen touch are
@@ -112,7 +112,7 @@ export async function principalForSession(
   }
   const user = await loadUserAccess(ctx.db, claims.userId);
   if (!user || user.disabled) throw new GatewayError('account_disabled', 'account is disabled');
-  if (!allowedBy(sourceIp, policy.ipAllowlist.org) || !allowedBy(sourceIp, policy.ipAllowlist.roles[user.role] ?? [])) {
+  if (!allowedForUser(policy, user.role, sourceIp)) {
     await ctx.securityAudit.record(`${user.id}|${sourceIp}`, {
       action: 'auth.ip_refused', orgId: user.org_id, actor: { userId: user.id, username: user.username },
       target: { type: 'session', id: session.id }, sourceIp, deviceId: session.device_id,
@@ -146,13 +146,24 @@ export async function principalForSession(
  * route cannot grow the log faster than one entry per route per minute.
  */
 export async function requirePermission(ctx: GatewayContext, principal: Principal, permission: Permission, route: string): Promise<void> {
-  if (principal.permissions.has(permission)) return;
+  if (!(await permittedOrAudited(ctx, principal, permission, route))) {
+    throw new GatewayError('forbidden', `this needs the "${permission}" permission`);
+  }
+}
+
+/**
+ * The same check for paths that answer a refusal their own way (the /ws messages): true when
+ * the principal holds the permission, else the refusal is audited exactly like a route's
+ * (`route` names the path, e.g. "ws:boardSubscribe") and false is returned.
+ */
+export async function permittedOrAudited(ctx: GatewayContext, principal: Principal, permission: Permission, route: string): Promise<boolean> {
+  if (principal.permissions.has(permission)) return true;
   await authzAudit(ctx, principal.orgId).record(`${principal.userId}|${route}`, {
     orgId: principal.orgId, actor: { userId: principal.userId, username: principal.username }, action: 'authz.forbidden',
     sourceIp: principal.sourceIp, deviceId: principal.deviceId, target: { type: 'route', id: route },
     detail: { route, permission, role: principal.role },
   });
-  throw new GatewayError('forbidden', `this needs the "${permission}" permission`);
+  return false;
 }
 
 /** Actor fields for audit entries. */

@@ -23,7 +23,7 @@ import { reportBackgroundFailure } from '../background';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { sourceIpOf } from '../http';
-import { authenticate, principalForSession, type Principal } from '../principal';
+import { authenticate, permittedOrAudited, principalForSession, type Principal } from '../principal';
 import { errorSummary } from '../log';
 import type { SessionEvent } from '../session-events';
 import { attachAgent, type AgentSocket } from '../sip/agent-ws';
@@ -278,11 +278,16 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
       if (!live.usable()) return;
       if (msg.type === 'ping') send({ type: 'pong', ...(msg.id ? { id: msg.id } : {}) });
       if (msg.type === 'agentState') {
-        if (!agent) return send({ type: 'error', code: 'forbidden', message: 'agent states need the "calls:handle" permission' });
+        if (!agent) {
+          await permittedOrAudited(ctx, principal, 'calls:handle', 'ws:agentState');
+          return send({ type: 'error', code: 'forbidden', message: 'agent states need the "calls:handle" permission' });
+        }
         await agent.set(msg.state, msg.reason ?? null);
       }
       if (msg.type === 'registration') {
-        if (!principal.permissions.has('calls:handle')) return send({ type: 'error', code: 'forbidden', message: 'registration reports need the "calls:handle" permission' });
+        if (!(await permittedOrAudited(ctx, principal, 'calls:handle', 'ws:registration'))) {
+          return send({ type: 'error', code: 'forbidden', message: 'registration reports need the "calls:handle" permission' });
+        }
         ctx.supervision.setRegistration(principal.userId, msg.state);
       }
       if (msg.type === 'supervisionAnswer') {
@@ -293,7 +298,9 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
         if (!ok) send({ type: 'error', code: 'not_found', message: 'no such supervision leg' });
       }
       if (msg.type === 'boardSubscribe') {
-        if (!principal.permissions.has('team:supervise')) return send({ type: 'error', code: 'forbidden', message: 'the board needs the "team:supervise" permission' });
+        if (!(await permittedOrAudited(ctx, principal, 'team:supervise', 'ws:boardSubscribe'))) {
+          return send({ type: 'error', code: 'forbidden', message: 'the board needs the "team:supervise" permission' });
+        }
         await subscribeBoard();
       }
     };

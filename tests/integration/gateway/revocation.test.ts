@@ -163,6 +163,13 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     await sleep(150);
     expect(boardUpdatesFor(s, op.id)).toBe(count);
     expect(s.isClosed()).toBe(false);
+    // Asking again is refused like a route without the permission, and audited the same way.
+    const errorsBefore = s.messages.filter((m) => m.type === 'error').length;
+    s.ws.send(JSON.stringify({ type: 'boardSubscribe' }));
+    await s.next(() => s.messages.filter((m) => m.type === 'error').length > errorsBefore);
+    expect(s.messages.at(-1)).toMatchObject({ type: 'error', code: 'forbidden' });
+    const entry = await h.db.selectFrom('audit_log').selectAll().where('action', '=', 'authz.forbidden').where('actor_user_id', '=', lead.id).executeTakeFirst();
+    expect(entry?.target_id).toBe('ws:boardSubscribe');
     s.ws.close();
   });
 
