@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClientPolicy } from '../policy';
+import { userText } from '../rules/text';
 
 /**
  * The one IPC contract. Each channel is declared once, here: its name (`<namespace>:<method>`),
@@ -174,7 +175,8 @@ export const AgentState = z
   .strict();
 export type AgentState = z.infer<typeof AgentState>;
 export const AgentStateInput = z
-  .object({ state: SettableAgentStateName, reason: z.string().trim().min(1).max(100).optional() })
+  // The reason is user text (shared/rules/text.ts), the same rule the gateway applies to it.
+  .object({ state: SettableAgentStateName, reason: userText({ max: 100, redactCards: true }).optional() })
   .strict();
 
 /** The operator's chosen audio devices (a preference; null = the system default). */
