@@ -253,7 +253,6 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
         live = l;
         for (const e of early) l.onEvent(e);
         if (!l.usable()) return;
-        send({ type: 'ready', userId: principal.userId, sessionId: principal.sessionId });
         // Supervision signalling for this user travels only on their own authenticated socket,
         // and only while its principal is live.
         detach = ctx.supervision.attach({
@@ -264,9 +263,12 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
         });
         if (principal.permissions.has('calls:handle')) {
           const a = await attachAgent(ctx, principal, socket, () => l.usable() && l.principal.permissions.has('calls:handle'));
-          if (socket.readyState !== socket.OPEN || !l.usable()) a.close(); // closed while attaching
-          else agent = a;
+          if (socket.readyState !== socket.OPEN || !l.usable()) return a.close(); // closed while attaching
+          agent = a;
         }
+        // "ready" only once the socket is all it will be (an agent, for operators): a client
+        // that sets its state on "ready" is never refused for a race with the attachment.
+        send({ type: 'ready', userId: principal.userId, sessionId: principal.sessionId });
         return;
       }
       if (!live) return refuse('unauthenticated', 'authenticate first');

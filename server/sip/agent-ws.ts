@@ -25,10 +25,16 @@ export async function attachAgent(ctx: GatewayContext, principal: Principal, soc
   };
   // The state starts (or stays) as it is without a message to the client: a client learns it
   // by setting one (the ack) or from the gateway's later changes.
-  await ctx.agents.connect(who);
+  // Listen first, then connect: a change made the moment the agent exists is not missed.
   const unsubscribe = ctx.agents.subscribe((change) => {
     if (change.userId === who.userId) push(change);
   });
+  try {
+    await ctx.agents.connect(who);
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
   let closed = false;
   return {
     async set(state, reason) {
