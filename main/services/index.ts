@@ -54,6 +54,14 @@ export interface MainServices {
   deps: MainDeps;
 }
 
+/**
+ * The services that hold nothing of the signed-in user: the PC's facts and preferences, the
+ * lock, the device identity (the PC's key), stateless clients, the vault (its user entries,
+ * the refresh token and username, are the session's and cleared by it). Every other service registers
+ * with `session.holdsUserData()` (see createMainServices).
+ */
+export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'deps'] as const satisfies readonly (keyof MainServices)[];
+
 export async function createMainServices(deps: MainDeps): Promise<MainServices> {
   const settings = new SettingsStore(path.join(deps.userDataDir, 'settings.json'));
   const policy = new PolicyService(deps.managedPolicy, await settings.load());
@@ -90,12 +98,16 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     policy: () => policy.effective().policy,
     now: () => deps.clock.now(),
   });
+  // Main's per-user state, cleared by the session service whenever a session ends (sign-out,
+  // expiry, revoke, another user signing in) before the renderer is told. Each service in
+  // MainServices either registers here or is listed in SERVICES_WITHOUT_USER_DATA (a unit test
+  // checks that every service is one or the other).
+  session.holdsUserData('link', () => link.stop());
+  session.holdsUserData('sip', () => sip.clear());
+  session.holdsUserData('agent', () => agent.reset());
+  session.holdsUserData('supervision', () => supervision.reset());
+  session.holdsUserData('policy', () => policy.setOrg(null));
   session.onChange(async (st) => {
-    if (st.status !== 'signed-in') {
-      sip.clear();
-      agent.reset();
-      supervision.reset();
-    }
     // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
     policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null);
     if (st.status === 'signed-in') link.start();

@@ -3,6 +3,8 @@ import { GatewayCallError, type GatewayClient } from '../../shared/gateway-clien
 import { SignInRefusal as SignInRefusalSchema } from '../../shared/ipc/contract';
 import type { SessionState, SignInInput, SignInOutcome, SignInRefusal } from '../../shared/ipc/contract';
 import type { DeviceIdentity } from '../identity/device-identity';
+import type { Logger } from '../ipc/dispatcher';
+import { consoleLogger } from '../log';
 import type { Clock } from '../lock/lock-service';
 import type { SecretVault } from '../secrets/vault';
 
@@ -35,6 +37,11 @@ export class SessionService {
   private refreshing: Promise<void> | null = null;
   private listeners = new Set<(s: SessionState) => void>();
   private readonly timers: SessionTimers;
+  private readonly log: Logger;
+  /** Main's holders of the signed-in user's data, cleared together when the session ends. */
+  private readonly holders = new Map<string, () => void | Promise<void>>();
+  /** Bumped when the user's data is cleared: a refresh or verification in flight for the previous session drops its result. */
+  private generation = 0;
 
   constructor(
     private readonly deps: {
@@ -44,16 +51,43 @@ export class SessionService {
       deviceName: () => string;
       clock: Clock;
       timers?: SessionTimers;
+      log?: Logger;
     },
   ) {
     this.timers = deps.timers ?? {
       setTimeout: (f, ms) => setTimeout(f, ms).unref(),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     };
+    this.log = deps.log ?? consoleLogger('session');
+    this.holdsUserData('session', async () => {
+      this.clearTimer();
+      this.access = null;
+      this.username = null;
+      this.refreshing = null;
+      const deleted = await Promise.allSettled([this.deps.vault.delete(REFRESH_ACCOUNT), this.deps.vault.delete(USER_ACCOUNT)]);
+      const failed = deleted.find((d) => d.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
   }
 
   current(): SessionState {
     return this.state;
+  }
+
+  /**
+   * Registers a holder of the signed-in user's data in main (SIP credentials, agent state, the
+   * lead's board, the gateway link, the org's policy). Every way a session ends (sign-out,
+   * expiry, an admin's revoke, another user signing in) clears them all, before anyone is told.
+   * The session's own tokens are the first holder.
+   */
+  holdsUserData(name: string, clear: () => void | Promise<void>): void {
+    if (this.holders.has(name)) throw new Error(`user data holder registered twice: ${name}`);
+    this.holders.set(name, clear);
+  }
+
+  /** For tests: the registered holders' names. */
+  userDataHolders(): string[] {
+    return [...this.holders.keys()];
   }
 
   onChange(listener: (s: SessionState) => void): () => void {
@@ -78,6 +112,9 @@ export class SessionService {
           device: { publicKey, name: this.deps.deviceName().slice(0, 100) || 'PC', challenge, signature },
         },
       });
+      // Someone signs in over a live session (another user on this PC): the previous user's
+      // data goes first, then the new tokens are stored.
+      if (this.state.status === 'signed-in') await this.clearUserData();
       await vault.set(REFRESH_ACCOUNT, res.tokens.refreshToken);
       await vault.set(USER_ACCOUNT, username);
       this.username = username;
@@ -110,14 +147,17 @@ export class SessionService {
 
   /** Rotates the refresh token with a fresh device signature. A refusal ends the session. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.doRefresh().finally(() => {
-      this.refreshing = null;
+    if (this.refreshing) return this.refreshing;
+    const refreshing: Promise<void> = this.doRefresh().finally(() => {
+      if (this.refreshing === refreshing) this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = refreshing;
+    return refreshing;
   }
 
   private async doRefresh(): Promise<void> {
     const { vault, identity, gateway } = this.deps;
+    const generation = this.generation;
     const refreshToken = await vault.get(REFRESH_ACCOUNT);
     const username = this.username ?? (await vault.get(USER_ACCOUNT));
     if (!refreshToken || !username) return this.end('expired');
@@ -126,10 +166,14 @@ export class SessionService {
       const { publicKey } = await identity.ensure();
       const signature = await identity.sign(deviceSignatureMessage({ purpose: 'refresh', username, challenge, publicKey }));
       const res = await gateway.call('refresh', { body: { refreshToken, device: { publicKey, challenge, signature } } });
+      // The session ended while this was on its way: its tokens are not brought back.
+      if (generation !== this.generation) return;
       await vault.set(REFRESH_ACCOUNT, res.tokens.refreshToken);
       this.username = username;
       this.setAccess(res.tokens.accessToken, res.tokens.accessTokenExpiresAt);
     } catch (err) {
+      // A refusal for a session that already ended must not end the next one.
+      if (generation !== this.generation) return;
       if (err instanceof GatewayCallError && err.code === 'unreachable') {
         this.scheduleRefresh(30_000); // keep the session; try again when the network is back
         return;
@@ -144,6 +188,7 @@ export class SessionService {
    * towards the account's lockout at the gateway like any failed sign-in.
    */
   async reverify(input: { password: string; totp?: string }): Promise<'ok' | SignInRefusal['code']> {
+    const generation = this.generation;
     const access = await this.accessToken().catch(() => null);
     if (!access) return 'invalid_credentials';
     try {
@@ -154,7 +199,7 @@ export class SessionService {
       return 'ok';
     } catch (err) {
       const refusal = this.refusalOf(err);
-      if (refusal.code === 'unexpected' && err instanceof GatewayCallError && err.code.startsWith('session_')) {
+      if (refusal.code === 'unexpected' && err instanceof GatewayCallError && err.code.startsWith('session_') && generation === this.generation) {
         await this.end('expired');
       }
       return refusal.code;
@@ -182,14 +227,25 @@ export class SessionService {
     return this.state;
   }
 
-  /** Ends the session in main (keychain and memory) and tells the renderer why. */
+  /**
+   * Ends the session in main and tells the renderer why: the one way out for sign-out, expiry
+   * and revoke. Every holder of the user's data is cleared before the state changes.
+   */
   async end(reason: Extract<SessionState, { status: 'signed-out' }>['reason']): Promise<void> {
-    this.clearTimer();
-    this.access = null;
-    this.username = null;
-    await this.deps.vault.delete(REFRESH_ACCOUNT).catch(() => false);
-    await this.deps.vault.delete(USER_ACCOUNT).catch(() => false);
+    await this.clearUserData();
     this.setState({ status: 'signed-out', reason });
+  }
+
+  /** Clears every registered holder; one that fails is logged (by name) and the others still run. */
+  private async clearUserData(): Promise<void> {
+    this.generation++;
+    for (const [name, clear] of this.holders) {
+      try {
+        await clear();
+      } catch (err) {
+        this.log.error('clearing the user data failed', { holder: name, error: err instanceof Error ? err.name : typeof err });
+      }
+    }
   }
 
   private setAccess(token: string, expiresAtIso: string): void {

@@ -30,6 +30,8 @@ export class SipCredentialService {
   private current: SipCredentials | null = null;
   private pending: Promise<SipCredentials | null> | null = null;
   private timer: unknown = null;
+  /** Bumped by clear(): a fetch in flight for the previous session does not store its answer. */
+  private epoch = 0;
   private readonly timers: CredentialTimers;
 
   constructor(
@@ -54,27 +56,34 @@ export class SipCredentialService {
   }
 
   renew(): Promise<SipCredentials | null> {
-    this.pending ??= this.fetch().finally(() => {
-      this.pending = null;
+    if (this.pending) return this.pending;
+    const pending: Promise<SipCredentials | null> = this.fetch().finally(() => {
+      if (this.pending === pending) this.pending = null;
     });
-    return this.pending;
+    this.pending = pending;
+    return pending;
   }
 
-  /** Sign-out: forget them. */
+  /** The session ended: forget them (and any fetch still on its way). */
   clear(): void {
+    this.epoch++;
+    this.pending = null;
     this.current = null;
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
   }
 
   private async fetch(): Promise<SipCredentials | null> {
+    const epoch = this.epoch;
     const token = await this.deps.accessToken().catch(() => null);
+    if (epoch !== this.epoch) return null;
     if (!token) {
       this.clear();
       return null;
     }
     try {
       const issued = IssuedSipCredentials.parse(await this.deps.issue(token));
+      if (epoch !== this.epoch) return null; // issued for a session that has ended
       const expiresAt = typeof issued.expiresAt === 'number' ? issued.expiresAt : Date.parse(issued.expiresAt);
       if (!Number.isFinite(expiresAt)) throw new Error('bad expiresAt');
       this.current = {
@@ -89,6 +98,7 @@ export class SipCredentialService {
       this.schedule(Math.max(1_000, Math.min(lifetime / 2, lifetime - RENEW_MARGIN_MS)));
       return this.current;
     } catch {
+      if (epoch !== this.epoch) return null;
       // Keep what we have while it is still valid; try again soon.
       this.schedule(RETRY_MS);
       return this.current && this.current.expiresAt > this.deps.now() ? this.current : null;

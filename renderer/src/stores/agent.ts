@@ -1,6 +1,6 @@
-import { create } from 'zustand';
 import type { AgentState, SettableAgentStateName } from '../../../shared/ipc/contract';
 import { koe } from '../koe';
+import { userStore } from './user-data';
 
 export interface AgentStore {
   agent: AgentState;
@@ -12,7 +12,7 @@ export interface AgentStore {
 export const initialAgent: AgentState = { state: 'not_ready', reason: null, since: null, confirmed: false };
 
 /** The operator's agent state; main owns it and tells the gateway. */
-export const useAgentStore = create<AgentStore>()((set) => ({
+export const useAgentStore = userStore<AgentStore>('agent', { agent: initialAgent }, (set) => ({
   agent: initialAgent,
   async load() {
     const r = await koe().agent.state({});

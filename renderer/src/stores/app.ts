@@ -1,7 +1,7 @@
-import { create } from 'zustand';
 import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState } from '../../../shared/ipc/contract';
 import type { IpcError } from '../../../shared/ipc/result';
 import { koe } from '../koe';
+import { userStore } from './user-data';
 
 /** The app-wide facts main tells the renderer: what it is, its policy, lock state, gateway reachability. */
 export interface AppState {
@@ -18,7 +18,11 @@ export interface AppState {
   listen(): () => void;
 }
 
-export const useAppStore = create<AppState>()((set) => ({
+/**
+ * The PC's facts (app info, lock state, gateway reachability) outlive a session; the policy's
+ * org part is dropped by main at sign-out (it sends `policy:changed`). The last error is cleared.
+ */
+export const useAppStore = userStore<AppState>('app', { error: null }, (set) => ({
   info: null,
   policy: null,
   lock: { locked: false, reason: null, since: null },

@@ -1,5 +1,5 @@
-import { create } from 'zustand';
 import type { ScreenPopResponse } from '../../../shared/gateway/crm';
+import { userStore } from './user-data';
 
 export type PopState =
   | { status: 'loading' }
@@ -30,7 +30,8 @@ export interface CustomerState {
 }
 
 export const initialCustomerState: CustomerState = { pops: {}, notes: [], wrapUp: null };
-export const useCustomerStore = create<CustomerState>()(() => ({ ...initialCustomerState }));
+/** All of it is the user's: cleared when the session ends (user-data.ts). */
+export const useCustomerStore = userStore<CustomerState>('customer', initialCustomerState, () => ({ ...initialCustomerState }));
 
 export function setPop(sipCallId: string, pop: PopState): void {
   useCustomerStore.setState((s) => ({ pops: { ...s.pops, [sipCallId]: pop } }));

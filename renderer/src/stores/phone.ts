@@ -1,5 +1,5 @@
-import { create } from 'zustand';
 import type { CallInfo, CallPhase, RegistrationState } from '../features/phone/sip-phone';
+import { userStore } from './user-data';
 
 export interface CallView extends CallInfo {
   phase: CallPhase;
@@ -23,7 +23,8 @@ export interface PhoneState {
 
 export const initialPhoneState: PhoneState = { registration: 'offline', registrationDetail: null, calls: [], error: null };
 
-export const usePhoneStore = create<PhoneState>()(() => ({ ...initialPhoneState }));
+/** All of it is the user's (calls carry the customer's number): cleared when the session ends. */
+export const usePhoneStore = userStore<PhoneState>('phone', initialPhoneState, () => ({ ...initialPhoneState }));
 
 export function updateCall(id: string, patch: Partial<CallView>): void {
   usePhoneStore.setState((s) => ({ calls: s.calls.map((c) => (c.id === id ? { ...c, ...patch } : c)) }));

@@ -1,6 +1,6 @@
-import { create } from 'zustand';
 import type { SessionState, SignInInput, SignInRefusal, UnlockOutcome } from '../../../shared/ipc/contract';
 import { koe } from '../koe';
+import { resetUserData, userStore } from './user-data';
 
 export interface SessionStore {
   session: SessionState;
@@ -17,38 +17,62 @@ export interface SessionStore {
 
 const signedOut: SessionState = { status: 'signed-out', reason: null };
 
-export const useSessionStore = create<SessionStore>()((set, get) => ({
-  session: signedOut,
-  pending: false,
-  refusal: null,
-  needsTotp: false,
+/**
+ * True when `next` ends the user's session as the renderer knew it: signed out (sign-out,
+ * expiry, revoke), or another user signed in on this PC.
+ */
+export function sessionEnds(prev: SessionState, next: SessionState): boolean {
+  if (next.status !== 'signed-in') return true;
+  return prev.status === 'signed-in' && prev.user.id !== next.user.id;
+}
 
-  async load() {
-    const r = await koe().session.state({});
-    if (r.ok) set({ session: r.value });
-  },
+/** The form's state is the user's too (a refusal, the TOTP step); the session itself is replaced by the event. */
+const initialSessionUserData = { pending: false, refusal: null, needsTotp: false };
 
-  async signIn(input) {
-    if (get().pending) return;
-    set({ pending: true, refusal: null });
-    const r = await koe().session.signIn(input);
-    if (!r.ok) return set({ pending: false, refusal: { code: 'unexpected' } });
-    if (r.value.outcome === 'signed-in') return set({ pending: false, session: r.value.session, needsTotp: false });
-    const { outcome: _omit, ...refusal } = r.value;
-    set({ pending: false, refusal, needsTotp: get().needsTotp || refusal.code === 'totp_required' });
-  },
+export const useSessionStore = userStore<SessionStore>('session', initialSessionUserData, (set, get) => {
+  /**
+   * The one place the renderer takes a session from main (event, sign-in, sign-out, load):
+   * when it ends the previous user's session, every store and holder is cleared first
+   * (user-data.ts), in the same synchronous block as the new session, so no render shows the
+   * new state with the old user's data.
+   */
+  const apply = (session: SessionState, extra: Partial<SessionStore> = {}) => {
+    if (sessionEnds(get().session, session)) resetUserData();
+    set({ session, ...extra });
+  };
+  return {
+    session: signedOut,
+    pending: false,
+    refusal: null,
+    needsTotp: false,
 
-  async signOut() {
-    const r = await koe().session.signOut({});
-    set({ session: r.ok ? r.value : signedOut, refusal: null, needsTotp: false });
-  },
+    async load() {
+      const r = await koe().session.state({});
+      if (r.ok) apply(r.value);
+    },
 
-  async unlock(password, totp) {
-    const r = await koe().lock.unlock(totp ? { password, totp } : { password });
-    return r.ok ? r.value : null;
-  },
+    async signIn(input) {
+      if (get().pending) return;
+      set({ pending: true, refusal: null });
+      const r = await koe().session.signIn(input);
+      if (!r.ok) return set({ pending: false, refusal: { code: 'unexpected' } });
+      if (r.value.outcome === 'signed-in') return apply(r.value.session, { pending: false, needsTotp: false });
+      const { outcome: _omit, ...refusal } = r.value;
+      set({ pending: false, refusal, needsTotp: get().needsTotp || refusal.code === 'totp_required' });
+    },
 
-  listen() {
-    return koe().on('session:changed', (session) => set({ session, ...(session.status === 'signed-out' ? { needsTotp: false } : {}) }));
-  },
-}));
+    async signOut() {
+      const r = await koe().session.signOut({});
+      apply(r.ok ? r.value : signedOut, { refusal: null, needsTotp: false });
+    },
+
+    async unlock(password, totp) {
+      const r = await koe().lock.unlock(totp ? { password, totp } : { password });
+      return r.ok ? r.value : null;
+    },
+
+    listen() {
+      return koe().on('session:changed', (session) => apply(session));
+    },
+  };
+});

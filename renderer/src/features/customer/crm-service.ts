@@ -6,6 +6,7 @@ import { accessToken, gatewayClient } from '../../gateway';
 import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
 import { useCustomerStore, type NoteItem } from '../../stores/customer';
+import { holdsUserData } from '../../stores/user-data';
 import { RetryQueue } from './retry-queue';
 
 const client = gatewayClient;
@@ -85,6 +86,20 @@ const callPatches = new RetryQueue<CallPatch>({
 /** Updates the gateway's call record (answer/end times, disposition, wrap-up); queued and retried. */
 export function patchCall(sipCallId: string, body: CallPatch['body'], onSaved?: () => void): void {
   callPatches.push({ sipCallId, body, ...(onSaved ? { onSaved } : {}) });
+}
+
+// The session ended: what is still queued was the previous user's (sent later it would go out
+// with the next user's token, to a campaign they may not see). Dropped, and the count logged.
+holdsUserData('crm-queues', () => {
+  const dropped = { notes: notes.clear(), callUpdates: callPatches.clear() };
+  if (dropped.notes + dropped.callUpdates > 0) {
+    console.warn(`[koe] session ended: ${dropped.notes} unsent note(s) and ${dropped.callUpdates} call update(s) dropped`);
+  }
+});
+
+/** How many notes and call updates wait to be sent (for tests: the session end leaves none). */
+export function pendingCounts(): { notes: number; callUpdates: number } {
+  return { notes: notes.pending.length, callUpdates: callPatches.pending.length };
 }
 
 /** The network is back: send what is waiting now. */

@@ -24,6 +24,8 @@ export class RetryQueue<T> {
   private running = false;
   private attempt = 0;
   private timer: unknown = null;
+  /** Bumped by clear(): a send in flight when the queue was cleared does not touch the new items. */
+  private epoch = 0;
   private readonly timers: QueueTimers;
 
   constructor(private readonly opts: RetryQueueOptions<T>) {
@@ -47,18 +49,35 @@ export class RetryQueue<T> {
     void this.pump();
   }
 
+  /**
+   * The session ended: drops every item (and the backoff) without sending or reporting it.
+   * Returns how many were dropped.
+   */
+  clear(): number {
+    const dropped = this.items.length;
+    this.items = [];
+    this.epoch++;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    this.attempt = 0;
+    return dropped;
+  }
+
   private async pump(): Promise<void> {
     if (this.running || this.timer !== null) return;
     this.running = true;
+    const epoch = this.epoch;
     try {
       while (this.items.length > 0) {
         const item = this.items[0]!;
         try {
           await this.opts.send(item);
+          if (epoch !== this.epoch) return;
           this.items.shift();
           this.attempt = 0;
           this.opts.onSent?.(item);
         } catch (err) {
+          if (epoch !== this.epoch) return;
           if (this.opts.permanent?.(err)) {
             this.items.shift();
             this.opts.onDropped?.(item, err);
@@ -76,6 +95,8 @@ export class RetryQueue<T> {
       }
     } finally {
       this.running = false;
+      // Cleared mid-send: items pushed since then (the next user's) were waiting for this pump.
+      if (epoch !== this.epoch && this.items.length > 0) void this.pump();
     }
   }
 }

@@ -11,7 +11,9 @@ import type { SipPhone } from './sip-phone';
  */
 export function Telephony({ createPhone }: { createPhone: () => SipPhone }) {
   const { t } = useTranslation();
-  const signedIn = useSessionStore((s) => s.session.status === 'signed-in');
+  // Keyed on the user, not just "signed in": another user signing in on this PC restarts the
+  // phone with their own SIP credentials.
+  const userId = useSessionStore((s) => (s.session.status === 'signed-in' ? s.session.user.id : null));
 
   useEffect(() => {
     configureTelephony({
@@ -21,7 +23,7 @@ export function Telephony({ createPhone }: { createPhone: () => SipPhone }) {
   }, [createPhone, t]);
 
   useEffect(() => {
-    if (!signedIn) return;
+    if (!userId) return;
     const agent = useAgentStore.getState();
     const unlisten = agent.listen();
     void agent.load();
@@ -31,7 +33,7 @@ export function Telephony({ createPhone }: { createPhone: () => SipPhone }) {
       unlisten();
       void stopTelephony();
     };
-  }, [signedIn]);
+  }, [userId]);
 
   return null;
 }

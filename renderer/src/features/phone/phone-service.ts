@@ -8,6 +8,7 @@ import { koe } from '../../koe';
 import { useAgentStore } from '../../stores/agent';
 import { setPop, useCustomerStore, type PopState } from '../../stores/customer';
 import { initialPhoneState, liveCalls, updateCall, usePhoneStore, type CallView } from '../../stores/phone';
+import { holdsUserData, userDataGeneration } from '../../stores/user-data';
 import { flushQueues, patchCall, screenPop } from '../customer/crm-service';
 import { Ringtone } from './ringtone';
 import type { CallInfo, CallPhase, SipPhone, SipPhoneListener } from './sip-phone';
@@ -34,6 +35,20 @@ const notifications = new Map<string, Notification>();
 /** Calls whose pop is in flight: phases that arrive meanwhile. */
 const early = new Map<string, CallPhase>();
 let devices = { inputDeviceId: null as string | null, outputDeviceId: null as string | null };
+
+/**
+ * The session ended: the service's per-call state goes with the user's data (the phone store,
+ * whose calls carry the customer's number, is cleared by user-data.ts). Whether a live call
+ * ends is the phone's business (Telephony stops it at sign-out); nothing of it stays for the
+ * UI to render, and a screen pop still in flight is dropped (see userDataGeneration).
+ */
+holdsUserData('phone-service', () => {
+  ringtone.stop();
+  for (const n of notifications.values()) n.close();
+  notifications.clear();
+  early.clear();
+  replaced.clear();
+});
 
 export function configureTelephony(d: TelephonyDeps): void {
   deps = d;
@@ -167,9 +182,18 @@ function onReplacing(info: CallInfo, replacedId: string): void {
   const phase = early.get(info.id) ?? (info.direction === 'inbound' ? 'ringing' : 'dialing');
   early.delete(info.id);
   usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, phase)] }));
+  popLater(info);
+}
+
+/** Fetches the pop and stores it when it comes, unless the session ended meanwhile (then it is the previous user's). */
+function popLater(info: CallInfo): void {
+  const generation = userDataGeneration();
+  const store = (pop: PopState) => {
+    if (generation === userDataGeneration()) setPop(info.sipCallId, pop);
+  };
   void screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
-    .then((r) => setPop(info.sipCallId, r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
-    .catch(() => setPop(info.sipCallId, { status: 'unknown' }));
+    .then((r) => store(r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
+    .catch(() => store({ status: 'unknown' }));
 }
 
 async function onIncoming(info: CallInfo): Promise<void> {
@@ -189,6 +213,7 @@ async function onIncoming(info: CallInfo): Promise<void> {
     return;
   }
   performance.mark(`koe:invite:${info.id}`, { startTime: info.receivedAt });
+  const generation = userDataGeneration();
   const pop = await Promise.race<PopState | null>([
     screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
       .then((r): PopState => (r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
@@ -198,14 +223,15 @@ async function onIncoming(info: CallInfo): Promise<void> {
   const endedMeanwhile = early.get(info.id) === 'ended';
   early.delete(info.id);
   if (endedMeanwhile) return;
+  if (generation !== userDataGeneration()) {
+    // The session ended while the pop was on its way: nobody is there to take this call.
+    await p.reject(info.id, 486).catch((err: unknown) => console.warn(`[koe] declining a call offered before the session ended failed: ${err instanceof Error ? err.name : typeof err}`));
+    return;
+  }
   // One synchronous block: React commits the ringing panel and the card together.
   setPop(info.sipCallId, pop ?? { status: 'loading' });
   usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, 'ringing')] }));
-  if (!pop) {
-    void screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
-      .then((r) => setPop(info.sipCallId, r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
-      .catch(() => setPop(info.sipCallId, { status: 'unknown' }));
-  }
+  if (!pop) popLater(info);
   ringtone.start(devices.outputDeviceId);
   notify(info);
 }

@@ -79,7 +79,8 @@ export function AppShell({ createPhone }: { createPhone?: () => SipPhone } = {})
         {lock.locked ? (
           <LockScreen />
         ) : session.status === 'signed-in' ? (
-          <HomeScreen />
+          // Keyed on the user: another user's workspace never inherits a view's local state (a note draft).
+          <HomeScreen key={session.user.id} />
         ) : (
           <>
             {session.reason && (

@@ -4,7 +4,7 @@ import { useSessionStore } from '../../stores/session';
 import { usePhoneStore } from '../../stores/phone';
 import { startLeadEvents } from './lead-client';
 import { startOperatorSupervision } from './operator-client';
-import { useSupervisionStore } from './store';
+import { initialSupervisionState, useSupervisionStore } from './store';
 
 /**
  * Supervision plumbing while signed in, outside the lockable views (like the phone): the
@@ -13,7 +13,8 @@ import { useSupervisionStore } from './store';
  */
 export function SupervisionClient() {
   const session = useSessionStore((s) => s.session);
-  const signedIn = session.status === 'signed-in';
+  // Keyed on the user: another user signing in on this PC starts their own clients afresh.
+  const signedIn = session.status === 'signed-in' ? session.user.id : null;
   const perms = session.status === 'signed-in' ? session.user.permissions : [];
   const handles = perms.includes('calls:handle');
   const supervises = perms.includes('team:supervise');
@@ -43,7 +44,7 @@ export function SupervisionClient() {
     return () => {
       off();
       offBoard();
-      useSupervisionStore.setState({ board: { operators: [], updatedAt: null }, lead: null });
+      useSupervisionStore.setState({ board: initialSupervisionState.board, lead: null });
     };
   }, [signedIn, supervises]);
 

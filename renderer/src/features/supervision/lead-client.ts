@@ -6,6 +6,7 @@ import { GatewayCallError } from '../../../../shared/gateway-client';
 import { accessToken, gatewayClient } from '../../gateway';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { koe } from '../../koe';
+import { holdsUserData } from '../../stores/user-data';
 import { useSupervisionStore, type LeadSession } from './store';
 import { answerOffer, gathered, hiddenHost, playTrack, supervisionPeer } from './webrtc';
 
@@ -35,6 +36,10 @@ function closeMedia(): void {
   }
   publish = null;
 }
+
+// The session ended: the previous user's listening connection closes (the store's lead entry is
+// cleared with the supervision store).
+holdsUserData('lead-supervision', closeMedia);
 
 export async function startMonitor(callId: string, operatorId: string): Promise<void> {
   closeMedia();

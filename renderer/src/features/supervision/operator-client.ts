@@ -8,6 +8,7 @@
 import type { SupervisionSignal } from '../../../../shared/ipc/contract';
 import { koe } from '../../koe';
 import { phoneActions } from '../phone/phone-service';
+import { holdsUserData } from '../../stores/user-data';
 import { useSupervisionStore } from './store';
 import { answerOffer, hiddenHost, playTrack, supervisionPeer } from './webrtc';
 
@@ -90,6 +91,11 @@ async function onSignal(s: SupervisionSignal): Promise<void> {
     await close();
   }
 }
+
+// The session ended: a lead's voice on the previous user's call is not the next user's.
+holdsUserData('operator-supervision', () => {
+  void close().catch((err: unknown) => console.warn(`[koe] closing the supervision leg at the end of the session failed: ${err instanceof Error ? err.name : typeof err}`));
+});
 
 /** Listens for the gateway's set-up while signed in; returns the stop function. */
 export function startOperatorSupervision(): () => void {

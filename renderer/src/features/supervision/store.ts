@@ -1,6 +1,6 @@
-import { create } from 'zustand';
 import type { BoardState } from '../../../../shared/ipc/contract';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
+import { userStore } from '../../stores/user-data';
 
 export interface LeadSession {
   supervisionId: string | null;
@@ -19,4 +19,7 @@ export interface SupervisionState {
   coaching: { legId: string; mode: 'whisper' | 'barge' } | null;
 }
 
-export const useSupervisionStore = create<SupervisionState>()(() => ({ board: { operators: [], updatedAt: null }, lead: null, coaching: null }));
+export const initialSupervisionState: Pick<SupervisionState, 'board' | 'lead' | 'coaching'> = { board: { operators: [], updatedAt: null }, lead: null, coaching: null };
+
+/** All of it is the user's (board rows, the call a lead listens to): cleared when the session ends. */
+export const useSupervisionStore = userStore<SupervisionState>('supervision', initialSupervisionState, () => ({ ...initialSupervisionState }));
