@@ -264,6 +264,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const wssPort = await freePort('tcp');
     const trunkPort = await freePort('udp');
     const ngPort = await freePort('udp');
+    const controlPort = await freePort('tcp');
     const rtpBase = 20_000 + Math.floor(Math.random() * 200) * 200;
 
     // -- gateway (in process)
@@ -286,6 +287,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           routeSecret: gc.sip?.routeSecret ?? routeSecret,
           wsServers: gc.sip?.wsServers ?? [wssUrl, wsUrl],
           rtpengineNg: gc.sip?.rtpengineNg ?? `${LOOPBACK}:${ngPort}`,
+          kamailioControlUrl: gc.sip?.kamailioControlUrl ?? `http://${LOOPBACK}:${controlPort}/koe/access-cuts`,
         },
       },
     });
@@ -336,6 +338,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `#!define KOE_SIP_PORT ${sipPort}`,
       `#!define KOE_WS_PORT ${wsPort}`,
       `#!define KOE_WSS_PORT ${wssPort}`,
+      `#!define KOE_CONTROL_PORT ${controlPort}`,
       `#!define KOE_TRUNK_IP "${LOOPBACK}"`,
       `#!define KOE_TRUNK_PORT ${trunkPort}`,
       `#!define KOE_TRUNK_URI "sip:${LOOPBACK}:${trunkPort};transport=udp"`,
@@ -350,6 +353,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `listen=udp:${LOOPBACK}:${sipPort}`,
       `listen=tcp:${LOOPBACK}:${wsPort}`,
       `listen=tls:${LOOPBACK}:${wssPort}`,
+      `listen=tcp:${LOOPBACK}:${controlPort}`,
       `include_file "${KAMAILIO_CFG}"`,
       '',
     ];

@@ -44,6 +44,15 @@ export const SipConfigSchema = z.strictObject({
   wsServers: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/)).max(4).default([]),
   /** rtpengine's ng control socket (host:port, UDP) for supervision (monitor, whisper, barge). Absent: no supervision. */
   rtpengineNg: z.string().regex(/^[0-9.]{7,15}:\d{1,5}$/, 'IPv4 host:port').optional(),
+  /**
+   * Kamailio's access-cut endpoint (koe.cfg event_route[xhttp:request] on its loopback control
+   * port, authenticated with routeSecret): the gateway pushes "credentials of this SIP user
+   * issued before T are dead" there and Kamailio drops the user's registrations
+   * (server/sip/kamailio-access.ts). Absent: cuts are only enforced at the next credential expiry.
+   */
+  kamailioControlUrl: z.string().regex(/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d{1,5}\/[^\s]*$/, 'http://127.0.0.1:<port>/<path> (loopback only)').optional(),
+  /** How often every live cut is pushed again (a restarted Kamailio has lost them): the longest gap. */
+  accessResyncSeconds: z.number().int().min(1).max(600).default(15),
 });
 export type SipConfig = z.infer<typeof SipConfigSchema>;
 
@@ -100,6 +109,7 @@ const ENV_NAME: Record<string, string> = {
   'sip.authephSecrets': 'KOE_GATEWAY_SIP_AUTHEPH_SECRETS',
   'sip.routeSecret': 'KOE_GATEWAY_SIP_ROUTE_SECRET',
   'sip.rtpengineNg': 'KOE_GATEWAY_SIP_RTPENGINE_NG',
+  'sip.kamailioControlUrl': 'KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL',
 };
 
 function describe(error: z.ZodError, source: string): string {
@@ -135,6 +145,7 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   KOE_GATEWAY_SIP_AUTHEPH_SECRETS: (v, c) => ((c.sip ??= {}).authephSecrets = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_ROUTE_SECRET: (v, c) => ((c.sip ??= {}).routeSecret = v),
   KOE_GATEWAY_SIP_RTPENGINE_NG: (v, c) => ((c.sip ??= {}).rtpengineNg = v),
+  KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL: (v, c) => ((c.sip ??= {}).kamailioControlUrl = v),
 };
 
 function num(v: string, key: string): number {

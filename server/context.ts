@@ -10,6 +10,7 @@ import { AccessTokens } from './auth/tokens';
 import { parseRange } from './auth/net';
 import { InProcessSessionEvents, type SessionEvents } from './session-events';
 import { SipAccessLedger } from './sip/access';
+import { KamailioAccessPush } from './sip/kamailio-access';
 import { AgentRegistry } from './sip/agents';
 import { SupervisionService } from './supervision/service';
 
@@ -30,6 +31,8 @@ export interface GatewayContext {
   sessionEvents: SessionEvents;
   /** Per-user "SIP access cut at" (the hook for Kamailio, issue 11). */
   sipAccess: SipAccessLedger;
+  /** Pushes those cuts to Kamailio (sip.kamailioControlUrl), or null when not configured. */
+  kamailioAccess: KamailioAccessPush | null;
   /** Audit of refusals an unauthenticated caller can repeat at will, coalesced (auth/audit-coalesce.ts). */
   securityAudit: CoalescedAudit;
 }
@@ -51,6 +54,15 @@ async function jwtSecret(db: Db, config: GatewayConfig, clock: Clock): Promise<s
 export async function createContext(db: Db, config: GatewayConfig, clock: Clock): Promise<GatewayContext> {
   const agents = new AgentRegistry(db, clock);
   const sessionEvents = new InProcessSessionEvents();
+  const sipAccess = new SipAccessLedger(sessionEvents, () => clock.now(), async (userId, except) => {
+    // `except`: the event is published inside the revoking transaction, maybe not committed yet
+    let q = db.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('absolute_expires_at', '>', clock.now());
+    if (except.length) q = q.where('id', 'not in', except);
+    const row = await q.limit(1).executeTakeFirst();
+    return row !== undefined;
+  });
+  const controlUrl = config.sip.kamailioControlUrl;
+  const kamailioAccess = controlUrl && config.sip.routeSecret ? new KamailioAccessPush({ db, config, clock, sessionEvents, sipAccess }, controlUrl) : null;
   return {
     db,
     config,
@@ -63,7 +75,8 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     agents,
     supervision: new SupervisionService(db, clock, agents, config.sip.rtpengineNg),
     sessionEvents,
-    sipAccess: new SipAccessLedger(sessionEvents, () => clock.now()),
+    sipAccess,
+    kamailioAccess,
     securityAudit: new CoalescedAudit(db, clock),
   };
 }

@@ -127,6 +127,7 @@ export async function createGateway(opts: {
       await app.close();
       ctx.agents.close();
       ctx.supervision.close();
+      ctx.kamailioAccess?.close();
     },
   };
 }

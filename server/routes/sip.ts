@@ -20,7 +20,8 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const secret = config.sip.authephSecrets[0];
     if (!secret) throw new GatewayError('not_found', 'SIP is not configured on this gateway (sip.authephSecrets)');
     const sipUser = sipUserOf(principal.username);
-    const expiresAt = new Date(Math.floor(clock.now().getTime() / 1000) * 1000 + config.sip.credentialTtlSeconds * 1000);
+    // issued after the user's last SIP access cut (if any): Kamailio refuses older ones
+    const expiresAt = new Date((ctx.sipAccess.issueSecond(principal.userId, clock.now()) + config.sip.credentialTtlSeconds) * 1000);
     const { username, password } = ephemeralCredentials(secret, sipUser, expiresAt);
     await db.transaction().execute((tx) =>
       appendAudit(tx, clock, {

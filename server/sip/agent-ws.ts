@@ -24,17 +24,12 @@ export async function attachAgent(ctx: GatewayContext, principal: Principal, soc
     if (socket.readyState === socket.OPEN && allowed()) socket.send(JSON.stringify({ type: 'agentState', state: a.state, reason: a.reason, since: a.since.toISOString() }));
   };
   // The state starts (or stays) as it is without a message to the client: a client learns it
-  // by setting one (the ack) or from the gateway's later changes.
-  // Listen first, then connect: a change made the moment the agent exists is not missed.
+  // by setting one (the ack) or from the gateway's later changes. /ws says "ready" only after
+  // this returns, so every change after "ready" reaches the client.
+  await ctx.agents.connect(who);
   const unsubscribe = ctx.agents.subscribe((change) => {
     if (change.userId === who.userId) push(change);
   });
-  try {
-    await ctx.agents.connect(who);
-  } catch (err) {
-    unsubscribe();
-    throw err;
-  }
   let closed = false;
   return {
     async set(state, reason) {
