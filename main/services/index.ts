@@ -137,7 +137,7 @@ export function createHandlers(s: MainServices): HandlerTable {
       setAudioDevices: async (audio) => (await s.settings.update({ audio })).audio ?? audio,
     },
     sip: {
-      credentials: () => s.sip.get(),
+      credentials: ({ renew }) => (renew ? s.sip.renew() : s.sip.get()),
     },
     agent: {
       state: () => s.agent.current(),

@@ -265,8 +265,12 @@ export const contract = {
       accessToken: channel(NoInput, AccessToken, { whileLocked: 'refuse' }),
     },
     sip: {
-      /** Null when signed out or the gateway refused; the same credentials until main renews them. */
-      credentials: channel(NoInput, SipCredentials.nullable()),
+      /**
+       * Null when signed out or the gateway refused; the same credentials until main renews them.
+       * `renew`: Kamailio refused the ones held (403: an access cut after a password change or
+       * another session's revoke), so main fetches fresh ones now.
+       */
+      credentials: channel(z.object({ renew: z.boolean().optional() }).strict(), SipCredentials.nullable()),
     },
     agent: {
       state: channel(NoInput, AgentState),

@@ -131,15 +131,17 @@ export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
       watchBoard: () => ok({ operators: [], updatedAt: null }),
     },
     sip: {
-      credentials: () =>
-        ok({
+      credentials: (i: { renew?: boolean }) => {
+        calls.push(`sip.credentials ${JSON.stringify(i)}`);
+        return ok({
           authorizationUsername: '1999999999:op-1',
           authorizationPassword: 'secret',
           aor: 'sip:op-1@koe.local',
           wsServers: ['ws://127.0.0.1:1'],
           expiresAt: Date.now() + 3_600_000,
           iceServers: [],
-        }),
+        });
+      },
     },
     agent: {
       state: () => ok(agent),

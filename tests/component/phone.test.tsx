@@ -83,6 +83,21 @@ describe('phone and customer views (fake SIP layer)', () => {
     expect(within(screen.getByTestId('status-phone')).getByText('登録済み')).toBeTruthy();
   });
 
+  it('asks main for fresh SIP credentials when Kamailio refuses the ones held (403), else retries them', async () => {
+    const { phone, koe } = await mount();
+    phone.log.length = 0;
+    koe.calls.length = 0;
+    act(() => phone.listener!.registration('failed', '408 Request Timeout'));
+    await waitFor(() => expect(phone.log).toContain('recover'));
+    expect(koe.calls).toContain('sip.credentials {}');
+    phone.log.length = 0;
+    koe.calls.length = 0;
+    act(() => phone.listener!.registration('failed', '403 Forbidden'));
+    await waitFor(() => expect(phone.log).toContain('recover'));
+    expect(koe.calls).toContain('sip.credentials {"renew":true}');
+    expect(phone.log).toEqual(['credentials', 'recover']);
+  });
+
   it('paints the ringing panel and the customer card in the same commit, from one screen pop', async () => {
     const { phone } = await mount();
     let commits = 0;

@@ -48,6 +48,7 @@ holdsUserData('phone-service', () => {
   notifications.clear();
   early.clear();
   replaced.clear();
+  credentialsRefused = false;
 });
 
 export function configureTelephony(d: TelephonyDeps): void {
@@ -67,11 +68,19 @@ function domainOf(aor: string): string {
   return aor.replace(/^sips?:/, '').split('@')[1] ?? '';
 }
 
+/** Set when Kamailio refused the credentials (403): the next recovery renews them. */
+let credentialsRefused = false;
+
 const listener: SipPhoneListener = {
   registration(state, detail) {
     usePhoneStore.setState({ registration: state, registrationDetail: detail ?? null });
     if (state === 'registered') recoverAttempt = 0;
-    if (state === 'failed') scheduleRecover();
+    if (state === 'failed') {
+      // 403 on REGISTER: Kamailio no longer accepts the credentials held (an access cut); the
+      // next recovery asks main for fresh ones instead of retrying the refused ones.
+      if (/^403\b/.test(detail ?? '')) credentialsRefused = true;
+      scheduleRecover();
+    }
   },
   incoming(info) {
     void onIncoming(info);
@@ -160,7 +169,9 @@ function scheduleRecover(): void {
 export async function recover(): Promise<void> {
   if (!phone) return;
   try {
-    const r = await koe().sip.credentials({});
+    const renew = credentialsRefused;
+    credentialsRefused = false;
+    const r = await koe().sip.credentials(renew ? { renew: true } : {});
     if (r.ok && r.value) phone.updateCredentials(r.value);
     await phone.recover();
   } catch (err) {
