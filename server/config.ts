@@ -53,6 +53,17 @@ export const SipConfigSchema = z.strictObject({
   kamailioControlUrl: z.string().regex(/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d{1,5}\/[^\s]*$/, 'http://127.0.0.1:<port>/<path> (loopback only)').optional(),
   /** How often every live cut is pushed again (a restarted Kamailio has lost them): the longest gap. */
   accessResyncSeconds: z.number().int().min(1).max(600).default(15),
+  /**
+   * Numbers an operator may transfer a call to (REFER Refer-To user part, "+8190..." or
+   * "0312..."), as a POSIX extended regex Kamailio matches (koe.cfg route[REFER_POLICY]); colleagues
+   * (Koe SIP users) are always allowed. Default "^$": no number. No '"', '\' or spaces (the regex
+   * is written into Kamailio's generated cfg as a string); use [0-9] and [+].
+   */
+  transferNumberPattern: z
+    .string()
+    .regex(/^[^"\\\s]{1,200}$/, 'a POSIX extended regex without quotes, backslashes or spaces')
+    .refine((v) => { try { new RegExp(v); return true; } catch { return false; } }, 'not a valid regular expression')
+    .default('^$'),
 });
 export type SipConfig = z.infer<typeof SipConfigSchema>;
 

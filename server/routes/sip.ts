@@ -10,6 +10,7 @@ import { actorOf, parsePermissions } from '../principal';
 import { sipUserOf } from '../sip/agents';
 import { ephemeralCredentials } from '../sip/credentials';
 import { routeInbound } from '../sip/routing';
+import { auditTransfer } from '../sip/transfers';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -69,12 +70,20 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     };
   });
 
-  route(app, ctx, 'sipRoute', async ({ query, req }) => {
+  const kamailioOnly = (given: unknown) => {
     const expected = config.sip.routeSecret;
-    const given = req.headers['x-koe-route-secret'];
     if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), digest(expected))) {
       throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
     }
+  };
+
+  route(app, ctx, 'sipRoute', async ({ query, req }) => {
+    kamailioOnly(req.headers['x-koe-route-secret']);
     return routeInbound(ctx, query);
+  });
+
+  route(app, ctx, 'sipTransfer', async ({ query, req, sourceIp }) => {
+    kamailioOnly(req.headers['x-koe-route-secret']);
+    return { audited: await auditTransfer(ctx, query, sourceIp, (obj, msg) => req.log.warn(obj, msg)) };
   });
 }

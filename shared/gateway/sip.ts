@@ -54,6 +54,21 @@ export const SipRouteResponse = z.strictObject({
   reason: z.enum(['routed', 'no_ready_agent', 'unknown_did']),
 });
 
+/** What Kamailio decided about a REFER (koe.cfg route[REFER_POLICY]); reported for the audit. */
+export const TRANSFER_KINDS = ['colleague', 'colleague_device', 'number', 'refused', 'not_own_call', 'far_end'] as const;
+export const SipTransferQuery = z.strictObject({
+  callId: CallId,
+  /** The operator's SIP user, or "trunk" for a far-end REFER. */
+  by: z.string().regex(/^[a-z0-9._-]{1,64}$/),
+  /** The operator of the call (the SIP user the REFER is audited under); empty when unknown. */
+  operator: z.string().regex(/^[a-z0-9._-]{0,64}$/).default(''),
+  /** The Refer-To URI without its ?headers (may be empty when the REFER had none). */
+  target: z.string().max(512).regex(/^[\x21-\x7e]*$/),
+  kind: z.enum(TRANSFER_KINDS),
+  allowed: z.enum(['0', '1']),
+});
+export const SipTransferResponse = z.strictObject({ audited: z.boolean() });
+
 export const SIP_ROUTES = {
   sipCredentials: {
     method: 'POST', path: '/sip/credentials', summary: 'Time-limited SIP credentials (auth_ephemeral) for the caller; audited without the password',
@@ -66,5 +81,9 @@ export const SIP_ROUTES = {
   sipRoute: {
     method: 'GET', path: '/sip/route', summary: 'Kamailio only (X-Koe-Route-Secret): which ready operator takes a call to this DID',
     auth: null, query: SipRouteQuery, response: SipRouteResponse,
+  },
+  sipTransfer: {
+    method: 'GET', path: '/sip/transfer', summary: 'Kamailio only (X-Koe-Route-Secret): a REFER it accepted or refused; audited in the call\'s org',
+    auth: null, query: SipTransferQuery, response: SipTransferResponse,
   },
 } as const satisfies Record<string, RouteSpec>;

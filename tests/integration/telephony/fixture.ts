@@ -56,9 +56,9 @@ export class AgentWs {
   }
 }
 
-export async function telephonyFixture(opts: { wrapUpSeconds?: number } = {}): Promise<TelephonyFixture> {
+export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string } } = {}): Promise<TelephonyFixture> {
   assertTelephonyPackages({ baresip: true, chromium: true });
-  const stack = await startStack({ gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 } } });
+  const stack = await startStack({ gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 }, ...(opts.sip ? { sip: opts.sip } : {}) } });
   const ctx = stack.gateway.ctx;
   const orgId = await createOrg(ctx, `電話テスト ${randomUUID().slice(0, 8)}`, {
     totpRequiredRoles: [],
