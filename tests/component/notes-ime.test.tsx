@@ -2,41 +2,20 @@
 // at once. The note textarea redacts it at the commit (compositionend), in both orders
 // browsers send the events, and what the CRM client sends is redacted whatever the
 // composition state (defence in depth).
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { I18nextProvider } from 'react-i18next';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppShell } from '../../renderer/src/features/shell/AppShell';
 import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
-import { createI18n } from '../../renderer/src/i18n';
 import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
 import { useAppStore } from '../../renderer/src/stores/app';
 import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
 import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
-import { FakePhone, fakeKoe } from './phone-fakes';
+import { fakeKoe } from './phone-fakes';
+import { knownCustomerPop, mountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
-const pop: ScreenPopResponse = {
-  status: 'known',
-  blocked: false,
-  campaign: { id: CAMPAIGN, name: '東京ガス相談窓口', dispositions: ['解決'], openNow: true },
-  customers: [
-    {
-      id: '22222222-2222-4222-8222-222222222222',
-      campaignId: CAMPAIGN,
-      nameKanji: '山田 太郎',
-      nameKana: 'ヤマダ タロウ',
-      phones: ['+819012345678'],
-      email: null,
-      fields: {},
-      createdAt: '2026-01-01T00:00:00Z',
-      updatedAt: '2026-01-01T00:00:00Z',
-    },
-  ],
-  recentCalls: [],
-  openNotes: [],
-};
+const pop: ScreenPopResponse = knownCustomerPop(CAMPAIGN, '22222222-2222-4222-8222-222222222222', ['解決']);
 
 const requests: { path: string; body: unknown }[] = [];
 
@@ -60,14 +39,7 @@ afterEach(async () => {
 
 async function noteArea(): Promise<HTMLTextAreaElement> {
   const koe = fakeKoe({});
-  Object.defineProperty(window, 'koe', { value: koe.api, configurable: true });
-  const phone = new FakePhone();
-  render(
-    <I18nextProvider i18n={createI18n('ja')}>
-      <AppShell createPhone={() => phone} />
-    </I18nextProvider>,
-  );
-  await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
+  const phone = await mountShell(koe.api);
   act(() => void phone.ring());
   await userEvent.click(await screen.findByTestId('answer'));
   return screen.getByTestId('note-text') as HTMLTextAreaElement;

@@ -1,39 +1,18 @@
-import { act, render, screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { I18nextProvider } from 'react-i18next';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppShell } from '../../renderer/src/features/shell/AppShell';
 import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
-import { createI18n } from '../../renderer/src/i18n';
 import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
 import { useAppStore } from '../../renderer/src/stores/app';
 import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
 import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
-import { FakePhone, fakeKoe } from './phone-fakes';
+import { fakeKoe } from './phone-fakes';
+import { knownCustomerPop, mountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
-const knownPop: ScreenPopResponse = {
-  status: 'known',
-  blocked: false,
-  campaign: { id: CAMPAIGN, name: '東京ガス相談窓口', dispositions: ['解決', '折り返し'], openNow: true },
-  customers: [
-    {
-      id: CUSTOMER,
-      campaignId: CAMPAIGN,
-      nameKanji: '山田 太郎',
-      nameKana: 'ヤマダ タロウ',
-      phones: ['+819012345678'],
-      email: null,
-      fields: {},
-      createdAt: '2026-01-01T00:00:00Z',
-      updatedAt: '2026-01-01T00:00:00Z',
-    },
-  ],
-  recentCalls: [],
-  openNotes: [],
-};
+const knownPop: ScreenPopResponse = knownCustomerPop(CAMPAIGN, CUSTOMER, ['解決', '折り返し']);
 
 type Handler = (path: string, body: unknown) => { status: number; body: unknown };
 let gateway: Handler;
@@ -45,14 +24,7 @@ function json(status: number, body: unknown) {
 
 async function mount(opts: { agent?: 'ready' | 'not_ready' } = {}) {
   const koe = fakeKoe(opts);
-  Object.defineProperty(window, 'koe', { value: koe.api, configurable: true });
-  const phone = new FakePhone();
-  render(
-    <I18nextProvider i18n={createI18n('ja')}>
-      <AppShell createPhone={() => phone} />
-    </I18nextProvider>,
-  );
-  await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
+  const phone = await mountShell(koe.api);
   await waitFor(() => expect(useAgentStore.getState().agent.state).toBe(opts.agent ?? 'ready'));
   return { phone, koe };
 }

@@ -5,13 +5,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { act, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { I18nextProvider } from 'react-i18next';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppShell } from '../../renderer/src/features/shell/AppShell';
 import { pendingCounts } from '../../renderer/src/features/customer/crm-service';
 import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
 import { useSupervisionStore } from '../../renderer/src/features/supervision/store';
-import { createI18n } from '../../renderer/src/i18n';
 import { useAgentStore } from '../../renderer/src/stores/agent';
 import { useAppStore } from '../../renderer/src/stores/app';
 import { useCustomerStore } from '../../renderer/src/stores/customer';
@@ -20,7 +17,8 @@ import { useSessionStore } from '../../renderer/src/stores/session';
 import { resetUserData, userDataHolders, userStoreRegistration } from '../../renderer/src/stores/user-data';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import type { BoardState, SessionState } from '../../shared/ipc/contract';
-import { FakePhone, fakeKoe } from './phone-fakes';
+import { fakeKoe, type FakePhone } from './phone-fakes';
+import { mountShell } from './shell-harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RENDERER = path.join(ROOT, 'renderer/src');
@@ -140,14 +138,7 @@ async function mount() {
   const koe = fakeKoe();
   const api = koe.api as unknown as { session: { state: () => Promise<unknown>; signIn: () => Promise<unknown> } };
   api.session.state = async () => ({ ok: true, value: sessionOf(userA) });
-  Object.defineProperty(window, 'koe', { value: koe.api, configurable: true });
-  const phone = new FakePhone();
-  render(
-    <I18nextProvider i18n={createI18n('ja')}>
-      <AppShell createPhone={() => phone} />
-    </I18nextProvider>,
-  );
-  await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
+  const phone = await mountShell(koe.api);
   await waitFor(() => expect(useAgentStore.getState().agent.state).toBe('ready'));
   await screen.findByTestId('lead-board');
   return { phone, koe };

@@ -1,0 +1,46 @@
+// The app shell as the component tests mount it: a fake window.koe, the fake SIP layer, the
+// Japanese UI, waited on until the phone reports it is registered; and the screen pop of a
+// known customer (山田 太郎) that the phone and notes tests answer.
+import { render, screen, waitFor } from '@testing-library/react';
+import { I18nextProvider } from 'react-i18next';
+import { expect } from 'vitest';
+import { AppShell } from '../../renderer/src/features/shell/AppShell';
+import { createI18n } from '../../renderer/src/i18n';
+import type { KoeApi } from '../../shared/ipc/api';
+import type { ScreenPopResponse } from '../../shared/gateway/crm';
+import { FakePhone } from './phone-fakes';
+
+export async function mountShell(api: KoeApi): Promise<FakePhone> {
+  Object.defineProperty(window, 'koe', { value: api, configurable: true });
+  const phone = new FakePhone();
+  render(
+    <I18nextProvider i18n={createI18n('ja')}>
+      <AppShell createPhone={() => phone} />
+    </I18nextProvider>,
+  );
+  await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
+  return phone;
+}
+
+export function knownCustomerPop(campaignId: string, customerId: string, dispositions: string[]): ScreenPopResponse {
+  return {
+    status: 'known',
+    blocked: false,
+    campaign: { id: campaignId, name: '東京ガス相談窓口', dispositions, openNow: true },
+    customers: [
+      {
+        id: customerId,
+        campaignId,
+        nameKanji: '山田 太郎',
+        nameKana: 'ヤマダ タロウ',
+        phones: ['+819012345678'],
+        email: null,
+        fields: {},
+        createdAt: '2026-01-01T00:00:00Z',
+        updatedAt: '2026-01-01T00:00:00Z',
+      },
+    ],
+    recentCalls: [],
+    openNotes: [],
+  };
+}
