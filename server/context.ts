@@ -4,6 +4,7 @@ import type { Clock } from './clock';
 import type { GatewayConfig } from './config';
 import type { Db } from './db/schema';
 import { CoalescedAudit } from './auth/audit-coalesce';
+import { AuthzAudit } from './auth/authz-audit';
 import { PasswordHasher } from './auth/passwords';
 import { FailureWindow, TokenBuckets } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
@@ -35,6 +36,8 @@ export interface GatewayContext {
   kamailioAccess: KamailioAccessPush | null;
   /** Audit of refusals an unauthenticated caller can repeat at will, coalesced (auth/audit-coalesce.ts). */
   securityAudit: CoalescedAudit;
+  /** Audit of refused route permissions, coalesced per org, user and route (auth/authz-audit.ts). */
+  authzAudit: AuthzAudit;
 }
 
 /** The JWT secret: from config, else generated once and kept in the database. */
@@ -78,5 +81,6 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     sipAccess,
     kamailioAccess,
     securityAudit: new CoalescedAudit(db, clock),
+    authzAudit: new AuthzAudit(db, clock),
   };
 }

@@ -1,9 +1,15 @@
 import { DEFAULT_ORG_POLICY, OrgPolicySchema, type OrgPolicy } from '../shared/gateway/policy';
 import type { Executor } from './db/schema';
 
+const parsePolicy = (value: unknown): OrgPolicy => OrgPolicySchema.parse((typeof value === 'string' ? JSON.parse(value) : value) ?? {});
+
 export async function orgPolicy(db: Executor, orgId: string): Promise<OrgPolicy> {
   const row = await db.selectFrom('orgs').select('policy').where('id', '=', orgId).executeTakeFirst();
-  if (!row) return DEFAULT_ORG_POLICY;
-  const raw = typeof row.policy === 'string' ? JSON.parse(row.policy) : row.policy;
-  return OrgPolicySchema.parse(raw ?? {});
+  return row ? parsePolicy(row.policy) : DEFAULT_ORG_POLICY;
+}
+
+/** Every org's policy, in one query (the sign-in allowlist asks before it knows the org). */
+export async function allOrgPolicies(db: Executor): Promise<OrgPolicy[]> {
+  const rows = await db.selectFrom('orgs').select('policy').execute();
+  return rows.map((r) => parsePolicy(r.policy));
 }

@@ -5,7 +5,6 @@ import type { Permission } from '../shared/gateway/permissions';
 import type { GatewayContext } from './context';
 import type { Executor } from './db/schema';
 import { allowedForUser } from './auth/allowlist';
-import { authzAudit } from './auth/authz-audit';
 import { ForgedTokenError } from './auth/tokens';
 import { GatewayError } from './errors';
 import { orgPolicy } from './policy';
@@ -158,7 +157,7 @@ export async function requirePermission(ctx: GatewayContext, principal: Principa
  */
 export async function permittedOrAudited(ctx: GatewayContext, principal: Principal, permission: Permission, route: string): Promise<boolean> {
   if (principal.permissions.has(permission)) return true;
-  await authzAudit(ctx, principal.orgId).record(`${principal.userId}|${route}`, {
+  await ctx.authzAudit.forOrg(principal.orgId).record(`${principal.userId}|${route}`, {
     orgId: principal.orgId, actor: { userId: principal.userId, username: principal.username }, action: 'authz.forbidden',
     sourceIp: principal.sourceIp, deviceId: principal.deviceId, target: { type: 'route', id: route },
     detail: { route, permission, role: principal.role },

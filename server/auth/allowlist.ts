@@ -16,15 +16,13 @@
 //         only, and the user's own lock is neither consulted nor moved by them.
 import type { OrgPolicy } from '../../shared/gateway/policy';
 import type { Executor } from '../db/schema';
-import { orgPolicy } from '../policy';
+import { allOrgPolicies } from '../policy';
 import { allowedBy } from './net';
 
 /** Step 1: some org's org-level list allows `ip` (no org yet: allowed). */
 export async function allowedBySomeOrg(db: Executor, ip: string): Promise<boolean> {
-  const rows = await db.selectFrom('orgs').select('id').execute();
-  if (rows.length === 0) return true;
-  const policies = await Promise.all(rows.map((r) => orgPolicy(db, r.id)));
-  return policies.some((p) => allowedBy(ip, p.ipAllowlist.org));
+  const policies = await allOrgPolicies(db);
+  return policies.length === 0 || policies.some((p) => allowedBy(ip, p.ipAllowlist.org));
 }
 
 /** Step 2 (and refresh): the user's org list and role list both allow `ip`. */

@@ -10,25 +10,26 @@
 // org's refusals. Only signed-in users reach here, so keys are bounded by users x routes.
 // (Refusals a handler throws, authz.refused and the like, are written one per refusal, like
 // the actions they refuse: server/http.ts.)
-import type { GatewayContext } from '../context';
+import type { Clock } from '../clock';
+import type { Db } from '../db/schema';
 import { CoalescedAudit } from './audit-coalesce';
 
 export const AUTHZ_AUDIT_WINDOW_MS = 60_000;
 
-// One coalescer per org: its per-action count (detail.coalesced.suppressedSinceLastEntry)
-// then counts only that org's refusals, never another org's.
-const instances = new WeakMap<GatewayContext, Map<string, CoalescedAudit>>();
+/**
+ * One coalescer per org (kept on the gateway context as `authzAudit`): its per-action count
+ * (detail.coalesced.suppressedSinceLastEntry) then counts only that org's refusals.
+ */
+export class AuthzAudit {
+  private readonly orgs = new Map<string, CoalescedAudit>();
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
 
-export function authzAudit(ctx: GatewayContext, orgId: string): CoalescedAudit {
-  let orgs = instances.get(ctx);
-  if (!orgs) {
-    orgs = new Map();
-    instances.set(ctx, orgs);
+  forOrg(orgId: string): CoalescedAudit {
+    let a = this.orgs.get(orgId);
+    if (!a) {
+      a = new CoalescedAudit(this.db, this.clock, { windowMs: AUTHZ_AUDIT_WINDOW_MS, maxPerWindow: Number.POSITIVE_INFINITY, maxKeys: 50_000 });
+      this.orgs.set(orgId, a);
+    }
+    return a;
   }
-  let a = orgs.get(orgId);
-  if (!a) {
-    a = new CoalescedAudit(ctx.db, ctx.clock, { windowMs: AUTHZ_AUDIT_WINDOW_MS, maxPerWindow: Number.POSITIVE_INFINITY, maxKeys: 50_000 });
-    orgs.set(orgId, a);
-  }
-  return a;
 }

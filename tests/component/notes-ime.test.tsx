@@ -6,13 +6,10 @@ import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
-import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
-import { useAppStore } from '../../renderer/src/stores/app';
-import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
-import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
+import { useCustomerStore } from '../../renderer/src/stores/customer';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell } from './shell-harness';
+import { knownCustomerPop, mountShell, resetShellStores } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const pop: ScreenPopResponse = knownCustomerPop(CAMPAIGN, '22222222-2222-4222-8222-222222222222', ['解決']);
@@ -20,10 +17,7 @@ const pop: ScreenPopResponse = knownCustomerPop(CAMPAIGN, '22222222-2222-4222-82
 const requests: { path: string; body: unknown }[] = [];
 
 beforeEach(() => {
-  useAppStore.setState({ info: null, policy: null, lock: { locked: false, reason: null, since: null }, gateway: null, error: null });
-  usePhoneStore.setState({ ...initialPhoneState });
-  useCustomerStore.setState({ ...initialCustomerState });
-  useAgentStore.setState({ agent: initialAgent });
+  resetShellStores();
   requests.length = 0;
   vi.stubGlobal('fetch', async (url: string, init: { body?: string } = {}) => {
     const path = new URL(url).pathname;

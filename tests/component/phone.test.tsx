@@ -2,13 +2,12 @@ import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
-import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
-import { useAppStore } from '../../renderer/src/stores/app';
-import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
-import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
+import { useAgentStore } from '../../renderer/src/stores/agent';
+import { useCustomerStore } from '../../renderer/src/stores/customer';
+import { usePhoneStore } from '../../renderer/src/stores/phone';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell } from './shell-harness';
+import { knownCustomerPop, mountShell, resetShellStores } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
@@ -30,10 +29,7 @@ async function mount(opts: { agent?: 'ready' | 'not_ready' } = {}) {
 }
 
 beforeEach(() => {
-  useAppStore.setState({ info: null, policy: null, lock: { locked: false, reason: null, since: null }, gateway: null, error: null });
-  usePhoneStore.setState({ ...initialPhoneState });
-  useCustomerStore.setState({ ...initialCustomerState });
-  useAgentStore.setState({ agent: initialAgent });
+  resetShellStores();
   requests.length = 0;
   gateway = (path) => (path === '/screen-pop' ? { status: 200, body: knownPop } : { status: 200, body: {} });
   vi.stubGlobal('fetch', async (url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) => {

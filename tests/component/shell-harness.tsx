@@ -5,10 +5,22 @@ import { render, screen, waitFor } from '@testing-library/react';
 import { I18nextProvider } from 'react-i18next';
 import { expect } from 'vitest';
 import { AppShell } from '../../renderer/src/features/shell/AppShell';
+import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
+import { useAppStore } from '../../renderer/src/stores/app';
+import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
+import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
 import { createI18n } from '../../renderer/src/i18n';
 import type { KoeApi } from '../../shared/ipc/api';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { FakePhone } from './phone-fakes';
+
+/** The stores the shell renders, as at a fresh start (each test mounts its own shell). */
+export function resetShellStores(): void {
+  useAppStore.setState({ info: null, policy: null, lock: { locked: false, reason: null, since: null }, gateway: null, error: null });
+  usePhoneStore.setState({ ...initialPhoneState });
+  useCustomerStore.setState({ ...initialCustomerState });
+  useAgentStore.setState({ agent: initialAgent });
+}
 
 export async function mountShell(api: KoeApi): Promise<FakePhone> {
   Object.defineProperty(window, 'koe', { value: api, configurable: true });
