@@ -83,39 +83,40 @@ export function assertTelephonyPackages(extra: { baresip?: boolean; chromium?: b
   if (missing.length) throw new Error(`the telephony stack needs these Debian packages:\n  - ${missing.join('\n  - ')}\n(apt-get install them, or run bash .ci/run)`);
 }
 
-export async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'tcp') {
-    return new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, LOOPBACK, () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolve(port));
-      });
-    });
+/**
+ * A port to listen on, picked at random below the kernel's ephemeral range (32768-60999 here):
+ * a port the kernel handed out with listen(0) can be taken moments later as the local port of
+ * some outgoing connection (a baresip once failed to bind its SIP port that way), and a port
+ * below the range is never used for those. 'both' is free on TCP and UDP (SIP listens on both).
+ */
+export async function freePort(kind: 'tcp' | 'udp' | 'both'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
+    if (kind !== 'udp' && !(await bindable('tcp', p))) continue;
+    if (kind !== 'tcp' && !(await bindable('udp', p))) continue;
+    return p;
   }
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, LOOPBACK, () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
+  throw new Error(`no free ${kind} port in ${PORT_LOW}-${PORT_HIGH}`);
 }
 
-/** A port free on both TCP and UDP (Kamailio's SIP port). */
-async function freeTcpUdpPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freePort('udp');
-    const ok = await new Promise<boolean>((resolve) => {
+const PORT_LOW = 20_000;
+const PORT_HIGH = 32_000;
+
+function bindable(kind: 'tcp' | 'udp', port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (kind === 'tcp') {
       const s = createServer();
       s.once('error', () => resolve(false));
-      s.listen(p, LOOPBACK, () => s.close(() => resolve(true)));
-    });
-    if (ok) return p;
-  }
-  throw new Error('no free port');
+      s.listen(port, LOOPBACK, () => s.close(() => resolve(true)));
+    } else {
+      const s = createSocket('udp4');
+      s.once('error', () => {
+        s.close();
+        resolve(false);
+      });
+      s.bind(port, LOOPBACK, () => s.close(() => resolve(true)));
+    }
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -259,10 +260,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const certificatePem = readFileSync(path.join(runDir, 'tls', 'cert.pem'), 'utf8');
 
     // -- ports
-    const sipPort = await freeTcpUdpPort();
+    const sipPort = await freePort('both');
     const wsPort = await freePort('tcp');
     const wssPort = await freePort('tcp');
-    const trunkPort = await freePort('udp');
+    const trunkPort = await freePort('both');
     const ngPort = await freePort('udp');
     const controlPort = await freePort('tcp');
     const rtpBase = 20_000 + Math.floor(Math.random() * 200) * 200;
