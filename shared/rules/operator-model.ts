@@ -1,0 +1,555 @@
+// The one model of an operator's day: the agent (offline, ready, not ready with a reason, break,
+// ringing, on call, wrap-up; "missed" is not ready with the reason code "missed") and each of
+// their calls (offered, ringing, answered, held, transferring, ended with a cause, wrapped up).
+//
+// Pure: step(state, event) -> { state, transitions, effects } or a refusal. The gateway owns the
+// state (it stores it and every transition in the database); the client renders the view the
+// gateway pushes (viewOf) and sends intents; engines (Kamailio, the client's phone) report facts.
+// Time is an input (event.at, ms since the epoch): deadlines live in the state, so a restarted
+// gateway resumes them (tick) instead of forgetting timers.
+//
+// Decisions (docs/operator-model.md says why):
+//  - offered only when ready, connected, unlocked, with a microphone, and with no live call;
+//  - a ringing call nobody answers ends "no_answer" at the ring deadline: the agent is not ready
+//    ("missed"); a declined call: not ready ("declined"); a busy reply: not ready ("busy");
+//    the caller hanging up while ringing: back to ready;
+//  - every answered call, inbound or outbound, gets exactly one wrap-up when it ends; the wrap-up
+//    timer wins over an open panel (the call is wrapped up "timed_out", the agent goes ready);
+//  - a locked operator is offered no calls (ready -> not ready "locked"); calls already in
+//    progress keep going and keep their controls;
+//  - a vanished client: not offered calls at once, offline after the grace period, its calls
+//    ended "client_lost";
+//  - a failed transfer keeps the customer: the call returns to where it was (held or answered);
+//  - the watchdog: a call the engines no longer know is ended "repair" (audited as a repair).
+export const AGENT_STATES = ['offline', 'ready', 'not_ready', 'break', 'ringing', 'on_call', 'wrap_up'] as const;
+export type AgentStateName = (typeof AGENT_STATES)[number];
+export const CALL_STATES = ['offered', 'ringing', 'answered', 'held', 'transferring', 'ended', 'wrapped_up'] as const;
+export type CallStateName = (typeof CALL_STATES)[number];
+export const END_CAUSES = [
+  'completed', 'no_answer', 'declined', 'busy', 'caller_abandoned', 'transferred', 'failed', 'client_lost', 'signed_out', 'repair',
+] as const;
+export type EndCause = (typeof END_CAUSES)[number];
+/** Reasons the model itself gives for "not ready" (an operator's own reason is free text). */
+export const SYSTEM_REASONS = ['signed_in', 'missed', 'declined', 'busy', 'locked', 'no_microphone', 'after_call'] as const;
+export type SystemReason = (typeof SYSTEM_REASONS)[number];
+export type Availability = 'ready' | 'not_ready' | 'break';
+
+export interface CallState {
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  state: CallStateName;
+  /** Where a transfer returns to if it fails. */
+  before: 'answered' | 'held' | null;
+  cause: EndCause | null;
+  /** A consultation leg of another call (attended transfer): no wrap-up of its own. */
+  consultFor: string | null;
+  offeredAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  /** How its wrap-up ended: the operator saved it, or the timer did. */
+  wrapUp: 'saved' | 'timed_out' | null;
+}
+
+export interface OperatorState {
+  agent: AgentStateName;
+  /** not_ready: the operator's words or a system reason code. */
+  reason: string | null;
+  reasonCode: SystemReason | null;
+  since: number;
+  /** Open authenticated client connections. 0: not offered calls; offline at graceUntil. */
+  connections: number;
+  graceUntil: number | null;
+  locked: boolean;
+  /** null: not reported yet (offering waits for the client to say it has one). */
+  microphone: boolean | null;
+  calls: CallState[];
+  /** The ringing call's no-answer deadline. */
+  ringUntil: number | null;
+  /** Where the operator stood before the current call(s): where they return after it. */
+  resume: { agent: Availability; reason: string | null; reasonCode: SystemReason | null } | null;
+  /** The call in wrap-up and when the timer ends it. */
+  wrapUp: { callId: string; until: number } | null;
+  /** Raised on every accepted step: clients ignore a view older than the one they hold. */
+  version: number;
+}
+
+export type OperatorEvent =
+  | { type: 'connected'; at: number }
+  | { type: 'disconnected'; at: number }
+  | { type: 'signedOut'; at: number }
+  | { type: 'setAvailability'; at: number; state: Availability; reason?: string | null }
+  | { type: 'locked'; at: number; locked: boolean }
+  | { type: 'microphone'; at: number; available: boolean }
+  // routing chose this operator for an inbound call
+  | { type: 'offer'; at: number; callId: string }
+  // the operator dials (consultFor: an attended transfer's consultation of that call)
+  | { type: 'dial'; at: number; callId: string; consultFor?: string | null }
+  // facts from the phone (the client) or the engines
+  | { type: 'ringing'; at: number; callId: string }
+  | { type: 'answered'; at: number; callId: string }
+  | { type: 'held'; at: number; callId: string; held: boolean }
+  | { type: 'transfer'; at: number; callId: string; phase: 'started' | 'failed' | 'completed' }
+  | { type: 'ended'; at: number; callId: string; cause: EndCause }
+  | { type: 'finishWrapUp'; at: number; callId: string; next?: Availability; reason?: string | null }
+  | { type: 'tick'; at: number }
+  // the engines' view: calls they know to be live (Kamailio dialogs / rtpengine sessions)
+  | { type: 'reconcile'; at: number; liveCallIds: string[] };
+
+export interface Transition {
+  subject: 'agent' | 'call';
+  callId: string | null;
+  from: string;
+  to: string;
+  /** The event type that caused it, and the call's end cause or the agent's reason. */
+  event: OperatorEvent['type'];
+  cause: string | null;
+  at: number;
+}
+
+export type Effect =
+  /** Tell the phone/engines to end this call (no answer, client lost, sign-out). */
+  | { type: 'hangUp'; callId: string; cause: EndCause }
+  /** A repair the watchdog made: audited so it shows up. */
+  | { type: 'repaired'; callId: string; was: CallStateName }
+  /** Something the operator must be told (a transfer failed, wrap-up timed out, a call was missed). */
+  | { type: 'notify'; code: NoticeCode; callId: string | null };
+export type NoticeCode = 'missed' | 'transfer_failed' | 'wrap_up_timed_out' | 'call_repaired' | 'client_lost';
+
+export const REFUSALS = [
+  'busy_with_call', 'in_wrap_up', 'no_microphone', 'locked', 'not_connected', 'not_available', 'unknown_call', 'call_exists', 'not_in_wrap_up', 'offline',
+] as const;
+export type Refusal = (typeof REFUSALS)[number];
+
+export type StepResult =
+  | { ok: true; state: OperatorState; transitions: Transition[]; effects: Effect[] }
+  /** A stale or duplicated fact (an answer for a call already ended): nothing changes. */
+  | { ok: true; ignored: true; state: OperatorState; transitions: []; effects: [] }
+  | { ok: false; refusal: Refusal; state: OperatorState };
+
+export interface ModelPolicy {
+  ringSeconds: number;
+  wrapUpSeconds: number;
+  graceSeconds: number;
+}
+export const DEFAULT_MODEL_POLICY: ModelPolicy = { ringSeconds: 30, wrapUpSeconds: 60, graceSeconds: 20 };
+
+export function initialOperatorState(at: number): OperatorState {
+  return {
+    agent: 'offline', reason: null, reasonCode: null, since: at, connections: 0, graceUntil: null, locked: false,
+    microphone: null, calls: [], ringUntil: null, resume: null, wrapUp: null, version: 0,
+  };
+}
+
+const LIVE: ReadonlySet<CallStateName> = new Set(['offered', 'ringing', 'answered', 'held', 'transferring']);
+const TALKING: ReadonlySet<CallStateName> = new Set(['answered', 'held', 'transferring']);
+export const isLive = (c: CallState) => LIVE.has(c.state);
+export const liveCallsOf = (s: OperatorState) => s.calls.filter(isLive);
+/** May routing offer this operator a call now? */
+export function offerable(s: OperatorState): boolean {
+  return s.agent === 'ready' && s.connections > 0 && !s.locked && s.microphone === true && liveCallsOf(s).length === 0 && !s.wrapUp;
+}
+/** Only ended-or-wrapped calls still waiting for their wrap-up, plus the live ones, are kept. */
+const KEEP_ENDED = 4;
+
+/** The agent state the calls imply, or null when no call decides it (idle states stand). */
+function agentFromCalls(s: OperatorState): AgentStateName | null {
+  const live = liveCallsOf(s);
+  if (live.some((c) => TALKING.has(c.state) || c.direction === 'outbound')) return 'on_call';
+  if (live.length) return 'ringing';
+  if (s.wrapUp) return 'wrap_up';
+  return null;
+}
+
+class Builder {
+  transitions: Transition[] = [];
+  effects: Effect[] = [];
+  s: OperatorState;
+  constructor(
+    prev: OperatorState,
+    readonly ev: OperatorEvent,
+    readonly policy: ModelPolicy,
+  ) {
+    this.s = { ...prev, calls: prev.calls.map((c) => ({ ...c })) };
+  }
+  call(callId: string): CallState | undefined {
+    return this.s.calls.find((c) => c.callId === callId);
+  }
+  setCall(c: CallState, to: CallStateName, cause: string | null = null): void {
+    if (c.state === to) return;
+    this.transitions.push({ subject: 'call', callId: c.callId, from: c.state, to, event: this.ev.type, cause, at: this.ev.at });
+    c.state = to;
+  }
+  setAgent(to: AgentStateName, reason: string | null = null, reasonCode: SystemReason | null = null): void {
+    const s = this.s;
+    if (s.agent === to && s.reason === reason && s.reasonCode === reasonCode) return;
+    this.transitions.push({ subject: 'agent', callId: null, from: s.agent, to, event: this.ev.type, cause: reasonCode ?? reason, at: this.ev.at });
+    s.agent = to;
+    s.reason = to === 'not_ready' ? reason : null;
+    s.reasonCode = to === 'not_ready' ? reasonCode : null;
+    s.since = this.ev.at;
+  }
+  /** Ends a live call with a cause; an answered (not consultation) call goes to wrap-up. */
+  endCall(c: CallState, cause: EndCause): void {
+    if (!isLive(c)) return;
+    const answered = c.answeredAt !== null;
+    c.cause = cause;
+    c.endedAt = this.ev.at;
+    this.setCall(c, 'ended', cause);
+    if (this.s.ringUntil !== null && !liveCallsOf(this.s).some((x) => x.state === 'offered' || x.state === 'ringing')) this.s.ringUntil = null;
+    if (answered && !c.consultFor) {
+      if (this.s.wrapUp) {
+        // a wrap-up was open (a call made during it): that one is done by the timer's rule now
+        const open = this.call(this.s.wrapUp.callId);
+        if (open && open.state === 'ended') {
+          open.wrapUp = 'timed_out';
+          this.setCall(open, 'wrapped_up', 'timed_out');
+        }
+      }
+      this.s.wrapUp = { callId: c.callId, until: this.ev.at + this.policy.wrapUpSeconds * 1000 };
+    } else {
+      // an unanswered or consultation call has nothing to wrap up
+      c.wrapUp = null;
+    }
+  }
+  /** After calls changed: the agent state the calls imply, or `idle` when none does. */
+  settle(idle: () => void): void {
+    const implied = agentFromCalls(this.s);
+    if (implied) this.setAgent(implied);
+    else idle();
+  }
+  done(): StepResult {
+    // keep the state small: live calls, the call in wrap-up, and the last few ended ones
+    const keep = new Set<string>();
+    const ended = this.s.calls.filter((c) => !isLive(c) && c.callId !== this.s.wrapUp?.callId);
+    for (const c of ended.slice(-KEEP_ENDED)) keep.add(c.callId);
+    this.s.calls = this.s.calls.filter((c) => isLive(c) || c.callId === this.s.wrapUp?.callId || keep.has(c.callId));
+    if (this.transitions.length === 0 && this.effects.length === 0 && sameState(this.s, this.prevSnapshot)) {
+      return { ok: true, ignored: true, state: this.prevSnapshot, transitions: [], effects: [] };
+    }
+    this.s.version = this.prevSnapshot.version + 1;
+    return { ok: true, state: this.s, transitions: this.transitions, effects: this.effects };
+  }
+  prevSnapshot!: OperatorState;
+}
+
+function sameState(a: OperatorState, b: OperatorState): boolean {
+  return JSON.stringify({ ...a, version: 0 }) === JSON.stringify({ ...b, version: 0 });
+}
+
+const refuse = (state: OperatorState, refusal: Refusal): StepResult => ({ ok: false, refusal, state });
+const ignore = (state: OperatorState): StepResult => ({ ok: true, ignored: true, state, transitions: [], effects: [] });
+
+/** The one transition function. Never throws for any event in any state. */
+export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy = DEFAULT_MODEL_POLICY): StepResult {
+  const b = new Builder(prev, ev, policy);
+  b.prevSnapshot = prev;
+  const s = b.s;
+  const idleAfterCall = () => {
+    // back to where the operator stood before the call (ready for an offered one), unless the
+    // lock or a missing microphone says otherwise
+    if (s.agent === 'ringing' || s.agent === 'on_call' || s.agent === 'wrap_up') {
+      const r = s.resume ?? { agent: 'ready', reason: null, reasonCode: null };
+      if (r.agent !== 'ready') b.setAgent(r.agent, r.reason, r.reasonCode);
+      else if (s.locked) b.setAgent('not_ready', null, 'locked');
+      else if (s.microphone !== true) b.setAgent('not_ready', null, 'no_microphone');
+      else b.setAgent('ready');
+    }
+    if (agentFromCalls(s) === null) s.resume = null;
+  };
+  switch (ev.type) {
+    case 'connected': {
+      s.connections += 1;
+      s.graceUntil = null;
+      if (s.agent === 'offline') b.setAgent('not_ready', null, 'signed_in');
+      return b.done();
+    }
+    case 'disconnected': {
+      if (s.connections === 0) return ignore(prev);
+      s.connections -= 1;
+      if (s.connections === 0) s.graceUntil = ev.at + policy.graceSeconds * 1000;
+      return b.done();
+    }
+    case 'signedOut': {
+      if (s.agent === 'offline' && s.connections === 0) return ignore(prev);
+      for (const c of liveCallsOf(s)) {
+        b.endCall(c, 'signed_out');
+        b.effects.push({ type: 'hangUp', callId: c.callId, cause: 'signed_out' });
+      }
+      wrapUpTimedOut(b, false);
+      s.connections = 0;
+      s.graceUntil = null;
+      s.ringUntil = null;
+      s.locked = false;
+      s.microphone = null;
+      s.resume = null;
+      b.setAgent('offline');
+      return b.done();
+    }
+    case 'setAvailability': {
+      if (s.agent === 'offline') return refuse(prev, 'offline');
+      if (liveCallsOf(s).length) return refuse(prev, 'busy_with_call');
+      if (s.wrapUp) return refuse(prev, 'in_wrap_up');
+      if (ev.state === 'ready') {
+        if (s.locked) return refuse(prev, 'locked');
+        if (s.microphone !== true) return refuse(prev, 'no_microphone');
+        b.setAgent('ready');
+      } else if (ev.state === 'break') b.setAgent('break');
+      else b.setAgent('not_ready', ev.reason ?? null, null);
+      return b.done();
+    }
+    case 'locked': {
+      if (s.locked === ev.locked) return ignore(prev);
+      s.locked = ev.locked;
+      if (ev.locked && s.agent === 'ready') b.setAgent('not_ready', null, 'locked');
+      return b.done();
+    }
+    case 'microphone': {
+      if (s.microphone === ev.available) return ignore(prev);
+      s.microphone = ev.available;
+      if (!ev.available && s.agent === 'ready') b.setAgent('not_ready', null, 'no_microphone');
+      return b.done();
+    }
+    case 'offer': {
+      if (b.call(ev.callId)) return ignore(prev);
+      if (s.connections === 0) return refuse(prev, 'not_connected');
+      if (!offerable(s)) return refuse(prev, 'not_available');
+      s.calls.push(newCall(ev.callId, 'inbound', ev.at, null));
+      s.ringUntil = ev.at + policy.ringSeconds * 1000;
+      s.resume = { agent: 'ready', reason: null, reasonCode: null };
+      b.transitions.push({ subject: 'call', callId: ev.callId, from: 'none', to: 'offered', event: 'offer', cause: null, at: ev.at });
+      b.setAgent('ringing');
+      return b.done();
+    }
+    case 'dial': {
+      if (b.call(ev.callId)) return ignore(prev);
+      if (s.agent === 'offline') return refuse(prev, 'offline');
+      if (s.microphone === false) return refuse(prev, 'no_microphone');
+      const consultFor = ev.consultFor ?? null;
+      const live = liveCallsOf(s);
+      if (consultFor) {
+        const primary = b.call(consultFor);
+        if (!primary || !TALKING.has(primary.state)) return refuse(prev, 'unknown_call');
+        if (live.length > 1) return refuse(prev, 'busy_with_call');
+      } else {
+        if (live.length) return refuse(prev, 'busy_with_call');
+        if (s.wrapUp) return refuse(prev, 'in_wrap_up');
+      }
+      if (!consultFor && (s.agent === 'ready' || s.agent === 'not_ready' || s.agent === 'break')) {
+        s.resume = { agent: s.agent, reason: s.reason, reasonCode: s.reasonCode };
+      }
+      s.calls.push(newCall(ev.callId, 'outbound', ev.at, consultFor));
+      b.transitions.push({ subject: 'call', callId: ev.callId, from: 'none', to: 'offered', event: 'dial', cause: null, at: ev.at });
+      b.setAgent('on_call');
+      return b.done();
+    }
+    case 'ringing': {
+      const c = b.call(ev.callId);
+      if (!c || c.state !== 'offered') return ignore(prev);
+      b.setCall(c, 'ringing');
+      return b.done();
+    }
+    case 'answered': {
+      const c = b.call(ev.callId);
+      if (!c || (c.state !== 'offered' && c.state !== 'ringing')) return ignore(prev);
+      c.answeredAt = ev.at;
+      b.setCall(c, 'answered');
+      if (!liveCallsOf(s).some((x) => x.state === 'offered' || x.state === 'ringing')) s.ringUntil = null;
+      b.settle(() => undefined);
+      return b.done();
+    }
+    case 'held': {
+      const c = b.call(ev.callId);
+      if (!c || (c.state !== 'answered' && c.state !== 'held')) return ignore(prev);
+      b.setCall(c, ev.held ? 'held' : 'answered');
+      return b.done();
+    }
+    case 'transfer': {
+      const c = b.call(ev.callId);
+      if (!c || !TALKING.has(c.state)) return ignore(prev);
+      if (ev.phase === 'started') {
+        if (c.state === 'transferring') return ignore(prev);
+        c.before = c.state === 'held' ? 'held' : 'answered';
+        b.setCall(c, 'transferring');
+      } else if (ev.phase === 'failed') {
+        if (c.state !== 'transferring') return ignore(prev);
+        b.setCall(c, c.before ?? 'held', 'transfer_failed');
+        c.before = null;
+        b.effects.push({ type: 'notify', code: 'transfer_failed', callId: c.callId });
+      } else {
+        b.endCall(c, 'transferred');
+        b.settle(idleAfterCall);
+      }
+      return b.done();
+    }
+    case 'ended': {
+      const c = b.call(ev.callId);
+      if (!c || !isLive(c)) return ignore(prev);
+      // what the operator and the caller did, whatever the reporter called it
+      const cause: EndCause =
+        c.answeredAt === null && ev.cause === 'completed' ? (c.direction === 'inbound' ? 'caller_abandoned' : 'failed') : ev.cause;
+      const wasInboundOffer = c.direction === 'inbound' && c.answeredAt === null;
+      b.endCall(c, cause);
+      if (wasInboundOffer && (cause === 'no_answer' || cause === 'declined' || cause === 'busy')) {
+        const code: SystemReason = cause === 'no_answer' ? 'missed' : cause;
+        b.settle(() => {
+          b.setAgent('not_ready', null, code);
+          s.resume = null;
+        });
+        if (cause === 'no_answer') b.effects.push({ type: 'notify', code: 'missed', callId: c.callId });
+      } else {
+        b.settle(idleAfterCall);
+      }
+      return b.done();
+    }
+    case 'finishWrapUp': {
+      if (!s.wrapUp || s.wrapUp.callId !== ev.callId) return s.calls.some((c) => c.callId === ev.callId && c.state === 'wrapped_up') ? ignore(prev) : refuse(prev, 'not_in_wrap_up');
+      const c = b.call(ev.callId);
+      if (c) {
+        c.wrapUp = 'saved';
+        b.setCall(c, 'wrapped_up', 'saved');
+      }
+      s.wrapUp = null;
+      const next = ev.next;
+      b.settle(() => {
+        if (next === undefined || next === (s.resume?.agent ?? 'ready')) idleAfterCall();
+        else if (next === 'ready') {
+          s.resume = null;
+          idleAfterCall();
+        }
+        else {
+          if (next === 'break') b.setAgent('break');
+          else b.setAgent('not_ready', ev.reason ?? null, ev.reason ? null : 'after_call');
+          s.resume = null;
+        }
+      });
+      return b.done();
+    }
+    case 'tick': {
+      if (s.graceUntil !== null && ev.at >= s.graceUntil && s.connections === 0) {
+        for (const c of liveCallsOf(s)) {
+          b.endCall(c, 'client_lost');
+          b.effects.push({ type: 'hangUp', callId: c.callId, cause: 'client_lost' });
+        }
+        wrapUpTimedOut(b, false);
+        s.graceUntil = null;
+        s.ringUntil = null;
+        s.resume = null;
+        b.setAgent('offline');
+        return b.done();
+      }
+      if (s.ringUntil !== null && ev.at >= s.ringUntil) {
+        for (const c of liveCallsOf(s).filter((x) => x.state === 'offered' || x.state === 'ringing')) {
+          if (c.direction !== 'inbound') continue;
+          b.endCall(c, 'no_answer');
+          b.effects.push({ type: 'hangUp', callId: c.callId, cause: 'no_answer' });
+          b.effects.push({ type: 'notify', code: 'missed', callId: c.callId });
+        }
+        s.ringUntil = null;
+        b.settle(() => {
+          b.setAgent('not_ready', null, 'missed');
+          s.resume = null;
+        });
+      }
+      if (s.wrapUp && ev.at >= s.wrapUp.until) {
+        wrapUpTimedOut(b, true);
+        b.settle(idleAfterCall);
+      }
+      return b.done();
+    }
+    case 'reconcile': {
+      const live = new Set(ev.liveCallIds);
+      for (const c of liveCallsOf(s)) {
+        if (live.has(c.callId)) continue;
+        // only calls that should exist in the engines by now: an offer still ringing at the
+        // client may not have reached the engine's dialog table yet
+        if (c.state === 'offered' && ev.at - c.offeredAt < 5_000) continue;
+        const was = c.state;
+        b.endCall(c, 'repair');
+        b.effects.push({ type: 'repaired', callId: c.callId, was });
+      }
+      if (b.effects.length) {
+        b.effects.push({ type: 'notify', code: 'call_repaired', callId: null });
+        b.settle(idleAfterCall);
+      }
+      return b.done();
+    }
+  }
+}
+
+function wrapUpTimedOut(b: Builder, notify: boolean): void {
+  const s = b.s;
+  if (!s.wrapUp) return;
+  const c = b.call(s.wrapUp.callId);
+  if (c && c.state === 'ended') {
+    c.wrapUp = 'timed_out';
+    b.setCall(c, 'wrapped_up', 'timed_out');
+    if (notify) b.effects.push({ type: 'notify', code: 'wrap_up_timed_out', callId: c.callId });
+  }
+  s.wrapUp = null;
+}
+
+function newCall(callId: string, direction: 'inbound' | 'outbound', at: number, consultFor: string | null): CallState {
+  return { callId, direction, state: 'offered', before: null, cause: null, consultFor, offeredAt: at, answeredAt: null, endedAt: null, wrapUp: null };
+}
+
+/** The earliest deadline in the state (the gateway ticks then), or null. */
+export function nextDeadline(s: OperatorState): number | null {
+  const ds = [s.ringUntil, s.wrapUp?.until ?? null, s.connections === 0 ? s.graceUntil : null].filter((d): d is number => d !== null);
+  return ds.length ? Math.min(...ds) : null;
+}
+
+/** What the client renders: pushed by the gateway after every accepted step. */
+export interface OperatorView {
+  version: number;
+  agent: AgentStateName;
+  reason: string | null;
+  reasonCode: SystemReason | null;
+  since: number;
+  locked: boolean;
+  microphone: boolean | null;
+  offerable: boolean;
+  calls: { callId: string; direction: 'inbound' | 'outbound'; state: CallStateName; cause: EndCause | null; consultFor: string | null; wrapUp: 'saved' | 'timed_out' | null }[];
+  wrapUp: { callId: string; until: number } | null;
+}
+
+export function viewOf(s: OperatorState): OperatorView {
+  return {
+    version: s.version, agent: s.agent, reason: s.reason, reasonCode: s.reasonCode, since: s.since, locked: s.locked, microphone: s.microphone,
+    offerable: offerable(s),
+    calls: s.calls.map((c) => ({ callId: c.callId, direction: c.direction, state: c.state, cause: c.cause, consultFor: c.consultFor, wrapUp: c.wrapUp })),
+    wrapUp: s.wrapUp ? { ...s.wrapUp } : null,
+  };
+}
+
+/** The client's rule for pushed views: a view older than the one held is ignored (pushes may be reordered or repeated). */
+export function newerView(held: OperatorView | null, incoming: OperatorView): OperatorView {
+  return held && held.version >= incoming.version ? held : incoming;
+}
+
+/**
+ * The invariants every reachable state keeps (checked by the property tests, and by the gateway
+ * before it stores a state: a violation is a bug, logged and repaired, never stored).
+ */
+export function invariantProblems(s: OperatorState): string[] {
+  const out: string[] = [];
+  const live = liveCallsOf(s);
+  const talking = live.filter((c) => TALKING.has(c.state));
+  if (s.agent === 'on_call' && live.length === 0) out.push('on_call without a live call');
+  if (s.agent === 'ringing' && !live.some((c) => c.state === 'offered' || c.state === 'ringing')) out.push('ringing without a ringing call');
+  if (talking.length && s.agent !== 'on_call') out.push(`a call is ${talking[0]!.state} but the agent is ${s.agent}`);
+  if (live.length && (s.agent === 'ready' || s.agent === 'not_ready' || s.agent === 'break' || s.agent === 'offline')) out.push(`a live call but the agent is ${s.agent}`);
+  if (s.agent === 'wrap_up' && !s.wrapUp) out.push('wrap_up without a call to wrap up');
+  if (s.wrapUp && s.agent !== 'wrap_up' && live.length === 0) out.push('a wrap-up open but the agent is ' + s.agent);
+  if (s.wrapUp) {
+    const c = s.calls.find((x) => x.callId === s.wrapUp!.callId);
+    if (!c || c.state !== 'ended' || c.answeredAt === null) out.push('the wrap-up is not of an ended answered call');
+  }
+  if (s.agent === 'ready' && (s.locked || s.microphone !== true)) out.push('ready while locked or without a microphone');
+  if (s.agent === 'offline' && (s.connections > 0 || live.length)) out.push('offline with connections or calls');
+  if (s.agent !== 'not_ready' && (s.reason !== null || s.reasonCode !== null)) out.push('a reason outside not_ready');
+  for (const c of s.calls) {
+    if (c.state === 'wrapped_up' && (c.answeredAt === null || !c.wrapUp)) out.push('wrapped up without an answer');
+    if (c.state === 'ended' && c.answeredAt !== null && !c.consultFor && s.wrapUp?.callId !== c.callId) out.push('an answered call ended without its wrap-up');
+  }
+  return out;
+}

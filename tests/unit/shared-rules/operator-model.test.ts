@@ -1,0 +1,351 @@
+// The operator model (shared/rules/operator-model.ts): each edge of the operator's day as an
+// example, then random event sequences (fast-check), out of order and repeated, against the
+// invariants: never on call without a live call, every ended answered call wrapped up exactly
+// once, the client's rendering equal to the gateway's state however pushes arrive.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_MODEL_POLICY, END_CAUSES, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, step, viewOf,
+  type OperatorEvent, type OperatorState, type OperatorView, type StepResult, type Transition,
+} from '../../../shared/rules/operator-model';
+
+const P = DEFAULT_MODEL_POLICY;
+const T0 = Date.UTC(2026, 10, 30, 9, 0, 0);
+
+/** Applies events in order; every step must keep the invariants; refusals are collected. */
+function run(events: OperatorEvent[], from = initialOperatorState(T0)) {
+  let state = from;
+  const refusals: string[] = [];
+  const transitions: Transition[] = [];
+  const effects: unknown[] = [];
+  for (const ev of events) {
+    const r = step(state, ev);
+    if (!r.ok) refusals.push(r.refusal);
+    else if (!('ignored' in r)) {
+      transitions.push(...r.transitions);
+      effects.push(...r.effects);
+    }
+    state = r.state;
+    expect(invariantProblems(state), `after ${JSON.stringify(ev)}`).toEqual([]);
+  }
+  return { state, refusals, transitions, effects };
+}
+
+let t = T0;
+const at = (plusMs = 1_000) => (t += plusMs);
+/** Signed in, microphone reported, ready. */
+function readyOperator(): OperatorState {
+  t = T0;
+  return run([
+    { type: 'connected', at: at() },
+    { type: 'microphone', at: at(), available: true },
+    { type: 'setAvailability', at: at(), state: 'ready' },
+  ]).state;
+}
+
+describe('operator model: the edges of the day', () => {
+  it('a signed-in operator starts not ready ("signed_in") and cannot go ready before the client reports a microphone', () => {
+    t = T0;
+    const r = run([{ type: 'connected', at: at() }, { type: 'setAvailability', at: at(), state: 'ready' }]);
+    expect(r.state.agent).toBe('not_ready');
+    expect(r.state.reasonCode).toBe('signed_in');
+    expect(r.refusals).toEqual(['no_microphone']);
+  });
+
+  it('no microphone: cannot go ready; losing it while ready makes the operator not ready ("no_microphone")', () => {
+    const s = readyOperator();
+    const r = run([{ type: 'microphone', at: at(), available: false }, { type: 'setAvailability', at: at(), state: 'ready' }], s);
+    expect(r.state.agent).toBe('not_ready');
+    expect(r.state.reasonCode).toBe('no_microphone');
+    expect(r.refusals).toEqual(['no_microphone']);
+    expect(offerable(r.state)).toBe(false);
+  });
+
+  it('an answered inbound call: ringing -> on call -> wrap-up -> ready, with exactly one wrap-up', () => {
+    const r = run([
+      { type: 'offer', at: at(), callId: 'c1' },
+      { type: 'ringing', at: at(), callId: 'c1' },
+      { type: 'answered', at: at(), callId: 'c1' },
+      { type: 'ended', at: at(), callId: 'c1', cause: 'completed' },
+    ], readyOperator());
+    expect(r.state.agent).toBe('wrap_up');
+    expect(r.state.wrapUp?.callId).toBe('c1');
+    const done = run([{ type: 'finishWrapUp', at: at(), callId: 'c1' }, { type: 'finishWrapUp', at: at(), callId: 'c1' }], r.state);
+    expect(done.state.agent).toBe('ready');
+    expect(done.state.calls.find((c) => c.callId === 'c1')).toMatchObject({ state: 'wrapped_up', wrapUp: 'saved', cause: 'completed' });
+    expect(done.refusals).toEqual([]); // the repeated finish is a duplicate, not an error
+  });
+
+  it('nobody answers: at the ring deadline the call ends "no_answer", the phone is told to stop, the operator is not ready ("missed") and told', () => {
+    const s = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'ringing', at: at(), callId: 'c1' }], readyOperator()).state;
+    expect(nextDeadline(s)).toBe(s.ringUntil);
+    const r = run([{ type: 'tick', at: s.ringUntil! }], s);
+    expect(r.state.agent).toBe('not_ready');
+    expect(r.state.reasonCode).toBe('missed');
+    expect(r.state.calls[0]).toMatchObject({ state: 'ended', cause: 'no_answer', wrapUp: null });
+    expect(r.effects).toEqual([{ type: 'hangUp', callId: 'c1', cause: 'no_answer' }, { type: 'notify', code: 'missed', callId: 'c1' }]);
+  });
+
+  it('declined and busy leave a visible reason; the caller hanging up while it rings returns the operator to ready', () => {
+    const declined = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'declined' }], readyOperator());
+    expect([declined.state.agent, declined.state.reasonCode]).toEqual(['not_ready', 'declined']);
+    const busy = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'busy' }], readyOperator());
+    expect([busy.state.agent, busy.state.reasonCode]).toEqual(['not_ready', 'busy']);
+    const gone = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'completed' }], readyOperator());
+    expect(gone.state.agent).toBe('ready');
+    expect(gone.state.calls[0]!.cause).toBe('caller_abandoned');
+  });
+
+  it('an outbound call makes the operator on call (no inbound offer meanwhile) and gets a wrap-up like an inbound one', () => {
+    const s = readyOperator();
+    const r = run([
+      { type: 'dial', at: at(), callId: 'o1' },
+      { type: 'offer', at: at(), callId: 'i1' },
+      { type: 'answered', at: at(), callId: 'o1' },
+      { type: 'ended', at: at(), callId: 'o1', cause: 'completed' },
+    ], s);
+    expect(r.refusals).toEqual(['not_available']);
+    expect(r.state.agent).toBe('wrap_up');
+    expect(r.state.wrapUp?.callId).toBe('o1');
+  });
+
+  it('an unanswered outbound call returns the operator to where they were (not ready with their reason), with no wrap-up', () => {
+    const s = run([{ type: 'setAvailability', at: at(), state: 'not_ready', reason: '折り返し' }], readyOperator()).state;
+    const r = run([{ type: 'dial', at: at(), callId: 'o1' }, { type: 'ended', at: at(), callId: 'o1', cause: 'busy' }], s);
+    expect([r.state.agent, r.state.reason]).toEqual(['not_ready', '折り返し']);
+    expect(r.state.wrapUp).toBeNull();
+  });
+
+  it('wrap-up timer vs open panel: the timer wins (wrapped up "timed_out", ready, told); a late finish is refused; the next call has its own wrap-up', () => {
+    const s = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'completed' },
+    ], readyOperator()).state;
+    const r = run([
+      { type: 'tick', at: s.wrapUp!.until },
+      { type: 'offer', at: at(P.wrapUpSeconds * 1000 + 1000), callId: 'c2' },
+      { type: 'answered', at: at(), callId: 'c2' },
+      { type: 'ended', at: at(), callId: 'c2', cause: 'completed' },
+    ], s);
+    expect(r.state.calls.find((c) => c.callId === 'c1')).toMatchObject({ state: 'wrapped_up', wrapUp: 'timed_out' });
+    expect(r.effects).toContainEqual({ type: 'notify', code: 'wrap_up_timed_out', callId: 'c1' });
+    expect(r.state.wrapUp?.callId).toBe('c2');
+  });
+
+  it('during wrap-up: no inbound offer, no second outbound call, no availability change', () => {
+    const s = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'completed' },
+    ], readyOperator()).state;
+    const r = run([
+      { type: 'offer', at: at(), callId: 'c2' }, { type: 'dial', at: at(), callId: 'o2' }, { type: 'setAvailability', at: at(), state: 'ready' },
+    ], s);
+    expect(r.refusals).toEqual(['not_available', 'in_wrap_up', 'in_wrap_up']);
+    expect(r.state.agent).toBe('wrap_up');
+  });
+
+  it('finishing wrap-up can choose break or not ready instead of ready', () => {
+    const s = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'completed' },
+    ], readyOperator()).state;
+    expect(run([{ type: 'finishWrapUp', at: at(), callId: 'c1', next: 'break' }], s).state.agent).toBe('break');
+    const nr = run([{ type: 'finishWrapUp', at: at(), callId: 'c1', next: 'not_ready' }], s).state;
+    expect([nr.agent, nr.reasonCode]).toEqual(['not_ready', 'after_call']);
+  });
+
+  it('a failed transfer keeps the customer where they were (held) and tells the operator; a completed one ends the call into wrap-up', () => {
+    const s = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'held', at: at(), callId: 'c1', held: true },
+      { type: 'transfer', at: at(), callId: 'c1', phase: 'started' },
+    ], readyOperator()).state;
+    const failed = run([{ type: 'transfer', at: at(), callId: 'c1', phase: 'failed' }], s);
+    expect(failed.state.calls[0]!.state).toBe('held');
+    expect(failed.state.agent).toBe('on_call');
+    expect(failed.effects).toEqual([{ type: 'notify', code: 'transfer_failed', callId: 'c1' }]);
+    const done = run([{ type: 'transfer', at: at(), callId: 'c1', phase: 'completed' }], s);
+    expect(done.state.calls[0]).toMatchObject({ state: 'ended', cause: 'transferred' });
+    expect(done.state.agent).toBe('wrap_up');
+  });
+
+  it('an attended transfer: the consultation leg has no wrap-up of its own; the customer call has one', () => {
+    const r = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'held', at: at(), callId: 'c1', held: true },
+      { type: 'dial', at: at(), callId: 'k1', consultFor: 'c1' }, { type: 'answered', at: at(), callId: 'k1' },
+      { type: 'transfer', at: at(), callId: 'c1', phase: 'completed' }, { type: 'ended', at: at(), callId: 'k1', cause: 'completed' },
+    ], readyOperator());
+    expect(r.state.wrapUp?.callId).toBe('c1');
+    expect(r.state.calls.find((c) => c.callId === 'k1')!.wrapUp).toBeNull();
+  });
+
+  it('locked: offered no calls (ready -> not ready "locked"); a call in progress keeps going and ends into wrap-up; unlock does not make ready by itself', () => {
+    const s = readyOperator();
+    const locked = run([{ type: 'locked', at: at(), locked: true }, { type: 'offer', at: at(), callId: 'c9' }], s);
+    expect([locked.state.agent, locked.state.reasonCode]).toEqual(['not_ready', 'locked']);
+    expect(locked.refusals).toEqual(['not_available']);
+    const during = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'locked', at: at(), locked: true },
+      { type: 'ended', at: at(), callId: 'c1', cause: 'completed' }, { type: 'finishWrapUp', at: at(), callId: 'c1' }, { type: 'locked', at: at(), locked: false },
+    ], s);
+    expect([during.state.agent, during.state.reasonCode]).toEqual(['not_ready', 'locked']);
+  });
+
+  it('a client that vanishes: not offered calls at once, offline after the grace period with its calls ended "client_lost"; a reconnect within grace keeps the state', () => {
+    const s = readyOperator();
+    const gone = run([{ type: 'disconnected', at: at() }], s).state;
+    expect(offerable(gone)).toBe(false);
+    expect(step(gone, { type: 'offer', at: at(), callId: 'c1' })).toMatchObject({ ok: false, refusal: 'not_connected' });
+    const back = run([{ type: 'connected', at: at() }], gone).state;
+    expect(back.agent).toBe('ready');
+    const lost = run([{ type: 'tick', at: gone.graceUntil! }], gone).state;
+    expect(lost.agent).toBe('offline');
+    const onCall = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'disconnected', at: at() }], s).state;
+    const r = run([{ type: 'tick', at: onCall.graceUntil! }], onCall);
+    expect(r.state.agent).toBe('offline');
+    expect(r.effects).toContainEqual({ type: 'hangUp', callId: 'c1', cause: 'client_lost' });
+    expect(r.state.calls.find((c) => c.callId === 'c1')).toMatchObject({ state: 'wrapped_up', wrapUp: 'timed_out' });
+  });
+
+  it('the watchdog: a call the engines no longer know is ended "repair", audited as a repair, and the operator is not left on call', () => {
+    const s = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }], readyOperator()).state;
+    const r = run([{ type: 'reconcile', at: at(), liveCallIds: ['other'] }], s);
+    expect(r.effects).toContainEqual({ type: 'repaired', callId: 'c1', was: 'answered' });
+    expect(r.state.agent).toBe('wrap_up'); // it was answered: the operator still records what happened
+    const ringing = run([{ type: 'offer', at: at(), callId: 'c2' }], readyOperator()).state;
+    expect(step(ringing, { type: 'reconcile', at: at(100), liveCallIds: [] })).toMatchObject({ ignored: true });
+  });
+
+  it('sign-out during a call hangs it up on purpose and leaves nothing live', () => {
+    const s = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }], readyOperator()).state;
+    const r = run([{ type: 'signedOut', at: at() }], s);
+    expect(r.state.agent).toBe('offline');
+    expect(r.effects).toContainEqual({ type: 'hangUp', callId: 'c1', cause: 'signed_out' });
+  });
+});
+
+// ---- properties ------------------------------------------------------------------------------
+
+const CALL_IDS = ['a', 'b', 'c', 'd'];
+const callId = fc.constantFrom(...CALL_IDS);
+const gap = fc.integer({ min: 0, max: 90_000 });
+const w = <T,>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+type Make = (at: number) => OperatorEvent;
+const availability = fc.constantFrom('ready', 'not_ready', 'break') as fc.Arbitrary<'ready' | 'not_ready' | 'break'>;
+const eventArb: fc.Arbitrary<Make> = fc.oneof(
+  w(2, fc.constant<Make>((at) => ({ type: 'connected', at }))),
+  w(1, fc.constant<Make>((at) => ({ type: 'disconnected', at }))),
+  w(1, fc.constant<Make>((at) => ({ type: 'signedOut', at }))),
+  w(4, fc.record({ state: availability, reason: fc.option(fc.string({ maxLength: 5 })) }).map(({ state, reason }): Make => (at) => ({ type: 'setAvailability', at, state, reason }))),
+  w(1, fc.boolean().map((locked): Make => (at) => ({ type: 'locked', at, locked }))),
+  w(2, fc.constantFrom(true, true, false).map((available): Make => (at) => ({ type: 'microphone', at, available }))),
+  w(6, callId.map((callId): Make => (at) => ({ type: 'offer', at, callId }))),
+  w(3, fc.record({ callId, consultFor: fc.option(callId) }).map(({ callId, consultFor }): Make => (at) => ({ type: 'dial', at, callId, consultFor }))),
+  w(3, callId.map((callId): Make => (at) => ({ type: 'ringing', at, callId }))),
+  w(6, callId.map((callId): Make => (at) => ({ type: 'answered', at, callId }))),
+  w(2, fc.record({ callId, held: fc.boolean() }).map(({ callId, held }): Make => (at) => ({ type: 'held', at, callId, held }))),
+  w(3, fc.record({ callId, phase: fc.constantFrom('started', 'failed', 'completed') as fc.Arbitrary<'started' | 'failed' | 'completed'> })
+    .map(({ callId, phase }): Make => (at) => ({ type: 'transfer', at, callId, phase }))),
+  w(5, fc.record({ callId, cause: fc.constantFrom(...END_CAUSES) }).map(({ callId, cause }): Make => (at) => ({ type: 'ended', at, callId, cause }))),
+  w(4, fc.record({ callId, next: fc.option(availability, { nil: undefined }) }).map(({ callId, next }): Make => (at) => ({ type: 'finishWrapUp', at, callId, next }))),
+  w(3, fc.constant<Make>((at) => ({ type: 'tick', at }))),
+  w(2, fc.subarray(CALL_IDS).map((liveCallIds): Make => (at) => ({ type: 'reconcile', at, liveCallIds }))),
+);
+/** Most runs start with an operator who signed in, has a microphone and is ready. */
+const PRELUDE: Make[] = [(at) => ({ type: 'connected', at }), (at) => ({ type: 'microphone', at, available: true }), (at) => ({ type: 'setAvailability', at, state: 'ready' })];
+/** Events with times; sometimes a time earlier than the last (an event reported late). */
+const sequenceArb = fc.tuple(fc.array(fc.tuple(eventArb, gap, fc.boolean()), { maxLength: 80 }), fc.nat(9)).map(([xs, p]) => {
+  let now = T0;
+  const all: [Make, number, boolean][] = [...(p > 0 ? PRELUDE.map((m): [Make, number, boolean] => [m, 1, false]) : []), ...xs];
+  return all.map(([make, dt, late]) => {
+    now += dt;
+    return make(late ? now - Math.floor(dt / 2) - 1 : now);
+  });
+});
+
+describe('operator model: properties over random event sequences', () => {
+  it('never throws, and every reachable state keeps the invariants (never on call without a live call, never ready while locked, ...)', () => {
+    fc.assert(
+      fc.property(sequenceArb, (events) => {
+        let s = initialOperatorState(T0);
+        for (const ev of events) {
+          s = step(s, ev).state;
+          const problems = invariantProblems(s);
+          if (problems.length) throw new Error(`${problems.join('; ')} after ${JSON.stringify(ev)}`);
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('every answered customer call that ends is wrapped up exactly once (saved or timed out), consultation legs never', () => {
+    fc.assert(
+      fc.property(sequenceArb, (events) => {
+        let s = initialOperatorState(T0);
+        const log: Transition[] = [];
+        let last = T0;
+        const apply = (ev: OperatorEvent) => {
+          const r = step(s, ev);
+          if (r.ok && !('ignored' in r)) log.push(...r.transitions);
+          s = r.state;
+          last = Math.max(last, ev.at);
+        };
+        for (const ev of events) apply(ev);
+        // let every timer run out: wrap-ups close by saving or by the timer
+        apply({ type: 'tick', at: last + (P.wrapUpSeconds + P.ringSeconds + P.graceSeconds) * 1000 + 1 });
+        apply({ type: 'tick', at: last + 2 * (P.wrapUpSeconds + P.ringSeconds + P.graceSeconds) * 1000 + 2 });
+        // calls are identified by their offer/dial: a call id may be reused after it ended
+        const lives: { id: string; answered: boolean; ended: boolean; wrapped: number; consult: boolean }[] = [];
+        const current = new Map<string, (typeof lives)[number]>();
+        for (const tr of log) {
+          if (tr.subject !== 'call') continue;
+          if (tr.from === 'none') {
+            const life = { id: tr.callId!, answered: false, ended: false, wrapped: 0, consult: tr.event === 'dial' && false };
+            lives.push(life);
+            current.set(tr.callId!, life);
+            continue;
+          }
+          const life = current.get(tr.callId!)!;
+          if (tr.to === 'answered' && tr.from !== 'held' && tr.from !== 'transferring') life.answered = true;
+          if (tr.to === 'ended') life.ended = true;
+          if (tr.to === 'wrapped_up') life.wrapped += 1;
+        }
+        const consults = new Set<string>();
+        for (const ev of events) if (ev.type === 'dial' && ev.consultFor) consults.add(ev.callId);
+        for (const life of lives) {
+          if (life.wrapped > 1) throw new Error(`call ${life.id} wrapped up ${life.wrapped} times`);
+          if (!life.answered && life.wrapped) throw new Error(`call ${life.id} wrapped up without an answer`);
+          if (life.answered && life.ended && life.wrapped !== 1 && !consults.has(life.id)) {
+            throw new Error(`call ${life.id} answered and ended, wrapped up ${life.wrapped} times`);
+          }
+        }
+        expect(s.wrapUp).toBeNull();
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('the client renders what the gateway says: pushes reordered and repeated still leave the client with the gateway\'s view', () => {
+    fc.assert(
+      fc.property(sequenceArb, fc.array(fc.nat(), { maxLength: 200 }), (events, shuffle) => {
+        let s = initialOperatorState(T0);
+        const pushes: OperatorView[] = [];
+        let client: OperatorView | null = null;
+        let k = 0;
+        for (const ev of events) {
+          const r: StepResult = step(s, ev);
+          s = r.state;
+          if (r.ok && !('ignored' in r)) pushes.push(viewOf(s));
+          // deliver some pending pushes in a random order, some twice
+          const n = shuffle[k++ % Math.max(1, shuffle.length)] ?? 0;
+          for (let i = 0; i < n % 3 && pushes.length; i++) {
+            const j = (shuffle[(k + i) % Math.max(1, shuffle.length)] ?? 0) % pushes.length;
+            client = newerView(client, pushes[j]!);
+            if ((n & 4) === 0) pushes.splice(j, 1);
+          }
+          // the client never shows a state the gateway did not have
+          if (client && client.version > s.version) throw new Error('client ahead of the gateway');
+        }
+        for (const p of pushes) client = newerView(client, p);
+        if (s.version > 0) expect(client).toEqual(viewOf(s));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+});
