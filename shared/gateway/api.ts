@@ -5,6 +5,7 @@ import { PERMISSIONS } from './permissions';
 import { CRM_ROUTES, Instant } from './crm';
 import { SIP_ROUTES, SettableAgentState, AgentState, AgentReason } from './sip';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
+import { OperatorClientMessages, OperatorServerMessages } from './operator';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 import { userText } from '../rules/text';
 
@@ -365,6 +366,7 @@ export const WsClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ping'), id: userText({ min: 0, max: 64 }).optional() }),
   /** Set the caller's agent state (docs/telephony.md); answered with an agentState message. */
   z.strictObject({ type: z.literal('agentState'), state: SettableAgentState, reason: AgentReason.optional() }),
+  ...OperatorClientMessages,
   ...SupervisionClientMessages,
 ]);
 export const WsServerMessage = z.discriminatedUnion('type', [
@@ -373,5 +375,6 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
   /** The caller's agent state: the ack of a change, or a change the gateway made (wrap-up over, call routed). */
   z.strictObject({ type: z.literal('agentState'), state: AgentState, reason: z.string().nullable().optional(), since: z.string() }),
+  ...OperatorServerMessages,
   ...SupervisionServerMessages,
 ]);

@@ -7,3 +7,4 @@ export * from './device-message';
 export * from './crm';
 export * from './sip';
 export * from './supervision';
+export * from './operator';

@@ -1,0 +1,68 @@
+// The operator model on the wire (/ws): the client sends intents and the phone's facts; the
+// gateway, which owns the state (shared/rules/operator-model.ts), answers every accepted step
+// with the whole view (operatorState, versioned: a client keeps the newest), a refusal with its
+// reason (operatorRefused), things to tell the operator (operatorNotice) and calls the phone
+// must end (operatorHangUp). The client never invents a state: it renders operatorState.
+import { z } from 'zod';
+import { AGENT_STATES, CALL_STATES, END_CAUSES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
+import { userText } from '../rules/text';
+
+/** SIP Call-ID: printable ASCII without spaces (bounded: the gateway stores it). */
+export const OperatorCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const Availability = z.enum(['ready', 'not_ready', 'break']);
+const Reason = userText({ max: 100, redactCards: true });
+/** A client's id for its message, echoed in a refusal. */
+const RequestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+export const CLIENT_END_CAUSES = ['completed', 'declined', 'busy', 'failed', 'no_answer'] as const satisfies readonly (typeof END_CAUSES)[number][];
+
+export const OperatorIntent = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('setAvailability'), state: Availability, reason: Reason.optional() }),
+  z.strictObject({ kind: z.literal('finishWrapUp'), callId: OperatorCallId, next: Availability.optional(), reason: Reason.optional() }),
+  /** The operator dials: `number` is what was dialled (E.164 or a colleague's SIP user), for the call record and the card. */
+  z.strictObject({ kind: z.literal('dial'), callId: OperatorCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: OperatorCallId.optional() }),
+  z.strictObject({ kind: z.literal('microphone'), available: z.boolean() }),
+  z.strictObject({ kind: z.literal('locked'), locked: z.boolean() }),
+  // the phone's facts about a call the gateway knows
+  z.strictObject({ kind: z.literal('ringing'), callId: OperatorCallId }),
+  z.strictObject({ kind: z.literal('answered'), callId: OperatorCallId }),
+  z.strictObject({ kind: z.literal('held'), callId: OperatorCallId, held: z.boolean() }),
+  z.strictObject({ kind: z.literal('transfer'), callId: OperatorCallId, phase: z.enum(['started', 'failed', 'completed']) }),
+  /** What the phone saw; the gateway's own causes (repair, client_lost, signed_out, transferred) are not the client's to report. */
+  z.strictObject({ kind: z.literal('ended'), callId: OperatorCallId, cause: z.enum(CLIENT_END_CAUSES) }),
+]);
+export type OperatorIntent = z.infer<typeof OperatorIntent>;
+
+export const OperatorViewSchema = z.strictObject({
+  version: z.number().int().nonnegative(),
+  agent: z.enum(AGENT_STATES),
+  reason: z.string().nullable(),
+  reasonCode: z.enum(SYSTEM_REASONS).nullable(),
+  since: z.number(),
+  locked: z.boolean(),
+  microphone: z.boolean().nullable(),
+  offerable: z.boolean(),
+  calls: z.array(
+    z.strictObject({
+      callId: z.string(),
+      direction: z.enum(['inbound', 'outbound']),
+      state: z.enum(CALL_STATES),
+      cause: z.enum(END_CAUSES).nullable(),
+      consultFor: z.string().nullable(),
+      wrapUp: z.enum(['saved', 'timed_out']).nullable(),
+    }),
+  ),
+  wrapUp: z.strictObject({ callId: z.string(), until: z.number() }).nullable(),
+});
+
+export const OPERATOR_NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost'] as const;
+
+export const OperatorClientMessages = [
+  z.strictObject({ type: z.literal('operator'), id: RequestId.optional(), intent: OperatorIntent }),
+] as const;
+export const OperatorServerMessages = [
+  z.strictObject({ type: z.literal('operatorState'), view: OperatorViewSchema }),
+  z.strictObject({ type: z.literal('operatorRefused'), id: z.string().nullable(), kind: z.string(), refusal: z.enum(REFUSALS) }),
+  z.strictObject({ type: z.literal('operatorNotice'), code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() }),
+  z.strictObject({ type: z.literal('operatorHangUp'), callId: z.string(), cause: z.enum(END_CAUSES) }),
+] as const;
