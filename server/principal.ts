@@ -8,23 +8,9 @@ import { allowedForUser } from './auth/allowlist';
 import { ForgedTokenError } from './auth/tokens';
 import { GatewayError } from './errors';
 import { orgPolicy } from './policy';
+import { parsePermissions, type Principal } from './auth/principal-type';
 
-export interface Principal {
-  userId: string;
-  orgId: string;
-  username: string;
-  displayName: string;
-  role: string;
-  permissions: ReadonlySet<Permission>;
-  teamIds: string[];
-  sessionId: string;
-  deviceId: string | null;
-  sourceIp: string;
-  /** Policy requires TOTP and the user has none yet: only enrolment routes are open. */
-  totpEnrolmentOnly: boolean;
-  /** The session's absolute end (a live /ws closes itself then without asking the database). */
-  sessionExpiresAt: Date;
-}
+export { actorOf, parsePermissions, type Principal } from './auth/principal-type';
 
 export async function loadUserAccess(db: Executor, userId: string) {
   const user = await db
@@ -39,11 +25,6 @@ export async function loadUserAccess(db: Executor, userId: string) {
   if (!user) return null;
   const teams = await db.selectFrom('team_members').select('team_id').where('user_id', '=', userId).execute();
   return { ...user, permissions: parsePermissions(user.permissions), teamIds: teams.map((t) => t.team_id).sort() };
-}
-
-export function parsePermissions(value: unknown): Permission[] {
-  const list = typeof value === 'string' ? JSON.parse(value) : value;
-  return Array.isArray(list) ? (list as Permission[]) : [];
 }
 
 const SESSION_TOUCH_MS = 60_000;
@@ -165,5 +146,3 @@ export async function permittedOrAudited(ctx: GatewayContext, principal: Princip
   return false;
 }
 
-/** Actor fields for audit entries. */
-export const actorOf = (p: Principal) => ({ userId: p.userId, username: p.username });

@@ -10,7 +10,7 @@
 // reads the rows), never by filtering rows after fetching them, so a row outside the scope
 // and a row that does not exist take the same query and give the same zero rows.
 import { sql, type RawBuilder } from 'kysely';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 
 export type CampaignScope =
   | { kind: 'org'; orgId: string }

@@ -6,7 +6,11 @@
 // contacts. A cut is pushed at once (retried), and every live cut is pushed again every
 // sip.accessResyncSeconds, so a restarted Kamailio (its htable is in memory) is told again
 // within that interval. Pushing is idempotent.
-import type { GatewayContext } from '../context';
+import type { Clock } from '../clock';
+import type { GatewayConfig } from '../config';
+import type { Db } from '../db/schema';
+import type { SessionEvents } from '../session-events';
+import type { SipAccessLedger } from './access';
 import { errorSummary } from '../log';
 import { sipUserOf } from './agents';
 
@@ -25,7 +29,7 @@ export class KamailioAccessPush {
   private closed = false;
 
   constructor(
-    private readonly ctx: Pick<GatewayContext, 'db' | 'config' | 'clock' | 'sessionEvents' | 'sipAccess'>,
+    private readonly ctx: { db: Db; config: GatewayConfig; clock: Clock; sessionEvents: SessionEvents; sipAccess: SipAccessLedger },
     private readonly url: string,
     private readonly log: (msg: string) => void = (m) => console.warn(m),
   ) {

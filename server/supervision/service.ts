@@ -17,7 +17,7 @@ import { inScope, campaignScope } from '../crm/scope';
 import type { Db } from '../db/schema';
 import { GatewayError } from '../errors';
 import { orgPolicy } from '../policy';
-import { actorOf, parsePermissions, type Principal } from '../principal';
+import { actorOf, parsePermissions, type Principal } from '../auth/principal-type';
 import type { AgentRegistry } from '../sip/agents';
 import { NgClient, NgError, type Bencodable } from './ng';
 import { Sdp, type BoardOperator, type SupervisionMode, type SupervisionView } from '../../shared/gateway/supervision';

@@ -2,12 +2,15 @@
 // registers handlers from it, /openapi.json is generated from it, the client imports its types.
 import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
+import type { RouteSpec } from './route-spec';
 import { CRM_ROUTES, Instant } from './crm';
 import { SIP_ROUTES, SettableAgentState, AgentState, AgentReason } from './sip';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { OperatorClientMessages, OperatorServerMessages } from './operator';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 import { userText } from '../rules/text';
+
+export type { RouteSpec } from './route-spec';
 
 const Id = z.uuid();
 const Iso = z.string();
@@ -239,18 +242,6 @@ export const AuditExportResponse = z.strictObject({
 export const HealthResponse = z.strictObject({ status: z.literal('ok'), version: z.string() });
 export const MeResponse = z.strictObject({ user: UserView, sessionId: Id, deviceId: Id.nullable() });
 
-type Schema = z.ZodType;
-export interface RouteSpec {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  path: string;
-  summary: string;
-  /** null = public; 'authenticated' = any signed-in user; otherwise the permission needed. */
-  auth: null | 'authenticated' | (typeof PERMISSIONS)[number];
-  body?: Schema;
-  query?: Schema;
-  params?: Schema;
-  response: Schema;
-}
 
 export const ROUTES = {
   health: { method: 'GET', path: '/health', summary: 'Liveness and version', auth: null, response: HealthResponse },

@@ -3,7 +3,7 @@
 // strict zod objects everywhere, one permission per route. Scope (which campaigns a caller
 // may see) is not a permission: the gateway applies it in SQL on every route below.
 import { z } from 'zod';
-import type { RouteSpec } from './api';
+import type { RouteSpec } from './route-spec';
 import { isTimeZone, WEEKDAYS } from '../rules/business-hours';
 import { luhnValid } from '../rules/card-redaction';
 import { toE164 } from '../rules/phone';

@@ -2,7 +2,7 @@
 // for Kamailio's auth_ephemeral, agent states, and the routing query Kamailio makes for an
 // inbound call to a DID. Spread into ROUTES (api.ts).
 import { z } from 'zod';
-import type { RouteSpec } from './api';
+import type { RouteSpec } from './route-spec';
 import { userText } from '../rules/text';
 
 const Id = z.uuid();

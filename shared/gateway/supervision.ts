@@ -3,7 +3,7 @@
 // legs ended) and for the operator's second, non-SIP connection (whisper/barge set-up).
 // Spread into ROUTES (api.ts); the WS messages join WsClientMessage / WsServerMessage.
 import { z } from 'zod';
-import type { RouteSpec } from './api';
+import type { RouteSpec } from './route-spec';
 import { AgentState } from './sip';
 
 const Id = z.uuid();

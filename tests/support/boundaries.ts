@@ -211,7 +211,11 @@ export function scanBoundaries(files: readonly SourceFile[]): Violation[] {
             report(ref.line, 'server-isolated', `${at}: server/ must not depend on ${target}/`);
           }
           break;
-        case 'main':
+        case 'main': // (f) Electron main: shared contracts only, never the renderer's or the gateway's code
+          if (target === 'renderer' || target === 'server') {
+            report(ref.line, 'main-isolated', `${at}: main/ talks to the renderer over IPC and to the gateway over HTTP, never by import`);
+          }
+          if (target === 'preload' && !ref.typeOnly) report(ref.line, 'main-isolated', `${at}: main/ must not load preload/ code (types only)`);
           break;
       }
     }
@@ -251,4 +255,104 @@ export function readSourceTree(root: string, dirs: readonly string[] = ENVIRONME
   };
   for (const d of dirs) walk(d);
   return files;
+}
+
+/** Resolves a relative import of `from` to a file of `known` (TypeScript's extension rules), or null. */
+export function resolveImport(from: string, specifier: string, known: ReadonlySet<string>): string | null {
+  if (!specifier.startsWith('.')) return null;
+  const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
+  const stem = base.replace(/\.(m|c)?js$/, '');
+  for (const candidate of [base, `${stem}.ts`, `${stem}.tsx`, `${stem}.mts`, `${stem}.cts`, `${base}/index.ts`, `${base}/index.tsx`]) {
+    if (known.has(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * Import cycles among `files`, type-only imports included (a cycle held together by types is
+ * still two modules that cannot be understood or moved apart): one entry per strongly
+ * connected component of the import graph, as a path that closes on itself (a -> b -> a).
+ */
+export function importCycles(files: readonly SourceFile[]): string[][] {
+  const known = new Set(files.map((f) => f.path));
+  const edges = new Map<string, string[]>();
+  for (const f of files) {
+    const to = new Set<string>();
+    for (const ref of importsOf(f)) {
+      const target = resolveImport(f.path, ref.specifier, known);
+      if (target) to.add(target);
+    }
+    edges.set(f.path, [...to].sort());
+  }
+  // Tarjan's strongly connected components, iterative (deep trees must not overflow the stack)
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  for (const root of [...known].sort()) {
+    if (index.has(root)) continue;
+    const work: { node: string; next: number }[] = [{ node: root, next: 0 }];
+    index.set(root, counter);
+    low.set(root, counter++);
+    stack.push(root);
+    onStack.add(root);
+    while (work.length) {
+      const top = work[work.length - 1]!;
+      const out = edges.get(top.node)!;
+      if (top.next < out.length) {
+        const w = out[top.next++]!;
+        if (!index.has(w)) {
+          index.set(w, counter);
+          low.set(w, counter++);
+          stack.push(w);
+          onStack.add(w);
+          work.push({ node: w, next: 0 });
+        } else if (onStack.has(w)) low.set(top.node, Math.min(low.get(top.node)!, index.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1]!.node;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
+      }
+      if (low.get(top.node) === index.get(top.node)) {
+        const component: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          component.push(w);
+        } while (w !== top.node);
+        const selfLoop = edges.get(top.node)!.includes(top.node);
+        if (component.length > 1 || selfLoop) components.push(component.sort());
+      }
+    }
+  }
+  // a readable cycle through each component: the shortest path back to its first file
+  return components.map((component) => {
+    const members = new Set(component);
+    const start = component[0]!;
+    const prev = new Map<string, string>();
+    const queue = [start];
+    const seen = new Set([start]);
+    while (queue.length) {
+      const n = queue.shift()!;
+      for (const w of edges.get(n)!) {
+        if (!members.has(w)) continue;
+        if (w === start) {
+          const cycle = [start];
+          for (let c: string | undefined = n; c && c !== start; c = prev.get(c)) cycle.splice(1, 0, c);
+          return [...cycle, start];
+        }
+        if (!seen.has(w)) {
+          seen.add(w);
+          prev.set(w, n);
+          queue.push(w);
+        }
+      }
+    }
+    return [...component, start];
+  });
 }

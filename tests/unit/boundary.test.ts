@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { importsOf, readSourceTree, scanBoundaries, type SourceFile } from '../support/boundaries';
+import { importCycles, importsOf, readSourceTree, scanBoundaries, type SourceFile } from '../support/boundaries';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -20,6 +20,36 @@ describe('environment boundaries of the real source tree', () => {
   it('has no file importing across an environment boundary', () => {
     const violations = scanBoundaries(files).map((v) => `${v.file}:${v.line} [${v.rule}] ${v.message}`);
     expect(violations).toEqual([]);
+  });
+
+  it('has no import cycle, type-only imports included', () => {
+    expect(importCycles(files).map((c) => c.join(' -> '))).toEqual([]);
+  });
+});
+
+describe('cycle finder', () => {
+  it('finds a cycle held together only by a type import, and names its path', () => {
+    const cycles = importCycles([
+      { path: 'server/context.ts', text: `import { Service } from './svc/service';` },
+      { path: 'server/svc/service.ts', text: `import { rule } from '../rules/scope.js';` },
+      { path: 'server/rules/scope.ts', text: `import type { Ctx } from '../context';` },
+      { path: 'server/other.ts', text: `import { Service } from './svc/service';` },
+    ]);
+    expect(cycles).toEqual([['server/context.ts', 'server/svc/service.ts', 'server/rules/scope.ts', 'server/context.ts']]);
+  });
+
+  it('finds re-export and index cycles, a file importing itself, and leaves a diamond alone', () => {
+    expect(importCycles([
+      { path: 'shared/a/index.ts', text: `export * from './b';` },
+      { path: 'shared/a/b.ts', text: `import type { X } from '.';` },
+    ])).toEqual([['shared/a/b.ts', 'shared/a/index.ts', 'shared/a/b.ts']]);
+    expect(importCycles([{ path: 'main/x.ts', text: `import { y } from './x';` }])).toEqual([['main/x.ts', 'main/x.ts']]);
+    expect(importCycles([
+      { path: 'main/a.ts', text: `import './b';\nimport './c';` },
+      { path: 'main/b.ts', text: `import './d';` },
+      { path: 'main/c.ts', text: `import './d';` },
+      { path: 'main/d.ts', text: `import { z } from 'zod';` },
+    ])).toEqual([]);
   });
 });
 
@@ -73,6 +103,10 @@ describe('boundary scanner catches each kind of violation', () => {
     ['server/x.ts', `import { buildKoeApi } from '../preload/api';`, 'server-isolated'],
     ['server/x.ts', `import type { KoeApi } from '../renderer/src/koe';`, 'server-isolated'],
     ['server/x.ts', `import type { App } from 'electron';`, 'server-no-electron'],
+    // (f) main
+    ['main/x.ts', `import { AppShell } from '../renderer/src/features/shell/AppShell';`, 'main-isolated'],
+    ['main/session/x.ts', `import type { Principal } from '../../server/principal';`, 'main-isolated'],
+    ['main/x.ts', `import { buildKoeApi } from '../preload/api';`, 'main-isolated'],
   ])('%s: `%s` -> %s', (file, text, rule) => {
     expect(one(file, text)).toContain(`${file}:${rule}`);
   });

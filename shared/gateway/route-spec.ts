@@ -1,0 +1,17 @@
+// The shape of one gateway route in the contract (ROUTES in api.ts): its own module so the
+// contract's parts (crm, sip, supervision) can declare routes without importing api.ts.
+import type { z } from 'zod';
+import type { PERMISSIONS } from './permissions';
+
+type Schema = z.ZodType;
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  summary: string;
+  /** null = public; 'authenticated' = any signed-in user; otherwise the permission needed. */
+  auth: null | 'authenticated' | (typeof PERMISSIONS)[number];
+  body?: Schema;
+  query?: Schema;
+  params?: Schema;
+  response: Schema;
+}
