@@ -30,6 +30,16 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
+/** The audit event of something a signed-in caller did: org, actor, address and device from the principal. */
+export function eventBy(
+  p: { orgId: string; userId: string; username: string; sourceIp: string; deviceId: string | null },
+  action: string,
+  target: { type: string; id: string } | null,
+  detail?: Record<string, unknown>,
+): AuditEvent {
+  return { orgId: p.orgId, actor: { userId: p.userId, username: p.username }, action, sourceIp: p.sourceIp, deviceId: p.deviceId, target, detail };
+}
+
 /** JSON with object keys sorted at every level: one byte string per value. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);

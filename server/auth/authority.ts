@@ -18,11 +18,11 @@
 //     can lock the last holder of roles:manage out; someone else (an admin) does it;
 //   - the built-in admin role keeps every permission (an org cannot lock itself out); the
 //     built-in operator and team_lead roles follow the inclusion rule like any other role.
-import type { AuditEvent } from '../audit/audit';
+import { eventBy, type AuditEvent } from '../audit/audit';
 import { PERMISSIONS, type Permission } from '../../shared/gateway/permissions';
 import type { ErrorCode } from '../../shared/gateway/errors';
 import { GatewayError } from '../errors';
-import { actorOf, parsePermissions, type Principal } from '../principal';
+import { parsePermissions, type Principal } from '../principal';
 import type { Executor } from '../db/schema';
 
 /**
@@ -62,10 +62,7 @@ export function missingPermissions(p: Principal, wanted: Iterable<Permission>): 
 }
 
 function refuse(p: Principal, attempted: string, target: { type: string; id: string } | null, message: string, detail: Record<string, unknown>): never {
-  throw new AuditedRefusal('forbidden', message, {
-    orgId: p.orgId, actor: actorOf(p), action: 'authz.refused', sourceIp: p.sourceIp, deviceId: p.deviceId, target,
-    detail: { attempted, ...detail },
-  });
+  throw new AuditedRefusal('forbidden', message, eventBy(p, 'authz.refused', target, { attempted, ...detail }));
 }
 
 const list = (perms: string[]) => perms.map((x) => `"${x}"`).join(', ');

@@ -2,7 +2,7 @@
 // challenge consumption, session creation.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { OrgPolicy } from '../../shared/gateway/policy';
-import { appendAudit, type AuditEvent } from '../audit/audit';
+import { appendAudit, eventBy, type AuditEvent } from '../audit/audit';
 import type { GatewayContext } from '../context';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
@@ -214,10 +214,7 @@ export async function verifySecretFor(
 ): Promise<{ totpCounter: number | null }> {
   const now = ctx.clock.now();
   const lockedUntil = await activeLock(ctx.db, p.username, now);
-  const event = (reason: string): AuditEvent => ({
-    orgId: p.orgId, actor: { userId: p.userId, username: p.username }, action: input.action, sourceIp: p.sourceIp,
-    deviceId: p.deviceId, target: { type: 'user', id: p.userId }, detail: { reason },
-  });
+  const event = (reason: string): AuditEvent => eventBy(p, input.action, { type: 'user', id: p.userId }, { reason });
   if (lockedUntil) {
     await ctx.securityAudit.record(`${p.userId}|${p.sourceIp}`, event('locked'));
     throw new GatewayError('account_locked', 'the account is locked', { lockedUntil: lockedUntil.toISOString() });

@@ -1,7 +1,7 @@
 // /me/*: the signed-in user's own account: profile, password, TOTP.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { appendAudit } from '../audit/audit';
+import { appendAudit, eventBy } from '../audit/audit';
 import { preparePassword, storePassword } from '../auth/password-change';
 import { revokeSessions, verifySecretFor } from '../auth/sign-in-helpers';
 import { newRecoveryCodes, newTotpSecret, normalizeRecoveryCode, sha256, totpEnrolment } from '../auth/totp';
@@ -10,7 +10,7 @@ import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 import { orgPolicy } from '../policy';
-import { actorOf, type Principal } from '../principal';
+import type { Principal } from '../principal';
 import { userView } from './views';
 
 async function account(db: Executor, userId: string) {
@@ -33,9 +33,7 @@ async function replaceRecoveryCodes(tx: Executor, userId: string): Promise<strin
 
 export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock } = ctx;
-  const event = (p: Principal, action: string, detail?: Record<string, unknown>) => ({
-    orgId: p.orgId, actor: actorOf(p), action, sourceIp: p.sourceIp, deviceId: p.deviceId, target: { type: 'user', id: p.userId }, detail,
-  });
+  const event = (p: Principal, action: string, detail?: Record<string, unknown>) => eventBy(p, action, { type: 'user', id: p.userId }, detail);
 
   route(app, ctx, 'me', async ({ principal }) => ({
     user: await userView(db, principal.userId, clock.now()),

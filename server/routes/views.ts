@@ -1,24 +1,46 @@
 import type { UserView } from '../../shared/gateway/api';
+import { parsePermissions } from '../auth/principal-type';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
-import { loadUserAccess } from '../principal';
+
+/**
+ * Users as the admin API shows them, in three queries whatever their number (users with their
+ * role, their teams, their locks): the user list does not query per row.
+ */
+export async function userViews(db: Executor, which: { orgId: string } | { ids: string[] }, now: Date): Promise<UserView[]> {
+  if ('ids' in which && which.ids.length === 0) return [];
+  let q = db
+    .selectFrom('users')
+    .innerJoin('roles', 'roles.id', 'users.role_id')
+    .select(['users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'users.totp_enabled', 'roles.key as role', 'roles.permissions'])
+    .orderBy('users.username');
+  q = 'ids' in which ? q.where('users.id', 'in', which.ids) : q.where('users.org_id', '=', which.orgId);
+  const users = await q.execute();
+  if (users.length === 0) return [];
+  const ids = users.map((u) => u.id);
+  const teams = await db.selectFrom('team_members').select(['user_id', 'team_id']).where('user_id', 'in', ids).execute();
+  const locks = await db.selectFrom('account_locks').select(['username', 'locked_until']).where('username', 'in', users.map((u) => u.username)).execute();
+  return users.map((u) => {
+    const lock = locks.find((l) => l.username === u.username);
+    return {
+      id: u.id,
+      orgId: u.org_id,
+      username: u.username,
+      displayName: u.display_name,
+      role: u.role,
+      permissions: [...parsePermissions(u.permissions)].sort(),
+      teamIds: teams.filter((t) => t.user_id === u.id).map((t) => t.team_id).sort(),
+      disabled: u.disabled,
+      totpEnabled: u.totp_enabled,
+      locked: !!lock && lock.locked_until > now,
+    };
+  });
+}
 
 export async function userView(db: Executor, userId: string, now: Date): Promise<UserView> {
-  const u = await loadUserAccess(db, userId);
-  if (!u) throw new GatewayError('not_found', 'no such user');
-  const lock = await db.selectFrom('account_locks').select('locked_until').where('username', '=', u.username).executeTakeFirst();
-  return {
-    id: u.id,
-    orgId: u.org_id,
-    username: u.username,
-    displayName: u.display_name,
-    role: u.role,
-    permissions: [...u.permissions].sort(),
-    teamIds: u.teamIds,
-    disabled: u.disabled,
-    totpEnabled: u.totp_enabled,
-    locked: !!lock && lock.locked_until > now,
-  };
+  const [view] = await userViews(db, { ids: [userId] }, now);
+  if (!view) throw new GatewayError('not_found', 'no such user');
+  return view;
 }
 
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
