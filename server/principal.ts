@@ -5,6 +5,7 @@ import type { Permission } from '../shared/gateway/permissions';
 import type { GatewayContext } from './context';
 import type { Executor } from './db/schema';
 import { allowedForUser } from './auth/allowlist';
+import { sessionExpired } from './auth/sign-in-helpers';
 import { ForgedTokenError } from './auth/tokens';
 import { GatewayError } from './errors';
 import { orgPolicy } from './policy';
@@ -86,8 +87,7 @@ export async function principalForSession(
   if (session.revoked_at) throw new GatewayError('session_revoked', 'this session was signed out or revoked');
   const now = ctx.clock.now();
   const policy = await orgPolicy(ctx.db, session.org_id);
-  const idle = !opts.live && now.getTime() - session.last_seen_at.getTime() >= policy.sessions.idleMinutes * 60_000;
-  if (now >= session.absolute_expires_at || idle) {
+  if (sessionExpired(session, policy, now, { live: opts.live })) {
     throw new GatewayError('session_expired', 'session expired: sign in again');
   }
   const user = await loadUserAccess(ctx.db, claims.userId);

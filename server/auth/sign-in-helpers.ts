@@ -11,6 +11,37 @@ import type { SessionEvents } from '../session-events';
 import { checkTotp } from './totp';
 import { newRefreshToken } from './tokens';
 
+/**
+ * The one session-expiry rule: past its absolute end, or idle longer than the org allows
+ * (`live`: a connection that is itself the activity, e.g. an open /ws, is never idle).
+ */
+export function sessionExpired(
+  session: { absolute_expires_at: Date; last_seen_at: Date },
+  policy: Pick<OrgPolicy, 'sessions'>,
+  now: Date,
+  opts: { live?: boolean } = {},
+): boolean {
+  const idle = !opts.live && now.getTime() - session.last_seen_at.getTime() >= policy.sessions.idleMinutes * 60_000;
+  return now >= session.absolute_expires_at || idle;
+}
+
+/**
+ * The one TOTP check: the code valid for this user's secret now (±1 step), newer than the last
+ * step used, and consumed atomically (of concurrent uses of one code exactly one passes).
+ * Returns the step, or why not.
+ */
+export async function totpStep(
+  db: Executor,
+  user: { id: string; username: string; totpSecret: string; lastCounter: number | string | bigint | null },
+  code: string,
+  now: Date,
+): Promise<{ counter: number } | { refused: 'totp_invalid' | 'totp_replayed' }> {
+  const counter = checkTotp(user.totpSecret, user.username, code, now, user.lastCounter === null ? null : Number(user.lastCounter));
+  if (counter === null) return { refused: 'totp_invalid' };
+  if (!(await consumeTotpStep(db, user.id, counter))) return { refused: 'totp_replayed' };
+  return { counter };
+}
+
 export function newChallenge(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -234,10 +265,9 @@ export async function verifySecretFor(
   }
   let totpCounter: number | null = null;
   if (input.totp) {
-    const last = user.totp_last_counter === null ? null : Number(user.totp_last_counter);
-    totpCounter = checkTotp(input.totp.secret, p.username, input.totp.code, now, last);
-    if (totpCounter === null) return fail('totp_invalid', 'totp_invalid');
-    if (!(await consumeTotpStep(ctx.db, p.userId, totpCounter))) return fail('totp_replayed', 'totp_invalid');
+    const step = await totpStep(ctx.db, { id: p.userId, username: p.username, totpSecret: input.totp.secret, lastCounter: user.totp_last_counter }, input.totp.code, now);
+    if ('refused' in step) return fail(step.refused, 'totp_invalid');
+    totpCounter = step.counter;
   }
   return { totpCounter };
 }

@@ -153,6 +153,8 @@ interface Leaf {
   key: boolean;
   /** Where text goes (strings, enums, unions with a string): every hostile value; elsewhere one per class. */
   text: boolean;
+  /** Unions of objects on the way (a WebSocket intent): the variant this leaf belongs to, by the union's path. */
+  variants?: Record<string, any>;
 }
 const def = (s: any): any => s._zod.def;
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
@@ -184,7 +186,11 @@ function leaves(schema: any, path: Seg[] = [], out: Leaf[] = []): Leaf[] {
     out.push({ path: [...path, KEY], key: true, text: true });
     leaves(d.valueType, [...path, 'fuzz-field'], out);
   } else if (d.type === 'union' && d.options.some((o: any) => def(unwrap(o)).type === 'object')) {
-    for (const o of d.options) leaves(o, path, out);
+    for (const o of d.options) {
+      const start = out.length;
+      leaves(o, path, out);
+      for (const leaf of out.slice(start)) leaf.variants = { ...leaf.variants, [JSON.stringify(path)]: o };
+    }
   } else {
     const kinds = d.type === 'union' ? d.options.map((o: any) => def(unwrap(o)).type) : [d.type];
     out.push({ path, key: false, text: kinds.some((k: string) => k === 'string' || k === 'enum' || k === 'literal') });
@@ -246,7 +252,7 @@ function baseline(schema: any, name: string, named: Baselines, force = false): u
   }
 }
 /** `root` with the placeholder at `path`; missing containers on the way are built from their schemas. */
-function withPlaceholder(schema: any, root: unknown, path: Seg[], named: Baselines): unknown {
+function withPlaceholder(schema: any, root: unknown, path: Seg[], named: Baselines, variants: Record<string, any> = {}): unknown {
   const top = root === undefined ? baseline(schema, '', named, true) : root;
   let node: any = top;
   let s = schema;
@@ -257,10 +263,16 @@ function withPlaceholder(schema: any, root: unknown, path: Seg[], named: Baselin
       node[PLACEHOLDER] = baseline(childSchema(s, 'x'), 'fuzz-field', named, true) ?? 'テスト';
       return top;
     }
-    const child = childSchema(s, seg);
+    let child = childSchema(s, seg);
     if (last) {
       node[seg as string | number] = PLACEHOLDER;
       return top;
+    }
+    // a union of objects on the way: the leaf's own variant, built from its baseline
+    const variant = variants[JSON.stringify(path.slice(0, i + 1))];
+    if (variant) {
+      child = variant;
+      node[seg as string | number] = baseline(variant, String(seg), named, true);
     }
     if (node[seg as string | number] === undefined) node[seg as string | number] = baseline(child, String(seg), named, true);
     const next = node[seg as string | number];
@@ -654,7 +666,7 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
         for (const leaf of bodyLeaves) {
           for (const h of leaf.key ? keysFor(values) : leaf.text ? focused(values, String(leaf.path.filter((x) => typeof x === 'string').at(-1) ?? '')) : SAMPLE) {
             attempt(`body.${pathName(leaf.path)}`, leaf.key ? `${h.cls} (as key)` : h.cls, async () => {
-              const obj = spec.body ? withPlaceholder(spec.body, bodyBase(), leaf.path, names) : PLACEHOLDER;
+              const obj = spec.body ? withPlaceholder(spec.body, bodyBase(), leaf.path, names, leaf.variants) : PLACEHOLDER;
               await prepare[name]?.(obj, role);
               const text = leaf.key
                 ? JSON.stringify(obj).split(JSON.stringify(PLACEHOLDER)).join(JSON.stringify(h.value))
@@ -771,7 +783,7 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
         const fresh = type === 'auth';
         for (const leaf of leaves(option).filter((l) => l.path[0] !== 'type')) {
           for (const h of focused(values, String(leaf.path.at(-1)))) {
-            const obj = withPlaceholder(option, baseline(option, '', names, true), leaf.path, names);
+            const obj = withPlaceholder(option, baseline(option, '', names, true), leaf.path, names, leaf.variants);
             await attempt(role, `${type}.${pathName(leaf.path)}`, h.cls, bodyText(obj, h), fresh);
           }
         }
