@@ -1,7 +1,8 @@
 import { DEFAULT_ORG_POLICY, OrgPolicySchema, type OrgPolicy } from '../shared/gateway/policy';
 import type { Executor } from './db/schema';
+import { jsonColumn } from './db/json-column';
 
-const parsePolicy = (value: unknown): OrgPolicy => OrgPolicySchema.parse((typeof value === 'string' ? JSON.parse(value) : value) ?? {});
+const parsePolicy = (value: unknown): OrgPolicy => OrgPolicySchema.parse(jsonColumn<unknown>(value) ?? {});
 
 export async function orgPolicy(db: Executor, orgId: string): Promise<OrgPolicy> {
   const row = await db.selectFrom('orgs').select('policy').where('id', '=', orgId).executeTakeFirst();

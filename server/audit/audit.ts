@@ -16,6 +16,7 @@ import type { AuditEntryView } from '../../shared/gateway/api';
 import { sanitizeText } from '../../shared/rules/text';
 import type { Clock } from '../clock';
 import type { Selectable } from 'kysely';
+import { jsonColumn } from '../db/json-column';
 import type { AuditLogTable, Db, Executor } from '../db/schema';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -142,7 +143,7 @@ export function toAuditView(row: AuditRow): AuditEntryView {
     targetId: row.target_id,
     sourceIp: row.source_ip,
     deviceId: row.device_id,
-    detail: (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<string, unknown>,
+    detail: jsonColumn<Record<string, unknown>>(row.detail),
     prevHash: row.prev_hash,
     hash: row.hash,
   };

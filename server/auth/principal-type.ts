@@ -2,6 +2,7 @@
 // own, with no gateway context, so the modules that only read a principal (scope rules,
 // supervision) do not import the authentication machinery and its context.
 import type { Permission } from '../../shared/gateway/permissions';
+import { jsonColumn } from '../db/json-column';
 
 export interface Principal {
   userId: string;
@@ -21,7 +22,7 @@ export interface Principal {
 }
 
 export function parsePermissions(value: unknown): Permission[] {
-  const list = typeof value === 'string' ? JSON.parse(value) : value;
+  const list = jsonColumn<unknown>(value);
   return Array.isArray(list) ? (list as Permission[]) : [];
 }
 
