@@ -12,7 +12,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
-import { Baresip, readWav, toneShare, type BaresipEvent } from '../integration/telephony/baresip';
+import { readWav, toneShare } from '../support/tone';
+import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium } from '../support/devhost-harness';
 import { finishWrapUp, median, operatorPage, remoteToneLevel, toneTimeline, type OperatorPage } from './softphone-support';
 

@@ -4,7 +4,9 @@
 import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../deploy/stack';
 import { logTail, stackLogs } from '../../deploy/stack';
-import { readWav } from '../integration/telephony/baresip';
+import { readWav, toneDbfs } from '../support/tone';
+
+export { toneDbfs } from '../support/tone';
 import { startTestDevHost } from '../support/devhost-harness';
 import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';
@@ -109,24 +111,6 @@ export function remoteToneLevel(page: Page, hz: number, callId?: string): Promis
     },
     { hz, callId },
   );
-}
-
-/** Amplitude of `hz` in dBFS (a full-scale sine = 0 dB), Goertzel over the samples. */
-export function toneDbfs(samples: Float32Array, rate: number, hz: number): number {
-  const n = samples.length;
-  if (n === 0) return -120;
-  const w = (2 * Math.PI * hz) / rate;
-  const coeff = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of samples) {
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  const power = Math.max(0, s1 * s1 + s2 * s2 - coeff * s1 * s2);
-  const amplitude = (2 * Math.sqrt(power)) / n;
-  return Math.max(-120, 20 * Math.log10(amplitude || 1e-9));
 }
 
 /** `hz`'s level per 100 ms window of a baresip recording. */

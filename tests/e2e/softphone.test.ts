@@ -8,7 +8,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
-import { Baresip, readWav, toneShare } from '../integration/telephony/baresip';
+import { readWav, toneShare } from '../support/tone';
+import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, memoryKeytar, remoteToneLevel } from './softphone-support';
 

@@ -10,6 +10,9 @@ import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';
 
+/** Moved to tests/support/tone.ts (one detector); re-exported for older imports. */
+export { tonePower } from '../support/tone';
+
 export const PASSWORD = 'Sakura-Koe-2026!';
 export const CUSTOMER_HZ = 440;
 export const OPERATOR_HZ = 1000;
@@ -222,21 +225,3 @@ export function clickAndHearBoth(page: Page, buttonTestId: string, freqs: [numbe
   );
 }
 
-/** Goertzel power of `hz` in samples [from, to). */
-export function tonePower(samples: Float32Array, rate: number, hz: number, from: number, to: number): number {
-  const a = Math.max(0, Math.floor(from));
-  const b = Math.min(samples.length, Math.floor(to));
-  const n = b - a;
-  if (n <= 0) return 0;
-  const k = Math.round((n * hz) / rate);
-  const w = (2 * Math.PI * k) / n;
-  const coeff = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = a; i < b; i++) {
-    const s0 = samples[i]! + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * n);
-}

@@ -4,8 +4,8 @@
 // recording of what the customer heard is analysed here (Goertzel) for the isolation in dB.
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readWav } from '../integration/telephony/baresip';
-import { CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, tonePower, type SupervisionWorld } from './supervision-harness';
+import { readWav, tonePower } from '../support/tone';
+import { CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, type SupervisionWorld } from './supervision-harness';
 
 let w: SupervisionWorld;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

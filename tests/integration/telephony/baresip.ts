@@ -2,11 +2,14 @@
 // UDP from the stack's trunk port, a sine tone as its voice, what it hears recorded to WAV
 // (sndfile), controlled over ctrl_tcp (netstring JSON commands and events).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../../deploy/stack';
+
+/** The tone measures moved to tests/support/tone.ts (one detector); re-exported for older imports. */
+export { readWav, toneShare } from '../../support/tone';
 
 export interface BaresipEvent {
   type?: string;
@@ -147,45 +150,3 @@ export class Baresip {
   }
 }
 
-/** 16-bit PCM WAV -> mono float samples and rate. */
-export function readWav(file: string): { rate: number; samples: Float32Array } {
-  const b = readFileSync(file);
-  let off = 12;
-  let rate = 8000;
-  let channels = 1;
-  while (off + 8 <= b.length) {
-    const id = b.toString('ascii', off, off + 4);
-    const size = b.readUInt32LE(off + 4);
-    if (id === 'fmt ') {
-      channels = b.readUInt16LE(off + 10);
-      rate = b.readUInt32LE(off + 12);
-    }
-    if (id === 'data') {
-      const n = Math.floor(Math.min(size, b.length - off - 8) / 2 / channels);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = b.readInt16LE(off + 8 + i * 2 * channels) / 32768;
-      return { rate, samples: out };
-    }
-    off += 8 + size + (size % 2);
-  }
-  return { rate, samples: new Float32Array(0) };
-}
-
-/** Goertzel power of `hz` relative to the total power (0..1) in the samples. */
-export function toneShare(samples: Float32Array, rate: number, hz: number): number {
-  if (samples.length === 0) return 0;
-  const k = Math.round((samples.length * hz) / rate);
-  const w = (2 * Math.PI * k) / samples.length;
-  const coeff = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  let total = 0;
-  for (const x of samples) {
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    total += x * x;
-  }
-  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-  return total > 0 ? (2 * power) / (samples.length * total) : 0;
-}

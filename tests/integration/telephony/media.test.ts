@@ -2,7 +2,8 @@
 // tone) calls a DID; the operator's SIP.js page in Chromium (ICE + DTLS-SRTP, a 1000 Hz
 // tone) answers. The page's FFT must hear 440 Hz; baresip's recording must contain 1000 Hz.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Baresip, readWav, toneShare } from './baresip';
+import { readWav, toneShare } from '../../support/tone';
+import { Baresip } from './baresip';
 import { telephonyFixture, type TelephonyFixture } from './fixture';
 import { SoftphonePage } from './softphone-page';
 
