@@ -9,7 +9,8 @@ import { PasswordHasher } from './auth/passwords';
 import { FailureWindow, TokenBuckets } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
 import { parseRange } from './auth/net';
-import { InProcessSessionEvents, type SessionEvents } from './session-events';
+import { DurableSessionEvents } from './bus/durable-session-events';
+import type { SessionEvents } from './session-events';
 import { SipAccessLedger } from './sip/access';
 import { KamailioAccessPush } from './sip/kamailio-access';
 import { AgentRegistry } from './sip/agents';
@@ -29,7 +30,7 @@ export interface GatewayContext {
   /** Team leads' board, monitor / whisper / barge (server/supervision). */
   supervision: SupervisionService;
   /** Session revocations and access changes; every open /ws listens (server/session-events.ts). */
-  sessionEvents: SessionEvents;
+  sessionEvents: SessionEvents & { close(): Promise<void> };
   /** Per-user "SIP access cut at" (the hook for Kamailio, issue 11). */
   sipAccess: SipAccessLedger;
   /** Pushes those cuts to Kamailio (sip.kamailioControlUrl), or null when not configured. */
@@ -56,7 +57,8 @@ async function jwtSecret(db: Db, config: GatewayConfig, clock: Clock): Promise<s
 
 export async function createContext(db: Db, config: GatewayConfig, clock: Clock): Promise<GatewayContext> {
   const agents = new AgentRegistry(db, clock);
-  const sessionEvents = new InProcessSessionEvents();
+  const sessionEvents = new DurableSessionEvents(db, { listenUrl: config.databaseUrl });
+  await sessionEvents.start();
   const sipAccess = new SipAccessLedger(sessionEvents, () => clock.now(), async (userId, except) => {
     // `except`: the event is published inside the revoking transaction, maybe not committed yet
     let q = db.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('absolute_expires_at', '>', clock.now());

@@ -128,6 +128,7 @@ export async function createGateway(opts: {
       ctx.agents.close();
       ctx.supervision.close();
       ctx.kamailioAccess?.close();
+      await ctx.sessionEvents.close();
     },
   };
 }

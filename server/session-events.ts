@@ -1,8 +1,8 @@
 // The session-event bus: every change that can end or narrow what a signed-in user may do
-// is published here, and every long-lived connection (/ws) listens. One gateway process:
-// an in-process fan-out. The interface is the contract a PostgreSQL LISTEN/NOTIFY backing
-// keeps (events are plain JSON; NOTIFY inside a transaction is delivered at commit), so
-// several gateways can share it later without touching the publishers or the listeners.
+// is published here, and every long-lived connection (/ws) listens. The gateway runs
+// server/bus/durable-session-events.ts (this process's listeners at once, other instances
+// through the database: a table + LISTEN/NOTIFY); InProcessSessionEvents is the in-process
+// fan-out it is built on.
 //
 // Publishers (grep `sessionEvents.publish` and `revokeSessions(`):
 //   sessions_revoked  revokeSessions() itself (sign-out, admin revoke, password change/reset,
@@ -14,6 +14,7 @@
 //   sip_access_revoked  server/sip/access.ts, derived from the user-wide events above: the
 //                     hook for Kamailio (issue 11) to refuse SIP credentials issued earlier.
 import { reportBackgroundFailure } from './background';
+import type { Executor } from './db/schema';
 
 export type SessionEvent =
   | { kind: 'sessions_revoked'; sessionIds: string[]; userIds: string[]; reason: string; scope: 'session' | 'user' | 'device' }
@@ -28,6 +29,11 @@ export type SessionEventListener = (event: SessionEvent) => void;
 export interface SessionEvents {
   /** Fire and forget: listeners run synchronously in-process; a listener's failure is logged, never thrown back. */
   publish(event: SessionEvent): void;
+  /**
+   * Published from inside a transaction (revokeSessions): this process's listeners hear it at
+   * once; other gateway instances only once the transaction commits (server/bus/).
+   */
+  publishIn(tx: Executor, event: SessionEvent): Promise<void>;
   /** Returns the unsubscribe function. */
   subscribe(listener: SessionEventListener): () => void;
 }
@@ -43,6 +49,10 @@ export class InProcessSessionEvents implements SessionEvents {
         reportBackgroundFailure(`session-events: a listener of ${event.kind}`, err);
       }
     }
+  }
+
+  async publishIn(_tx: Executor, event: SessionEvent): Promise<void> {
+    this.publish(event);
   }
 
   subscribe(listener: SessionEventListener): () => void {

@@ -201,7 +201,7 @@ export async function revokeSessions(
   if (where.exceptSessionId) q = q.where('id', '!=', where.exceptSessionId);
   const rows = await q.returning(['id', 'user_id']).execute();
   if (rows.length > 0) {
-    events.publish({
+    await events.publishIn(tx, {
       kind: 'sessions_revoked',
       sessionIds: rows.map((r) => r.id),
       userIds: [...new Set(rows.map((r) => r.user_id))],

@@ -165,6 +165,14 @@ const M0004_STATEMENTS: string[] = [
   `create index audit_log_org_seq on audit_log (org_id, seq)`,
 ];
 
+// The session-event bus between gateway instances (server/bus/durable-session-events.ts).
+const M0006_STATEMENTS: string[] = [
+  `create table bus_events (
+    seq bigint generated always as identity primary key, origin uuid not null, kind text not null,
+    payload jsonb not null, at timestamptz not null default clock_timestamp())`,
+  `create index bus_events_at on bus_events (at)`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -178,6 +186,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_crm_campaigns_customers_calls_notes': statements(M0002_STATEMENTS),
   '0003_customer_name_search_org': statements(M0003_STATEMENTS),
   '0004_did_unique_audit_org_seq': statements(M0004_STATEMENTS),
+  '0006_session_event_bus': statements(M0006_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

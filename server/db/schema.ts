@@ -180,6 +180,13 @@ export interface CustomerPhonesTable {
   campaign_id: string;
   org_id: string;
 }
+export interface BusEventsTable {
+  seq: Generated<number>;
+  origin: string;
+  kind: string;
+  payload: unknown;
+  at: Generated<Date>;
+}
 export interface CallsTable {
   id: string;
   org_id: string;
@@ -237,6 +244,7 @@ export interface Database {
   customers: CustomersTable;
   customer_phones: CustomerPhonesTable;
   calls: CallsTable;
+  bus_events: BusEventsTable;
   notes: NotesTable;
 }
 
