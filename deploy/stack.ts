@@ -348,6 +348,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `#!define KOE_CALL_ENDED_URL "${gatewayUrl}/sip/call-ended"`,
       `#!define KOE_TRANSFER_URL "${gatewayUrl}/sip/transfer"`,
       `#!define KOE_TRANSFER_NUMBER_RE "${sipCfg.transferNumberPattern}"`,
+      '#!define KOE_TRUNK_ID "default"',
       `#!define KOE_ROUTE_SECRET "${sipCfg.routeSecret}"`,
       `#!define KOE_RTPENGINE_SOCK "udp:${LOOPBACK}:${ngPort}"`,
       `#!define KOE_TLS_CFG "${runDir}/tls.cfg"`,

@@ -54,6 +54,22 @@ export const SipConfigSchema = z.strictObject({
   /** How often every live cut is pushed again (a restarted Kamailio has lost them): the longest gap. */
   accessResyncSeconds: z.number().int().min(1).max(600).default(15),
   /**
+   * Numbering rule of each trunk (shared/rules/numbering.ts): how its DIDs and callers become
+   * E.164. Kamailio names the trunk in the routing query (KOE_TRUNK_ID, "default"); a trunk
+   * not listed here uses "default". Japan: country code 81, national prefix 0, international 010.
+   */
+  trunks: z
+    .record(
+      z.string().regex(/^[a-z0-9_-]{1,32}$/, 'a trunk id: a-z 0-9 _ -'),
+      z.strictObject({
+        countryCode: z.string().regex(/^[1-9]\d{0,2}$/, 'a country calling code: 1-3 digits'),
+        nationalPrefix: z.string().regex(/^\d{0,4}$/, '0-4 digits'),
+        internationalPrefix: z.string().regex(/^\d{0,4}$/, '0-4 digits'),
+      }),
+    )
+    .refine((t) => 'default' in t, 'must define the "default" trunk')
+    .default({ default: { countryCode: '81', nationalPrefix: '0', internationalPrefix: '010' } }),
+  /**
    * Numbers an operator may transfer a call to (REFER Refer-To user part, "+8190..." or
    * "0312..."), as a POSIX extended regex Kamailio matches (koe.cfg route[REFER_POLICY]); colleagues
    * (Koe SIP users) are always allowed. Default "^$": no number. No '"', '\' or spaces (the regex

@@ -15,6 +15,7 @@ import type { CallView, CampaignView, CustomerView, NoteView } from '../../share
 import { hoursStatus, type BusinessHours } from '../../shared/rules/business-hours';
 import { containsCardNumber, redactCardNumbers } from '../../shared/rules/card-redaction';
 import { nameKey } from '../../shared/rules/names';
+import { callerOf } from '../../shared/rules/numbering';
 import { looksLikePhoneNumber, toE164 } from '../../shared/rules/phone';
 import { appendAudit } from '../audit/audit';
 import { AuditedRefusal } from '../auth/authority';
@@ -24,6 +25,7 @@ import { campaignScope, inScope, type CampaignScope } from '../crm/scope';
 import type { CallsTable, CampaignsTable, CustomersTable, Executor, NotesTable } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route } from '../http';
+import { trunkNumbering } from '../sip/numbering';
 import { actorOf, type Principal } from '../principal';
 
 type CampaignRow = Selectable<CampaignsTable>;
@@ -391,7 +393,17 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   route(app, ctx, 'screenPop', async ({ principal, body }) => {
     const scope = campaignScope(principal);
     const now = clock.now();
-    const caller = toE164(body.callerNumber);
+    // The caller: as the routing query decided it for this call (a withheld caller stays
+    // withheld, server/sip/routing.ts), else the trunk's rule on what the phone shows.
+    const routed = await db
+      .selectFrom('calls')
+      .select('caller_e164')
+      .where('org_id', '=', principal.orgId)
+      .where('sip_call_id', '=', body.callId)
+      .where('operator_id', '=', principal.userId)
+      .executeTakeFirst();
+    const presented = callerOf({ from: body.callerNumber }, trunkNumbering(ctx.config.sip, 'default'));
+    const caller = routed ? routed.caller_e164 : (presented.e164 ?? (presented.presentation === 'withheld' ? null : toE164(body.callerNumber)));
     const dialled = body.dialledNumber ? toE164(body.dialledNumber) : null;
     // The campaign: the DID mapping, else the PBX's campaign id. Either way it is read
     // through the scope, so a campaign the operator is not assigned to is "no campaign".

@@ -3,9 +3,10 @@
 // (so a second call does not ring them too) and the call is recorded under its SIP Call-ID
 // in the CRM's calls table (the operator's screen pop then finds the same row).
 import { randomUUID } from 'node:crypto';
-import { toE164 } from '../../shared/rules/phone';
+import { callerOf, trunkNumberToE164 } from '../../shared/rules/numbering';
 import type { GatewayContext } from '../context';
 import { sipUserOf } from './agents';
+import { trunkNumbering } from './numbering';
 
 export interface RouteDecision {
   target: string | null;
@@ -14,8 +15,25 @@ export interface RouteDecision {
   reason: 'routed' | 'no_ready_agent' | 'unknown_did';
 }
 
-export async function routeInbound(ctx: GatewayContext, q: { did: string; from: string; callId: string }): Promise<RouteDecision> {
+export interface RouteQuery {
+  /** The DID as the trunk sent it (R-URI user): normalised by the trunk's rule. */
+  did: string;
+  /** The caller as the trunk sent it: From URI, P-Asserted-Identity URI, Privacy header. */
+  from: string;
+  pai?: string;
+  privacy?: string;
+  trunk?: string;
+  callId: string;
+}
+
+export async function routeInbound(ctx: GatewayContext, query: RouteQuery): Promise<RouteDecision> {
   const { db, clock, agents } = ctx;
+  // Every number through the trunk's one rule (shared/rules/numbering.ts): a DID in national
+  // form is the same DID; a withheld, anonymous or unparseable caller is "unknown caller".
+  const rule = trunkNumbering(ctx.config.sip, query.trunk ?? 'default');
+  const did = trunkNumberToE164(query.did, rule);
+  if (!did) return { target: null, campaignId: null, did: query.did, reason: 'unknown_did' };
+  const q = { did, callId: query.callId };
   const dids = await db
     .selectFrom('campaign_dids')
     .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
@@ -39,7 +57,7 @@ export async function routeInbound(ctx: GatewayContext, q: { did: string; from: 
   if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
   await agents.set(chosen, 'on_call', null, 'gateway', { callId: q.callId, campaignId, did: q.did });
 
-  const caller = toE164(q.from);
+  const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
   const blockedList = (typeof dids[0]!.blocked_numbers === 'string' ? JSON.parse(dids[0]!.blocked_numbers) : dids[0]!.blocked_numbers) as string[];
   const customers = caller
     ? await db.selectFrom('customer_phones').select('customer_id').where('e164', '=', caller).where('campaign_id', '=', campaignId).execute()

@@ -142,8 +142,13 @@ const Limit = (max: number, def: number) => z.coerce.number().int().min(1).max(m
 export const LookupQuery = z.strictObject({ phone: userText({ max: 40, redactCards: true }), campaignId: Id.optional() });
 export const SearchQuery = z.strictObject({ q: userText({ max: 100, redactCards: true }), campaignId: Id.optional(), limit: Limit(100, 20) });
 
-/** SIP Call-ID: printable ASCII without spaces (RFC 3261 "word"s, with an optional @host). */
-export const SipCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+/**
+ * A SIP Call-ID: printable ASCII without spaces (RFC 3261 "word"s, with an optional @host). SIP sets no bound; Koe takes up to 1024 characters (carriers send 300+) and
+ * stores them verbatim (rtpengine, supervision and the screen pop need the real value);
+ * Kamailio refuses a longer one with 400 before any lookup (koe.cfg, docs/telephony.md).
+ */
+export const SIP_CALL_ID_MAX = 1024;
+export const SipCallId = z.string().min(1).max(SIP_CALL_ID_MAX).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 export const CallView = z.strictObject({
   id: Id,
   callId: z.string(),
@@ -208,8 +213,12 @@ export const ScreenPopRequest = z.strictObject({
   dialledNumber: userText({ max: 40 }).optional(),
   /** A campaign the PBX set (e.g. an X-Koe-Campaign header); used only if no DID matched. */
   campaignId: Id.optional(),
-  /** As the trunk presents it; "anonymous" or garbage simply matches nobody. */
-  callerNumber: userText({ max: 64 }),
+  /**
+   * As the trunk presents it (the From user part: "+819012345678;cpc=ordinary", "0312345678",
+   * "anonymous", empty for a caller without a user part); normalised by the trunk's rule
+   * (shared/rules/numbering.ts). A withheld or garbage caller simply matches nobody.
+   */
+  callerNumber: userText({ max: 512, min: 0 }),
 });
 const CampaignSummary = z.strictObject({
   id: Id,

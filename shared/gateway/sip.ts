@@ -4,14 +4,15 @@
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
 import { userText } from '../rules/text';
+import { SipCallId } from './crm';
 
 const Id = z.uuid();
 const Iso = z.string();
 
 /** E.164: "+", a non-zero digit, 6-14 more digits. */
 export const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number (+81312345678)');
-/** SIP Call-ID: printable ASCII without spaces, as in crm.ts. */
-const CallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+/** SIP Call-ID: the one bound (crm.ts SipCallId: printable ASCII, up to 1024, stored verbatim). */
+const CallId = SipCallId;
 
 export const AGENT_STATES = ['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline'] as const;
 export const AgentState = z.enum(AGENT_STATES);
@@ -45,7 +46,24 @@ export const AgentView = z.strictObject({
 export type AgentView = z.infer<typeof AgentView>;
 export const AgentsResponse = z.strictObject({ agents: z.array(AgentView) });
 
-export const SipRouteQuery = z.strictObject({ did: E164, from: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), callId: CallId });
+/**
+ * Kamailio's routing query: the DID (R-URI user) and the caller (From URI, P-Asserted-Identity
+ * URI, Privacy header) exactly as the carrier sent them; the gateway normalises them by the
+ * trunk's rule (shared/rules/numbering.ts). Lenient on purpose: anything a carrier may send
+ * is routed (to an operator, or 404 for a DID that is not ours), never refused as malformed.
+ */
+// (any characters: a carrier's raw UTF-8 or an escaped NUL is read by the rule, which only
+// takes digits; none of these values is stored)
+const CarrierText = (max: number) => z.string().max(max);
+export const SipRouteQuery = z.strictObject({
+  did: CarrierText(64),
+  from: CarrierText(512).default(''),
+  pai: CarrierText(512).default(''),
+  privacy: CarrierText(128).default(''),
+  /** The trunk (its numbering rule: gateway config sip.trunks); "default" when absent. */
+  trunk: z.string().regex(/^[a-z0-9_-]{1,32}$/).default('default'),
+  callId: CallId,
+});
 export const SipRouteResponse = z.strictObject({
   /** The SIP user to ring, or null (Kamailio answers 480). */
   target: z.string().nullable(),

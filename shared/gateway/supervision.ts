@@ -4,12 +4,13 @@
 // Spread into ROUTES (api.ts); the WS messages join WsClientMessage / WsServerMessage.
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
+import { SipCallId } from './crm';
 import { AgentState } from './sip';
 
 const Id = z.uuid();
 const Iso = z.string();
-/** SIP Call-ID: printable ASCII without spaces. */
-export const SupervisedCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+/** SIP Call-ID: the one bound of shared/gateway/crm.ts (printable ASCII, up to 1024). */
+export const SupervisedCallId = SipCallId;
 
 /**
  * An SDP body we act on: text lines only, starts with v=0, has an audio m-line, at most 16 KiB.

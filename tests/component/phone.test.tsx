@@ -193,4 +193,22 @@ describe('phone and customer views (fake SIP layer)', () => {
     await userEvent.click(await screen.findByTestId('complete-transfer'));
     await waitFor(() => expect(phone.log).toContain(`attended call-1 ${consultId}`));
   });
+
+  it('an inbound call the phone refused before it rang (420/488) releases the operator the gateway set on_call; not one in wrap-up or not ready', async () => {
+    const { phone, koe } = await mount();
+    act(() => koe.setAgent('on_call'));
+    await waitFor(() => expect(useAgentStore.getState().agent.state).toBe('on_call'));
+    koe.calls.length = 0;
+    act(() => phone.listener!.refusedCall!(420));
+    await waitFor(() => expect(useAgentStore.getState().agent.state).toBe('ready'));
+    expect(koe.calls).toContain('agent ready');
+    for (const state of ['wrap_up', 'not_ready'] as const) {
+      act(() => koe.setAgent(state));
+      await waitFor(() => expect(useAgentStore.getState().agent.state).toBe(state));
+      koe.calls.length = 0;
+      act(() => phone.listener!.refusedCall!(488));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(koe.calls.filter((c) => c.startsWith('agent'))).toEqual([]);
+    }
+  });
 });

@@ -123,7 +123,11 @@ describe('inbound DID routing', () => {
     expect((await get(q(f.did))).status).toBe(401);
     expect((await get(q(f.did), 'wrong-secret-wrong-secret-wrong-secret')).status).toBe(401);
     const secret = ctx.config.sip.routeSecret!;
-    expect((await get(q('0312345678'), secret)).status).toBe(400);
+    // a DID in national form is normalised by the trunk's rule (issue 11 item 6), not refused
+    const national = await get(q('0399990000'), secret);
+    expect(national.status).toBe(200);
+    expect(await national.json()).toMatchObject({ reason: 'unknown_did', did: '+81399990000' });
+    expect((await get(q('1'.repeat(65)), secret)).status).toBe(400);
     expect((await get(q(f.did, 'bad call id'), secret)).status).toBe(400);
     await agent.opA!.setState('not_ready', 'bench');
     await agent.opB!.setState('not_ready', 'bench');

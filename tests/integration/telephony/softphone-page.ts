@@ -4,22 +4,24 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
+import ts from 'typescript';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const SIPJS = path.resolve('node_modules/sip.js/lib');
+const GUARD = path.resolve('renderer/src/features/phone/sip-guard.ts');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>softphone test</title><audio id="remote" autoplay muted></audio>
 <script type="module">
-import { UserAgent, Registerer, Web, SessionState } from '/sip/index.js';
-const out = (window.koe = { log: [], state: 'init', level: null });
+import { UserAgent, Registerer, Inviter, Web, SessionState } from '/sip/index.js';
+import { installRequestGuard, addOfferRollback } from '/koe/sip-guard.js';
+const out = (window.koe = { log: [], state: 'init', level: null, refused: [], reinvites: [] });
 window.startPhone = async (cfg) => {
   const ctx = new AudioContext();
   await ctx.resume();
   const osc = ctx.createOscillator();
   osc.frequency.value = cfg.toneHz;
   const gain = ctx.createGain(); gain.gain.value = 0.5;
-  const dest = ctx.createMediaStreamDestination();
-  osc.connect(gain).connect(dest);
+  osc.connect(gain);
   osc.start();
   const ua = new UserAgent({
     uri: UserAgent.makeURI(cfg.aor),
@@ -27,7 +29,13 @@ window.startPhone = async (cfg) => {
     authorizationUsername: cfg.username,
     authorizationPassword: cfg.password,
     logLevel: 'error',
-    sessionDescriptionHandlerFactory: Web.defaultSessionDescriptionHandlerFactory(async () => dest.stream),
+    // cfg.guard: Koe's phone fixes (sip-guard.ts): offer rollback here, the request guard below
+    sessionDescriptionHandlerFactory: ((base) => (s, o) => (cfg.guard ? addOfferRollback(base(s, o)) : base(s, o)))(Web.defaultSessionDescriptionHandlerFactory(async () => {
+      // a fresh track per call: SIP.js stops the local tracks when a session ends
+      const d = ctx.createMediaStreamDestination();
+      gain.connect(d);
+      return d.stream;
+    })),
     sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [], bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' } },
     delegate: {
       onInvite: (inv) => {
@@ -41,6 +49,27 @@ window.startPhone = async (cfg) => {
         requestAnimationFrame(() => { out.paintedPerf = performance.now(); ring.remove(); });
         out.headers = { campaign: inv.request.getHeader('X-Koe-Campaign'), did: inv.request.getHeader('X-Koe-DID'), from: inv.remoteIdentity.uri.user };
         out.callId = inv.request.callId;
+        watch(inv);
+        out.acceptPerf = performance.now();
+        inv.accept();
+      },
+    },
+  });
+  // cfg.guard: the phone's request guard (renderer/src/features/phone/sip-guard.ts), as Koe's phone installs it
+  if (cfg.guard) installRequestGuard(ua, (m, r) => out.refused.push({ method: m.method, status: r.statusCode, headers: r.extraHeaders }));
+  // a test's handle on the call: dial (cfg: delayed offer), re-INVITE
+  window.dial = async (target, opts = {}) => {
+    const inv = new Inviter(ua, UserAgent.makeURI(target), { inviteWithoutSdp: !!opts.withoutSdp });
+    out.callId = inv.request.callId;
+    watch(inv);
+    await inv.invite();
+  };
+  window.reinvite = () => new Promise((resolve) => {
+    out.session.invite({ requestDelegate: { onAccept: (r) => resolve(r.message.statusCode), onReject: (r) => resolve(r.message.statusCode) } }).catch((e) => resolve('error ' + e.message));
+  });
+  function watch(inv) {
+        out.session = inv;
+        inv.delegate = { onInvite: (req, res, code) => out.reinvites.push({ hadSdp: !!req.body, status: code }) };
         inv.stateChange.addListener((s) => {
           out.state = s;
           if (s === SessionState.Established) {
@@ -65,16 +94,12 @@ window.startPhone = async (cfg) => {
             out.timer = setInterval(() => {
               an.getFloatFrequencyData(bins);
               const at = (f) => Math.max(bins[Math.round(f / hz) - 1], bins[Math.round(f / hz)], bins[Math.round(f / hz) + 1]);
-              out.samples.push({ target: at(cfg.expectHz), off: at(cfg.expectHz * 1.37) });
+              out.samples.push({ t: Date.now(), target: at(cfg.expectHz), off: at(cfg.expectHz * 1.37) });
             }, 100);
           }
           if (s === SessionState.Terminated) clearInterval(out.timer);
         });
-        out.acceptPerf = performance.now();
-        inv.accept();
-      },
-    },
-  });
+  }
   await ua.start();
   const reg = new Registerer(ua);
   await new Promise((resolve, reject) => {
@@ -98,6 +123,12 @@ export class SoftphonePage {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+        return;
+      }
+      if (url.pathname === '/koe/sip-guard.js') {
+        // the phone's own guard as it is (no imports: only its types are stripped)
+        const js = ts.transpileModule(await readFile(GUARD, 'utf8'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+        res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
         return;
       }
       if (url.pathname.startsWith('/sip/')) {

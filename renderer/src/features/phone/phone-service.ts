@@ -96,6 +96,14 @@ const listener: SipPhoneListener = {
   held(id, held) {
     updateCall(id, { held });
   },
+  refusedCall() {
+    // An inbound call the phone refused before it rang (420/488, sip-guard.ts): routed here
+    // (the gateway set on_call; its push may not be here yet, hence 'ready' too) and never
+    // shown, so nothing else releases the operator.
+    const live = usePhoneStore.getState().calls.some((c) => c.phase !== 'ended');
+    const state = useAgentStore.getState().agent.state;
+    if (!live && (state === 'on_call' || state === 'ready')) void useAgentStore.getState().set('ready');
+  },
 };
 
 /** Starts the phone after sign-in: credentials from main, then REGISTER. */

@@ -43,6 +43,8 @@ export interface SipPhoneListener {
   phase(id: string, phase: CallPhase, cause?: string): void;
   /** The remote party put us on hold / the re-INVITE for our hold was accepted. */
   held?(id: string, held: boolean): void;
+  /** An inbound call the phone refused before it rang (420 Require, 488 offer; sip-guard.ts). */
+  refusedCall?(statusCode: number): void;
 }
 
 export interface SipPhone {

@@ -17,6 +17,8 @@ import {
   type SessionDescriptionHandlerFactory,
 } from 'sip.js';
 import type { SipCredentials } from '../../../../shared/ipc/contract';
+import { callerOf, JAPAN_TRUNK } from '../../../../shared/rules/numbering';
+import { addOfferRollback, installRequestGuard } from './sip-guard';
 import type { CallInfo, PhoneConfig, SipPhone, SipPhoneListener } from './sip-phone';
 
 const FAST_ICE_DELAY_MS = 10;
@@ -33,6 +35,24 @@ type Devices = PhoneConfig['devices'];
 function header(invitation: Invitation, name: string): string | null {
   const v = invitation.request.getHeader(name);
   return v ? v.trim() : null;
+}
+
+/**
+ * Who is calling, as the operator sees it: a number as the carrier sent it in any form
+ * ("+819012345678;cpc=ordinary", "tel:", national, P-Asserted-Identity) in E.164; "" for a
+ * withheld caller (the UI shows 非通知 / "Withheld number"); else the user part without its
+ * parameters (a colleague's SIP user). The one rule of shared/rules/numbering.ts; display only,
+ * Japan's numbering (the gateway decides the customer card by the trunk's configured rule).
+ */
+function remoteParty(invitation: Invitation): string {
+  const uri = invitation.remoteIdentity.uri;
+  const caller = callerOf(
+    { from: invitation.request.getHeader('From') ?? uri.toString(), pai: header(invitation, 'P-Asserted-Identity') ?? undefined, privacy: header(invitation, 'Privacy') ?? undefined },
+    JAPAN_TRUNK,
+  );
+  if (caller.e164) return caller.e164;
+  if (caller.presentation === 'withheld') return '';
+  return (uri.user ?? '').split(';')[0]!;
 }
 
 export class SipJsPhone implements SipPhone {
@@ -79,6 +99,12 @@ export class SipJsPhone implements SipPhone {
           listener.registration('failed', error?.message);
         },
       },
+    });
+    // RFC 3261 8.2.2.3 (Require -> 420) and RFC 3264 6 (an unusable offer -> 488), which
+    // SIP.js 0.21 does not do, for every request the phone receives.
+    installRequestGuard(ua, (message, refusal) => {
+      console.warn(`[koe] SIP ${message.method} refused ${refusal.statusCode} ${refusal.reasonPhrase}`);
+      if (message.method === 'INVITE' && !message.toTag) listener.refusedCall?.(refusal.statusCode);
     });
     this.ua = ua;
     this.registerer = new Registerer(ua, { expires: REGISTER_EXPIRES_S });
@@ -134,7 +160,8 @@ export class SipJsPhone implements SipPhone {
     };
     const base = Web.defaultSessionDescriptionHandlerFactory(media);
     return (session, options) => {
-      const sdh = base(session, options) as Web.SessionDescriptionHandler;
+      // a refused re-INVITE rolls the connection back (SIP.js 0.21's Web SDH cannot)
+      const sdh = addOfferRollback(base(session, options) as Web.SessionDescriptionHandler);
       let timer: ReturnType<typeof setTimeout> | null = null;
       sdh.peerConnectionDelegate = {
         onicecandidate: (event: RTCPeerConnectionIceEvent) => {
@@ -154,7 +181,7 @@ export class SipJsPhone implements SipPhone {
 
   private onInvite(invitation: Invitation): void {
     const receivedAt = performance.now();
-    const from = invitation.remoteIdentity.uri.user ?? '';
+    const from = remoteParty(invitation);
     const info: CallInfo = {
       id: invitation.id,
       sipCallId: invitation.request.callId,
