@@ -146,7 +146,7 @@ export class PasswordHasher {
       } catch (err) {
         // a stored hash argon2 cannot parse: not a match, and a damaged row someone must look at
         // (the hash and the password are never logged)
-        console.warn(`passwords: a stored password hash cannot be verified (${err instanceof Error ? err.message.slice(0, 80) : typeof err}); treated as a wrong password`);
+        console.warn(`passwords: a stored password hash cannot be verified (${err instanceof Error ? err.name : typeof err}); treated as a wrong password`);
         return false;
       }
     });
