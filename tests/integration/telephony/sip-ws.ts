@@ -33,9 +33,9 @@ export const hdrs = (m: SipMessage, name: string) => m.headers.filter(([n]) => n
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const rnd = (n = 6) => randomBytes(n).toString('hex');
 
-export function openWs(url: string, origin: string | null): Promise<WebSocket> {
+export function openWs(url: string, origin: string | null, localAddress?: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, 'sip', { headers: origin ? { Origin: origin } : {}, rejectUnauthorized: false });
+    const ws = new WebSocket(url, 'sip', { headers: origin ? { Origin: origin } : {}, rejectUnauthorized: false, ...(localAddress ? { localAddress } : {}) });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: HTTP ${res.statusCode}`)));
@@ -66,8 +66,9 @@ export class SipWsClient {
     });
   }
 
-  static async connect(url: string, opts: { user: string; domain: string; auth?: { username: string; password: string } | null; origin?: string | null }) {
-    const ws = await openWs(url, opts.origin === undefined ? 'http://127.0.0.1:5173' : opts.origin);
+  /** localAddress: the source address (127.0.0.2.. on Linux loopback: another "host"). */
+  static async connect(url: string, opts: { user: string; domain: string; auth?: { username: string; password: string } | null; origin?: string | null; localAddress?: string }) {
+    const ws = await openWs(url, opts.origin === undefined ? 'http://127.0.0.1:5173' : opts.origin, opts.localAddress);
     return new SipWsClient(ws, opts.user, opts.domain, opts.auth ?? null);
   }
 
