@@ -199,6 +199,16 @@ function childSchema(schema: any, seg: Seg): any {
   throw new Error(`no child ${String(seg)} in ${d.type}`);
 }
 
+/** A union of objects on the way (the operator intents): the option that has the next key, so the path leads somewhere real. */
+function optionFor(schema: any, next: Seg | undefined): any {
+  const d = def(unwrap(schema));
+  if (d.type !== 'union' || typeof next !== 'string') return schema;
+  return d.options.find((o: any) => {
+    const od = def(unwrap(o));
+    return od.type === 'object' && next in od.shape;
+  }) ?? schema;
+}
+
 /** Values for required fields, by field name; functions run per attempt (unique names). */
 type Baselines = Record<string, unknown | (() => unknown)>;
 function baseline(schema: any, name: string, named: Baselines, force = false): unknown {
@@ -257,7 +267,7 @@ function withPlaceholder(schema: any, root: unknown, path: Seg[], named: Baselin
       node[PLACEHOLDER] = baseline(childSchema(s, 'x'), 'fuzz-field', named, true) ?? 'テスト';
       return top;
     }
-    const child = childSchema(s, seg);
+    const child = optionFor(childSchema(s, seg), path[i + 1]);
     if (last) {
       node[seg as string | number] = PLACEHOLDER;
       return top;
