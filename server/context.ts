@@ -15,6 +15,7 @@ import { SipAccessLedger } from './sip/access';
 import { KamailioAccessPush } from './sip/kamailio-access';
 import { AgentRegistry } from './sip/agents';
 import { SupervisionService } from './supervision/service';
+import { NgClient, rtpengineLiveCalls } from './supervision/ng';
 
 export interface GatewayContext {
   db: Db;
@@ -56,7 +57,10 @@ async function jwtSecret(db: Db, config: GatewayConfig, clock: Clock): Promise<s
 }
 
 export async function createContext(db: Db, config: GatewayConfig, clock: Clock): Promise<GatewayContext> {
-  const agents = new AgentRegistry(db, clock);
+  // The watchdog's view of the engines: rtpengine's live calls (ng `list`), when one is configured.
+  const [ngHost, ngPort] = config.sip.rtpengineNg ? config.sip.rtpengineNg.split(':') : [];
+  const ng = ngHost && ngPort ? new NgClient(ngHost, Number(ngPort), { timeoutMs: 1000, retries: 2 }) : null;
+  const agents = new AgentRegistry(db, clock, ng ? () => rtpengineLiveCalls(ng) : null);
   const sessionEvents = new DurableSessionEvents(db, { listenUrl: config.databaseUrl });
   await sessionEvents.start();
   const sipAccess = new SipAccessLedger(sessionEvents, () => clock.now(), async (userId, except) => {

@@ -2,6 +2,7 @@
 // migrations, wires the routes from the shared contract and returns the Fastify app.
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { reportBackgroundFailure } from './background';
 import type { Clock } from './clock';
 import { systemClock } from './clock';
 import { parseConfig, type GatewayConfig, type GatewayConfigInput } from './config';
@@ -119,6 +120,10 @@ export async function createGateway(opts: {
   registerSupervisionRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
+  // the operator model (server/sip/agents.ts): connections a previous process left counted are
+  // released before this one accepts sockets; then the deadlines (sweeper) and the engines' view (watchdog)
+  await ctx.agents.recoverConnections().catch((err: unknown) => reportBackgroundFailure('agents: recovering connections after a start', err));
+  ctx.agents.start();
 
   return {
     app,
@@ -126,6 +131,8 @@ export async function createGateway(opts: {
     close: async () => {
       await app.close();
       ctx.agents.close();
+      // the closed sockets' `disconnected` steps are stored before the database may go
+      await ctx.agents.idle().catch((err: unknown) => reportBackgroundFailure('agents: last steps at shutdown', err));
       ctx.supervision.close();
       ctx.kamailioAccess?.close();
       await ctx.sessionEvents.close();

@@ -1,4 +1,5 @@
 // Org and user provisioning shared by the admin API, the CLI and the demo seed.
+import type { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { BUILTIN_ROLES } from '../shared/gateway/permissions';
 import { DEFAULT_ORG_POLICY, OrgPolicySchema, type OrgPolicy } from '../shared/gateway/policy';
@@ -9,7 +10,7 @@ import type { GatewayContext } from './context';
 import { GatewayError } from './errors';
 import { orgPolicy } from './policy';
 
-export async function createOrg(ctx: GatewayContext, name: string, policy: Partial<OrgPolicy> = {}): Promise<string> {
+export async function createOrg(ctx: GatewayContext, name: string, policy: Partial<z.input<typeof OrgPolicySchema>> = {}): Promise<string> {
   const id = randomUUID();
   const full = OrgPolicySchema.parse({ ...DEFAULT_ORG_POLICY, ...policy });
   await ctx.db.transaction().execute(async (tx) => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { contract, type EventName, type EventPayload } from '../../shared/ipc/contract';
+import { contract, type AgentIntentInput, type EventName, type EventPayload } from '../../shared/ipc/contract';
 import { GatewayClient } from '../../shared/gateway-client';
 import { DeviceIdentity } from '../identity/device-identity';
 import { IpcFailure, type HandlerTable } from '../ipc/handlers';
@@ -78,16 +78,16 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   const idle = new IdleMonitor(deps.power, lock, () => policy.effective().policy.idleTimeoutSeconds);
   lock.onChange((st) => {
     if (st.locked && st.reason) void session.reportLock(st.reason);
+    // The operator model offers no calls to a locked operator (main owns the lock).
+    agent.setLocked(st.locked);
   });
   const link = new GatewayLink({
     url: gatewayUrl,
     accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
     onSessionEnded: (why) => void session.end(why),
-    onReady: () => {
-      agent.resend();
-      supervision.resend();
-    },
-    onAgentState: (ack) => agent.acknowledged(ack),
+    onReady: () => supervision.resend(),
+    onState: (state, wanted) => agent.linkState(state, wanted),
+    onOperator: (m) => agent.fromGateway(m),
     onSupervision: (m) => supervision.fromGateway(m),
   });
   const agent = new AgentStateService(link);
@@ -140,10 +140,10 @@ export function createHandlers(s: MainServices): HandlerTable {
       credentials: ({ renew }) => (renew ? s.sip.renew() : s.sip.get()),
     },
     agent: {
-      state: () => s.agent.current(),
-      setState: ({ state, reason }) => {
-        if (s.session.current().status !== 'signed-in') throw new IpcFailure('not_allowed', 'Sign in first');
-        return s.agent.set(state, reason);
+      state: () => s.agent.snapshot(),
+      intent: (intent) => {
+        if (s.session.current().status !== 'signed-in') return { outcome: 'refused', refusal: 'signed_out' } as const;
+        return s.agent.intent(intent as AgentIntentInput);
       },
     },
     supervision: {
@@ -198,6 +198,8 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.policy.onChange((p) => emit('policy:changed', p)),
     s.session.onChange((st) => emit('session:changed', st)),
     s.agent.onChange((st) => emit('agent:changed', st)),
+    s.agent.onNotice((n) => emit('agent:notice', n)),
+    s.agent.onHangUp((h) => emit('agent:hangUp', h)),
     s.supervision.onEvent((event, payload) => emit(event, payload as never)),
   ];
   return () => offs.forEach((off) => off());

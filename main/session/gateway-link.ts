@@ -1,15 +1,7 @@
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { WsServerMessage } from '../../shared/gateway/api';
-
-/** The gateway's acknowledgement of an agent state (`{type:'agentState', state, since}`). */
-export const AgentStateAck = z.object({
-  type: z.literal('agentState'),
-  state: z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline']),
-  reason: z.string().nullable().optional(),
-  since: z.union([z.string(), z.number()]).optional(),
-});
-export type AgentStateAck = z.infer<typeof AgentStateAck>;
+import type { OperatorServerMessage } from '../telephony/agent-state';
 
 export interface LinkTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -29,6 +21,7 @@ export type LinkEnd = 'revoked' | 'expired';
 
 type ServerMessage = z.infer<typeof WsServerMessage>;
 export type SupervisionPush = Extract<ServerMessage, { type: 'supervisionOffer' | 'supervisionMode' | 'supervisionStop' | 'supervisionEnded' | 'board' | 'boardUpdate' }>;
+const OPERATOR_TYPES = new Set<string>(['operatorState', 'operatorRefused', 'operatorNotice', 'operatorHangUp']);
 const SUPERVISION_TYPES = new Set<string>(['supervisionOffer', 'supervisionMode', 'supervisionStop', 'supervisionEnded', 'board', 'boardUpdate']);
 
 /**
@@ -43,7 +36,14 @@ export class GatewayLink {
   private retry: unknown = null;
   private attempt = 0;
   private wanted = false;
-  readyState: 'closed' | 'connecting' | 'ready' = 'closed';
+  private state_: 'closed' | 'connecting' | 'ready' = 'closed';
+  get readyState(): 'closed' | 'connecting' | 'ready' {
+    return this.state_;
+  }
+  private setState(s: 'closed' | 'connecting' | 'ready'): void {
+    this.state_ = s;
+    this.deps.onState?.(s, this.wanted);
+  }
 
   constructor(
     private readonly deps: {
@@ -52,7 +52,10 @@ export class GatewayLink {
       onSessionEnded: (why: LinkEnd) => void;
       /** Called each time the link is (re-)authenticated: senders re-send their current state. */
       onReady?: () => void;
-      onAgentState?: (ack: AgentStateAck) => void;
+      /** The operator model's messages (views, refusals, notices, hang-ups). */
+      onOperator?: (message: OperatorServerMessage) => void;
+      /** The link's state after every change; `wanted`: signed in (false after stop()). */
+      onState?: (state: 'connecting' | 'ready' | 'closed', wanted: boolean) => void;
       /** Supervision signalling and board pushes (validated against the gateway contract first). */
       onSupervision?: (message: SupervisionPush) => void;
       timers?: LinkTimers;
@@ -74,7 +77,7 @@ export class GatewayLink {
     this.clearTimers();
     this.socket?.close(1000, 'signed out');
     this.socket = null;
-    this.readyState = 'closed';
+    this.setState('closed');
   }
 
   /** Sends a message if the link is authenticated; false when it is not (the caller re-sends on onReady). */
@@ -90,11 +93,17 @@ export class GatewayLink {
   }
 
   private async connect(): Promise<void> {
-    const token = await this.deps.accessToken();
-    if (!token || !this.wanted) return;
+    this.setState('connecting');
+    const token = await this.deps.accessToken().catch(() => null);
+    if (!this.wanted) return;
+    if (!token) {
+      // No access token now (the gateway unreachable for a refresh): try again later, saying so.
+      this.setState('closed');
+      this.retry = this.timers.setTimeout(() => void this.connect(), Math.min(30_000, 1_000 * 2 ** this.attempt++));
+      return;
+    }
     const url = new URL('/ws', this.deps.url());
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.readyState = 'connecting';
     const socket = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 });
     this.socket = socket;
     socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', accessToken: token })));
@@ -102,18 +111,18 @@ export class GatewayLink {
       let msg;
       try {
         const json: unknown = JSON.parse(String(raw));
-        const ack = AgentStateAck.safeParse(json);
-        if (ack.success) return this.deps.onAgentState?.(ack.data);
         msg = WsServerMessage.safeParse(json);
       } catch {
         return;
       }
       if (!msg.success) return;
       if (msg.data.type === 'ready') {
-        this.readyState = 'ready';
+        this.setState('ready');
         this.attempt = 0;
         this.pinger = this.timers.setInterval(() => this.pingNow(), this.deps.pingMs ?? 20_000);
         this.deps.onReady?.();
+      } else if (OPERATOR_TYPES.has(msg.data.type)) {
+        this.deps.onOperator?.(msg.data as OperatorServerMessage);
       } else if (SUPERVISION_TYPES.has(msg.data.type)) {
         this.deps.onSupervision?.(msg.data as SupervisionPush);
       } else if (msg.data.type === 'error') {
@@ -126,7 +135,7 @@ export class GatewayLink {
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.readyState = 'closed';
+      this.setState('closed');
       this.clearTimers();
       if (this.wanted) {
         // Network loss or gateway restart: reconnect with backoff (1 s .. 30 s).

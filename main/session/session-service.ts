@@ -10,6 +10,8 @@ import type { SecretVault } from '../secrets/vault';
 
 const REFRESH_ACCOUNT = 'refresh-token';
 const USER_ACCOUNT = 'session-username';
+/** The longest sign-out waits for the gateway's answer before the session ends here anyway. */
+export const SIGN_OUT_WAIT_MS = 2_000;
 /** Refresh this long before the access token runs out. */
 const REFRESH_MARGIN_MS = 60_000;
 
@@ -220,9 +222,25 @@ export class SessionService {
     await this.deps.gateway.call('lockEvent', { accessToken: token, body: { reason } }).catch(() => undefined);
   }
 
+  /**
+   * Tells the gateway (waiting at most SIGN_OUT_WAIT_MS: an unreachable gateway does not hold
+   * the operator at a hanging sign-out), then ends the session here whatever it answered.
+   */
   async signOut(): Promise<SessionState> {
     const token = this.access?.token;
-    if (token) await this.deps.gateway.call('signOut', { accessToken: token }).catch(() => undefined);
+    if (token) {
+      const told = this.deps.gateway.call('signOut', { accessToken: token }).then(
+        () => true,
+        (err: unknown) => {
+          this.log.error('telling the gateway about the sign-out failed', { error: err instanceof GatewayCallError ? err.code : err instanceof Error ? err.name : typeof err });
+          return false;
+        },
+      );
+      let timer: unknown = null;
+      const waited = new Promise<'late'>((resolve) => (timer = this.timers.setTimeout(() => resolve('late'), SIGN_OUT_WAIT_MS)));
+      if ((await Promise.race([told, waited])) === 'late') this.log.error('the gateway did not answer the sign-out in time; signed out here', {});
+      this.timers.clearTimeout(timer);
+    }
     await this.end('signed-out');
     return this.state;
   }

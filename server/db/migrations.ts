@@ -165,6 +165,27 @@ const M0004_STATEMENTS: string[] = [
   `create index audit_log_org_seq on audit_log (org_id, seq)`,
 ];
 
+// 0005: the operator model (shared/rules/operator-model.ts) owned by the gateway: each
+// operator's current state (with its version, the optimistic check between gateway processes,
+// and its next deadline, which the sweeper polls) and every transition ever made (reporting,
+// and the record of what happened). Calls follow the model: wrapped_up, an end cause, a direction.
+const M0005_STATEMENTS: string[] = [
+  `create table operator_states (
+    user_id uuid primary key references users(id), org_id uuid not null references orgs(id),
+    state jsonb not null, version integer not null, next_deadline timestamptz, updated_at timestamptz not null)`,
+  `create index operator_states_deadline on operator_states (next_deadline) where next_deadline is not null`,
+  `create table operator_transitions (
+    id bigserial primary key, org_id uuid not null references orgs(id), user_id uuid not null references users(id),
+    sip_call_id text, subject text not null check (subject in ('agent', 'call')), from_state text not null,
+    to_state text not null, event text not null, cause text, at timestamptz not null)`,
+  `create index operator_transitions_user on operator_transitions (user_id, at)`,
+  `create index operator_transitions_call on operator_transitions (sip_call_id) where sip_call_id is not null`,
+  `alter table calls drop constraint calls_status_check`,
+  `alter table calls add constraint calls_status_check check (status in ('ringing', 'answered', 'ended', 'wrapped_up'))`,
+  `alter table calls add column end_cause text`,
+  `alter table calls add column direction text not null default 'inbound' check (direction in ('inbound', 'outbound'))`,
+];
+
 // The session-event bus between gateway instances (server/bus/durable-session-events.ts).
 const M0006_STATEMENTS: string[] = [
   `create table bus_events (
@@ -186,6 +207,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_crm_campaigns_customers_calls_notes': statements(M0002_STATEMENTS),
   '0003_customer_name_search_org': statements(M0003_STATEMENTS),
   '0004_did_unique_audit_org_seq': statements(M0004_STATEMENTS),
+  '0005_operator_model': statements(M0005_STATEMENTS),
   '0006_session_event_bus': statements(M0006_STATEMENTS),
 };
 

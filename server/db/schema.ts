@@ -197,7 +197,7 @@ export interface CallsTable {
   caller_e164: string | null;
   dialled_e164: string | null;
   blocked: boolean;
-  status: 'ringing' | 'answered' | 'ended';
+  status: 'ringing' | 'answered' | 'ended' | 'wrapped_up';
   ringing_at: Date;
   answered_at: Date | null;
   ended_at: Date | null;
@@ -205,6 +205,30 @@ export interface CallsTable {
   wrap_up_seconds: number | null;
   created_at: Date;
   updated_at: Date;
+  /** The model's end cause (operator-model.ts END_CAUSES); null while live or before 0005. */
+  end_cause: Generated<string | null>;
+  direction: Generated<'inbound' | 'outbound'>;
+}
+/** One operator's model state (0005): written only by AgentRegistry.apply. */
+export interface OperatorStatesTable {
+  user_id: string;
+  org_id: string;
+  state: Json;
+  version: number;
+  next_deadline: Date | null;
+  updated_at: Date;
+}
+export interface OperatorTransitionsTable {
+  id: Generated<string>;
+  org_id: string;
+  user_id: string;
+  sip_call_id: string | null;
+  subject: 'agent' | 'call';
+  from_state: string;
+  to_state: string;
+  event: string;
+  cause: string | null;
+  at: Date;
 }
 export interface NotesTable {
   id: string;
@@ -246,6 +270,8 @@ export interface Database {
   calls: CallsTable;
   bus_events: BusEventsTable;
   notes: NotesTable;
+  operator_states: OperatorStatesTable;
+  operator_transitions: OperatorTransitionsTable;
 }
 
 export type Db = Kysely<Database>;

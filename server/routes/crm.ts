@@ -498,7 +498,10 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       if (body.answeredAt) changes.answered_at = answeredAt;
       if (body.endedAt) changes.ended_at = endedAt;
       if (body.wrapUpSeconds !== undefined) changes.wrap_up_seconds = body.wrapUpSeconds;
-      changes.status = endedAt ? 'ended' : answeredAt ? 'answered' : call.status;
+      // the gateway's model moves the status on (server/sip/agents.ts): a client's times never move it back
+      const rank = { ringing: 0, answered: 1, ended: 2, wrapped_up: 3 } as const;
+      const reported = endedAt ? 'ended' : answeredAt ? 'answered' : call.status;
+      changes.status = rank[reported] > rank[call.status] ? reported : call.status;
       await tx.updateTable('calls').set(changes).where('id', '=', call.id).execute();
       if (body.disposition !== undefined) {
         await appendAudit(tx, clock, event(principal, 'call.dispositioned', { type: 'call', id: call.id }, {

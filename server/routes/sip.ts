@@ -56,12 +56,12 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       const led = db.selectFrom('team_members').select('team_id').where('user_id', '=', principal.userId).where('member_role', '=', 'lead');
       users = users.where('users.id', 'in', db.selectFrom('team_members').select('user_id').where('team_id', 'in', led));
     }
-    const rows = await users.orderBy('users.username').execute();
+    const rows = (await users.orderBy('users.username').execute()).filter((r) => parsePermissions(r.permissions).includes('calls:handle'));
+    const states = await ctx.agents.getMany(rows.map((r) => r.id));
     return {
       agents: rows
-        .filter((r) => parsePermissions(r.permissions).includes('calls:handle'))
         .map((r) => {
-          const a = ctx.agents.get(r.id);
+          const a = states.get(r.id);
           return {
             userId: r.id, username: r.username, displayName: r.display_name, sipUser: sipUserOf(r.username),
             state: a?.state ?? 'offline', reason: a?.reason ?? null, since: a ? a.since.toISOString() : null,

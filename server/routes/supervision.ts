@@ -22,6 +22,8 @@ export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayCont
     if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), digest(expected))) {
       throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
     }
+    // the operators of that call: `ended` (completed) through their model, like every change
+    await ctx.agents.callEnded(query.callId);
     return { closed: await sup.callEnded(query.callId) };
   });
 }

@@ -262,13 +262,14 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
           send: push,
         });
         if (principal.permissions.has('calls:handle')) {
-          const a = await attachAgent(ctx, principal, socket, () => l.usable() && l.principal.permissions.has('calls:handle'));
+          const a = await attachAgent(ctx, () => l.principal, socket, () => l.usable() && l.principal.permissions.has('calls:handle'));
           if (socket.readyState !== socket.OPEN || !l.usable()) return a.close(); // closed while attaching
           agent = a;
         }
         // "ready" only once the socket is all it will be (an agent, for operators): a client
         // that sets its state on "ready" is never refused for a race with the attachment.
         send({ type: 'ready', userId: principal.userId, sessionId: principal.sessionId });
+        agent?.start(); // the operator's starting view, right after "ready"
         return;
       }
       if (!live) return refuse('unauthenticated', 'authenticate first');
@@ -284,7 +285,14 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
           await permittedOrAudited(ctx, principal, 'calls:handle', 'ws:agentState');
           return send({ type: 'error', code: 'forbidden', message: 'agent states need the "calls:handle" permission' });
         }
-        await agent.set(msg.state, msg.reason ?? null);
+        await agent.legacySet(msg.state, msg.reason ?? null);
+      }
+      if (msg.type === 'operator') {
+        if (!agent) {
+          await permittedOrAudited(ctx, principal, 'calls:handle', 'ws:operator');
+          return send({ type: 'error', code: 'forbidden', message: 'operator intents need the "calls:handle" permission' });
+        }
+        await agent.intent(msg.id ?? null, msg.intent);
       }
       if (msg.type === 'registration') {
         if (!(await permittedOrAudited(ctx, principal, 'calls:handle', 'ws:registration'))) {

@@ -1,45 +1,181 @@
-// The agent side of /ws: an operator's authenticated socket makes them an agent (not_ready
-// until they say ready), carries their state changes, and receives every change of their
-// own state (acks and the gateway's: wrap-up over, call routed). The last socket to close
-// makes them offline. No message is pushed on connect (the /ws handshake stays as it was).
+// The operator side of /ws (shared/gateway/operator.ts): an operator's authenticated socket
+// feeds the model `connected` when it attaches and `disconnected` when it closes (the last one
+// closing: not offered calls at once, offline after the org's grace: no ghost "ready"); its
+// `operator` messages are intents and phone facts, fed to the model through
+// AgentRegistry.apply like every other change. After every accepted step the operator's
+// sockets get the whole view (operatorState), plus operatorNotice / operatorHangUp for the
+// step's effects. The first view goes to the socket right after /ws says "ready" (start()); no
+// data before it. A refused intent is answered operatorRefused {id}; an accepted one by the view
+// carrying the message's id (to the sending socket; the others get it without), an ignored one (a
+// duplicate or stale fact) by the current view with the id: every message gets one answer.
+// The legacy agentState message is setAvailability; the legacy agentState push (the old
+// vocabulary, `ringing` shown as on_call) still follows every accepted step for the clients
+// and tests that read it.
+import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { AgentState } from '../../shared/gateway/sip';
+import type { OperatorIntent } from '../../shared/gateway/operator';
+import { viewOf, type OperatorState } from '../../shared/rules/operator-model';
+import { toE164 } from '../../shared/rules/phone';
 import { reportBackgroundFailure } from '../background';
 import type { GatewayContext } from '../context';
+import { campaignScope } from '../crm/scope';
 import type { Principal } from '../principal';
+import { customersByPhoneQuery } from '../routes/crm';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+import { legacyOf, type ApplyOptions, type ApplyOutcome, type EventInput, type Who } from './agents';
 
 export interface AgentSocket {
-  set(state: Exclude<AgentState, 'offline'>, reason: string | null): Promise<void>;
+  /** /ws said "ready": send the current view (the client's starting state); pushes flow from now on. */
+  start(): void;
+  /** An `operator` message. */
+  intent(id: string | null, intent: OperatorIntent): Promise<void>;
+  /** The legacy agentState message. */
+  legacySet(state: string, reason: string | null): Promise<void>;
   close(): void;
 }
 
 /**
- * `allowed` is the socket's live check (server/routes/ws.ts LivePrincipal): every push of an
- * agent state passes it first, so a revoked session, a disabled user or a role without
- * calls:handle stops receiving states at once, before the socket is closed.
+ * `allowed` is the socket's live check (server/routes/ws.ts LivePrincipal): every push passes it
+ * first, so a revoked session, a disabled user or a role without calls:handle stops receiving
+ * states at once, before the socket is closed. `principal` reads the socket's current principal.
  */
-export async function attachAgent(ctx: GatewayContext, principal: Principal, socket: WebSocket, allowed: () => boolean): Promise<AgentSocket> {
-  const who = { userId: principal.userId, orgId: principal.orgId, username: principal.username };
-  const push = (a: { state: AgentState; reason: string | null; since: Date }) => {
-    if (socket.readyState === socket.OPEN && allowed()) socket.send(JSON.stringify({ type: 'agentState', state: a.state, reason: a.reason, since: a.since.toISOString() }));
+export async function attachAgent(ctx: GatewayContext, principal: () => Principal, socket: WebSocket, allowed: () => boolean): Promise<AgentSocket> {
+  const p0 = principal();
+  const who: Who = { userId: p0.userId, orgId: p0.orgId, username: p0.username };
+  const mark = {}; // this socket's origin marker: the change that answers one of its messages
+  let started = false;
+  let latest: OperatorState | null = null;
+  const send = (m: Record<string, unknown>) => {
+    if (started && socket.readyState === socket.OPEN && allowed()) socket.send(JSON.stringify(m));
   };
-  // The state starts (or stays) as it is without a message to the client: a client learns it
-  // by setting one (the ack) or from the gateway's later changes. /ws says "ready" only after
-  // this returns, so every change after "ready" reaches the client.
-  await ctx.agents.connect(who);
+  const sendState = (s: OperatorState, id: string | null = null, legacy = true) => {
+    if (!latest || s.version >= latest.version) latest = s;
+    send({ type: 'operatorState', view: viewOf(s), ...(id !== null ? { id } : {}) });
+    if (!legacy) return;
+    const l = legacyOf(s);
+    send({ type: 'agentState', state: l.state, reason: l.reason, since: l.since.toISOString() });
+  };
   const unsubscribe = ctx.agents.subscribe((change) => {
-    if (change.userId === who.userId) push(change);
+    if (change.userId !== who.userId) return;
+    const origin = change.origin as { mark?: unknown; id?: string | null } | undefined;
+    sendState(change.state, origin?.mark === mark ? (origin.id ?? null) : null);
+    for (const e of change.effects) {
+      if (e.type === 'notify') send({ type: 'operatorNotice', code: e.code, callId: e.callId });
+      if (e.type === 'hangUp') send({ type: 'operatorHangUp', callId: e.callId, cause: e.cause });
+    }
   });
   let closed = false;
-  return {
-    async set(state, reason) {
-      await ctx.agents.set(who, state, reason, 'client');
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      unsubscribe();
-      void ctx.agents.disconnect(who.userId).catch((err: unknown) => reportBackgroundFailure('agent socket: disconnect', err));
-    },
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    void ctx.agents.apply(who, { type: 'disconnected' }).catch((err: unknown) => reportBackgroundFailure('agent socket: disconnected', err));
   };
+  try {
+    const first = await ctx.agents.apply(who, { type: 'connected' });
+    const seen = latest as OperatorState | null; // a push may have come first
+    if (!seen || first.state.version > seen.version) latest = first.state;
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  /** Every message with an id gets an answer: its refusal, or a view carrying the id. */
+  const answer = (id: string | null, kind: string, out: ApplyOutcome) => {
+    if (out.kind === 'refused') send({ type: 'operatorRefused', id, kind, refusal: out.refusal });
+    // accepted: the listener already sent the view with the id; ignored (or a bug, reported): the current view
+    else if (out.kind !== 'accepted') sendState(out.state, id);
+  };
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      if (latest) sendState(latest, null, false); // the starting view (the legacy push never came on connect)
+    },
+    async intent(id, intent) {
+      if (closed) return;
+      let ev: EventInput;
+      let within: ApplyOptions['within'];
+      switch (intent.kind) {
+        case 'setAvailability':
+          ev = { type: 'setAvailability', state: intent.state, reason: intent.reason ?? null };
+          break;
+        case 'finishWrapUp':
+          ev = { type: 'finishWrapUp', callId: intent.callId, ...(intent.next ? { next: intent.next } : {}), reason: intent.reason ?? null };
+          break;
+        case 'dial':
+          ev = { type: 'dial', callId: intent.callId, consultFor: intent.consultFor ?? null };
+          // an outbound call gets its call record like an inbound one (a consultation leg does not:
+          // it has no wrap-up of its own)
+          if (!intent.consultFor) within = (tx) => outboundCallRecord(ctx, tx, principal(), intent.callId, intent.number);
+          break;
+        case 'microphone':
+          ev = { type: 'microphone', available: intent.available };
+          break;
+        case 'locked':
+          ev = { type: 'locked', locked: intent.locked };
+          break;
+        case 'ringing':
+          // a call the gateway never saw for this operator reached them without routing (a
+          // colleague, a transfer arrival): `incoming`. One it saw (even long ended) is a stale fact.
+          ev = { type: (await seenBefore(ctx, who, intent.callId)) ? 'ringing' : 'incoming', callId: intent.callId };
+          break;
+        case 'answered':
+          ev = { type: intent.kind, callId: intent.callId };
+          break;
+        case 'held':
+          ev = { type: 'held', callId: intent.callId, held: intent.held };
+          break;
+        case 'transfer':
+          ev = { type: 'transfer', callId: intent.callId, phase: intent.phase };
+          break;
+        case 'ended':
+          ev = { type: 'ended', callId: intent.callId, cause: intent.cause };
+          break;
+      }
+      answer(id, intent.kind, await ctx.agents.apply(who, ev, { by: 'client', origin: { mark, id }, ...(within ? { within } : {}) }));
+    },
+    async legacySet(state, reason) {
+      if (closed) return;
+      if (state !== 'ready' && state !== 'not_ready' && state !== 'break') {
+        // wrap_up / on_call are the gateway's now (the model decides them)
+        return send({ type: 'operatorRefused', id: null, kind: 'agentState', refusal: 'not_available' });
+      }
+      answer(null, 'agentState', await ctx.agents.apply(who, { type: 'setAvailability', state, reason }, { by: 'client', origin: { mark, id: null } }));
+    },
+    close,
+  };
+}
+
+/**
+ * The call record of an outbound call: direction outbound, the dialled number, and the customer
+ * for that number within the operator's campaigns (the screen pop's scoped lookup): one match
+ * gives the customer and its campaign, several or none give neither.
+ */
+async function outboundCallRecord(ctx: GatewayContext, tx: Transaction<Database>, p: Principal, callId: string, number: string): Promise<void> {
+  const e164 = toE164(number);
+  const customers = e164 ? await customersByPhoneQuery(tx, campaignScope(p), e164).execute() : [];
+  const campaigns = new Set(customers.map((c) => c.campaign_id));
+  const now = ctx.clock.now();
+  await tx
+    .insertInto('calls')
+    .values({
+      id: randomUUID(), org_id: p.orgId, sip_call_id: callId, operator_id: p.userId, campaign_id: campaigns.size === 1 ? [...campaigns][0]! : null,
+      customer_id: customers.length === 1 ? customers[0]!.id : null, caller_e164: null, dialled_e164: e164, blocked: false, status: 'ringing',
+      ringing_at: now, answered_at: null, ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now, direction: 'outbound',
+    })
+    .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
+    .execute();
+}
+
+/** Has this operator's model ever had this call (its history)? */
+async function seenBefore(ctx: GatewayContext, who: Who, callId: string): Promise<boolean> {
+  const row = await ctx.db
+    .selectFrom('operator_transitions')
+    .select('id')
+    .where('sip_call_id', '=', callId)
+    .where('user_id', '=', who.userId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }

@@ -1,143 +1,415 @@
-// Agent states, in process: ready / not_ready (reason) / break / wrap_up / on_call / offline.
-// A state lives as long as the agent has an authenticated gateway WebSocket (none: offline);
-// every change is audited and published to subscribers (the agent's own sockets now; the
-// live board of issue 7 later). Wrap-up ends on the gateway's timer (org policy
-// agents.wrapUpSeconds): the gateway then sets the agent ready and pushes it. A timer or a
-// listener that fails is logged (server/background.ts) and the process goes on.
+// The gateway owns the operator model (shared/rules/operator-model.ts): every change of an
+// operator's agent state and of their calls goes through AgentRegistry.apply, and nowhere else:
+//   load the stored state -> step() -> check invariantProblems (a violation is reported and
+//   NOT stored) -> store the new state, its transitions, the calls rows that follow the model
+//   and the audit in ONE transaction -> tell the listeners (the operator's sockets, the board).
+// Serialised per user twice: an in-process queue (one step at a time per operator in this
+// process) and the row's version as an optimistic check (another gateway process on the same
+// PostgreSQL that wrote in between makes this write miss: it reloads and steps again).
+// Nothing that matters lives only in memory: the deadlines (ring, wrap-up, client grace) are in
+// the state and in operator_states.next_deadline, which the sweeper polls (every second) to feed
+// `tick`; a restarted gateway resumes them. The watchdog (every 30 s) asks rtpengine which calls
+// it still has and feeds `reconcile` to operators the model thinks are in a call; Kamailio's
+// call-ended report feeds `ended`. Failures of those loops are reported (server/background.ts).
+import type { Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { appendAudit } from '../audit/audit';
 import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
-import type { Db } from '../db/schema';
+import type { Database, Db } from '../db/schema';
 import { orgPolicy } from '../policy';
+import {
+  initialOperatorState, invariantProblems, nextDeadline, offerable, step,
+  type CallState, type Effect, type ModelPolicy, type OperatorEvent, type OperatorState, type Refusal, type Transition,
+} from '../../shared/rules/operator-model';
+import type { OrgPolicy } from '../../shared/gateway/policy';
 import type { AgentState } from '../../shared/gateway/sip';
 
-export interface AgentRecord {
+export interface Who {
   userId: string;
   orgId: string;
   username: string;
+}
+
+/** The legacy view of an agent (listAgents, the board, the legacy agentState push). */
+export interface AgentRecord extends Who {
+  /** The old vocabulary: the model's `ringing` is `on_call` here. */
   state: AgentState;
   reason: string | null;
   since: Date;
+  model: OperatorState;
 }
-export interface AgentChange extends AgentRecord {
-  previous: AgentState;
-  /** 'client' (set over the WebSocket), 'gateway' (timer, routing, connect/disconnect). */
+
+export interface AgentChange extends Who {
+  state: OperatorState;
+  previous: OperatorState;
+  transitions: Transition[];
+  effects: Effect[];
+  /** 'client' (an intent over /ws), 'gateway' (routing, sweeper, engines, connect/disconnect). */
   by: 'client' | 'gateway';
+  origin: unknown;
 }
 export type AgentListener = (change: AgentChange) => void;
+
+/** An event without its time: apply() stamps it with the clock when it steps. */
+export type EventInput = OperatorEvent extends infer E ? (E extends OperatorEvent ? Omit<E, 'at'> : never) : never;
+
+export type ApplyOutcome =
+  | { kind: 'accepted'; state: OperatorState; previous: OperatorState; transitions: Transition[]; effects: Effect[] }
+  /** A duplicate or stale fact: nothing changed. */
+  | { kind: 'ignored'; state: OperatorState }
+  | { kind: 'refused'; refusal: Refusal; state: OperatorState }
+  /** The step would have broken an invariant (a bug): reported, nothing stored. */
+  | { kind: 'invalid'; problems: string[]; state: OperatorState };
+
+export interface ApplyOptions {
+  by?: 'client' | 'gateway';
+  /** Runs inside the storing transaction, only for an accepted step (e.g. routing's call row). */
+  within?: (tx: Transaction<Database>, next: OperatorState) => Promise<void>;
+  /** Extra audit detail for the agent transitions of this step. */
+  detail?: Record<string, unknown>;
+  /** Handed to the listeners with the change (a socket marks the step that answers its message). */
+  origin?: unknown;
+}
 
 /** Koe username -> SIP user part: lower-cased; Koe usernames ([A-Za-z0-9._-]) are valid SIP user characters. */
 export function sipUserOf(username: string): string {
   return username.toLowerCase();
 }
 
+export function modelPolicyOf(p: OrgPolicy): ModelPolicy {
+  return { ringSeconds: p.agents.ringSeconds, wrapUpSeconds: p.agents.wrapUpSeconds, graceSeconds: p.agents.clientGraceSeconds };
+}
+
+export function parseState(value: unknown): OperatorState {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as OperatorState;
+}
+
+export function legacyOf(s: OperatorState): { state: AgentState; reason: string | null; since: Date } {
+  const state: AgentState = s.agent === 'ringing' ? 'on_call' : s.agent;
+  return { state, reason: s.agent === 'not_ready' ? (s.reason ?? s.reasonCode) : null, since: new Date(s.since) };
+}
+
+/** calls.status for a model call state. */
+function callStatus(state: CallState['state']): 'ringing' | 'answered' | 'ended' | 'wrapped_up' {
+  if (state === 'offered' || state === 'ringing') return 'ringing';
+  if (state === 'ended' || state === 'wrapped_up') return state;
+  return 'answered';
+}
+
+const MAX_WRITE_ATTEMPTS = 5;
+
 export class AgentRegistry {
-  private readonly agents = new Map<string, AgentRecord>();
-  private readonly sockets = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<AgentListener>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private watchdogTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+  private recovering: Promise<void> | null = null;
+  /** Refusals of intents by code: normal (an operator pressing "ready" while locked), so counted, not audited. */
+  readonly refusals = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** The calls rtpengine knows to be live (its `list` command), or null when no engine is configured. */
+    private readonly engineCalls: (() => Promise<string[]>) | null = null,
   ) {}
 
-  /** Subscribe to every state change; returns the unsubscribe function. */
+  /** Subscribe to every accepted step; returns the unsubscribe function. */
   subscribe(listener: AgentListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  get(userId: string): AgentRecord | undefined {
-    return this.agents.get(userId);
+  // ------------------------------------------------------------------ reads
+  private recordOf(who: Who, s: OperatorState): AgentRecord {
+    return { ...who, ...legacyOf(s), model: s };
   }
 
-  /** Ready agents among `userIds`, longest ready first. */
-  readyAmong(userIds: Iterable<string>): AgentRecord[] {
-    const out: AgentRecord[] = [];
-    for (const id of userIds) {
-      const a = this.agents.get(id);
-      if (a && a.state === 'ready') out.push(a);
-    }
-    return out.sort((a, b) => a.since.getTime() - b.since.getTime() || a.userId.localeCompare(b.userId));
+  async get(userId: string): Promise<AgentRecord | undefined> {
+    return (await this.getMany([userId])).get(userId);
   }
 
-  /** An authenticated WebSocket opened: the first one makes the agent not_ready ("signed_in"). */
-  async connect(who: { userId: string; orgId: string; username: string }): Promise<AgentRecord> {
-    this.sockets.set(who.userId, (this.sockets.get(who.userId) ?? 0) + 1);
-    const current = this.agents.get(who.userId);
-    if (current) return current;
-    return this.set(who, 'not_ready', 'signed_in', 'gateway');
+  /** The stored state of each of these users that has one (offline users may have none). */
+  async getMany(userIds: readonly string[]): Promise<Map<string, AgentRecord>> {
+    const out = new Map<string, AgentRecord>();
+    if (userIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('operator_states as o')
+      .innerJoin('users as u', 'u.id', 'o.user_id')
+      .select(['o.user_id', 'o.org_id', 'o.state', 'u.username'])
+      .where('o.user_id', 'in', [...userIds])
+      .execute();
+    for (const r of rows) out.set(r.user_id, this.recordOf({ userId: r.user_id, orgId: r.org_id, username: r.username }, parseState(r.state)));
+    return out;
   }
 
-  /** A WebSocket closed: with none left the agent is offline. */
-  async disconnect(userId: string): Promise<void> {
-    const n = (this.sockets.get(userId) ?? 1) - 1;
-    if (n > 0) {
-      this.sockets.set(userId, n);
-      return;
-    }
-    this.sockets.delete(userId);
-    const current = this.agents.get(userId);
-    if (!current) return;
-    await this.set(current, 'offline', null, 'gateway');
-    this.agents.delete(userId);
+  /** Offerable operators among `userIds` (model `offerable`), longest ready first. */
+  async offerCandidates(userIds: readonly string[]): Promise<AgentRecord[]> {
+    const all = await this.getMany(userIds);
+    return [...all.values()]
+      .filter((a) => offerable(a.model))
+      .sort((a, b) => a.model.since - b.model.since || a.userId.localeCompare(b.userId));
   }
 
-  async set(
-    who: { userId: string; orgId: string; username: string },
-    state: AgentState,
-    reason: string | null,
-    by: 'client' | 'gateway',
-    detail: Record<string, unknown> = {},
-  ): Promise<AgentRecord> {
-    const previous = this.agents.get(who.userId)?.state ?? 'offline';
-    const record: AgentRecord = { userId: who.userId, orgId: who.orgId, username: who.username, state, reason: state === 'not_ready' ? reason : null, since: this.clock.now() };
-    if (state !== 'offline') this.agents.set(who.userId, record);
-    const timer = this.timers.get(who.userId);
-    if (timer) {
-      clearTimeout(timer);
-      this.timers.delete(who.userId);
-    }
-    if (state === 'wrap_up') {
-      const seconds = (await orgPolicy(this.db, who.orgId)).agents.wrapUpSeconds;
-      const t = setTimeout(() => {
-        try {
-          this.timers.delete(who.userId);
-          const now = this.agents.get(who.userId);
-          if (now && now.state === 'wrap_up' && now.since === record.since) {
-            void this.set(who, 'ready', null, 'gateway', { after: 'wrap_up' }).catch((err: unknown) => reportBackgroundFailure('agents: wrap-up end', err));
-          }
-        } catch (err) {
-          reportBackgroundFailure('agents: wrap-up timer', err);
+  // ------------------------------------------------------------------ the one writer
+  /** Feeds one event to one operator's model (queued per operator). Throws only on a storage failure. */
+  apply(who: Who, ev: EventInput, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const prev = this.queues.get(who.userId) ?? Promise.resolve();
+    const run = prev.then(() => this.applyNow(who, ev, opts));
+    const tail = run.catch(() => undefined);
+    this.queues.set(who.userId, tail);
+    void tail.then(() => {
+      if (this.queues.get(who.userId) === tail) this.queues.delete(who.userId);
+    });
+    return run;
+  }
+
+  private async applyNow(who: Who, ev: EventInput, opts: ApplyOptions): Promise<ApplyOutcome> {
+    const policy = modelPolicyOf(await orgPolicy(this.db, who.orgId));
+    for (let attempt = 1; ; attempt++) {
+      // One transaction: the row is read FOR UPDATE (another process stepping this operator waits
+      // here), stepped, and written back only if its version is still the one read.
+      const result = await this.db.transaction().execute(async (tx): Promise<ApplyOutcome | 'raced'> => {
+        const row = await tx.selectFrom('operator_states').select(['state', 'version']).where('user_id', '=', who.userId).forUpdate().executeTakeFirst();
+        const at = this.clock.now().getTime();
+        const current = row ? parseState(row.state) : initialOperatorState(at);
+        const r = step(current, { ...ev, at } as OperatorEvent, policy);
+        if (!r.ok) {
+          this.refusals.set(r.refusal, (this.refusals.get(r.refusal) ?? 0) + 1);
+          return { kind: 'refused', refusal: r.refusal, state: current };
         }
-      }, seconds * 1000);
-      t.unref();
-      this.timers.set(who.userId, t);
+        if ('ignored' in r) return { kind: 'ignored', state: current };
+        const problems = invariantProblems(r.state);
+        if (problems.length) {
+          reportBackgroundFailure(`operator model: ${ev.type} for user ${who.userId}`, new Error(`the step would break invariants: ${problems.join('; ')}`));
+          return { kind: 'invalid', problems, state: current };
+        }
+        const next = r.state;
+        const deadline = nextDeadline(next);
+        const values = { state: JSON.stringify(next), version: next.version, next_deadline: deadline === null ? null : new Date(deadline), updated_at: this.clock.now() };
+        if (row) {
+          const u = await tx.updateTable('operator_states').set(values).where('user_id', '=', who.userId).where('version', '=', row.version).executeTakeFirst();
+          if (Number(u.numUpdatedRows) === 0) return 'raced';
+        } else {
+          // the first step of this operator: two processes may both insert; the loser steps again
+          const i = await tx
+            .insertInto('operator_states')
+            .values({ user_id: who.userId, org_id: who.orgId, ...values })
+            .onConflict((oc) => oc.column('user_id').doNothing())
+            .executeTakeFirst();
+          if (Number(i.numInsertedOrUpdatedRows ?? 0) === 0) return 'raced';
+        }
+        if (r.transitions.length) {
+          await tx
+            .insertInto('operator_transitions')
+            .values(r.transitions.map((t) => ({
+              org_id: who.orgId, user_id: who.userId, sip_call_id: t.callId, subject: t.subject, from_state: t.from, to_state: t.to,
+              event: t.event, cause: t.cause, at: new Date(t.at),
+            })))
+            .execute();
+        }
+        await opts.within?.(tx, next);
+        await this.followCalls(tx, who, r.transitions, next);
+        await this.auditStep(tx, who, r.transitions, r.effects, opts);
+        return { kind: 'accepted', state: next, previous: current, transitions: r.transitions, effects: r.effects };
+      });
+      if (result === 'raced') {
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`operator state of ${who.userId}: lost the version race ${attempt} times`);
+        continue;
+      }
+      if (result.kind === 'accepted') {
+        const change: AgentChange = { ...who, state: result.state, previous: result.previous, transitions: result.transitions, effects: result.effects, by: opts.by ?? 'gateway', origin: opts.origin };
+        for (const l of this.listeners) {
+          try {
+            l(change);
+          } catch (err) {
+            // a listener's failure is its own: the change stands and the other listeners still hear it
+            reportBackgroundFailure('agents: state listener', err);
+          }
+        }
+      }
+      return result;
     }
-    await this.db.transaction().execute((tx) =>
-      appendAudit(tx, this.clock, {
+  }
+
+  /** The calls rows (CRM) follow the model: status, answered_at, ended_at, end cause. */
+  private async followCalls(tx: Transaction<Database>, who: Who, transitions: Transition[], next: OperatorState): Promise<void> {
+    const touched = new Set(transitions.filter((t) => t.subject === 'call' && t.callId).map((t) => t.callId!));
+    for (const callId of touched) {
+      const c = next.calls.find((x) => x.callId === callId);
+      if (!c) continue;
+      const wrapSeconds = c.state === 'wrapped_up' && c.endedAt !== null ? Math.max(0, Math.round((this.clock.now().getTime() - c.endedAt) / 1000)) : null;
+      await tx
+        .updateTable('calls')
+        .set({
+          status: callStatus(c.state),
+          ...(c.answeredAt !== null ? { answered_at: new Date(c.answeredAt) } : {}),
+          ...(c.endedAt !== null ? { ended_at: new Date(c.endedAt) } : {}),
+          ...(c.cause ? { end_cause: c.cause } : {}),
+          ...(wrapSeconds !== null ? { wrap_up_seconds: sql<number>`coalesce(wrap_up_seconds, ${wrapSeconds})` } : {}),
+          updated_at: this.clock.now(),
+        })
+        .where('org_id', '=', who.orgId)
+        .where('sip_call_id', '=', callId)
+        .where('operator_id', '=', who.userId)
+        .execute();
+    }
+  }
+
+  private async auditStep(tx: Transaction<Database>, who: Who, transitions: Transition[], effects: Effect[], opts: ApplyOptions): Promise<void> {
+    const by = opts.by ?? 'gateway';
+    for (const t of transitions) {
+      if (t.subject !== 'agent') continue;
+      await appendAudit(tx, this.clock, {
         action: 'agent.state',
         orgId: who.orgId,
         actor: by === 'client' ? { userId: who.userId, username: who.username } : null,
         target: { type: 'user', id: who.userId },
-        detail: { state, previous, by, ...(record.reason ? { reason: record.reason } : {}), ...detail },
-      }),
-    );
-    const change: AgentChange = { ...record, previous, by };
-    for (const l of this.listeners) {
+        detail: { state: t.to, previous: t.from, by, event: t.event, ...(t.cause ? { cause: t.cause } : {}), ...opts.detail },
+      });
+    }
+    for (const e of effects) {
+      if (e.type !== 'repaired') continue;
+      await appendAudit(tx, this.clock, {
+        action: 'agent.repair',
+        orgId: who.orgId,
+        actor: null,
+        target: { type: 'user', id: who.userId },
+        detail: { callId: e.callId, was: e.was, cause: 'repair' },
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ the engines and the clock
+  /** Feeds `tick` to every operator whose next deadline has passed; returns how many. */
+  sweep(): Promise<number> {
+    // one sweep at a time (a slow database must not stack sweeps up)
+    this.sweeping ??= this.sweepNow().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepNow(): Promise<number> {
+    const due = await this.db
+      .selectFrom('operator_states as o')
+      .innerJoin('users as u', 'u.id', 'o.user_id')
+      .select(['o.user_id', 'o.org_id', 'u.username'])
+      .where('o.next_deadline', '<=', this.clock.now())
+      .orderBy('o.next_deadline')
+      .limit(500)
+      .execute();
+    for (const r of due) {
       try {
-        l(change);
+        await this.apply({ userId: r.user_id, orgId: r.org_id, username: r.username }, { type: 'tick' });
       } catch (err) {
-        // a listener's failure is its own: the change stands and the other listeners still hear it
-        reportBackgroundFailure('agents: state listener', err);
+        // this operator's tick failed: the others still get theirs, and the deadline stays due
+        reportBackgroundFailure('agents: sweeper tick', err);
       }
     }
-    return record;
+    return due.length;
+  }
+
+  /** Operators the model thinks are in a call (ringing / on call). */
+  private async inCall(): Promise<Who[]> {
+    const rows = await this.db
+      .selectFrom('operator_states as o')
+      .innerJoin('users as u', 'u.id', 'o.user_id')
+      .select(['o.user_id', 'o.org_id', 'u.username'])
+      .where(sql<boolean>`o.state->>'agent' in ('ringing', 'on_call')`)
+      .execute();
+    return rows.map((r) => ({ userId: r.user_id, orgId: r.org_id, username: r.username }));
+  }
+
+  /**
+   * The watchdog: the engines' live calls -> `reconcile` for every operator in a call (a call
+   * the engines no longer have is ended "repair", audited agent.repair). Returns the repairs.
+   * An engine that cannot be asked repairs nothing (an empty answer from a failed ask would
+   * end every call): the failure is thrown to the caller, which reports it.
+   */
+  async watchdog(): Promise<number> {
+    if (!this.engineCalls) return 0;
+    const live = await this.engineCalls();
+    let repaired = 0;
+    for (const who of await this.inCall()) {
+      try {
+        const out = await this.apply(who, { type: 'reconcile', liveCallIds: live });
+        if (out.kind === 'accepted') repaired += out.effects.filter((e) => e.type === 'repaired').length;
+      } catch (err) {
+        reportBackgroundFailure('agents: watchdog reconcile', err);
+      }
+    }
+    return repaired;
+  }
+
+  /** Kamailio saw the call end (BYE): `ended` (completed) for every operator the call involved. */
+  async callEnded(callId: string): Promise<number> {
+    const rows = await this.db
+      .selectFrom('operator_transitions as t')
+      .innerJoin('users as u', 'u.id', 't.user_id')
+      .select(['t.user_id', 't.org_id', 'u.username'])
+      .distinct()
+      .where('t.sip_call_id', '=', callId)
+      .execute();
+    let ended = 0;
+    for (const r of rows) {
+      const out = await this.apply({ userId: r.user_id, orgId: r.org_id, username: r.username }, { type: 'ended', callId, cause: 'completed' });
+      if (out.kind === 'accepted') ended++;
+    }
+    return ended;
+  }
+
+  /**
+   * A gateway that starts has no sockets yet: connections the stored states still count were
+   * held by a process that is gone (a crash leaves no `disconnected`). Each is fed
+   * `disconnected` so the grace starts now: a client that reconnects within it loses nothing,
+   * one that does not goes offline (never a ghost "ready" after a restart). One gateway process
+   * per database until issue 14 gives connections an owner.
+   */
+  recoverConnections(): Promise<number> {
+    const run = this.recoverNow();
+    this.recovering = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async recoverNow(): Promise<number> {
+    const rows = await this.db
+      .selectFrom('operator_states as o')
+      .innerJoin('users as u', 'u.id', 'o.user_id')
+      .select(['o.user_id', 'o.org_id', 'o.state', 'u.username'])
+      .where(sql<boolean>`(o.state->>'connections')::int > 0`)
+      .execute();
+    for (const r of rows) {
+      const who = { userId: r.user_id, orgId: r.org_id, username: r.username };
+      for (let n = parseState(r.state).connections; n > 0; n--) await this.apply(who, { type: 'disconnected' });
+    }
+    return rows.length;
+  }
+
+  /** Starts the sweeper (deadlines) and, with an engine, the watchdog. */
+  start(opts: { sweepMs?: number; watchdogMs?: number } = {}): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => reportBackgroundFailure('agents: sweeper', err)), opts.sweepMs ?? 1000);
+    this.sweeper.unref();
+    if (this.engineCalls) {
+      this.watchdogTimer = setInterval(() => void this.watchdog().catch((err: unknown) => reportBackgroundFailure('agents: watchdog', err)), opts.watchdogMs ?? 30_000);
+      this.watchdogTimer.unref();
+    }
+  }
+
+  /** Waits for the queued steps (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.recovering;
+    while (this.queues.size) await Promise.all([...this.queues.values()]);
+    await this.sweeping;
   }
 
   close(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    this.sweeper = null;
+    this.watchdogTimer = null;
   }
 }

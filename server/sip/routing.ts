@@ -1,10 +1,11 @@
-// Inbound routing for Kamailio: a call from the trunk to a DID goes to a ready operator
-// assigned to the DID's campaign, longest ready first. The chosen operator becomes on_call
-// (so a second call does not ring them too) and the call is recorded under its SIP Call-ID
-// in the CRM's calls table (the operator's screen pop then finds the same row).
+// Inbound routing for Kamailio: a call from the trunk to a DID goes to an offerable operator
+// (shared/rules/operator-model.ts) assigned to the DID's campaign, longest ready first. The
+// offer makes the chosen operator ringing (so a second call does not ring them too) and the call
+// is recorded under its SIP Call-ID in the CRM's calls table (the screen pop finds the same row).
 import { randomUUID } from 'node:crypto';
 import { callerOf, trunkNumberToE164 } from '../../shared/rules/numbering';
 import type { GatewayContext } from '../context';
+import { jsonColumn } from '../db/json-column';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 
@@ -50,29 +51,42 @@ export async function routeInbound(ctx: GatewayContext, query: RouteQuery): Prom
     .where('campaign_assignments.campaign_id', '=', campaignId)
     .where('users.disabled', '=', false)
     .execute();
-  // readyAmong and set() run without an await in between (set() records the state before its
-  // first await): two concurrent calls never pick the same agent. Awaited here, not later, so a
-  // failure of the insert below cannot leave set()'s promise rejected with nobody listening.
-  const chosen = agents.readyAmong(assigned.map((u) => u.id))[0];
-  if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
-  await agents.set(chosen, 'on_call', null, 'gateway', { callId: q.callId, campaignId, did: q.did });
-
+  // The operator model decides who may be offered (offerable: connected, ready, unlocked, with
+  // a microphone, no live call, no wrap-up), longest ready first. The offer is a step of the
+  // chosen operator's model, serialised per operator: of two concurrent calls only one offer
+  // is accepted, the other is refused and goes to the next candidate. The call row is written
+  // in the same transaction as the accepted offer.
   const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
-  const blockedList = (typeof dids[0]!.blocked_numbers === 'string' ? JSON.parse(dids[0]!.blocked_numbers) : dids[0]!.blocked_numbers) as string[];
+  const blockedList = jsonColumn<string[]>(dids[0]!.blocked_numbers);
   const customers = caller
     ? await db.selectFrom('customer_phones').select('customer_id').where('e164', '=', caller).where('campaign_id', '=', campaignId).execute()
     : [];
-  const now = clock.now();
-  await db
-    .insertInto('calls')
-    .values({
-      id: randomUUID(), org_id: orgId, sip_call_id: q.callId, operator_id: chosen.userId, campaign_id: campaignId,
-      customer_id: customers.length === 1 ? customers[0]!.customer_id : null, caller_e164: caller, dialled_e164: q.did,
-      blocked: !!caller && Array.isArray(blockedList) && blockedList.includes(caller), status: 'ringing',
-      ringing_at: now, answered_at: null, ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
-    .execute();
+  let chosen: { userId: string; username: string } | null = null;
+  for (const candidate of await agents.offerCandidates(assigned.map((u) => u.id))) {
+    const out = await agents.apply(candidate, { type: 'offer', callId: q.callId }, {
+      detail: { callId: q.callId, campaignId, did: q.did },
+      within: async (tx) => {
+        const now = clock.now();
+        await tx
+          .insertInto('calls')
+          .values({
+            id: randomUUID(), org_id: orgId, sip_call_id: q.callId, operator_id: candidate.userId, campaign_id: campaignId,
+            customer_id: customers.length === 1 ? customers[0]!.customer_id : null, caller_e164: caller, dialled_e164: q.did,
+            blocked: !!caller && Array.isArray(blockedList) && blockedList.includes(caller), status: 'ringing',
+            ringing_at: now, answered_at: null, ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now,
+          })
+          .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
+          .execute();
+      },
+    });
+    // ignored: this operator already holds this very call (Kamailio asked again): same answer
+    const holds = out.kind === 'ignored' && out.state.calls.some((c) => c.callId === q.callId && (c.state === 'offered' || c.state === 'ringing'));
+    if (out.kind === 'accepted' || holds) {
+      chosen = candidate;
+      break;
+    }
+  }
+  if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
 }

@@ -114,3 +114,14 @@ export class NgClient {
     this.sock = null;
   }
 }
+
+/**
+ * The Call-IDs rtpengine has live (ng `list`; its default limit is 32, so ask for many). A
+ * malformed answer throws: the watchdog then repairs nothing rather than end calls on a guess.
+ */
+export async function rtpengineLiveCalls(ng: NgClient, limit = 100_000): Promise<string[]> {
+  const answer = await ng.command('list', { limit });
+  const calls = answer.calls;
+  if (!Array.isArray(calls)) throw new NgError('ng list: no "calls" list in the answer');
+  return calls.map((c) => (Buffer.isBuffer(c) ? c.toString('utf8') : String(c)));
+}

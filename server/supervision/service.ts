@@ -160,14 +160,14 @@ export class SupervisionService {
   }
 
   private async boardRow(p: Principal, r: { id: string; username: string; display_name: string }): Promise<BoardOperator> {
-    const a = this.agents.get(r.id);
+    const a = await this.agents.get(r.id);
     const teams = await this.db.selectFrom('team_members').select('team_id').where('user_id', '=', r.id).where('member_role', '=', 'operator').execute();
     let call: BoardOperator['call'] = null;
     if (a && (a.state === 'on_call' || a.state === 'wrap_up')) {
       const row = await this.db
         .selectFrom('calls as t')
         .leftJoin('campaigns as c', 'c.id', 't.campaign_id')
-        .select(['t.sip_call_id', 't.campaign_id', 'c.name as campaign_name', 't.status', 't.ringing_at', 't.answered_at', 't.customer_id'])
+        .select(['t.sip_call_id', 't.campaign_id', 'c.name as campaign_name', 't.status', 't.ringing_at', 't.answered_at', 't.customer_id', 't.direction'])
         .where('t.operator_id', '=', r.id)
         .where('t.org_id', '=', p.orgId)
         .where('t.ended_at', 'is', null)
@@ -192,7 +192,7 @@ export class SupervisionService {
           callId: row.sip_call_id,
           campaignId: row.campaign_id,
           campaignName: row.campaign_name ?? null,
-          direction: 'inbound',
+          direction: row.direction,
           status: row.status === 'answered' || row.answered_at ? 'answered' : 'ringing',
           since: (row.answered_at ?? row.ringing_at).toISOString(),
           customerName: named?.name_kanji ?? null,
@@ -350,7 +350,7 @@ export class SupervisionService {
     if (!(await this.mayHear(p, call.operator_id))) {
       return this.refuse(p, callId, call.operator_id, 'not_in_team', new GatewayError('forbidden', 'this operator is not in a team you lead'));
     }
-    const agent = this.agents.get(call.operator_id);
+    const agent = await this.agents.get(call.operator_id);
     const tags = call.status === 'ended' || call.ended_at || agent?.state !== 'on_call' ? null : await this.dialogueTags(callId);
     if (!tags) return this.refuse(p, callId, call.operator_id, 'not_live', new GatewayError('conflict', 'this call is not live'));
     const existing = [...this.sessions.values()].find((s) => !s.ended && s.lead.userId === p.userId && s.callId === callId);

@@ -158,7 +158,7 @@ export const CallView = z.strictObject({
   callerNumber: z.string().nullable(),
   dialledNumber: z.string().nullable(),
   blocked: z.boolean(),
-  status: z.enum(['ringing', 'answered', 'ended']),
+  status: z.enum(['ringing', 'answered', 'ended', 'wrapped_up']),
   ringingAt: Iso,
   answeredAt: Iso.nullable(),
   endedAt: Iso.nullable(),

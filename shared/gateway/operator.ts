@@ -61,7 +61,8 @@ export const OperatorClientMessages = [
   z.strictObject({ type: z.literal('operator'), id: RequestId.optional(), intent: OperatorIntent }),
 ] as const;
 export const OperatorServerMessages = [
-  z.strictObject({ type: z.literal('operatorState'), view: OperatorViewSchema }),
+  /** `id`: the client message this view answers (every message with an id gets a refusal or a view). */
+  z.strictObject({ type: z.literal('operatorState'), view: OperatorViewSchema, id: z.string().nullable().optional() }),
   z.strictObject({ type: z.literal('operatorRefused'), id: z.string().nullable(), kind: z.string(), refusal: z.enum(REFUSALS) }),
   z.strictObject({ type: z.literal('operatorNotice'), code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() }),
   z.strictObject({ type: z.literal('operatorHangUp'), callId: z.string(), cause: z.enum(END_CAUSES) }),

@@ -43,6 +43,10 @@ export type OrgClientPolicy = z.infer<typeof ClientPolicySchema>;
 /** Agent states (docs/telephony.md): after wrap-up the gateway returns the agent to ready. */
 export const AgentPolicySchema = z.strictObject({
   wrapUpSeconds: z.number().int().min(0).max(3600).default(30),
+  /** An offered call nobody answers ends "no_answer" after this (below Kamailio's INVITE timer, fr_inv_timer 60 s). */
+  ringSeconds: z.number().int().min(5).max(55).default(30),
+  /** A client whose last socket closed is not offered calls at once, and offline after this. */
+  clientGraceSeconds: z.number().int().min(0).max(600).default(20),
 });
 
 /**

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ClientPolicy } from '../policy';
 import { userText } from '../rules/text';
+import { OperatorIntent, OperatorViewSchema, OPERATOR_NOTICES } from '../gateway/operator';
+import { END_CAUSES, REFUSALS } from '../rules/operator-model';
 
 /**
  * The one IPC contract. Each channel is declared once, here: its name (`<namespace>:<method>`),
@@ -158,26 +160,55 @@ export const SipCredentials = z
   .strict();
 export type SipCredentials = z.infer<typeof SipCredentials>;
 
-/** `on_call` and `offline` are set by the gateway (a call routed here; no link). */
-export const AgentStateName = z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline']);
+/** The lead's board shows operators in these states (the gateway's; `ringing` from the operator model). */
+export const AgentStateName = z.enum(['ready', 'not_ready', 'break', 'ringing', 'wrap_up', 'on_call', 'offline']);
 export type AgentStateName = z.infer<typeof AgentStateName>;
-export const SettableAgentStateName = z.enum(['ready', 'not_ready', 'break', 'wrap_up']);
-export type SettableAgentStateName = z.infer<typeof SettableAgentStateName>;
-export const AgentState = z
+
+/**
+ * The operator's state as main holds it (main/telephony/agent-state.ts): the newest view the
+ * gateway pushed (null until the first push of this session), the gateway link as main sees it,
+ * and the intents sent and not yet answered. The client never invents a state: it renders this.
+ */
+export const AgentLinkState = z.enum(['offline', 'connecting', 'connected', 'unreachable']);
+export type AgentLinkState = z.infer<typeof AgentLinkState>;
+export const PendingIntent = z
   .object({
-    state: AgentStateName,
-    reason: z.string().max(100).nullable(),
-    /** When the gateway acknowledged this state (ms since epoch); null until it has. */
-    since: z.number().int().nullable(),
-    /** True once the gateway acknowledged it; false while main is still sending it. */
-    confirmed: z.boolean(),
+    id: z.string(),
+    kind: z.string(),
+    /** setAvailability / finishWrapUp: where the operator asked to go. */
+    state: z.enum(['ready', 'not_ready', 'break']).nullable(),
+    callId: z.string().nullable(),
   })
   .strict();
-export type AgentState = z.infer<typeof AgentState>;
-export const AgentStateInput = z
-  // The reason is user text (shared/rules/text.ts), the same rule the gateway applies to it.
-  .object({ state: SettableAgentStateName, reason: userText({ max: 100, redactCards: true }).optional() })
+export type PendingIntent = z.infer<typeof PendingIntent>;
+export const AgentSnapshot = z
+  .object({ view: OperatorViewSchema.nullable(), link: AgentLinkState, pending: z.array(PendingIntent) })
   .strict();
+export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
+/** The renderer's intents and the phone's facts; `locked` is main's own (the lock is decided in main). */
+export const AgentIntentInput = OperatorIntent.refine((i) => i.kind !== 'locked', { message: 'the lock is reported by main' });
+export type AgentIntentInput = Exclude<OperatorIntent, { kind: 'locked' }>;
+/**
+ * Why an intent did not take effect: the model's refusal, or the client's: `unreachable` (the
+ * gateway link is down: nothing was sent), `no_answer` (sent, no answer in time),
+ * `signed_out` (the session ended first).
+ */
+export const IntentRefusal = z.enum([...REFUSALS, 'unreachable', 'no_answer', 'signed_out']);
+export type IntentRefusal = z.infer<typeof IntentRefusal>;
+export const IntentOutcome = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('accepted'), view: OperatorViewSchema }).strict(),
+  /** A fact kept while the link is down and sent after it is back (the gateway ignores stale ones). */
+  z.object({ outcome: z.literal('queued') }).strict(),
+  z.object({ outcome: z.literal('refused'), refusal: IntentRefusal }).strict(),
+]);
+export type IntentOutcome = z.infer<typeof IntentOutcome>;
+export const AgentNotice = z
+  .object({ code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() })
+  .strict();
+export type AgentNotice = z.infer<typeof AgentNotice>;
+/** The gateway ended this call (no answer in time, sign-out, client lost): the phone ends its SIP session. */
+export const AgentHangUp = z.object({ callId: z.string(), cause: z.enum(END_CAUSES) }).strict();
+export type AgentHangUp = z.infer<typeof AgentHangUp>;
 
 /** The operator's chosen audio devices (a preference; null = the system default). */
 export const AudioDevices = z
@@ -273,8 +304,9 @@ export const contract = {
       credentials: channel(z.object({ renew: z.boolean().optional() }).strict(), SipCredentials.nullable()),
     },
     agent: {
-      state: channel(NoInput, AgentState),
-      setState: channel(AgentStateInput, AgentState),
+      state: channel(NoInput, AgentSnapshot),
+      /** Sends an intent or a phone fact to the gateway; resolves with its answer (or why there is none). */
+      intent: channel(AgentIntentInput, IntentOutcome),
     },
     supervision: {
       /** Operator: the answer of the whisper connection, sent back on the gateway link. */
@@ -296,7 +328,9 @@ export const contract = {
     'lock:changed': LockState,
     'policy:changed': EffectivePolicy,
     'session:changed': SessionState,
-    'agent:changed': AgentState,
+    'agent:changed': AgentSnapshot,
+    'agent:notice': AgentNotice,
+    'agent:hangUp': AgentHangUp,
     'supervision:signal': SupervisionSignal,
     'supervision:ended': SupervisionEnded,
     'board:changed': BoardState,

@@ -20,7 +20,10 @@
 //  - a vanished client: not offered calls at once, offline after the grace period, its calls
 //    ended "client_lost";
 //  - a failed transfer keeps the customer: the call returns to where it was (held or answered);
-//  - the watchdog: a call the engines no longer know is ended "repair" (audited as a repair).
+//  - the watchdog: a call the engines no longer know is ended "repair" (audited as a repair);
+//  - a call that reaches the operator without routing (`incoming`: a colleague, a transfer
+//    arrival) rings even when not ready or in wrap-up (it cannot be prevented), blocks offers
+//    while live, has no ring deadline, never makes the operator not ready, and has no wrap-up.
 export const AGENT_STATES = ['offline', 'ready', 'not_ready', 'break', 'ringing', 'on_call', 'wrap_up'] as const;
 export type AgentStateName = (typeof AGENT_STATES)[number];
 export const CALL_STATES = ['offered', 'ringing', 'answered', 'held', 'transferring', 'ended', 'wrapped_up'] as const;
@@ -48,6 +51,8 @@ export interface CallState {
   endedAt: number | null;
   /** How its wrap-up ended: the operator saved it, or the timer did. */
   wrapUp: 'saved' | 'timed_out' | null;
+  /** A call that reached the operator without routing (a colleague, a transfer arrival): no ring deadline, no "missed", no wrap-up. */
+  internal?: boolean;
 }
 
 export interface OperatorState {
@@ -82,6 +87,9 @@ export type OperatorEvent =
   | { type: 'microphone'; at: number; available: boolean }
   // routing chose this operator for an inbound call
   | { type: 'offer'; at: number; callId: string }
+  // a call reached the operator without routing (a colleague's call, a transfer arrival): the
+  // phone reported it ringing and the gateway had never seen it
+  | { type: 'incoming'; at: number; callId: string }
   // the operator dials (consultFor: an attended transfer's consultation of that call)
   | { type: 'dial'; at: number; callId: string; consultFor?: string | null }
   // facts from the phone (the client) or the engines
@@ -196,7 +204,7 @@ class Builder {
     c.endedAt = this.ev.at;
     this.setCall(c, 'ended', cause);
     if (this.s.ringUntil !== null && !liveCallsOf(this.s).some((x) => x.state === 'offered' || x.state === 'ringing')) this.s.ringUntil = null;
-    if (answered && !c.consultFor) {
+    if (answered && !c.consultFor && !c.internal) {
       if (this.s.wrapUp) {
         // a wrap-up was open (a call made during it): that one is done by the timer's rule now
         const open = this.call(this.s.wrapUp.callId);
@@ -320,6 +328,21 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       b.setAgent('ringing');
       return b.done();
     }
+    case 'incoming': {
+      if (b.call(ev.callId)) return ignore(prev);
+      if (s.agent === 'offline') return refuse(prev, 'offline');
+      if (s.connections === 0) return refuse(prev, 'not_connected');
+      const live = liveCallsOf(s);
+      // alongside at most one call in conversation (a consultation arriving while the customer is held)
+      if (live.length > 1 || live.some((c) => c.state !== 'answered' && c.state !== 'held')) return refuse(prev, 'busy_with_call');
+      if (s.agent === 'ready' || s.agent === 'not_ready' || s.agent === 'break') {
+        s.resume = { agent: s.agent, reason: s.reason, reasonCode: s.reasonCode };
+      }
+      s.calls.push({ ...newCall(ev.callId, 'inbound', ev.at, null), internal: true });
+      b.transitions.push({ subject: 'call', callId: ev.callId, from: 'none', to: 'offered', event: 'incoming', cause: null, at: ev.at });
+      b.settle(() => undefined);
+      return b.done();
+    }
     case 'dial': {
       if (b.call(ev.callId)) return ignore(prev);
       if (s.agent === 'offline') return refuse(prev, 'offline');
@@ -387,7 +410,7 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       // what the operator and the caller did, whatever the reporter called it
       const cause: EndCause =
         c.answeredAt === null && ev.cause === 'completed' ? (c.direction === 'inbound' ? 'caller_abandoned' : 'failed') : ev.cause;
-      const wasInboundOffer = c.direction === 'inbound' && c.answeredAt === null;
+      const wasInboundOffer = c.direction === 'inbound' && c.answeredAt === null && !c.internal;
       b.endCall(c, cause);
       if (wasInboundOffer && (cause === 'no_answer' || cause === 'declined' || cause === 'busy')) {
         const code: SystemReason = cause === 'no_answer' ? 'missed' : cause;
@@ -439,7 +462,7 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       }
       if (s.ringUntil !== null && ev.at >= s.ringUntil) {
         for (const c of liveCallsOf(s).filter((x) => x.state === 'offered' || x.state === 'ringing')) {
-          if (c.direction !== 'inbound') continue;
+          if (c.direction !== 'inbound' || c.internal) continue;
           b.endCall(c, 'no_answer');
           b.effects.push({ type: 'hangUp', callId: c.callId, cause: 'no_answer' });
           b.effects.push({ type: 'notify', code: 'missed', callId: c.callId });
@@ -549,7 +572,7 @@ export function invariantProblems(s: OperatorState): string[] {
   if (s.agent !== 'not_ready' && (s.reason !== null || s.reasonCode !== null)) out.push('a reason outside not_ready');
   for (const c of s.calls) {
     if (c.state === 'wrapped_up' && (c.answeredAt === null || !c.wrapUp)) out.push('wrapped up without an answer');
-    if (c.state === 'ended' && c.answeredAt !== null && !c.consultFor && s.wrapUp?.callId !== c.callId) out.push('an answered call ended without its wrap-up');
+    if (c.state === 'ended' && c.answeredAt !== null && !c.consultFor && !c.internal && s.wrapUp?.callId !== c.callId) out.push('an answered call ended without its wrap-up');
   }
   return out;
 }

@@ -33,7 +33,7 @@ afterEach(async () => {
 
 async function noteArea(): Promise<HTMLTextAreaElement> {
   const koe = fakeKoe({});
-  const phone = await mountShell(koe.api);
+  const phone = await mountShell(koe.api, koe.gw);
   act(() => void phone.ring());
   await userEvent.click(await screen.findByTestId('answer'));
   return screen.getByTestId('note-text') as HTMLTextAreaElement;

@@ -1,12 +1,21 @@
 // Fakes for the phone component tests: a SipPhone the test drives, and a window.koe that
-// answers the channels the phone and customer views use, as a signed-in operator.
+// answers the channels the phone and customer views use, as a signed-in operator. The gateway
+// behind the fake is the real operator model (shared/rules/operator-model.ts): intents and
+// facts go through step(), views come from viewOf(), as main would forward them.
 import type { KoeApi } from '../../shared/ipc/api';
-import type { AgentState, SessionState } from '../../shared/ipc/contract';
+import type { AgentIntentInput, AgentLinkState, AgentSnapshot, IntentOutcome, SessionState } from '../../shared/ipc/contract';
 import type { CallInfo, CallPhase, PhoneConfig, SipPhone, SipPhoneListener } from '../../renderer/src/features/phone/sip-phone';
+import { DEFAULT_MODEL_POLICY, initialOperatorState, step, viewOf, type OperatorEvent, type OperatorState } from '../../shared/rules/operator-model';
 import { defaultPolicy } from '../../shared/policy';
 
 export class FakePhone implements SipPhone {
   listener: SipPhoneListener | null = null;
+  /** Called before an inbound call reaches the phone (the harness offers it at the fake gateway). */
+  beforeRing: ((info: CallInfo) => void) | null = null;
+  /** The next failure of an action, by method name (answer, hold, blindTransfer, ...). */
+  failNext = new Map<string, unknown>();
+  /** The next dialled call ends with this SIP status before dial() returns (a fast 480). */
+  dialEndsWith: number | null = null;
   config: PhoneConfig | null = null;
   log: string[] = [];
   private n = 0;
@@ -38,17 +47,25 @@ export class FakePhone implements SipPhone {
       receivedAt: performance.now(),
       ...partial,
     };
+    this.beforeRing?.(info);
     this.listener!.incoming(info);
     return info;
   }
   phase(id: string, phase: CallPhase) {
     this.listener!.phase(id, phase);
   }
+  private fail(method: string) {
+    const err = this.failNext.get(method);
+    if (err === undefined) return;
+    this.failNext.delete(method);
+    throw err;
+  }
   async answer(id: string) {
+    this.fail('answer');
     this.log.push(`answer ${id}`);
     this.phase(id, 'established');
   }
-  async reject(id: string, code: 486 | 603) {
+  async reject(id: string, code: 480 | 486 | 603) {
     this.log.push(`reject ${id} ${code}`);
     this.phase(id, 'ended');
   }
@@ -56,11 +73,27 @@ export class FakePhone implements SipPhone {
     this.log.push(`hangup ${id}`);
     this.phase(id, 'ended');
   }
-  async dial(target: string): Promise<CallInfo> {
+  async dial(target: string, beforeInvite: (call: CallInfo) => Promise<boolean>): Promise<CallInfo | null> {
+    this.fail('dial');
+    const info: CallInfo = { id: `out-${++this.n}`, sipCallId: `out-${this.n}@test`, direction: 'outbound', remote: target, campaignId: null, dialledNumber: null, receivedAt: 0 };
+    if (!(await beforeInvite(info))) {
+      this.log.push(`not dialled ${target}`);
+      return null;
+    }
     this.log.push(`dial ${target}`);
-    return { id: `out-${++this.n}`, sipCallId: `out-${this.n}@test`, direction: 'outbound', remote: target, campaignId: null, dialledNumber: null, receivedAt: 0 };
+    if (this.dialEndsWith !== null) {
+      const status = this.dialEndsWith;
+      this.dialEndsWith = null;
+      this.listener!.phase(info.id, 'ended', status);
+    }
+    return info;
+  }
+  /** The far end answers with a final status: an outbound call that did not connect. */
+  endWith(id: string, status: number) {
+    this.listener!.phase(id, 'ended', status);
   }
   async hold(id: string, on: boolean) {
+    this.fail('hold');
     this.log.push(`hold ${id} ${on}`);
     this.listener?.held?.(id, on);
   }
@@ -73,9 +106,11 @@ export class FakePhone implements SipPhone {
   }
   async blindTransfer(id: string, target: string) {
     this.log.push(`blind ${id} ${target}`);
+    this.fail('blindTransfer');
   }
   async attendedTransfer(id: string, consultId: string) {
     this.log.push(`attended ${id} ${consultId}`);
+    this.fail('attendedTransfer');
   }
   async setDevices(d: { inputDeviceId: string | null; outputDeviceId: string | null }) {
     this.log.push(`devices ${d.inputDeviceId} ${d.outputDeviceId}`);
@@ -84,9 +119,90 @@ export class FakePhone implements SipPhone {
 
 const ok = <T,>(value: T) => Promise.resolve({ ok: true as const, value });
 
-export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
+/** The fake gateway: the real operator model, as main would forward it. */
+export class FakeGateway {
+  state: OperatorState;
+  link: AgentLinkState = 'connected';
+  now = Date.parse('2026-06-01T00:00:00Z');
+  /** Intents and facts received, in order. */
+  received: AgentIntentInput[] = [];
+  /** Set to hold back answers (a slow gateway): intents stay pending until it resolves. */
+  hold: Promise<void> | null = null;
+  constructor(
+    private readonly emit: (event: string, payload: unknown) => void,
+    readonly start: 'ready' | 'not_ready',
+  ) {
+    this.state = this.fresh();
+  }
+  fresh(): OperatorState {
+    let s = initialOperatorState(this.now);
+    const evs: (Record<string, unknown> & { type: string })[] = [{ type: 'connected' }, { type: 'microphone', available: true }];
+    if (this.start === 'ready') evs.push({ type: 'setAvailability', state: 'ready' });
+    for (const ev of evs) s = step(s, { ...ev, at: ++this.now } as OperatorEvent, DEFAULT_MODEL_POLICY).state;
+    return s;
+  }
+  snapshot(): AgentSnapshot {
+    return { view: this.link === 'offline' ? null : viewOf(this.state), link: this.link, pending: [] };
+  }
+  push(): void {
+    this.emit('agent:changed', this.snapshot());
+  }
+  /** A model event from the gateway's side (offer, tick, lock): applied and pushed, with its notices and hang-ups. */
+  event(ev: Record<string, unknown> & { type: string }): boolean {
+    const r = step(this.state, { ...ev, at: (ev.at as number | undefined) ?? ++this.now } as OperatorEvent, DEFAULT_MODEL_POLICY);
+    if (!r.ok) return false;
+    this.state = r.state;
+    this.push();
+    for (const e of r.effects) {
+      if (e.type === 'notify') this.emit('agent:notice', { code: e.code, callId: e.callId });
+      if (e.type === 'hangUp') this.emit('agent:hangUp', { callId: e.callId, cause: e.cause });
+    }
+    return true;
+  }
+  offer(callId: string): boolean {
+    return this.event({ type: 'offer', callId });
+  }
+  /** The wrap-up timer runs out. */
+  wrapUpTimesOut(): void {
+    const until = this.state.wrapUp?.until;
+    if (until !== undefined) this.event({ type: 'tick', at: until + 1 });
+  }
+  /** The ring deadline passes. */
+  ringTimesOut(): void {
+    const until = this.state.ringUntil;
+    if (until !== null) this.event({ type: 'tick', at: until + 1 });
+  }
+  setLink(link: AgentLinkState): void {
+    this.link = link;
+    this.push();
+  }
+  async intent(i: AgentIntentInput): Promise<IntentOutcome> {
+    this.received.push(i);
+    if (this.link !== 'connected') {
+      const fact = !['setAvailability', 'finishWrapUp', 'dial'].includes(i.kind);
+      return fact ? { outcome: 'queued' } : { outcome: 'refused', refusal: 'unreachable' };
+    }
+    if (this.hold) await this.hold;
+    const { kind, ...rest } = i;
+    // as the gateway does: "ringing" for a call it never offered is a direct call coming in
+    const type = kind === 'ringing' && !this.state.calls.some((c) => c.callId === i.callId) ? 'incoming' : kind;
+    const r = step(this.state, { ...rest, type, at: ++this.now } as OperatorEvent, DEFAULT_MODEL_POLICY);
+    if (!r.ok) return { outcome: 'refused', refusal: r.refusal };
+    this.state = r.state;
+    this.push();
+    for (const e of r.effects) if (e.type === 'notify') this.emit('agent:notice', { code: e.code, callId: e.callId });
+    return { outcome: 'accepted', view: viewOf(this.state) };
+  }
+}
+
+export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' | 'en' } = {}) {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
-  let agent: AgentState = { state: opts.agent ?? 'ready', reason: null, since: 0, confirmed: true };
+  const emit = (event: string, payload: unknown) => {
+    // main clears the operator's state when the session ends or changes hands
+    if (event === 'session:changed') gw.state = gw.fresh();
+    listeners.get(event)?.forEach((l) => l(payload));
+  };
+  const gw = new FakeGateway((e, p) => listeners.get(e)?.forEach((l) => l(p)), opts.agent ?? 'ready');
   let locked = false;
   const calls: string[] = [];
   const session: SessionState = {
@@ -96,10 +212,9 @@ export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
     totpEnrolmentRequired: false,
     absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
   };
-  const emit = (event: string, payload: unknown) => listeners.get(event)?.forEach((l) => l(payload));
   const api = {
     app: { info: () => ok({ name: 'Koe', version: '1.0.0', platform: 'linux', host: 'electron' as const, locale: 'ja-JP' }) },
-    policy: { get: () => ok({ policy: { ...defaultPolicy(), gatewayUrl: 'http://gw.test' }, managedKeys: [] }) },
+    policy: { get: () => ok({ policy: { ...defaultPolicy(), gatewayUrl: 'http://gw.test', ...(opts.language ? { language: opts.language } : {}) }, managedKeys: [] }) },
     gateway: { health: () => ok({ url: 'http://gw.test', reachable: true, version: '1', checkedAt: 0 }) },
     lock: {
       state: () => ok({ locked, reason: null, since: null }),
@@ -107,9 +222,17 @@ export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
         locked = true;
         const st = { locked: true, reason: 'manual' as const, since: 1 };
         emit('lock:changed', st);
+        // main reports its lock to the gateway
+        gw.event({ type: 'locked', locked: true });
         return ok(st);
       },
-      unlock: () => ok({ outcome: 'unlocked' as const, lock: { locked: false, reason: null, since: null } }),
+      unlock: () => {
+        locked = false;
+        const st = { locked: false, reason: null, since: null };
+        emit('lock:changed', st);
+        gw.event({ type: 'locked', locked: false });
+        return ok({ outcome: 'unlocked' as const, lock: st });
+      },
     },
     session: {
       state: () => ok(session),
@@ -144,12 +267,10 @@ export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
       },
     },
     agent: {
-      state: () => ok(agent),
-      setState: (i: { state: AgentState['state']; reason?: string }) => {
-        calls.push(`agent ${i.state}`);
-        agent = { state: i.state, reason: i.reason ?? null, since: Date.now(), confirmed: true };
-        emit('agent:changed', agent);
-        return ok(agent);
+      state: () => ok(gw.snapshot()),
+      intent: async (i: AgentIntentInput) => {
+        calls.push(`agent ${i.kind}${i.kind === 'setAvailability' ? ` ${i.state}` : ''}`);
+        return ok(await gw.intent(i));
       },
     },
     shell: { openExternal: () => ok({ opened: false }) },
@@ -160,5 +281,5 @@ export function fakeKoe(opts: { agent?: AgentState['state'] } = {}) {
       return () => void set.delete(l);
     },
   } as unknown as KoeApi;
-  return { api, calls, emit, setAgent: (a: AgentState['state']) => emit('agent:changed', (agent = { ...agent, state: a })) };
+  return { api, calls, emit, gw };
 }

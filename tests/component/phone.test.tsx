@@ -23,8 +23,8 @@ function json(status: number, body: unknown) {
 
 async function mount(opts: { agent?: 'ready' | 'not_ready' } = {}) {
   const koe = fakeKoe(opts);
-  const phone = await mountShell(koe.api);
-  await waitFor(() => expect(useAgentStore.getState().agent.state).toBe(opts.agent ?? 'ready'));
+  const phone = await mountShell(koe.api, koe.gw);
+  await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe(opts.agent ?? 'ready'));
   return { phone, koe };
 }
 
@@ -96,10 +96,10 @@ describe('phone and customer views (fake SIP layer)', () => {
     expect(screen.getByText('不明な発信者')).toBeTruthy();
   });
 
-  it('declines offered calls with 486 unless the operator is ready', async () => {
+  it('refuses (486) a call the gateway did not offer: a not-ready operator is offered none', async () => {
     const { phone } = await mount({ agent: 'not_ready' });
     act(() => void phone.ring());
-    await waitFor(() => expect(phone.log).toContain('reject call-1 486'));
+    await waitFor(() => expect(phone.log).toContain('reject call-1 486'), { timeout: 4000 });
     expect(screen.queryByTestId('ringing')).toBeNull();
     expect(requests.some((r) => r.path === '/screen-pop')).toBe(false);
   });
@@ -123,7 +123,10 @@ describe('phone and customer views (fake SIP layer)', () => {
 
     await userEvent.click(screen.getByTestId('hangup'));
     await screen.findByTestId('wrapup');
-    expect(koe.calls).toContain('agent wrap_up');
+    // the phone reported the facts; the wrap-up is the gateway's (its view names the call)
+    expect(koe.gw.received.map((i) => i.kind)).toEqual(expect.arrayContaining(['ringing', 'answered', 'held', 'ended']));
+    expect(useAgentStore.getState().view?.wrapUp?.callId).toBe('sip-1@test');
+    expect(screen.getByTestId('agent-state').dataset.state).toBe('wrap_up');
     // The card stays for wrap-up.
     expect(screen.getByTestId('customer-name').textContent).toBe('山田 太郎');
     await userEvent.selectOptions(screen.getByTestId('disposition'), '解決');
@@ -132,7 +135,9 @@ describe('phone and customer views (fake SIP layer)', () => {
       expect(requests.find((r) => r.method === 'PATCH' && (r.body as { disposition?: string }).disposition)?.body).toMatchObject({ disposition: '解決' }),
     );
     expect(requests.find((r) => (r.body as { disposition?: string })?.disposition)!.path).toBe('/calls/sip-1%40test');
-    expect(koe.calls).toContain('agent ready');
+    expect(koe.gw.received).toContainEqual({ kind: 'finishWrapUp', callId: 'sip-1@test', next: 'ready' });
+    await waitFor(() => expect(screen.getByTestId('agent-state').dataset.state).toBe('ready'));
+    expect(screen.queryByTestId('wrapup')).toBeNull();
   });
 
   it('redacts card numbers as the operator types and keeps the note until the gateway confirms it', async () => {
@@ -194,21 +199,16 @@ describe('phone and customer views (fake SIP layer)', () => {
     await waitFor(() => expect(phone.log).toContain(`attended call-1 ${consultId}`));
   });
 
-  it('an inbound call the phone refused before it rang (420/488) releases the operator the gateway set on_call; not one in wrap-up or not ready', async () => {
+  it('an inbound call the phone refused before it rang (420/488) is reported ended: the gateway puts the offered operator back to ready', async () => {
     const { phone, koe } = await mount();
-    act(() => koe.setAgent('on_call'));
-    await waitFor(() => expect(useAgentStore.getState().agent.state).toBe('on_call'));
-    koe.calls.length = 0;
-    act(() => phone.listener!.refusedCall!(420));
-    await waitFor(() => expect(useAgentStore.getState().agent.state).toBe('ready'));
-    expect(koe.calls).toContain('agent ready');
-    for (const state of ['wrap_up', 'not_ready'] as const) {
-      act(() => koe.setAgent(state));
-      await waitFor(() => expect(useAgentStore.getState().agent.state).toBe(state));
-      koe.calls.length = 0;
-      act(() => phone.listener!.refusedCall!(488));
-      await new Promise((r) => setTimeout(r, 50));
-      expect(koe.calls.filter((c) => c.startsWith('agent'))).toEqual([]);
-    }
+    act(() => void koe.gw.offer('sip-refused@test'));
+    await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe('ringing'));
+    act(() => phone.listener!.refusedCall!(420, 'sip-refused@test'));
+    await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe('ready'));
+    expect(koe.gw.received).toContainEqual({ kind: 'ended', callId: 'sip-refused@test', cause: 'failed' });
+    // a refused INVITE the gateway never offered changes nothing
+    act(() => phone.listener!.refusedCall!(488, 'never-offered@test'));
+    await waitFor(() => expect(koe.gw.received).toContainEqual({ kind: 'ended', callId: 'never-offered@test', cause: 'failed' }));
+    expect(useAgentStore.getState().view?.agent).toBe('ready');
   });
 });

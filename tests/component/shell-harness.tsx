@@ -5,28 +5,30 @@ import { render, screen, waitFor } from '@testing-library/react';
 import { I18nextProvider } from 'react-i18next';
 import { expect } from 'vitest';
 import { AppShell } from '../../renderer/src/features/shell/AppShell';
-import { initialAgent, useAgentStore } from '../../renderer/src/stores/agent';
+import { initialAgentData, useAgentStore } from '../../renderer/src/stores/agent';
 import { useAppStore } from '../../renderer/src/stores/app';
 import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
 import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
 import { createI18n } from '../../renderer/src/i18n';
 import type { KoeApi } from '../../shared/ipc/api';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
-import { FakePhone } from './phone-fakes';
+import { FakePhone, type FakeGateway } from './phone-fakes';
 
 /** The stores the shell renders, as at a fresh start (each test mounts its own shell). */
 export function resetShellStores(): void {
   useAppStore.setState({ info: null, policy: null, lock: { locked: false, reason: null, since: null }, gateway: null, error: null });
   usePhoneStore.setState({ ...initialPhoneState });
   useCustomerStore.setState({ ...initialCustomerState });
-  useAgentStore.setState({ agent: initialAgent });
+  useAgentStore.setState({ ...initialAgentData });
 }
 
-export async function mountShell(api: KoeApi): Promise<FakePhone> {
+/** `gw`: the fake gateway behind `api`; each ringing call is offered there first (as routing would). */
+export async function mountShell(api: KoeApi, gw?: FakeGateway, language: 'ja' | 'en' = 'ja'): Promise<FakePhone> {
   Object.defineProperty(window, 'koe', { value: api, configurable: true });
   const phone = new FakePhone();
+  if (gw) phone.beforeRing = (info) => void gw.offer(info.sipCallId);
   render(
-    <I18nextProvider i18n={createI18n('ja')}>
+    <I18nextProvider i18n={createI18n(language)}>
       <AppShell createPhone={() => phone} />
     </I18nextProvider>,
   );

@@ -168,11 +168,14 @@ describe('customer data ends with its session (one PC, two operators)', () => {
 
     // A signs out while the call is live.
     await page.getByRole('button', { name: 'サインアウト' }).click();
+    // during a call, sign-out asks first: A ends the call on purpose
+    await page.getByTestId('sign-out-end-call').click();
     await page.getByLabel('ユーザー名').waitFor();
     const afterSignOut = mainState(host.services);
     for (const s of [a.access, a.refresh, a.sip, users.a.id]) expect(afterSignOut).not.toContain(s);
     expect(await host.services.vault.get('refresh-token')).toBeNull();
-    expect(host.services.agent.current()).toEqual({ state: 'not_ready', reason: null, since: null, confirmed: false });
+    expect(host.services.agent.snapshot()).toEqual({ view: null, link: 'offline', pending: [] });
+    expect(host.services.agent.holdsAnything()).toBe(false);
     pstn.hangup();
 
     // B signs in on the same PC.

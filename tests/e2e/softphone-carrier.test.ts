@@ -123,6 +123,9 @@ describe('carrier signalling against the real softphone (issue 11 items 5, 6)', 
     expect(await op.page.getByTestId('customer-name').count()).toBe(0);
     await op.page.getByTestId('reject').click();
     expect((await answer).status).toBe(603);
+    // a declined call leaves the operator not ready ("declined", the operator model): ready again by choice
+    await op.page.locator('[data-testid="agent-state"][data-state="not_ready"][data-reason="declined"][data-confirmed="true"]').waitFor({ timeout: 5000 });
+    await op.page.getByTestId('agent-ready').click();
     await op.page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor({ timeout: 5000 });
   });
 
@@ -131,8 +134,8 @@ describe('carrier signalling against the real softphone (issue 11 items 5, 6)', 
     expect(res.status, res.startLine).toBe(420);
     expect(hdr(res, 'unsupported')).toBe('timer');
     await op.page.locator('[data-testid="agent-state"][data-state="ready"][data-confirmed="true"]').waitFor({ timeout: 5000 });
-    for (let i = 0; i < 50 && stack.gateway.ctx.agents.get(userId)?.state !== 'ready'; i++) await sleep(50);
-    expect(stack.gateway.ctx.agents.get(userId)?.state).toBe('ready');
+    for (let i = 0; i < 50 && (await stack.gateway.ctx.agents.get(userId))?.state !== 'ready'; i++) await sleep(50);
+    expect((await stack.gateway.ctx.agents.get(userId))?.state).toBe('ready');
     expect(await op.page.getByTestId('ringing').count()).toBe(0);
   });
 });

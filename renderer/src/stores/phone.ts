@@ -1,4 +1,4 @@
-import type { CallInfo, CallPhase, RegistrationState } from '../features/phone/sip-phone';
+import type { CallInfo, CallPhase, PhoneErrorCode, RegistrationState } from '../features/phone/sip-phone';
 import { userStore } from './user-data';
 
 export interface CallView extends CallInfo {
@@ -16,12 +16,16 @@ export interface CallView extends CallInfo {
 /** The softphone's state: registration and calls. SIP.js itself lives in the phone service. */
 export interface PhoneState {
   registration: RegistrationState;
+  /** A code (the SIP status of a refused REGISTER, 'transport', ...), never an error's text. */
   registrationDetail: string | null;
   calls: CallView[];
-  error: string | null;
+  /** The last failure, as a code the UI translates (phone.errors.*). */
+  error: PhoneErrorCode | null;
+  /** An audio input on this PC (null: not checked yet). */
+  microphone: boolean | null;
 }
 
-export const initialPhoneState: PhoneState = { registration: 'offline', registrationDetail: null, calls: [], error: null };
+export const initialPhoneState: PhoneState = { registration: 'offline', registrationDetail: null, calls: [], error: null, microphone: null };
 
 /** All of it is the user's (calls carry the customer's number): cleared when the session ends. */
 export const usePhoneStore = userStore<PhoneState>('phone', initialPhoneState, () => ({ ...initialPhoneState }));

@@ -124,6 +124,8 @@ describe.each(BACKENDS)('WebSocket on %s', (backend) => {
     const c = await connect();
     c.send({ type: 'auth', accessToken: s.body.tokens.accessToken });
     expect(await c.next()).toEqual({ type: 'ready', userId: h.users.operator.id, sessionId: s.body.tokens.sessionId });
+    // an operator's socket gets its starting view right after "ready" (issue 12: the operator model)
+    expect(await c.next()).toMatchObject({ type: 'operatorState', view: { agent: 'not_ready', reasonCode: 'signed_in' } });
     c.send({ type: 'ping', id: '1' });
     expect(await c.next()).toEqual({ type: 'pong', id: '1' });
     // sign-out ends the socket's authority on the next message

@@ -101,8 +101,16 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     return { lead, op, teamId: team.body.id as string, s };
   }
 
-  const setState = (u: TestUser, state: 'ready' | 'break' | 'not_ready') =>
-    h.gw.ctx.agents.set({ userId: u.id, orgId: h.orgId, username: u.username }, state, state === 'not_ready' ? 'meeting' : null, 'gateway');
+  /** Through the operator model (server/sip/agents.ts): connected and with a microphone first, as a client would be. */
+  const setState = async (u: TestUser, state: 'ready' | 'break' | 'not_ready') => {
+    const who = { userId: u.id, orgId: h.orgId, username: u.username };
+    const agents = h.gw.ctx.agents;
+    const current = await agents.get(u.id);
+    if (!current || current.model.agent === 'offline') await agents.apply(who, { type: 'connected' });
+    if (current?.model.microphone !== true) await agents.apply(who, { type: 'microphone', available: true });
+    const out = await agents.apply(who, { type: 'setAvailability', state, reason: state === 'not_ready' ? 'meeting' : null });
+    expect(out.kind === 'accepted' || out.kind === 'ignored', JSON.stringify(out)).toBe(true);
+  };
   const boardUpdatesFor = (s: Ws, userId: string) => s.messages.filter((m) => m.type === 'boardUpdate' && m.operator.userId === userId).length;
 
   /** Board pushes flow before the change (so "no push after" means something). */

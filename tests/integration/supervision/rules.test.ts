@@ -4,7 +4,7 @@
 // Calls are made directly in rtpengine with ng offer/answer (plain RTP), so no browser is needed.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NgClient, bdecode, bencode } from '../../../server/supervision/ng';
+import { NgClient, bdecode, bencode, rtpengineLiveCalls } from '../../../server/supervision/ng';
 import { createUser } from '../../../server/orgs';
 import { AgentWs, PASSWORD, telephonyFixture, type TelephonyFixture } from '../telephony/fixture';
 
@@ -39,6 +39,26 @@ async function rtpCall(callId: string, operator: keyof TelephonyFixture['users']
       ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now,
     })
     .execute();
+  await onCall(operator, callId);
+}
+
+/**
+ * The operator model (issue 12) puts the operator on this call as their client would: whatever
+ * call they had ends (and its wrap-up is saved), then `dial` + `answered`. (Before issue 12 the
+ * test set the legacy state "on_call" once; the gateway now decides it from the calls.)
+ */
+async function onCall(operator: string, callId: string): Promise<void> {
+  const ctx = f.stack.gateway.ctx;
+  const u = f.users[operator as keyof TelephonyFixture['users']] ?? extra[operator]!;
+  const who = { userId: u.id, orgId: f.orgId, username: u.username };
+  const current = await ctx.agents.get(u.id);
+  for (const c of current?.model.calls ?? []) {
+    if (c.state !== 'ended' && c.state !== 'wrapped_up') await ctx.agents.apply(who, { type: 'ended', callId: c.callId, cause: 'completed' });
+  }
+  const now = await ctx.agents.get(u.id);
+  if (now?.model.wrapUp) await ctx.agents.apply(who, { type: 'finishWrapUp', callId: now.model.wrapUp.callId, next: 'ready' });
+  expect((await ctx.agents.apply(who, { type: 'dial', callId })).kind).toBe('accepted');
+  expect((await ctx.agents.apply(who, { type: 'answered', callId })).kind).toBe('accepted');
 }
 
 async function audits(action: string, callId: string) {
@@ -61,7 +81,8 @@ beforeAll(async () => {
     { team_id: team2, user_id: id, member_role: 'lead' },
     { team_id: team2, user_id: f.users.opC.id, member_role: 'operator' },
   ]).execute();
-  for (const op of ['opA', 'opB', 'opC'] as const) await (await f.agent(op)).setState('on_call');
+  // connected operators (their sockets stay open): rtpCall puts them on calls through the model
+  for (const op of ['opA', 'opB', 'opC'] as const) await f.agent(op);
   leadWs.lead = await f.agent('lead');
 }, 60_000);
 
@@ -131,9 +152,9 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const cCall = `deny-c-${randomUUID()}@test`;
     await rtpCall(cCall, 'opC');
     expect((await f.api('POST', '/supervision', await f.token('lead'), { callId: cCall })).status).toBe(403);
-    // a call row without a live rtpengine call
+    // a call row without a live rtpengine call (opB's: opA stays on the call above, one call each)
     const dead = `dead-${randomUUID()}@test`;
-    await rtpCall(dead, 'opA', false);
+    await rtpCall(dead, 'opB', false);
     const d = await f.api('POST', '/supervision', await f.token('lead'), { callId: dead });
     expect(d.status).toBe(409);
     expect((await audits('supervision.refused', dead))[0]!.detail.reason).toBe('not_live');
@@ -218,12 +239,24 @@ describe('supervision rules (gateway + rtpengine)', () => {
   it('a call rtpengine forgets (no BYE seen) is torn down by the query poll', async () => {
     const callId = `gone-${randomUUID()}@test`;
     await rtpCall(callId, 'opA');
+    // the operator model's watchdog asks the real rtpengine (ng list): a live call is left alone
+    expect(await rtpengineLiveCalls(ng)).toContain(callId);
+    await f.stack.gateway.ctx.agents.watchdog();
+    expect((await f.stack.gateway.ctx.agents.get(f.users.opA.id))!.model.calls.find((c) => c.callId === callId)?.state).toBe('answered');
     const s = await f.api('POST', '/supervision', await f.token('lead'), { callId });
     const ended = leadWs.lead!.wait((x) => x.type === 'supervisionEnded' && x.supervisionId === s.body.supervisionId, 6000);
     const t0 = performance.now();
     await ng.command('delete', { 'call-id': callId, 'from-tag': `cust-${callId}` });
     await ended;
     console.log(`rtpengine delete -> supervision ended by the poll: ${(performance.now() - t0).toFixed(0)} ms (delete-delay 1 s)`);
+    // and the watchdog ends the operator's call the engine no longer has: a repair, audited
+    while ((await rtpengineLiveCalls(ng)).includes(callId)) await new Promise((r) => setTimeout(r, 200));
+    await f.stack.gateway.ctx.agents.watchdog(); // (the gateway's own 30 s watchdog may have come first)
+    const opA = (await f.stack.gateway.ctx.agents.get(f.users.opA.id))!.model;
+    expect(opA.calls.find((c) => c.callId === callId)).toMatchObject({ state: 'ended', cause: 'repair' });
+    expect(opA.agent).toBe('wrap_up');
+    const repairs = await f.stack.gateway.ctx.db.selectFrom('audit_log').select('detail').where('action', '=', 'agent.repair').where('target_id', '=', f.users.opA.id).execute();
+    expect(repairs.map((r) => (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail).callId)).toContain(callId);
   });
 
   it('board: snapshot then updates over /ws for the lead\'s team only; registration health from the operator\'s link', async () => {
@@ -233,11 +266,15 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const names = snap.operators.map((o: any) => o.userId).sort();
     expect(names).toEqual([f.users.opA.id, f.users.opB.id].sort());
     const opB = await f.agent('opB');
+    const bCall = `board-${randomUUID()}@test`;
+    await rtpCall(bCall, 'opB');
     const update = ws.wait((m) => m.type === 'boardUpdate' && m.operator.userId === f.users.opB.id && m.operator.registration === 'registered');
     opB.ws.send(JSON.stringify({ type: 'registration', state: 'registered' }));
-    expect((await update).operator.state).toBe('on_call');
+    expect((await update).operator).toMatchObject({ state: 'on_call', call: { callId: bCall } });
+    // the call ends (the phone's fact), the operator saves the wrap-up and goes ready: the board follows
     const ready = ws.wait((m) => m.type === 'boardUpdate' && m.operator.userId === f.users.opB.id && m.operator.state === 'ready');
-    await opB.setState('ready');
+    expect((await opB.op({ kind: 'ended', callId: bCall, cause: 'completed' })).view.agent).toBe('wrap_up');
+    expect((await opB.op({ kind: 'finishWrapUp', callId: bCall, next: 'ready' })).view.agent).toBe('ready');
     expect((await ready).operator.call).toBeNull();
     // an operator may not subscribe
     opB.ws.send(JSON.stringify({ type: 'boardSubscribe' }));

@@ -46,6 +46,15 @@ export class AgentWs {
     const m = this.messages.find(match);
     return m ? Promise.resolve(m) : this.wait(match, timeoutMs);
   }
+  private seq = 0;
+  /** An operator intent or phone fact (shared/gateway/operator.ts); resolves with its answer (operatorState or operatorRefused). */
+  async op(intent: Record<string, unknown>): Promise<any> {
+    const id = `t${++this.seq}`;
+    const answer = this.wait((m) => (m.type === 'operatorState' || m.type === 'operatorRefused') && m.id === id);
+    this.ws.send(JSON.stringify({ type: 'operator', id, intent }));
+    return answer;
+  }
+  /** The legacy agentState message (an alias of setAvailability); resolves with the legacy agentState push. */
   async setState(state: string, reason?: string): Promise<any> {
     const ack = this.wait((m) => m.type === 'agentState' && m.state === state);
     this.ws.send(JSON.stringify({ type: 'agentState', state, ...(reason ? { reason } : {}) }));
@@ -152,6 +161,10 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { t
       const first = a.wait((m) => m.type === 'ready');
       ws.send(JSON.stringify({ type: 'auth', accessToken: await token(who) }));
       await first;
+      await a.seen((m) => m.type === 'operatorState'); // the starting view comes right after "ready"
+      // the client's phone reports its microphone (the model refuses "ready" without one)
+      const mic = await a.op({ kind: 'microphone', available: true });
+      if (mic.type !== 'operatorState') throw new Error(`microphone report refused: ${JSON.stringify(mic)}`);
       sockets.push(a);
       return a;
     },

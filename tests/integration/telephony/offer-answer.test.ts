@@ -167,7 +167,7 @@ describe('offer/answer through rtpengine (issue 11 item 5)', () => {
     }
     // nobody rang and the gateway was not asked (the operator is still ready, no call rows)
     expect((await koe()).invitedAt).toBe(before);
-    expect(f.stack.gateway.ctx.agents.get(f.users.opA.id)?.state).toBe('ready');
+    expect((await f.stack.gateway.ctx.agents.get(f.users.opA.id))?.state).toBe('ready');
     // G.729 offered beside PCMU: taken (PCMU)
     const mixed = await carrier.invite({ did: f.did, sdp: carrierSdp(carrier.rtpPort, 'pcmu+g729') });
     expect(mixed.status, mixed.startLine).toBe(200);

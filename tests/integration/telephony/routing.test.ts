@@ -50,18 +50,26 @@ describe('inbound DID routing', () => {
     expect(inv.body).toContain('RTP/SAVPF'); // rtpengine offered WebRTC media to the browser side
     expect(inv.body).toMatch(/a=ice-ufrag/);
     expect(ua.opB!.received.some(isInvite)).toBe(false);
-    // the gateway made opA on_call and told them
-    expect((await agent.opA!.seen((m) => m.type === 'agentState' && m.state === 'on_call')).state).toBe('on_call');
+    // the gateway offered the call to opA (model: ringing, the call offered) and told them
+    const offered = await agent.opA!.seen((m) => m.type === 'operatorState' && m.view.agent === 'ringing');
+    expect(offered.view.calls).toEqual([expect.objectContaining({ callId: hdr(inv, 'call-id'), direction: 'inbound', state: 'offered' })]);
+    expect((await agent.opA!.seen((m) => m.type === 'agentState' && m.state === 'on_call')).state).toBe('on_call'); // legacy push: ringing shown as on_call
     const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', hdr(inv, 'call-id')!).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ operator_id: f.users.opA.id, campaign_id: f.campaignId, dialled_e164: f.did, caller_e164: CALLER, status: 'ringing' });
 
     ua.opA!.reply(inv, 180, 'Ringing');
+    expect((await agent.opA!.op({ kind: 'ringing', callId: hdr(inv, 'call-id') })).view.calls[0].state).toBe('ringing');
     ua.opA!.reply(inv, 486, 'Busy Here');
     const closed = await pstn.wait((e) => e.type === 'CALL_CLOSED');
     expect(closed.param).toMatch(/486/);
+    // the operator declined it (the phone's fact): not ready "declined", the call row ended
+    const declined = await agent.opA!.op({ kind: 'ended', callId: hdr(inv, 'call-id'), cause: 'declined' });
+    expect(declined.view).toMatchObject({ agent: 'not_ready', reasonCode: 'declined', offerable: false });
+    const ended = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', hdr(inv, 'call-id')!).executeTakeFirstOrThrow();
+    expect(ended).toMatchObject({ status: 'ended', end_cause: 'declined' });
   });
 
-  it('a second call while the only ready operator is on a call, and with nobody ready: 480', async () => {
+  it('a second call after the only ready operator declined (not ready "declined"), and with the operator on break: 480', async () => {
     pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
     expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/480/);
     await agent.opA!.setState('break');
@@ -70,17 +78,49 @@ describe('inbound DID routing', () => {
     expect(ua.opA!.received.filter(isInvite)).toHaveLength(1);
   });
 
+  it('the caller hangs up while it rings (CANCEL): Kamailio reports it and the operator is ready again, the call "caller_abandoned"', async () => {
+    await agent.opA!.setState('ready');
+    const invited = ua.opA!.wait(isInvite, 8000);
+    pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
+    const inv = await invited;
+    const callId = hdr(inv, 'call-id')!;
+    ua.opA!.reply(inv, 180, 'Ringing');
+    await agent.opA!.seen((m) => m.type === 'operatorState' && m.view.calls.some((c: any) => c.callId === callId));
+    const back = agent.opA!.wait((m) => m.type === 'operatorState' && m.view.agent === 'ready' && m.view.calls.some((c: any) => c.callId === callId && c.state === 'ended'), 5000);
+    pstn.hangup();
+    const view = (await back.catch((e) => {
+      throw new Error(`${e.message}\n${f.logs()}`);
+    })).view;
+    expect(view.calls.find((c: any) => c.callId === callId).cause).toBe('caller_abandoned');
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
+    const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', callId).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'ended', end_cause: 'caller_abandoned', answered_at: null });
+    await agent.opA!.setState('break');
+  });
+
   it('an unknown DID: 404', async () => {
     pstn.dial(`sip:+81399999999@${f.stack.sip.domain}`);
     expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/404/);
   });
 
-  it('wrap-up returns the agent to ready on the gateway\'s timer (org policy), pushed over the WebSocket', async () => {
-    const wrap = await agent.opB!.setState('wrap_up');
-    const ready = await agent.opB!.wait((m) => m.type === 'agentState' && m.state === 'ready', 4000);
-    const took = new Date(ready.since).getTime() - new Date(wrap.since).getTime();
+  it('wrap-up returns the agent to ready on the gateway\'s timer (org policy, the sweeper), pushed over the WebSocket', async () => {
+    // (before issue 12 the client set "wrap_up" itself; the model now decides it: an answered call that ends)
+    expect((await agent.opB!.setState('ready')).state).toBe('ready');
+    const callId = `wrap-${Date.now()}@test`;
+    const routed = await fetch(`${f.stack.gatewayUrl}/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent(CALLER)}&callId=${encodeURIComponent(callId)}`, {
+      headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! },
+    });
+    expect(await routed.json()).toMatchObject({ reason: 'routed', target: f.users.opB.sipUser });
+    await agent.opB!.op({ kind: 'answered', callId });
+    const wrap = await agent.opB!.op({ kind: 'ended', callId, cause: 'completed' });
+    expect(wrap.view).toMatchObject({ agent: 'wrap_up', wrapUp: { callId } });
+    const ready = await agent.opB!.wait((m) => m.type === 'operatorState' && m.view.agent === 'ready', 4000);
+    const took = ready.view.since - wrap.view.since;
+    console.log(`wrap-up (1 s policy) -> ready pushed after ${took} ms (sweeper every 1 s)`);
     expect(took).toBeGreaterThanOrEqual(1000);
-    expect(took).toBeLessThan(2000);
+    expect(took).toBeLessThan(2500);
+    expect(await agent.opB!.seen((m) => m.type === 'operatorNotice' && m.code === 'wrap_up_timed_out')).toMatchObject({ callId });
+    await agent.opB!.setState('not_ready', 'after wrap-up test');
     const audit = await f.stack.gateway.ctx.db.selectFrom('audit_log').select(['detail']).where('action', '=', 'agent.state').where('target_id', '=', f.users.opB.id).execute();
     expect(audit.map((a) => (typeof a.detail === 'string' ? JSON.parse(a.detail) : a.detail).state)).toEqual(expect.arrayContaining(['not_ready', 'wrap_up', 'ready']));
   });

@@ -68,22 +68,6 @@ describe('redaction as you type', () => {
   });
 });
 
-describe('AgentStateService', () => {
-  it('sends states over the link, takes the gateway pushes as truth and re-sends the chosen state after a reconnect', () => {
-    const sent: unknown[] = [];
-    const svc = new AgentStateService({ send: (m) => (sent.push(m), true) });
-    svc.set('not_ready', 'meeting');
-    expect(svc.current()).toMatchObject({ state: 'not_ready', reason: 'meeting', confirmed: false });
-    svc.acknowledged({ type: 'agentState', state: 'not_ready', reason: 'meeting', since: '2026-01-01T00:00:00.000Z' });
-    expect(svc.current()).toMatchObject({ confirmed: true, since: Date.parse('2026-01-01T00:00:00.000Z') });
-    svc.set('ready');
-    svc.acknowledged({ type: 'agentState', state: 'on_call', reason: null, since: '2026-01-01T00:01:00.000Z' });
-    expect(svc.current().state).toBe('on_call');
-    svc.resend();
-    expect(sent.at(-1)).toEqual({ type: 'agentState', state: 'ready' });
-  });
-});
-
 describe('SipCredentialService', () => {
   it('keeps credentials in memory, offers only the policy\'s SIP server, renews before expiry', async () => {
     let now = 1_000_000;

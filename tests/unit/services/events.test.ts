@@ -15,7 +15,7 @@ function controllableServices() {
     lock: { onChange: (l: (s: LockState) => void) => (lockListeners.add(l), () => lockListeners.delete(l)) },
     policy: { onChange: (l: (p: EffectivePolicy) => void) => (policyListeners.add(l), () => policyListeners.delete(l)) },
     session: { onChange: () => () => undefined },
-    agent: { onChange: () => () => undefined },
+    agent: { onChange: () => () => undefined, onNotice: () => () => undefined, onHangUp: () => () => undefined },
     supervision: { onEvent: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));

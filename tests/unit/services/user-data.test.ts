@@ -56,7 +56,7 @@ async function services() {
   const s = await makeServices({ keytar: watched, managedPolicy: { gatewayUrl: 'http://127.0.0.1:9' } });
   dirs.push(s.userDataDir);
   let who: Who = A;
-  const script: { refresh?: () => Promise<unknown>; sip?: () => Promise<unknown> } = {};
+  const script: { refresh?: () => Promise<unknown>; sip?: () => Promise<unknown>; signOut?: () => Promise<unknown> } = {};
   const call: Call = async (name, input) => {
     const expiresAt = new Date(s.clock.now() + 15 * 60_000).toISOString();
     const tokens = (w: Who) => ({ accessToken: w.access, accessTokenExpiresAt: expiresAt, refreshToken: w.refresh, absoluteExpiresAt: expiresAt });
@@ -80,6 +80,8 @@ async function services() {
         if (script.sip) return script.sip();
         return { authorizationUsername: `9999999999:${who.username}`, authorizationPassword: who.sipPassword, aor: `sip:${who.username}@koe.local`, expiresAt: expiresAt, wsServers: ['wss://127.0.0.1:9/ws'] };
       case 'signOut':
+        if (script.signOut) return script.signOut();
+        return { ok: true };
       case 'lockEvent':
         return { ok: true };
       default:
@@ -96,7 +98,13 @@ async function signInAndPopulate(s: TestServices, w: Who = A) {
   expect(out.outcome).toBe('signed-in');
   await new Promise((r) => setTimeout(r, 0)); // the org's policy (onChange awaits it)
   expect((await s.sip.get())?.authorizationPassword).toBe(w.sipPassword);
-  s.agent.acknowledged({ type: 'agentState', state: 'on_call', since: new Date(s.clock.now()).toISOString() });
+  s.agent.fromGateway({ type: 'operatorState', view: {
+      version: 7, agent: 'on_call', reason: null, reasonCode: null, since: s.clock.now(), locked: false, microphone: true, offerable: false,
+      calls: [{ callId: 'a-call-1@test', direction: 'inbound', state: 'answered', cause: null, consultFor: null, wrapUp: null }],
+      wrapUp: null,
+    } });
+  void s.agent.intent({ kind: 'microphone', available: true });
+  expect(s.agent.holdsAnything()).toBe(true);
   s.supervision.watchBoard();
   s.supervision.fromGateway({
     type: 'board',
@@ -144,7 +152,8 @@ function expectNothingOf(s: MainServices, keychain: Map<string, string>, w: Who)
 }
 
 function expectSignedOutState(s: MainServices) {
-  expect(s.agent.current()).toEqual({ state: 'not_ready', reason: null, since: null, confirmed: false });
+  expect(s.agent.snapshot()).toEqual({ view: null, link: 'offline', pending: [] });
+  expect(s.agent.holdsAnything()).toBe(false);
   expect(s.supervision.watchBoard()).toEqual({ operators: [], updatedAt: null });
   expect(s.policy.effective().policy.idleTimeoutSeconds).not.toBe(60);
   expect(s.link.readyState).toBe('closed');
@@ -210,7 +219,8 @@ describe("main's per-user state (session.holdsUserData)", () => {
     expect(out.outcome).toBe('signed-in');
     // the link was stopped while A's session was being cleared (it then reconnects with B's token)
     expect(stops[0]).toBe('signed-in');
-    expect(s.agent.current().state).toBe('not_ready');
+    expect(s.agent.snapshot().view).toBeNull();
+    expect(s.agent.holdsAnything()).toBe(false);
     expect(s.supervision.watchBoard()).toEqual({ operators: [], updatedAt: null });
     expect((await s.session.accessToken())?.token).toBe(B.access);
     expect((await s.sip.get())?.authorizationPassword).toBe(B.sipPassword);
@@ -260,6 +270,16 @@ describe("main's per-user state (session.holdsUserData)", () => {
     expect(await late).toBeNull();
     script.sip = undefined;
     expect(await s.sip.get()).toBeNull();
+    expectNothingOf(s, keychain, A);
+  });
+
+  it('sign-out with the gateway not answering (unreachable) still ends the session here, with every holder cleared', async () => {
+    const { s, keychain, script } = await services();
+    await signInAndPopulate(s, A);
+    script.signOut = () => new Promise(() => undefined); // never answers
+    const out = await s.session.signOut();
+    expect(out).toEqual({ status: 'signed-out', reason: 'signed-out' });
+    expectSignedOutState(s);
     expectNothingOf(s, keychain, A);
   });
 });

@@ -175,6 +175,40 @@ describe('operator model: the edges of the day', () => {
     expect(r.state.calls.find((c) => c.callId === 'k1')!.wrapUp).toBeNull();
   });
 
+  it('a call that reaches the operator without routing (incoming): rings when not ready, blocks offers, a decline leaves the reason as it was, no wrap-up', () => {
+    let s = run([{ type: 'setAvailability', at: at(), state: 'not_ready', reason: '研修' }], readyOperator()).state;
+    const ring = run([{ type: 'incoming', at: at(), callId: 'x1' }], s);
+    expect(ring.state).toMatchObject({ agent: 'ringing' });
+    expect(offerable(ring.state)).toBe(false);
+    expect(nextDeadline(ring.state)).toBeNull(); // no ring deadline: the caller's side ends it
+    const declined = run([{ type: 'ended', at: at(), callId: 'x1', cause: 'declined' }], ring.state);
+    expect(declined.state).toMatchObject({ agent: 'not_ready', reason: '研修', reasonCode: null });
+    // answered and ended: no wrap-up, back to ready (where the operator stood)
+    s = readyOperator();
+    const talk = run([{ type: 'incoming', at: at(), callId: 'x2' }, { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'x2' }], s);
+    expect(talk.refusals).toEqual(['not_available']);
+    expect(talk.state.agent).toBe('on_call');
+    const over = run([{ type: 'ended', at: at(), callId: 'x2', cause: 'completed' }], talk.state);
+    expect(over.state).toMatchObject({ agent: 'ready', wrapUp: null });
+    expect(over.state.calls.find((c) => c.callId === 'x2')).toMatchObject({ state: 'ended', wrapUp: null });
+  });
+
+  it('incoming during wrap-up keeps the wrap-up open; a consultation arriving while the customer is held is accepted; a second ringing call is refused', () => {
+    const s = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'completed' },
+      { type: 'incoming', at: at(), callId: 'x1' }, { type: 'answered', at: at(), callId: 'x1' }, { type: 'ended', at: at(), callId: 'x1', cause: 'completed' },
+    ], readyOperator());
+    expect(s.state).toMatchObject({ agent: 'wrap_up', wrapUp: { callId: 'c1' } });
+    const held = run([
+      { type: 'finishWrapUp', at: at(), callId: 'c1' }, { type: 'offer', at: at(), callId: 'c2' }, { type: 'answered', at: at(), callId: 'c2' },
+      { type: 'held', at: at(), callId: 'c2', held: true }, { type: 'incoming', at: at(), callId: 'x2' }, { type: 'incoming', at: at(), callId: 'x3' },
+    ], s.state);
+    expect(held.refusals).toEqual(['busy_with_call']);
+    expect(held.state.calls.filter((c) => c.state !== 'ended' && c.state !== 'wrapped_up').map((c) => c.callId)).toEqual(['c2', 'x2']);
+    const offline = run([{ type: 'incoming', at: at(), callId: 'x9' }], initialOperatorState(T0));
+    expect(offline.refusals).toEqual(['offline']);
+  });
+
   it('locked: offered no calls (ready -> not ready "locked"); a call in progress keeps going and ends into wrap-up; unlock does not make ready by itself', () => {
     const s = readyOperator();
     const locked = run([{ type: 'locked', at: at(), locked: true }, { type: 'offer', at: at(), callId: 'c9' }], s);
@@ -236,6 +270,7 @@ const eventArb: fc.Arbitrary<Make> = fc.oneof(
   w(1, fc.boolean().map((locked): Make => (at) => ({ type: 'locked', at, locked }))),
   w(2, fc.constantFrom(true, true, false).map((available): Make => (at) => ({ type: 'microphone', at, available }))),
   w(6, callId.map((callId): Make => (at) => ({ type: 'offer', at, callId }))),
+  w(2, callId.map((callId): Make => (at) => ({ type: 'incoming', at, callId }))),
   w(3, fc.record({ callId, consultFor: fc.option(callId) }).map(({ callId, consultFor }): Make => (at) => ({ type: 'dial', at, callId, consultFor }))),
   w(3, callId.map((callId): Make => (at) => ({ type: 'ringing', at, callId }))),
   w(6, callId.map((callId): Make => (at) => ({ type: 'answered', at, callId }))),
@@ -307,7 +342,7 @@ describe('operator model: properties over random event sequences', () => {
           if (tr.to === 'wrapped_up') life.wrapped += 1;
         }
         const consults = new Set<string>();
-        for (const ev of events) if (ev.type === 'dial' && ev.consultFor) consults.add(ev.callId);
+        for (const ev of events) if ((ev.type === 'dial' && ev.consultFor) || ev.type === 'incoming') consults.add(ev.callId);
         for (const life of lives) {
           if (life.wrapped > 1) throw new Error(`call ${life.id} wrapped up ${life.wrapped} times`);
           if (!life.answered && life.wrapped) throw new Error(`call ${life.id} wrapped up without an answer`);

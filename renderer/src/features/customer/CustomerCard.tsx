@@ -1,17 +1,22 @@
 import { useLayoutEffect } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useAgentStore } from '../../stores/agent';
 import { useCustomerStore } from '../../stores/customer';
 import { liveCalls, usePhoneStore } from '../../stores/phone';
 
-/** The call the customer views are about: the live customer call, else the one in wrap-up. */
+/**
+ * The call the customer views are about: the live customer call (inbound or outbound, not a
+ * consultation leg), else the one the gateway has in wrap-up (view.wrapUp), else none: a
+ * wrap-up the gateway closed takes its customer off the screen.
+ */
 export function useFocusCall(): { sipCallId: string; id: string | null; remote: string } | null {
   const calls = usePhoneStore((s) => s.calls);
-  const wrapUp = useCustomerStore((s) => s.wrapUp);
-  const live = liveCalls(calls).find((c) => c.direction === 'inbound' && !c.consultFor);
+  const wrapUpCallId = useAgentStore((s) => s.view?.wrapUp?.callId ?? null);
+  const live = liveCalls(calls).find((c) => !c.consultFor);
   if (live) return { sipCallId: live.sipCallId, id: live.id, remote: live.remote };
-  if (wrapUp) {
-    const c = calls.find((x) => x.sipCallId === wrapUp.sipCallId);
-    return { sipCallId: wrapUp.sipCallId, id: c?.id ?? null, remote: c?.remote ?? '' };
+  if (wrapUpCallId) {
+    const c = calls.find((x) => x.sipCallId === wrapUpCallId);
+    return { sipCallId: wrapUpCallId, id: c?.id ?? null, remote: c?.remote ?? '' };
   }
   return null;
 }

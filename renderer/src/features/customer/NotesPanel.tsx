@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef, useState, type ChangeEvent, type CompositionEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useAgentStore, type Availability } from '../../stores/agent';
 import { useCustomerStore } from '../../stores/customer';
 import { phoneActions } from '../phone/phone-service';
 import { saveNote } from './crm-service';
@@ -16,6 +17,8 @@ export function NotesPanel() {
   const pop = useCustomerStore((s) => (focus ? s.pops[focus.sipCallId] : undefined));
   const notes = useCustomerStore((s) => s.notes);
   const wrapUp = useCustomerStore((s) => s.wrapUp);
+  const wrapUpCallId = useAgentStore((s) => s.view?.wrapUp?.callId ?? null);
+  const [next, setNext] = useState<Availability>('ready');
   const [text, setText] = useState('');
   const area = useRef<HTMLTextAreaElement>(null);
   const caret = useRef<{ start: number; end: number } | null>(null);
@@ -59,7 +62,8 @@ export function NotesPanel() {
   };
   const dispositions = pop?.status === 'ready' ? (pop.pop.campaign?.dispositions ?? []) : [];
   const mine = notes.filter((n) => n.sipCallId === focus.sipCallId);
-  const inWrapUp = wrapUp?.sipCallId === focus.sipCallId;
+  // Open iff the gateway has this call in wrap-up (its timer closes it; so does the operator's finish).
+  const inWrapUp = wrapUpCallId === focus.sipCallId && wrapUp?.sipCallId === focus.sipCallId;
 
   return (
     <section className="card notes sensitive" data-testid="notes-panel" aria-labelledby="notes-h">
@@ -108,7 +112,20 @@ export function NotesPanel() {
               </option>
             ))}
           </select>
-          <button type="button" data-testid="finish-wrapup" disabled={dispositions.length > 0 && !wrapUp.disposition} onClick={() => phoneActions.finishWrapUp()}>
+          <label htmlFor="wrapup-next">{t('notes.next')}</label>
+          <select id="wrapup-next" data-testid="wrapup-next" value={next} onChange={(e) => setNext(e.target.value as Availability)}>
+            {(['ready', 'not_ready', 'break'] as const).map((n) => (
+              <option key={n} value={n}>
+                {t(`notes.nextState.${n}`)}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            data-testid="finish-wrapup"
+            disabled={(dispositions.length > 0 && !wrapUp.disposition) || wrapUp.status === 'saving'}
+            onClick={() => void phoneActions.finishWrapUp(next)}
+          >
             {t('notes.finishWrapUp')}
           </button>
         </div>

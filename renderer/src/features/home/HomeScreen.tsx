@@ -1,4 +1,7 @@
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { liveCalls, usePhoneStore } from '../../stores/phone';
+import { phoneActions } from '../phone/phone-service';
 import { useSessionStore } from '../../stores/session';
 import { CustomerCard } from '../customer/CustomerCard';
 import { NotesPanel } from '../customer/NotesPanel';
@@ -13,7 +16,16 @@ export function HomeScreen() {
   const { t } = useTranslation();
   const session = useSessionStore((s) => s.session);
   const signOut = useSessionStore((s) => s.signOut);
+  const inCall = usePhoneStore((s) => liveCalls(s.calls).length > 0);
+  const [confirming, setConfirming] = useState(false);
   if (session.status !== 'signed-in') return null;
+  // Sign-out during a live call asks first; ending it hangs up, then signs out.
+  const askSignOut = () => (inCall ? setConfirming(true) : void signOut());
+  const endAndSignOut = async () => {
+    setConfirming(false);
+    await phoneActions.hangupAll();
+    await signOut();
+  };
   return (
     <>
     <AgentStatePanel />
@@ -34,9 +46,20 @@ export function HomeScreen() {
         </p>
       )}
       {session.totpEnrolmentRequired && <p className="note">{t('home.totpEnrolmentRequired')}</p>}
-      <button type="button" onClick={() => void signOut()}>
+      <button type="button" data-testid="sign-out" onClick={askSignOut}>
         {t('home.signOut')}
       </button>
+      {confirming && inCall && (
+        <div role="alertdialog" aria-labelledby="signout-q" className="confirm" data-testid="sign-out-confirm">
+          <p id="signout-q">{t('home.signOutDuringCall')}</p>
+          <button type="button" className="danger" data-testid="sign-out-end-call" onClick={() => void endAndSignOut()}>
+            {t('home.endCallAndSignOut')}
+          </button>
+          <button type="button" data-testid="sign-out-cancel" onClick={() => setConfirming(false)} autoFocus>
+            {t('home.cancel')}
+          </button>
+        </div>
+      )}
     </section>
     <DeviceSettings />
     </>

@@ -6,7 +6,7 @@ import { phoneActions } from './phone-service';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
-function RingingPanel({ call }: { call: CallView }) {
+function RingingPanel({ call, locked }: { call: CallView; locked: boolean }) {
   const { t } = useTranslation();
   useLayoutEffect(() => {
     const id = requestAnimationFrame(() => performance.mark(`koe:ringing-painted:${call.id}`));
@@ -15,9 +15,12 @@ function RingingPanel({ call }: { call: CallView }) {
   return (
     <div className="ringing" data-testid="ringing" data-call-id={call.id} role="alert">
       <p className="ringing-title">{t('phone.incoming')}</p>
-      <p className="ringing-number" data-testid="ringing-number">
-        {call.remote || t('phone.anonymous')}
-      </p>
+      {/* the caller's number is the customer's data: not shown while locked */}
+      {!locked && (
+        <p className="ringing-number" data-testid="ringing-number">
+          {call.remote || t('phone.anonymous')}
+        </p>
+      )}
       <div className="row">
         <button type="button" className="answer" data-testid="answer" onClick={() => void phoneActions.answer(call.id)}>
           {t('phone.answer')}
@@ -30,7 +33,7 @@ function RingingPanel({ call }: { call: CallView }) {
   );
 }
 
-function CallControls({ call, consult }: { call: CallView; consult: CallView | null }) {
+function CallControls({ call, consult, locked }: { call: CallView; consult: CallView | null; locked: boolean }) {
   const { t } = useTranslation();
   const [target, setTarget] = useState('');
   const [keypad, setKeypad] = useState(false);
@@ -43,7 +46,11 @@ function CallControls({ call, consult }: { call: CallView; consult: CallView | n
   return (
     <div className="call" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'}>
       <p>
-        <span className="call-remote" data-testid="call-remote">{call.remote}</span>{' '}
+        {!locked && (
+          <span className="call-remote" data-testid="call-remote">
+            {call.remote}
+          </span>
+        )}{' '}
         <span className="badge">{t(`phone.phase.${call.phase}`)}</span>
         {call.held && <span className="badge">{t('phone.onHold')}</span>}
         {call.muted && <span className="badge">{t('phone.muted')}</span>}
@@ -74,7 +81,7 @@ function CallControls({ call, consult }: { call: CallView; consult: CallView | n
           <output data-testid="dtmf-sent">{call.dtmf}</output>
         </div>
       )}
-      {established && !call.consultFor && (
+      {established && !call.consultFor && !locked && (
         <div className="row transfer">
           <label className="sr-only" htmlFor={`tt-${call.id}`}>
             {t('phone.transferTarget')}
@@ -103,8 +110,12 @@ function CallControls({ call, consult }: { call: CallView; consult: CallView | n
   );
 }
 
-/** The softphone: dial, ringing, and the controls of each live call. */
-export function PhonePanel() {
+/**
+ * The softphone: dial, ringing, and the controls of each live call. `locked`: the lock screen's
+ * call controls (answer, decline, hang up, hold, mute) without the customer's number, dialling
+ * or transfer.
+ */
+export function PhonePanel({ locked = false }: { locked?: boolean }) {
   const { t } = useTranslation();
   const calls = usePhoneStore((s) => s.calls);
   const error = usePhoneStore((s) => s.error);
@@ -122,11 +133,11 @@ export function PhonePanel() {
   return (
     <section className="card phone" data-testid="phone-panel" aria-labelledby="phone-h">
       <h2 id="phone-h">{t('phone.heading')}</h2>
-      {ringing && <RingingPanel call={ringing} />}
+      {ringing && <RingingPanel call={ringing} locked={locked} />}
       {others.map((c) => (
-        <CallControls key={c.id} call={c} consult={c.consultFor ? null : (live.find((x) => x.consultFor === c.id) ?? null)} />
+        <CallControls key={c.id} call={c} locked={locked} consult={c.consultFor ? null : (live.find((x) => x.consultFor === c.id) ?? null)} />
       ))}
-      {live.length === 0 && (
+      {live.length === 0 && !locked && (
         <form onSubmit={dial} className="dial">
           <label htmlFor="dial-number">{t('phone.number')}</label>
           <input id="dial-number" data-testid="dial-number" inputMode="tel" value={number} onChange={(e) => setNumber(e.target.value)} />
@@ -136,8 +147,8 @@ export function PhonePanel() {
         </form>
       )}
       {error && (
-        <p role="alert" className="error" data-testid="phone-error">
-          {error === 'invalid_number' ? t('phone.invalidNumber') : t('phone.failed', { message: error })}
+        <p role="alert" className="error" data-testid="phone-error" data-code={error}>
+          {t(`phone.errors.${error}`)}
         </p>
       )}
     </section>

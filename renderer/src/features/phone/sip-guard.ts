@@ -80,6 +80,7 @@ export function requestRefusal(
 /** The parts of an incoming SIP.js request message the guard reads. */
 interface IncomingRequestLike {
   method: string;
+  callId: string;
   toTag?: string | undefined;
   body: string;
   getHeader(name: string): string | undefined;

@@ -36,15 +36,41 @@ export interface PhoneConfig {
   audioHost: HTMLElement;
 }
 
+/**
+ * What can go wrong in the phone, as codes (the UI translates them: renderer/src/i18n, phone.errors.*).
+ * No error text from SIP.js or the browser reaches the operator.
+ */
+export const PHONE_ERRORS = [
+  'invalid_number', 'no_microphone', 'microphone_denied', 'not_started', 'no_such_call', 'hold_failed',
+  'transfer_refused', 'transfer_unavailable', 'transfer_failed', 'consult_unavailable', 'consult_failed',
+  'dial_busy', 'dial_no_answer', 'dial_failed', 'dial_in_wrap_up', 'dial_during_call', 'dtmf_failed', 'gateway_unreachable', 'refused', 'unexpected',
+] as const;
+export type PhoneErrorCode = (typeof PHONE_ERRORS)[number];
+
+/** A failure of the phone with its code (and the SIP status that caused it, if any). */
+export class PhoneFailure extends Error {
+  constructor(
+    readonly code: PhoneErrorCode,
+    readonly status: number | null = null,
+  ) {
+    super(status ? `${code} (${status})` : code);
+    this.name = 'PhoneFailure';
+  }
+}
+
+/** SIP statuses that mean "that party cannot take a call now" (offline, unknown, no answer in time). */
+export const UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([404, 408, 410, 480]);
+
 export interface SipPhoneListener {
   registration(state: RegistrationState, detail?: string): void;
   /** A new inbound call. It rings (unanswered) until answer() or reject(). */
   incoming(call: CallInfo): void;
-  phase(id: string, phase: CallPhase, cause?: string): void;
+  /** `status`: for an outbound call that ended unanswered, the final SIP status (486 busy, 480 unavailable...). */
+  phase(id: string, phase: CallPhase, status?: number): void;
   /** The remote party put us on hold / the re-INVITE for our hold was accepted. */
   held?(id: string, held: boolean): void;
   /** An inbound call the phone refused before it rang (420 Require, 488 offer; sip-guard.ts). */
-  refusedCall?(statusCode: number): void;
+  refusedCall?(statusCode: number, sipCallId: string): void;
 }
 
 export interface SipPhone {
@@ -55,10 +81,14 @@ export interface SipPhone {
   /** Renewed credentials: used from the next authentication challenge on. */
   updateCredentials(credentials: SipCredentials): void;
   answer(id: string): Promise<void>;
-  reject(id: string, code: 486 | 603): Promise<void>;
+  /** 486 busy here, 603 the operator declined, 480 nobody answered in time (the gateway's ring deadline). */
+  reject(id: string, code: 480 | 486 | 603): Promise<void>;
   hangup(id: string): Promise<void>;
-  /** `target` is a SIP URI. */
-  dial(target: string): Promise<CallInfo>;
+  /**
+   * `target` is a SIP URI. `beforeInvite` gets the call (its SIP Call-ID is known before anything
+   * is sent) and says whether to send the INVITE: the gateway is asked first. Null: not sent.
+   */
+  dial(target: string, beforeInvite: (call: CallInfo) => Promise<boolean>): Promise<CallInfo | null>;
   hold(id: string, on: boolean): Promise<void>;
   mute(id: string, on: boolean): void;
   /** RFC 4733 over RTP, or SIP INFO when the media path cannot. */

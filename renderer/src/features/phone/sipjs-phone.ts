@@ -19,7 +19,7 @@ import {
 import type { SipCredentials } from '../../../../shared/ipc/contract';
 import { callerOf, JAPAN_TRUNK } from '../../../../shared/rules/numbering';
 import { addOfferRollback, installRequestGuard } from './sip-guard';
-import type { CallInfo, PhoneConfig, SipPhone, SipPhoneListener } from './sip-phone';
+import { PhoneFailure, UNAVAILABLE_STATUSES, type CallInfo, type PhoneConfig, type SipPhone, type SipPhoneListener } from './sip-phone';
 
 const FAST_ICE_DELAY_MS = 10;
 const REGISTER_EXPIRES_S = 300;
@@ -28,6 +28,8 @@ interface Leg {
   session: Session;
   info: CallInfo;
   audio: HTMLAudioElement | null;
+  /** An outbound call's final non-2xx answer (486 busy, 480 unavailable, ...). */
+  status: number | null;
 }
 
 type Devices = PhoneConfig['devices'];
@@ -71,7 +73,7 @@ export class SipJsPhone implements SipPhone {
     this.stopping = false;
     const { credentials } = config;
     const uri = UserAgent.makeURI(credentials.aor);
-    if (!uri) throw new Error('invalid AOR');
+    if (!uri) throw new PhoneFailure('not_started');
     const ua = new UserAgent({
       uri,
       authorizationUsername: credentials.authorizationUsername,
@@ -96,7 +98,8 @@ export class SipJsPhone implements SipPhone {
         onInvite: (invitation) => this.onInvite(invitation),
         onDisconnect: (error) => {
           if (this.stopping) return;
-          listener.registration('failed', error?.message);
+          // the transport dropped: no SIP status (the error's text stays out of the UI)
+          listener.registration('failed', error ? 'transport' : undefined);
         },
       },
     });
@@ -104,7 +107,7 @@ export class SipJsPhone implements SipPhone {
     // SIP.js 0.21 does not do, for every request the phone receives.
     installRequestGuard(ua, (message, refusal) => {
       console.warn(`[koe] SIP ${message.method} refused ${refusal.statusCode} ${refusal.reasonPhrase}`);
-      if (message.method === 'INVITE' && !message.toTag) listener.refusedCall?.(refusal.statusCode);
+      if (message.method === 'INVITE' && !message.toTag) listener.refusedCall?.(refusal.statusCode, message.callId);
     });
     this.ua = ua;
     this.registerer = new Registerer(ua, { expires: REGISTER_EXPIRES_S });
@@ -123,7 +126,7 @@ export class SipJsPhone implements SipPhone {
         // After a reconnect the Registerer may still think it is Registered (a dropped transport
         // does not change its state), so no stateChange follows the new 200: report it here.
         onAccept: () => this.listener?.registration('registered'),
-        onReject: (response) => this.listener?.registration('failed', `${response.message.statusCode} ${response.message.reasonPhrase}`),
+        onReject: (response) => this.listener?.registration('failed', String(response.message.statusCode)),
       },
     });
   }
@@ -201,7 +204,7 @@ export class SipJsPhone implements SipPhone {
   }
 
   private track(session: Session, info: CallInfo): Leg {
-    const leg: Leg = { session, info, audio: null };
+    const leg: Leg = { session, info, audio: null, status: null };
     this.legs.set(info.id, leg);
     session.delegate = { ...session.delegate, onRefer: (referral) => this.onRefer(leg, referral) };
     session.stateChange.addListener((state) => {
@@ -212,7 +215,9 @@ export class SipJsPhone implements SipPhone {
         leg.audio?.remove();
         leg.audio = null;
         this.legs.delete(info.id);
-        this.listener?.phase(info.id, 'ended');
+        // SIP.js ends an Inviter before it calls the request's onReject (which records the
+        // status): report the end once that has run
+        queueMicrotask(() => this.listener?.phase(info.id, 'ended', leg.status ?? undefined));
       }
     });
     return leg;
@@ -274,19 +279,19 @@ export class SipJsPhone implements SipPhone {
 
   private leg(id: string): Leg {
     const leg = this.legs.get(id);
-    if (!leg) throw new Error('no such call');
+    if (!leg) throw new PhoneFailure('no_such_call');
     return leg;
   }
 
   async answer(id: string): Promise<void> {
     const { session } = this.leg(id);
-    if (!(session instanceof Invitation)) throw new Error('not an inbound call');
+    if (!(session instanceof Invitation)) throw new PhoneFailure('no_such_call');
     await session.accept();
   }
 
-  async reject(id: string, code: 486 | 603): Promise<void> {
+  async reject(id: string, code: 480 | 486 | 603): Promise<void> {
     const { session } = this.leg(id);
-    if (!(session instanceof Invitation)) throw new Error('not an inbound call');
+    if (!(session instanceof Invitation)) throw new PhoneFailure('no_such_call');
     if (session.state === SessionState.Initial || session.state === SessionState.Establishing) {
       await session.reject({ statusCode: code });
     }
@@ -303,10 +308,10 @@ export class SipJsPhone implements SipPhone {
     else if (s instanceof Invitation && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) await s.reject({ statusCode: 603 });
   }
 
-  async dial(target: string): Promise<CallInfo> {
-    if (!this.ua) throw new Error('not started');
+  async dial(target: string, beforeInvite: (call: CallInfo) => Promise<boolean>): Promise<CallInfo | null> {
+    if (!this.ua) throw new PhoneFailure('not_started');
     const uri = UserAgent.makeURI(target);
-    if (!uri) throw new Error('invalid target');
+    if (!uri) throw new PhoneFailure('invalid_number');
     const inviter = new Inviter(this.ua, uri, { sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } });
     const info: CallInfo = {
       id: inviter.id,
@@ -317,9 +322,14 @@ export class SipJsPhone implements SipPhone {
       dialledNumber: null,
       receivedAt: performance.now(),
     };
-    this.track(inviter, info);
+    // The gateway hears of the call (its Call-ID) first; refused: nothing is sent.
+    if (!(await beforeInvite(info))) {
+      await inviter.dispose().catch((err: unknown) => console.warn(`[koe] disposing an unsent call failed: ${err instanceof Error ? err.name : typeof err}`));
+      return null;
+    }
+    const leg = this.track(inviter, info);
     this.listener?.phase(info.id, 'dialing');
-    await inviter.invite();
+    await inviter.invite({ requestDelegate: { onReject: (r) => void (leg.status = r.message.statusCode ?? 500) } });
     return info;
   }
 
@@ -337,7 +347,7 @@ export class SipJsPhone implements SipPhone {
               sdh?.enableReceiverTracks(!on);
               resolve();
             },
-            onReject: () => reject(new Error('hold refused')),
+            onReject: (r) => reject(new PhoneFailure('hold_failed', r.message.statusCode)),
           },
         })
         .catch(reject);
@@ -356,7 +366,7 @@ export class SipJsPhone implements SipPhone {
   }
 
   async dtmf(id: string, tone: string): Promise<'rtp' | 'info'> {
-    if (!/^[0-9A-D#*]$/.test(tone)) throw new Error('invalid DTMF tone');
+    if (!/^[0-9A-D#*]$/.test(tone)) throw new PhoneFailure('dtmf_failed');
     const { session } = this.leg(id);
     const sdh = session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
     if (sdh?.sendDtmf(tone, { duration: 160, interToneGap: 70 })) return 'rtp';
@@ -371,8 +381,9 @@ export class SipJsPhone implements SipPhone {
   async blindTransfer(id: string, target: string): Promise<void> {
     const { session } = this.leg(id);
     const uri = UserAgent.makeURI(target);
-    if (!uri) throw new Error('invalid target');
-    await this.referAndWait(session, uri);
+    if (!uri) throw new PhoneFailure('invalid_number');
+    // Until the target answers: a target that cannot take the call (offline: 480) leaves the customer with us.
+    await this.referAndWait(session, uri, true, 30_000);
   }
 
   async attendedTransfer(id: string, consultId: string): Promise<void> {
@@ -383,32 +394,48 @@ export class SipJsPhone implements SipPhone {
   }
 
   /**
-   * REFER, then end our leg: after the 202 (blind), or once the transferee's NOTIFY reports the
-   * new call's final answer (attended), at most 8 s later.
+   * REFER, then end our leg once the transferee's NOTIFY reports the new call's final answer
+   * (or the transferee ended our leg itself), at most `waitMs` after the 202. A refused REFER or
+   * a failed new call leaves our leg as it was (PhoneFailure with the SIP status).
    */
-  private async referAndWait(session: Session, referTo: Parameters<Session['refer']>[0], untilFinal = false): Promise<void> {
+  private async referAndWait(session: Session, referTo: Parameters<Session['refer']>[0], untilFinal = false, waitMs = 8_000): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | null = null;
+      let done = false;
+      const finish = (err: PhoneFailure | null) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        session.stateChange.removeListener(onState);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onState = (state: SessionState) => {
+        if (state === SessionState.Terminated) finish(null);
+      };
+      session.stateChange.addListener(onState);
       void session
         .refer(referTo, {
           requestDelegate: {
             onAccept: () => {
-              if (!untilFinal) return resolve();
-              timer = setTimeout(resolve, 8_000);
+              if (!untilFinal) return finish(null);
+              timer = setTimeout(() => finish(null), waitMs);
             },
-            onReject: (r) => reject(new Error(`transfer refused (${r.message.statusCode})`)),
+            onReject: (r) => {
+              const code = r.message.statusCode ?? 500;
+              finish(new PhoneFailure(UNAVAILABLE_STATUSES.has(code) ? 'transfer_unavailable' : 'transfer_refused', code));
+            },
           },
           onNotify: (notification) => {
-            void notification.accept().catch(() => undefined);
+            void notification.accept().catch((err: unknown) => console.warn(`[koe] accepting a transfer NOTIFY failed: ${err instanceof Error ? err.name : typeof err}`));
             const code = Number(/SIP\/2\.0 (\d{3})/.exec(notification.request.body ?? '')?.[1] ?? 0);
             if (untilFinal && code >= 200) {
-              if (timer) clearTimeout(timer);
-              if (code < 300) resolve();
-              else reject(new Error(`transfer failed (${code})`));
+              if (code < 300) finish(null);
+              else finish(new PhoneFailure(UNAVAILABLE_STATUSES.has(code) || code === 486 || code === 603 ? 'transfer_unavailable' : 'transfer_failed', code));
             }
           },
         })
-        .catch(reject);
+        .catch((err: unknown) => finish(err instanceof PhoneFailure ? err : new PhoneFailure('transfer_failed')));
     });
     if (session.state === SessionState.Established) await session.bye().catch(() => undefined);
   }

@@ -73,7 +73,7 @@ export function AppShell({ createPhone }: { createPhone?: () => SipPhone } = {})
       <main className="content">
         {error && (
           <p role="alert" className="error">
-            {t('errors.bridge', { message: error.message })}
+            {t('errors.bridge')}
           </p>
         )}
         {lock.locked ? (

@@ -1,10 +1,15 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { liveCalls, usePhoneStore } from '../../stores/phone';
 import { useSessionStore } from '../../stores/session';
+import { PhonePanel } from '../phone/PhonePanel';
 import { RefusalMessage } from '../signin/SignInScreen';
 import type { SignInRefusal } from '../../../../shared/ipc/contract';
 
-/** Shown instead of (not over) every customer view while main says Koe is locked. */
+/**
+ * Shown instead of (not over) every customer view while main says Koe is locked. Calls keep
+ * their controls here (answer, decline, hang up, hold, mute), without the customer's data.
+ */
 export function LockScreen() {
   const { t } = useTranslation();
   const id = useId();
@@ -15,6 +20,7 @@ export function LockScreen() {
   const [needsTotp, setNeedsTotp] = useState(false);
   const [refusal, setRefusal] = useState<Omit<SignInRefusal, 'outcome'> | null>(null);
   const [pending, setPending] = useState(false);
+  const hasCalls = usePhoneStore((s) => liveCalls(s.calls).length > 0);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -57,6 +63,11 @@ export function LockScreen() {
         </form>
       )}
       {refusal && <RefusalMessage refusal={refusal} />}
+      {signedIn && hasCalls && (
+        <div data-testid="locked-calls" aria-label={t('locked.calls')}>
+          <PhonePanel locked />
+        </div>
+      )}
     </section>
   );
 }
