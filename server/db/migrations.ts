@@ -194,6 +194,13 @@ const M0006_STATEMENTS: string[] = [
   `create index bus_events_at on bus_events (at)`,
 ];
 
+// Calls Kamailio reported ended (BYE, CANCEL, a refused INVITE, the routing fallback): a
+// routing answer that comes after the end never offers the dead call (server/sip/ended-calls.ts).
+const M0007_STATEMENTS: string[] = [
+  `create table ended_calls (sip_call_id text primary key, ended_at timestamptz not null)`,
+  `create index ended_calls_at on ended_calls (ended_at)`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -209,6 +216,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_did_unique_audit_org_seq': statements(M0004_STATEMENTS),
   '0005_operator_model': statements(M0005_STATEMENTS),
   '0006_session_event_bus': statements(M0006_STATEMENTS),
+  '0007_ended_calls': statements(M0007_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

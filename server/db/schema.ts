@@ -180,6 +180,10 @@ export interface CustomerPhonesTable {
   campaign_id: string;
   org_id: string;
 }
+export interface EndedCallsTable {
+  sip_call_id: string;
+  ended_at: Date;
+}
 export interface BusEventsTable {
   seq: Generated<number>;
   origin: string;
@@ -269,6 +273,7 @@ export interface Database {
   customer_phones: CustomerPhonesTable;
   calls: CallsTable;
   bus_events: BusEventsTable;
+  ended_calls: EndedCallsTable;
   notes: NotesTable;
   operator_states: OperatorStatesTable;
   operator_transitions: OperatorTransitionsTable;

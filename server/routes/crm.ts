@@ -397,20 +397,24 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     // withheld, server/sip/routing.ts), else the trunk's rule on what the phone shows.
     const routed = await db
       .selectFrom('calls')
-      .select('caller_e164')
+      .select(['caller_e164', 'dialled_e164', 'campaign_id', 'direction'])
       .where('org_id', '=', principal.orgId)
       .where('sip_call_id', '=', body.callId)
       .where('operator_id', '=', principal.userId)
       .executeTakeFirst();
+    // An outbound call (the operator dialled; the gateway recorded it at the dial intent): the
+    // party is the number dialled, in the campaign the record found for it.
+    const outbound = routed?.direction === 'outbound';
     const presented = callerOf({ from: body.callerNumber }, trunkNumbering(ctx.config.sip, 'default'));
-    const caller = routed ? routed.caller_e164 : (presented.e164 ?? (presented.presentation === 'withheld' ? null : toE164(body.callerNumber)));
-    const dialled = body.dialledNumber ? toE164(body.dialledNumber) : null;
-    // The campaign: the DID mapping, else the PBX's campaign id. Either way it is read
-    // through the scope, so a campaign the operator is not assigned to is "no campaign".
+    const caller = outbound ? routed.dialled_e164 : routed ? routed.caller_e164 : (presented.e164 ?? (presented.presentation === 'withheld' ? null : toE164(body.callerNumber)));
+    const dialled = !outbound && body.dialledNumber ? toE164(body.dialledNumber) : null;
+    // The campaign: the DID mapping, else the PBX's campaign id (an outbound call: its record's).
+    // Either way it is read through the scope, so a campaign the operator is not assigned to is
+    // "no campaign".
     const did = dialled
       ? await db.selectFrom('campaign_dids').select('campaign_id').where('org_id', '=', principal.orgId).where('e164', '=', dialled).executeTakeFirst()
       : undefined;
-    const wantedCampaign = did?.campaign_id ?? body.campaignId ?? null;
+    const wantedCampaign = outbound ? routed.campaign_id : (did?.campaign_id ?? body.campaignId ?? null);
     const campaign = wantedCampaign
       ? await db.selectFrom('campaigns as t').selectAll('t').where('t.id', '=', wantedCampaign).where(inScope(scope, 't', 'id')).executeTakeFirst()
       : undefined;

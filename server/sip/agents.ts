@@ -18,9 +18,10 @@ import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
 import type { Database, Db } from '../db/schema';
 import { orgPolicy } from '../policy';
+import { markCallEnded } from './ended-calls';
 import {
   initialOperatorState, invariantProblems, nextDeadline, offerable, step,
-  type CallState, type Effect, type ModelPolicy, type OperatorEvent, type OperatorState, type Refusal, type Transition,
+  type CallState, type Effect, type EndCause, type ModelPolicy, type OperatorEvent, type OperatorState, type Refusal, type Transition,
 } from '../../shared/rules/operator-model';
 import type { OrgPolicy } from '../../shared/gateway/policy';
 import type { AgentState } from '../../shared/gateway/sip';
@@ -345,7 +346,10 @@ export class AgentRegistry {
   }
 
   /** Kamailio saw the call end (BYE): `ended` (completed) for every operator the call involved. */
-  async callEnded(callId: string): Promise<number> {
+  async callEnded(callId: string, cause: EndCause = 'completed'): Promise<number> {
+    // first the end itself (a late offer of this call is refused from now on), then the
+    // operators who were offered it before
+    await markCallEnded(this.db, callId, this.clock.now());
     const rows = await this.db
       .selectFrom('operator_transitions as t')
       .innerJoin('users as u', 'u.id', 't.user_id')
@@ -355,7 +359,7 @@ export class AgentRegistry {
       .execute();
     let ended = 0;
     for (const r of rows) {
-      const out = await this.apply({ userId: r.user_id, orgId: r.org_id, username: r.username }, { type: 'ended', callId, cause: 'completed' });
+      const out = await this.apply({ userId: r.user_id, orgId: r.org_id, username: r.username }, { type: 'ended', callId, cause });
       if (out.kind === 'accepted') ended++;
     }
     return ended;

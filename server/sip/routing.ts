@@ -8,6 +8,7 @@ import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
+import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
 
 export interface RouteDecision {
   target: string | null;
@@ -63,22 +64,30 @@ export async function routeInbound(ctx: GatewayContext, query: RouteQuery): Prom
     : [];
   let chosen: { userId: string; username: string } | null = null;
   for (const candidate of await agents.offerCandidates(assigned.map((u) => u.id))) {
-    const out = await agents.apply(candidate, { type: 'offer', callId: q.callId }, {
-      detail: { callId: q.callId, campaignId, did: q.did },
-      within: async (tx) => {
-        const now = clock.now();
-        await tx
-          .insertInto('calls')
-          .values({
-            id: randomUUID(), org_id: orgId, sip_call_id: q.callId, operator_id: candidate.userId, campaign_id: campaignId,
-            customer_id: customers.length === 1 ? customers[0]!.customer_id : null, caller_e164: caller, dialled_e164: q.did,
-            blocked: !!caller && Array.isArray(blockedList) && blockedList.includes(caller), status: 'ringing',
-            ringing_at: now, answered_at: null, ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now,
-          })
-          .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
-          .execute();
-      },
-    });
+    let out: Awaited<ReturnType<typeof agents.apply>>;
+    try {
+      out = await agents.apply(candidate, { type: 'offer', callId: q.callId }, {
+        detail: { callId: q.callId, campaignId, did: q.did },
+        within: async (tx) => {
+          // Kamailio already reported this call ended (this answer comes too late): no offer
+          await assertNotEnded(tx, q.callId);
+          const now = clock.now();
+          await tx
+            .insertInto('calls')
+            .values({
+              id: randomUUID(), org_id: orgId, sip_call_id: q.callId, operator_id: candidate.userId, campaign_id: campaignId,
+              customer_id: customers.length === 1 ? customers[0]!.customer_id : null, caller_e164: caller, dialled_e164: q.did,
+              blocked: !!caller && Array.isArray(blockedList) && blockedList.includes(caller), status: 'ringing',
+              ringing_at: now, answered_at: null, ended_at: null, disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now,
+            })
+            .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
+            .execute();
+        },
+      });
+    } catch (err) {
+      if (err instanceof CallAlreadyEnded) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
+      throw err;
+    }
     // ignored: this operator already holds this very call (Kamailio asked again): same answer
     const holds = out.kind === 'ignored' && out.state.calls.some((c) => c.callId === q.callId && (c.state === 'offered' || c.state === 'ringing'));
     if (out.kind === 'accepted' || holds) {

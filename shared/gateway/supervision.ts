@@ -91,8 +91,11 @@ export const SUPERVISION_ROUTES = {
     params: z.strictObject({ id: Id }), response: StopSupervisionResponse,
   },
   sipCallEnded: {
-    method: 'GET', path: '/sip/call-ended', summary: 'Kamailio only (X-Koe-Route-Secret): a BYE ended this call; supervision legs are torn down',
-    auth: null, query: z.strictObject({ callId: SupervisedCallId }), response: z.strictObject({ closed: z.number().int() }),
+    method: 'GET', path: '/sip/call-ended', summary: 'Kamailio only (X-Koe-Route-Secret): a BYE, CANCEL or refused INVITE ended this call; the operator model ends it, supervision legs are torn down',
+    auth: null,
+    /** status: the final response of a refused initial INVITE (486, 603, 408...), "000" (or none) for a BYE or CANCEL. */
+    query: z.strictObject({ callId: SupervisedCallId, status: z.string().regex(/^\d{3}$/).optional() }),
+    response: z.strictObject({ closed: z.number().int() }),
   },
 } as const satisfies Record<string, RouteSpec>;
 

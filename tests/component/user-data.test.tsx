@@ -299,6 +299,7 @@ describe('the registry of user data (stores/user-data.ts)', () => {
     const NO_USER_DATA: Record<string, string> = {
       'stores/user-data.ts': 'the registry itself',
       'features/phone/sip-phone.ts': 'constant sets of SIP statuses',
+      'features/phone/sip-guard.ts': 'constant sets of the codecs the phone can take',
       'stores/agent.ts': 'a counter that tells refusals and notices apart (the store itself is a userStore)',
     };
     const files: string[] = [];

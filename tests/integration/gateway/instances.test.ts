@@ -38,26 +38,32 @@ async function open(base: string, token: string): Promise<Ws> {
   return { messages, closed, close: () => ws.close() };
 }
 
+/**
+ * Instance B: its own context, bus reader and sockets on A's database (and, on PostgreSQL, its
+ * own LISTEN connection).
+ */
+function secondInstance(h: Harness): Promise<Gateway> {
+  return createGateway({
+    db: h.db,
+    clock: h.clock,
+    migrate: false,
+    config: {
+      argon2: TEST_ARGON2,
+      jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
+      authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
+      ws: { revalidateSeconds: 600 },
+      ...(h.url ? { databaseUrl: h.url } : {}),
+    },
+  });
+}
+
 describe.each(BACKENDS)('two gateway instances on one %s database', (backend) => {
   let h: Harness;
   let b: Gateway;
   let baseB = '';
   beforeAll(async () => {
     h = await setup(backend, { ws: { revalidateSeconds: 600 } });
-    // Instance B: its own context, bus reader and sockets, the same database (and, on
-    // PostgreSQL, its own LISTEN connection).
-    b = await createGateway({
-      db: h.db,
-      clock: h.clock,
-      migrate: false,
-      config: {
-        argon2: TEST_ARGON2,
-        jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
-        authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
-        ws: { revalidateSeconds: 600 },
-        ...(h.url ? { databaseUrl: h.url } : {}),
-      },
-    });
+    b = await secondInstance(h);
     baseB = (await b.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
   });
   afterAll(async () => {
@@ -125,13 +131,7 @@ describe.each(BACKENDS.filter((x) => x === 'postgres'))('two gateway instances o
   let baseB = '';
   beforeAll(async () => {
     h = await setup(backend, { ws: { revalidateSeconds: 600 } });
-    b = await createGateway({
-      db: h.db, clock: h.clock, migrate: false,
-      config: {
-        argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
-        authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 }, ws: { revalidateSeconds: 600 }, databaseUrl: h.url!,
-      },
-    });
+    b = await secondInstance(h);
     baseB = (await b.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
   });
   afterAll(async () => {

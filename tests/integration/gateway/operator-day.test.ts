@@ -295,6 +295,24 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     expect((await stored(u)).state.version).toBe(version);
   });
 
+  it('a routing answer that comes after Kamailio reported the call ended (a stalled gateway) offers nobody; Kamailio\'s refused INVITE carries its cause', async () => {
+    const { u, c } = await readyOperator();
+    // Kamailio gave up on the lookup (480 fallback) and reported the end; the late lookup arrives
+    const late = `late-${randomUUID()}@x`;
+    const res = await h.req('GET', `/sip/call-ended?callId=${encodeURIComponent(late)}&status=000`, { headers: { 'x-koe-route-secret': ROUTE_SECRET } });
+    expect(res.status).toBe(200);
+    expect(await route(late)).toMatchObject({ target: null, reason: 'no_ready_agent' });
+    expect((await stored(u)).state).toMatchObject({ agent: 'ready' });
+    expect(await h.db.selectFrom('calls').select('id').where('sip_call_id', '=', late).executeTakeFirst()).toBeUndefined();
+    // a call the operator's phone refused 603 (Kamailio's failure route): declined, as the phone would say
+    const refused = `ref-${randomUUID()}@x`;
+    expect((await route(refused)).target).toBe(u.username.toLowerCase());
+    await h.req('GET', `/sip/call-ended?callId=${encodeURIComponent(refused)}&status=603`, { headers: { 'x-koe-route-secret': ROUTE_SECRET } });
+    expect((await stored(u)).state).toMatchObject({ agent: 'not_ready', reasonCode: 'declined' });
+    await c.op({ kind: 'ended', callId: refused, cause: 'declined' }); // the phone's own report: nothing more
+    expect((await stored(u)).state).toMatchObject({ agent: 'not_ready', reasonCode: 'declined' });
+  });
+
   it('an outbound call gets its call record (customer in scope) and blocks offers; after it, wrap-up, then an inbound call is offered', async () => {
     const { u, c } = await readyOperator();
     const customerId = randomUUID();
@@ -309,6 +327,11 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     const dialled = await c.op({ kind: 'dial', callId: out, number });
     expect(dialled.view).toMatchObject({ agent: 'on_call', offerable: false });
     expect(await callRow(u, out)).toMatchObject({ direction: 'outbound', dialled_e164: number, customer_id: customerId, campaign_id: campaignId, status: 'ringing' });
+    // the operator's card for it: the dialled number's customer (whatever number the phone shows)
+    const pop = await h.req('POST', '/screen-pop', { token: await h.token(u), body: { callId: out, callerNumber: 'op-self' } });
+    expect(pop.status).toBe(200);
+    expect(pop.body).toMatchObject({ status: 'known', campaign: { id: campaignId } });
+    expect(pop.body.customers.map((x: { id: string }) => x.id)).toEqual([customerId]);
     // an inbound call meanwhile is not offered to them (no auto-reject, no "on call" left behind)
     expect((await route(`in-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
     await c.op({ kind: 'answered', callId: out });
@@ -343,6 +366,9 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     const out2 = `out2-${randomUUID()}@x`;
     expect((await c.op({ kind: 'dial', callId: out2, number: hiddenNumber })).view.agent).toBe('on_call');
     expect(await callRow(u, out2)).toMatchObject({ direction: 'outbound', dialled_e164: hiddenNumber, customer_id: null, campaign_id: null });
+    // ... and its card shows nobody: the customer is outside the operator's campaigns
+    const hiddenPop = await h.req('POST', '/screen-pop', { token: await h.token(u), body: { callId: out2, callerNumber: hiddenNumber } });
+    expect(hiddenPop.body).toMatchObject({ status: 'unknown', customers: [] });
     // a second dial while on a call is refused, and writes no record
     const out3 = `out3-${randomUUID()}@x`;
     expect(await c.op({ kind: 'dial', callId: out3, number })).toMatchObject({ type: 'operatorRefused', kind: 'dial', refusal: 'busy_with_call' });

@@ -53,6 +53,9 @@ async function call(o: { fromUri?: string; extra?: string[]; callId?: string; di
   const before = invites.length;
   const res = await carrier.invite({ did: o.did ?? f.did, callId, ...(o.fromUri ? { fromUri: o.fromUri } : {}), ...(o.extra ? { extra: o.extra } : {}) });
   const reached = invites.slice(before).find((m) => hdr(m, 'call-id') === callId);
+  // the phone refused it (486): Kamailio reports the refused INVITE, the gateway ends the call
+  // in opA's model (busy) before the next call is set up
+  if (reached) await agent.seen((m) => m.type === 'operatorState' && m.view.calls.some((c: { callId: string; state: string }) => c.callId === callId && c.state === 'ended'));
   const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', callId).executeTakeFirst();
   return { res, reached, row, callId };
 }

@@ -59,9 +59,11 @@ describe('inbound DID routing', () => {
 
     ua.opA!.reply(inv, 180, 'Ringing');
     expect((await agent.opA!.op({ kind: 'ringing', callId: hdr(inv, 'call-id') })).view.calls[0].state).toBe('ringing');
-    ua.opA!.reply(inv, 486, 'Busy Here');
+    // the operator declines: the phone answers 603 and tells the gateway; Kamailio reports the
+    // refused INVITE too (603 -> declined), whichever comes first
+    ua.opA!.reply(inv, 603, 'Decline');
     const closed = await pstn.wait((e) => e.type === 'CALL_CLOSED');
-    expect(closed.param).toMatch(/486/);
+    expect(closed.param).toMatch(/603/);
     // the operator declined it (the phone's fact): not ready "declined", the call row ended
     const declined = await agent.opA!.op({ kind: 'ended', callId: hdr(inv, 'call-id'), cause: 'declined' });
     expect(declined.view).toMatchObject({ agent: 'not_ready', reasonCode: 'declined', offerable: false });

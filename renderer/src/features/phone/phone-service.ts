@@ -655,6 +655,9 @@ export const phoneActions = {
       const early1 = early.get(info.id);
       early.delete(info.id);
       usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, early1 ?? 'dialing', consultFor)] }));
+      // a customer call (not a consultation): the card for the dialled number, within the
+      // operator's campaigns (the gateway recorded the call at the dial intent)
+      if (!consultFor) popLater(info);
       if (early1 === 'ended') onPhase(callById(info.id)!, 'ended');
     });
     if (!ok && consultFor) await resumeAfterConsult(consultFor);
