@@ -4,7 +4,6 @@
 // Japanese), what the gateway stored (operator_transitions, calls) and what the customer got
 // (baresip's events). The gateway link of operator A goes through a TCP relay this test
 // controls, so "the gateway is unreachable" is real for the client while Kamailio still works.
-import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -12,10 +11,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import type { DevHost } from '../../main/devhost/server';
-import { createOrg, createUser } from '../../server/orgs';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
-import { FAKE_MIC, median, memoryKeytar, toneTimeline } from './softphone-support';
+import { FAKE_MIC, median, memoryKeytar, threeOperatorWorld, toneTimeline } from './softphone-support';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
@@ -193,27 +191,13 @@ beforeAll(async () => {
   const gw = new URL(stack.gatewayUrl);
   relay = new Relay({ host: gw.hostname, port: Number(gw.port) });
   await relay.start();
-  const ctx = stack.gateway.ctx;
-  const orgId = await createOrg(ctx, `端 ${randomUUID().slice(0, 8)}`, {
-    totpRequiredRoles: [],
-    deviceBindingRoles: [],
-    agents: { wrapUpSeconds: WRAP_UP_SECONDS, ringSeconds: RING_SECONDS, clientGraceSeconds: 60 },
-  });
-  const tag = randomUUID().slice(0, 6);
-  for (const k of ['a', 'b', 'c'] as const) {
-    const username = `op-${k}.${tag}`;
-    users[k] = { id: await createUser(ctx, { orgId, username, displayName: `op-${k}`, role: 'operator', password: PASSWORD }), username };
-  }
-  const now = new Date();
-  const campaignId = randomUUID();
-  did = `+8131236${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
-  await ctx.db
-    .insertInto('campaigns')
-    .values({ id: campaignId, org_id: orgId, name: '端の窓口', time_zone: 'Asia/Tokyo', weekly_hours: '{}', closed_dates: '[]', dispositions: JSON.stringify(['解決']), blocked_numbers: '[]', created_at: now, updated_at: now })
-    .execute();
-  await ctx.db.insertInto('campaign_dids').values({ org_id: orgId, e164: did, campaign_id: campaignId }).execute();
   // A and C take the DID's calls; B is a colleague who is never signed in (the offline transfer target).
-  for (const k of ['a', 'c'] as const) await ctx.db.insertInto('campaign_assignments').values({ user_id: users[k].id, campaign_id: campaignId, org_id: orgId }).execute();
+  const world = await threeOperatorWorld(stack.gateway.ctx, {
+    orgName: '端', agents: { wrapUpSeconds: WRAP_UP_SECONDS, ringSeconds: RING_SECONDS, clientGraceSeconds: 60 },
+    campaignName: '端の窓口', disposition: '解決', didPrefix: '+8131236', assigned: ['a', 'c'], password: PASSWORD,
+  });
+  Object.assign(users, world.users);
+  did = world.did;
 
   browser = await launchChromium();
   A = await operator('a', ports[0]!, { gatewayUrl: `http://127.0.0.1:${relay.port}`, initScript: FAKE_MIC(A_HZ) });

@@ -4,18 +4,16 @@
 // after Kamailio drops the SIP WebSockets. Real parts only: dev host + the built renderer in
 // Chromium, gateway + Kamailio + rtpengine (deploy/stack.ts), baresip as the PSTN customer.
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
-import { createOrg, createUser } from '../../server/orgs';
 import { readWav, toneShare } from '../support/tone';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium } from '../support/devhost-harness';
-import { finishWrapUp, median, operatorPage, remoteToneLevel, toneTimeline, type OperatorPage } from './softphone-support';
+import { finishWrapUp, median, operatorPage, remoteToneLevel, threeOperatorWorld, toneTimeline, type OperatorPage } from './softphone-support';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
@@ -87,27 +85,12 @@ beforeAll(async () => {
       corsOrigins: ports.map((p) => `http://127.0.0.1:${p}`),
     },
   });
-  const ctx = stack.gateway.ctx;
-  const orgId = await createOrg(ctx, `転送 ${randomUUID().slice(0, 8)}`, {
-    totpRequiredRoles: [],
-    deviceBindingRoles: [],
-    agents: { wrapUpSeconds: 600 },
-  });
-  const tag = randomUUID().slice(0, 6);
-  for (const k of ['a', 'b', 'c'] as const) {
-    const username = `op-${k}.${tag}`;
-    users[k] = { id: await createUser(ctx, { orgId, username, displayName: `op-${k}`, role: 'operator', password: PASSWORD }), username };
-  }
-  const now = new Date();
-  const campaignId = randomUUID();
-  did = `+8131235${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
-  await ctx.db
-    .insertInto('campaigns')
-    .values({ id: campaignId, org_id: orgId, name: '転送窓口', time_zone: 'Asia/Tokyo', weekly_hours: '{}', closed_dates: '[]', dispositions: JSON.stringify(['転送']), blocked_numbers: '[]', created_at: now, updated_at: now })
-    .execute();
-  await ctx.db.insertInto('campaign_dids').values({ org_id: orgId, e164: did, campaign_id: campaignId }).execute();
   // Only A takes the DID's calls; B (READY, no campaign) is reached by transfer only.
-  await ctx.db.insertInto('campaign_assignments').values({ user_id: users.a.id, campaign_id: campaignId, org_id: orgId }).execute();
+  const world = await threeOperatorWorld(stack.gateway.ctx, {
+    orgName: '転送', agents: { wrapUpSeconds: 600 }, campaignName: '転送窓口', disposition: '転送', didPrefix: '+8131235', assigned: ['a'], password: PASSWORD,
+  });
+  Object.assign(users, world.users);
+  did = world.did;
 
   browser = await launchChromium();
   A = await operatorPage(browser, stack, { username: users.a.username, password: PASSWORD, port: ports[0]!, toneHz: A_HZ });

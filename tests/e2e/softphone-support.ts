@@ -4,6 +4,10 @@
 import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../deploy/stack';
 import { logTail, stackLogs } from '../../deploy/stack';
+import { randomUUID } from 'node:crypto';
+import type { OrgPolicyPatch } from '../../shared/gateway/policy';
+import type { GatewayContext } from '../../server/context';
+import { createOrg, createUser } from '../../server/orgs';
 import { readWav, toneDbfs } from '../support/tone';
 
 export { toneDbfs } from '../support/tone';
@@ -28,6 +32,41 @@ ${SINE_MICROPHONE(hz)}
       constructor(...a) { super(...a); window.__koeSockets.push(this); }
     };
   })();`;
+
+export type OperatorKey = 'a' | 'b' | 'c';
+export interface OperatorWorld {
+  orgId: string;
+  users: Record<OperatorKey, { id: string; username: string }>;
+  campaignId: string;
+  did: string;
+}
+
+/**
+ * An org of three operators (op-a, op-b, op-c; password `password`) and one campaign with a
+ * fresh DID (`didPrefix` + 4 random digits) that the `assigned` operators take.
+ */
+export async function threeOperatorWorld(
+  ctx: GatewayContext,
+  o: { orgName: string; agents: OrgPolicyPatch['agents']; campaignName: string; disposition: string; didPrefix: string; assigned: OperatorKey[]; password: string },
+): Promise<OperatorWorld> {
+  const orgId = await createOrg(ctx, `${o.orgName} ${randomUUID().slice(0, 8)}`, { totpRequiredRoles: [], deviceBindingRoles: [], agents: o.agents });
+  const tag = randomUUID().slice(0, 6);
+  const users = {} as OperatorWorld['users'];
+  for (const k of ['a', 'b', 'c'] as const) {
+    const username = `op-${k}.${tag}`;
+    users[k] = { id: await createUser(ctx, { orgId, username, displayName: `op-${k}`, role: 'operator', password: o.password }), username };
+  }
+  const now = new Date();
+  const campaignId = randomUUID();
+  const did = `${o.didPrefix}${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
+  await ctx.db
+    .insertInto('campaigns')
+    .values({ id: campaignId, org_id: orgId, name: o.campaignName, time_zone: 'Asia/Tokyo', weekly_hours: '{}', closed_dates: '[]', dispositions: JSON.stringify([o.disposition]), blocked_numbers: '[]', created_at: now, updated_at: now })
+    .execute();
+  await ctx.db.insertInto('campaign_dids').values({ org_id: orgId, e164: did, campaign_id: campaignId }).execute();
+  for (const k of o.assigned) await ctx.db.insertInto('campaign_assignments').values({ user_id: users[k].id, campaign_id: campaignId, org_id: orgId }).execute();
+  return { orgId, users, campaignId, did };
+}
 
 export interface OperatorPage {
   page: Page;
