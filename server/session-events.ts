@@ -60,7 +60,4 @@ export class InProcessSessionEvents implements SessionEvents {
     return () => this.listeners.delete(listener);
   }
 
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
 }

@@ -2,6 +2,9 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { WsServerMessage } from '../../shared/gateway/api';
 import type { OperatorServerMessage } from '../telephony/agent-state';
+import { consoleLogger } from '../log';
+
+const linkLog = consoleLogger('gateway-link');
 
 export interface LinkTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -94,7 +97,12 @@ export class GatewayLink {
 
   private async connect(): Promise<void> {
     this.setState('connecting');
-    const token = await this.deps.accessToken().catch(() => null);
+    const token = await this.deps.accessToken().catch((err: unknown) => {
+      // the session's refresh failed (the gateway unreachable, the keychain locked): no token
+      // now; the retry below says so in the link's state
+      linkLog.warn('no access token for the gateway link', { error: err instanceof Error ? err.name : typeof err });
+      return null;
+    });
     if (!this.wanted) return;
     if (!token) {
       // No access token now (the gateway unreachable for a refresh): try again later, saying so.

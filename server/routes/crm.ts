@@ -22,6 +22,7 @@ import { AuditedRefusal } from '../auth/authority';
 import { notFound, probeIds } from '../auth/tenancy';
 import type { GatewayContext } from '../context';
 import { campaignScope, inScope, type CampaignScope } from '../crm/scope';
+import { jsonColumn } from '../db/json-column';
 import type { CallsTable, CampaignsTable, CustomersTable, Executor, NotesTable } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route } from '../http';
@@ -40,7 +41,6 @@ const NOT_FOUND = {
   note: () => new GatewayError('not_found', 'no such note'),
 };
 
-const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 const iso = (d: Date | string) => new Date(d).toISOString();
 const isoOrNull = (d: Date | string | null) => (d ? iso(d) : null);
 const uniq = <T>(l: T[]) => [...new Set(l)];
@@ -57,7 +57,7 @@ function redactFields(fields: Record<string, unknown>): Record<string, unknown> 
 }
 
 function campaignHours(row: CampaignRow): BusinessHours {
-  return { timeZone: row.time_zone, weekly: json(row.weekly_hours), closedDates: json(row.closed_dates) };
+  return { timeZone: row.time_zone, weekly: jsonColumn(row.weekly_hours), closedDates: jsonColumn(row.closed_dates) };
 }
 
 export function callView(r: CallRow): CallView {
@@ -89,7 +89,7 @@ export async function customerViews(db: Executor, rows: CustomerRow[]): Promise<
   for (const p of phones) byCustomer.set(p.customer_id, [...(byCustomer.get(p.customer_id) ?? []), p.e164]);
   return rows.map((r) => ({
     id: r.id, campaignId: r.campaign_id, nameKanji: r.name_kanji, nameKana: r.name_kana, phones: byCustomer.get(r.id) ?? [],
-    email: r.email, fields: json(r.fields), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+    email: r.email, fields: jsonColumn(r.fields), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
   }));
 }
 
@@ -154,9 +154,9 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       id: r.id,
       name: r.name,
       dids: dids.filter((d) => d.campaign_id === r.id).map((d) => d.e164),
-      hours: { timeZone: r.time_zone, weekly: json(r.weekly_hours), closedDates: json(r.closed_dates) },
-      dispositions: json(r.dispositions),
-      ...(manage ? { blockedNumbers: json<string[]>(r.blocked_numbers) } : {}),
+      hours: { timeZone: r.time_zone, weekly: jsonColumn(r.weekly_hours), closedDates: jsonColumn(r.closed_dates) },
+      dispositions: jsonColumn(r.dispositions),
+      ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers) } : {}),
       createdAt: iso(r.created_at),
       updatedAt: iso(r.updated_at),
     }));
@@ -418,7 +418,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const campaign = wantedCampaign
       ? await db.selectFrom('campaigns as t').selectAll('t').where('t.id', '=', wantedCampaign).where(inScope(scope, 't', 'id')).executeTakeFirst()
       : undefined;
-    const blocked = !!campaign && !!caller && json<string[]>(campaign.blocked_numbers).includes(caller);
+    const blocked = !!campaign && !!caller && jsonColumn<string[]>(campaign.blocked_numbers).includes(caller);
     // A campaign was named but is outside the scope: nothing, exactly as for an unknown one.
     const searchable = !!caller && !blocked && (!wantedCampaign || !!campaign);
     const rows = searchable ? await customersByPhoneQuery(db, scope, caller, campaign?.id).execute() : [];
@@ -456,7 +456,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       status: customers.length > 0 ? 'known' : 'unknown',
       blocked,
       campaign: campaign
-        ? { id: campaign.id, name: campaign.name, dispositions: json<string[]>(campaign.dispositions), openNow: hoursStatus(campaignHours(campaign), now).openNow }
+        ? { id: campaign.id, name: campaign.name, dispositions: jsonColumn<string[]>(campaign.dispositions), openNow: hoursStatus(campaignHours(campaign), now).openNow }
         : null,
       customers,
       recentCalls,
@@ -484,7 +484,7 @@ export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       const changes: Partial<CallRow> = { updated_at: clock.now() };
       if (body.disposition !== undefined) {
         const campaign = call.campaign_id ? await tx.selectFrom('campaigns').select('dispositions').where('id', '=', call.campaign_id).executeTakeFirst() : undefined;
-        if (!campaign || !json<string[]>(campaign.dispositions).includes(body.disposition)) {
+        if (!campaign || !jsonColumn<string[]>(campaign.dispositions).includes(body.disposition)) {
           throw new GatewayError('validation_failed', 'not a disposition of this call\'s campaign', { issues: [{ path: 'body.disposition', message: 'unknown disposition' }] });
         }
         changes.disposition = body.disposition;

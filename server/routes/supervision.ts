@@ -1,38 +1,14 @@
 // Supervision routes (team leads; docs/telephony.md "Supervision"): the board snapshot, start,
 // the listening connection's answer, mode switches, stop; and Kamailio's call-ended
 // notification (shared secret, like /sip/route).
-import type { EndCause } from '../../shared/rules/operator-model';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { endCauseOfSipStatus } from '../../shared/rules/operator-model';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/**
- * What a SIP final status says about how a call ended, for the operator model: the operator's
- * phone declined (603) or was busy (486, 600), nobody answered (408, 480), the caller gave up
- * (487), a BYE/CANCEL ("000", none): completed (the model reads an unanswered one as abandoned).
- */
-export function endCauseOfStatus(status: string | undefined): EndCause {
-  switch (status) {
-    case undefined:
-    case '000':
-    case '487':
-      return 'completed';
-    case '603':
-      return 'declined';
-    case '486':
-    case '600':
-      return 'busy';
-    case '408':
-    case '480':
-      return 'no_answer';
-    default:
-      return 'failed';
-  }
-}
 
 export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const sup = ctx.supervision;
@@ -48,7 +24,7 @@ export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayCont
       throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
     }
     // the operators of that call: `ended` (completed) through their model, like every change
-    await ctx.agents.callEnded(query.callId, endCauseOfStatus(query.status));
+    await ctx.agents.callEnded(query.callId, endCauseOfSipStatus(!query.status || query.status === '000' ? null : Number(query.status)));
     return { closed: await sup.callEnded(query.callId) };
   });
 }

@@ -17,6 +17,7 @@ import { appendAudit } from '../audit/audit';
 import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
 import type { Database, Db } from '../db/schema';
+import { jsonColumn } from '../db/json-column';
 import { orgPolicy } from '../policy';
 import { markCallEnded } from './ended-calls';
 import {
@@ -83,7 +84,7 @@ export function modelPolicyOf(p: OrgPolicy): ModelPolicy {
 }
 
 export function parseState(value: unknown): OperatorState {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as OperatorState;
+  return jsonColumn<OperatorState>(value);
 }
 
 export function legacyOf(s: OperatorState): { state: AgentState; reason: string | null; since: Date } {
@@ -159,7 +160,8 @@ export class AgentRegistry {
   apply(who: Who, ev: EventInput, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
     const prev = this.queues.get(who.userId) ?? Promise.resolve();
     const run = prev.then(() => this.applyNow(who, ev, opts));
-    const tail = run.catch(() => undefined);
+    // the caller gets run's failure; the queue only waits for it to settle before the next step
+    const tail = Promise.allSettled([run]).then(() => undefined);
     this.queues.set(who.userId, tail);
     void tail.then(() => {
       if (this.queues.get(who.userId) === tail) this.queues.delete(who.userId);

@@ -32,6 +32,20 @@ export const END_CAUSES = [
   'completed', 'no_answer', 'declined', 'busy', 'caller_abandoned', 'transferred', 'failed', 'client_lost', 'signed_out', 'repair',
 ] as const;
 export type EndCause = (typeof END_CAUSES)[number];
+/**
+ * How a SIP final status ends a call, in the model's words: the one mapping for the phone (an
+ * outbound call's answer) and the gateway (Kamailio's report of a refused INVITE). No status (a
+ * BYE or CANCEL) or 487 (the caller gave up): completed, which the model reads as abandoned for an
+ * unanswered inbound call.
+ */
+export function endCauseOfSipStatus(status: number | null): 'completed' | 'declined' | 'busy' | 'no_answer' | 'failed' {
+  if (status === null || status === 487) return 'completed';
+  if (status === 603) return 'declined';
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 404 || status === 408 || status === 410 || status === 480) return 'no_answer';
+  return 'failed';
+}
+
 /** Reasons the model itself gives for "not ready" (an operator's own reason is free text). */
 export const SYSTEM_REASONS = ['signed_in', 'missed', 'declined', 'busy', 'locked', 'no_microphone', 'after_call'] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];

@@ -10,7 +10,6 @@ import type { GatewayContext } from '../../server/context';
 import { createOrg, createUser } from '../../server/orgs';
 import { readWav, toneDbfs } from '../support/tone';
 
-export { toneDbfs } from '../support/tone';
 import { startTestDevHost } from '../support/devhost-harness';
 import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';

@@ -10,8 +10,6 @@ import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';
 
-/** Moved to tests/support/tone.ts (one detector); re-exported for older imports. */
-export { tonePower } from '../support/tone';
 
 export const PASSWORD = 'Sakura-Koe-2026!';
 export const CUSTOMER_HZ = 440;

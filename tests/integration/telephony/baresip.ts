@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../../deploy/stack';
 
-/** The tone measures moved to tests/support/tone.ts (one detector); re-exported for older imports. */
-export { readWav, toneShare } from '../../support/tone';
 
 export interface BaresipEvent {
   type?: string;

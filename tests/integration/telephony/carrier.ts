@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../../deploy/stack';
-import { toneShare } from './baresip';
+import { toneShare } from '../../support/tone';
 import { hdr, hdrs, parseSip, type SipMessage } from './sip-ws';
 
 const rnd = (n = 6) => randomBytes(n).toString('hex');

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MODEL_POLICY, END_CAUSES, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, step, viewOf,
+  DEFAULT_MODEL_POLICY, END_CAUSES, endCauseOfSipStatus, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, step, viewOf,
   type OperatorEvent, type OperatorState, type OperatorView, type StepResult, type Transition,
 } from '../../../shared/rules/operator-model';
 
@@ -254,6 +254,15 @@ describe('operator model: the edges of the day', () => {
   });
 });
 
+describe('SIP final status -> end cause (one mapping for the phone and for Kamailio\'s reports)', () => {
+  it.each([
+    [null, 'completed'], [487, 'completed'], [603, 'declined'], [486, 'busy'], [600, 'busy'],
+    [404, 'no_answer'], [408, 'no_answer'], [410, 'no_answer'], [480, 'no_answer'], [488, 'failed'], [500, 'failed'], [503, 'failed'],
+  ] as const)('%s -> %s', (status, cause) => {
+    expect(endCauseOfSipStatus(status)).toBe(cause);
+  });
+});
+
 // ---- properties ------------------------------------------------------------------------------
 
 const CALL_IDS = ['a', 'b', 'c', 'd'];
@@ -326,12 +335,12 @@ describe('operator model: properties over random event sequences', () => {
         apply({ type: 'tick', at: last + (P.wrapUpSeconds + P.ringSeconds + P.graceSeconds) * 1000 + 1 });
         apply({ type: 'tick', at: last + 2 * (P.wrapUpSeconds + P.ringSeconds + P.graceSeconds) * 1000 + 2 });
         // calls are identified by their offer/dial: a call id may be reused after it ended
-        const lives: { id: string; answered: boolean; ended: boolean; wrapped: number; consult: boolean }[] = [];
+        const lives: { id: string; answered: boolean; ended: boolean; wrapped: number }[] = [];
         const current = new Map<string, (typeof lives)[number]>();
         for (const tr of log) {
           if (tr.subject !== 'call') continue;
           if (tr.from === 'none') {
-            const life = { id: tr.callId!, answered: false, ended: false, wrapped: 0, consult: tr.event === 'dial' && false };
+            const life = { id: tr.callId!, answered: false, ended: false, wrapped: 0 };
             lives.push(life);
             current.set(tr.callId!, life);
             continue;

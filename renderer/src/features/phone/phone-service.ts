@@ -7,7 +7,7 @@
 // (PhoneErrorCode) the UI translates: no error text reaches the operator.
 import type { AgentIntentInput, IntentOutcome, IntentRefusal, SipCredentials } from '../../../../shared/ipc/contract';
 import { toE164 } from '../../../../shared/rules/phone';
-import type { EndCause, OperatorView } from '../../../../shared/rules/operator-model';
+import { endCauseOfSipStatus, type EndCause, type OperatorView } from '../../../../shared/rules/operator-model';
 import { koe } from '../../koe';
 import { useAgentStore, type Availability } from '../../stores/agent';
 import { setPop, useCustomerStore, type PopState } from '../../stores/customer';
@@ -372,15 +372,26 @@ function onReplacing(info: CallInfo, replacedId: string): void {
   popLater(info);
 }
 
+/**
+ * The screen pop of a call, as the card shows it. It never fails: the card is a convenience, so
+ * a failed pop shows an unknown caller and the call goes on (logged by the error's name only:
+ * its text may carry the number).
+ */
+function popOf(info: CallInfo): Promise<PopState> {
+  return screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
+    .then((r): PopState => (r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
+    .catch((err: unknown): PopState => {
+      console.warn(`[koe] the screen pop failed: ${err instanceof Error ? err.name : typeof err}`);
+      return { status: 'unknown' };
+    });
+}
+
 /** Fetches the pop and stores it when it comes, unless the session ended meanwhile (then it is the previous user's). */
 function popLater(info: CallInfo): void {
   const generation = userDataGeneration();
-  const store = (pop: PopState) => {
+  void popOf(info).then((pop) => {
     if (generation === userDataGeneration()) setPop(info.sipCallId, pop);
-  };
-  void screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
-    .then((r) => store(r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
-    .catch(() => store({ status: 'unknown' }));
+  });
 }
 
 /** The gateway offered this call to this operator (its view holds it, inbound, not yet answered). */
@@ -442,9 +453,7 @@ async function onIncoming(info: CallInfo): Promise<void> {
     if (offered(useAgentStore.getState().view, info.sipCallId)) report({ kind: 'ended', callId: info.sipCallId, cause: 'busy' });
     return;
   }
-  const popping = screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId })
-    .then((r): PopState => (r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' }))
-    .catch((): PopState => ({ status: 'unknown' }));
+  const popping = popOf(info);
   const pop = await Promise.race<PopState | null>([popping, new Promise<null>((r) => setTimeout(() => r(null), POP_WAIT_MS))]);
   const endedMeanwhile = early.get(info.id) === 'ended';
   early.delete(info.id);
@@ -481,11 +490,7 @@ function notify(info: CallInfo): void {
 function endCause(call: CallView, f: CallFacts): Extract<EndCause, 'completed' | 'declined' | 'busy' | 'failed' | 'no_answer'> {
   if (call.answeredAt) return 'completed';
   if (call.direction === 'inbound') return f.declined ? 'declined' : f.busy ? 'busy' : 'completed';
-  const status = f.status;
-  if (status === undefined || status === 487) return 'completed';
-  if (status === 486 || status === 600) return 'busy';
-  if (UNAVAILABLE_STATUSES.has(status)) return 'no_answer';
-  return 'failed';
+  return endCauseOfSipStatus(f.status ?? null);
 }
 
 function onPhase(call: CallView, phase: CallPhase): void {
