@@ -1,7 +1,10 @@
 // The whole local telephony stack on loopback: the Koe gateway (in process), rtpengine and
 // Kamailio (child processes, foreground, run dir with generated config, certificate, secrets
 // and logs). Free ports are probed, so parallel test files do not clash. Used by
-// `npm run stack` (deploy/stack-cli.ts), the telephony tests and the bench.
+// `npm run stack` (deploy/stack-cli.ts), the telephony tests and the bench. With `gateways`,
+// `kamailios` and `postgresUrl`: the local HA stack (more gateway instances as child processes on
+// one PostgreSQL, Kamailio nodes sharing registrations, one rtpengine each; docs/telephony.md
+// "Several gateways, several Kamailio").
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -35,8 +38,42 @@ export interface StackOptions {
   keepRunDir?: boolean;
   /** Kamailio's flood and connection limits (koe.cfg's defines; docs/telephony.md). */
   limits?: KamailioLimits;
-  /** Where Kamailio asks for DID routes (default: the gateway's /sip/route); tests put a proxy here. */
+  /** Where Kamailio asks for DID routes (default: the gateway pool's /sip/route); tests put a proxy here. */
   routeUrl?: string;
+  /**
+   * Gateway instances (default 1). The first runs in this process (`gateway`); the others are
+   * child processes (`tsx server/cli.ts serve`) on the same database, so `postgresUrl` is required
+   * with more than one. Kamailio asks any healthy one (koe.cfg route[GW_QUERY]).
+   */
+  gateways?: number;
+  /** PostgreSQL for every gateway instance (instead of PGlite). */
+  postgresUrl?: string;
+  /**
+   * Kamailio nodes, each with its own rtpengine (default 1). With 2 or more they form a DMQ
+   * cluster: registrations replicated, a call for an operator connected to another node is
+   * relayed there along the registration's Path (docs/telephony.md).
+   */
+  kamailios?: number;
+}
+
+/** One Kamailio node and the rtpengine it anchors its calls on. */
+export interface StackNode {
+  index: number;
+  sip: Stack['sip'];
+  rtpengine: { ngHost: string; ngPort: number };
+  controlUrl: string;
+  rpc(...args: string[]): Promise<string>;
+  logs: { kamailio: string; rtpengine: string };
+  /** The Kamailio process (for fault tests: kill it). */
+  kamailioPid: number | undefined;
+}
+
+/** One gateway instance; `process` is null for the in-process one. */
+export interface StackGateway {
+  index: number;
+  url: string;
+  process: ChildProcess | null;
+  log: string | null;
 }
 
 /** Flood / connection / memory limits of Kamailio; the defaults are koe.cfg's and KAMAILIO_SHM_MB. */
@@ -77,6 +114,10 @@ export interface Stack {
     udp: { host: string; port: number };
   };
   rtpengine: { ngHost: string; ngPort: number };
+  /** Every Kamailio node (nodes[0] is the one `sip`, `rtpengine` and `rpc` describe). */
+  nodes: StackNode[];
+  /** Every gateway instance (gateways[0] is `gateway`, in this process). */
+  gateways: StackGateway[];
   runDir: string;
   /** The certificate Kamailio serves on WSS (PEM), for clients that pin it. */
   certificatePem: string;
@@ -220,10 +261,10 @@ function sipOptions(host: string, port: number, fromPort: number): Buffer {
   );
 }
 
-function spawnLogged(cmd: string, args: string[], log: string): ChildProcess {
+function spawnLogged(cmd: string, args: string[], log: string, env?: NodeJS.ProcessEnv, cwd?: string): ChildProcess {
   const fd = openSync(log, 'a');
   // own process group: Kamailio forks workers; stopping the group leaves no orphan behind
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true });
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true, ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
   closeSync(fd);
   return child;
 }
@@ -261,17 +302,36 @@ function trackChild(c: ChildProcess) {
   }
 }
 
+const REPO = path.resolve(here, '..');
+
+/** Environment of a child gateway: this process's, without any gateway setting (the config file decides). */
+function childGatewayEnv(configFile: string, databaseUrl: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KOE_GATEWAY_') && k !== 'DATABASE_URL') env[k] = v;
+  return { ...env, KOE_GATEWAY_CONFIG: configFile, DATABASE_URL: databaseUrl };
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  await res.body?.cancel();
+  return res.status === 200;
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   assertTelephonyPackages();
+  const nGateways = opts.gateways ?? 1;
+  const nNodes = opts.kamailios ?? 1;
+  if (!Number.isSafeInteger(nGateways) || nGateways < 1 || nGateways > 4) throw new Error('gateways: 1 to 4 (koe.cfg KOE_GATEWAY_URL1..4)');
+  if (!Number.isSafeInteger(nNodes) || nNodes < 1 || nNodes > 4) throw new Error('kamailios: 1 to 4');
+  if (nGateways > 1 && !opts.postgresUrl) throw new Error('gateways > 1 needs postgresUrl: instances share one PostgreSQL (PGlite is one process)');
   const runDir = mkdtempSync(path.join(tmpdir(), 'koe-stack-'));
   const keep = opts.keepRunDir || process.env.KOE_STACK_KEEP === '1';
   let gateway: Gateway | null = null;
-  let rtpe: ChildProcess | null = null;
-  let kam: ChildProcess | null = null;
+  const children: ChildProcess[] = [];
 
   const stop = async () => {
-    await stopChild(kam);
-    await stopChild(rtpe);
+    // Kamailio first (it asks the gateways), then rtpengine, then the gateways
+    for (const c of [...children].reverse()) await stopChild(c);
     if (gateway) {
       await gateway.close().catch(() => {});
       await gateway.ctx.db.destroy().catch(() => {});
@@ -287,43 +347,47 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await promisify(execFile)('/usr/bin/openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '7',
       '-keyout', path.join(runDir, 'tls', 'key.pem'), '-out', path.join(runDir, 'tls', 'cert.pem'),
-      '-subj', '/CN=Koe dev stack', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-subj', '/CN=Koe dev stack', '-addext', 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,IP:127.0.0.4,DNS:localhost',
     ]);
     const certificatePem = readFileSync(path.join(runDir, 'tls', 'cert.pem'), 'utf8');
 
-    // -- ports
-    const sipPort = await freePort('both');
-    const wsPort = await freePort('tcp');
-    const wssPort = await freePort('tcp');
+    // -- ports: per Kamailio node (SIP UDP/TCP, WS, WSS, control, its rtpengine's ng); one trunk
     const trunkPort = await freePort('both');
-    const ngPort = await freePort('udp');
-    const controlPort = await freePort('tcp');
-    const rtpBase = 20_000 + Math.floor(Math.random() * 200) * 200;
+    // Node i listens on 127.0.0.<i+1> (on loopback as on separate hosts): Kamailio tells its own
+    // addresses by host (a peer's Path must not look local), so the nodes may not share one.
+    const ports: { host: string; sip: number; ws: number; wss: number; control: number; ng: number; rtpBase: number }[] = [];
+    for (let i = 0; i < nNodes; i++) {
+      ports.push({
+        host: `127.0.0.${i + 1}`,
+        sip: await freePort('both'), ws: await freePort('tcp'), wss: await freePort('tcp'), control: await freePort('tcp'), ng: await freePort('udp'),
+        rtpBase: 20_000 + Math.floor(Math.random() * 200) * 200,
+      });
+    }
+    const p0 = ports[0]!;
 
-    // -- gateway (in process)
+    // -- gateway config (the same for every instance)
     const domain = opts.gatewayConfig?.sip?.domain ?? 'koe.local';
-    const wsUrl = `ws://${LOOPBACK}:${wsPort}`;
-    const wssUrl = `wss://${LOOPBACK}:${wssPort}`;
     const gc = opts.gatewayConfig ?? {};
-    const db = await openDatabase({ kind: 'pglite', dataDir: opts.dataDir ?? null });
-    gateway = await createGateway({
-      db,
-      config: {
-        argon2: TEST_ARGON2,
-        ...gc,
-        host: LOOPBACK,
-        port: 0,
-        sip: {
-          ...gc.sip,
-          domain,
-          authephSecrets: gc.sip?.authephSecrets?.length ? gc.sip.authephSecrets : [authephSecret],
-          routeSecret: gc.sip?.routeSecret ?? routeSecret,
-          wsServers: gc.sip?.wsServers ?? [wssUrl, wsUrl],
-          rtpengineNg: gc.sip?.rtpengineNg ?? `${LOOPBACK}:${ngPort}`,
-          kamailioControlUrl: gc.sip?.kamailioControlUrl ?? `http://${LOOPBACK}:${controlPort}/koe/access-cuts`,
-        },
+    const gatewayConfig: GatewayConfigInput = {
+      argon2: TEST_ARGON2,
+      ...gc,
+      host: LOOPBACK,
+      port: 0,
+      sip: {
+        ...gc.sip,
+        domain,
+        authephSecrets: gc.sip?.authephSecrets?.length ? gc.sip.authephSecrets : [authephSecret],
+        routeSecret: gc.sip?.routeSecret ?? routeSecret,
+        wsServers: gc.sip?.wsServers ?? ports.flatMap((p) => [`wss://${p.host}:${p.wss}`, `ws://${p.host}:${p.ws}`]),
+        rtpengineNg: gc.sip?.rtpengineNg ?? `${LOOPBACK}:${p0.ng}`,
+        ...(nNodes > 1 ? { rtpengineNodes: gc.sip?.rtpengineNodes ?? ports.map((p) => `${LOOPBACK}:${p.ng}`) } : {}),
+        kamailioControlUrl: gc.sip?.kamailioControlUrl ?? `http://${LOOPBACK}:${p0.control}/koe/access-cuts`,
       },
-    });
+    };
+
+    // -- gateway 0 (in process; it migrates the database)
+    const db = await openDatabase(opts.postgresUrl ? { kind: 'postgres', url: opts.postgresUrl } : { kind: 'pglite', dataDir: opts.dataDir ?? null });
+    gateway = await createGateway({ db, config: gatewayConfig });
     const gatewayUrl = await gateway.app.listen({ port: opts.gatewayPort ?? 0, host: LOOPBACK });
     const sipCfg = gateway.ctx.config.sip;
     if (opts.seedDemo) {
@@ -332,30 +396,25 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const { orgId } = await seedDemo(gateway.ctx);
       await seedDemoCrm(gateway.ctx, orgId);
     }
+    const gateways: StackGateway[] = [{ index: 0, url: gatewayUrl, process: null, log: null }];
 
-    // -- rtpengine
-    const rtpConf = readFileSync(RTPENGINE_CONF, 'utf8')
-      .replaceAll('@INTERFACE@', LOOPBACK)
-      .replaceAll('@NG_HOST@', LOOPBACK)
-      .replaceAll('@NG_PORT@', String(ngPort))
-      .replaceAll('@PORT_MIN@', String(rtpBase))
-      .replaceAll('@PORT_MAX@', String(rtpBase + 199))
-      .replaceAll('@RUN_DIR@', runDir);
-    writeFileSync(path.join(runDir, 'rtpengine.conf'), rtpConf);
-    const rtpLog = path.join(runDir, 'rtpengine.log');
-    rtpe = spawnLogged('/usr/bin/rtpengine', ['--config-file', path.join(runDir, 'rtpengine.conf'), '--config-section', 'rtpengine'], rtpLog);
-    trackChild(rtpe);
-    await waitFor(
-      'rtpengine',
-      async () => {
-        const res = await udpExchange(LOOPBACK, ngPort, Buffer.from('ready d7:command4:pinge'));
-        return !!res && res.toString().includes('pong');
-      },
-      rtpe,
-      rtpLog,
-    );
+    // -- gateways 1.. (child processes on the same PostgreSQL; the JWT secret is the database's
+    // or the config's, so a token from one instance is good on every other)
+    for (let g = 1; g < nGateways; g++) {
+      const port = await freePort('tcp');
+      const cfgFile = path.join(runDir, `gateway-${g}.json`);
+      writeFileSync(cfgFile, JSON.stringify({ ...gatewayConfig, port, host: LOOPBACK }), { mode: 0o600 });
+      const log = path.join(runDir, `gateway-${g}.log`);
+      // node itself with tsx's loader: one process (the tsx CLI would put a second one between)
+      const child = spawnLogged(process.execPath, ['--import', 'tsx', path.join(REPO, 'server', 'cli.ts'), 'serve'], log, childGatewayEnv(cfgFile, opts.postgresUrl!), REPO);
+      trackChild(child);
+      children.push(child);
+      const url = `http://${LOOPBACK}:${port}`;
+      await waitFor(`gateway ${g}`, () => httpOk(`${url}/health`), child, log, 60_000);
+      gateways.push({ index: g, url, process: child, log });
+    }
 
-    // -- Kamailio: the generated top-level cfg (defines + secrets, 0600) includes koe.cfg
+    // -- rtpengine + Kamailio per node
     writeFileSync(
       path.join(runDir, 'tls.cfg'),
       `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n` +
@@ -378,61 +437,114 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new Error(`limits: ${name} must be a positive integer`);
     }
     if (opts.routeUrl !== undefined && !/^https?:\/\/[A-Za-z0-9.:\[\]/_-]+$/.test(opts.routeUrl)) throw new Error(`routeUrl: not a plain http(s) URL: ${opts.routeUrl}`);
-    const lines = [
-      '#!KAMAILIO',
-      '# generated by deploy/stack.ts: local addresses, ports and secrets (never commit)',
-      `#!define KOE_SIP_DOMAIN "${domain}"`,
-      `#!define KOE_SIP_PORT ${sipPort}`,
-      `#!define KOE_WS_PORT ${wsPort}`,
-      `#!define KOE_WSS_PORT ${wssPort}`,
-      `#!define KOE_CONTROL_PORT ${controlPort}`,
-      `#!define KOE_TRUNK_IP "${LOOPBACK}"`,
-      `#!define KOE_TRUNK_PORT ${trunkPort}`,
-      `#!define KOE_TRUNK_URI "sip:${LOOPBACK}:${trunkPort};transport=udp"`,
-      `#!define KOE_ORIGIN_RE "${originRegex(origins)}"`,
-      `#!define KOE_ROUTE_URL "${opts.routeUrl ?? `${gatewayUrl}/sip/route`}"`,
-      `#!define KOE_CALL_ENDED_URL "${gatewayUrl}/sip/call-ended"`,
-      `#!define KOE_TRANSFER_URL "${gatewayUrl}/sip/transfer"`,
-      `#!define KOE_TRANSFER_NUMBER_RE "${sipCfg.transferNumberPattern}"`,
-      '#!define KOE_TRUNK_ID "default"',
-      `#!define KOE_ROUTE_SECRET "${sipCfg.routeSecret}"`,
-      `#!define KOE_RTPENGINE_SOCK "udp:${LOOPBACK}:${ngPort}"`,
-      `#!define KOE_TLS_CFG "${runDir}/tls.cfg"`,
-      `#!define KOE_CTL_SOCK "unix:${runDir}/kamailio_ctl"`,
-      ...secrets.map((s, i) => `#!define KOE_AUTHEPH_SECRET${i + 1} "${s}"`),
-      ...limitDefines.filter(([, v]) => v !== undefined).map(([name, v]) => `#!define ${name} ${v}`),
-      `listen=udp:${LOOPBACK}:${sipPort}`,
-      `listen=tcp:${LOOPBACK}:${wsPort}`,
-      `listen=tls:${LOOPBACK}:${wssPort}`,
-      `listen=tcp:${LOOPBACK}:${controlPort}`,
-      `include_file "${KAMAILIO_CFG}"`,
-      '',
-    ];
-    const kamCfg = path.join(runDir, 'kamailio.cfg');
-    writeFileSync(kamCfg, lines.join('\n'), { mode: 0o600 });
-    const kamLog = path.join(runDir, 'kamailio.log');
-    const shmMb = lim.shmMb ?? KAMAILIO_SHM_MB;
-    kam = spawnLogged('/usr/sbin/kamailio', ['-f', kamCfg, '-DD', '-E', '-m', String(shmMb), '-M', String(KAMAILIO_PKG_MB), '-Y', runDir, '-P', path.join(runDir, 'kamailio.pid')], kamLog);
-    trackChild(kam);
-    const pingPort = await freePort('udp');
-    await waitFor(
-      'kamailio',
-      async () => {
-        const res = await udpExchange(LOOPBACK, sipPort, sipOptions(LOOPBACK, sipPort, pingPort));
-        return !!res && res.toString().startsWith('SIP/2.0 200') && (await tcpOpen(LOOPBACK, wsPort)) && (await tcpOpen(LOOPBACK, wssPort));
-      },
-      kam,
-      kamLog,
-    );
+    const nodes: StackNode[] = [];
+    for (let i = 0; i < nNodes; i++) {
+      const p = ports[i]!;
+      const sfx = i === 0 ? '' : `-${i}`;
+      const nodeDir = i === 0 ? runDir : path.join(runDir, `node${i}`);
+      if (i > 0) mkdirSync(nodeDir, { mode: 0o700 });
 
-    const rpc = async (...args: string[]) => (await promisify(execFile)('/usr/sbin/kamcmd', ['-s', `unix:${runDir}/kamailio_ctl`, ...args])).stdout;
+      const rtpConf = readFileSync(RTPENGINE_CONF, 'utf8')
+        .replaceAll('@INTERFACE@', LOOPBACK)
+        .replaceAll('@NG_HOST@', LOOPBACK)
+        .replaceAll('@NG_PORT@', String(p.ng))
+        .replaceAll('@PORT_MIN@', String(p.rtpBase))
+        .replaceAll('@PORT_MAX@', String(p.rtpBase + 199))
+        .replaceAll('@RUN_DIR@', nodeDir);
+      writeFileSync(path.join(runDir, `rtpengine${sfx}.conf`), rtpConf);
+      const rtpLog = path.join(runDir, `rtpengine${sfx}.log`);
+      const rtpe = spawnLogged('/usr/bin/rtpengine', ['--config-file', path.join(runDir, `rtpengine${sfx}.conf`), '--config-section', 'rtpengine'], rtpLog);
+      trackChild(rtpe);
+      children.push(rtpe);
+      await waitFor(
+        `rtpengine ${i}`,
+        async () => {
+          const res = await udpExchange(LOOPBACK, p.ng, Buffer.from('ready d7:command4:pinge'));
+          return !!res && res.toString().includes('pong');
+        },
+        rtpe,
+        rtpLog,
+      );
+
+      // the generated top-level cfg (defines + secrets, 0600) includes koe.cfg
+      const peer = ports[(i + 1) % nNodes]!;
+      const lines = [
+        '#!KAMAILIO',
+        '# generated by deploy/stack.ts: local addresses, ports and secrets (never commit)',
+        `#!define KOE_SIP_DOMAIN "${domain}"`,
+        ...(i > 0 ? [`# node ${i}: its own loopback address`] : []),
+        `#!define KOE_SIP_PORT ${p.sip}`,
+        `#!define KOE_WS_PORT ${p.ws}`,
+        `#!define KOE_WSS_PORT ${p.wss}`,
+        `#!define KOE_CONTROL_PORT ${p.control}`,
+        `#!define KOE_TRUNK_IP "${LOOPBACK}"`,
+        `#!define KOE_TRUNK_PORT ${trunkPort}`,
+        `#!define KOE_TRUNK_URI "sip:${LOOPBACK}:${trunkPort};transport=udp"`,
+        `#!define KOE_ORIGIN_RE "${originRegex(origins)}"`,
+        ...gateways.map((g, n) => `#!define KOE_GATEWAY_URL${n + 1} "${g.url}"`),
+        ...(opts.routeUrl ? [`#!define KOE_ROUTE_URL "${opts.routeUrl}"`] : []),
+        `#!define KOE_TRANSFER_NUMBER_RE "${sipCfg.transferNumberPattern}"`,
+        '#!define KOE_TRUNK_ID "default"',
+        `#!define KOE_ROUTE_SECRET "${sipCfg.routeSecret}"`,
+        `#!define KOE_RTPENGINE_SOCK "udp:${LOOPBACK}:${p.ng}"`,
+        `#!define KOE_MEDIA_NODE "${LOOPBACK}:${p.ng}"`,
+        ...(nNodes > 1
+          ? [
+              `#!define KOE_DMQ_ADDRESS "sip:${p.host}:${p.sip}"`,
+              `#!define KOE_DMQ_PEER "sip:${peer.host}:${peer.sip}"`,
+              `#!define KOE_PEER_RE "^(${ports.filter((o) => o !== p).map((o) => `${o.host.replaceAll('.', '[.]')}:${o.sip}`).join('|')})$"`,
+            ]
+          : []),
+        `#!define KOE_TLS_CFG "${runDir}/tls.cfg"`,
+        `#!define KOE_CTL_SOCK "unix:${runDir}/kamailio_ctl${sfx}"`,
+        ...secrets.map((s, n) => `#!define KOE_AUTHEPH_SECRET${n + 1} "${s}"`),
+        ...limitDefines.filter(([, v]) => v !== undefined).map(([name, v]) => `#!define ${name} ${v}`),
+        `listen=udp:${p.host}:${p.sip}`,
+        `listen=tcp:${p.host}:${p.ws}`,
+        `listen=tls:${p.host}:${p.wss}`,
+        `listen=tcp:${p.host}:${p.control}`,
+        `include_file "${KAMAILIO_CFG}"`,
+        '',
+      ];
+      const kamCfg = path.join(runDir, `kamailio${sfx}.cfg`);
+      writeFileSync(kamCfg, lines.join('\n'), { mode: 0o600 });
+      const kamLog = path.join(runDir, `kamailio${sfx}.log`);
+      const shmMb = lim.shmMb ?? KAMAILIO_SHM_MB;
+      const kam = spawnLogged('/usr/sbin/kamailio', ['-f', kamCfg, '-DD', '-E', '-m', String(shmMb), '-M', String(KAMAILIO_PKG_MB), '-Y', nodeDir, '-P', path.join(nodeDir, 'kamailio.pid')], kamLog);
+      trackChild(kam);
+      children.push(kam);
+      const pingPort = await freePort('udp');
+      await waitFor(
+        `kamailio ${i}`,
+        async () => {
+          const res = await udpExchange(p.host, p.sip, sipOptions(p.host, p.sip, pingPort));
+          return !!res && res.toString().startsWith('SIP/2.0 200') && (await tcpOpen(p.host, p.ws)) && (await tcpOpen(p.host, p.wss));
+        },
+        kam,
+        kamLog,
+      );
+      const ctl = `unix:${runDir}/kamailio_ctl${sfx}`;
+      nodes.push({
+        index: i,
+        sip: { domain, wsUrl: `ws://${p.host}:${p.ws}`, wssUrl: `wss://${p.host}:${p.wss}`, trunk: { host: LOOPBACK, port: trunkPort }, udp: { host: p.host, port: p.sip } },
+        rtpengine: { ngHost: LOOPBACK, ngPort: p.ng },
+        controlUrl: `http://${p.host}:${p.control}/koe/access-cuts`,
+        rpc: async (...args: string[]) => (await promisify(execFile)('/usr/sbin/kamcmd', ['-s', ctl, ...args])).stdout,
+        logs: { kamailio: kamLog, rtpengine: rtpLog },
+        kamailioPid: kam.pid,
+      });
+    }
+
+    const rpc = nodes[0]!.rpc;
     return {
       gateway,
       gatewayUrl,
       rpc,
       shmem: async () => parseShmem(await rpc('core.shmmem')),
-      sip: { domain, wsUrl, wssUrl, trunk: { host: LOOPBACK, port: trunkPort }, udp: { host: LOOPBACK, port: sipPort } },
-      rtpengine: { ngHost: LOOPBACK, ngPort },
+      sip: nodes[0]!.sip,
+      rtpengine: nodes[0]!.rtpengine,
+      nodes,
+      gateways,
       runDir,
       certificatePem,
       stop,
@@ -454,7 +566,8 @@ export function parseShmem(text: string): { total: number; free: number; used: n
 }
 
 /** Log file paths in a run dir (for test failure output). */
-export function stackLogs(stack: Pick<Stack, 'runDir'>): { kamailio: string; rtpengine: string } {
-  return { kamailio: path.join(stack.runDir, 'kamailio.log'), rtpengine: path.join(stack.runDir, 'rtpengine.log') };
+export function stackLogs(stack: Pick<Stack, 'runDir'>, node = 0): { kamailio: string; rtpengine: string } {
+  const sfx = node === 0 ? '' : `-${node}`;
+  return { kamailio: path.join(stack.runDir, `kamailio${sfx}.log`), rtpengine: path.join(stack.runDir, `rtpengine${sfx}.log`) };
 }
 export { tail as logTail };

@@ -45,6 +45,12 @@ export const SipConfigSchema = z.strictObject({
   /** rtpengine's ng control socket (host:port, UDP) for supervision (monitor, whisper, barge). Absent: no supervision. */
   rtpengineNg: z.string().regex(/^[0-9.]{7,15}:\d{1,5}$/, 'IPv4 host:port').optional(),
   /**
+   * Every rtpengine the Kamailio nodes anchor calls on (ng "host:port", as Kamailio reports them in
+   * the routing lookup's `media`): supervision reaches the one holding the call
+   * (server/sip/media-nodes.ts). Absent: rtpengineNg alone.
+   */
+  rtpengineNodes: z.array(z.string().regex(/^[0-9.]{7,15}:\d{1,5}$/, 'IPv4 host:port')).max(64).optional(),
+  /**
    * Kamailio's access-cut endpoint (koe.cfg event_route[xhttp:request] on its loopback control
    * port, authenticated with routeSecret): the gateway pushes "credentials of this SIP user
    * issued before T are dead" there and Kamailio drops the user's registrations
@@ -136,6 +142,7 @@ const ENV_NAME: Record<string, string> = {
   'sip.authephSecrets': 'KOE_GATEWAY_SIP_AUTHEPH_SECRETS',
   'sip.routeSecret': 'KOE_GATEWAY_SIP_ROUTE_SECRET',
   'sip.rtpengineNg': 'KOE_GATEWAY_SIP_RTPENGINE_NG',
+  'sip.rtpengineNodes': 'KOE_GATEWAY_SIP_RTPENGINE_NODES',
   'sip.kamailioControlUrl': 'KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL',
 };
 
@@ -172,6 +179,7 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   KOE_GATEWAY_SIP_AUTHEPH_SECRETS: (v, c) => ((c.sip ??= {}).authephSecrets = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_ROUTE_SECRET: (v, c) => ((c.sip ??= {}).routeSecret = v),
   KOE_GATEWAY_SIP_RTPENGINE_NG: (v, c) => ((c.sip ??= {}).rtpengineNg = v),
+  KOE_GATEWAY_SIP_RTPENGINE_NODES: (v, c) => ((c.sip ??= {}).rtpengineNodes = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL: (v, c) => ((c.sip ??= {}).kamailioControlUrl = v),
 };
 

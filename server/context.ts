@@ -16,6 +16,7 @@ import { KamailioAccessPush } from './sip/kamailio-access';
 import { AgentRegistry } from './sip/agents';
 import { SupervisionService } from './supervision/service';
 import { NgClient, rtpengineLiveCalls } from './supervision/ng';
+import { MediaNodes } from './sip/media-nodes';
 
 export interface GatewayContext {
   db: Db;
@@ -30,6 +31,8 @@ export interface GatewayContext {
   agents: AgentRegistry;
   /** Team leads' board, monitor / whisper / barge (server/supervision). */
   supervision: SupervisionService;
+  /** Several rtpengines (sip.rtpengineNodes): which one holds each call (server/sip/media-nodes.ts); null with one. */
+  mediaNodes: MediaNodes | null;
   /** Session revocations and access changes; every open /ws listens (server/session-events.ts). */
   sessionEvents: SessionEvents & { close(): Promise<void> };
   /** Per-user "SIP access cut at" (the hook for Kamailio, issue 11). */
@@ -60,7 +63,10 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
   // The watchdog's view of the engines: rtpengine's live calls (ng `list`), when one is configured.
   const [ngHost, ngPort] = config.sip.rtpengineNg ? config.sip.rtpengineNg.split(':') : [];
   const ng = ngHost && ngPort ? new NgClient(ngHost, Number(ngPort), { timeoutMs: 1000, retries: 2 }) : null;
-  const agents = new AgentRegistry(db, clock, ng ? () => rtpengineLiveCalls(ng) : null);
+  // several rtpengines: the watchdog sees the calls of all of them, supervision reaches the right one
+  const mediaNodes = config.sip.rtpengineNodes?.length ? new MediaNodes(db, config.sip.rtpengineNodes) : null;
+  const liveCalls = mediaNodes ? () => mediaNodes.liveCalls(rtpengineLiveCalls) : ng ? () => rtpengineLiveCalls(ng) : null;
+  const agents = new AgentRegistry(db, clock, liveCalls);
   const sessionEvents = new DurableSessionEvents(db, { listenUrl: config.databaseUrl });
   await sessionEvents.start();
   const sipAccess = new SipAccessLedger(sessionEvents, () => clock.now(), async (userId, except) => {
@@ -82,7 +88,8 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     ipFailures: new FailureWindow(clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
     trustedProxies: config.trustedProxies.map(parseRange),
     agents,
-    supervision: new SupervisionService(db, clock, agents, config.sip.rtpengineNg),
+    supervision: new SupervisionService(db, clock, agents, config.sip.rtpengineNg, mediaNodes),
+    mediaNodes,
     sessionEvents,
     sipAccess,
     kamailioAccess,

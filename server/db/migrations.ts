@@ -201,6 +201,10 @@ const M0007_STATEMENTS: string[] = [
   `create index ended_calls_at on ended_calls (ended_at)`,
 ];
 
+// 0008: which rtpengine holds each call (several Kamailio nodes, each with its own rtpengine):
+// reported by Kamailio in the routing lookup, else found by ng `query` (server/sip/media-nodes.ts).
+const M0008_STATEMENTS: string[] = [`alter table calls add column media_node text`];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -217,6 +221,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_operator_model': statements(M0005_STATEMENTS),
   '0006_session_event_bus': statements(M0006_STATEMENTS),
   '0007_ended_calls': statements(M0007_STATEMENTS),
+  '0008_call_media_node': statements(M0008_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -212,6 +212,8 @@ export interface CallsTable {
   /** The model's end cause (operator-model.ts END_CAUSES); null while live or before 0005. */
   end_cause: Generated<string | null>;
   direction: Generated<'inbound' | 'outbound'>;
+  /** The rtpengine (ng host:port) anchoring the call, when known (0008, server/sip/media-nodes.ts). */
+  media_node: Generated<string | null>;
 }
 /** One operator's model state (0005): written only by AgentRegistry.apply. */
 export interface OperatorStatesTable {

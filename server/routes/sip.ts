@@ -79,7 +79,12 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
 
   route(app, ctx, 'sipRoute', async ({ query, req }) => {
     kamailioOnly(req.headers['x-koe-route-secret']);
-    return routeInbound(ctx, query);
+    const decision = await routeInbound(ctx, query);
+    // which rtpengine anchors it (several Kamailio nodes): best effort, media-nodes.ts also asks rtpengine
+    if (decision.reason === 'routed' && ctx.mediaNodes) {
+      await ctx.mediaNodes.record(query.callId, query.media).catch((err: unknown) => req.log.warn({ err }, 'media node of a routed call not recorded'));
+    }
+    return decision;
   });
 
   route(app, ctx, 'sipTransfer', async ({ query, req, sourceIp }) => {

@@ -19,6 +19,7 @@ import { GatewayError } from '../errors';
 import { orgPolicy } from '../policy';
 import { actorOf, parsePermissions, type Principal } from '../auth/principal-type';
 import type { AgentRegistry } from '../sip/agents';
+import type { NgCommander } from '../sip/media-nodes';
 import { NgClient, NgError, type Bencodable } from './ng';
 import { Sdp, type BoardOperator, type SupervisionMode, type SupervisionView } from '../../shared/gateway/supervision';
 
@@ -76,7 +77,7 @@ export class SupervisionService {
   private readonly sockets = new Map<string, Set<ClientSocket>>();
   private readonly registrations = new Map<string, Registration>();
   private readonly boardListeners = new Set<(userId: string) => void>();
-  private readonly ng: NgClient | null;
+  private readonly ng: NgCommander | null;
   private poller: NodeJS.Timeout | null = null;
   private unsubscribeAgents: () => void;
 
@@ -85,9 +86,11 @@ export class SupervisionService {
     private readonly clock: Clock,
     private readonly agents: AgentRegistry,
     ngAddress: string | undefined,
+    /** Several rtpengines: each command goes to the one holding the call (server/sip/media-nodes.ts). */
+    mediaNodes: NgCommander | null = null,
   ) {
     const [host, port] = ngAddress ? ngAddress.split(':') : [];
-    this.ng = host && port ? new NgClient(host, Number(port), { timeoutMs: 500, retries: 2 }) : null;
+    this.ng = mediaNodes ?? (host && port ? new NgClient(host, Number(port), { timeoutMs: 500, retries: 2 }) : null);
     this.unsubscribeAgents = agents.subscribe((c) => this.changed(c.userId));
   }
 
@@ -313,7 +316,7 @@ export class SupervisionService {
     return out.length >= 2 ? out.sort() : null;
   }
 
-  private need(): NgClient {
+  private need(): NgCommander {
     if (!this.ng) throw new GatewayError('not_found', 'supervision is not configured on this gateway (sip.rtpengineNg)');
     return this.ng;
   }

@@ -63,6 +63,12 @@ export const SipRouteQuery = z.strictObject({
   /** The trunk (its numbering rule: gateway config sip.trunks); "default" when absent. */
   trunk: z.string().regex(/^[a-z0-9_-]{1,32}$/).default('default'),
   callId: CallId,
+  /**
+   * The rtpengine (ng host:port) the asking Kamailio node anchors this call on (koe.cfg
+   * KOE_MEDIA_NODE; empty: not reported). Recorded on the call for supervision
+   * (server/sip/media-nodes.ts); a value that is not a configured node is ignored, never refused.
+   */
+  media: z.string().max(64).default(''),
 });
 export const SipRouteResponse = z.strictObject({
   /** The SIP user to ring, or null (Kamailio answers 480). */

@@ -2,7 +2,7 @@
 // gateway), one org with operators, a team lead and a campaign with a DID.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { assertTelephonyPackages, startStack, stackLogs, logTail, type KamailioLimits, type Stack } from '../../../deploy/stack';
+import { assertTelephonyPackages, startStack, stackLogs, logTail, type KamailioLimits, type Stack, type StackOptions } from '../../../deploy/stack';
 import { createOrg, createUser } from '../../../server/orgs';
 
 export const PASSWORD = 'Sakura-Koe-2026!';
@@ -65,12 +65,13 @@ export class AgentWs {
   }
 }
 
-export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string }; limits?: KamailioLimits; routeUrl?: string } = {}): Promise<TelephonyFixture> {
+export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string }; limits?: KamailioLimits; routeUrl?: string; ha?: Pick<StackOptions, 'gateways' | 'kamailios' | 'postgresUrl'> } = {}): Promise<TelephonyFixture> {
   assertTelephonyPackages({ baresip: true, chromium: true });
   const stack = await startStack({
     gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 }, ...(opts.sip ? { sip: opts.sip } : {}) },
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.routeUrl ? { routeUrl: opts.routeUrl } : {}),
+    ...opts.ha,
   });
   const ctx = stack.gateway.ctx;
   const orgId = await createOrg(ctx, `電話テスト ${randomUUID().slice(0, 8)}`, {
