@@ -2,7 +2,7 @@
 // the gateway URL from policy and the short-lived access token main hands out on request.
 import { GatewayCallError, GatewayClient, type FetchFn } from '../../shared/gateway-client';
 import { koe } from './koe';
-import { useAppStore } from './stores/app';
+import { useAppStore } from './app/app-store';
 
 export const gatewayClient = new GatewayClient(
   () => useAppStore.getState().policy?.policy.gatewayUrl ?? 'http://127.0.0.1:8787',

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { MainDeps } from '../../main/services';
 import { AppShell } from '../../renderer/src/features/shell/AppShell';
 import { createI18n } from '../../renderer/src/i18n';
-import { useAppStore } from '../../renderer/src/stores/app';
+import { useAppStore } from '../../renderer/src/app/app-store';
 import { createKoeInProcess } from '../support/koe-harness';
 
 const initial = useAppStore.getState();

@@ -5,11 +5,10 @@
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
-import { useCustomerStore } from '../../renderer/src/stores/customer';
+import { useCustomerStore } from '../../renderer/src/features/customer/store';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell, resetShellStores } from './shell-harness';
+import { knownCustomerPop, mountShell, resetShellStores, unmountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const pop: ScreenPopResponse = knownCustomerPop(CAMPAIGN, '22222222-2222-4222-8222-222222222222', ['解決']);
@@ -27,7 +26,7 @@ beforeEach(() => {
   });
 });
 afterEach(async () => {
-  await stopTelephony();
+  unmountShell();
   vi.unstubAllGlobals();
 });
 

@@ -6,21 +6,20 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
 import { PHONE_ERRORS, PhoneFailure } from '../../renderer/src/features/phone/sip-phone';
 import { en } from '../../renderer/src/i18n/en';
 import { ja } from '../../renderer/src/i18n/ja';
-import { useAgentStore } from '../../renderer/src/stores/agent';
-import { useAppStore } from '../../renderer/src/stores/app';
-import { useCustomerStore } from '../../renderer/src/stores/customer';
-import { usePhoneStore } from '../../renderer/src/stores/phone';
-import { useSessionStore } from '../../renderer/src/stores/session';
+import { useAgentStore } from '../../renderer/src/features/phone/agent-store';
+import { useAppStore } from '../../renderer/src/app/app-store';
+import { useCustomerStore } from '../../renderer/src/features/customer/store';
+import { usePhoneStore } from '../../renderer/src/features/phone/phone-store';
+import { useSessionStore } from '../../renderer/src/app/session-store';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { OPERATOR_NOTICES } from '../../shared/gateway/operator';
 import { IntentRefusal } from '../../shared/ipc/contract';
 import { AGENT_STATES, SYSTEM_REASONS, initialOperatorState, viewOf } from '../../shared/rules/operator-model';
 import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell, resetShellStores } from './shell-harness';
+import { knownCustomerPop, mountShell, resetShellStores, unmountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
@@ -67,7 +66,7 @@ beforeEach(() => {
   });
 });
 afterEach(async () => {
-  await stopTelephony();
+  unmountShell();
   vi.unstubAllGlobals();
   if (media) {
     delete (navigator as unknown as Record<string, unknown>).mediaDevices;

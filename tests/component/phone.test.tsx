@@ -1,13 +1,12 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stopTelephony } from '../../renderer/src/features/phone/phone-service';
-import { useAgentStore } from '../../renderer/src/stores/agent';
-import { useCustomerStore } from '../../renderer/src/stores/customer';
-import { usePhoneStore } from '../../renderer/src/stores/phone';
+import { useAgentStore } from '../../renderer/src/features/phone/agent-store';
+import { useCustomerStore } from '../../renderer/src/features/customer/store';
+import { usePhoneStore } from '../../renderer/src/features/phone/phone-store';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell, resetShellStores } from './shell-harness';
+import { knownCustomerPop, mountShell, resetShellStores, unmountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
@@ -41,7 +40,7 @@ beforeEach(() => {
   });
 });
 afterEach(async () => {
-  await stopTelephony();
+  unmountShell();
   vi.unstubAllGlobals();
 });
 

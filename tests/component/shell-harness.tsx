@@ -1,14 +1,15 @@
 // The app shell as the component tests mount it: a fake window.koe, the fake SIP layer, the
 // Japanese UI, waited on until the phone reports it is registered; and the screen pop of a
 // known customer (山田 太郎) that the phone and notes tests answer.
-import { render, screen, waitFor } from '@testing-library/react';
+import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import { I18nextProvider } from 'react-i18next';
 import { expect } from 'vitest';
 import { AppShell } from '../../renderer/src/features/shell/AppShell';
-import { initialAgentData, useAgentStore } from '../../renderer/src/stores/agent';
-import { useAppStore } from '../../renderer/src/stores/app';
-import { initialCustomerState, useCustomerStore } from '../../renderer/src/stores/customer';
-import { initialPhoneState, usePhoneStore } from '../../renderer/src/stores/phone';
+import { CustomerRecords } from '../../renderer/src/features/customer/crm-service';
+import { initialAgentData, useAgentStore } from '../../renderer/src/features/phone/agent-store';
+import { useAppStore } from '../../renderer/src/app/app-store';
+import { initialCustomerState, useCustomerStore } from '../../renderer/src/features/customer/store';
+import { initialPhoneState, usePhoneStore } from '../../renderer/src/features/phone/phone-store';
 import { createI18n } from '../../renderer/src/i18n';
 import type { KoeApi } from '../../shared/ipc/api';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
@@ -22,6 +23,22 @@ export function resetShellStores(): void {
   useAgentStore.setState({ ...initialAgentData });
 }
 
+/**
+ * Unmounts the shell: its <Telephony> stops the telephony object it owns (the phone store goes
+ * back to its initial state at once; events the stopped phone still sends are ignored), and
+ * every holder the tree registered with user-data.ts detaches.
+ */
+export function unmountShell(): void {
+  cleanup();
+}
+
+/** The notes and call-update queues of the shell mounted last (made by the shell, kept here for the checks). */
+let records: CustomerRecords | null = null;
+export function customerRecords(): CustomerRecords {
+  if (!records) throw new Error('no shell mounted');
+  return records;
+}
+
 /** `gw`: the fake gateway behind `api`; each ringing call is offered there first (as routing would). */
 export async function mountShell(api: KoeApi, gw?: FakeGateway, language: 'ja' | 'en' = 'ja'): Promise<FakePhone> {
   Object.defineProperty(window, 'koe', { value: api, configurable: true });
@@ -29,7 +46,7 @@ export async function mountShell(api: KoeApi, gw?: FakeGateway, language: 'ja' |
   if (gw) phone.beforeRing = (info) => void gw.offer(info.sipCallId);
   render(
     <I18nextProvider i18n={createI18n(language)}>
-      <AppShell createPhone={() => phone} />
+      <AppShell createPhone={() => phone} createCustomerRecords={() => (records = new CustomerRecords())} />
     </I18nextProvider>,
   );
   await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));

@@ -268,12 +268,8 @@ export function resolveImport(from: string, specifier: string, known: ReadonlySe
   return null;
 }
 
-/**
- * Import cycles among `files`, type-only imports included (a cycle held together by types is
- * still two modules that cannot be understood or moved apart): one entry per strongly
- * connected component of the import graph, as a path that closes on itself (a -> b -> a).
- */
-export function importCycles(files: readonly SourceFile[]): string[][] {
+/** Each file's imports that resolve to a file of `files` (sorted). */
+export function importGraph(files: readonly SourceFile[]): Map<string, string[]> {
   const known = new Set(files.map((f) => f.path));
   const edges = new Map<string, string[]>();
   for (const f of files) {
@@ -284,6 +280,17 @@ export function importCycles(files: readonly SourceFile[]): string[][] {
     }
     edges.set(f.path, [...to].sort());
   }
+  return edges;
+}
+
+/**
+ * Import cycles among `files`, type-only imports included (a cycle held together by types is
+ * still two modules that cannot be understood or moved apart): one entry per strongly
+ * connected component of the import graph, as a path that closes on itself (a -> b -> a).
+ */
+export function importCycles(files: readonly SourceFile[]): string[][] {
+  const known = new Set(files.map((f) => f.path));
+  const edges = importGraph(files);
   // Tarjan's strongly connected components, iterative (deep trees must not overflow the stack)
   let counter = 0;
   const index = new Map<string, number>();
@@ -355,4 +362,49 @@ export function importCycles(files: readonly SourceFile[]): string[][] {
     }
     return [...component, start];
   });
+}
+
+/** The renderer feature a file belongs to (`renderer/src/features/<name>/...`), or null. */
+export function rendererFeatureOf(repoPath: string): string | null {
+  const m = /^renderer\/src\/features\/([^/]+)\//.exec(repoPath);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Cycles between renderer features, type-only imports included: feature A depends on feature B
+ * when a file of A imports a file of B, directly or through files outside every feature (the
+ * renderer's core: app/, koe.ts, gateway.ts ...), so a detour through the core hides no cycle.
+ * A cycle between two features is one even when no cycle of files exists (phone/a -> customer/b
+ * and customer/c -> phone/d). One entry per strongly connected component of the feature graph,
+ * as feature names along a path that closes on itself (phone -> customer -> phone).
+ */
+export function featureCycles(files: readonly SourceFile[]): string[][] {
+  const importsOfFile = importGraph(files);
+  const depends = new Map<string, Set<string>>();
+  for (const f of files) {
+    const from = rendererFeatureOf(f.path);
+    if (!from) continue;
+    const deps = depends.get(from) ?? new Set<string>();
+    depends.set(from, deps);
+    // walk through non-feature files until a feature's file is reached
+    const seen = new Set<string>([f.path]);
+    const queue = [...importsOfFile.get(f.path)!];
+    while (queue.length) {
+      const next = queue.shift()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      const feature = rendererFeatureOf(next);
+      if (feature) {
+        if (feature !== from) deps.add(feature);
+      } else if (next.startsWith('renderer/')) {
+        queue.push(...importsOfFile.get(next)!);
+      }
+    }
+  }
+  // the feature graph as one synthetic module per feature, for importCycles' component finder
+  const synthetic: SourceFile[] = [...depends].map(([feature, deps]) => ({
+    path: `renderer/src/features/${feature}/index.ts`,
+    text: [...deps].map((d) => `import '../${d}';`).join('\n'),
+  }));
+  return importCycles(synthetic).map((cycle) => cycle.map((p) => rendererFeatureOf(p)!));
 }

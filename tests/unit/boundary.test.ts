@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { importCycles, importsOf, readSourceTree, scanBoundaries, type SourceFile } from '../support/boundaries';
+import { featureCycles, importCycles, importsOf, readSourceTree, scanBoundaries, type SourceFile } from '../support/boundaries';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -24,6 +24,51 @@ describe('environment boundaries of the real source tree', () => {
 
   it('has no import cycle, type-only imports included', () => {
     expect(importCycles(files).map((c) => c.join(' -> '))).toEqual([]);
+  });
+
+  it('has no cycle between renderer features (a feature folder imports none that imports it back)', () => {
+    // the real tree has features that depend on others (home -> phone, customer -> phone), so the rule is not vacuous
+    expect(files.filter((f) => f.path.startsWith('renderer/src/features/')).length).toBeGreaterThan(10);
+    expect(featureCycles(files).map((c) => c.join(' -> '))).toEqual([]);
+  });
+});
+
+describe('feature cycle finder', () => {
+  it('finds a cycle between two features that no cycle of files shows', () => {
+    const files = [
+      { path: 'renderer/src/features/phone/telephony.ts', text: `import { setPop } from '../customer/store';` },
+      { path: 'renderer/src/features/customer/store.ts', text: `export const setPop = 1;` },
+      { path: 'renderer/src/features/customer/Card.tsx', text: `import type { CallView } from '../phone/phone-store';` },
+      { path: 'renderer/src/features/phone/phone-store.ts', text: `export type CallView = {};` },
+    ];
+    expect(importCycles(files)).toEqual([]);
+    expect(featureCycles(files)).toEqual([['customer', 'phone', 'customer']]);
+  });
+
+  it('sees a cycle that goes through the renderer core, and one of three features', () => {
+    expect(featureCycles([
+      { path: 'renderer/src/features/phone/a.ts', text: `import '../../app/bridge';` },
+      { path: 'renderer/src/app/bridge.ts', text: `import '../features/customer/b';` },
+      { path: 'renderer/src/features/customer/b.ts', text: `export {};` },
+      { path: 'renderer/src/features/customer/c.ts', text: `import '../phone/a';` },
+    ])).toEqual([['customer', 'phone', 'customer']]);
+    expect(featureCycles([
+      { path: 'renderer/src/features/a/x.ts', text: `import '../b/x';` },
+      { path: 'renderer/src/features/b/x.ts', text: `import '../c/x';` },
+      { path: 'renderer/src/features/c/x.ts', text: `import type { T } from '../a/x';` },
+    ])).toEqual([['a', 'b', 'c', 'a']]);
+  });
+
+  it('leaves one-way dependencies, imports inside a feature and a shared core alone', () => {
+    expect(featureCycles([
+      { path: 'renderer/src/features/shell/AppShell.tsx', text: `import '../phone/Telephony';\nimport '../customer/Card';\nimport './StatusBar';` },
+      { path: 'renderer/src/features/shell/StatusBar.tsx', text: `import './AppShell';\nimport '../phone/PhoneStatus';` },
+      { path: 'renderer/src/features/customer/Card.tsx', text: `import '../phone/phone-store';\nimport '../../app/user-data';` },
+      { path: 'renderer/src/features/phone/phone-store.ts', text: `import '../../app/user-data';` },
+      { path: 'renderer/src/features/phone/Telephony.tsx', text: `import './phone-store';` },
+      { path: 'renderer/src/features/phone/PhoneStatus.tsx', text: `import './phone-store';` },
+      { path: 'renderer/src/app/user-data.ts', text: `import 'zustand';` },
+    ])).toEqual([]);
   });
 });
 

@@ -182,6 +182,7 @@ export const en: Messages = {
     disposition: 'Disposition',
     chooseDisposition: 'Choose…',
     finishWrapUp: 'Finish wrap-up',
+    finishingWrapUp: 'Finishing wrap-up…',
     next: 'After wrap-up',
     nextState: { ready: 'Ready', not_ready: 'Not ready', break: 'Break' },
     cardMasked: 'A card number was masked (only its last 4 digits are kept)',

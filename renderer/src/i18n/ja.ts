@@ -181,6 +181,7 @@ export const ja = {
     disposition: '対応結果',
     chooseDisposition: '選択してください',
     finishWrapUp: '後処理を完了',
+    finishingWrapUp: '後処理を完了しています…',
     next: '後処理の後',
     nextState: { ready: '受付可', not_ready: '受付不可', break: '休憩' },
     cardMasked: 'カード番号を伏せ字にしました（下4桁のみ残します）',

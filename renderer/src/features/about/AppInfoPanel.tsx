@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { Language } from '../../../../shared/ipc/contract';
-import { useAppStore } from '../../stores/app';
+import { useAppStore } from '../../app/app-store';
 
 export function AppInfoPanel() {
   const { t } = useTranslation();

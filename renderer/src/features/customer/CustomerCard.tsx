@@ -1,8 +1,8 @@
 import { useLayoutEffect } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAgentStore } from '../../stores/agent';
-import { useCustomerStore } from '../../stores/customer';
-import { liveCalls, usePhoneStore } from '../../stores/phone';
+import { useAgentStore } from '../phone/agent-store';
+import { useCustomerStore } from './store';
+import { liveCalls, usePhoneStore } from '../phone/phone-store';
 
 /**
  * The call the customer views are about: the live customer call (inbound or outbound, not a

@@ -1,11 +1,11 @@
 import { useLayoutEffect, useRef, useState, type ChangeEvent, type CompositionEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAgentStore, type Availability } from '../../stores/agent';
-import { useCustomerStore } from '../../stores/customer';
-import { phoneActions } from '../phone/phone-service';
-import { saveNote } from './crm-service';
+import { useAgentStore, type Availability } from '../phone/agent-store';
+import { useCustomerStore } from './store';
 import { useFocusCall } from './CustomerCard';
+import { useCustomerRecords } from './CustomerSession';
 import { redactAsTyped, textForInput, type CompositionState } from './redacting-input';
+import { finishWrapUp } from './wrap-up';
 
 /**
  * Notes (redacted as typed, and at the commit of an IME composition), disposition and the end
@@ -14,6 +14,7 @@ import { redactAsTyped, textForInput, type CompositionState } from './redacting-
 export function NotesPanel() {
   const { t } = useTranslation();
   const focus = useFocusCall();
+  const records = useCustomerRecords();
   const pop = useCustomerStore((s) => (focus ? s.pops[focus.sipCallId] : undefined));
   const notes = useCustomerStore((s) => s.notes);
   const wrapUp = useCustomerStore((s) => s.wrapUp);
@@ -55,7 +56,7 @@ export function NotesPanel() {
   const save = () => {
     // Whatever the textarea holds (even mid-composition), saveNote redacts it before it is queued.
     composition.current.composing = false;
-    if (saveNote(focus.sipCallId, text)) {
+    if (records.saveNote(focus.sipCallId, text)) {
       setText('');
       setMasked(false);
     }
@@ -123,10 +124,12 @@ export function NotesPanel() {
           <button
             type="button"
             data-testid="finish-wrapup"
+            data-status={wrapUp.status}
+            aria-busy={wrapUp.status === 'saving'}
             disabled={(dispositions.length > 0 && !wrapUp.disposition) || wrapUp.status === 'saving'}
-            onClick={() => void phoneActions.finishWrapUp(next)}
+            onClick={() => void finishWrapUp(records, next)}
           >
-            {t('notes.finishWrapUp')}
+            {wrapUp.status === 'saving' ? t('notes.finishingWrapUp') : t('notes.finishWrapUp')}
           </button>
         </div>
       )}

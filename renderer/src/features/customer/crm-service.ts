@@ -1,12 +1,14 @@
 // The renderer's calls to the gateway's CRM routes (screen pop, notes, call record), made
 // directly with the short-lived access token main hands out (the gateway's CORS allowlist
 // names the app's origin). Notes and call updates go through retry queues: nothing typed is lost.
+// The queues belong to one CustomerRecords, made by the shell and given to the views through
+// context (CustomerSession.tsx): no module state.
 import { GatewayCallError } from '../../../../shared/gateway-client';
 import { accessToken, gatewayClient } from '../../gateway';
 import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
-import { useCustomerStore, type NoteItem } from '../../stores/customer';
-import { holdsUserData } from '../../stores/user-data';
+import { useCustomerStore, type NoteItem } from './store';
+import { holdsUserData } from '../../app/user-data';
 import { RetryQueue } from './retry-queue';
 
 const client = gatewayClient;
@@ -44,66 +46,75 @@ function updateNote(clientNoteId: string, patch: Partial<NoteItem>): void {
   useCustomerStore.setState((s) => ({ notes: s.notes.map((n) => (n.clientNoteId === clientNoteId ? { ...n, ...patch } : n)) }));
 }
 
-const notes = new RetryQueue<NoteItem>({
-  async send(n) {
-    const pop = useCustomerStore.getState().pops[n.sipCallId];
-    const customerId = pop?.status === 'ready' && pop.pop.customers.length === 1 ? pop.pop.customers[0]!.id : undefined;
-    await client.call('createNote', {
-      accessToken: await token(),
-      // Redacted again on the way out (defence in depth: whatever put the item in the queue).
-      body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: redactCardNumbers(n.body), open: true },
+export type CallPatch = { sipCallId: string; body: { answeredAt?: string; endedAt?: string; disposition?: string; wrapUpSeconds?: number }; onSaved?: () => void };
+
+/** The notes and call updates this renderer sends to the gateway, each until confirmed. */
+export class CustomerRecords {
+  private readonly notes = new RetryQueue<NoteItem>({
+    async send(n) {
+      const pop = useCustomerStore.getState().pops[n.sipCallId];
+      const customerId = pop?.status === 'ready' && pop.pop.customers.length === 1 ? pop.pop.customers[0]!.id : undefined;
+      await client.call('createNote', {
+        accessToken: await token(),
+        // Redacted again on the way out (defence in depth: whatever put the item in the queue).
+        body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: redactCardNumbers(n.body), open: true },
+      });
+    },
+    permanent,
+    onSent: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
+    onFailed: (n, _e, attempt) => updateNote(n.clientNoteId, { attempts: attempt }),
+    onDropped: (n, err) => updateNote(n.clientNoteId, { status: acceptedAnyway(err) ? 'saved' : 'refused' }),
+  });
+
+  private readonly callPatches = new RetryQueue<CallPatch>({
+    async send(p) {
+      await client.call('patchCall', { accessToken: await token(), params: { callId: p.sipCallId }, body: p.body });
+    },
+    permanent,
+    onSent: (p) => p.onSaved?.(),
+    onDropped: (p) => p.onSaved?.(),
+  });
+
+  /**
+   * While mounted: the session's end drops what is still queued, since it was the previous
+   * user's (sent later it would go out with the next user's token, to a campaign they may not
+   * see); the count is logged. Returns the detach function.
+   */
+  attach(): () => void {
+    return holdsUserData('crm-queues', () => {
+      const dropped = { notes: this.notes.clear(), callUpdates: this.callPatches.clear() };
+      if (dropped.notes + dropped.callUpdates > 0) {
+        console.warn(`[koe] session ended: ${dropped.notes} unsent note(s) and ${dropped.callUpdates} call update(s) dropped`);
+      }
     });
-  },
-  permanent,
-  onSent: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
-  onFailed: (n, _e, attempt) => updateNote(n.clientNoteId, { attempts: attempt }),
-  onDropped: (n, err) => updateNote(n.clientNoteId, { status: acceptedAnyway(err) ? 'saved' : 'refused' }),
-});
-
-/**
- * Queues a note (redacted again here, whatever the textarea showed, IME composition or not)
- * and sends it until confirmed.
- */
-export function saveNote(sipCallId: string, text: string): NoteItem | null {
-  const body = redactCardNumbers(text).trim();
-  if (!body) return null;
-  const item: NoteItem = { clientNoteId: crypto.randomUUID(), sipCallId, body, status: 'pending', attempts: 0 };
-  useCustomerStore.setState((s) => ({ notes: [...s.notes, item] }));
-  notes.push(item);
-  return item;
-}
-
-type CallPatch = { sipCallId: string; body: { answeredAt?: string; endedAt?: string; disposition?: string; wrapUpSeconds?: number }; onSaved?: () => void };
-const callPatches = new RetryQueue<CallPatch>({
-  async send(p) {
-    await client.call('patchCall', { accessToken: await token(), params: { callId: p.sipCallId }, body: p.body });
-  },
-  permanent,
-  onSent: (p) => p.onSaved?.(),
-  onDropped: (p) => p.onSaved?.(),
-});
-
-/** Updates the gateway's call record (answer/end times, disposition, wrap-up); queued and retried. */
-export function patchCall(sipCallId: string, body: CallPatch['body'], onSaved?: () => void): void {
-  callPatches.push({ sipCallId, body, ...(onSaved ? { onSaved } : {}) });
-}
-
-// The session ended: what is still queued was the previous user's (sent later it would go out
-// with the next user's token, to a campaign they may not see). Dropped, and the count logged.
-holdsUserData('crm-queues', () => {
-  const dropped = { notes: notes.clear(), callUpdates: callPatches.clear() };
-  if (dropped.notes + dropped.callUpdates > 0) {
-    console.warn(`[koe] session ended: ${dropped.notes} unsent note(s) and ${dropped.callUpdates} call update(s) dropped`);
   }
-});
 
-/** How many notes and call updates wait to be sent (for tests: the session end leaves none). */
-export function pendingCounts(): { notes: number; callUpdates: number } {
-  return { notes: notes.pending.length, callUpdates: callPatches.pending.length };
-}
+  /**
+   * Queues a note (redacted again here, whatever the textarea showed, IME composition or not)
+   * and sends it until confirmed.
+   */
+  saveNote(sipCallId: string, text: string): NoteItem | null {
+    const body = redactCardNumbers(text).trim();
+    if (!body) return null;
+    const item: NoteItem = { clientNoteId: crypto.randomUUID(), sipCallId, body, status: 'pending', attempts: 0 };
+    useCustomerStore.setState((s) => ({ notes: [...s.notes, item] }));
+    this.notes.push(item);
+    return item;
+  }
 
-/** The network is back: send what is waiting now. */
-export function flushQueues(): void {
-  notes.flush();
-  callPatches.flush();
+  /** Updates the gateway's call record (answer/end times, disposition, wrap-up); queued and retried. */
+  patchCall(sipCallId: string, body: CallPatch['body'], onSaved?: () => void): void {
+    this.callPatches.push({ sipCallId, body, ...(onSaved ? { onSaved } : {}) });
+  }
+
+  /** How many notes and call updates wait to be sent (for tests: the session end leaves none). */
+  pendingCounts(): { notes: number; callUpdates: number } {
+    return { notes: this.notes.pending.length, callUpdates: this.callPatches.pending.length };
+  }
+
+  /** The network is back: send what is waiting now. */
+  flush(): void {
+    this.notes.flush();
+    this.callPatches.flush();
+  }
 }

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { liveCalls, usePhoneStore } from '../../stores/phone';
-import { phoneActions } from '../phone/phone-service';
-import { useSessionStore } from '../../stores/session';
+import { liveCalls, usePhoneStore } from '../phone/phone-store';
+import { useTelephony } from '../phone/Telephony';
+import { useSessionStore } from '../../app/session-store';
 import { CustomerCard } from '../customer/CustomerCard';
 import { NotesPanel } from '../customer/NotesPanel';
 import { AgentStatePanel } from '../phone/AgentStatePanel';
@@ -14,6 +14,7 @@ import { LeadBoard } from '../supervision/LeadBoard';
 /** The signed-in operator's workspace. Calls and customer cards mount here (later issues). */
 export function HomeScreen() {
   const { t } = useTranslation();
+  const telephony = useTelephony();
   const session = useSessionStore((s) => s.session);
   const signOut = useSessionStore((s) => s.signOut);
   const inCall = usePhoneStore((s) => liveCalls(s.calls).length > 0);
@@ -23,7 +24,7 @@ export function HomeScreen() {
   const askSignOut = () => (inCall ? setConfirming(true) : void signOut());
   const endAndSignOut = async () => {
     setConfirming(false);
-    await phoneActions.hangupAll();
+    await telephony.calls.hangupAll();
     await signOut();
   };
   return (

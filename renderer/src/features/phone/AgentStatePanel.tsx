@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAgentStore } from '../../stores/agent';
-import { usePhoneStore } from '../../stores/phone';
+import { useAgentStore } from './agent-store';
+import { usePhoneStore } from './phone-store';
 
 const REASONS = ['meeting', 'training', 'callback', 'other'] as const;
 

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { phoneActions } from './phone-service';
+import { bestEffort } from '../../log';
+import { useTelephony } from './Telephony';
 
 interface Device {
   deviceId: string;
@@ -10,15 +11,17 @@ interface Device {
 /** Microphone and speaker choice, kept by main as a user preference. */
 export function DeviceSettings() {
   const { t } = useTranslation();
+  const telephony = useTelephony();
   const [inputs, setInputs] = useState<Device[]>([]);
   const [outputs, setOutputs] = useState<Device[]>([]);
-  const [chosen, setChosen] = useState(phoneActions.currentDevices());
+  const [chosen, setChosen] = useState(telephony.currentDevices());
 
   useEffect(() => {
     const md = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
     if (!md?.enumerateDevices) return;
     const load = () =>
-      void md.enumerateDevices().then((list) => {
+      void bestEffort('listing the audio devices to choose from', async () => {
+        const list = await md.enumerateDevices();
         setInputs(list.filter((d) => d.kind === 'audioinput').map((d) => ({ deviceId: d.deviceId, label: d.label })));
         setOutputs(list.filter((d) => d.kind === 'audiooutput').map((d) => ({ deviceId: d.deviceId, label: d.label })));
       });
@@ -30,7 +33,7 @@ export function DeviceSettings() {
   const change = (patch: Partial<typeof chosen>) => {
     const next = { ...chosen, ...patch };
     setChosen(next);
-    void phoneActions.setDevices(next);
+    void telephony.setDevices(next);
   };
 
   return (

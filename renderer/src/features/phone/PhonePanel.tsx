@@ -1,13 +1,14 @@
 import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { liveCalls, usePhoneStore, type CallView } from '../../stores/phone';
+import { liveCalls, usePhoneStore, type CallView } from './phone-store';
 import { formatDuration } from './AgentStatePanel';
-import { phoneActions } from './phone-service';
+import { useTelephony } from './Telephony';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
 function RingingPanel({ call, locked }: { call: CallView; locked: boolean }) {
   const { t } = useTranslation();
+  const phoneActions = useTelephony().calls;
   useLayoutEffect(() => {
     const id = requestAnimationFrame(() => performance.mark(`koe:ringing-painted:${call.id}`));
     return () => cancelAnimationFrame(id);
@@ -35,6 +36,7 @@ function RingingPanel({ call, locked }: { call: CallView; locked: boolean }) {
 
 function CallControls({ call, consult, locked }: { call: CallView; consult: CallView | null; locked: boolean }) {
   const { t } = useTranslation();
+  const phoneActions = useTelephony().calls;
   const [target, setTarget] = useState('');
   const [keypad, setKeypad] = useState(false);
   const [now, setNow] = useState(() => Date.now());
@@ -117,6 +119,7 @@ function CallControls({ call, consult, locked }: { call: CallView; consult: Call
  */
 export function PhonePanel({ locked = false }: { locked?: boolean }) {
   const { t } = useTranslation();
+  const phoneActions = useTelephony().calls;
   const calls = usePhoneStore((s) => s.calls);
   const error = usePhoneStore((s) => s.error);
   const registered = usePhoneStore((s) => s.registration === 'registered');

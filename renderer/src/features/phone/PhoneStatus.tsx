@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next';
-import { usePhoneStore } from '../../stores/phone';
+import { usePhoneStore } from './phone-store';
 
 const TONES = { offline: 'idle', connecting: 'warn', registered: 'ok', failed: 'bad' } as const;
 

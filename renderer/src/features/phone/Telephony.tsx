@@ -1,39 +1,59 @@
-import { useEffect } from 'react';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAgentStore } from '../../stores/agent';
-import { useSessionStore } from '../../stores/session';
-import { configureTelephony, startTelephony, stopTelephony } from './phone-service';
+import { useSessionStore } from '../../app/session-store';
+import { bestEffort } from '../../log';
+import { useAgentStore } from './agent-store';
+import type { CallerViews } from './calls';
 import type { SipPhone } from './sip-phone';
+import { TelephonyService } from './telephony';
+
+const TelephonyContext = createContext<TelephonyService | null>(null);
+
+/** The telephony object of the <Telephony> above this component. */
+export function useTelephony(): TelephonyService {
+  const telephony = useContext(TelephonyContext);
+  if (!telephony) throw new Error('useTelephony() outside <Telephony>');
+  return telephony;
+}
 
 /**
- * Starts the phone while signed in and stops it at sign-out. Rendered by the shell outside
- * the lockable views: a locked screen unmounts customer data, never the call.
+ * Owns the telephony object: made once per mount, started while signed in and stopped at
+ * sign-out (or unmount), and given to the views below through context. Rendered by the shell
+ * around the lockable views: a locked screen unmounts customer data, never the call.
+ * `createPhone`: the SIP layer (none: no phone; the actions fail "not started").
+ * `caller`: the customer views the phone feeds (composed by the shell).
  */
-export function Telephony({ createPhone }: { createPhone: () => SipPhone }) {
+export function Telephony({ createPhone, caller, children }: { createPhone?: () => SipPhone; caller: CallerViews; children: ReactNode }) {
   const { t } = useTranslation();
+  const [telephony] = useState(() => new TelephonyService({ caller, ...(createPhone ? { createPhone } : {}) }));
   // Keyed on the user, not just "signed in": another user signing in on this PC restarts the
   // phone with their own SIP credentials.
   const userId = useSessionStore((s) => (s.session.status === 'signed-in' ? s.session.user.id : null));
 
-  useEffect(() => {
-    configureTelephony({
-      createPhone,
-      notificationText: (call) => ({ title: t('phone.notificationTitle'), body: t('phone.notificationBody', { number: call.remote || t('phone.anonymous') }) }),
-    });
-  }, [createPhone, t]);
+  useEffect(() => telephony.attach(), [telephony]);
 
   useEffect(() => {
-    if (!userId) return;
+    telephony.configure({
+      caller,
+      ...(createPhone ? { createPhone } : {}),
+      notificationText: (call) => ({ title: t('phone.notificationTitle'), body: t('phone.notificationBody', { number: call.remote || t('phone.anonymous') }) }),
+    });
+  }, [telephony, createPhone, caller, t]);
+
+  useEffect(() => {
+    if (!userId || !createPhone) return;
     const agent = useAgentStore.getState();
     const unlisten = agent.listen();
     void agent.load();
-    void startTelephony();
-    if (typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => undefined);
+    void telephony.start();
+    if (typeof Notification !== 'undefined' && Notification.permission === 'default') {
+      void bestEffort('asking for the notification permission', () => Notification.requestPermission());
+    }
     return () => {
       unlisten();
-      void stopTelephony();
+      void telephony.stop();
     };
-  }, [userId]);
+  }, [telephony, userId, createPhone]);
 
-  return null;
+  return <TelephonyContext.Provider value={telephony}>{children}</TelephonyContext.Provider>;
 }

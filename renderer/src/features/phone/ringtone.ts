@@ -2,6 +2,8 @@
 // a 16 Hz warble), so no audio file or media-src exception is needed. Autoplay may refuse to
 // start an AudioContext without a user gesture; the ringing panel and the OS notification
 // still show, and the ring starts with the operator's next click.
+import { bestEffort } from '../../log';
+
 export class Ringtone {
   private ctx: AudioContext | null = null;
   private stopFn: (() => void) | null = null;
@@ -10,8 +12,9 @@ export class Ringtone {
     if (this.stopFn || typeof AudioContext === 'undefined') return;
     const ctx = (this.ctx ??= new AudioContext());
     const sinkable = ctx as AudioContext & { setSinkId?: (id: string) => Promise<void> };
-    if (sinkId && sinkable.setSinkId) void sinkable.setSinkId(sinkId).catch(() => undefined);
-    void ctx.resume().catch(() => undefined);
+    if (sinkId && sinkable.setSinkId) void bestEffort('ringing on the chosen speaker', sinkable.setSinkId(sinkId));
+    // refused without a user gesture (autoplay): logged, and the ring starts at the next click
+    void bestEffort('starting the ringtone', ctx.resume());
     const gain = ctx.createGain();
     gain.gain.value = 0;
     gain.connect(ctx.destination);

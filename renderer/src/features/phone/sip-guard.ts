@@ -15,8 +15,8 @@
 export const PHONE_OPTION_TAGS: readonly string[] = ['outbound', 'replaces'];
 
 /** Audio codecs a browser (Chromium WebRTC) decodes; static payload types 0, 8, 9. */
-const USABLE_CODECS = new Set(['opus', 'pcmu', 'pcma', 'g722']);
-const STATIC_USABLE = new Set(['0', '8', '9']);
+const USABLE_CODECS: ReadonlySet<string> = new Set(['opus', 'pcmu', 'pcma', 'g722']);
+const STATIC_USABLE: ReadonlySet<string> = new Set(['0', '8', '9']);
 
 /** The option tags of a Require header the phone does not support (empty: none). */
 export function unsupportedRequire(require: string | undefined, supported: readonly string[] = PHONE_OPTION_TAGS): string[] {

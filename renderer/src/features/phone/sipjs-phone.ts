@@ -18,6 +18,7 @@ import {
 } from 'sip.js';
 import type { SipCredentials } from '../../../../shared/ipc/contract';
 import { callerOf, JAPAN_TRUNK } from '../../../../shared/rules/numbering';
+import { bestEffort, logFailure } from '../../log';
 import { addOfferRollback, installRequestGuard } from './sip-guard';
 import { PhoneFailure, UNAVAILABLE_STATUSES, type CallInfo, type PhoneConfig, type SipPhone, type SipPhoneListener } from './sip-phone';
 
@@ -133,9 +134,10 @@ export class SipJsPhone implements SipPhone {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const leg of this.legs.values()) await this.end(leg).catch(() => undefined);
-    await this.registerer?.unregister().catch(() => undefined);
-    await this.ua?.stop().catch(() => undefined);
+    for (const leg of this.legs.values()) await bestEffort('ending a call as the phone stops', () => this.end(leg));
+    const { registerer, ua } = this;
+    if (registerer) await bestEffort('unregistering as the phone stops', () => registerer.unregister());
+    if (ua) await bestEffort('stopping the SIP user agent', () => ua.stop());
     this.ua = null;
     this.registerer = null;
     this.listener?.registration('offline');
@@ -200,7 +202,7 @@ export class SipJsPhone implements SipPhone {
     this.listener?.incoming(info);
     // Attended transfer to us: the INVITE replaces our consultation call, answer it at once
     // (SIP.js then ends the replaced session with a BYE).
-    if (replacee) void invitation.accept().catch(() => undefined);
+    if (replacee) void bestEffort('answering the call that replaces ours (attended transfer to us)', () => invitation.accept());
   }
 
   private track(session: Session, info: CallInfo): Leg {
@@ -246,12 +248,12 @@ export class SipJsPhone implements SipPhone {
         this.track(inviter, info);
         // Once the new call is up, the old one is over even if the transferor's BYE never came.
         inviter.stateChange.addListener((state) => {
-          if (state === SessionState.Established && leg.session.state === SessionState.Established) void leg.session.bye().catch(() => undefined);
+          if (state === SessionState.Established && leg.session.state === SessionState.Established) void bestEffort('ending the transferred call', () => leg.session.bye());
         });
         this.listener?.incoming(info);
         return inviter.invite();
       })
-      .catch(() => undefined);
+      .catch((err: unknown) => logFailure('following a REFER (we are transferred)', err));
   }
 
   private attachAudio(leg: Leg): void {
@@ -268,13 +270,14 @@ export class SipJsPhone implements SipPhone {
     if (!leg.audio) this.config.audioHost.appendChild(audio);
     leg.audio = audio;
     void this.applySink(audio);
-    void audio.play().catch(() => undefined);
+    // autoplay refused (no user gesture yet): logged; the call's audio starts with the next click
+    void bestEffort("playing the call's audio", () => audio.play());
   }
 
   private async applySink(audio: HTMLAudioElement): Promise<void> {
     const id = this.devices.outputDeviceId;
     const sinkable = audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
-    if (id && sinkable.setSinkId) await sinkable.setSinkId(id).catch(() => undefined);
+    if (id && sinkable.setSinkId) await bestEffort("playing the call's audio on the chosen speaker", () => sinkable.setSinkId(id));
   }
 
   private leg(id: string): Leg {
@@ -324,7 +327,7 @@ export class SipJsPhone implements SipPhone {
     };
     // The gateway hears of the call (its Call-ID) first; refused: nothing is sent.
     if (!(await beforeInvite(info))) {
-      await inviter.dispose().catch((err: unknown) => console.warn(`[koe] disposing an unsent call failed: ${err instanceof Error ? err.name : typeof err}`));
+      await bestEffort('disposing an unsent call', () => inviter.dispose());
       return null;
     }
     const leg = this.track(inviter, info);
@@ -427,7 +430,7 @@ export class SipJsPhone implements SipPhone {
             },
           },
           onNotify: (notification) => {
-            void notification.accept().catch((err: unknown) => console.warn(`[koe] accepting a transfer NOTIFY failed: ${err instanceof Error ? err.name : typeof err}`));
+            void bestEffort('accepting a transfer NOTIFY', () => notification.accept());
             const code = Number(/SIP\/2\.0 (\d{3})/.exec(notification.request.body ?? '')?.[1] ?? 0);
             if (untilFinal && code >= 200) {
               if (code < 300) finish(null);
@@ -435,9 +438,12 @@ export class SipJsPhone implements SipPhone {
             }
           },
         })
-        .catch((err: unknown) => finish(err instanceof PhoneFailure ? err : new PhoneFailure('transfer_failed')));
+        .catch((err: unknown) => {
+          if (!(err instanceof PhoneFailure)) logFailure('sending a REFER', err);
+          finish(err instanceof PhoneFailure ? err : new PhoneFailure('transfer_failed'));
+        });
     });
-    if (session.state === SessionState.Established) await session.bye().catch(() => undefined);
+    if (session.state === SessionState.Established) await bestEffort('ending the call after its transfer', () => session.bye());
   }
 
   async setDevices(devices: Devices): Promise<void> {

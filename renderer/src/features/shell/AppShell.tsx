@@ -1,20 +1,34 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../stores/app';
-import { useSessionStore } from '../../stores/session';
+import { useAppStore } from '../../app/app-store';
+import { useSessionStore } from '../../app/session-store';
 import { AppInfoPanel } from '../about/AppInfoPanel';
 import { HomeScreen } from '../home/HomeScreen';
 import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
 import { Telephony } from '../phone/Telephony';
+import { callerViewsOf } from '../customer/caller-views';
+import { CustomerRecords } from '../customer/crm-service';
+import { CustomerSession } from '../customer/CustomerSession';
 import { SupervisionClient } from '../supervision/SupervisionClient';
 import type { SipPhone } from '../phone/sip-phone';
 
 const GATEWAY_POLL_MS = 15_000;
 
-/** `createPhone`: the SIP layer (SIP.js in the app, a fake in component tests); none = no phone. */
-export function AppShell({ createPhone }: { createPhone?: () => SipPhone } = {}) {
+/**
+ * The composition root of the views: it makes the objects the features share and hands each
+ * feature what it needs of another, so no feature imports a feature that imports it back
+ * (the phone feeds the customer card through `caller`, never by importing the customer feature).
+ * `createPhone`: the SIP layer (SIP.js in the app, a fake in component tests); none = no phone.
+ * `createCustomerRecords`: the notes and call-update queues (tests keep a handle on theirs).
+ */
+export function AppShell({
+  createPhone,
+  createCustomerRecords = () => new CustomerRecords(),
+}: { createPhone?: () => SipPhone; createCustomerRecords?: () => CustomerRecords } = {}) {
+  const [records] = useState(createCustomerRecords);
+  const caller = useMemo(() => callerViewsOf(records), [records]);
   const { t, i18n } = useTranslation();
   const info = useAppStore((s) => s.info);
   const policy = useAppStore((s) => s.policy);
@@ -64,38 +78,45 @@ export function AppShell({ createPhone }: { createPhone?: () => SipPhone } = {})
   }, [devhost, t]);
 
   return (
-    <div className="app" data-blurred={blurred ? 'true' : 'false'} data-testid="app">
-      {devhost && (
-        <div className="devhost-banner" role="note">
-          {t('app.devhostBanner')}
-        </div>
-      )}
-      <main className="content">
-        {error && (
-          <p role="alert" className="error">
-            {t('errors.bridge')}
-          </p>
-        )}
-        {lock.locked ? (
-          <LockScreen />
-        ) : session.status === 'signed-in' ? (
-          // Keyed on the user: another user's workspace never inherits a view's local state (a note draft).
-          <HomeScreen key={session.user.id} />
-        ) : (
-          <>
-            {session.reason && (
-              <p role="status" className="note" data-testid="session-ended">
-                {t(`home.ended.${session.reason}`)}
-              </p>
+    // The telephony object and the customer records live as long as the shell: around the views
+    // (they reach them through context), outside the lock (a locked screen unmounts customer
+    // data, never the call).
+    <CustomerSession records={records}>
+      <Telephony {...(createPhone ? { createPhone } : {})} caller={caller}>
+        <SupervisionClient enabled={Boolean(createPhone)}>
+          <div className="app" data-blurred={blurred ? 'true' : 'false'} data-testid="app">
+            {devhost && (
+              <div className="devhost-banner" role="note">
+                {t('app.devhostBanner')}
+              </div>
             )}
-            <SignInScreen />
-            <AppInfoPanel />
-          </>
-        )}
-      </main>
-      {createPhone && <Telephony createPhone={createPhone} />}
-      {createPhone && <SupervisionClient />}
-      <StatusBar />
-    </div>
+            <main className="content">
+              {error && (
+                <p role="alert" className="error">
+                  {t('errors.bridge')}
+                </p>
+              )}
+              {lock.locked ? (
+                <LockScreen />
+              ) : session.status === 'signed-in' ? (
+                // Keyed on the user: another user's workspace never inherits a view's local state (a note draft).
+                <HomeScreen key={session.user.id} />
+              ) : (
+                <>
+                  {session.reason && (
+                    <p role="status" className="note" data-testid="session-ended">
+                      {t(`home.ended.${session.reason}`)}
+                    </p>
+                  )}
+                  <SignInScreen />
+                  <AppInfoPanel />
+                </>
+              )}
+            </main>
+            <StatusBar />
+          </div>
+        </SupervisionClient>
+      </Telephony>
+    </CustomerSession>
   );
 }

@@ -1,7 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { liveCalls, usePhoneStore } from '../../stores/phone';
-import { useSessionStore } from '../../stores/session';
+import { liveCalls, usePhoneStore } from '../phone/phone-store';
+import { useSessionStore } from '../../app/session-store';
 import { PhonePanel } from '../phone/PhonePanel';
 import { RefusalMessage } from '../signin/SignInScreen';
 import type { SignInRefusal } from '../../../../shared/ipc/contract';

@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../stores/app';
+import { useAppStore } from '../../app/app-store';
 import { PhoneStatus } from '../phone/PhoneStatus';
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';

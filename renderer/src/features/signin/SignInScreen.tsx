@@ -1,7 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { SignInRefusal } from '../../../../shared/ipc/contract';
-import { useSessionStore } from '../../stores/session';
+import { useSessionStore } from '../../app/session-store';
 
 /** One clear, distinct message per refusal: the operator must know whether to retry, wait or call IT. */
 export function RefusalMessage({ refusal }: { refusal: Omit<SignInRefusal, 'outcome'> }) {

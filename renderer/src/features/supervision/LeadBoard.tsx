@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { formatDuration } from '../phone/AgentStatePanel';
-import { leave, startMonitor, switchMode } from './lead-client';
+import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
 
 function useNow(ms = 1000): number {
@@ -19,6 +19,7 @@ const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 /** The team lead's live board (pushed by the gateway) and the supervision controls. */
 export function LeadBoard() {
   const { t } = useTranslation();
+  const supervision = useLeadSupervision();
   const board = useSupervisionStore((s) => s.board);
   const lead = useSupervisionStore((s) => s.lead);
   const now = useNow();
@@ -57,7 +58,7 @@ export function LeadBoard() {
               </td>
               <td>
                 {o.call?.status === 'answered' && !active && (
-                  <button type="button" data-testid={`monitor-${o.username}`} onClick={() => void startMonitor(o.call!.callId, o.userId)}>
+                  <button type="button" data-testid={`monitor-${o.username}`} onClick={() => void supervision.startMonitor(o.call!.callId, o.userId)}>
                     {t('supervision.listen')}
                   </button>
                 )}
@@ -75,13 +76,13 @@ export function LeadBoard() {
           {active && (
             <div role="group" aria-label={t('supervision.modes')}>
               {MODES.map((m) => (
-                <button key={m} type="button" data-testid={`mode-${m}`} aria-pressed={lead.mode === m} disabled={lead.status === 'switching'} onClick={() => void switchMode(m)}>
+                <button key={m} type="button" data-testid={`mode-${m}`} aria-pressed={lead.mode === m} disabled={lead.status === 'switching'} onClick={() => void supervision.switchMode(m)}>
                   {t(`supervision.mode.${m}`)}
                 </button>
               ))}
             </div>
           )}
-          <button type="button" data-testid="supervision-leave" onClick={() => void leave()}>
+          <button type="button" data-testid="supervision-leave" onClick={() => void supervision.leave()}>
             {active ? t('supervision.leave') : t('supervision.close')}
           </button>
         </div>

@@ -1,32 +1,46 @@
-import { useEffect } from 'react';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { useSessionStore } from '../../app/session-store';
 import { koe } from '../../koe';
-import { useSessionStore } from '../../stores/session';
-import { usePhoneStore } from '../../stores/phone';
-import { startLeadEvents } from './lead-client';
-import { startOperatorSupervision } from './operator-client';
+import { bestEffort } from '../../log';
+import { usePhoneStore } from '../phone/phone-store';
+import { useTelephony } from '../phone/Telephony';
+import { LeadSupervision } from './lead-client';
+import { OperatorSupervision } from './operator-client';
 import { initialSupervisionState, useSupervisionStore } from './store';
 
+const LeadContext = createContext<LeadSupervision | null>(null);
+
+/** The lead's supervision object of the <SupervisionClient> above this component. */
+export function useLeadSupervision(): LeadSupervision {
+  const lead = useContext(LeadContext);
+  if (!lead) throw new Error('useLeadSupervision() outside <SupervisionClient>');
+  return lead;
+}
+
 /**
- * Supervision plumbing while signed in, outside the lockable views (like the phone): the
- * operator's whisper/barge client, the registration report for the lead's board, and the
- * lead's "ended by the gateway" events.
+ * Supervision plumbing while signed in, around the views and outside the lockable ones (like the
+ * phone, whose telephony object it needs for barge): the operator's whisper/barge client, the
+ * registration report for the lead's board, and the lead's connections (given to the board
+ * through context). `enabled`: false without a phone (nothing is started).
  */
-export function SupervisionClient() {
+export function SupervisionClient({ enabled, children }: { enabled: boolean; children: ReactNode }) {
+  const telephony = useTelephony();
+  const [lead] = useState(() => new LeadSupervision());
   const session = useSessionStore((s) => s.session);
   // Keyed on the user: another user signing in on this PC starts their own clients afresh.
-  const signedIn = session.status === 'signed-in' ? session.user.id : null;
+  const signedIn = enabled && session.status === 'signed-in' ? session.user.id : null;
   const perms = session.status === 'signed-in' ? session.user.permissions : [];
   const handles = perms.includes('calls:handle');
   const supervises = perms.includes('team:supervise');
 
   useEffect(() => {
     if (!signedIn || !handles) return;
-    const stop = startOperatorSupervision();
+    const stop = new OperatorSupervision(() => telephony.customerAudioSender()).start();
     let last: string | null = null;
     const report = (state: string) => {
       if (state === last || !['registered', 'connecting', 'failed', 'offline'].includes(state)) return;
       last = state;
-      void koe().supervision.reportRegistration({ state: state as 'registered' });
+      void bestEffort('reporting the registration for the board', () => koe().supervision.reportRegistration({ state: state as 'registered' }));
     };
     report(usePhoneStore.getState().registration);
     const unsub = usePhoneStore.subscribe((s) => report(s.registration));
@@ -34,19 +48,22 @@ export function SupervisionClient() {
       stop();
       unsub();
     };
-  }, [signedIn, handles]);
+  }, [signedIn, handles, telephony]);
 
   useEffect(() => {
     if (!signedIn || !supervises) return;
-    const off = startLeadEvents();
+    const stop = lead.follow();
     const offBoard = koe().on('board:changed', (board) => useSupervisionStore.setState({ board }));
-    void koe().supervision.watchBoard({}).then((r) => r.ok && useSupervisionStore.setState({ board: r.value }));
+    void bestEffort('loading the board', async () => {
+      const r = await koe().supervision.watchBoard({});
+      if (r.ok) useSupervisionStore.setState({ board: r.value });
+    });
     return () => {
-      off();
+      stop();
       offBoard();
       useSupervisionStore.setState({ board: initialSupervisionState.board, lead: null });
     };
-  }, [signedIn, supervises]);
+  }, [signedIn, supervises, lead]);
 
-  return null;
+  return <LeadContext.Provider value={lead}>{children}</LeadContext.Provider>;
 }

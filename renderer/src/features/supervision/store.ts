@@ -1,6 +1,6 @@
 import type { BoardState } from '../../../../shared/ipc/contract';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
-import { userStore } from '../../stores/user-data';
+import { userStore } from '../../app/user-data';
 
 export interface LeadSession {
   supervisionId: string | null;

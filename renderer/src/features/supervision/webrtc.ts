@@ -1,6 +1,8 @@
 // The supervision connections are plain RTCPeerConnections to rtpengine (no SIP): rtpengine
 // 10.5 offers carry no BUNDLE group (bundlePolicy "balanced"), need rtcp-mux, and are ICE-lite
 // on loopback/LAN, so one UDP host candidate is enough ("fast ICE", as the phone does).
+import { bestEffort } from '../../log';
+
 const FAST_ICE_MS = 10;
 const ICE_MAX_MS = 500;
 
@@ -86,7 +88,8 @@ export function playTrack(host: HTMLElement, track: MediaStreamTrack, testid: st
   audio.dataset.testid = testid;
   audio.srcObject = new MediaStream([track]);
   host.appendChild(audio);
-  void audio.play().catch(() => undefined);
+  // autoplay refused (no user gesture yet): logged; the element plays from the next click
+  void bestEffort(`playing the ${testid} track`, audio.play());
   return audio;
 }
 

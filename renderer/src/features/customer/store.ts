@@ -1,11 +1,11 @@
-import type { ScreenPopResponse } from '../../../shared/gateway/crm';
-import { userStore } from './user-data';
+import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
+import { userStore } from '../../app/user-data';
 
 export type PopState =
   | { status: 'loading' }
   | { status: 'ready'; pop: ScreenPopResponse }
-  | { status: 'unknown' }
-  | { status: 'error' };
+  /** Nobody known, or the pop failed (the card is a convenience: a failure shows an unknown caller, caller-views.ts). */
+  | { status: 'unknown' };
 
 export interface NoteItem {
   clientNoteId: string;
@@ -19,7 +19,8 @@ export interface WrapUp {
   sipCallId: string;
   startedAt: number;
   disposition: string | null;
-  status: 'open' | 'saving' | 'saved';
+  /** `saving`: the finish was sent and the gateway has not answered (the panel says so). Closed is null. */
+  status: 'open' | 'saving';
 }
 
 /** Customer data for calls (screen pops), notes and wrap-up. Unmounted views never keep copies. */

@@ -1,5 +1,5 @@
-import type { CallInfo, CallPhase, PhoneErrorCode, RegistrationState } from '../features/phone/sip-phone';
-import { userStore } from './user-data';
+import type { CallInfo, CallPhase, PhoneErrorCode, RegistrationState } from './sip-phone';
+import { userStore } from '../../app/user-data';
 
 export interface CallView extends CallInfo {
   phase: CallPhase;

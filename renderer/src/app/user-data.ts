@@ -3,10 +3,11 @@
 // store is made with `userStore()`, which registers the part of its state that belongs to the
 // user with its initial value; module-level holders (queues, caches, a service's call state)
 // register a reset with `holdsUserData()`. `resetUserData()` runs them all; the session store
-// calls it from the one place the renderer learns the session ended (see stores/session.ts).
-// A unit test enumerates every exported store under stores/ and features/*/store.ts and fails
-// on one that was not made here.
+// calls it from the one place the renderer learns the session ended (see app/session-store.ts).
+// A component test enumerates every exported store (`store.ts`, `*-store.ts`) and fails on one
+// that was not made here; only this module may import zustand.
 import { create, type StateCreator, type StoreApi, type UseBoundStore } from 'zustand';
+import { logFailure } from '../log';
 
 type Reset = () => void;
 
@@ -14,9 +15,16 @@ const holders = new Map<string, Reset>();
 const stores = new Map<StoreApi<unknown>, { name: string; initial: Record<string, unknown> }>();
 let generation = 0;
 
-/** Registers a module-level holder of the user's data (idempotent by name: a module re-evaluated replaces its entry). */
-export function holdsUserData(name: string, reset: Reset): void {
+/**
+ * Registers a holder of the user's data (idempotent by name: a later holder of the same name
+ * replaces the entry). Returns the function that removes it (an object owned by the component
+ * tree detaches when it unmounts); it removes only its own entry, never a later one's.
+ */
+export function holdsUserData(name: string, reset: Reset): () => void {
   holders.set(name, reset);
+  return () => {
+    if (holders.get(name) === reset) holders.delete(name);
+  };
 }
 
 /**
@@ -42,7 +50,7 @@ export function resetUserData(): void {
     try {
       reset();
     } catch (err) {
-      console.error(`[koe] clearing the user's data in ${name} failed: ${err instanceof Error ? err.name : typeof err}`);
+      logFailure(`clearing the user's data in ${name}`, err);
     }
   }
 }
