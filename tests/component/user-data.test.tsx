@@ -301,6 +301,7 @@ describe('the registry of user data (stores/user-data.ts)', () => {
       'features/phone/sip-phone.ts': 'constant sets of SIP statuses',
       'features/phone/sip-guard.ts': 'constant sets of the codecs the phone can take',
       'stores/agent.ts': 'a counter that tells refusals and notices apart (the store itself is a userStore)',
+      'log.ts': 'where failures are reported (a function: main\'s log channel or the console), never a failure itself',
     };
     const files: string[] = [];
     const walk = (dir: string) => {
