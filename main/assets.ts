@@ -1,5 +1,9 @@
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { logFailure } from './best-effort';
+import { consoleLogger } from './log';
+
+const assetLog = consoleLogger('assets');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,7 +28,9 @@ export function resolveAssetPath(root: string, pathname: string): string | null 
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
-  } catch {
+  } catch (err) {
+    // a malformed escape (URIError) is a bad path: refused like the others below, and said
+    logFailure(assetLog, 'decoding an asset path', err, { length: pathname.length });
     return null;
   }
   if (decoded.includes('\0') || decoded.includes('\\')) return null;
@@ -61,7 +67,9 @@ export async function serveAsset(root: string, pathname: string, csp: string): P
     const body = await readFile(realFile);
     const type = TYPES[path.extname(realFile).toLowerCase()] ?? 'application/octet-stream';
     return { status: 200, headers: { ...security, 'Content-Type': type }, body };
-  } catch {
+  } catch (err) {
+    // missing (ENOENT) or outside the root: 404 is the answer; the cause goes to the log (no path: it is the caller's text)
+    logFailure(assetLog, 'serving an asset', err);
     return { status: 404, headers: { ...security, 'Content-Type': 'text/plain' }, body: 'Not found' };
   }
 }

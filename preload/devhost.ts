@@ -21,7 +21,8 @@ let nextId = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 const listeners = new Map<string, Set<(payload: unknown) => void>>();
 const ready = connect();
-ready.catch(() => undefined); // observed by every invoke; avoid an unhandled rejection here
+// Observed by every invoke (each answers `unavailable`); said once here, and no unhandled rejection.
+ready.catch((err: unknown) => console.warn(`[koe dev host] the IPC socket did not open: ${err instanceof Error ? err.name : typeof err}`));
 
 function connect(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -36,7 +37,9 @@ function connect(): Promise<void> {
       let data: { id?: number; result?: unknown; event?: string; payload?: unknown; resume?: string };
       try {
         data = JSON.parse(String(msg.data));
-      } catch {
+      } catch (err) {
+        // the dev host sends JSON only: anything else is dropped, and said (not its text)
+        console.warn(`[koe dev host] an IPC message is not JSON: ${err instanceof Error ? err.name : typeof err}`);
         return;
       }
       if (typeof data.resume === 'string') {

@@ -63,15 +63,23 @@ export class GatewayClient {
     } catch (err) {
       throw new GatewayCallError('unreachable', `The gateway did not answer: ${(err as Error)?.message ?? err}`);
     }
-    const json = await res.json().catch(() => undefined);
+    // A body that is not JSON (or none: 204) reads as undefined; the schema checks below decide
+    // whether that is an answer, and when it is not, the thrown bad_response names why.
+    let json: unknown;
+    let notJson = '';
+    try {
+      json = await res.json();
+    } catch (err) {
+      notJson = ` (the body is not JSON: ${err instanceof Error ? err.name : typeof err})`;
+    }
     if (res.status >= 400) {
       const parsed = ErrorBody.safeParse(json);
-      if (!parsed.success) throw new GatewayCallError('bad_response', `The gateway answered ${res.status}`, res.status);
+      if (!parsed.success) throw new GatewayCallError('bad_response', `The gateway answered ${res.status}${notJson}`, res.status);
       const { code, message, lockedUntil, retryAfterSeconds, violations } = parsed.data.error;
       throw new GatewayCallError(code, message, res.status, { lockedUntil, retryAfterSeconds, violations });
     }
     const parsed = spec.response.safeParse(json);
-    if (!parsed.success) throw new GatewayCallError('bad_response', `Unexpected answer from the gateway on ${name}`, res.status);
+    if (!parsed.success) throw new GatewayCallError('bad_response', `Unexpected answer from the gateway on ${name}${notJson}`, res.status);
     return parsed.data as Response<N>;
   }
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { serveAsset } from '../assets';
 import { createDispatcher } from '../ipc/dispatcher';
+import { logFailure } from '../best-effort';
 import { consoleLogger } from '../log';
 import { contentSecurityPolicy } from '../security/csp';
 import { FakePowerMonitor } from '../lock/idle-monitor';
@@ -129,7 +130,9 @@ export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
         let msg: { id?: unknown; channel?: unknown; input?: unknown };
         try {
           msg = JSON.parse(String(data));
-        } catch {
+        } catch (err) {
+          // the bridge in preload/devhost.ts only sends JSON: anything else is dropped, and said
+          logFailure(log, 'devhost: parsing an IPC message', err, { bytes: String(data).length });
           return;
         }
         if (typeof msg.id !== 'number') return;

@@ -1,3 +1,8 @@
+import { logFailure } from '../best-effort';
+import { consoleLogger } from '../log';
+
+const vaultLog = consoleLogger('vault');
+
 /**
  * The OS keychain, behind the smallest interface Koe needs. Secrets (the refresh token, the
  * device private key) live only here: never in a file, a log, or the renderer.
@@ -62,7 +67,9 @@ export class KeytarVault implements SecretVault {
       const back = await this.keytar.getPassword(this.service, probe);
       await this.keytar.deletePassword(this.service, probe);
       return back === 'probe';
-    } catch {
+    } catch (err) {
+      // no keychain is this probe's answer (sign-in is then refused with a clear message); the cause is logged
+      logFailure(vaultLog, 'probing the OS keychain', err);
       return false;
     }
   }
@@ -73,7 +80,9 @@ export async function loadKeytar(): Promise<KeytarLike | null> {
   try {
     const mod = (await import('keytar')) as unknown as { default?: KeytarLike } & KeytarLike;
     return mod.default ?? mod;
-  } catch {
+  } catch (err) {
+    // no keytar means no keychain (UnavailableVault), never a crash; the cause is logged
+    logFailure(vaultLog, 'loading the keytar module', err, {}, 'error');
     return null;
   }
 }

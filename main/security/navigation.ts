@@ -16,12 +16,9 @@ export function windowOpenDecision(targetUrl: string, externalAllowlist: readonl
  * as `*.example.com`, without credentials in the URL.
  */
 export function externalUrlAllowed(url: string, allowlist: readonly string[]): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
+  // not a URL: not allowed (URL.canParse answers without an exception to drop)
+  if (!URL.canParse(url)) return false;
+  const u = new URL(url);
   if (u.protocol !== 'https:' || u.username || u.password) return false;
   const host = u.hostname.toLowerCase();
   return allowlist.some((entry) => {

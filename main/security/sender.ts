@@ -9,14 +9,11 @@ export interface SenderInfo {
 /** Parses an origin string; `null` for anything that is not a URL with an origin. */
 export function originOf(url: string | null | undefined): string | null {
   if (!url) return null;
-  try {
-    const u = new URL(url);
-    // Custom schemes (koe://app) have an opaque `origin` of "null" in WHATWG URL: build it.
-    if (u.origin !== 'null') return u.origin;
-    return u.host ? `${u.protocol}//${u.host}` : null;
-  } catch {
-    return null;
-  }
+  if (!URL.canParse(url)) return null; // not a URL: no origin (and no exception to drop)
+  const u = new URL(url);
+  // Custom schemes (koe://app) have an opaque `origin` of "null" in WHATWG URL: build it.
+  if (u.origin !== 'null') return u.origin;
+  return u.host ? `${u.protocol}//${u.host}` : null;
 }
 
 /** IPC is accepted only from the app's own origin and from its main frame (no iframes, no other windows' content). */

@@ -12,6 +12,9 @@ import { AppInfoService, type AppFacts } from './app-info';
 import { GatewayHealthService, type FetchLike } from './gateway-health';
 import { LockService, type Clock } from '../lock/lock-service';
 import { PolicyService, type ManagedPolicy } from './policy';
+import { OrgPolicyFetcher } from './org-policy';
+import { RendererLog } from './renderer-log';
+import { consoleLogger } from '../log';
 import { SettingsStore } from './settings';
 import { AgentStateService } from '../telephony/agent-state';
 import { SipCredentialService } from '../telephony/sip-credentials';
@@ -34,6 +37,8 @@ export interface MainDeps {
   power: PowerMonitorLike;
   /** Shown to admins when this PC is enrolled. */
   deviceName(): string;
+  /** The backoff's jitter (Math.random when absent; tests pin it). */
+  random?: () => number;
 }
 
 export interface MainServices {
@@ -51,6 +56,8 @@ export interface MainServices {
   agent: AgentStateService;
   supervision: SupervisionRelay;
   idle: IdleMonitor;
+  orgPolicy: OrgPolicyFetcher;
+  rendererLog: RendererLog;
   deps: MainDeps;
 }
 
@@ -60,7 +67,7 @@ export interface MainServices {
  * the refresh token and username, are the session's and cleared by it). Every other service registers
  * with `session.holdsUserData()` (see createMainServices).
  */
-export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'deps'] as const satisfies readonly (keyof MainServices)[];
+export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'deps'] as const satisfies readonly (keyof MainServices)[];
 
 export async function createMainServices(deps: MainDeps): Promise<MainServices> {
   const settings = new SettingsStore(path.join(deps.userDataDir, 'settings.json'));
@@ -83,18 +90,21 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   });
   const link = new GatewayLink({
     url: gatewayUrl,
-    accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
+    // a failure is logged by the link (and retried)
+    accessToken: async () => (await session.accessToken())?.token ?? null,
     onSessionEnded: (why) => void session.end(why),
     onReady: () => supervision.resend(),
     onState: (state, wanted) => agent.linkState(state, wanted),
     onOperator: (m) => agent.fromGateway(m),
     onSupervision: (m) => supervision.fromGateway(m),
+    ...(deps.random ? { random: deps.random } : {}),
   });
   const agent = new AgentStateService(link);
   const supervision = new SupervisionRelay(link, () => deps.clock.now());
   const sip = new SipCredentialService({
     issue: (accessToken) => gateway.call('sipCredentials', { accessToken }),
-    accessToken: async () => (await session.accessToken().catch(() => null))?.token ?? null,
+    // a failure is logged by the SIP credential service (and retried)
+    accessToken: async () => (await session.accessToken())?.token ?? null,
     policy: () => policy.effective().policy,
     now: () => deps.clock.now(),
   });
@@ -106,14 +116,23 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   session.holdsUserData('sip', () => sip.clear());
   session.holdsUserData('agent', () => agent.reset());
   session.holdsUserData('supervision', () => supervision.reset());
+  const orgPolicy = new OrgPolicyFetcher({ fetch: () => session.clientPolicy(), policy, ...(deps.random ? { random: deps.random } : {}) });
+  const rendererLog = new RendererLog(consoleLogger('renderer'), () => deps.clock.now());
+  session.holdsUserData('orgPolicy', () => orgPolicy.stop());
   session.holdsUserData('policy', () => policy.setOrg(null));
-  session.onChange(async (st) => {
-    // The org's client policy applies while signed in (stricter value wins, see combineWithOrg).
-    policy.setOrg(st.status === 'signed-in' ? await session.clientPolicy() : null);
-    if (st.status === 'signed-in') link.start();
-    else link.stop();
+  session.onChange((st) => {
+    // The org's client policy applies while signed in (stricter value wins, see combineWithOrg);
+    // until it arrives (retried) the stricter known values apply (PolicyService, OrgPolicyFetcher).
+    if (st.status === 'signed-in') {
+      orgPolicy.start();
+      link.start();
+    } else {
+      orgPolicy.stop();
+      policy.setOrg(null);
+      link.stop();
+    }
   });
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, idle, deps };
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, idle, orgPolicy, rendererLog, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -156,6 +175,10 @@ export function createHandlers(s: MainServices): HandlerTable {
     },
     gateway: {
       health: () => s.gatewayHealth.check(),
+      link: () => s.link.status(),
+    },
+    log: {
+      failure: (failure) => s.rendererLog.report(failure),
     },
     lock: {
       state: () => s.lock.current(),
@@ -201,6 +224,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.agent.onNotice((n) => emit('agent:notice', n)),
     s.agent.onHangUp((h) => emit('agent:hangUp', h)),
     s.supervision.onEvent((event, payload) => emit(event, payload as never)),
+    s.link.onStatus((st) => emit('link:status', st)),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -1,6 +1,6 @@
 import { ClientPolicy, defaultPolicy } from '../../shared/policy';
 import type { EffectivePolicy, Language } from '../../shared/ipc/contract';
-import type { OrgClientPolicy } from '../../shared/gateway/policy';
+import { ClientPolicySchema, type OrgClientPolicy } from '../../shared/gateway/policy';
 import type { UserSettings } from './settings';
 
 export type ManagedPolicy = Partial<ClientPolicy>;
@@ -19,13 +19,36 @@ export function combineWithOrg(local: ClientPolicy, org: OrgClientPolicy | null)
   };
 }
 
+/** The stricter of two org policies, field by field (the same rule as combineWithOrg). */
+export function stricterOrg(a: OrgClientPolicy, b: OrgClientPolicy | null): OrgClientPolicy {
+  if (!b) return a;
+  return {
+    idleTimeoutSeconds: Math.min(a.idleTimeoutSeconds, b.idleTimeoutSeconds),
+    contentProtection: a.contentProtection || b.contentProtection,
+    blurOnFocusLoss: a.blurOnFocusLoss || b.blurOnFocusLoss,
+  };
+}
+
+/** The org policy's own defaults: what an org that says nothing asks. */
+export const ORG_DEFAULTS: OrgClientPolicy = ClientPolicySchema.parse({});
+
+/**
+ * The org's part of the policy: none (signed out), pending (signed in, the gateway has not
+ * answered yet: OrgPolicyFetcher keeps asking) or known.
+ */
+type OrgPart = { status: 'none' } | { status: 'pending' } | { status: 'known'; policy: OrgClientPolicy };
+
 /**
  * The client's effective policy: defaults, then the user's own preferences, then the
- * machine-wide managed policy, whose keys the user cannot change.
+ * machine-wide managed policy, whose keys the user cannot change; then, while signed in,
+ * the org's (the stricter value wins). While the org's policy has not arrived, the stricter
+ * of the org defaults and the last org policy this process received stands in for it: a
+ * fetch that fails never loosens the lock timeout or the capture protection.
  */
 export class PolicyService {
   private listeners = new Set<(p: EffectivePolicy) => void>();
-  private org: OrgClientPolicy | null = null;
+  private org: OrgPart = { status: 'none' };
+  private lastKnownOrg: OrgClientPolicy | null = null;
   constructor(
     private readonly managed: ManagedPolicy,
     private user: UserSettings,
@@ -34,7 +57,19 @@ export class PolicyService {
   effective(): EffectivePolicy {
     const managedKeys = Object.keys(this.managed).sort();
     const local = ClientPolicy.parse({ ...defaultPolicy(), ...this.user, ...this.managed });
-    return { policy: combineWithOrg(local, this.org), managedKeys };
+    return { policy: combineWithOrg(local, this.orgPolicy()), managedKeys };
+  }
+
+  /** The org part that applies now (null when signed out). */
+  private orgPolicy(): OrgClientPolicy | null {
+    if (this.org.status === 'known') return this.org.policy;
+    if (this.org.status === 'pending') return stricterOrg(ORG_DEFAULTS, this.lastKnownOrg);
+    return null;
+  }
+
+  /** True while signed in and the org's policy has not arrived. */
+  orgPending(): boolean {
+    return this.org.status === 'pending';
   }
 
   isManaged(key: keyof ClientPolicy): boolean {
@@ -46,9 +81,16 @@ export class PolicyService {
     this.emit();
   }
 
-  /** The org's client policy from the gateway (null when signed out). */
+  /** The org's client policy from the gateway (null when signed out: the org part goes). */
   setOrg(org: OrgClientPolicy | null): void {
-    this.org = org;
+    if (org) this.lastKnownOrg = { ...org };
+    this.org = org ? { status: 'known', policy: { ...org } } : { status: 'none' };
+    this.emit();
+  }
+
+  /** Signed in, the org's policy asked for and not yet here: the stricter known values apply. */
+  setOrgPending(): void {
+    this.org = { status: 'pending' };
     this.emit();
   }
 

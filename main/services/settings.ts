@@ -2,6 +2,10 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { AudioDevices, Language } from '../../shared/ipc/contract';
+import { bestEffort, logFailure } from '../best-effort';
+import { consoleLogger } from '../log';
+
+const settingsLog = consoleLogger('settings');
 
 /** User preferences: never a secret (secrets live only in the OS keychain). */
 export const UserSettings = z.object({ language: Language.optional(), audio: AudioDevices.optional() }).strict();
@@ -16,10 +20,15 @@ export class SettingsStore {
     try {
       const parsed = UserSettings.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
       if (parsed.success) this.current = parsed.data;
-      else await rename(this.file, `${this.file}.invalid-${Date.now()}`);
+      else {
+        settingsLog.warn('the settings file does not match its schema: set aside, defaults apply', {});
+        await rename(this.file, `${this.file}.invalid-${Date.now()}`);
+      }
     } catch (err) {
+      // no file yet (ENOENT) is the first start: defaults, nothing to say
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        await rename(this.file, `${this.file}.invalid-${Date.now()}`).catch(() => undefined);
+        logFailure(settingsLog, 'reading the settings file (set aside, defaults apply)', err);
+        await bestEffort(settingsLog, 'setting the unreadable settings file aside', rename(this.file, `${this.file}.invalid-${Date.now()}`));
       }
     }
     return this.current;

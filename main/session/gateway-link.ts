@@ -1,10 +1,12 @@
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { WsServerMessage } from '../../shared/gateway/api';
+import { backoffDelay, RECONNECT_BACKOFF, type Backoff } from '../../shared/backoff';
+import type { LinkStatus } from '../../shared/ipc/contract';
 import type { OperatorServerMessage } from '../telephony/agent-state';
+import { logFailure } from '../best-effort';
+import type { Logger } from '../ipc/dispatcher';
 import { consoleLogger } from '../log';
-
-const linkLog = consoleLogger('gateway-link');
 
 export interface LinkTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -30,8 +32,17 @@ const SUPERVISION_TYPES = new Set<string>(['supervisionOffer', 'supervisionMode'
 /**
  * Main's authenticated WebSocket to the gateway while signed in. The gateway re-checks the
  * session on every message, so a ping every `pingMs` notices an admin's revoke or an expiry
- * and ends the session in main and renderer. Later issues carry agent states and supervision
- * signalling on this same channel (the only channel the client trusts for those).
+ * and ends the session in main and renderer; a ping left unanswered until the next one ends
+ * the socket (a half-open connection is found, not waited on). Agent states and supervision
+ * signalling travel on this same channel (the only channel the client trusts for those).
+ *
+ * Survives a gateway restart: a lost socket is reconnected after an exponential backoff with
+ * full jitter (shared/backoff.ts, capped), re-authenticated, and `onReady` re-sends what the
+ * gateway should know (registration, board subscription, microphone and lock facts); the
+ * gateway pushes the operator's view right after "ready", so the state shown is re-read from
+ * the gateway that owns it, never kept from before. `status()` / `onStatus` say what is
+ * happening (connecting, connected, reconnecting with the attempt and the wait, back, offline)
+ * for the status bar.
  */
 export class GatewayLink {
   private socket: WebSocket | null = null;
@@ -39,6 +50,14 @@ export class GatewayLink {
   private retry: unknown = null;
   private attempt = 0;
   private wanted = false;
+  private awaitingPong = false;
+  /** Bumped by stop(): a connect still waiting for its token does not open a socket afterwards. */
+  private generation = 0;
+  /** Since start(): a socket was lost or a connect failed (the next "ready" is "back"). */
+  private interrupted = false;
+  private status_: LinkStatus = { phase: 'offline', attempt: 0, retryInMs: null };
+  private statusListeners = new Set<(s: LinkStatus) => void>();
+  private readonly log: Logger;
   private state_: 'closed' | 'connecting' | 'ready' = 'closed';
   get readyState(): 'closed' | 'connecting' | 'ready' {
     return this.state_;
@@ -46,6 +65,23 @@ export class GatewayLink {
   private setState(s: 'closed' | 'connecting' | 'ready'): void {
     this.state_ = s;
     this.deps.onState?.(s, this.wanted);
+  }
+
+  /** What the status bar shows about the link. */
+  status(): LinkStatus {
+    return { ...this.status_ };
+  }
+
+  onStatus(listener: (s: LinkStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  private setStatus(next: LinkStatus): void {
+    const s = this.status_;
+    if (s.phase === next.phase && s.attempt === next.attempt && s.retryInMs === next.retryInMs) return;
+    this.status_ = next;
+    for (const l of this.statusListeners) l(this.status());
   }
 
   constructor(
@@ -63,24 +99,38 @@ export class GatewayLink {
       onSupervision?: (message: SupervisionPush) => void;
       timers?: LinkTimers;
       pingMs?: number;
+      /** Math.random in the app; tests pin it. */
+      random?: () => number;
+      backoff?: Backoff;
+      log?: Logger;
     },
-  ) {}
+  ) {
+    this.log = deps.log ?? consoleLogger('gateway-link');
+  }
 
   private get timers() {
     return this.deps.timers ?? realTimers;
   }
 
   start(): void {
+    if (!this.wanted) {
+      this.interrupted = false;
+      this.attempt = 0;
+    }
     this.wanted = true;
-    if (!this.socket) void this.connect();
+    if (!this.socket && this.retry === null && this.state_ !== 'connecting') void this.connect();
   }
 
   stop(): void {
     this.wanted = false;
+    this.generation++;
     this.clearTimers();
     this.socket?.close(1000, 'signed out');
     this.socket = null;
+    this.attempt = 0;
+    this.interrupted = false;
     this.setState('closed');
+    this.setStatus({ phase: 'offline', attempt: 0, retryInMs: null });
   }
 
   /** Sends a message if the link is authenticated; false when it is not (the caller re-sends on onReady). */
@@ -96,18 +146,21 @@ export class GatewayLink {
   }
 
   private async connect(): Promise<void> {
+    this.retry = null;
+    const generation = this.generation;
     this.setState('connecting');
+    if (!this.interrupted) this.setStatus({ phase: 'connecting', attempt: 0, retryInMs: null });
     const token = await this.deps.accessToken().catch((err: unknown) => {
       // the session's refresh failed (the gateway unreachable, the keychain locked): no token
-      // now; the retry below says so in the link's state
-      linkLog.warn('no access token for the gateway link', { error: err instanceof Error ? err.name : typeof err });
+      // now; the retry below says so in the link's status
+      logFailure(this.log, 'getting an access token for the gateway link', err);
       return null;
     });
-    if (!this.wanted) return;
+    if (!this.wanted || generation !== this.generation) return;
     if (!token) {
       // No access token now (the gateway unreachable for a refresh): try again later, saying so.
       this.setState('closed');
-      this.retry = this.timers.setTimeout(() => void this.connect(), Math.min(30_000, 1_000 * 2 ** this.attempt++));
+      this.scheduleReconnect('no access token');
       return;
     }
     const url = new URL('/ws', this.deps.url());
@@ -116,18 +169,30 @@ export class GatewayLink {
     this.socket = socket;
     socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', accessToken: token })));
     socket.on('message', (raw) => {
-      let msg;
+      if (this.socket !== socket) return;
+      this.awaitingPong = false; // any message shows the gateway is there
+      let json: unknown;
       try {
-        const json: unknown = JSON.parse(String(raw));
-        msg = WsServerMessage.safeParse(json);
-      } catch {
+        json = JSON.parse(String(raw));
+      } catch (err) {
+        // the gateway sends JSON only: a frame that is not is dropped, and said (its size, not its text)
+        logFailure(this.log, 'parsing a gateway message', err, { bytes: String(raw).length });
         return;
       }
-      if (!msg.success) return;
+      const msg = WsServerMessage.safeParse(json);
+      if (!msg.success) {
+        const type = typeof json === 'object' && json !== null && typeof (json as { type?: unknown }).type === 'string' ? (json as { type: string }).type.slice(0, 40) : null;
+        this.log.warn('a gateway message does not match the contract: dropped', { type });
+        return;
+      }
       if (msg.data.type === 'ready') {
         this.setState('ready');
         this.attempt = 0;
-        this.pinger = this.timers.setInterval(() => this.pingNow(), this.deps.pingMs ?? 20_000);
+        if (this.pinger !== null) this.timers.clearInterval(this.pinger);
+        this.awaitingPong = false;
+        this.pinger = this.timers.setInterval(() => this.heartbeat(socket), this.deps.pingMs ?? 20_000);
+        this.setStatus({ phase: this.interrupted ? 'back' : 'connected', attempt: 0, retryInMs: null });
+        if (this.interrupted) this.log.warn('the gateway link is back', {});
         this.deps.onReady?.();
       } else if (OPERATOR_TYPES.has(msg.data.type)) {
         this.deps.onOperator?.(msg.data as OperatorServerMessage);
@@ -137,20 +202,44 @@ export class GatewayLink {
         const code = msg.data.code;
         if (code === 'session_revoked' || code === 'token_reused' || code === 'device_revoked') this.end('revoked');
         else if (code === 'session_expired') this.end('expired');
+        else this.log.warn('the gateway refused a message', { code }); // its answer to the sender is the refusal; said here
       }
     });
-    socket.on('error', () => undefined); // 'close' follows
-    socket.on('close', () => {
+    // 'close' follows every 'error': the reconnect is decided there; the cause is logged here
+    // (not for a socket already let go of: closed at sign-out while it was still connecting)
+    socket.on('error', (err) => {
+      if (this.socket === socket) logFailure(this.log, 'the gateway link socket', err);
+    });
+    socket.on('close', (code) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.setState('closed');
       this.clearTimers();
-      if (this.wanted) {
-        // Network loss or gateway restart: reconnect with backoff (1 s .. 30 s).
-        const delay = Math.min(30_000, 1_000 * 2 ** this.attempt++);
-        this.retry = this.timers.setTimeout(() => void this.connect(), delay);
-      }
+      if (this.wanted) this.scheduleReconnect('socket closed', { closeCode: code });
     });
+  }
+
+  /** Network loss, gateway restart, no token: reconnect after a jittered, capped backoff, saying so. */
+  private scheduleReconnect(why: string, fields: Record<string, unknown> = {}): void {
+    this.interrupted = true;
+    const attempt = this.attempt++;
+    const delay = backoffDelay(attempt, this.deps.random ?? Math.random, this.deps.backoff ?? RECONNECT_BACKOFF);
+    this.log.warn('the gateway link is down: reconnecting', { why, attempt: attempt + 1, retryInMs: delay, ...fields });
+    this.setStatus({ phase: 'reconnecting', attempt: attempt + 1, retryInMs: delay });
+    if (this.retry !== null) this.timers.clearTimeout(this.retry);
+    this.retry = this.timers.setTimeout(() => void this.connect(), delay);
+  }
+
+  /** A ping each period; one still unanswered at the next period means a dead socket: end it (the close reconnects). */
+  private heartbeat(socket: WebSocket): void {
+    if (this.socket !== socket) return;
+    if (this.awaitingPong) {
+      this.log.warn('the gateway did not answer a ping: ending the socket', {});
+      socket.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.pingNow();
   }
 
   private end(why: LinkEnd): void {

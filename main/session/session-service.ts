@@ -4,6 +4,7 @@ import { SignInRefusal as SignInRefusalSchema } from '../../shared/ipc/contract'
 import type { SessionState, SignInInput, SignInOutcome, SignInRefusal } from '../../shared/ipc/contract';
 import type { DeviceIdentity } from '../identity/device-identity';
 import type { Logger } from '../ipc/dispatcher';
+import { bestEffort, fallback, logFailure } from '../best-effort';
 import { consoleLogger } from '../log';
 import type { Clock } from '../lock/lock-service';
 import type { SecretVault } from '../secrets/vault';
@@ -136,7 +137,10 @@ export class SessionService {
       });
       return { outcome: 'signed-in', session: this.state };
     } catch (err) {
-      return { outcome: 'refused', ...this.refusalOf(err) };
+      const refusal = this.refusalOf(err);
+      // the gateway's refusals are answers shown to the operator; anything else is a fault
+      if (refusal.code === 'unexpected' || refusal.code === 'keychain_unavailable') logFailure(this.log, 'signing in', err, {}, 'error');
+      return { outcome: 'refused', ...refusal };
     }
   }
 
@@ -177,10 +181,12 @@ export class SessionService {
       // A refusal for a session that already ended must not end the next one.
       if (generation !== this.generation) return;
       if (err instanceof GatewayCallError && err.code === 'unreachable') {
+        logFailure(this.log, 'refreshing the session (kept; retried in 30 s)', err);
         this.scheduleRefresh(30_000); // keep the session; try again when the network is back
         return;
       }
       const code = err instanceof GatewayCallError ? err.code : 'bad_response';
+      logFailure(this.log, 'refreshing the session (ended)', err);
       await this.end(code === 'session_revoked' || code === 'token_reused' ? 'revoked' : 'expired');
     }
   }
@@ -191,7 +197,7 @@ export class SessionService {
    */
   async reverify(input: { password: string; totp?: string }): Promise<'ok' | SignInRefusal['code']> {
     const generation = this.generation;
-    const access = await this.accessToken().catch(() => null);
+    const access = await this.accessToken().catch(fallback(this.log, 'getting an access token to unlock', null));
     if (!access) return 'invalid_credentials';
     try {
       await this.deps.gateway.call('reverify', {
@@ -201,6 +207,7 @@ export class SessionService {
       return 'ok';
     } catch (err) {
       const refusal = this.refusalOf(err);
+      if (refusal.code === 'unexpected') logFailure(this.log, 're-verifying the operator to unlock', err);
       if (refusal.code === 'unexpected' && err instanceof GatewayCallError && err.code.startsWith('session_') && generation === this.generation) {
         await this.end('expired');
       }
@@ -208,18 +215,22 @@ export class SessionService {
     }
   }
 
-  /** What the org asks of this client; null when signed out or the gateway cannot say. */
+  /**
+   * What the org asks of this client. Null only when signed out; a failure (the gateway
+   * unreachable, a refusal) throws, so the caller (OrgPolicyFetcher) can retry and keep the
+   * stricter values meanwhile: a failed fetch must never read as "the org asks nothing".
+   */
   async clientPolicy() {
-    const access = await this.accessToken().catch(() => null);
+    const access = await this.accessToken();
     if (!access) return null;
-    return this.deps.gateway.call('clientPolicy', { accessToken: access.token }).catch(() => null);
+    return this.deps.gateway.call('clientPolicy', { accessToken: access.token });
   }
 
-  /** Best effort: tells the gateway the screen locked, for the audit log. */
+  /** Best effort: tells the gateway the screen locked, for the audit log (a failure is logged). */
   async reportLock(reason: 'idle' | 'os-lock' | 'suspend' | 'manual'): Promise<void> {
     const token = this.access?.token;
     if (!token || this.state.status !== 'signed-in') return;
-    await this.deps.gateway.call('lockEvent', { accessToken: token, body: { reason } }).catch(() => undefined);
+    await bestEffort(this.log, 'telling the gateway about a lock', this.deps.gateway.call('lockEvent', { accessToken: token, body: { reason } }), { reason });
   }
 
   /**

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { SipCredentials } from '../../shared/ipc/contract';
 import type { ClientPolicy } from '../../shared/policy';
+import { fallback, logFailure } from '../best-effort';
+import type { Logger } from '../ipc/dispatcher';
+import { consoleLogger } from '../log';
 
 /** What the gateway's POST /sip/credentials answers (auth_ephemeral: `<expiry>:<sipUser>` + HMAC). */
 export const IssuedSipCredentials = z.object({
@@ -33,6 +36,7 @@ export class SipCredentialService {
   /** Bumped by clear(): a fetch in flight for the previous session does not store its answer. */
   private epoch = 0;
   private readonly timers: CredentialTimers;
+  private readonly log: Logger;
 
   constructor(
     private readonly deps: {
@@ -41,8 +45,10 @@ export class SipCredentialService {
       policy: () => ClientPolicy;
       now: () => number;
       timers?: CredentialTimers;
+      log?: Logger;
     },
   ) {
+    this.log = deps.log ?? consoleLogger('sip-credentials');
     this.timers = deps.timers ?? {
       setTimeout: (f, ms) => setTimeout(f, ms).unref(),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -75,7 +81,7 @@ export class SipCredentialService {
 
   private async fetch(): Promise<SipCredentials | null> {
     const epoch = this.epoch;
-    const token = await this.deps.accessToken().catch(() => null);
+    const token = await this.deps.accessToken().catch(fallback(this.log, 'getting an access token for SIP credentials', null));
     if (epoch !== this.epoch) return null;
     if (!token) {
       this.clear();
@@ -97,7 +103,8 @@ export class SipCredentialService {
       const lifetime = expiresAt - this.deps.now();
       this.schedule(Math.max(1_000, Math.min(lifetime / 2, lifetime - RENEW_MARGIN_MS)));
       return this.current;
-    } catch {
+    } catch (err) {
+      logFailure(this.log, 'fetching SIP credentials', err, epoch === this.epoch ? { retryInMs: RETRY_MS } : { sessionEnded: true });
       if (epoch !== this.epoch) return null;
       // Keep what we have while it is still valid; try again soon.
       this.schedule(RETRY_MS);
@@ -111,13 +118,8 @@ export class SipCredentialService {
    */
   private wsServersFor(offered: string[]): string[] {
     const wanted = this.deps.policy().sipWssUrl;
-    const origin = (u: string) => {
-      try {
-        return new URL(u).origin;
-      } catch {
-        return null;
-      }
-    };
+    // an address that is not a URL has no origin (URL.canParse: no exception to drop)
+    const origin = (u: string) => (URL.canParse(u) ? new URL(u).origin : null);
     const same = offered.filter((u) => origin(u) === origin(wanted));
     return same.length > 0 ? same : [wanted];
   }

@@ -266,6 +266,33 @@ export const BoardState = z
   })
   .strict();
 export type BoardState = z.infer<typeof BoardState>;
+/**
+ * Main's gateway link as the status bar shows it: `connecting` (first connect of a session),
+ * `connected`, `reconnecting` (lost; `attempt` n, the next try in `retryInMs`), `back`
+ * (connected again after an interruption), `offline` (signed out).
+ */
+export const LinkStatus = z
+  .object({
+    phase: z.enum(['offline', 'connecting', 'connected', 'reconnecting', 'back']),
+    attempt: z.number().int().min(0),
+    retryInMs: z.number().int().min(0).nullable(),
+  })
+  .strict();
+export type LinkStatus = z.infer<typeof LinkStatus>;
+
+/**
+ * A renderer failure for main's log (renderer/src/log.ts): what failed, in the code's own
+ * words, and the error's name. Bounded here; main scrubs and rate-limits it
+ * (main/services/renderer-log.ts) so a renderer can neither flood the log nor write a secret.
+ */
+export const RendererFailure = z
+  .object({
+    what: z.string().min(1).max(200),
+    errorName: z.string().min(1).max(64),
+  })
+  .strict();
+export type RendererFailure = z.infer<typeof RendererFailure>;
+
 export const RegistrationReport = z.object({ state: z.enum(['registered', 'connecting', 'failed', 'offline']) }).strict();
 
 export const contract = {
@@ -283,6 +310,12 @@ export const contract = {
     },
     gateway: {
       health: channel(NoInput, GatewayHealth),
+      /** The gateway link's status now (then `link:status` events). */
+      link: channel(NoInput, LinkStatus),
+    },
+    log: {
+      /** A renderer failure for main's log; `logged: false` when dropped by the rate limit. */
+      failure: channel(RendererFailure, z.object({ logged: z.boolean() }).strict()),
     },
     lock: {
       state: channel(NoInput, LockState),
@@ -334,6 +367,7 @@ export const contract = {
     'supervision:signal': SupervisionSignal,
     'supervision:ended': SupervisionEnded,
     'board:changed': BoardState,
+    'link:status': LinkStatus,
   },
 } as const;
 

@@ -46,8 +46,11 @@ export function isTimeZone(name: string): boolean {
   try {
     formatter(name);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // Intl's RangeError is the answer to "is this a time zone": not a failure to log here; the
+    // caller refuses the value with a validation error that names it. Anything else is a fault.
+    if (err instanceof RangeError) return false;
+    throw err;
   }
 }
 

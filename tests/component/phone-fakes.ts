@@ -215,7 +215,11 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
   const api = {
     app: { info: () => ok({ name: 'Koe', version: '1.0.0', platform: 'linux', host: 'electron' as const, locale: 'ja-JP' }) },
     policy: { get: () => ok({ policy: { ...defaultPolicy(), gatewayUrl: 'http://gw.test', ...(opts.language ? { language: opts.language } : {}) }, managedKeys: [] }) },
-    gateway: { health: () => ok({ url: 'http://gw.test', reachable: true, version: '1', checkedAt: 0 }) },
+    gateway: {
+      health: () => ok({ url: 'http://gw.test', reachable: true, version: '1', checkedAt: 0 }),
+      link: () => ok({ phase: 'connected' as const, attempt: 0, retryInMs: null }),
+    },
+    log: { failure: () => ok({ logged: true }) },
     lock: {
       state: () => ok({ locked, reason: null, since: null }),
       lockNow: () => {

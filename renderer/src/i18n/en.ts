@@ -14,6 +14,8 @@ export const en: Messages = {
     gatewayOnline: 'Connected',
     gatewayOffline: 'Unreachable',
     phoneOffline: 'Not registered',
+    link: 'Live link',
+    linkState: { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting… (attempt {{attempt}})', back: 'Back' },
     phoneState: { offline: 'Not registered', connecting: 'Connecting…', registered: 'Registered', failed: 'Registration failed' },
     locked: 'Locked',
     unlocked: 'Unlocked',

@@ -13,6 +13,8 @@ export const ja = {
     gatewayOnline: '接続済み',
     gatewayOffline: '接続できません',
     phoneOffline: '未登録',
+    link: 'ライブ接続',
+    linkState: { connecting: '接続中…', connected: '接続済み', reconnecting: '再接続中…（{{attempt}}回目）', back: '再接続しました' },
     phoneState: { offline: '未登録', connecting: '接続中…', registered: '登録済み', failed: '登録失敗' },
     locked: 'ロック中',
     unlocked: '解除',

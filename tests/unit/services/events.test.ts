@@ -17,6 +17,7 @@ function controllableServices() {
     session: { onChange: () => () => undefined },
     agent: { onChange: () => () => undefined, onNotice: () => () => undefined, onHangUp: () => () => undefined },
     supervision: { onEvent: () => () => undefined },
+    link: { onStatus: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));
   const emitPolicy = (p: unknown) => policyListeners.forEach((l) => l(p as EffectivePolicy));

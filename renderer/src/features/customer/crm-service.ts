@@ -60,6 +60,7 @@ export class CustomerRecords {
         body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: redactCardNumbers(n.body), open: true },
       });
     },
+    what: 'sending a note',
     permanent,
     onSent: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
     onFailed: (n, _e, attempt) => updateNote(n.clientNoteId, { attempts: attempt }),
@@ -70,6 +71,7 @@ export class CustomerRecords {
     async send(p) {
       await client.call('patchCall', { accessToken: await token(), params: { callId: p.sipCallId }, body: p.body });
     },
+    what: 'updating a call record',
     permanent,
     onSent: (p) => p.onSaved?.(),
     onDropped: (p) => p.onSaved?.(),

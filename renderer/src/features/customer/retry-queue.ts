@@ -1,7 +1,10 @@
 // A small in-memory queue that sends each item until the gateway confirms it: nothing an
 // operator typed is lost to a network blip. Items are sent in order, one at a time; a failure
 // waits (1 s, 2 s, 4 s ... 30 s) and tries the same item again. Idempotency is the sender's
-// business (notes carry a clientNoteId the gateway de-duplicates on).
+// business (notes carry a clientNoteId the gateway de-duplicates on). Every failed send is
+// logged (renderer/src/log.ts: what and the error's name, never the item).
+
+import { logFailure } from '../../log';
 
 export interface QueueTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -9,6 +12,8 @@ export interface QueueTimers {
 }
 
 export interface RetryQueueOptions<T> {
+  /** What a send does, for the log ("sending a note"); never the item's content. */
+  what?: string;
   send(item: T): Promise<void>;
   /** True when retrying cannot help (e.g. a validation refusal): the item is dropped and reported. */
   permanent?(error: unknown): boolean;
@@ -77,6 +82,8 @@ export class RetryQueue<T> {
           this.attempt = 0;
           this.opts.onSent?.(item);
         } catch (err) {
+          logFailure(this.opts.what ?? 'a queued send', err);
+          // cleared meanwhile (the session ended): the item is gone with it, nothing to retry
           if (epoch !== this.epoch) return;
           if (this.opts.permanent?.(err)) {
             this.items.shift();

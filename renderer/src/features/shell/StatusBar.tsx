@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/app-store';
 import { PhoneStatus } from '../phone/PhoneStatus';
+import { LinkStatusIndicator } from './LinkStatus';
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';
 
@@ -14,7 +15,7 @@ function Indicator({ label, value, tone, testId }: { label: string; value: strin
   );
 }
 
-/** Always visible: gateway, phone and lock state, the three things an operator must never have to guess. */
+/** Always visible: gateway (and its live link while signed in), phone and lock state, the things an operator must never have to guess. */
 export function StatusBar() {
   const { t } = useTranslation();
   const gateway = useAppStore((s) => s.gateway);
@@ -28,6 +29,7 @@ export function StatusBar() {
   return (
     <footer className="status-bar" role="status" aria-live="polite">
       <Indicator label={t('status.gateway')} value={gatewayText} tone={gatewayTone} testId="status-gateway" />
+      <LinkStatusIndicator />
       <PhoneStatus />
       <Indicator
         label={t('status.lock')}
