@@ -116,7 +116,7 @@ export const GatewayConfigSchema = z.strictObject({
     .strictObject({ maxFailures: z.number().int().min(1).default(50), windowMinutes: z.number().int().min(1).default(15) })
     .default({ maxFailures: 50, windowMinutes: 15 }),
   challengeTtlSeconds: z.number().int().min(5).max(600).default(60),
-  /** /ws: how often an open socket re-validates its principal besides the session events (server/routes/ws.ts). */
+  /** /ws: how often an open socket re-validates its principal besides the session events (server/ws/live-principal.ts). */
   ws: z.strictObject({ revalidateSeconds: z.number().int().min(1).max(600).default(30) }).default({ revalidateSeconds: 30 }),
   /** The password-hashing budget (server/auth/passwords.ts): see PasswordHashingSchema. */
   passwordHashing: PasswordHashingSchema.default(PasswordHashingSchema.parse({})),

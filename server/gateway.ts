@@ -14,11 +14,10 @@ import { route } from './http';
 import { registerCors } from './cors';
 import { errorSummary, loggerOptions } from './log';
 import { openApiDocument } from './openapi';
-import { registerAdminRoutes } from './routes/admin';
-import { registerAuthRoutes } from './routes/auth';
-import { registerCrmRoutes } from './routes/crm';
-import { registerMeRoutes } from './routes/me';
-import { registerWebSocket } from './routes/ws';
+import { registerAdminRoutes } from './admin/routes';
+import { registerAuthRoutes } from './auth/routes';
+import { registerCrmRoutes } from './crm/routes';
+import { registerWebSocket } from './ws/socket';
 import { registerSipRoutes } from './routes/sip';
 import { registerSupervisionRoutes } from './routes/supervision';
 import { GATEWAY_VERSION } from './version';
@@ -112,8 +111,7 @@ export async function createGateway(opts: {
   const openapi = openApiDocument(GATEWAY_VERSION);
   route(app, ctx, 'health', async () => ({ status: 'ok' as const, version: GATEWAY_VERSION }));
   app.get('/openapi.json', async () => openapi);
-  registerAuthRoutes(app, ctx);
-  registerMeRoutes(app, ctx);
+  registerAuthRoutes(app, ctx); // with /me
   registerAdminRoutes(app, ctx);
   registerCrmRoutes(app, ctx);
   registerSipRoutes(app, ctx);

@@ -9,16 +9,17 @@ import { assertPolicy } from './auth/password-change';
 import type { GatewayContext } from './context';
 import { GatewayError } from './errors';
 import { orgPolicy } from './policy';
+import { toJsonColumn } from './db/json-column';
 
 export async function createOrg(ctx: GatewayContext, name: string, policy: Partial<z.input<typeof OrgPolicySchema>> = {}): Promise<string> {
   const id = randomUUID();
   const full = OrgPolicySchema.parse({ ...DEFAULT_ORG_POLICY, ...policy });
   await ctx.db.transaction().execute(async (tx) => {
-    await tx.insertInto('orgs').values({ id, name, policy: JSON.stringify(full), created_at: ctx.clock.now() }).execute();
+    await tx.insertInto('orgs').values({ id, name, policy: toJsonColumn(full), created_at: ctx.clock.now() }).execute();
     for (const [key, role] of Object.entries(BUILTIN_ROLES)) {
       await tx
         .insertInto('roles')
-        .values({ id: randomUUID(), org_id: id, key, name: role.name, permissions: JSON.stringify(role.permissions), builtin: true })
+        .values({ id: randomUUID(), org_id: id, key, name: role.name, permissions: toJsonColumn(role.permissions), builtin: true })
         .execute();
     }
     await appendAudit(tx, ctx.clock, { orgId: id, action: 'org.created', target: { type: 'org', id }, detail: { name } });

@@ -2,6 +2,7 @@
 // the session are read from the database on every request (not from token claims), so a
 // role change, a disabled account or a revoked session applies to the very next call.
 import type { Permission } from '../shared/gateway/permissions';
+import { eventBy } from './audit/audit';
 import type { GatewayContext } from './context';
 import type { Executor } from './db/schema';
 import { allowedForUser } from './auth/allowlist';
@@ -72,7 +73,7 @@ export async function authenticate(
  * address is inside the org allowlist and the role's allowlist (server/auth/net.ts
  * `allowedForUser`, the same rule sign-in and refresh apply) -> else 403 ip_not_allowed, audited
  * `auth.ip_refused` coalesced per user+IP. Role, permissions and teams are read fresh.
- * /ws calls it again on every session event and periodically (server/routes/ws.ts) with
+ * /ws calls it again on every session event and periodically (server/ws/live-principal.ts) with
  * `live: true`: an open socket is activity, so the idle limit and the last-seen touch are
  * left to the HTTP requests and refreshes (the absolute limit still applies).
  */
@@ -87,17 +88,16 @@ export async function principalForSession(
   if (session.revoked_at) throw new GatewayError('session_revoked', 'this session was signed out or revoked');
   const now = ctx.clock.now();
   const policy = await orgPolicy(ctx.db, session.org_id);
-  if (sessionExpired(session, policy, now, { live: opts.live })) {
+  if (sessionExpired(session, now, opts.live ? undefined : { lastSeenAt: session.last_seen_at, policy })) {
     throw new GatewayError('session_expired', 'session expired: sign in again');
   }
   const user = await loadUserAccess(ctx.db, claims.userId);
   if (!user || user.disabled) throw new GatewayError('account_disabled', 'account is disabled');
   if (!allowedForUser(policy, user.role, sourceIp)) {
-    await ctx.securityAudit.record(`${user.id}|${sourceIp}`, {
-      action: 'auth.ip_refused', orgId: user.org_id, actor: { userId: user.id, username: user.username },
-      target: { type: 'session', id: session.id }, sourceIp, deviceId: session.device_id,
-      detail: { route: opts.via === 'ws' ? 'ws' : 'request', role: user.role },
-    });
+    const who = { orgId: user.org_id, userId: user.id, username: user.username, sourceIp, deviceId: session.device_id };
+    await ctx.securityAudit.record(`${user.id}|${sourceIp}`, eventBy(who, 'auth.ip_refused', { type: 'session', id: session.id }, {
+      route: opts.via === 'ws' ? 'ws' : 'request', role: user.role,
+    }));
     throw new GatewayError('ip_not_allowed', 'not allowed from this network address');
   }
   if (!opts.live && now.getTime() - session.last_seen_at.getTime() > SESSION_TOUCH_MS) {
@@ -138,11 +138,8 @@ export async function requirePermission(ctx: GatewayContext, principal: Principa
  */
 export async function permittedOrAudited(ctx: GatewayContext, principal: Principal, permission: Permission, route: string): Promise<boolean> {
   if (principal.permissions.has(permission)) return true;
-  await ctx.authzAudit.forOrg(principal.orgId).record(`${principal.userId}|${route}`, {
-    orgId: principal.orgId, actor: { userId: principal.userId, username: principal.username }, action: 'authz.forbidden',
-    sourceIp: principal.sourceIp, deviceId: principal.deviceId, target: { type: 'route', id: route },
-    detail: { route, permission, role: principal.role },
-  });
+  await ctx.authzAudit.forOrg(principal.orgId).record(`${principal.userId}|${route}`,
+    eventBy(principal, 'authz.forbidden', { type: 'route', id: route }, { route, permission, role: principal.role }));
   return false;
 }
 

@@ -8,7 +8,7 @@ import { notFound } from '../auth/tenancy';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { route } from '../http';
-import { iso } from '../routes/views';
+import { isoOrNull } from '../db/rows';
 import { orgUser, targetUser } from './common';
 
 export function registerAdminDeviceRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -16,7 +16,7 @@ export function registerAdminDeviceRoutes(app: FastifyInstance, ctx: GatewayCont
   // Devices
   const deviceView = (d: { id: string; user_id: string; username: string; name: string; public_key: string; status: 'active' | 'revoked' | 'reset'; created_at: Date; last_seen_at: Date | null }) => ({
     id: d.id, userId: d.user_id, username: d.username, name: d.name, publicKey: d.public_key, status: d.status,
-    createdAt: d.created_at.toISOString(), lastSeenAt: iso(d.last_seen_at),
+    createdAt: d.created_at.toISOString(), lastSeenAt: isoOrNull(d.last_seen_at),
   });
   const devicesQuery = (p: Principal) =>
     db
@@ -96,7 +96,7 @@ export function registerAdminDeviceRoutes(app: FastifyInstance, ctx: GatewayCont
     return {
       alerts: rows.map((a) => ({
         id: a.id, kind: 'new_device' as const, userId: a.user_id, username: a.username, deviceId: a.device_id, deviceName: a.device_name,
-        sourceIp: a.source_ip, createdAt: a.created_at.toISOString(), acknowledgedAt: iso(a.acknowledged_at),
+        sourceIp: a.source_ip, createdAt: a.created_at.toISOString(), acknowledgedAt: isoOrNull(a.acknowledged_at),
       })),
     };
   });

@@ -4,6 +4,7 @@ import { OrgPolicySchema } from '../../shared/gateway/policy';
 import { appendAudit, eventBy, exportAudit, toAuditView } from '../audit/audit';
 import { allowedBy } from '../auth/net';
 import type { GatewayContext } from '../context';
+import { toJsonColumn } from '../db/json-column';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 import { orgPolicy } from '../policy';
@@ -43,7 +44,7 @@ export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: Gatewa
       throw new GatewayError('validation_failed', `the allowlist of your own role "${principal.role}" would refuse your own address; include it first`);
     }
     await db.transaction().execute(async (tx) => {
-      await tx.updateTable('orgs').set({ policy: JSON.stringify(merged.data) }).where('id', '=', principal.orgId).execute();
+      await tx.updateTable('orgs').set({ policy: toJsonColumn(merged.data) }).where('id', '=', principal.orgId).execute();
       await appendAudit(tx, clock, eventBy(principal, 'policy.changed', { type: 'org', id: principal.orgId }, { change: body }));
     });
     ctx.sessionEvents.publish({ kind: 'policy_changed', orgId: principal.orgId });

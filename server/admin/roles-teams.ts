@@ -6,6 +6,7 @@ import { assertMayChangeRole, assertMayChangeTeam, assertMayCreateRole } from '.
 import { parsePermissions } from '../auth/principal-type';
 import { notFound, probeIds } from '../auth/tenancy';
 import type { GatewayContext } from '../context';
+import { toJsonColumn } from '../db/json-column';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 
@@ -27,7 +28,7 @@ export function registerAdminRoleTeamRoutes(app: FastifyInstance, ctx: GatewayCo
     await db.transaction().execute(async (tx) => {
       const taken = await tx.selectFrom('roles').select('id').where('org_id', '=', principal.orgId).where('key', '=', body.key).executeTakeFirst();
       if (taken) throw new GatewayError('conflict', `role "${body.key}" exists`);
-      await tx.insertInto('roles').values({ id, org_id: principal.orgId, key: body.key, name: body.name, permissions: JSON.stringify(permissions), builtin: false }).execute();
+      await tx.insertInto('roles').values({ id, org_id: principal.orgId, key: body.key, name: body.name, permissions: toJsonColumn(permissions), builtin: false }).execute();
       await appendAudit(tx, clock, eventBy(principal, 'role.created', { type: 'role', id }, { key: body.key, permissions }));
     });
     return { id, key: body.key, name: body.name, permissions, builtin: false };
@@ -40,7 +41,7 @@ export function registerAdminRoleTeamRoutes(app: FastifyInstance, ctx: GatewayCo
     const permissions = body.permissions ? [...new Set(body.permissions)].sort() : parsePermissions(role.permissions);
     const name = body.name ?? role.name;
     await db.transaction().execute(async (tx) => {
-      await tx.updateTable('roles').set({ name, permissions: JSON.stringify(permissions) }).where('id', '=', role.id).execute();
+      await tx.updateTable('roles').set({ name, permissions: toJsonColumn(permissions) }).where('id', '=', role.id).execute();
       await appendAudit(tx, clock, eventBy(principal, 'role.updated', { type: 'role', id: role.id }, {
         key: role.key, name, permissions, previousPermissions: parsePermissions(role.permissions),
       }));

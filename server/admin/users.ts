@@ -11,7 +11,8 @@ import { GatewayError } from '../errors';
 import { route } from '../http';
 import { createUser } from '../orgs';
 import { orgPolicy } from '../policy';
-import { iso, userView, userViews } from '../routes/views';
+import { isoOrNull } from '../db/rows';
+import { userView, userViews } from './user-views';
 import { orgRole, orgUser, targetUser } from './common';
 
 export function registerAdminUserRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -94,7 +95,7 @@ export function registerAdminUserRoutes(app: FastifyInstance, ctx: GatewayContex
     return {
       sessions: rows.map((s) => ({
         id: s.id, deviceId: s.device_id, createdAt: s.created_at.toISOString(), lastSeenAt: s.last_seen_at.toISOString(),
-        absoluteExpiresAt: s.absolute_expires_at.toISOString(), revokedAt: iso(s.revoked_at), revokeReason: s.revoke_reason, sourceIp: s.source_ip,
+        absoluteExpiresAt: s.absolute_expires_at.toISOString(), revokedAt: isoOrNull(s.revoked_at), revokeReason: s.revoke_reason, sourceIp: s.source_ip,
       })),
     };
   });

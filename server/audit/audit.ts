@@ -16,7 +16,7 @@ import type { AuditEntryView } from '../../shared/gateway/api';
 import { sanitizeText } from '../../shared/rules/text';
 import type { Clock } from '../clock';
 import type { Selectable } from 'kysely';
-import { jsonColumn } from '../db/json-column';
+import { jsonColumn, toJsonColumn } from '../db/json-column';
 import type { AuditLogTable, Db, Executor } from '../db/schema';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -114,7 +114,7 @@ export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent)
       target_id: fields.targetId,
       source_ip: fields.sourceIp,
       device_id: fields.deviceId,
-      detail: JSON.stringify(detail),
+      detail: toJsonColumn(detail),
       prev_hash: head.hash,
       hash,
     })

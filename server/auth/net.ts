@@ -5,13 +5,12 @@ import ipaddr from 'ipaddr.js';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
+/** The address, or null for text that is not one (checked first: parse throws on nothing else). */
 function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  try {
-    const addr = ipaddr.parse(text.trim());
-    return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
-  } catch {
-    return null;
-  }
+  const trimmed = text.trim();
+  if (!ipaddr.isValid(trimmed)) return null;
+  const addr = ipaddr.parse(trimmed);
+  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
 }
 
 export function parseRange(cidr: string): Range {

@@ -47,7 +47,7 @@ export async function refresh(ctx: GatewayContext, { body, sourceIp }: HandlerIn
   if (row.used_at) await reuse();
   if (row.revoked_at) throw new GatewayError('session_revoked', 'this session was signed out or revoked');
   const policy = await orgPolicy(db, row.org_id);
-  if (sessionExpired(row, policy, now)) {
+  if (sessionExpired(row, now, { lastSeenAt: row.last_seen_at, policy })) {
     throw new GatewayError('session_expired', 'session expired: sign in again');
   }
   if (row.disabled) throw new GatewayError('account_disabled', 'this account is disabled');

@@ -12,17 +12,24 @@ import { checkTotp } from './totp';
 import { newRefreshToken } from './tokens';
 
 /**
- * The one session-expiry rule: past its absolute end, or idle longer than the org allows
- * (`live`: a connection that is itself the activity, e.g. an open /ws, is never idle).
+ * When a session ends if nothing more happens: its idle limit after its last activity, capped
+ * by its absolute end.
+ */
+export function sessionIdleEnd(lastSeenAt: Date, absoluteExpiresAt: Date, policy: Pick<OrgPolicy, 'sessions'>): Date {
+  return new Date(Math.min(lastSeenAt.getTime() + policy.sessions.idleMinutes * 60_000, absoluteExpiresAt.getTime()));
+}
+
+/**
+ * The one session-expiry rule: past its absolute end, or (`idle` given) idle longer than the org
+ * allows. Without `idle`: a connection that is itself the activity (an open /ws) is never idle.
  */
 export function sessionExpired(
-  session: { absolute_expires_at: Date; last_seen_at: Date },
-  policy: Pick<OrgPolicy, 'sessions'>,
+  session: { absolute_expires_at: Date },
   now: Date,
-  opts: { live?: boolean } = {},
+  idle?: { lastSeenAt: Date; policy: Pick<OrgPolicy, 'sessions'> },
 ): boolean {
-  const idle = !opts.live && now.getTime() - session.last_seen_at.getTime() >= policy.sessions.idleMinutes * 60_000;
-  return now >= session.absolute_expires_at || idle;
+  if (now >= session.absolute_expires_at) return true;
+  return !!idle && now >= sessionIdleEnd(idle.lastSeenAt, session.absolute_expires_at, idle.policy);
 }
 
 /**
@@ -167,7 +174,7 @@ export async function sessionTokens(
     { userId: input.userId, orgId: input.orgId, sessionId: input.sessionId, deviceId: input.deviceId },
     minutes,
   );
-  const idle = new Date(Math.min(input.lastSeen.getTime() + input.policy.sessions.idleMinutes * 60_000, input.absoluteExpiresAt.getTime()));
+  const idle = sessionIdleEnd(input.lastSeen, input.absoluteExpiresAt, input.policy);
   return {
     accessToken: access.token,
     accessTokenExpiresAt: access.expiresAt.toISOString(),
@@ -181,7 +188,7 @@ export async function sessionTokens(
 /**
  * Revokes sessions (one, a device's, or all of a user's) that are still live; returns how
  * many. The one way sessions end: it publishes `sessions_revoked` on the session-event bus,
- * so every open /ws of those sessions closes (server/routes/ws.ts) and the SIP ledger records
+ * so every open /ws of those sessions closes (server/ws/live-principal.ts) and the SIP ledger records
  * the cut (server/sip/access.ts). It is published as the UPDATE returns, inside the caller's
  * transaction: listeners treat it as authoritative for the named sessions (a revocation
  * rolled back later only costs the client a reconnect; a PostgreSQL NOTIFY backing would be

@@ -12,12 +12,12 @@ import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 import type { HandlerInput } from '../http';
 import { orgPolicy } from '../policy';
-import { userView } from '../routes/views';
+import { userView } from '../admin/user-views';
 import { allowedBySomeOrg, allowedForUser, refusedLockKey } from './allowlist';
 import { verifyDeviceSignature } from './device-keys';
 import type { HashLane } from './passwords';
 import { activeLock, consumeChallengeStatus, createSession, recordFailure, sessionTokens, totpStep, type ChallengeStatus } from './sign-in-helpers';
-import { normalizeRecoveryCode, sha256 } from './totp';
+import { activeTotpSecret, normalizeRecoveryCode, sha256 } from './totp';
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -178,12 +178,13 @@ async function checkDeviceProof(ctx: GatewayContext, body: Body, username: strin
 async function secondFactor(
   ctx: GatewayContext, body: Body, user: Candidate, policy: OrgPolicy, base: Base, now: Date,
 ): Promise<{ totpCounter: number | null; recoveryCodeId: string | null }> {
-  if (!user.totp_enabled || !user.totp_secret) return { totpCounter: null, recoveryCodeId: null };
+  const totpSecret = activeTotpSecret(user);
+  if (!totpSecret) return { totpCounter: null, recoveryCodeId: null };
   if (!body.totp && !body.recoveryCode) throw new GatewayError('totp_required', 'enter the 6-digit code from your authenticator app');
   let totpCounter: number | null = null;
   let recoveryCodeId: string | null = null;
   if (body.totp) {
-    const step = await totpStep(ctx.db, { id: user.id, username: user.username, totpSecret: user.totp_secret, lastCounter: user.totp_last_counter }, body.totp, now);
+    const step = await totpStep(ctx.db, { id: user.id, username: user.username, totpSecret, lastCounter: user.totp_last_counter }, body.totp, now);
     totpCounter = 'counter' in step ? step.counter : null;
   } else if (body.recoveryCode) {
     const code = await ctx.db

@@ -13,7 +13,8 @@
 // about another org's users. The prober's identity is recorded in full.
 import type { GatewayError } from '../errors';
 import type { Executor } from '../db/schema';
-import { actorOf, type Principal } from '../principal';
+import { eventBy, type AuditEvent } from '../audit/audit';
+import type { Principal } from '../principal';
 import { AuditedRefusal } from './authority';
 
 /** Tables whose rows belong to one org (each has `id` and `org_id`). */
@@ -38,10 +39,7 @@ export async function probeIds(ex: Executor, p: Principal, table: OrgTable, ids:
   return new AuditedRefusal(error.code, error.message, crossOrgProbe(p, table, rows.map((r) => r.id).sort(), rows[0]!.org_id), error.extra);
 }
 
-function crossOrgProbe(p: Principal, table: OrgTable, ids: string[], ownerOrgId: string) {
-  return {
-    orgId: null, actor: actorOf(p), action: 'access.cross_org_probe', sourceIp: p.sourceIp, deviceId: p.deviceId,
-    target: { type: table, id: ids[0]! },
-    detail: { table, ids, proberOrgId: p.orgId, ownerOrgId },
-  };
+function crossOrgProbe(p: Principal, table: OrgTable, ids: string[], ownerOrgId: string): AuditEvent {
+  const detail = { table, ids, proberOrgId: p.orgId, ownerOrgId };
+  return { ...eventBy(p, 'access.cross_org_probe', { type: table, id: ids[0]! }, detail), orgId: null };
 }

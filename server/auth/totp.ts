@@ -17,6 +17,14 @@ function totpFor(secret: string, username: string) {
   });
 }
 
+/**
+ * The one test of "this user has a second factor": TOTP enabled with a secret stored. Returns
+ * the secret to check codes against, or null.
+ */
+export function activeTotpSecret(user: { totp_enabled: boolean; totp_secret: string | null }): string | null {
+  return user.totp_enabled && user.totp_secret ? user.totp_secret : null;
+}
+
 export function newTotpSecret(): string {
   return new OTPAuth.Secret({ size: 20 }).base32;
 }

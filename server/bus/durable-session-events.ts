@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { reportBackgroundFailure } from '../background';
 import type { Db, Executor } from '../db/schema';
-import { jsonColumn } from '../db/json-column';
+import { jsonColumn, toJsonColumn } from '../db/json-column';
 import { errorSummary } from '../log';
 import { InProcessSessionEvents, type SessionEvent, type SessionEventListener, type SessionEvents } from '../session-events';
 
@@ -83,7 +83,7 @@ export class DurableSessionEvents implements SessionEvents {
   private async write(db: Executor, event: SessionEvent): Promise<void> {
     const row = await db
       .insertInto('bus_events')
-      .values({ origin: this.origin, kind: event.kind, payload: JSON.stringify(event) })
+      .values({ origin: this.origin, kind: event.kind, payload: toJsonColumn(event) })
       .returning('seq')
       .executeTakeFirstOrThrow();
     await sql`select pg_notify(${CHANNEL}, ${String(row.seq)})`.execute(db);

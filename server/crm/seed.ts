@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { nameKey } from '../../shared/rules/names';
 import { toE164 } from '../../shared/rules/phone';
 import type { GatewayContext } from '../context';
+import { toJsonColumn } from '../db/json-column';
 
 const JP_HOLIDAYS = ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-12', '2026-02-11', '2026-02-23', '2026-03-20', '2026-04-29',
   '2026-05-04', '2026-05-05', '2026-05-06', '2026-07-20', '2026-08-11', '2026-09-21', '2026-09-22', '2026-09-23', '2026-10-12',
@@ -58,8 +59,8 @@ export async function seedDemoCrm(ctx: GatewayContext, orgId: string): Promise<D
       await tx
         .insertInto('campaigns')
         .values({
-          id, org_id: orgId, name: c.name, time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify(c.weekly), closed_dates: JSON.stringify(c.closedDates),
-          dispositions: JSON.stringify(c.dispositions), blocked_numbers: JSON.stringify([toE164('090-0000-0666')]), created_at: now, updated_at: now,
+          id, org_id: orgId, name: c.name, time_zone: 'Asia/Tokyo', weekly_hours: toJsonColumn(c.weekly), closed_dates: toJsonColumn(c.closedDates),
+          dispositions: toJsonColumn(c.dispositions), blocked_numbers: toJsonColumn([toE164('090-0000-0666')]), created_at: now, updated_at: now,
         })
         .execute();
       await tx.insertInto('campaign_dids').values(dids.map((e164) => ({ org_id: orgId, e164, campaign_id: id }))).execute();
@@ -74,7 +75,7 @@ export async function seedDemoCrm(ctx: GatewayContext, orgId: string): Promise<D
           .values({
             id: customerId, org_id: orgId, campaign_id: id, name_kanji: `${sk} ${gk}`, name_kana: `${sr} ${gr}`,
             name_kanji_key: nameKey(`${sk} ${gk}`), name_kana_key: nameKey(`${sr} ${gr}`), email: i % 3 === 0 ? `customer${ci}${i}@example.jp` : null,
-            fields: JSON.stringify({ 会員番号: `M-${ci + 1}${String(i + 1).padStart(5, '0')}`, 住所: `東京都千代田区丸の内${i + 1}-${ci + 1}` }), created_at: now, updated_at: now,
+            fields: toJsonColumn({ 会員番号: `M-${ci + 1}${String(i + 1).padStart(5, '0')}`, 住所: `東京都千代田区丸の内${i + 1}-${ci + 1}` }), created_at: now, updated_at: now,
           })
           .execute();
         await tx.insertInto('customer_phones').values({ customer_id: customerId, e164: caller, campaign_id: id, org_id: orgId }).execute();

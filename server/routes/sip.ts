@@ -1,18 +1,16 @@
 // Telephony routes: SIP credentials for the softphone, agent states for team leads, and the
 // routing query Kamailio makes (authenticated by a shared secret header, not a user token).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { appendAudit } from '../audit/audit';
+import { appendAudit, eventBy } from '../audit/audit';
+import { assertFromKamailio } from '../auth/kamailio-secret';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { route } from '../http';
-import { actorOf, parsePermissions } from '../principal';
+import { parsePermissions } from '../principal';
 import { sipUserOf } from '../sip/agents';
 import { ephemeralCredentials } from '../sip/credentials';
 import { routeInbound } from '../sip/routing';
 import { auditTransfer } from '../sip/transfers';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock, config } = ctx;
@@ -26,13 +24,8 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const { username, password } = ephemeralCredentials(secret, sipUser, expiresAt);
     await db.transaction().execute((tx) =>
       appendAudit(tx, clock, {
-        action: 'sip.credentials_issued',
-        orgId: principal.orgId,
-        actor: actorOf(principal),
-        target: { type: 'user', id: principal.userId },
+        ...eventBy(principal, 'sip.credentials_issued', { type: 'user', id: principal.userId }, { sipUser, expiresAt: expiresAt.toISOString() }),
         sourceIp,
-        deviceId: principal.deviceId,
-        detail: { sipUser, expiresAt: expiresAt.toISOString() },
       }),
     );
     return {
@@ -70,15 +63,8 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     };
   });
 
-  const kamailioOnly = (given: unknown) => {
-    const expected = config.sip.routeSecret;
-    if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), digest(expected))) {
-      throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
-    }
-  };
-
   route(app, ctx, 'sipRoute', async ({ query, req }) => {
-    kamailioOnly(req.headers['x-koe-route-secret']);
+    assertFromKamailio(config, req);
     const decision = await routeInbound(ctx, query);
     // which rtpengine anchors it (several Kamailio nodes): best effort, media-nodes.ts also asks rtpengine
     if (decision.reason === 'routed' && ctx.mediaNodes) {
@@ -88,7 +74,7 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   route(app, ctx, 'sipTransfer', async ({ query, req, sourceIp }) => {
-    kamailioOnly(req.headers['x-koe-route-secret']);
+    assertFromKamailio(config, req);
     return { audited: await auditTransfer(ctx, query, sourceIp, (obj, msg) => req.log.warn(obj, msg)) };
   });
 }

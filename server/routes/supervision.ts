@@ -1,14 +1,11 @@
 // Supervision routes (team leads; docs/telephony.md "Supervision"): the board snapshot, start,
 // the listening connection's answer, mode switches, stop; and Kamailio's call-ended
 // notification (shared secret, like /sip/route).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { endCauseOfSipStatus } from '../../shared/rules/operator-model';
+import { assertFromKamailio } from '../auth/kamailio-secret';
 import type { GatewayContext } from '../context';
-import { GatewayError } from '../errors';
 import { route } from '../http';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const sup = ctx.supervision;
@@ -18,11 +15,7 @@ export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayCont
   route(app, ctx, 'supervisionMode', async ({ principal, params, body }) => sup.switchMode(principal, params.id, body.mode, body.publishOffer));
   route(app, ctx, 'stopSupervision', async ({ principal, params }) => ({ supervisionId: params.id, ended: await sup.stop(principal, params.id) }));
   route(app, ctx, 'sipCallEnded', async ({ query, req }) => {
-    const expected = ctx.config.sip.routeSecret;
-    const given = req.headers['x-koe-route-secret'];
-    if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), digest(expected))) {
-      throw new GatewayError('unauthenticated', 'this route is for Kamailio (X-Koe-Route-Secret)');
-    }
+    assertFromKamailio(ctx.config, req);
     // the operators of that call: `ended` (completed) through their model, like every change
     await ctx.agents.callEnded(query.callId, endCauseOfSipStatus(!query.status || query.status === '000' ? null : Number(query.status)));
     return { closed: await sup.callEnded(query.callId) };

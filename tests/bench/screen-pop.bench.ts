@@ -17,7 +17,7 @@ import type { Db } from '../../server/db/schema';
 import { createGateway, type Gateway } from '../../server/gateway';
 import { createOrg, createUser } from '../../server/orgs';
 import { authenticate } from '../../server/principal';
-import { customersByPhoneQuery } from '../../server/routes/crm';
+import { customersByPhoneQuery } from '../../server/crm/queries';
 import type { Bench, Table } from './run';
 
 const CUSTOMERS = Number(process.env.KOE_BENCH_CUSTOMERS ?? 1_000_000);

@@ -3,8 +3,10 @@
 // number, a customer's name, a phone number and a token in the query string: none of it may
 // appear in any log line, on PGlite and on PostgreSQL (server/log.ts says what a line may hold).
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../server/clock';
 import { TEST_ARGON2 } from '../../../server/config';
@@ -100,5 +102,23 @@ describe.each(BACKENDS)('log lines carry no customer data, query values or SQL p
     // and none of the data
     const forbidden = [NAME, KANA, EMAIL, NOTE, '港区', 'misaki', SECRET, 'Bearer', op, '4111', '1111 1111', PHONE, '2468', q(NAME), q(KANA), q(EMAIL), q(CARD), 'insert into', 'Failing row', 'Key (email)'];
     for (const s of forbidden) expect(out, `a log line holds ${JSON.stringify(s)}`).not.toContain(s);
+  });
+
+  it('a /ws message that is not JSON is refused, and logged as what it was without its text', async () => {
+    const base = (await h.gw.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+    lines.length = 0;
+    const ws = new WebSocket(`${base}/ws`);
+    await once(ws, 'open');
+    const answer = once(ws, 'message');
+    const closed = once(ws, 'close');
+    // text that JSON.parse quotes back in its message ("Unexpected token ..., "..." is not valid JSON")
+    ws.send(`${SECRET} ${NAME} ${CARD} ${EMAIL} {"type":"auth"`);
+    expect(JSON.parse(String((await answer)[0]))).toMatchObject({ type: 'error', code: 'validation_failed', message: 'not JSON' });
+    expect((await closed)[0]).toBe(4400);
+    const warned = lines.map((l) => JSON.parse(l) as { msg?: string; level?: number; err?: { type?: string } }).filter((l) => l.msg === 'ws: the client sent a message that is not JSON');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, err: { type: 'SyntaxError' } });
+    const out = lines.join('');
+    for (const s of [SECRET, 'eyJ', NAME, '4111', EMAIL, '"type\\":\\"auth']) expect(out, `a log line holds ${JSON.stringify(s)}`).not.toContain(s);
   });
 });

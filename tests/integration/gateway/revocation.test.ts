@@ -2,7 +2,7 @@
 // operator receiving agent states) is closed with a typed code, or narrowed, the moment its
 // session is revoked, its user disabled or demoted, its teams or its role's permissions
 // change, or the allowlist stops covering its address (session-event bus,
-// server/session-events.ts; LivePrincipal in server/routes/ws.ts). Without an event (a change
+// server/session-events.ts; LivePrincipal in server/ws/live-principal.ts). Without an event (a change
 // made behind the gateway's back) the periodic re-validation catches it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';

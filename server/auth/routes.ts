@@ -1,13 +1,14 @@
 // /auth/*: challenge, sign-in (server/auth/sign-in.ts), refresh (server/auth/refresh.ts),
-// sign-out.
+// sign-out; and /me/* (server/auth/me.ts), the signed-in user's own account.
 import type { FastifyInstance } from 'fastify';
 import { normalizeUsername } from '../../shared/gateway/device-message';
 import { appendAudit, eventBy } from '../audit/audit';
-import { refresh } from '../auth/refresh';
-import { signIn } from '../auth/sign-in';
-import { newChallenge, revokeSessions } from '../auth/sign-in-helpers';
+import { refresh } from './refresh';
+import { signIn } from './sign-in';
+import { newChallenge, revokeSessions } from './sign-in-helpers';
 import type { GatewayContext } from '../context';
 import { route } from '../http';
+import { registerMeRoutes } from './me';
 
 export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock } = ctx;
@@ -45,4 +46,6 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     });
     return { ok: true as const };
   });
+
+  registerMeRoutes(app, ctx);
 }

@@ -1,5 +1,7 @@
+// Users as the admin API (and /me, and a sign-in's answer) shows them.
 import type { UserView } from '../../shared/gateway/api';
 import { parsePermissions } from '../auth/principal-type';
+import { groupBy } from '../db/rows';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 
@@ -20,8 +22,10 @@ export async function userViews(db: Executor, which: { orgId: string } | { ids: 
   const ids = users.map((u) => u.id);
   const teams = await db.selectFrom('team_members').select(['user_id', 'team_id']).where('user_id', 'in', ids).execute();
   const locks = await db.selectFrom('account_locks').select(['username', 'locked_until']).where('username', 'in', users.map((u) => u.username)).execute();
+  const teamsOf = groupBy(teams, (t) => t.user_id, (t) => t.team_id);
+  const lockOf = new Map(locks.map((l) => [l.username, l.locked_until]));
   return users.map((u) => {
-    const lock = locks.find((l) => l.username === u.username);
+    const lockedUntil = lockOf.get(u.username);
     return {
       id: u.id,
       orgId: u.org_id,
@@ -29,10 +33,10 @@ export async function userViews(db: Executor, which: { orgId: string } | { ids: 
       displayName: u.display_name,
       role: u.role,
       permissions: [...parsePermissions(u.permissions)].sort(),
-      teamIds: teams.filter((t) => t.user_id === u.id).map((t) => t.team_id).sort(),
+      teamIds: (teamsOf.get(u.id) ?? []).sort(),
       disabled: u.disabled,
       totpEnabled: u.totp_enabled,
-      locked: !!lock && lock.locked_until > now,
+      locked: !!lockedUntil && lockedUntil > now,
     };
   });
 }
@@ -42,5 +46,3 @@ export async function userView(db: Executor, userId: string, now: Date): Promise
   if (!view) throw new GatewayError('not_found', 'no such user');
   return view;
 }
-
-export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

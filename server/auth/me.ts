@@ -2,16 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { appendAudit, eventBy } from '../audit/audit';
-import { preparePassword, storePassword } from '../auth/password-change';
-import { revokeSessions, verifySecretFor } from '../auth/sign-in-helpers';
-import { newRecoveryCodes, newTotpSecret, normalizeRecoveryCode, sha256, totpEnrolment } from '../auth/totp';
+import { preparePassword, storePassword } from './password-change';
+import { revokeSessions, verifySecretFor } from './sign-in-helpers';
+import { activeTotpSecret, newRecoveryCodes, newTotpSecret, normalizeRecoveryCode, sha256, totpEnrolment } from './totp';
 import type { GatewayContext } from '../context';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 import { orgPolicy } from '../policy';
 import type { Principal } from '../principal';
-import { userView } from './views';
+import { userView } from '../admin/user-views';
 
 async function account(db: Executor, userId: string) {
   return db
@@ -48,13 +48,13 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
   // locked, failures count toward lockout, and the lockout ends every session of the user.
   route(app, ctx, 'reverify', async ({ principal, body }) => {
     const user = await account(db, principal.userId);
-    const totpOn = user.totp_enabled && !!user.totp_secret;
-    if (totpOn && !body.totp) {
+    const totpSecret = activeTotpSecret(user);
+    if (totpSecret && !body.totp) {
       await verifySecretFor(ctx, principal, { action: 'session.unlock_failed', password: body.password });
       throw new GatewayError('totp_required', 'enter the 6-digit code from your authenticator app');
     }
     const { totpCounter } = await verifySecretFor(ctx, principal, {
-      action: 'session.unlock_failed', password: body.password, ...(totpOn && body.totp ? { totp: { secret: user.totp_secret!, code: body.totp } } : {}),
+      action: 'session.unlock_failed', password: body.password, ...(totpSecret && body.totp ? { totp: { secret: totpSecret, code: body.totp } } : {}),
     });
     await db.transaction().execute(async (tx) => {
       await tx.deleteFrom('login_failures').where('username', '=', user.username).execute();
@@ -111,9 +111,10 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
   route(app, ctx, 'totpDisable', async ({ principal, body }) => {
     const user = await account(db, principal.userId);
     const policy = await orgPolicy(db, principal.orgId);
-    if (!user.totp_enabled || !user.totp_secret) throw new GatewayError('conflict', 'TOTP is not enabled');
+    const totpSecret = activeTotpSecret(user);
+    if (!totpSecret) throw new GatewayError('conflict', 'TOTP is not enabled');
     if (policy.totpRequiredRoles.includes(principal.role)) throw new GatewayError('forbidden', 'policy requires TOTP for your role');
-    await verifySecretFor(ctx, principal, { action: 'totp.disable_failed', password: body.password, totp: { secret: user.totp_secret, code: body.code } });
+    await verifySecretFor(ctx, principal, { action: 'totp.disable_failed', password: body.password, totp: { secret: totpSecret, code: body.code } });
     await db.transaction().execute(async (tx) => {
       await tx.updateTable('users').set({ totp_enabled: false, totp_secret: null, totp_last_counter: null }).where('id', '=', user.id).execute();
       await tx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
@@ -124,8 +125,9 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
 
   route(app, ctx, 'recoveryCodes', async ({ principal, body }) => {
     const user = await account(db, principal.userId);
-    if (!user.totp_enabled || !user.totp_secret) throw new GatewayError('conflict', 'TOTP is not enabled');
-    await verifySecretFor(ctx, principal, { action: 'totp.code_rejected', totp: { secret: user.totp_secret, code: body.code } });
+    const totpSecret = activeTotpSecret(user);
+    if (!totpSecret) throw new GatewayError('conflict', 'TOTP is not enabled');
+    await verifySecretFor(ctx, principal, { action: 'totp.code_rejected', totp: { secret: totpSecret, code: body.code } });
     const codes = await db.transaction().execute(async (tx) => {
       const list = await replaceRecoveryCodes(tx, user.id);
       await appendAudit(tx, clock, event(principal, 'totp.recovery_codes_replaced'));

@@ -4,10 +4,10 @@
 // audited in the same transaction as the change. Who may grant, assign or act on whom is
 // decided by server/auth/authority.ts, on every route that grants or resets.
 import type { FastifyInstance } from 'fastify';
-import { registerAdminDeviceRoutes } from '../admin/devices';
-import { registerAdminPolicyAuditRoutes } from '../admin/policy-audit';
-import { registerAdminRoleTeamRoutes } from '../admin/roles-teams';
-import { registerAdminUserRoutes } from '../admin/users';
+import { registerAdminDeviceRoutes } from './devices';
+import { registerAdminPolicyAuditRoutes } from './policy-audit';
+import { registerAdminRoleTeamRoutes } from './roles-teams';
+import { registerAdminUserRoutes } from './users';
 import type { GatewayContext } from '../context';
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): void {
