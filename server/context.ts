@@ -10,6 +10,7 @@ import { FailureWindow, TokenBuckets } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
 import { parseRange } from './auth/net';
 import { DurableSessionEvents } from './bus/durable-session-events';
+import { DurableBus } from './bus/event-bus';
 import type { SessionEvents } from './session-events';
 import { SipAccessLedger } from './sip/access';
 import { KamailioAccessPush } from './sip/kamailio-access';
@@ -27,6 +28,8 @@ export interface GatewayContext {
   authBuckets: TokenBuckets;
   ipFailures: FailureWindow;
   trustedProxies: ReturnType<typeof parseRange>[];
+  /** The event bus between gateway instances (server/bus/event-bus.ts). */
+  bus: DurableBus;
   /** Agent states and their pub/sub (docs/telephony.md). */
   agents: AgentRegistry;
   /** Team leads' board, monitor / whisper / barge (server/supervision). */
@@ -66,10 +69,12 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
   // several rtpengines: the watchdog sees the calls of all of them, supervision reaches the right one
   const mediaNodes = config.sip.rtpengineNodes?.length ? new MediaNodes(db, config.sip.rtpengineNodes) : null;
   const liveCalls = mediaNodes ? () => mediaNodes.liveCalls(rtpengineLiveCalls) : ng ? () => rtpengineLiveCalls(ng) : null;
-  const agents = new AgentRegistry(db, clock, liveCalls);
-  const sessionEvents = new DurableSessionEvents(db, { listenUrl: config.databaseUrl });
-  await sessionEvents.start();
-  const sipAccess = new SipAccessLedger(sessionEvents, () => clock.now(), async (userId, except) => {
+  // the bus between gateway instances (server/bus/event-bus.ts): sessions, agents, board, supervision
+  const bus = new DurableBus(db, { listenUrl: config.databaseUrl });
+  await bus.start();
+  const agents = new AgentRegistry(db, clock, bus, liveCalls);
+  const sessionEvents = new DurableSessionEvents(bus);
+  const sipAccess = new SipAccessLedger(db, sessionEvents, () => clock.now(), async (userId, except) => {
     // `except`: the event is published inside the revoking transaction, maybe not committed yet
     let q = db.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('absolute_expires_at', '>', clock.now());
     if (except.length) q = q.where('id', 'not in', except);
@@ -84,11 +89,12 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     clock,
     hasher: new PasswordHasher(config.argon2, config.passwordHashing),
     accessTokens: new AccessTokens(await jwtSecret(db, config, clock), config.jwt.issuer, config.jwt.audience, clock),
-    authBuckets: new TokenBuckets(clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
-    ipFailures: new FailureWindow(clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
+    authBuckets: new TokenBuckets(db, clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
+    ipFailures: new FailureWindow(db, clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
     trustedProxies: config.trustedProxies.map(parseRange),
+    bus,
     agents,
-    supervision: new SupervisionService(db, clock, agents, config.sip.rtpengineNg, mediaNodes),
+    supervision: new SupervisionService(db, clock, agents, bus, config.sip.rtpengineNg, mediaNodes),
     mediaNodes,
     sessionEvents,
     sipAccess,

@@ -131,9 +131,13 @@ export async function createGateway(opts: {
       ctx.agents.close();
       // the closed sockets' `disconnected` steps are stored before the database may go
       await ctx.agents.idle().catch((err: unknown) => reportBackgroundFailure('agents: last steps at shutdown', err));
+      await ctx.supervision.idle();
+      await ctx.agents.retire().catch((err: unknown) => reportBackgroundFailure('agents: leaving the instances', err));
       ctx.supervision.close();
       ctx.kamailioAccess?.close();
       await ctx.sessionEvents.close();
+      await ctx.sipAccess.idle();
+      await ctx.bus.close();
     },
   };
 }

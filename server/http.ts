@@ -70,7 +70,7 @@ export function route<N extends RouteName>(
     handler: async (req, reply) => {
       const sourceIp = sourceIpOf(ctx, req);
       if (spec.path.startsWith('/auth/')) {
-        const wait = ctx.authBuckets.take(sourceIp);
+        const wait = await ctx.authBuckets.take(sourceIp);
         if (wait > 0) throw new GatewayError('rate_limited', 'too many requests: slow down', { retryAfterSeconds: wait });
       }
       // Who asks comes before what they ask: an unauthenticated caller, one outside the

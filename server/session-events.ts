@@ -24,7 +24,8 @@ export type SessionEvent =
   | { kind: 'policy_changed'; orgId: string }
   | { kind: 'sip_access_revoked'; orgId: string | null; userId: string; at: string; reason: string };
 
-export type SessionEventListener = (event: SessionEvent) => void;
+/** `remote`: the event was published by another gateway instance (server/bus/). */
+export type SessionEventListener = (event: SessionEvent, remote?: boolean) => void;
 
 export interface SessionEvents {
   /** Fire and forget: listeners run synchronously in-process; a listener's failure is logged, never thrown back. */
@@ -41,10 +42,10 @@ export interface SessionEvents {
 export class InProcessSessionEvents implements SessionEvents {
   private readonly listeners = new Set<SessionEventListener>();
 
-  publish(event: SessionEvent): void {
+  publish(event: SessionEvent, remote = false): void {
     for (const l of [...this.listeners]) {
       try {
-        l(event);
+        l(event, remote);
       } catch (err) {
         reportBackgroundFailure(`session-events: a listener of ${event.kind}`, err);
       }

@@ -67,7 +67,7 @@ export async function recordFailure(
   input: { username: string; sourceIp: string; lockout: OrgPolicy['lockout']; event: AuditEvent },
 ): Promise<Date | null> {
   const now = ctx.clock.now();
-  ctx.ipFailures.record(input.sourceIp);
+  await ctx.ipFailures.record(input.sourceIp);
   return ctx.db.transaction().execute(async (tx) => {
     await tx.insertInto('login_failures').values({ username: input.username, source_ip: input.sourceIp, at: now }).execute();
     await appendAudit(tx, ctx.clock, input.event);

@@ -48,7 +48,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
   const username = normalizeUsername(body.username);
   const now = clock.now();
 
-  const ipWait = ctx.ipFailures.blockedFor(sourceIp);
+  const ipWait = await ctx.ipFailures.blockedFor(sourceIp);
   if (ipWait > 0) {
     await audit(db, clock, { action: 'auth.ip_throttled', target: { type: 'username', id: username }, sourceIp });
     throw new GatewayError('rate_limited', 'too many failed sign-ins from this address', { retryAfterSeconds: ipWait });

@@ -205,6 +205,32 @@ const M0007_STATEMENTS: string[] = [
 // reported by Kamailio in the routing lookup, else found by ng `query` (server/sip/media-nodes.ts).
 const M0008_STATEMENTS: string[] = [`alter table calls add column media_node text`];
 
+// Live state that must outlive a process and be shared by every gateway instance (issue 14):
+// supervision sessions with their rtpengine legs (any instance lists, stops and tears them
+// down), the registration health operators report, the SIP cut list (server/sip/access.ts),
+// the sign-in throttles (server/auth/rate-limit.ts), and which instance holds each operator
+// connection the model counts (gateway_instances heartbeats; server/sip/agent-loops.ts).
+const M0009_STATEMENTS: string[] = [
+  `create table supervision_sessions (
+    id uuid primary key, org_id uuid not null references orgs(id),
+    lead_id uuid not null references users(id), lead_username text not null,
+    operator_id uuid not null references users(id), operator_username text not null,
+    call_id text not null, mode text not null check (mode in ('monitor', 'whisper', 'barge')),
+    rtpengine text not null, listen_to_tag text not null, publish_tag text,
+    operator_leg_id uuid unique, operator_to_tag text, operator_offer text, operator_connected boolean not null default false,
+    started_at timestamptz not null, ended_at timestamptz, end_reason text)`,
+  `create index supervision_sessions_live on supervision_sessions (call_id) where ended_at is null`,
+  `create index supervision_sessions_lead on supervision_sessions (lead_id) where ended_at is null`,
+  `create table sip_registrations (
+    user_id uuid primary key references users(id), state text not null, instance uuid not null, updated_at timestamptz not null)`,
+  `create table sip_access_cuts (user_id uuid primary key, cut_at timestamptz not null, reason text not null)`,
+  `create table throttle_buckets (key text primary key, tokens float8 not null, at timestamptz not null, granted boolean not null)`,
+  `create table throttle_counters (key text not null, window_start timestamptz not null, count integer not null, primary key (key, window_start))`,
+  `create table gateway_instances (id uuid primary key, started_at timestamptz not null, seen_at timestamptz not null)`,
+  `create table operator_connections (
+    instance uuid not null, user_id uuid not null references users(id), n integer not null check (n >= 0), primary key (instance, user_id))`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -222,6 +248,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_session_event_bus': statements(M0006_STATEMENTS),
   '0007_ended_calls': statements(M0007_STATEMENTS),
   '0008_call_media_node': statements(M0008_STATEMENTS),
+  '0009_live_state': statements(M0009_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

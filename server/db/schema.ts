@@ -250,6 +250,62 @@ export interface NotesTable {
   updated_at: Date;
 }
 
+/** A supervision session and its rtpengine legs (0009): server/supervision/store.ts. */
+export interface SupervisionSessionsTable {
+  id: string;
+  org_id: string;
+  lead_id: string;
+  lead_username: string;
+  operator_id: string;
+  operator_username: string;
+  call_id: string;
+  mode: 'monitor' | 'whisper' | 'barge';
+  /** The rtpengine (ng host:port) that holds the legs. */
+  rtpengine: string;
+  listen_to_tag: string;
+  publish_tag: string | null;
+  operator_leg_id: string | null;
+  operator_to_tag: string | null;
+  operator_offer: string | null;
+  operator_connected: Generated<boolean>;
+  started_at: Date;
+  ended_at: Date | null;
+  end_reason: string | null;
+}
+export interface SipRegistrationsTable {
+  user_id: string;
+  state: 'registered' | 'connecting' | 'failed' | 'offline';
+  instance: string;
+  updated_at: Date;
+}
+export interface SipAccessCutsTable {
+  user_id: string;
+  cut_at: Date;
+  reason: string;
+}
+export interface ThrottleBucketsTable {
+  key: string;
+  tokens: number;
+  at: Date;
+  granted: boolean;
+}
+export interface GatewayInstancesTable {
+  id: string;
+  started_at: Date;
+  seen_at: Date;
+}
+/** The operator connections an instance holds (the model's `connections`, per owner). */
+export interface OperatorConnectionsTable {
+  instance: string;
+  user_id: string;
+  n: number;
+}
+export interface ThrottleCountersTable {
+  key: string;
+  window_start: Date;
+  count: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   roles: RolesTable;
@@ -279,6 +335,13 @@ export interface Database {
   notes: NotesTable;
   operator_states: OperatorStatesTable;
   operator_transitions: OperatorTransitionsTable;
+  supervision_sessions: SupervisionSessionsTable;
+  sip_registrations: SipRegistrationsTable;
+  sip_access_cuts: SipAccessCutsTable;
+  throttle_buckets: ThrottleBucketsTable;
+  throttle_counters: ThrottleCountersTable;
+  gateway_instances: GatewayInstancesTable;
+  operator_connections: OperatorConnectionsTable;
 }
 
 export type Db = Kysely<Database>;

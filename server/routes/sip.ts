@@ -20,7 +20,7 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!secret) throw new GatewayError('not_found', 'SIP is not configured on this gateway (sip.authephSecrets)');
     const sipUser = sipUserOf(principal.username);
     // issued after the user's last SIP access cut (if any): Kamailio refuses older ones
-    const expiresAt = new Date((ctx.sipAccess.issueSecond(principal.userId, clock.now()) + config.sip.credentialTtlSeconds) * 1000);
+    const expiresAt = new Date(((await ctx.sipAccess.issueSecond(principal.userId, clock.now())) + config.sip.credentialTtlSeconds) * 1000);
     const { username, password } = ephemeralCredentials(secret, sipUser, expiresAt);
     await db.transaction().execute((tx) =>
       appendAudit(tx, clock, {

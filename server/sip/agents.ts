@@ -1,134 +1,104 @@
 // The gateway owns the operator model (shared/rules/operator-model.ts): every change of an
 // operator's agent state and of their calls goes through AgentRegistry.apply, and nowhere else:
 //   load the stored state -> step() -> check invariantProblems (a violation is reported and
-//   NOT stored) -> store the new state, its transitions, the calls rows that follow the model
-//   and the audit in ONE transaction -> tell the listeners (the operator's sockets, the board).
-// Serialised per user twice: an in-process queue (one step at a time per operator in this
-// process) and the row's version as an optimistic check (another gateway process on the same
-// PostgreSQL that wrote in between makes this write miss: it reloads and steps again).
-// Nothing that matters lives only in memory: the deadlines (ring, wrap-up, client grace) are in
-// the state and in operator_states.next_deadline, which the sweeper polls (every second) to feed
-// `tick`; a restarted gateway resumes them. The watchdog (every 30 s) asks rtpengine which calls
-// it still has and feeds `reconcile` to operators the model thinks are in a call; Kamailio's
-// call-ended report feeds `ended`. Failures of those loops are reported (server/background.ts).
-import type { Transaction } from 'kysely';
-import { sql } from 'kysely';
-import { appendAudit } from '../audit/audit';
+//   NOT stored) -> store the new state, its transitions, the calls rows that follow the model,
+//   the connection's owner (server/sip/connections.ts), the audit and the bus message (`agent`:
+//   user id, version, effects) in ONE transaction -> tell this process's listeners (the
+//   operator's sockets, the board). Other instances hear the message once it commits, re-read
+//   the state and tell theirs.
+// Serialised per user twice: an in-process queue, and the row read FOR UPDATE + its version
+// as an optimistic check (another instance that wrote in between makes this write retry).
+// The deadlines (ring, wrap-up, client grace) are in the state and in next_deadline, which
+// every instance's sweeper polls (every second); the tick claims the row FOR UPDATE SKIP
+// LOCKED and only while the deadline is due (server/sip/agent-loops.ts), so one instance fires
+// each deadline, once. The watchdog feeds `reconcile`, Kamailio's call-ended report `ended`.
 import { reportBackgroundFailure } from '../background';
+import type { EventBus } from '../bus/event-bus';
 import type { Clock } from '../clock';
-import type { Database, Db } from '../db/schema';
-import { jsonColumn } from '../db/json-column';
+import type { Db } from '../db/schema';
 import { orgPolicy } from '../policy';
-import { markCallEnded } from './ended-calls';
+import * as loops from './agent-loops';
+import { heartbeat, recoverGone, recoverOrphans } from './connections';
+import { legacyOf, modelPolicyOf, parseState } from './agent-state';
+import type { AgentChange, AgentListener, AgentRecord, ApplyOptions, ApplyOutcome, EventInput, Who } from './agent-types';
+import { holdConnection } from './connections';
+import { auditStep, followCalls } from './agent-writes';
 import {
   initialOperatorState, invariantProblems, nextDeadline, offerable, step,
-  type CallState, type Effect, type EndCause, type ModelPolicy, type OperatorEvent, type OperatorState, type Refusal, type Transition,
+  type Effect, type EndCause, type OperatorEvent, type OperatorState,
 } from '../../shared/rules/operator-model';
-import type { OrgPolicy } from '../../shared/gateway/policy';
-import type { AgentState } from '../../shared/gateway/sip';
 
-export interface Who {
-  userId: string;
-  orgId: string;
-  username: string;
-}
+export { legacyOf, modelPolicyOf, parseState, sipUserOf } from './agent-state';
 
-/** The legacy view of an agent (listAgents, the board, the legacy agentState push). */
-export interface AgentRecord extends Who {
-  /** The old vocabulary: the model's `ringing` is `on_call` here. */
-  state: AgentState;
-  reason: string | null;
-  since: Date;
-  model: OperatorState;
-}
-
-export interface AgentChange extends Who {
-  state: OperatorState;
-  previous: OperatorState;
-  transitions: Transition[];
-  effects: Effect[];
-  /** 'client' (an intent over /ws), 'gateway' (routing, sweeper, engines, connect/disconnect). */
-  by: 'client' | 'gateway';
-  origin: unknown;
-}
-export type AgentListener = (change: AgentChange) => void;
-
-/** An event without its time: apply() stamps it with the clock when it steps. */
-export type EventInput = OperatorEvent extends infer E ? (E extends OperatorEvent ? Omit<E, 'at'> : never) : never;
-
-export type ApplyOutcome =
-  | { kind: 'accepted'; state: OperatorState; previous: OperatorState; transitions: Transition[]; effects: Effect[] }
-  /** A duplicate or stale fact: nothing changed. */
-  | { kind: 'ignored'; state: OperatorState }
-  | { kind: 'refused'; refusal: Refusal; state: OperatorState }
-  /** The step would have broken an invariant (a bug): reported, nothing stored. */
-  | { kind: 'invalid'; problems: string[]; state: OperatorState };
-
-export interface ApplyOptions {
-  by?: 'client' | 'gateway';
-  /** Runs inside the storing transaction, only for an accepted step (e.g. routing's call row). */
-  within?: (tx: Transaction<Database>, next: OperatorState) => Promise<void>;
-  /** Extra audit detail for the agent transitions of this step. */
-  detail?: Record<string, unknown>;
-  /** Handed to the listeners with the change (a socket marks the step that answers its message). */
-  origin?: unknown;
-}
-
-/** Koe username -> SIP user part: lower-cased; Koe usernames ([A-Za-z0-9._-]) are valid SIP user characters. */
-export function sipUserOf(username: string): string {
-  return username.toLowerCase();
-}
-
-export function modelPolicyOf(p: OrgPolicy): ModelPolicy {
-  return { ringSeconds: p.agents.ringSeconds, wrapUpSeconds: p.agents.wrapUpSeconds, graceSeconds: p.agents.clientGraceSeconds };
-}
-
-export function parseState(value: unknown): OperatorState {
-  return jsonColumn<OperatorState>(value);
-}
-
-export function legacyOf(s: OperatorState): { state: AgentState; reason: string | null; since: Date } {
-  const state: AgentState = s.agent === 'ringing' ? 'on_call' : s.agent;
-  return { state, reason: s.agent === 'not_ready' ? (s.reason ?? s.reasonCode) : null, since: new Date(s.since) };
-}
-
-/** calls.status for a model call state. */
-function callStatus(state: CallState['state']): 'ringing' | 'answered' | 'ended' | 'wrapped_up' {
-  if (state === 'offered' || state === 'ringing') return 'ringing';
-  if (state === 'ended' || state === 'wrapped_up') return state;
-  return 'answered';
-}
+export type { AgentChange, AgentListener, AgentRecord, ApplyOptions, ApplyOutcome, EventInput, Who } from './agent-types';
 
 const MAX_WRITE_ATTEMPTS = 5;
+const HEARTBEAT_MS = 5_000;
 
-export class AgentRegistry {
+class NotOwned extends Error {
+  constructor(readonly state: OperatorState) {
+    super('the connection is not held by that instance');
+  }
+}
+
+export class AgentRegistry implements loops.LoopHost {
   private readonly listeners = new Set<AgentListener>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Re-reads of changes heard from other instances, one at a time per operator (their order). */
+  private readonly remoteReads = new Map<string, Promise<void>>();
   private sweeper: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
   private recovering: Promise<void> | null = null;
+  private readonly unsubscribeBus: () => void;
   /** Refusals of intents by code: normal (an operator pressing "ready" while locked), so counted, not audited. */
   readonly refusals = new Map<string, number>();
 
   constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
+    readonly db: Db,
+    readonly clock: Clock,
+    private readonly bus: EventBus,
     /** The calls rtpengine knows to be live (its `list` command), or null when no engine is configured. */
     private readonly engineCalls: (() => Promise<string[]>) | null = null,
-  ) {}
+  ) {
+    this.unsubscribeBus = bus.subscribe('agent', (m, d) => {
+      if (!d.local) this.heardRemote(m);
+    });
+  }
 
-  /** Subscribe to every accepted step; returns the unsubscribe function. */
+  /** Subscribe to every accepted step (this process's and, re-read, other instances'); returns the unsubscribe. */
   subscribe(listener: AgentListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  // ------------------------------------------------------------------ reads
-  private recordOf(who: Who, s: OperatorState): AgentRecord {
-    return { ...who, ...legacyOf(s), model: s };
+  private emit(change: AgentChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        // a listener's failure is its own: the change stands and the other listeners still hear it
+        reportBackgroundFailure('agents: state listener', err);
+      }
+    }
   }
 
+  /** Another instance stepped this operator: re-read the stored state (the authority) and tell the listeners. */
+  private heardRemote(m: { userId: string; orgId: string; username: string; version: number; effects: Effect[] }): void {
+    const prev = this.remoteReads.get(m.userId) ?? Promise.resolve();
+    const run = prev.then(async () => {
+      const a = await this.get(m.userId);
+      if (!a) return;
+      this.emit({ userId: m.userId, orgId: m.orgId, username: m.username, state: a.model, previous: a.model, transitions: [], effects: m.effects, by: 'gateway', origin: undefined, remote: true });
+    }).catch((err: unknown) => reportBackgroundFailure('agents: re-reading a change made on another instance', err));
+    this.remoteReads.set(m.userId, run);
+    void run.then(() => {
+      if (this.remoteReads.get(m.userId) === run) this.remoteReads.delete(m.userId);
+    });
+  }
+
+  // ------------------------------------------------------------------ reads
   async get(userId: string): Promise<AgentRecord | undefined> {
     return (await this.getMany([userId])).get(userId);
   }
@@ -143,7 +113,10 @@ export class AgentRegistry {
       .select(['o.user_id', 'o.org_id', 'o.state', 'u.username'])
       .where('o.user_id', 'in', [...userIds])
       .execute();
-    for (const r of rows) out.set(r.user_id, this.recordOf({ userId: r.user_id, orgId: r.org_id, username: r.username }, parseState(r.state)));
+    for (const r of rows) {
+      const s = parseState(r.state);
+      out.set(r.user_id, { userId: r.user_id, orgId: r.org_id, username: r.username, ...legacyOf(s), model: s });
+    }
     return out;
   }
 
@@ -158,8 +131,22 @@ export class AgentRegistry {
   // ------------------------------------------------------------------ the one writer
   /** Feeds one event to one operator's model (queued per operator). Throws only on a storage failure. */
   apply(who: Who, ev: EventInput, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
+    return this.queued(who, () =>
+      (this.applyNow(who, ev, opts, false) as Promise<ApplyOutcome>).catch((err: unknown) => {
+        if (err instanceof NotOwned) return { kind: 'ignored' as const, state: err.state };
+        throw err;
+      }),
+    );
+  }
+
+  /** The sweeper's `tick`: stepped only if this process claims the row while its deadline is due. */
+  tickIfDue(who: Who): Promise<ApplyOutcome | 'not_due'> {
+    return this.queued(who, () => this.applyNow(who, { type: 'tick' }, {}, true));
+  }
+
+  private queued<T>(who: Who, fn: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(who.userId) ?? Promise.resolve();
-    const run = prev.then(() => this.applyNow(who, ev, opts));
+    const run = prev.then(fn);
     // the caller gets run's failure; the queue only waits for it to settle before the next step
     const tail = Promise.allSettled([run]).then(() => undefined);
     this.queues.set(who.userId, tail);
@@ -169,13 +156,18 @@ export class AgentRegistry {
     return run;
   }
 
-  private async applyNow(who: Who, ev: EventInput, opts: ApplyOptions): Promise<ApplyOutcome> {
+  private async applyNow(who: Who, ev: EventInput, opts: ApplyOptions, claimDue: boolean): Promise<ApplyOutcome | 'not_due'> {
     const policy = modelPolicyOf(await orgPolicy(this.db, who.orgId));
     for (let attempt = 1; ; attempt++) {
       // One transaction: the row is read FOR UPDATE (another process stepping this operator waits
-      // here), stepped, and written back only if its version is still the one read.
-      const result = await this.db.transaction().execute(async (tx): Promise<ApplyOutcome | 'raced'> => {
-        const row = await tx.selectFrom('operator_states').select(['state', 'version']).where('user_id', '=', who.userId).forUpdate().executeTakeFirst();
+      // here), stepped, and written back only if its version is still the one read. The
+      // sweeper's tick does not wait: a row another instance holds is skipped (that instance
+      // is stepping it), and a row whose deadline is no longer due (fired elsewhere) is left.
+      const result = await this.db.transaction().execute(async (tx): Promise<ApplyOutcome | 'raced' | 'not_due'> => {
+        let q = tx.selectFrom('operator_states').select(['state', 'version']).where('user_id', '=', who.userId);
+        if (claimDue) q = q.where('next_deadline', '<=', this.clock.now());
+        const row = await (claimDue ? q.forUpdate().skipLocked() : q.forUpdate()).executeTakeFirst();
+        if (claimDue && !row) return 'not_due';
         const at = this.clock.now().getTime();
         const current = row ? parseState(row.state) : initialOperatorState(at);
         const r = step(current, { ...ev, at } as OperatorEvent, policy);
@@ -213,185 +205,63 @@ export class AgentRegistry {
             })))
             .execute();
         }
+        if (ev.type === 'connected' || ev.type === 'disconnected') {
+          // not held by that instance (another released it first): nothing of this step is stored
+          if (!(await holdConnection(tx, this.bus.origin, who.userId, ev.type, opts.connectionOf, current.connections))) throw new NotOwned(current);
+        }
         await opts.within?.(tx, next);
-        await this.followCalls(tx, who, r.transitions, next);
-        await this.auditStep(tx, who, r.transitions, r.effects, opts);
+        await followCalls(tx, this.clock, who, r.transitions, next);
+        await auditStep(tx, this.clock, who, r.transitions, r.effects, opts);
+        await this.bus.publishIn(tx, 'agent', { userId: who.userId, orgId: who.orgId, username: who.username, version: next.version, effects: r.effects });
         return { kind: 'accepted', state: next, previous: current, transitions: r.transitions, effects: r.effects };
       });
       if (result === 'raced') {
         if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`operator state of ${who.userId}: lost the version race ${attempt} times`);
         continue;
       }
-      if (result.kind === 'accepted') {
-        const change: AgentChange = { ...who, state: result.state, previous: result.previous, transitions: result.transitions, effects: result.effects, by: opts.by ?? 'gateway', origin: opts.origin };
-        for (const l of this.listeners) {
-          try {
-            l(change);
-          } catch (err) {
-            // a listener's failure is its own: the change stands and the other listeners still hear it
-            reportBackgroundFailure('agents: state listener', err);
-          }
-        }
+      if (result !== 'not_due' && result.kind === 'accepted') {
+        this.emit({ ...who, state: result.state, previous: result.previous, transitions: result.transitions, effects: result.effects, by: opts.by ?? 'gateway', origin: opts.origin });
       }
       return result;
     }
   }
 
-  /** The calls rows (CRM) follow the model: status, answered_at, ended_at, end cause. */
-  private async followCalls(tx: Transaction<Database>, who: Who, transitions: Transition[], next: OperatorState): Promise<void> {
-    const touched = new Set(transitions.filter((t) => t.subject === 'call' && t.callId).map((t) => t.callId!));
-    for (const callId of touched) {
-      const c = next.calls.find((x) => x.callId === callId);
-      if (!c) continue;
-      const wrapSeconds = c.state === 'wrapped_up' && c.endedAt !== null ? Math.max(0, Math.round((this.clock.now().getTime() - c.endedAt) / 1000)) : null;
-      await tx
-        .updateTable('calls')
-        .set({
-          status: callStatus(c.state),
-          ...(c.answeredAt !== null ? { answered_at: new Date(c.answeredAt) } : {}),
-          ...(c.endedAt !== null ? { ended_at: new Date(c.endedAt) } : {}),
-          ...(c.cause ? { end_cause: c.cause } : {}),
-          ...(wrapSeconds !== null ? { wrap_up_seconds: sql<number>`coalesce(wrap_up_seconds, ${wrapSeconds})` } : {}),
-          updated_at: this.clock.now(),
-        })
-        .where('org_id', '=', who.orgId)
-        .where('sip_call_id', '=', callId)
-        .where('operator_id', '=', who.userId)
-        .execute();
-    }
-  }
-
-  private async auditStep(tx: Transaction<Database>, who: Who, transitions: Transition[], effects: Effect[], opts: ApplyOptions): Promise<void> {
-    const by = opts.by ?? 'gateway';
-    for (const t of transitions) {
-      if (t.subject !== 'agent') continue;
-      await appendAudit(tx, this.clock, {
-        action: 'agent.state',
-        orgId: who.orgId,
-        actor: by === 'client' ? { userId: who.userId, username: who.username } : null,
-        target: { type: 'user', id: who.userId },
-        detail: { state: t.to, previous: t.from, by, event: t.event, ...(t.cause ? { cause: t.cause } : {}), ...opts.detail },
-      });
-    }
-    for (const e of effects) {
-      if (e.type !== 'repaired') continue;
-      await appendAudit(tx, this.clock, {
-        action: 'agent.repair',
-        orgId: who.orgId,
-        actor: null,
-        target: { type: 'user', id: who.userId },
-        detail: { callId: e.callId, was: e.was, cause: 'repair' },
-      });
-    }
-  }
-
   // ------------------------------------------------------------------ the engines and the clock
-  /** Feeds `tick` to every operator whose next deadline has passed; returns how many. */
+  /** Feeds `tick` to every operator whose next deadline has passed; returns how many were due. */
   sweep(): Promise<number> {
     // one sweep at a time (a slow database must not stack sweeps up)
-    this.sweeping ??= this.sweepNow().finally(() => {
+    this.sweeping ??= loops.sweepDue(this).finally(() => {
       this.sweeping = null;
     });
     return this.sweeping;
   }
 
-  private async sweepNow(): Promise<number> {
-    const due = await this.db
-      .selectFrom('operator_states as o')
-      .innerJoin('users as u', 'u.id', 'o.user_id')
-      .select(['o.user_id', 'o.org_id', 'u.username'])
-      .where('o.next_deadline', '<=', this.clock.now())
-      .orderBy('o.next_deadline')
-      .limit(500)
-      .execute();
-    for (const r of due) {
-      try {
-        await this.apply({ userId: r.user_id, orgId: r.org_id, username: r.username }, { type: 'tick' });
-      } catch (err) {
-        // this operator's tick failed: the others still get theirs, and the deadline stays due
-        reportBackgroundFailure('agents: sweeper tick', err);
-      }
-    }
-    return due.length;
-  }
-
-  /** Operators the model thinks are in a call (ringing / on call). */
-  private async inCall(): Promise<Who[]> {
-    const rows = await this.db
-      .selectFrom('operator_states as o')
-      .innerJoin('users as u', 'u.id', 'o.user_id')
-      .select(['o.user_id', 'o.org_id', 'u.username'])
-      .where(sql<boolean>`o.state->>'agent' in ('ringing', 'on_call')`)
-      .execute();
-    return rows.map((r) => ({ userId: r.user_id, orgId: r.org_id, username: r.username }));
-  }
-
-  /**
-   * The watchdog: the engines' live calls -> `reconcile` for every operator in a call (a call
-   * the engines no longer have is ended "repair", audited agent.repair). Returns the repairs.
-   * An engine that cannot be asked repairs nothing (an empty answer from a failed ask would
-   * end every call): the failure is thrown to the caller, which reports it.
-   */
+  /** The watchdog (server/sip/agent-loops.ts); 0 without an engine. */
   async watchdog(): Promise<number> {
-    if (!this.engineCalls) return 0;
-    const live = await this.engineCalls();
-    let repaired = 0;
-    for (const who of await this.inCall()) {
-      try {
-        const out = await this.apply(who, { type: 'reconcile', liveCallIds: live });
-        if (out.kind === 'accepted') repaired += out.effects.filter((e) => e.type === 'repaired').length;
-      } catch (err) {
-        reportBackgroundFailure('agents: watchdog reconcile', err);
-      }
-    }
-    return repaired;
+    return this.engineCalls ? loops.watchdog(this, this.engineCalls) : 0;
   }
 
   /** Kamailio saw the call end (BYE): `ended` (completed) for every operator the call involved. */
-  async callEnded(callId: string, cause: EndCause = 'completed'): Promise<number> {
-    // first the end itself (a late offer of this call is refused from now on), then the
-    // operators who were offered it before
-    await markCallEnded(this.db, callId, this.clock.now());
-    const rows = await this.db
-      .selectFrom('operator_transitions as t')
-      .innerJoin('users as u', 'u.id', 't.user_id')
-      .select(['t.user_id', 't.org_id', 'u.username'])
-      .distinct()
-      .where('t.sip_call_id', '=', callId)
-      .execute();
-    let ended = 0;
-    for (const r of rows) {
-      const out = await this.apply({ userId: r.user_id, orgId: r.org_id, username: r.username }, { type: 'ended', callId, cause });
-      if (out.kind === 'accepted') ended++;
-    }
-    return ended;
+  callEnded(callId: string, cause: EndCause = 'completed'): Promise<number> {
+    return loops.callEnded(this, callId, cause);
   }
 
-  /**
-   * A gateway that starts has no sockets yet: connections the stored states still count were
-   * held by a process that is gone (a crash leaves no `disconnected`). Each is fed
-   * `disconnected` so the grace starts now: a client that reconnects within it loses nothing,
-   * one that does not goes offline (never a ghost "ready" after a restart). One gateway process
-   * per database until issue 14 gives connections an owner.
-   */
-  recoverConnections(): Promise<number> {
-    const run = this.recoverNow();
+  /** Joins the instances (heartbeat every 5 s) and releases what gone instances held (server/sip/connections.ts). */
+  recoverConnections(opts: { staleSeconds?: number } = {}): Promise<number> {
+    const pass = () => heartbeat(this.db, this.bus.origin).then(() => recoverGone(this, opts.staleSeconds));
+    this.heartbeatTimer ??= setInterval(() => void pass().catch((err: unknown) => reportBackgroundFailure('agents: heartbeat, gone instances', err)), HEARTBEAT_MS);
+    this.heartbeatTimer.unref();
+    const run = pass().then(async (n) => n + (await recoverOrphans(this)));
     this.recovering = run.then(() => undefined, () => undefined);
     return run;
   }
 
-  private async recoverNow(): Promise<number> {
-    const rows = await this.db
-      .selectFrom('operator_states as o')
-      .innerJoin('users as u', 'u.id', 'o.user_id')
-      .select(['o.user_id', 'o.org_id', 'o.state', 'u.username'])
-      .where(sql<boolean>`(o.state->>'connections')::int > 0`)
-      .execute();
-    for (const r of rows) {
-      const who = { userId: r.user_id, orgId: r.org_id, username: r.username };
-      for (let n = parseState(r.state).connections; n > 0; n--) await this.apply(who, { type: 'disconnected' });
-    }
-    return rows.length;
+  /** Leaves the instances (shutdown, after the sockets' last steps): what is still held is recovered by the others. */
+  async retire(): Promise<void> {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    this.unsubscribeBus();
+    await this.db.deleteFrom('gateway_instances').where('id', '=', this.bus.origin).execute();
   }
 
   /** Starts the sweeper (deadlines) and, with an engine, the watchdog. */
@@ -408,7 +278,7 @@ export class AgentRegistry {
   /** Waits for the queued steps (tests, shutdown). */
   async idle(): Promise<void> {
     await this.recovering;
-    while (this.queues.size) await Promise.all([...this.queues.values()]);
+    while (this.queues.size || this.remoteReads.size) await Promise.all([...this.queues.values(), ...this.remoteReads.values()]);
     await this.sweeping;
   }
 

@@ -82,7 +82,7 @@ export class KamailioAccessPush {
     try {
       const nowSec = Math.floor(this.ctx.clock.now().getTime() / 1000);
       const cuts: AccessCut[] = [];
-      for (const [userId, at] of this.ctx.sipAccess.cuts()) {
+      for (const [userId, at] of await this.ctx.sipAccess.cuts(new Date((nowSec - this.ctx.config.sip.credentialTtlSeconds) * 1000))) {
         const user = await this.sipUserOf(userId);
         if (!user) continue;
         const cut = this.cutOf(user, at);

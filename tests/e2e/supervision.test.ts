@@ -120,7 +120,7 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     console.log(`customer BYE -> lead's legs closed: ${endedMs} ms`);
     expect(await lead.locator('audio[data-testid="supervision-audio"]').count()).toBe(0);
     expect(await lead.evaluate(() => (window as any).__koeTest.pcs.filter((p: RTCPeerConnection) => p.connectionState !== 'closed' && p.getTransceivers().some((t) => t.receiver.track && !t.sender.track && t.direction !== 'sendrecv')).length)).toBe(0);
-    expect(w.stack.gateway.ctx.supervision.active()).toEqual([]);
+    expect(await w.stack.gateway.ctx.supervision.active()).toEqual([]);
     const actions = (await audits('supervision.started')).concat(await audits('supervision.mode'), await audits('supervision.stopped')).filter((r) => r.detail.callId === callId);
     expect(actions.map((a) => `${a.action}:${a.detail.mode}`).sort()).toEqual(
       ['supervision.started:monitor', 'supervision.mode:whisper', 'supervision.mode:barge', 'supervision.mode:monitor', 'supervision.stopped:monitor'].sort(),

@@ -57,13 +57,29 @@ function when<T>(current: () => T, subscribe: (l: () => void) => () => void, tes
     });
   });
 }
-/** The running gateway's record of an operator's SIP registration (as the board shows it), and when it changes. */
-const registrationOf = (userId: string) => gw.gw.ctx.supervision['registrations'].get(userId);
-const registrationChanges = (l: () => void) => {
-  const listeners = gw.gw.ctx.supervision['boardListeners'];
-  listeners.add(l);
-  return () => void listeners.delete(l);
-};
+/**
+ * The running gateway's record of an operator's SIP registration (sip_registrations: its state and
+ * the instance that holds the operator's socket), read again on every board event the bus carries
+ * for that user (the event the gateway publishes when the registration changes).
+ */
+const registrationOf = async (userId: string) =>
+  gw.gw.ctx.db.selectFrom('sip_registrations').select(['state', 'instance']).where('user_id', '=', userId).executeTakeFirst();
+function registrationBecomes(userId: string, state: string): Promise<string> {
+  const ctx = gw.gw.ctx;
+  return new Promise((resolve, reject) => {
+    const check = () =>
+      registrationOf(userId).then((r) => {
+        if (r?.state === state && r.instance === ctx.bus.origin) {
+          off();
+          resolve(r.state);
+        }
+      }, reject);
+    const off = ctx.bus.subscribe('board', (e) => {
+      if (e.userId === userId) void check();
+    });
+    void check();
+  });
+}
 const linkPhase = (s: MainServices, phase: LinkStatus['phase']) => when(() => s.link.status(), (l) => s.link.onStatus(l), (st) => st.phase === phase);
 const agentWhere = (s: MainServices, test: (a: AgentSnapshot) => boolean) => when(() => s.agent.snapshot(), (l) => s.agent.onChange(l), test);
 
@@ -89,7 +105,7 @@ describe('the gateway link across a gateway restart', () => {
     // the operator is ready, the phone registered, the microphone there
     expect(await s.agent.intent({ kind: 'microphone', available: true })).toMatchObject({ outcome: 'accepted' });
     expect(await s.agent.intent({ kind: 'setAvailability', state: 'ready' })).toMatchObject({ outcome: 'accepted', view: { agent: 'ready' } });
-    const reported = when(() => registrationOf(user.id), registrationChanges, (r) => r === 'registered');
+    const reported = registrationBecomes(user.id, 'registered');
     expect(s.supervision.reportRegistration('registered')).toBe(true);
     await reported;
     const before = s.agent.snapshot().view!;
@@ -104,9 +120,9 @@ describe('the gateway link across a gateway restart', () => {
       viewDuringOutage = s.agent.snapshot();
       expect(await s.agent.intent({ kind: 'setAvailability', state: 'break' })).toEqual({ outcome: 'refused', refusal: 'unreachable' });
     });
-    // a new gateway process: nothing of this client in its memory until the link re-sends it
-    expect(registrationOf(user.id)).toBeUndefined();
-    const reregistered = when(() => registrationOf(user.id), registrationChanges, (r) => r === 'registered');
+    // a new gateway process: the stored registration is the old instance's until the link re-sends it
+    expect((await registrationOf(user.id))?.instance).not.toBe(gw.gw.ctx.bus.origin);
+    const reregistered = registrationBecomes(user.id, 'registered');
     await linkPhase(s, 'back');
     const after = await agentWhere(s, (a) => a.link === 'connected' && a.view !== null && a.view.version > before.version);
 

@@ -512,6 +512,15 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     expect(typeof repair[0]!.detail === 'string' ? JSON.parse(repair[0]!.detail) : repair[0]!.detail).toMatchObject({ callId, was: 'answered' });
   });
 
+  /**
+   * The suite's gateway "crashes" (issue 14: connections have owners): it is no longer seen
+   * (its gateway_instances row aged past 15 s), so the next gateway that starts releases the
+   * connections it held. (Before issue 14 any start released every counted connection.)
+   */
+  const crash = async () => {
+    await h.db.updateTable('gateway_instances').set({ seen_at: new Date(0) }).where('id', '=', h.gw.ctx.bus.origin).execute();
+  };
+
   it('a restarted gateway on the same database resumes the state and its deadlines (and recovers connections a crash left counted)', async () => {
     const { u, c } = await readyOperator();
     const callId = `rs-${randomUUID()}@x`;
@@ -520,6 +529,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     // a crash: the socket's `disconnected` never reaches the database
     const before = await stored(u);
     expect(before.state.connections).toBe(1);
+    await crash();
     const gw2: Gateway = await createGateway({
       db: h.db, clock: h.clock,
       config: { argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' }, sip: { routeSecret: ROUTE_SECRET } },
@@ -548,6 +558,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     await c.next((m) => m.type === 'operatorState' && m.view.agent === 'ringing');
     await c.op({ kind: 'answered', callId });
     await c.op({ kind: 'ended', callId, cause: 'completed' });
+    await crash();
     const gw2 = await createGateway({
       db: h.db, clock: h.clock,
       config: { argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' }, sip: { routeSecret: ROUTE_SECRET } },

@@ -231,7 +231,7 @@ describe('supervision rules (gateway + rtpengine)', () => {
     expect((await ended).reason).toBe('call_ended');
     expect((await opA.seen((x) => x.type === 'supervisionStop' && x.legId === o2.legId)).legId).toBe(o2.legId);
     expect((await audits('supervision.stopped', callId))[0]!.detail).toMatchObject({ reason: 'call_ended', mode: 'whisper' });
-    expect(f.stack.gateway.ctx.supervision.active().filter((a) => a.callId === callId)).toEqual([]);
+    expect((await f.stack.gateway.ctx.supervision.active()).filter((a) => a.callId === callId)).toEqual([]);
     opA.close();
     opB.close();
   });

@@ -1,0 +1,61 @@
+// The operator model's types at the gateway (server/sip/agents.ts AgentRegistry).
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+import type { Effect, OperatorEvent, OperatorState, Refusal, Transition } from '../../shared/rules/operator-model';
+import type { AgentState } from '../../shared/gateway/sip';
+
+export interface Who {
+  userId: string;
+  orgId: string;
+  username: string;
+}
+
+/** The legacy view of an agent (listAgents, the board, the legacy agentState push). */
+export interface AgentRecord extends Who {
+  /** The old vocabulary: the model's `ringing` is `on_call` here. */
+  state: AgentState;
+  reason: string | null;
+  since: Date;
+  model: OperatorState;
+}
+
+export interface AgentChange extends Who {
+  state: OperatorState;
+  /** For a change heard from another instance: the state re-read (its transitions stay there). */
+  previous: OperatorState;
+  transitions: Transition[];
+  effects: Effect[];
+  /** 'client' (an intent over /ws), 'gateway' (routing, sweeper, engines, connect/disconnect). */
+  by: 'client' | 'gateway';
+  origin: unknown;
+  /** Made through another gateway instance (the bus). */
+  remote?: boolean;
+}
+export type AgentListener = (change: AgentChange) => void;
+
+/** An event without its time: apply() stamps it with the clock when it steps. */
+export type EventInput = OperatorEvent extends infer E ? (E extends OperatorEvent ? Omit<E, 'at'> : never) : never;
+
+export type ApplyOutcome =
+  | { kind: 'accepted'; state: OperatorState; previous: OperatorState; transitions: Transition[]; effects: Effect[] }
+  /** A duplicate or stale fact: nothing changed. */
+  | { kind: 'ignored'; state: OperatorState }
+  | { kind: 'refused'; refusal: Refusal; state: OperatorState }
+  /** The step would have broken an invariant (a bug): reported, nothing stored. */
+  | { kind: 'invalid'; problems: string[]; state: OperatorState };
+
+export interface ApplyOptions {
+  by?: 'client' | 'gateway';
+  /** Runs inside the storing transaction, only for an accepted step (e.g. routing's call row). */
+  within?: (tx: Transaction<Database>, next: OperatorState) => Promise<void>;
+  /** Extra audit detail for the agent transitions of this step. */
+  detail?: Record<string, unknown>;
+  /** Handed to the listeners with the change (a socket marks the step that answers its message). */
+  origin?: unknown;
+  /**
+   * Recovery only: the instance whose connection a `disconnected` releases (a gone one), or
+   * 'orphan' (a connection no instance owns: counted before connections had owners).
+   */
+  connectionOf?: string;
+}
+
