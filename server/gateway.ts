@@ -18,8 +18,8 @@ import { registerAdminRoutes } from './admin/routes';
 import { registerAuthRoutes } from './auth/routes';
 import { registerCrmRoutes } from './crm/routes';
 import { registerWebSocket } from './ws/socket';
-import { registerSipRoutes } from './routes/sip';
-import { registerSupervisionRoutes } from './routes/supervision';
+import { registerSipRoutes } from './sip/routes';
+import { registerSupervisionRoutes } from './supervision/routes';
 import { GATEWAY_VERSION } from './version';
 
 export interface Gateway {

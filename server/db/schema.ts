@@ -1,6 +1,8 @@
 // Row types of every table, for Kysely. Timestamps are timestamptz (Date in JS); all
 // time comparisons use the gateway's injected clock, never SQL now().
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
+export type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 
 type Json = ColumnType<unknown, string, string>;
 
@@ -180,132 +182,6 @@ export interface CustomerPhonesTable {
   campaign_id: string;
   org_id: string;
 }
-export interface EndedCallsTable {
-  sip_call_id: string;
-  ended_at: Date;
-}
-export interface BusEventsTable {
-  seq: Generated<number>;
-  origin: string;
-  kind: string;
-  payload: unknown;
-  at: Generated<Date>;
-}
-export interface CallsTable {
-  id: string;
-  org_id: string;
-  sip_call_id: string;
-  operator_id: string;
-  campaign_id: string | null;
-  customer_id: string | null;
-  caller_e164: string | null;
-  dialled_e164: string | null;
-  blocked: boolean;
-  status: 'ringing' | 'answered' | 'ended' | 'wrapped_up';
-  ringing_at: Date;
-  answered_at: Date | null;
-  ended_at: Date | null;
-  disposition: string | null;
-  wrap_up_seconds: number | null;
-  created_at: Date;
-  updated_at: Date;
-  /** The model's end cause (operator-model.ts END_CAUSES); null while live or before 0005. */
-  end_cause: Generated<string | null>;
-  direction: Generated<'inbound' | 'outbound'>;
-  /** The rtpengine (ng host:port) anchoring the call, when known (0008, server/sip/media-nodes.ts). */
-  media_node: Generated<string | null>;
-}
-/** One operator's model state (0005): written only by AgentRegistry.apply. */
-export interface OperatorStatesTable {
-  user_id: string;
-  org_id: string;
-  state: Json;
-  version: number;
-  next_deadline: Date | null;
-  updated_at: Date;
-}
-export interface OperatorTransitionsTable {
-  id: Generated<string>;
-  org_id: string;
-  user_id: string;
-  sip_call_id: string | null;
-  subject: 'agent' | 'call';
-  from_state: string;
-  to_state: string;
-  event: string;
-  cause: string | null;
-  at: Date;
-}
-export interface NotesTable {
-  id: string;
-  org_id: string;
-  campaign_id: string;
-  customer_id: string | null;
-  call_id: string | null;
-  author_id: string;
-  client_note_id: string;
-  body: string;
-  open: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
-
-/** A supervision session and its rtpengine legs (0009): server/supervision/store.ts. */
-export interface SupervisionSessionsTable {
-  id: string;
-  org_id: string;
-  lead_id: string;
-  lead_username: string;
-  operator_id: string;
-  operator_username: string;
-  call_id: string;
-  mode: 'monitor' | 'whisper' | 'barge';
-  /** The rtpengine (ng host:port) that holds the legs. */
-  rtpengine: string;
-  listen_to_tag: string;
-  publish_tag: string | null;
-  operator_leg_id: string | null;
-  operator_to_tag: string | null;
-  operator_offer: string | null;
-  operator_connected: Generated<boolean>;
-  started_at: Date;
-  ended_at: Date | null;
-  end_reason: string | null;
-}
-export interface SipRegistrationsTable {
-  user_id: string;
-  state: 'registered' | 'connecting' | 'failed' | 'offline';
-  instance: string;
-  updated_at: Date;
-}
-export interface SipAccessCutsTable {
-  user_id: string;
-  cut_at: Date;
-  reason: string;
-}
-export interface ThrottleBucketsTable {
-  key: string;
-  tokens: number;
-  at: Date;
-  granted: boolean;
-}
-export interface GatewayInstancesTable {
-  id: string;
-  started_at: Date;
-  seen_at: Date;
-}
-/** The operator connections an instance holds (the model's `connections`, per owner). */
-export interface OperatorConnectionsTable {
-  instance: string;
-  user_id: string;
-  n: number;
-}
-export interface ThrottleCountersTable {
-  key: string;
-  window_start: Date;
-  count: number;
-}
-
 export interface Database {
   orgs: OrgsTable;
   roles: RolesTable;

@@ -20,7 +20,7 @@ import { reportBackgroundFailure } from '../background';
 import type { GatewayContext } from '../context';
 import { campaignScope } from '../crm/scope';
 import type { Principal } from '../principal';
-import { customersByPhoneQuery } from '../routes/crm';
+import { customersByPhoneQuery } from '../crm/queries';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import { legacyOf, type ApplyOptions, type ApplyOutcome, type EventInput, type Who } from './agents';
@@ -36,7 +36,7 @@ export interface AgentSocket {
 }
 
 /**
- * `allowed` is the socket's live check (server/routes/ws.ts LivePrincipal): every push passes it
+ * `allowed` is the socket's live check (server/ws/live-principal.ts LivePrincipal): every push passes it
  * first, so a revoked session, a disabled user or a role without calls:handle stops receiving
  * states at once, before the socket is closed. `principal` reads the socket's current principal.
  */

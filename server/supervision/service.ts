@@ -23,7 +23,8 @@ import { orgPolicy } from '../policy';
 import { actorOf, type Principal } from '../auth/principal-type';
 import type { AgentRegistry } from '../sip/agents';
 import { Board } from './board';
-import { NgClient, type Bencodable } from './ng';
+import { SupervisionEngines } from './engines';
+import type { Bencodable } from './ng';
 import type { MediaNodes } from '../sip/media-nodes';
 import { SupervisionRules } from './rules';
 import { SUBSCRIBER, WEBRTC, iceLite } from './sdp';
@@ -43,8 +44,7 @@ export class SupervisionService {
   private readonly sockets: SupervisionSockets;
   private readonly boardOf: Board;
   private readonly rules: SupervisionRules;
-  /** ng clients by rtpengine address: a session is torn down on the engine that holds it. */
-  private readonly engines = new Map<string, NgClient>();
+  private readonly engines: SupervisionEngines;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
 
@@ -54,16 +54,17 @@ export class SupervisionService {
     private readonly agents: AgentRegistry,
     bus: DurableBus,
     /** This instance's rtpengine (host:port) for new sessions; absent: no supervision started here. */
-    private readonly ngAddress: string | undefined,
+    ngAddress: string | undefined,
     /** Several rtpengines (server/sip/media-nodes.ts): a new session goes to the one holding the call. */
-    private readonly mediaNodes: MediaNodes | null = null,
+    mediaNodes: MediaNodes | null = null,
   ) {
+    this.engines = new SupervisionEngines(ngAddress, mediaNodes);
     this.store = new SupervisionStore(db);
     this.sockets = new SupervisionSockets(db, clock, bus, this.store);
     this.boardOf = new Board(db, clock, agents, bus);
-    this.rules = new SupervisionRules(db, clock, this.boardOf, (a) => this.engine(a));
+    this.rules = new SupervisionRules(db, clock, this.boardOf, (a) => this.engines.engine(a));
     // every instance with an engine polls every live session (any instance's): a gone instance's legs still end
-    if (ngAddress || mediaNodes) {
+    if (this.engines.configured) {
       this.poller = setInterval(() => void this.poll(), POLL_MS);
       this.poller.unref();
     }
@@ -90,26 +91,8 @@ export class SupervisionService {
     return this.boardOf.subscribe(current, send);
   }
 
-  // ------------------------------------------------------------------ engines
-  private engine(address: string): NgClient {
-    let ng = this.engines.get(address);
-    if (!ng) {
-      const [host, port] = address.split(':');
-      ng = new NgClient(host!, Number(port), { timeoutMs: 500, retries: 2 });
-      this.engines.set(address, ng);
-    }
-    return ng;
-  }
-
-  private async need(callId: string): Promise<{ address: string; ng: NgClient }> {
-    const node = this.mediaNodes ? await this.mediaNodes.nodeFor(callId) : null;
-    if (node) return { address: node, ng: this.engine(node) };
-    if (!this.ngAddress || !/^[^:]+:\d+$/.test(this.ngAddress)) throw new GatewayError('not_found', 'supervision is not configured on this gateway (sip.rtpengineNg)');
-    return { address: this.ngAddress, ng: this.engine(this.ngAddress) };
-  }
-
   private async command(s: SessionRow, cmd: string, args: Record<string, Bencodable>): Promise<Record<string, unknown>> {
-    return this.engine(s.rtpengine).command(cmd, { 'call-id': s.call_id, ...args });
+    return this.engines.engine(s.rtpengine).command(cmd, { 'call-id': s.call_id, ...args });
   }
 
   private view(s: SessionRow, extra: Partial<SupervisionView> = {}): SupervisionView {
@@ -124,7 +107,7 @@ export class SupervisionService {
 
   // ------------------------------------------------------------------ start / switch / stop
   async start(p: Principal, callId: string): Promise<SupervisionView> {
-    const { address, ng } = await this.need(callId);
+    const { address, ng } = await this.engines.forNewSession(callId);
     const call = await this.db
       .selectFrom('calls')
       .innerJoin('users', 'users.id', 'calls.operator_id')
@@ -297,6 +280,6 @@ export class SupervisionService {
     this.poller = null;
     this.boardOf.close();
     this.sockets.close();
-    for (const ng of this.engines.values()) ng.close();
+    this.engines.close();
   }
 }

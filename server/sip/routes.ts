@@ -7,10 +7,10 @@ import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 import { parsePermissions } from '../principal';
-import { sipUserOf } from '../sip/agents';
-import { ephemeralCredentials } from '../sip/credentials';
-import { routeInbound } from '../sip/routing';
-import { auditTransfer } from '../sip/transfers';
+import { sipUserOf } from './agents';
+import { ephemeralCredentials } from './credentials';
+import { routeInbound } from './routing';
+import { auditTransfer } from './transfers';
 
 export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock, config } = ctx;
