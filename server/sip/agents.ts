@@ -25,7 +25,7 @@ import {
   type CallState, type Effect, type EndCause, type ModelPolicy, type OperatorEvent, type OperatorState, type Refusal, type Transition,
 } from '../../shared/rules/operator-model';
 import type { OrgPolicy } from '../../shared/gateway/policy';
-import type { AgentState } from '../../shared/gateway/sip';
+import type { LegacyAgentState } from '../../shared/gateway/sip';
 
 export interface Who {
   userId: string;
@@ -36,7 +36,7 @@ export interface Who {
 /** The legacy view of an agent (listAgents, the board, the legacy agentState push). */
 export interface AgentRecord extends Who {
   /** The old vocabulary: the model's `ringing` is `on_call` here. */
-  state: AgentState;
+  state: LegacyAgentState;
   reason: string | null;
   since: Date;
   model: OperatorState;
@@ -87,8 +87,8 @@ export function parseState(value: unknown): OperatorState {
   return jsonColumn<OperatorState>(value);
 }
 
-export function legacyOf(s: OperatorState): { state: AgentState; reason: string | null; since: Date } {
-  const state: AgentState = s.agent === 'ringing' ? 'on_call' : s.agent;
+export function legacyOf(s: OperatorState): { state: LegacyAgentState; reason: string | null; since: Date } {
+  const state: LegacyAgentState = s.agent === 'ringing' ? 'on_call' : s.agent;
   return { state, reason: s.agent === 'not_ready' ? (s.reason ?? s.reasonCode) : null, since: new Date(s.since) };
 }
 

@@ -11,7 +11,7 @@ import { endCauseOfSipStatus, type EndCause, type OperatorView } from '../../../
 import { koe } from '../../koe';
 import { useAgentStore, type Availability } from '../../stores/agent';
 import { setPop, useCustomerStore, type PopState } from '../../stores/customer';
-import { initialPhoneState, liveCalls, updateCall, usePhoneStore, type CallView } from '../../stores/phone';
+import { initialPhoneState, liveCalls, updateCall, usePhoneStore, type PhoneCall } from '../../stores/phone';
 import { holdsUserData, userDataGeneration } from '../../stores/user-data';
 import { flushQueues, patchCall, screenPop } from '../customer/crm-service';
 import { Ringtone } from './ringtone';
@@ -356,7 +356,7 @@ export async function recover(): Promise<void> {
   }
 }
 
-function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = null): CallView {
+function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = null): PhoneCall {
   return { ...info, phase, held: false, muted: false, answeredAt: null, endedAt: null, dtmf: '', consultFor };
 }
 
@@ -487,13 +487,13 @@ function notify(info: CallInfo): void {
 }
 
 /** How the call ended, as the model's cause, from what this phone saw. */
-function endCause(call: CallView, f: CallFacts): Extract<EndCause, 'completed' | 'declined' | 'busy' | 'failed' | 'no_answer'> {
+function endCause(call: PhoneCall, f: CallFacts): Extract<EndCause, 'completed' | 'declined' | 'busy' | 'failed' | 'no_answer'> {
   if (call.answeredAt) return 'completed';
   if (call.direction === 'inbound') return f.declined ? 'declined' : f.busy ? 'busy' : 'completed';
   return endCauseOfSipStatus(f.status ?? null);
 }
 
-function onPhase(call: CallView, phase: CallPhase): void {
+function onPhase(call: PhoneCall, phase: CallPhase): void {
   const f = factsOf(call.id);
   if (phase === 'established') {
     const answeredAt = Date.now();

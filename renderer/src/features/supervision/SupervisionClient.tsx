@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import type { RegistrationState } from '../../../../shared/gateway/supervision';
 import { koe } from '../../koe';
 import { useSessionStore } from '../../stores/session';
 import { usePhoneStore } from '../../stores/phone';
@@ -22,11 +23,11 @@ export function SupervisionClient() {
   useEffect(() => {
     if (!signedIn || !handles) return;
     const stop = startOperatorSupervision();
-    let last: string | null = null;
-    const report = (state: string) => {
-      if (state === last || !['registered', 'connecting', 'failed', 'offline'].includes(state)) return;
+    let last: RegistrationState | null = null;
+    const report = (state: RegistrationState) => {
+      if (state === last) return;
       last = state;
-      void koe().supervision.reportRegistration({ state: state as 'registered' });
+      void koe().supervision.reportRegistration({ state });
     };
     report(usePhoneStore.getState().registration);
     const unsub = usePhoneStore.subscribe((s) => report(s.registration));
