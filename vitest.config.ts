@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['tests/unit/**/*.test.ts'],
+          setupFiles: ['tests/support/has-assertions.ts'],
         },
       },
       {
@@ -17,7 +18,7 @@ export default defineConfig({
           name: 'component',
           environment: 'jsdom',
           include: ['tests/component/**/*.test.tsx'],
-          setupFiles: ['tests/support/component-setup.ts'],
+          setupFiles: ['tests/support/component-setup.ts', 'tests/support/has-assertions.ts'],
         },
       },
       {

@@ -13,6 +13,3 @@ export class GatewayError extends Error {
   }
 }
 
-export const fail = (code: ErrorCode, message: string, extra?: Record<string, unknown>): never => {
-  throw new GatewayError(code, message, extra);
-};

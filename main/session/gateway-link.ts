@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { WsServerMessage } from '../../shared/gateway/api';
+import { WsServerMessage, type WsClientMessage } from '../../shared/gateway/api';
 import { backoffDelay, RECONNECT_BACKOFF, type Backoff } from '../../shared/backoff';
 import type { LinkStatus } from '../../shared/ipc/contract';
 import type { OperatorServerMessage } from '../telephony/agent-state';
@@ -24,8 +24,7 @@ const realTimers: LinkTimers = {
 
 export type LinkEnd = 'revoked' | 'expired';
 
-type ServerMessage = z.infer<typeof WsServerMessage>;
-export type SupervisionPush = Extract<ServerMessage, { type: 'supervisionOffer' | 'supervisionMode' | 'supervisionStop' | 'supervisionEnded' | 'board' | 'boardUpdate' }>;
+export type SupervisionPush = Extract<WsServerMessage, { type: 'supervisionOffer' | 'supervisionMode' | 'supervisionStop' | 'supervisionEnded' | 'board' | 'boardUpdate' }>;
 const OPERATOR_TYPES = new Set<string>(['operatorState', 'operatorRefused', 'operatorNotice', 'operatorHangUp']);
 const SUPERVISION_TYPES = new Set<string>(['supervisionOffer', 'supervisionMode', 'supervisionStop', 'supervisionEnded', 'board', 'boardUpdate']);
 
@@ -134,7 +133,7 @@ export class GatewayLink {
   }
 
   /** Sends a message if the link is authenticated; false when it is not (the caller re-sends on onReady). */
-  send(message: { type: string } & Record<string, unknown>): boolean {
+  send(message: WsClientMessage): boolean {
     if (this.readyState !== 'ready' || this.socket?.readyState !== WebSocket.OPEN) return false;
     this.socket.send(JSON.stringify(message));
     return true;

@@ -1,7 +1,7 @@
 import { deviceSignatureMessage, normalizeUsername } from '../../shared/gateway/device-message';
 import { GatewayCallError, type GatewayClient } from '../../shared/gateway-client';
 import { SignInRefusal as SignInRefusalSchema } from '../../shared/ipc/contract';
-import type { SessionState, SignInInput, SignInOutcome, SignInRefusal } from '../../shared/ipc/contract';
+import type { LockState, SessionState, SignInInput, SignInOutcome, SignInRefusal } from '../../shared/ipc/contract';
 import type { DeviceIdentity } from '../identity/device-identity';
 import type { Logger } from '../ipc/dispatcher';
 import { bestEffort, fallback, logFailure } from '../best-effort';
@@ -227,7 +227,7 @@ export class SessionService {
   }
 
   /** Best effort: tells the gateway the screen locked, for the audit log (a failure is logged). */
-  async reportLock(reason: 'idle' | 'os-lock' | 'suspend' | 'manual'): Promise<void> {
+  async reportLock(reason: NonNullable<LockState['reason']>): Promise<void> {
     const token = this.access?.token;
     if (!token || this.state.status !== 'signed-in') return;
     await bestEffort(this.log, 'telling the gateway about a lock', this.deps.gateway.call('lockEvent', { accessToken: token, body: { reason } }), { reason });

@@ -1,10 +1,11 @@
 import type { z } from 'zod';
+import type { WsClientMessage } from '../../shared/gateway/api';
 import type { OperatorClientMessages, OperatorIntent, OperatorServerMessages } from '../../shared/gateway/operator';
 import type { AgentHangUp, AgentIntentInput, AgentLinkState, AgentNotice, AgentSnapshot, IntentOutcome, IntentRefusal, PendingIntent } from '../../shared/ipc/contract';
 import { newerView, type OperatorView } from '../../shared/rules/operator-model';
 
 export interface AgentLink {
-  send(message: { type: string } & Record<string, unknown>): boolean;
+  send(message: WsClientMessage): boolean;
 }
 
 type ClientMessage = z.infer<(typeof OperatorClientMessages)[number]>;

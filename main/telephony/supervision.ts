@@ -1,8 +1,10 @@
+import type { WsClientMessage } from '../../shared/gateway/api';
+import type { RegistrationState } from '../../shared/gateway/supervision';
 import type { BoardState, EventName, EventPayload } from '../../shared/ipc/contract';
 import type { SupervisionPush } from '../session/gateway-link';
 
 export interface SupervisionLinkLike {
-  send(message: { type: string } & Record<string, unknown>): boolean;
+  send(message: WsClientMessage): boolean;
 }
 type Emit = <E extends 'supervision:signal' | 'supervision:ended' | 'board:changed'>(event: E, payload: EventPayload<E>) => void;
 
@@ -16,7 +18,7 @@ export class SupervisionRelay {
   private listeners = new Set<(event: EventName, payload: unknown) => void>();
   private board: BoardState = { operators: [], updatedAt: null };
   private watching = false;
-  private registration: 'registered' | 'connecting' | 'failed' | 'offline' | null = null;
+  private registration: RegistrationState | null = null;
 
   constructor(
     private readonly link: SupervisionLinkLike,
@@ -58,7 +60,7 @@ export class SupervisionRelay {
     return this.link.send({ type: 'supervisionAnswer', legId, sdp });
   }
 
-  reportRegistration(state: 'registered' | 'connecting' | 'failed' | 'offline'): boolean {
+  reportRegistration(state: RegistrationState): boolean {
     this.registration = state;
     return this.link.send({ type: 'registration', state });
   }

@@ -2,7 +2,7 @@
 import { jsonColumn } from '../db/json-column';
 import type { ModelPolicy, OperatorState } from '../../shared/rules/operator-model';
 import type { OrgPolicy } from '../../shared/gateway/policy';
-import type { AgentState } from '../../shared/gateway/sip';
+import type { LegacyAgentState } from '../../shared/gateway/sip';
 
 /** Koe username -> SIP user part: lower-cased; Koe usernames ([A-Za-z0-9._-]) are valid SIP user characters. */
 export function sipUserOf(username: string): string {
@@ -17,7 +17,7 @@ export function parseState(value: unknown): OperatorState {
   return jsonColumn<OperatorState>(value);
 }
 
-export function legacyOf(s: OperatorState): { state: AgentState; reason: string | null; since: Date } {
-  const state: AgentState = s.agent === 'ringing' ? 'on_call' : s.agent;
+export function legacyOf(s: OperatorState): { state: LegacyAgentState; reason: string | null; since: Date } {
+  const state: LegacyAgentState = s.agent === 'ringing' ? 'on_call' : s.agent;
   return { state, reason: s.agent === 'not_ready' ? (s.reason ?? s.reasonCode) : null, since: new Date(s.since) };
 }

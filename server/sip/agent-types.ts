@@ -2,7 +2,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import type { Effect, OperatorEvent, OperatorState, Refusal, Transition } from '../../shared/rules/operator-model';
-import type { AgentState } from '../../shared/gateway/sip';
+import type { LegacyAgentState } from '../../shared/gateway/sip';
 
 export interface Who {
   userId: string;
@@ -13,7 +13,7 @@ export interface Who {
 /** The legacy view of an agent (listAgents, the board, the legacy agentState push). */
 export interface AgentRecord extends Who {
   /** The old vocabulary: the model's `ringing` is `on_call` here. */
-  state: AgentState;
+  state: LegacyAgentState;
   reason: string | null;
   since: Date;
   model: OperatorState;

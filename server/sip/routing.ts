@@ -3,6 +3,8 @@
 // offer makes the chosen operator ringing (so a second call does not ring them too) and the call
 // is recorded under its SIP Call-ID in the CRM's calls table (the screen pop finds the same row).
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
 import { callerOf, trunkNumberToE164 } from '../../shared/rules/numbering';
 import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
@@ -10,25 +12,11 @@ import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
 
-export interface RouteDecision {
-  target: string | null;
-  campaignId: string | null;
-  did: string;
-  reason: 'routed' | 'no_ready_agent' | 'unknown_did';
-}
+/** Kamailio's routing query (shared/gateway/sip.ts SipRouteQuery: pai, privacy and trunk may be left out). */
+export type InboundRouteQuery = z.input<typeof SipRouteQuery>;
+export type RouteDecision = z.output<typeof SipRouteResponse>;
 
-export interface RouteQuery {
-  /** The DID as the trunk sent it (R-URI user): normalised by the trunk's rule. */
-  did: string;
-  /** The caller as the trunk sent it: From URI, P-Asserted-Identity URI, Privacy header. */
-  from: string;
-  pai?: string;
-  privacy?: string;
-  trunk?: string;
-  callId: string;
-}
-
-export async function routeInbound(ctx: GatewayContext, query: RouteQuery): Promise<RouteDecision> {
+export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery): Promise<RouteDecision> {
   const { db, clock, agents } = ctx;
   // Every number through the trunk's one rule (shared/rules/numbering.ts): a DID in national
   // form is the same DID; a withheld, anonymous or unparseable caller is "unknown caller".

@@ -3,17 +3,16 @@
 import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
 import type { RouteSpec } from './route-spec';
-import { CRM_ROUTES, Instant } from './crm';
-import { SIP_ROUTES, SettableAgentState, AgentState, AgentReason } from './sip';
+import { CRM_ROUTES } from './crm';
+import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
-import { OperatorClientMessages, OperatorServerMessages } from './operator';
+import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 import { userText } from '../rules/text';
+import { Id, Instant, Iso, LockReason } from './primitives';
 
 export type { RouteSpec } from './route-spec';
 
-const Id = z.uuid();
-const Iso = z.string();
 const Username = z
   .string()
   .min(3)
@@ -103,7 +102,7 @@ export const OkResponse = z.strictObject({ ok: z.literal(true) });
 /** Unlocking the idle screen re-verifies the operator with the gateway (password, plus TOTP where policy requires it). */
 export const ReverifyRequest = z.strictObject({ password: Password, totp: TotpCode.optional() });
 /** The client reports its screen lock so lock and unlock stand in the audit log. */
-export const LockEventRequest = z.strictObject({ reason: z.enum(['idle', 'os-lock', 'suspend', 'manual']) });
+export const LockEventRequest = z.strictObject({ reason: LockReason });
 
 export const PasswordChangeRequest = z.strictObject({ currentPassword: Password, newPassword: Password });
 export const TotpEnrolResponse = z.strictObject({ secret: z.string(), otpauthUri: z.string(), qrSvg: z.string() });
@@ -365,7 +364,11 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('pong'), id: z.string().optional() }),
   z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
   /** The caller's agent state: the ack of a change, or a change the gateway made (wrap-up over, call routed). */
-  z.strictObject({ type: z.literal('agentState'), state: AgentState, reason: z.string().nullable().optional(), since: z.string() }),
+  z.strictObject({ type: z.literal('agentState'), state: LegacyAgentState, reason: z.string().nullable().optional(), since: z.string() }),
   ...OperatorServerMessages,
   ...SupervisionServerMessages,
 ]);
+/** What a client sends over /ws (before the gateway's parsing: user text as typed). */
+export type WsClientMessage = z.input<typeof WsClientMessage>;
+/** What the gateway sends over /ws. */
+export type WsServerMessage = z.output<typeof WsServerMessage>;

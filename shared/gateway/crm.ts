@@ -8,19 +8,7 @@ import { isTimeZone, WEEKDAYS } from '../rules/business-hours';
 import { luhnValid } from '../rules/card-redaction';
 import { toE164 } from '../rules/phone';
 import { userText } from '../rules/text';
-
-const Id = z.uuid();
-const Iso = z.string();
-/**
- * An instant a client sends: ISO 8601 with Z or an offset, in years 0001-9999 once in UTC
- * (year 0 or an offset past it is not a date PostgreSQL or PGlite stores: refused, not a 500).
- */
-const inStoredRange = (s: string) => {
-  const year = new Date(s).getUTCFullYear();
-  return year >= 1 && year <= 9999;
-};
-export const Instant = z.iso.datetime({ offset: true }).refine(inStoredRange, 'a date between the years 1 and 9999');
-const IsoIn = Instant;
+import { Id, Instant, Iso, SipCallId } from './primitives';
 
 /** A phone number as people type it; normalised to E.164 (Japan by default) or refused. */
 export const PhoneInput = z
@@ -142,13 +130,6 @@ const Limit = (max: number, def: number) => z.coerce.number().int().min(1).max(m
 export const LookupQuery = z.strictObject({ phone: userText({ max: 40, redactCards: true }), campaignId: Id.optional() });
 export const SearchQuery = z.strictObject({ q: userText({ max: 100, redactCards: true }), campaignId: Id.optional(), limit: Limit(100, 20) });
 
-/**
- * A SIP Call-ID: printable ASCII without spaces (RFC 3261 "word"s, with an optional @host). SIP sets no bound; Koe takes up to 1024 characters (carriers send 300+) and
- * stores them verbatim (rtpengine, supervision and the screen pop need the real value);
- * Kamailio refuses a longer one with 400 before any lookup (koe.cfg, docs/telephony.md).
- */
-export const SIP_CALL_ID_MAX = 1024;
-export const SipCallId = z.string().min(1).max(SIP_CALL_ID_MAX).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 export const CallView = z.strictObject({
   id: Id,
   callId: z.string(),
@@ -170,8 +151,8 @@ export type CallView = z.infer<typeof CallView>;
 export const CallsResponse = z.strictObject({ calls: z.array(CallView) });
 export const CallParams = z.strictObject({ callId: SipCallId });
 export const CallPatchRequest = z.strictObject({
-  answeredAt: IsoIn.optional(),
-  endedAt: IsoIn.optional(),
+  answeredAt: Instant.optional(),
+  endedAt: Instant.optional(),
   disposition: Disposition.optional(),
   wrapUpSeconds: z.number().int().min(0).max(86_400).optional(),
   customerId: Id.optional(),
@@ -241,7 +222,7 @@ export const ExportQuery = z.strictObject({
   /** Opaque; from the previous page's nextCursor. */
   cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
   /** Only rows updated at or after this instant. */
-  since: IsoIn.optional(),
+  since: Instant.optional(),
   limit: Limit(5000, 1000),
 });
 const page = <T extends z.ZodType>(item: T) =>

@@ -4,38 +4,41 @@
 // reason (operatorRefused), things to tell the operator (operatorNotice) and calls the phone
 // must end (operatorHangUp). The client never invents a state: it renders operatorState.
 import { z } from 'zod';
-import { AGENT_STATES, CALL_STATES, END_CAUSES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
+import { AGENT_STATES, AVAILABILITY, CALL_STATES, END_CAUSES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
 import { userText } from '../rules/text';
+import { SipCallId } from './primitives';
 
-/** SIP Call-ID: printable ASCII without spaces (bounded: the gateway stores it). */
-export const OperatorCallId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
-const Availability = z.enum(['ready', 'not_ready', 'break']);
-const Reason = userText({ max: 100, redactCards: true });
+/** The operator model's agent state (with `ringing`); the board and listAgents show the legacy one (sip.ts LegacyAgentState). */
+export const AgentStateSchema = z.enum(AGENT_STATES);
+/** Where an operator may go of their own accord (setAvailability, finishWrapUp's next). */
+export const AvailabilitySchema = z.enum(AVAILABILITY);
+/** Why an agent is not ready, as the operator wrote it: user text, card numbers masked. */
+export const AgentReason = userText({ max: 100, redactCards: true });
 /** A client's id for its message, echoed in a refusal. */
 const RequestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 export const CLIENT_END_CAUSES = ['completed', 'declined', 'busy', 'failed', 'no_answer'] as const satisfies readonly (typeof END_CAUSES)[number][];
 
 export const OperatorIntent = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('setAvailability'), state: Availability, reason: Reason.optional() }),
-  z.strictObject({ kind: z.literal('finishWrapUp'), callId: OperatorCallId, next: Availability.optional(), reason: Reason.optional() }),
+  z.strictObject({ kind: z.literal('setAvailability'), state: AvailabilitySchema, reason: AgentReason.optional() }),
+  z.strictObject({ kind: z.literal('finishWrapUp'), callId: SipCallId, next: AvailabilitySchema.optional(), reason: AgentReason.optional() }),
   /** The operator dials: `number` is what was dialled (E.164 or a colleague's SIP user), for the call record and the card. */
-  z.strictObject({ kind: z.literal('dial'), callId: OperatorCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: OperatorCallId.optional() }),
+  z.strictObject({ kind: z.literal('dial'), callId: SipCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: SipCallId.optional() }),
   z.strictObject({ kind: z.literal('microphone'), available: z.boolean() }),
   z.strictObject({ kind: z.literal('locked'), locked: z.boolean() }),
   // the phone's facts about a call the gateway knows
-  z.strictObject({ kind: z.literal('ringing'), callId: OperatorCallId }),
-  z.strictObject({ kind: z.literal('answered'), callId: OperatorCallId }),
-  z.strictObject({ kind: z.literal('held'), callId: OperatorCallId, held: z.boolean() }),
-  z.strictObject({ kind: z.literal('transfer'), callId: OperatorCallId, phase: z.enum(['started', 'failed', 'completed']) }),
+  z.strictObject({ kind: z.literal('ringing'), callId: SipCallId }),
+  z.strictObject({ kind: z.literal('answered'), callId: SipCallId }),
+  z.strictObject({ kind: z.literal('held'), callId: SipCallId, held: z.boolean() }),
+  z.strictObject({ kind: z.literal('transfer'), callId: SipCallId, phase: z.enum(['started', 'failed', 'completed']) }),
   /** What the phone saw; the gateway's own causes (repair, client_lost, signed_out, transferred) are not the client's to report. */
-  z.strictObject({ kind: z.literal('ended'), callId: OperatorCallId, cause: z.enum(CLIENT_END_CAUSES) }),
+  z.strictObject({ kind: z.literal('ended'), callId: SipCallId, cause: z.enum(CLIENT_END_CAUSES) }),
 ]);
 export type OperatorIntent = z.infer<typeof OperatorIntent>;
 
 export const OperatorViewSchema = z.strictObject({
   version: z.number().int().nonnegative(),
-  agent: z.enum(AGENT_STATES),
+  agent: AgentStateSchema,
   reason: z.string().nullable(),
   reasonCode: z.enum(SYSTEM_REASONS).nullable(),
   since: z.number(),
@@ -60,10 +63,9 @@ export const OPERATOR_NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out
 export const OperatorClientMessages = [
   z.strictObject({ type: z.literal('operator'), id: RequestId.optional(), intent: OperatorIntent }),
 ] as const;
-export const OperatorServerMessages = [
-  /** `id`: the client message this view answers (every message with an id gets a refusal or a view). */
-  z.strictObject({ type: z.literal('operatorState'), view: OperatorViewSchema, id: z.string().nullable().optional() }),
-  z.strictObject({ type: z.literal('operatorRefused'), id: z.string().nullable(), kind: z.string(), refusal: z.enum(REFUSALS) }),
-  z.strictObject({ type: z.literal('operatorNotice'), code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() }),
-  z.strictObject({ type: z.literal('operatorHangUp'), callId: z.string(), cause: z.enum(END_CAUSES) }),
-] as const;
+/** `id`: the client message this view answers (every message with an id gets a refusal or a view). */
+export const OperatorStateMessage = z.strictObject({ type: z.literal('operatorState'), view: OperatorViewSchema, id: z.string().nullable().optional() });
+export const OperatorRefusedMessage = z.strictObject({ type: z.literal('operatorRefused'), id: z.string().nullable(), kind: z.string(), refusal: z.enum(REFUSALS) });
+export const OperatorNoticeMessage = z.strictObject({ type: z.literal('operatorNotice'), code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() });
+export const OperatorHangUpMessage = z.strictObject({ type: z.literal('operatorHangUp'), callId: z.string(), cause: z.enum(END_CAUSES) });
+export const OperatorServerMessages = [OperatorStateMessage, OperatorRefusedMessage, OperatorNoticeMessage, OperatorHangUpMessage] as const;

@@ -3,24 +3,19 @@
 // inbound call to a DID. Spread into ROUTES (api.ts).
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
-import { userText } from '../rules/text';
-import { SipCallId } from './crm';
+import { Id, Iso, SipCallId } from './primitives';
+import { AgentReason } from './operator';
 
-const Id = z.uuid();
-const Iso = z.string();
-
-/** E.164: "+", a non-zero digit, 6-14 more digits. */
-export const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number (+81312345678)');
-/** SIP Call-ID: the one bound (crm.ts SipCallId: printable ASCII, up to 1024, stored verbatim). */
-const CallId = SipCallId;
-
-export const AGENT_STATES = ['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline'] as const;
-export const AgentState = z.enum(AGENT_STATES);
-export type AgentState = z.infer<typeof AgentState>;
-/** What a client may set; `offline` is the gateway's (no authenticated WebSocket). */
-export const SettableAgentState = z.enum(['ready', 'not_ready', 'break', 'wrap_up', 'on_call']);
-/** Why an agent is not ready, as the operator wrote it: user text, card numbers masked. */
-export const AgentReason = userText({ max: 100, redactCards: true });
+/**
+ * The legacy agent state: what listAgents, the board and the legacy `agentState` push show.
+ * The operator model's `ringing` is `on_call` here (server/sip/agents.ts legacyOf). Not the
+ * model's own agent state (AGENT_STATES / AgentStateName, shared/rules/operator-model.ts).
+ */
+export const LEGACY_AGENT_STATES = ['ready', 'not_ready', 'break', 'wrap_up', 'on_call', 'offline'] as const;
+export const LegacyAgentState = z.enum(LEGACY_AGENT_STATES);
+export type LegacyAgentState = z.infer<typeof LegacyAgentState>;
+/** What a client may set with the legacy `agentState` message; `offline` is the gateway's (no authenticated WebSocket). */
+export const SettableAgentState = LegacyAgentState.exclude(['offline']);
 
 export const SipCredentialsResponse = z.strictObject({
   /** "<expiry unix seconds>:<sip user>" (auth_ephemeral username_format 1). */
@@ -39,7 +34,7 @@ export const AgentView = z.strictObject({
   username: z.string(),
   displayName: z.string(),
   sipUser: z.string(),
-  state: AgentState,
+  state: LegacyAgentState,
   reason: z.string().nullable(),
   since: Iso.nullable(),
 });
@@ -62,7 +57,7 @@ export const SipRouteQuery = z.strictObject({
   privacy: CarrierText(128).default(''),
   /** The trunk (its numbering rule: gateway config sip.trunks); "default" when absent. */
   trunk: z.string().regex(/^[a-z0-9_-]{1,32}$/).default('default'),
-  callId: CallId,
+  callId: SipCallId,
   /**
    * The rtpengine (ng host:port) the asking Kamailio node anchors this call on (koe.cfg
    * KOE_MEDIA_NODE; empty: not reported). Recorded on the call for supervision
@@ -81,7 +76,7 @@ export const SipRouteResponse = z.strictObject({
 /** What Kamailio decided about a REFER (koe.cfg route[REFER_POLICY]); reported for the audit. */
 export const TRANSFER_KINDS = ['colleague', 'colleague_device', 'number', 'refused', 'not_own_call', 'far_end'] as const;
 export const SipTransferQuery = z.strictObject({
-  callId: CallId,
+  callId: SipCallId,
   /** The operator's SIP user, or "trunk" for a far-end REFER. */
   by: z.string().regex(/^[a-z0-9._-]{1,64}$/),
   /** The operator of the call (the SIP user the REFER is audited under); empty when unknown. */

@@ -4,13 +4,8 @@
 // Spread into ROUTES (api.ts); the WS messages join WsClientMessage / WsServerMessage.
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
-import { SipCallId } from './crm';
-import { AgentState } from './sip';
-
-const Id = z.uuid();
-const Iso = z.string();
-/** SIP Call-ID: the one bound of shared/gateway/crm.ts (printable ASCII, up to 1024). */
-export const SupervisedCallId = SipCallId;
+import { Id, Iso, SipCallId } from './primitives';
+import { LegacyAgentState } from './sip';
 
 /**
  * An SDP body we act on: text lines only, starts with v=0, has an audio m-line, at most 16 KiB.
@@ -24,8 +19,16 @@ export const Sdp = z
 export const SUPERVISION_MODES = ['monitor', 'whisper', 'barge'] as const;
 export const SupervisionMode = z.enum(SUPERVISION_MODES);
 export type SupervisionMode = z.infer<typeof SupervisionMode>;
+/** The modes in which the lead's voice reaches the operator (the operator's second connection). */
+export const VoiceMode = SupervisionMode.exclude(['monitor']);
+/** Why a lead's supervision ended. */
+export const SupervisionEndReason = z.enum(['call_ended', 'stopped', 'operator_left']);
 
-export const StartSupervisionRequest = z.strictObject({ callId: SupervisedCallId });
+/** The operator's SIP registration as their client last reported it (the board shows it). */
+export const RegistrationState = z.enum(['registered', 'connecting', 'failed', 'offline']);
+export type RegistrationState = z.infer<typeof RegistrationState>;
+
+export const StartSupervisionRequest = z.strictObject({ callId: SipCallId });
 export const SupervisionView = z.strictObject({
   supervisionId: Id,
   callId: z.string(),
@@ -62,11 +65,11 @@ export const BoardOperator = z.strictObject({
   username: z.string(),
   displayName: z.string(),
   teamIds: z.array(Id),
-  state: AgentState,
+  state: LegacyAgentState,
   reason: z.string().nullable(),
   since: Iso.nullable(),
   /** What the operator's client last reported over its gateway link; null: never reported / offline. */
-  registration: z.enum(['registered', 'connecting', 'failed', 'offline']).nullable(),
+  registration: RegistrationState.nullable(),
   call: BoardCall.nullable(),
 });
 export type BoardOperator = z.infer<typeof BoardOperator>;
@@ -94,31 +97,36 @@ export const SUPERVISION_ROUTES = {
     method: 'GET', path: '/sip/call-ended', summary: 'Kamailio only (X-Koe-Route-Secret): a BYE, CANCEL or refused INVITE ended this call; the operator model ends it, supervision legs are torn down',
     auth: null,
     /** status: the final response of a refused initial INVITE (486, 603, 408...), "000" (or none) for a BYE or CANCEL. */
-    query: z.strictObject({ callId: SupervisedCallId, status: z.string().regex(/^\d{3}$/).optional() }),
+    query: z.strictObject({ callId: SipCallId, status: z.string().regex(/^\d{3}$/).optional() }),
     response: z.strictObject({ closed: z.number().int() }),
   },
 } as const satisfies Record<string, RouteSpec>;
 
-/** Client -> gateway over /ws. */
-export const SupervisionClientMessages = [
-  /** The operator's page answers the whisper connection's offer (only the supervised operator's own socket). */
-  z.strictObject({ type: z.literal('supervisionAnswer'), legId: Id, sdp: Sdp }),
-  /** The operator's client reports its SIP registration (shown on the board). */
-  z.strictObject({ type: z.literal('registration'), state: z.enum(['registered', 'connecting', 'failed', 'offline']) }),
-  /** A lead asks for the board: a snapshot now, then an update per change. */
-  z.strictObject({ type: z.literal('boardSubscribe') }),
-] as const;
+// Client -> gateway over /ws.
+/** The operator's page answers the whisper connection's offer (only the supervised operator's own socket). */
+export const SupervisionAnswerMessage = z.strictObject({ type: z.literal('supervisionAnswer'), legId: Id, sdp: Sdp });
+/** The operator's client reports its SIP registration (shown on the board). */
+export const RegistrationMessage = z.strictObject({ type: z.literal('registration'), state: RegistrationState });
+/** A lead asks for the board: a snapshot now, then an update per change. */
+export const BoardSubscribeMessage = z.strictObject({ type: z.literal('boardSubscribe') });
+export const SupervisionClientMessages = [SupervisionAnswerMessage, RegistrationMessage, BoardSubscribeMessage] as const;
 
-/** Gateway -> client over /ws. */
+// Gateway -> client over /ws.
+/** To the operator: open a second, non-SIP connection with this offer (the lead's voice). */
+export const SupervisionOfferMessage = z.strictObject({ type: z.literal('supervisionOffer'), legId: Id, sdp: Sdp, mode: VoiceMode });
+/** To the operator: whisper (lead heard by the operator only) or barge (mixed toward the customer). */
+export const SupervisionModeMessage = z.strictObject({ type: z.literal('supervisionMode'), legId: Id, mode: VoiceMode });
+/** To the operator: close that connection. */
+export const SupervisionStopMessage = z.strictObject({ type: z.literal('supervisionStop'), legId: Id });
+/** To the lead: the supervision ended (call over, or stopped elsewhere). */
+export const SupervisionEndedMessage = z.strictObject({ type: z.literal('supervisionEnded'), supervisionId: Id, reason: SupervisionEndReason });
+export const BoardMessage = z.strictObject({ type: z.literal('board'), operators: z.array(BoardOperator) });
+export const BoardUpdateMessage = z.strictObject({ type: z.literal('boardUpdate'), operator: BoardOperator });
 export const SupervisionServerMessages = [
-  /** To the operator: open a second, non-SIP connection with this offer (the lead's voice). */
-  z.strictObject({ type: z.literal('supervisionOffer'), legId: Id, sdp: Sdp, mode: z.enum(['whisper', 'barge']) }),
-  /** To the operator: whisper (lead heard by the operator only) or barge (mixed toward the customer). */
-  z.strictObject({ type: z.literal('supervisionMode'), legId: Id, mode: z.enum(['whisper', 'barge']) }),
-  /** To the operator: close that connection. */
-  z.strictObject({ type: z.literal('supervisionStop'), legId: Id }),
-  /** To the lead: the supervision ended (call over, or stopped elsewhere). */
-  z.strictObject({ type: z.literal('supervisionEnded'), supervisionId: Id, reason: z.enum(['call_ended', 'stopped', 'operator_left']) }),
-  z.strictObject({ type: z.literal('board'), operators: z.array(BoardOperator) }),
-  z.strictObject({ type: z.literal('boardUpdate'), operator: BoardOperator }),
+  SupervisionOfferMessage,
+  SupervisionModeMessage,
+  SupervisionStopMessage,
+  SupervisionEndedMessage,
+  BoardMessage,
+  BoardUpdateMessage,
 ] as const;

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { ClientPolicy } from '../policy';
 import { userText } from '../rules/text';
-import { OperatorIntent, OperatorViewSchema, OPERATOR_NOTICES } from '../gateway/operator';
-import { END_CAUSES, REFUSALS } from '../rules/operator-model';
+import { AvailabilitySchema, OperatorHangUpMessage, OperatorIntent, OperatorNoticeMessage, OperatorViewSchema } from '../gateway/operator';
+import { LockReason } from '../gateway/primitives';
+import {
+  BoardOperator, RegistrationMessage, SupervisionAnswerMessage, SupervisionEndedMessage, SupervisionModeMessage, SupervisionOfferMessage,
+  SupervisionStopMessage,
+} from '../gateway/supervision';
+import { REFUSALS } from '../rules/operator-model';
 
 /**
  * The one IPC contract. Each channel is declared once, here: its name (`<namespace>:<method>`),
@@ -27,7 +32,7 @@ export type Language = z.infer<typeof Language>;
 export const LockState = z
   .object({
     locked: z.boolean(),
-    reason: z.enum(['idle', 'os-lock', 'suspend', 'manual']).nullable(),
+    reason: LockReason.nullable(),
     since: z.number().int().nullable(),
   })
   .strict();
@@ -160,10 +165,6 @@ export const SipCredentials = z
   .strict();
 export type SipCredentials = z.infer<typeof SipCredentials>;
 
-/** The lead's board shows operators in these states (the gateway's; `ringing` from the operator model). */
-export const AgentStateName = z.enum(['ready', 'not_ready', 'break', 'ringing', 'wrap_up', 'on_call', 'offline']);
-export type AgentStateName = z.infer<typeof AgentStateName>;
-
 /**
  * The operator's state as main holds it (main/telephony/agent-state.ts): the newest view the
  * gateway pushed (null until the first push of this session), the gateway link as main sees it,
@@ -176,7 +177,7 @@ export const PendingIntent = z
     id: z.string(),
     kind: z.string(),
     /** setAvailability / finishWrapUp: where the operator asked to go. */
-    state: z.enum(['ready', 'not_ready', 'break']).nullable(),
+    state: AvailabilitySchema.nullable(),
     callId: z.string().nullable(),
   })
   .strict();
@@ -202,12 +203,11 @@ export const IntentOutcome = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('refused'), refusal: IntentRefusal }).strict(),
 ]);
 export type IntentOutcome = z.infer<typeof IntentOutcome>;
-export const AgentNotice = z
-  .object({ code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() })
-  .strict();
+/** Something to tell the operator: the gateway's operatorNotice without its `type`. */
+export const AgentNotice = OperatorNoticeMessage.omit({ type: true });
 export type AgentNotice = z.infer<typeof AgentNotice>;
 /** The gateway ended this call (no answer in time, sign-out, client lost): the phone ends its SIP session. */
-export const AgentHangUp = z.object({ callId: z.string(), cause: z.enum(END_CAUSES) }).strict();
+export const AgentHangUp = OperatorHangUpMessage.omit({ type: true });
 export type AgentHangUp = z.infer<typeof AgentHangUp>;
 
 /** The operator's chosen audio devices (a preference; null = the system default). */
@@ -221,50 +221,18 @@ export type AudioDevices = z.infer<typeof AudioDevices>;
  * carries a team lead's voice (whisper/barge). Main emits it only from the gateway link (the
  * gateway's authenticated WebSocket): nothing else can open such a connection.
  */
-const LegId = z.string().uuid();
-const SupervisionSdp = z.string().min(10).max(16 * 1024).regex(/^v=0\r?\n/);
 export const SupervisionSignal = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('offer'), legId: LegId, sdp: SupervisionSdp, mode: z.enum(['whisper', 'barge']) }).strict(),
-  z.object({ kind: z.literal('mode'), legId: LegId, mode: z.enum(['whisper', 'barge']) }).strict(),
-  z.object({ kind: z.literal('stop'), legId: LegId }).strict(),
+  SupervisionOfferMessage.omit({ type: true }).extend({ kind: z.literal('offer') }),
+  SupervisionModeMessage.omit({ type: true }).extend({ kind: z.literal('mode') }),
+  SupervisionStopMessage.omit({ type: true }).extend({ kind: z.literal('stop') }),
 ]);
 export type SupervisionSignal = z.infer<typeof SupervisionSignal>;
 /** Lead side: a supervision the gateway ended (call over, or stopped elsewhere). */
-export const SupervisionEnded = z
-  .object({ supervisionId: z.string().uuid(), reason: z.enum(['call_ended', 'stopped', 'operator_left']) })
-  .strict();
+export const SupervisionEnded = SupervisionEndedMessage.omit({ type: true });
+/** Operator side: the answer of the whisper connection, as the gateway takes it. */
+export const SupervisionAnswer = SupervisionAnswerMessage.omit({ type: true });
 /** The lead's live board, as main keeps it from the gateway's snapshot and updates. */
-export const BoardState = z
-  .object({
-    operators: z.array(
-      z
-        .object({
-          userId: z.string(),
-          username: z.string(),
-          displayName: z.string(),
-          teamIds: z.array(z.string()),
-          state: AgentStateName,
-          reason: z.string().nullable(),
-          since: z.string().nullable(),
-          registration: z.enum(['registered', 'connecting', 'failed', 'offline']).nullable(),
-          call: z
-            .object({
-              callId: z.string(),
-              campaignId: z.string().nullable(),
-              campaignName: z.string().nullable(),
-              direction: z.enum(['inbound', 'outbound']),
-              status: z.enum(['ringing', 'answered']),
-              since: z.string(),
-              customerName: z.string().nullable(),
-            })
-            .strict()
-            .nullable(),
-        })
-        .strict(),
-    ),
-    updatedAt: z.number().int().nullable(),
-  })
-  .strict();
+export const BoardState = z.strictObject({ operators: z.array(BoardOperator), updatedAt: z.number().int().nullable() });
 export type BoardState = z.infer<typeof BoardState>;
 /**
  * Main's gateway link as the status bar shows it: `connecting` (first connect of a session),
@@ -293,7 +261,8 @@ export const RendererFailure = z
   .strict();
 export type RendererFailure = z.infer<typeof RendererFailure>;
 
-export const RegistrationReport = z.object({ state: z.enum(['registered', 'connecting', 'failed', 'offline']) }).strict();
+/** The phone's SIP registration, reported on the gateway link (the gateway's registration message without its `type`). */
+export const RegistrationReport = RegistrationMessage.omit({ type: true });
 
 export const contract = {
   invoke: {
@@ -343,7 +312,7 @@ export const contract = {
     },
     supervision: {
       /** Operator: the answer of the whisper connection, sent back on the gateway link. */
-      answer: channel(z.object({ legId: LegId, sdp: SupervisionSdp }).strict(), z.object({ sent: z.boolean() }).strict()),
+      answer: channel(SupervisionAnswer, z.object({ sent: z.boolean() }).strict()),
       /** Operator: the SIP registration as the phone sees it (the lead's board shows it). */
       reportRegistration: channel(RegistrationReport, z.object({ sent: z.boolean() }).strict()),
       /** Lead: start receiving the board (snapshot, then updates: board:changed). */

@@ -49,7 +49,9 @@ export function endCauseOfSipStatus(status: number | null): 'completed' | 'decli
 /** Reasons the model itself gives for "not ready" (an operator's own reason is free text). */
 export const SYSTEM_REASONS = ['signed_in', 'missed', 'declined', 'busy', 'locked', 'no_microphone', 'after_call'] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
-export type Availability = 'ready' | 'not_ready' | 'break';
+/** Where an operator may go of their own accord. */
+export const AVAILABILITY = ['ready', 'not_ready', 'break'] as const;
+export type Availability = (typeof AVAILABILITY)[number];
 
 export interface CallState {
   callId: string;

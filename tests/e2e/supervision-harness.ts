@@ -7,6 +7,7 @@ import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type
 import { createOrg, createUser } from '../../server/orgs';
 import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
+import { GatewayTestClient } from '../support/gateway-client';
 import { SINE_MICROPHONE } from '../support/sine-microphone';
 import { memoryKeytar } from '../support/memory-keytar';
 
@@ -134,19 +135,9 @@ export async function supervisionWorld(): Promise<SupervisionWorld> {
     const lead = await page('lead', ports[1]!, LEAD_HZ);
     await lead.getByTestId('lead-board').waitFor();
     pstn = await Baresip.start({ trunk: stack.sip.trunk, proxy: stack.sip.udp, number: CALLER, toneHz: CUSTOMER_HZ });
-    const tokens = new Map<string, string>();
-    const api = async (method: string, path: string, who: 'lead' | 'lead2', body?: unknown) => {
-      if (!tokens.has(who)) {
-        const r = await fetch(`${stack.gatewayUrl}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: users[who].username, password: PASSWORD }) });
-        tokens.set(who, ((await r.json()) as any).tokens.accessToken);
-      }
-      const r = await fetch(`${stack.gatewayUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${tokens.get(who)}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: r.status, body: await r.json() };
-    };
+    const client = GatewayTestClient.http(stack.gatewayUrl);
+    const api = async (method: string, path: string, who: 'lead' | 'lead2', body?: unknown) =>
+      client.req(method, path, { token: await client.token(users[who].username, PASSWORD), ...(body ? { body } : {}) });
     return { stack, browser, pstn, did, orgId, users, op, lead, api, close };
   } catch (e) {
     await close();

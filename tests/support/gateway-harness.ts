@@ -4,6 +4,7 @@ import { openDatabase } from '../../server/db/connect';
 import { createGateway, type Gateway } from '../../server/gateway';
 import { createOrg, createUser } from '../../server/orgs';
 import type { OrgPolicy } from '../../shared/gateway/policy';
+import { GatewayTestClient } from './gateway-client';
 
 export const DEMO_PASSWORD = 'Sakura-Koe-2026!';
 
@@ -22,6 +23,9 @@ export async function startLoopbackGateway(policy: Partial<OrgPolicy> = {}) {
   const url = `http://127.0.0.1:${port}`;
   let n = 0;
   let current = gw;
+  // follows restart(): every request goes to the running gateway
+  const client = GatewayTestClient.inject({ inject: (o) => current.app.inject(o) });
+  let adminCreated: Promise<unknown> | null = null;
   return {
     /** The running gateway (a new one after restart()). */
     get gw() {
@@ -36,6 +40,8 @@ export async function startLoopbackGateway(policy: Partial<OrgPolicy> = {}) {
       current = await createGateway({ db, config });
       await current.app.listen({ port, host: '127.0.0.1' });
     },
+    /** The one gateway test client (tests/support/gateway-client.ts), in-process. */
+    client,
     async addUser(role: string, displayName: string) {
       const username = `${role.replace(/_/g, '-')}-${++n}`;
       const id = await createUser(current.ctx, { orgId, username, displayName, role, password: DEMO_PASSWORD });
@@ -43,30 +49,15 @@ export async function startLoopbackGateway(policy: Partial<OrgPolicy> = {}) {
     },
     /** Calls the gateway's admin API the way an admin's client would. */
     async asAdmin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-      const admin = await this.adminToken();
-      const res = await current.app.inject({
-        method: method as 'GET',
-        url: path,
-        headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { payload: JSON.stringify(body) } : {}),
-      });
-      return { status: res.statusCode, body: JSON.parse(res.body) as T };
+      const res = await client.req(method, path, { token: await this.adminToken(), ...(body ? { body } : {}) });
+      return { status: res.status, body: res.body as T };
     },
-    adminTokenCache: null as string | null,
     async adminToken(): Promise<string> {
-      if (this.adminTokenCache) return this.adminTokenCache;
       // Admins are not device-bound in this org so the test can act as one without a second keychain.
       const username = 'it-admin';
-      await createUser(current.ctx, { orgId, username, displayName: '管理者', role: 'admin', password: DEMO_PASSWORD }).catch(() => undefined);
-      const res = await current.app.inject({
-        method: 'POST',
-        url: '/auth/sign-in',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify({ username, password: DEMO_PASSWORD }),
-      });
-      if (res.statusCode !== 200) throw new Error(`admin sign-in failed: ${res.body}`);
-      this.adminTokenCache = (JSON.parse(res.body) as { tokens: { accessToken: string } }).tokens.accessToken;
-      return this.adminTokenCache;
+      adminCreated ??= createUser(current.ctx, { orgId, username, displayName: '管理者', role: 'admin', password: DEMO_PASSWORD });
+      await adminCreated;
+      return client.token(username, DEMO_PASSWORD);
     },
     async auditActions(): Promise<string[]> {
       return (await db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);

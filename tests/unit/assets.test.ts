@@ -36,17 +36,19 @@ describe('resolveAssetPath', () => {
     expect(resolveAssetPath(root, pathname)).toBeNull();
   });
 
-  it.each(['//etc/passwd', '/%2fetc%2fpasswd', '/C:/Windows/win.ini', '///root/.ssh'])(
-    'an absolute-looking %j never leaves the root',
-    (pathname) => {
-      const resolved = resolveAssetPath(root, pathname);
-      if (resolved !== null) {
-        const rel = path.relative(root, resolved);
-        expect(rel.startsWith('..') || path.isAbsolute(rel)).toBe(false);
-        expect(resolved.startsWith(`${root}${path.sep}`)).toBe(true);
-      }
-    },
-  );
+  // Each is either refused or read as a path under the root; it never reaches the file system's own.
+  it.each([
+    ['//etc/passwd', 'etc/passwd'],
+    ['/%2fetc%2fpasswd', 'etc/passwd'],
+    ['/C:/Windows/win.ini', 'C:/Windows/win.ini'],
+    ['///root/.ssh', 'refused'], // a dot-file under the root: refused like /.env
+  ])('an absolute-looking %j never leaves the root (%s)', (pathname, expected) => {
+    const resolved = resolveAssetPath(root, pathname);
+    const where = resolved === null ? 'refused' : path.relative(root, resolved).split(path.sep).join('/');
+    expect(where).toBe(expected);
+    expect(where.startsWith('..') || path.isAbsolute(where)).toBe(false);
+    if (resolved !== null) expect(resolved.startsWith(`${root}${path.sep}`)).toBe(true);
+  });
 
   it('maps / (and the empty path) to index.html', () => {
     expect(resolveAssetPath(root, '/')).toBe(path.join(root, 'index.html'));

@@ -3,6 +3,7 @@ import { DeviceIdentity } from '../../../main/identity/device-identity';
 import type { SecretVault } from '../../../main/secrets/vault';
 import { SessionService } from '../../../main/session/session-service';
 import { GatewayClient } from '../../../shared/gateway-client';
+import { GatewayTestClient } from '../../support/gateway-client';
 import { startLoopbackGateway } from '../../support/gateway-harness';
 
 // Main's session service against a real gateway: rotation, reuse detection, device signatures.
@@ -61,11 +62,7 @@ describe('SessionService against the real gateway', () => {
     const stolen = vault.data.get('refresh-token')!;
     await session.refresh(); // the real client rotates
     // The thief replays the old token (even with a valid device proof it is a reuse).
-    const res = await fetch(`${gw.url}/auth/refresh`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: stolen }),
-    });
+    const res = await GatewayTestClient.http(gw.url).req('POST', '/auth/refresh', { body: { refreshToken: stolen } });
     expect(res.status).toBe(401);
     await session.refresh(); // the family is revoked: the real client is signed out too
     expect(session.current()).toEqual({ status: 'signed-out', reason: 'revoked' });

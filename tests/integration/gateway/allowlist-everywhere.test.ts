@@ -4,8 +4,8 @@
 // (server/principal.ts). Refusals are audited, coalesced per user + address.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { ROUTES, type RouteSpec } from '../../../shared/gateway/api';
+import { GatewaySocket } from '../../support/ws-waiter';
 import { BACKENDS, setup, type Harness } from './harness';
 
 const INSIDE = '10.0.0.1';
@@ -84,17 +84,13 @@ describe.each(BACKENDS)('the allowlist on every request, on %s', (backend) => {
     const token = await h.token(h.users.lead);
     await h.patchPolicy({ ipAllowlist: { org: ['10.0.0.0/24'], roles: {} } });
     try {
-      const ws = new WebSocket(`${base}/ws`, { headers: { 'x-forwarded-for': OUTSIDE } });
-      const messages: any[] = [];
-      ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
-      const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-      await new Promise((resolve) => ws.once('open', resolve));
-      ws.send(JSON.stringify({ type: 'auth', accessToken: token }));
+      const s = await GatewaySocket.open(base, { headers: { 'x-forwarded-for': OUTSIDE } });
+      s.send({ type: 'auth', accessToken: token });
       const timeout = new Promise((resolve) => setTimeout(() => resolve('still open after 3 s'), 3000));
-      const result = await Promise.race([closed, timeout]);
-      if (typeof result === 'string') ws.close();
+      const result = await Promise.race([s.closed, timeout]);
+      if (typeof result === 'string') s.ws.close();
       expect(result).toEqual({ code: 4401, reason: 'ip_not_allowed' });
-      expect(messages).toEqual([expect.objectContaining({ type: 'error', code: 'ip_not_allowed' })]);
+      expect(s.messages).toEqual([expect.objectContaining({ type: 'error', code: 'ip_not_allowed' })]);
     } finally {
       await h.patchPolicy({ ipAllowlist: { org: [], roles: {} } });
     }

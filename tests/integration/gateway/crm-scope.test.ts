@@ -22,12 +22,8 @@ describe.each(BACKENDS)('CRM campaign scope on %s', (backend) => {
 
   /** Status and raw body, for byte-for-byte comparison. */
   const raw = async (method: string, url: string, token: string, body?: unknown) => {
-    const res = await h.gw.app.inject({
-      method: method as 'GET', url, remoteAddress: '10.0.0.1',
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-    });
-    return `${res.statusCode} ${res.body}`;
+    const res = await h.req(method, url, { token, ...(body !== undefined ? { body } : {}) });
+    return `${res.status} ${res.text}`;
   };
   const ok = (method: string, url: string, token: string, body?: unknown) => h.ok(method, url, token, body);
 

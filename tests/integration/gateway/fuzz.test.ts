@@ -31,6 +31,7 @@ import { migrateToLatest } from '../../../server/db/migrations';
 import type { Db } from '../../../server/db/schema';
 import { createOrg, createUser } from '../../../server/orgs';
 import { BACKENDS, newDeviceKey, openBackend, PASSWORD, signChallenge, type Backend, type DeviceKey } from './harness';
+import { GatewayTestClient } from '../../support/gateway-client';
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
 
@@ -428,32 +429,17 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
   const ws = new Counts();
   let resignIns = 0;
 
+  const client = GatewayTestClient.http(() => fx.run.base, { headers: { 'x-koe-route-secret': ROUTE_SECRET } });
+  /** A request through the one test client; the body is sent as it is (every answer must be JSON: checked by the callers). */
   async function send(method: string, url: string, opts: { token?: string; body?: string; headers?: Record<string, string> } = {}) {
     if (fx.run.exited) throw new Error(`the gateway process exited (${JSON.stringify(fx.run.exited)}) before ${method} ${url.slice(0, 200)}:\n${fx.run.output.slice(-40).join('\n')}`);
-    let res: Response;
     try {
-      res = await fetch(`${fx.run.base}${url}`, {
-        method,
-        headers: {
-          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          'x-koe-route-secret': ROUTE_SECRET,
-          ...opts.headers,
-        },
-        ...(opts.body !== undefined ? { body: opts.body } : {}),
-      });
+      const res = await client.req(method, url, { token: opts.token, ...(opts.body !== undefined ? { raw: opts.body } : {}), ...(opts.headers ? { headers: opts.headers } : {}) });
+      return { status: res.status, body: res.body };
     } catch (err) {
       await new Promise((r) => setTimeout(r, 300));
       throw new Error(`${method} ${url.slice(0, 200)}: no answer (${(err as Error).message}); gateway process: ${JSON.stringify(fx.run.exited ?? 'running')}\n${fx.run.output.slice(-40).join('\n')}`);
     }
-    const text = await res.text();
-    let body: any = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* checked below: every answer must be JSON */
-    }
-    return { status: res.status, body };
   }
 
   async function signIn(user: Fixture['users']['admin']): Promise<{ accessToken: string; sessionId: string }> {

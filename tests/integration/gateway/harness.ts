@@ -9,6 +9,7 @@ import { openDatabase } from '../../../server/db/connect';
 import type { Db } from '../../../server/db/schema';
 import { createGateway, type Gateway } from '../../../server/gateway';
 import { createOrg, createUser } from '../../../server/orgs';
+import { GatewayTestClient, type GatewayResponse, type RequestOptions } from '../../support/gateway-client';
 import { createScratchDatabase } from '../../support/pg-database';
 
 export const BACKENDS = ['pglite', 'postgres'] as const;
@@ -47,11 +48,7 @@ export function signChallenge(key: DeviceKey, purpose: DeviceSignaturePurpose, u
   return sign(null, Buffer.from(deviceSignatureMessage({ purpose, username, challenge, publicKey: key.publicKey })), key.privateKey).toString('base64url');
 }
 
-export interface Res {
-  status: number;
-  body: any;
-  headers: Record<string, unknown>;
-}
+export type Res = GatewayResponse;
 
 export interface TestUser {
   id: string;
@@ -74,39 +71,25 @@ export class Harness {
     private readonly sharedHash: string,
     private readonly dropDb: () => Promise<void>,
     readonly url?: string,
-  ) {}
+  ) {
+    this.client = GatewayTestClient.inject(gw.app, { ip: '10.0.0.1' });
+  }
 
   async close() {
     await this.gw.close();
     await this.dropDb();
   }
 
+  /** The one gateway test client (tests/support/gateway-client.ts), in-process; source address 10.0.0.1 unless a request says otherwise. */
+  readonly client: GatewayTestClient;
+
   /** A request that must answer 200: its body, or an error naming the route and the answer. */
-  async ok(method: string, url: string, token: string, body?: unknown): Promise<any> {
-    const res = await this.req(method, url, { token, ...(body !== undefined ? { body } : {}) });
-    if (res.status !== 200) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
+  ok(method: string, url: string, token: string, body?: unknown): Promise<any> {
+    return this.client.ok(method, url, token, body);
   }
 
-  async req(method: string, url: string, opts: { token?: string; body?: unknown; ip?: string; headers?: Record<string, string>; raw?: string } = {}): Promise<Res> {
-    const res = await this.gw.app.inject({
-      method: method as 'GET',
-      url,
-      remoteAddress: opts.ip ?? '10.0.0.1',
-      headers: {
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.body !== undefined || opts.raw !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...opts.headers,
-      },
-      ...(opts.raw !== undefined ? { payload: opts.raw } : opts.body !== undefined ? { payload: JSON.stringify(opts.body) } : {}),
-    });
-    let body: unknown = res.body;
-    try {
-      body = JSON.parse(res.body);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.statusCode, body, headers: res.headers };
+  req(method: string, url: string, opts: RequestOptions = {}): Promise<Res> {
+    return this.client.req(method, url, opts);
   }
 
   /** A fresh user in the org (shared precomputed hash of PASSWORD: no argon2 cost per user). */

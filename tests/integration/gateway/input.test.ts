@@ -1,11 +1,10 @@
 // Hostile input: oversized bodies, wrong types, unknown fields, broken JSON, prototype
 // pollution, wrong content types, unknown routes; every refusal is a 4xx with a code and
 // leaves nothing half-written. Also: health, OpenAPI, the WebSocket.
-import { once } from 'node:events';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../../shared/gateway/errors';
 import { ROUTES } from '../../../shared/gateway/api';
+import { GatewaySocket } from '../../support/ws-waiter';
 import { BACKENDS, setup, type Harness } from './harness';
 
 describe.each(BACKENDS)('bad input on %s', (backend) => {
@@ -104,19 +103,8 @@ describe.each(BACKENDS)('WebSocket on %s', (backend) => {
   afterAll(async () => h?.close());
 
   async function connect() {
-    const ws = new WebSocket(`${base}/ws`);
-    const messages: any[] = [];
-    const waiters: ((m: any) => void)[] = [];
-    ws.on('message', (d) => {
-      const m = JSON.parse(d.toString());
-      const w = waiters.shift();
-      if (w) w(m);
-      else messages.push(m);
-    });
-    await once(ws, 'open');
-    const next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise<any>((r) => waiters.push(r)));
-    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    return { ws, next, closed, send: (m: unknown) => ws.send(JSON.stringify(m)) };
+    const s = await GatewaySocket.open(base);
+    return { ws: s.ws, next: () => s.shift(), closed: s.closed.then((c) => c.code), send: (m: unknown) => s.send(m) };
   }
 
   it('authenticates with the first message, then answers pings', async () => {

@@ -5,16 +5,10 @@
 // server/session-events.ts; LivePrincipal in server/ws/live-principal.ts). Without an event (a change
 // made behind the gateway's back) the periodic re-validation catches it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { GatewaySocket } from '../../support/ws-waiter';
 import { BACKENDS, setup, type Harness, type TestUser } from './harness';
 
-interface Ws {
-  ws: WebSocket;
-  messages: any[];
-  closed: Promise<{ code: number; reason: string }>;
-  isClosed: () => boolean;
-  next: (pred: (m: any) => boolean, ms?: number) => Promise<any>;
-}
+type Ws = GatewaySocket;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,51 +33,26 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
   });
 
   async function open(token: string, ip = '10.0.0.1'): Promise<Ws> {
-    const ws = new WebSocket(`${base}/ws`, { headers: { 'x-forwarded-for': ip } });
-    const messages: any[] = [];
-    const waiters = new Set<() => void>();
-    let closedFlag = false;
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      ws.on('close', (code, reason) => {
-        closedFlag = true;
-        resolve({ code, reason: reason.toString() });
-        for (const w of waiters) w();
-      }),
-    );
-    ws.on('message', (raw) => {
-      messages.push(JSON.parse(raw.toString()));
-      for (const w of waiters) w();
-    });
-    const next = (pred: (m: any) => boolean, ms = 2000) =>
-      new Promise<any>((resolve, reject) => {
-        const check = () => {
-          const hit = messages.find(pred);
-          if (hit) {
-            waiters.delete(check);
-            clearTimeout(t);
-            resolve(hit);
-          } else if (closedFlag) {
-            waiters.delete(check);
-            clearTimeout(t);
-            reject(new Error(`closed while waiting; got ${JSON.stringify(messages)}`));
-          }
-        };
-        const t = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timeout; got ${JSON.stringify(messages)}`));
-        }, ms);
-        waiters.add(check);
-        check();
-      });
-    await new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    });
-    ws.send(JSON.stringify({ type: 'auth', accessToken: token }));
-    await next((m) => m.type === 'ready');
-    const s = { ws, messages, closed, isClosed: () => closedFlag, next };
+    const s = await GatewaySocket.open(base, { token, headers: { 'x-forwarded-for': ip } });
     opened.push(s);
     return s;
+  }
+
+  /**
+   * The admin's board (every operator of the org): the witness for absence checks. A change
+   * of an operator is pushed to every board that shows them; once the witness has it, the
+   * change has been handled, and a board that should not show it can be checked.
+   */
+  let witness: Ws | null = null;
+  async function changeSeen(op: TestUser, state: 'ready' | 'break' | 'not_ready') {
+    if (!witness) {
+      witness = await open(adminToken);
+      witness.send({ type: 'boardSubscribe' });
+      await witness.next((m) => m.type === 'board');
+    }
+    const from = witness.messages.length;
+    await setState(op, state);
+    await witness.next((m) => m.type === 'boardUpdate' && m.operator.userId === op.id && m.operator.state === state, 3000, from);
   }
 
   /** A lead leading a fresh team with one operator; the lead's socket subscribed to the board. */
@@ -95,7 +64,7 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     const members = await h.req('PUT', `/admin/teams/${team.body.id}/members`, { token: adminToken, body: { leadIds: [lead.id], operatorIds: [op.id] } });
     expect(members.status, JSON.stringify(members.body)).toBe(200);
     const s = await open(await h.token(lead), ip);
-    s.ws.send(JSON.stringify({ type: 'boardSubscribe' }));
+    s.send({ type: 'boardSubscribe' });
     const board = await s.next((m) => m.type === 'board');
     expect(board.operators.map((o: any) => o.userId)).toEqual([op.id]);
     return { lead, op, teamId: team.body.id as string, s };
@@ -135,8 +104,7 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     expect(res.status).toBe(200);
     await closesWith(s, 'session_revoked');
     const count = s.messages.length;
-    await setState(op, 'break');
-    await sleep(100);
+    await changeSeen(op, 'break');
     expect(s.messages.length).toBe(count);
   });
 
@@ -166,8 +134,8 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     expect((await h.req('PATCH', `/admin/users/${lead.id}`, { token: adminToken, body: { role: 'operator' } })).status).toBe(200);
     await s.next((m) => m.type === 'error' && m.code === 'forbidden' && /board/.test(m.message), 1000);
     const count = boardUpdatesFor(s, op.id);
-    await setState(op, 'break');
-    await sleep(150);
+    await changeSeen(op, 'break');
+    await s.sync(); // the socket is still served: whatever was sent on it before the pong is here
     expect(boardUpdatesFor(s, op.id)).toBe(count);
     expect(s.isClosed()).toBe(false);
     // Asking again is refused like a route without the permission, and audited the same way.
@@ -190,8 +158,9 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
       expect((await h.req('PATCH', `/admin/roles/${role.id}`, { token: adminToken, body: { permissions: without } })).status).toBe(200);
       await s.next((m) => m.type === 'error' && m.code === 'forbidden', 1000);
       const count = boardUpdatesFor(s, op.id);
-      await setState(op, 'ready');
-      await sleep(150);
+      // (a change: boardFlows left the operator ready, and "ready" again would push nothing anywhere)
+      await changeSeen(op, 'break');
+      await s.sync();
       expect(boardUpdatesFor(s, op.id)).toBe(count);
     } finally {
       await h.req('PATCH', `/admin/roles/${role.id}`, { token: adminToken, body: { permissions: role.permissions } });
@@ -222,7 +191,8 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     try {
       await h.patchPolicy({ ipAllowlist: { org: ['10.0.0.0/24'], roles: {} } });
       await closesWith(s, 'ip_not_allowed');
-      await sleep(100);
+      // the same policy change reached this socket too: it answers, still open
+      await inside.sync();
       expect(inside.isClosed()).toBe(false);
     } finally {
       await h.patchPolicy({ ipAllowlist: { org: [], roles: {} } });

@@ -132,7 +132,8 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const subscribers = (q2.tags as any)[`cust-${callId}`].subscribers.map((x: any) => x.tag);
     expect(subscribers).toEqual([`op-${callId}`]);
     expect((await audits('supervision.stopped', callId))[0]!.detail).toMatchObject({ reason: 'stopped', mode: 'monitor', operatorId: f.users.opA.id });
-    await new Promise((r) => setTimeout(r, 100));
+    // the start and the stop are answered; whatever they sent the operator is here once a ping is answered
+    await opA.sync();
     expect(opA.messages.filter((m) => String(m.type).startsWith('supervision'))).toEqual([]);
     opA.close();
   });
@@ -189,6 +190,7 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const offer = await opA.wait((m) => m.type === 'supervisionOffer');
     expect(offer.mode).toBe('whisper');
     expect(offer.sdp).toMatch(/m=audio .*UDP\/TLS\/RTP\/SAVPF/);
+    await opB.sync();
     expect(opB.messages.some((m) => m.type === 'supervisionOffer')).toBe(false);
     // another user's socket cannot answer it
     opB.ws.send(JSON.stringify({ type: 'supervisionAnswer', legId: offer.legId, sdp: webrtcOffer().replace('a=sendonly', 'a=recvonly') }));
@@ -226,8 +228,8 @@ describe('supervision rules (gateway + rtpengine)', () => {
     const url = `/sip/call-ended?callId=${encodeURIComponent(callId)}`;
     expect((await f.api('GET', url)).status).toBe(401);
     const ended = leadWs.lead!.wait((x) => x.type === 'supervisionEnded' && x.supervisionId === id);
-    const res = await fetch(`${f.stack.gatewayUrl}${url}`, { headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! } });
-    expect(await res.json()).toEqual({ closed: 1 });
+    const res = await f.client.req('GET', url, { headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! } });
+    expect(res.body).toEqual({ closed: 1 });
     expect((await ended).reason).toBe('call_ended');
     expect((await opA.seen((x) => x.type === 'supervisionStop' && x.legId === o2.legId)).legId).toBe(o2.legId);
     expect((await audits('supervision.stopped', callId))[0]!.detail).toMatchObject({ reason: 'call_ended', mode: 'whisper' });

@@ -6,20 +6,24 @@
 // bound on the trunk address; the attacker a plain WebSocket client.
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hdr, hdrs, parseSip, rtpSdp, SipWsClient, type SipMessage } from './sip-ws';
+import { MessageLog } from '../../support/ws-waiter';
 import { telephonyFixture, type TelephonyFixture } from './fixture';
 
 const rnd = (n = 6) => randomBytes(n).toString('hex');
 
 /** The trunk: a raw UDP socket on the trunk address that records what reaches it and answers. */
 class RawTrunk {
-  readonly received: SipMessage[] = [];
+  /** What reached the trunk, in order (the one waiter: tests/support/ws-waiter.ts). */
+  readonly log = new MessageLog<SipMessage>('trunk');
+  get received(): SipMessage[] {
+    return this.log.messages;
+  }
   private constructor(readonly sock: Socket, readonly host: string, readonly port: number, readonly kam: { host: string; port: number }) {
     sock.on('message', (data) => {
       const m = parseSip(data.toString());
-      this.received.push(m);
+      this.log.push(m);
       if (!m.method || m.method === 'ACK') return;
       if (m.method === 'INVITE') this.reply(m, 200, 'OK', rtpSdp(41_000));
       else if (m.method === 'REFER') this.reply(m, 202, 'Accepted');
@@ -76,18 +80,44 @@ class RawTrunk {
       ].join('\r\n'),
     );
   }
-  async waitFor(match: (m: SipMessage) => boolean, timeoutMs = 3000): Promise<SipMessage> {
-    const t0 = Date.now();
-    for (;;) {
-      const m = this.received.find(match);
-      if (m) return m;
-      if (Date.now() - t0 > timeoutMs) throw new Error('trunk: timed out');
-      await sleep(20);
-    }
+  waitFor(match: (m: SipMessage) => boolean, timeoutMs = 3000): Promise<SipMessage> {
+    return this.log.next(match, { timeoutMs });
+  }
+  /**
+   * A round trip to Kamailio from this socket: an OPTIONS, answered. Kamailio sends to this
+   * address from the one UDP socket it received on, in order: whatever it sent the trunk
+   * before answering has arrived once this resolves (absence checks).
+   */
+  async sync(): Promise<void> {
+    const callId = `${rnd(8)}@sync`;
+    this.send(
+      [
+        `OPTIONS sip:${this.kam.host}:${this.kam.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=z9hG4bK${rnd()};rport`,
+        'Max-Forwards: 70',
+        `From: <sip:trunk@${this.host}>;tag=${rnd(4)}`,
+        `To: <sip:${this.kam.host}:${this.kam.port}>`,
+        `Call-ID: ${callId}`,
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await this.waitFor((m) => m.status !== undefined && hdr(m, 'call-id') === callId);
   }
   close() {
     this.sock.close();
   }
+}
+
+/**
+ * A round trip on a phone's WebSocket: an OPTIONS to Kamailio, answered on the same
+ * connection, so whatever Kamailio sent this phone before has arrived (absence checks).
+ */
+async function syncWs(c: SipWsClient): Promise<void> {
+  const res = await c.request('OPTIONS', `sip:${f.stack.sip.domain}`);
+  expect(res.status, res.startLine).toBeGreaterThanOrEqual(200);
 }
 
 let f: TelephonyFixture;
@@ -159,8 +189,8 @@ describe('in-dialog requests only within our dialogs and from their parties (iss
       body: rtpSdp(40_100),
     });
     expect(res.status, res.startLine).toBe(481);
-    await sleep(200);
-    expect(trunk.received.length).toBe(before);
+    await trunk.sync();
+    expect(trunk.received.length).toBe(before + 1); // the answer to the sync only
     expect(f.logs()).toMatch(/IN-DIALOG refused: INVITE from .* no dialog of ours/);
   });
 
@@ -173,7 +203,7 @@ describe('in-dialog requests only within our dialogs and from their parties (iss
       const res = await evil.request(method, call.target, { callId: call.callId, to: call.to, extra: call.routes.map((r) => `Route: ${r}`) });
       expect(res.status, `${method}: ${res.startLine}`).toBe(403);
     }
-    await sleep(200);
+    await trunk.sync();
     expect(countAtTrunk(call.callId, 'BYE') + countAtTrunk(call.callId, 'MESSAGE')).toBe(0);
     expect(countAtTrunk(call.callId, 'INVITE')).toBe(1);
 
@@ -202,7 +232,7 @@ describe('transfer policy (issue 11)', () => {
     trunk.request('REFER', call.atTrunk, [`Refer-To: <sip:+819099998888@${f.stack.sip.domain}>`]);
     const res = await trunk.waitFor((m) => m.status !== undefined && hdr(m, 'call-id') === call.callId && /REFER$/.test(hdr(m, 'cseq')!));
     expect(res.status, res.startLine).toBe(403);
-    await sleep(200);
+    await syncWs(a);
     expect(a.received.slice(got).filter((m) => m.method === 'REFER')).toHaveLength(0);
     const audit = await auditOf('sip.transfer_refused', call.callId);
     expect(audit).toHaveLength(1);
@@ -227,7 +257,7 @@ describe('transfer policy (issue 11)', () => {
     );
     const ood = await trunk.waitFor((m) => m.status !== undefined && hdr(m, 'call-id') === oodCallId);
     expect(ood.status, ood.startLine).toBe(403);
-    await sleep(200);
+    await syncWs(a);
     expect(a.received.slice(got).filter((m) => m.method === 'REFER')).toHaveLength(0);
   });
 

@@ -1,9 +1,10 @@
 // Shared set-up of the telephony tests: the whole stack (real Kamailio + rtpengine + the
 // gateway), one org with operators, a team lead and a campaign with a DID.
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
 import { assertTelephonyPackages, startStack, stackLogs, logTail, type KamailioLimits, type Stack, type StackOptions } from '../../../deploy/stack';
 import { createOrg, createUser } from '../../../server/orgs';
+import { GatewayTestClient, type GatewayResponse } from '../../support/gateway-client';
+import { GatewaySocket } from '../../support/ws-waiter';
 
 export const PASSWORD = 'Sakura-Koe-2026!';
 
@@ -14,37 +15,35 @@ export interface TelephonyFixture {
   did: string;
   users: Record<'opA' | 'opB' | 'opC' | 'lead' | 'admin', { id: string; username: string; sipUser: string }>;
   token(who: keyof TelephonyFixture['users']): Promise<string>;
-  api(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The one gateway test client (tests/support/gateway-client.ts), over HTTP to the stack's gateway. */
+  client: GatewayTestClient;
+  api(method: string, path: string, token?: string, body?: unknown): Promise<GatewayResponse>;
   credentials(who: keyof TelephonyFixture['users']): Promise<any>;
   agent(who: keyof TelephonyFixture['users']): Promise<AgentWs>;
   logs(): string;
   close(): Promise<void>;
 }
 
+/** An operator's or lead's /ws: the one WebSocket waiter (tests/support/ws-waiter.ts) plus the operator's messages. */
 export class AgentWs {
-  readonly messages: any[] = [];
-  private waiters: { match: (m: any) => boolean; resolve: (m: any) => void }[] = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (d) => {
-      const m = JSON.parse(d.toString());
-      this.messages.push(m);
-      const w = this.waiters.find((x) => x.match(m));
-      if (w) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(m);
-      }
-    });
+  constructor(readonly socket: GatewaySocket) {}
+  get ws() {
+    return this.socket.ws;
   }
+  get messages(): any[] {
+    return this.socket.messages;
+  }
+  /** A message that arrives after this call. */
   wait(match: (m: any) => boolean, timeoutMs = 5000): Promise<any> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`ws: timed out; got ${JSON.stringify(this.messages.slice(-5))}`)), timeoutMs);
-      this.waiters.push({ match, resolve: (m) => (clearTimeout(t), resolve(m)) });
-    });
+    return this.socket.wait(match, timeoutMs);
   }
   /** Like wait(), but an already received message counts too. */
   seen(match: (m: any) => boolean, timeoutMs = 5000): Promise<any> {
-    const m = this.messages.find(match);
-    return m ? Promise.resolve(m) : this.wait(match, timeoutMs);
+    return this.socket.seen(match, timeoutMs);
+  }
+  /** A ping answered: whatever the gateway sent on this socket before has arrived (absence checks). */
+  sync(): Promise<number> {
+    return this.socket.sync();
   }
   private seq = 0;
   /** An operator intent or phone fact (shared/gateway/operator.ts); resolves with its answer (operatorState or operatorRefused). */
@@ -117,30 +116,9 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { t
     ])
     .execute();
 
-  const api = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${stack.gatewayUrl}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed as any };
-  };
-  const tokens = new Map<string, string>();
-  const token = async (who: keyof typeof users) => {
-    const cached = tokens.get(who);
-    if (cached) return cached;
-    const res = await api('POST', '/auth/sign-in', undefined, { username: users[who].username, password: PASSWORD });
-    if (res.status !== 200) throw new Error(`sign-in ${who}: ${res.status} ${JSON.stringify(res.body)}`);
-    tokens.set(who, res.body.tokens.accessToken);
-    return res.body.tokens.accessToken as string;
-  };
+  const client = GatewayTestClient.http(stack.gatewayUrl);
+  const api = (method: string, path: string, token?: string, body?: unknown) => client.req(method, path, { token, ...(body !== undefined ? { body } : {}) });
+  const token = (who: keyof typeof users) => client.token(users[who].username, PASSWORD);
   const sockets: AgentWs[] = [];
   return {
     stack,
@@ -149,6 +127,7 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { t
     did,
     users,
     token,
+    client,
     api,
     async credentials(who) {
       const res = await api('POST', '/sip/credentials', await token(who));
@@ -156,12 +135,7 @@ export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { t
       return res.body;
     },
     async agent(who) {
-      const ws = new WebSocket(`${stack.gatewayUrl.replace('http', 'ws')}/ws`);
-      await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-      const a = new AgentWs(ws);
-      const first = a.wait((m) => m.type === 'ready');
-      ws.send(JSON.stringify({ type: 'auth', accessToken: await token(who) }));
-      await first;
+      const a = new AgentWs(await GatewaySocket.open(stack.gatewayUrl, { token: await token(who), name: `ws ${who}` }));
       await a.seen((m) => m.type === 'operatorState'); // the starting view comes right after "ready"
       // the client's phone reports its microphone (the model refuses "ready" without one)
       const mic = await a.op({ kind: 'microphone', available: true });

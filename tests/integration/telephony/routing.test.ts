@@ -109,10 +109,10 @@ describe('inbound DID routing', () => {
     // (before issue 12 the client set "wrap_up" itself; the model now decides it: an answered call that ends)
     expect((await agent.opB!.setState('ready')).state).toBe('ready');
     const callId = `wrap-${Date.now()}@test`;
-    const routed = await fetch(`${f.stack.gatewayUrl}/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent(CALLER)}&callId=${encodeURIComponent(callId)}`, {
+    const routed = await f.client.req('GET', `/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent(CALLER)}&callId=${encodeURIComponent(callId)}`, {
       headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! },
     });
-    expect(await routed.json()).toMatchObject({ reason: 'routed', target: f.users.opB.sipUser });
+    expect(routed.body).toMatchObject({ reason: 'routed', target: f.users.opB.sipUser });
     await agent.opB!.op({ kind: 'answered', callId });
     const wrap = await agent.opB!.op({ kind: 'ended', callId, cause: 'completed' });
     expect(wrap.view).toMatchObject({ agent: 'wrap_up', wrapUp: { callId } });
@@ -161,14 +161,14 @@ describe('inbound DID routing', () => {
   it('the routing API: shared secret required, query validated, latency', async () => {
     const ctx = f.stack.gateway.ctx;
     const q = (did: string, callId = 'abc@x') => `/sip/route?did=${encodeURIComponent(did)}&from=${encodeURIComponent(CALLER)}&callId=${encodeURIComponent(callId)}`;
-    const get = (path: string, secret?: string) => fetch(`${f.stack.gatewayUrl}${path}`, { headers: secret ? { 'x-koe-route-secret': secret } : {} });
+    const get = (path: string, secret?: string) => f.client.req('GET', path, { headers: secret ? { 'x-koe-route-secret': secret } : {} });
     expect((await get(q(f.did))).status).toBe(401);
     expect((await get(q(f.did), 'wrong-secret-wrong-secret-wrong-secret')).status).toBe(401);
     const secret = ctx.config.sip.routeSecret!;
     // a DID in national form is normalised by the trunk's rule (issue 11 item 6), not refused
     const national = await get(q('0399990000'), secret);
     expect(national.status).toBe(200);
-    expect(await national.json()).toMatchObject({ reason: 'unknown_did', did: '+81399990000' });
+    expect(national.body).toMatchObject({ reason: 'unknown_did', did: '+81399990000' });
     expect((await get(q('1'.repeat(65)), secret)).status).toBe(400);
     expect((await get(q(f.did, 'bad call id'), secret)).status).toBe(400);
     await agent.opA!.setState('not_ready', 'bench');
@@ -178,7 +178,7 @@ describe('inbound DID routing', () => {
       const t0 = performance.now();
       const r = await get(q(f.did, `bench-${i}@x`), secret);
       times.push(performance.now() - t0);
-      expect(await r.json()).toMatchObject({ target: null, reason: 'no_ready_agent', campaignId: f.campaignId });
+      expect(r.body).toMatchObject({ target: null, reason: 'no_ready_agent', campaignId: f.campaignId });
     }
     times.sort((a, b) => a - b);
     console.log(`GET /sip/route (no ready agent) median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms`);

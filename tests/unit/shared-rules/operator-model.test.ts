@@ -310,8 +310,7 @@ describe('operator model: properties over random event sequences', () => {
         let s = initialOperatorState(T0);
         for (const ev of events) {
           s = step(s, ev).state;
-          const problems = invariantProblems(s);
-          if (problems.length) throw new Error(`${problems.join('; ')} after ${JSON.stringify(ev)}`);
+          expect(invariantProblems(s), `after ${JSON.stringify(ev)}`).toEqual([]);
         }
       }),
       { numRuns: 5_000 },

@@ -1,12 +1,12 @@
 import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { liveCalls, usePhoneStore, type CallView } from './phone-store';
+import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
 import { formatDuration } from './AgentStatePanel';
 import { useTelephony } from './Telephony';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
-function RingingPanel({ call, locked }: { call: CallView; locked: boolean }) {
+function RingingPanel({ call, locked }: { call: PhoneCall; locked: boolean }) {
   const { t } = useTranslation();
   const phoneActions = useTelephony().calls;
   useLayoutEffect(() => {
@@ -34,7 +34,7 @@ function RingingPanel({ call, locked }: { call: CallView; locked: boolean }) {
   );
 }
 
-function CallControls({ call, consult, locked }: { call: CallView; consult: CallView | null; locked: boolean }) {
+function CallControls({ call, consult, locked }: { call: PhoneCall; consult: PhoneCall | null; locked: boolean }) {
   const { t } = useTranslation();
   const phoneActions = useTelephony().calls;
   const [target, setTarget] = useState('');

@@ -1,10 +1,10 @@
 import type { AgentIntentInput, AgentLinkState, AgentNotice, IntentOutcome, IntentRefusal, PendingIntent } from '../../../../shared/ipc/contract';
-import { newerView, type OperatorView } from '../../../../shared/rules/operator-model';
+import { newerView, type Availability, type OperatorView } from '../../../../shared/rules/operator-model';
 import { koe } from '../../koe';
 import { useAppStore } from '../../app/app-store';
 import { userStore } from '../../app/user-data';
 
-export type Availability = 'ready' | 'not_ready' | 'break';
+export type { Availability };
 
 /** A refusal the operator is shown: the intent it answered and why (a code, translated by the view). */
 export interface ShownRefusal {

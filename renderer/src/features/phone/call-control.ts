@@ -8,7 +8,7 @@ import { useAgentStore } from './agent-store';
 import { endCause, newCall, refusalError, report, type CallBook, type CallerViews, type PhoneLine } from './calls';
 import type { IncomingCalls } from './incoming';
 import type { Microphone } from './microphone';
-import { liveCalls, updateCall, usePhoneStore, type CallView } from './phone-store';
+import { liveCalls, updateCall, usePhoneStore, type PhoneCall } from './phone-store';
 import type { Ringer } from './ringer';
 import { PhoneFailure, UNAVAILABLE_STATUSES, type CallPhase, type PhoneErrorCode, type SipPhone } from './sip-phone';
 
@@ -56,7 +56,7 @@ export class CallControl {
   }
 
   /** A phase the phone reported for a call the store holds. */
-  onPhase(call: CallView, phase: CallPhase): void {
+  onPhase(call: PhoneCall, phase: CallPhase): void {
     const f = this.book.factsOf(call.id);
     if (phase === 'established') {
       const answeredAt = Date.now();

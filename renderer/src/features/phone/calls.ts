@@ -6,7 +6,7 @@ import type { AgentIntentInput, IntentRefusal } from '../../../../shared/ipc/con
 import { endCauseOfSipStatus, type EndCause, type OperatorView } from '../../../../shared/rules/operator-model';
 import { bestEffort } from '../../log';
 import { useAgentStore } from './agent-store';
-import type { CallView } from './phone-store';
+import type { PhoneCall } from './phone-store';
 import type { CallInfo, CallPhase, PhoneErrorCode, SipPhone } from './sip-phone';
 
 /** The phone this telephony object drives (null while signed out) and its SIP domain. */
@@ -81,12 +81,12 @@ export function report(intent: AgentIntentInput): void {
   void bestEffort(`reporting the phone's ${intent.kind} to the gateway`, () => useAgentStore.getState().send(intent));
 }
 
-export function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = null): CallView {
+export function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = null): PhoneCall {
   return { ...info, phase, held: false, muted: false, answeredAt: null, endedAt: null, dtmf: '', consultFor };
 }
 
 /** How the call ended, as the model's cause, from what this phone saw. */
-export function endCause(call: CallView, f: CallFacts): Extract<EndCause, 'completed' | 'declined' | 'busy' | 'failed' | 'no_answer'> {
+export function endCause(call: PhoneCall, f: CallFacts): Extract<EndCause, 'completed' | 'declined' | 'busy' | 'failed' | 'no_answer'> {
   if (call.answeredAt) return 'completed';
   if (call.direction === 'inbound') return f.declined ? 'declined' : f.busy ? 'busy' : 'completed';
   return endCauseOfSipStatus(f.status ?? null);

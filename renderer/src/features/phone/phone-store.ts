@@ -1,7 +1,8 @@
 import type { CallInfo, CallPhase, PhoneErrorCode, RegistrationState } from './sip-phone';
 import { userStore } from '../../app/user-data';
 
-export interface CallView extends CallInfo {
+/** A call in the softphone (SIP.js side, this PC only); not the gateway's call record (shared/gateway/crm.ts CallView). */
+export interface PhoneCall extends CallInfo {
   phase: CallPhase;
   held: boolean;
   muted: boolean;
@@ -18,7 +19,7 @@ export interface PhoneState {
   registration: RegistrationState;
   /** A code (the SIP status of a refused REGISTER, 'transport', ...), never an error's text. */
   registrationDetail: string | null;
-  calls: CallView[];
+  calls: PhoneCall[];
   /** The last failure, as a code the UI translates (phone.errors.*). */
   error: PhoneErrorCode | null;
   /** An audio input on this PC (null: not checked yet). */
@@ -30,8 +31,8 @@ export const initialPhoneState: PhoneState = { registration: 'offline', registra
 /** All of it is the user's (calls carry the customer's number): cleared when the session ends. */
 export const usePhoneStore = userStore<PhoneState>('phone', initialPhoneState, () => ({ ...initialPhoneState }));
 
-export function updateCall(id: string, patch: Partial<CallView>): void {
+export function updateCall(id: string, patch: Partial<PhoneCall>): void {
   usePhoneStore.setState((s) => ({ calls: s.calls.map((c) => (c.id === id ? { ...c, ...patch } : c)) }));
 }
 
-export const liveCalls = (calls: CallView[]) => calls.filter((c) => c.phase !== 'ended');
+export const liveCalls = (calls: PhoneCall[]) => calls.filter((c) => c.phase !== 'ended');

@@ -56,7 +56,7 @@ export function offerHasUsableAudio(sdp: string): boolean {
   return streams.some((s) => s.active && s.pts.some((pt) => (s.names.has(pt) ? USABLE_CODECS.has(s.names.get(pt)!) : STATIC_USABLE.has(pt))));
 }
 
-export interface Refusal {
+export interface SipRequestRefusal {
   statusCode: 420 | 488;
   reasonPhrase: string;
   extraHeaders: string[];
@@ -66,7 +66,7 @@ export interface Refusal {
 export function requestRefusal(
   req: { method: string; require?: string | undefined; contentType?: string | undefined; body?: string | undefined },
   supported: readonly string[] = PHONE_OPTION_TAGS,
-): Refusal | null {
+): SipRequestRefusal | null {
   if (req.method === 'ACK' || req.method === 'CANCEL') return null;
   const bad = unsupportedRequire(req.require, supported);
   if (bad.length) return { statusCode: 420, reasonPhrase: 'Bad Extension', extraHeaders: [`Unsupported: ${bad.join(', ')}`] };
@@ -97,7 +97,7 @@ interface CoreLike {
  * statelessly (over a WebSocket nothing is retransmitted; the ACK to a refused INVITE is
  * absorbed by SIP.js). `onRefused` is told (the phone releases an inbound call it refused).
  */
-export function installRequestGuard(ua: { userAgentCore: unknown }, onRefused?: (message: IncomingRequestLike, refusal: Refusal) => void): void {
+export function installRequestGuard(ua: { userAgentCore: unknown }, onRefused?: (message: IncomingRequestLike, refusal: SipRequestRefusal) => void): void {
   const core = ua.userAgentCore as CoreLike;
   const original = core.receiveRequest.bind(core);
   core.receiveRequest = (message: IncomingRequestLike) => {

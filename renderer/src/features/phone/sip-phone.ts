@@ -1,9 +1,10 @@
 // The phone's small interface: what the rest of the renderer needs from SIP. The real
 // implementation (sipjs-phone.ts) drives SIP.js 0.21 against Kamailio; component tests use a
 // fake behind this same interface.
+import type { RegistrationState } from '../../../../shared/gateway/supervision';
 import type { SipCredentials } from '../../../../shared/ipc/contract';
 
-export type RegistrationState = 'offline' | 'connecting' | 'registered' | 'failed';
+export type { RegistrationState };
 export type CallPhase = 'ringing' | 'dialing' | 'established' | 'ended';
 
 export interface CallInfo {

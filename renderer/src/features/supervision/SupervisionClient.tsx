@@ -1,4 +1,5 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import type { RegistrationState } from '../../../../shared/gateway/supervision';
 import { useSessionStore } from '../../app/session-store';
 import { koe } from '../../koe';
 import { bestEffort } from '../../log';
@@ -36,11 +37,11 @@ export function SupervisionClient({ enabled, children }: { enabled: boolean; chi
   useEffect(() => {
     if (!signedIn || !handles) return;
     const stop = new OperatorSupervision(() => telephony.customerAudioSender()).start();
-    let last: string | null = null;
-    const report = (state: string) => {
-      if (state === last || !['registered', 'connecting', 'failed', 'offline'].includes(state)) return;
+    let last: RegistrationState | null = null;
+    const report = (state: RegistrationState) => {
+      if (state === last) return;
       last = state;
-      void bestEffort('reporting the registration for the board', () => koe().supervision.reportRegistration({ state: state as 'registered' }));
+      void bestEffort('reporting the registration for the board', () => koe().supervision.reportRegistration({ state }));
     };
     report(usePhoneStore.getState().registration);
     const unsub = usePhoneStore.subscribe((s) => report(s.registration));
