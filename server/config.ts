@@ -31,6 +31,17 @@ export const PasswordHashingSchema = z.strictObject({
 export type PasswordHashingConfig = z.infer<typeof PasswordHashingSchema>;
 
 const SipSecret = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, '32-128 characters of A-Z a-z 0-9 _ -');
+/** Whether `v` compiles as a regular expression (a SyntaxError is the config's validation error). */
+function isRegExp(v: string): boolean {
+  try {
+    new RegExp(v);
+    return true;
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+}
+
 export const SipConfigSchema = z.strictObject({
   /** The SIP domain of the operators' AoRs (sip:<user>@<domain>). */
   domain: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).default('koe.local'),
@@ -84,7 +95,7 @@ export const SipConfigSchema = z.strictObject({
   transferNumberPattern: z
     .string()
     .regex(/^[^"\\\s]{1,200}$/, 'a POSIX extended regex without quotes, backslashes or spaces')
-    .refine((v) => { try { new RegExp(v); return true; } catch { return false; } }, 'not a valid regular expression')
+    .refine(isRegExp, 'not a valid regular expression')
     .default('^$'),
 });
 export type SipConfig = z.infer<typeof SipConfigSchema>;

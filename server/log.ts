@@ -31,8 +31,10 @@ function safeSegment(segment: string): string {
   let decoded: string;
   try {
     decoded = decodeURIComponent(segment);
-  } catch {
-    return HIDDEN;
+  } catch (err) {
+    // a broken %-escape is hidden like any other segment the log must not show
+    if (err instanceof URIError) return HIDDEN;
+    throw err;
   }
   if (!/^[A-Za-z0-9._~@:+-]{1,128}$/.test(decoded)) return HIDDEN;
   if (/\d{5}/.test(decoded) || /@[^@]*\.[A-Za-z]{2,}$/.test(decoded)) return HIDDEN;

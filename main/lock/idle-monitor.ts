@@ -1,4 +1,5 @@
 import type { LockService } from './lock-service';
+import { type Intervals } from '../timers';
 
 /**
  * What Koe needs from Electron's powerMonitor. Electron's object satisfies it; the dev host
@@ -10,10 +11,7 @@ export interface PowerMonitorLike {
   removeListener(event: 'lock-screen' | 'suspend', listener: () => void): unknown;
 }
 
-export interface Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
+export type Timers = Intervals;
 
 /**
  * Enforces the idle lock from main: polls the system idle time against the policy's timeout,

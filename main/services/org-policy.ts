@@ -3,11 +3,9 @@ import type { OrgClientPolicy } from '../../shared/gateway/policy';
 import { logFailure } from '../best-effort';
 import type { Logger } from '../ipc/dispatcher';
 import { consoleLogger } from '../log';
+import { realTimers, type Timeouts } from '../timers';
 
-export interface OrgPolicyTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type OrgPolicyTimers = Timeouts;
 
 /** What the fetcher needs of PolicyService. */
 export interface OrgPolicyTarget {
@@ -40,10 +38,7 @@ export class OrgPolicyFetcher {
       log?: Logger;
     },
   ) {
-    this.timers = deps.timers ?? {
-      setTimeout: (f, ms) => setTimeout(f, ms).unref(),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    };
+    this.timers = deps.timers ?? realTimers;
     this.log = deps.log ?? consoleLogger('org-policy');
   }
 

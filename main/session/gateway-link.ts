@@ -7,20 +7,9 @@ import type { OperatorServerMessage } from '../telephony/agent-state';
 import { logFailure } from '../best-effort';
 import type { Logger } from '../ipc/dispatcher';
 import { consoleLogger } from '../log';
+import { realTimers, type Timeouts, type Intervals } from '../timers';
 
-export interface LinkTimers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: LinkTimers = {
-  setInterval: (f, ms) => setInterval(f, ms).unref(),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-  setTimeout: (f, ms) => setTimeout(f, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export type LinkTimers = Timeouts & Intervals;
 
 export type LinkEnd = 'revoked' | 'expired';
 

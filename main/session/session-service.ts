@@ -8,6 +8,7 @@ import { bestEffort, fallback, logFailure } from '../best-effort';
 import { consoleLogger } from '../log';
 import type { Clock } from '../lock/lock-service';
 import type { SecretVault } from '../secrets/vault';
+import { realTimers, type Timeouts } from '../timers';
 
 const REFRESH_ACCOUNT = 'refresh-token';
 const USER_ACCOUNT = 'session-username';
@@ -16,10 +17,7 @@ export const SIGN_OUT_WAIT_MS = 2_000;
 /** Refresh this long before the access token runs out. */
 const REFRESH_MARGIN_MS = 60_000;
 
-export interface SessionTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type SessionTimers = Timeouts;
 
 /** Gateway error codes passed to the renderer as they are (the contract's refusal codes, minus the client's own). */
 const REFUSALS: ReadonlySet<string> = new Set(
@@ -57,10 +55,7 @@ export class SessionService {
       log?: Logger;
     },
   ) {
-    this.timers = deps.timers ?? {
-      setTimeout: (f, ms) => setTimeout(f, ms).unref(),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    };
+    this.timers = deps.timers ?? realTimers;
     this.log = deps.log ?? consoleLogger('session');
     this.holdsUserData('session', async () => {
       this.clearTimer();

@@ -3,6 +3,7 @@ import type { WsClientMessage } from '../../shared/gateway/api';
 import type { OperatorClientMessages, OperatorIntent, OperatorServerMessages } from '../../shared/gateway/operator';
 import type { AgentHangUp, AgentIntentInput, AgentLinkState, AgentNotice, AgentSnapshot, IntentOutcome, IntentRefusal, PendingIntent } from '../../shared/ipc/contract';
 import { newerView, type OperatorView } from '../../shared/rules/operator-model';
+import { type Timeouts } from '../timers';
 
 export interface AgentLink {
   send(message: WsClientMessage): boolean;
@@ -11,10 +12,7 @@ export interface AgentLink {
 type ClientMessage = z.infer<(typeof OperatorClientMessages)[number]>;
 export type OperatorServerMessage = z.infer<(typeof OperatorServerMessages)[number]>;
 
-export interface AgentTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type AgentTimers = Timeouts;
 
 /** How long an intent waits for the gateway's answer before it is shown as unanswered. */
 export const ANSWER_TIMEOUT_MS = 10_000;

@@ -4,6 +4,7 @@ import type { ClientPolicy } from '../../shared/policy';
 import { fallback, logFailure } from '../best-effort';
 import type { Logger } from '../ipc/dispatcher';
 import { consoleLogger } from '../log';
+import { realTimers, type Timeouts } from '../timers';
 
 /** What the gateway's POST /sip/credentials answers (auth_ephemeral: `<expiry>:<sipUser>` + HMAC). */
 export const IssuedSipCredentials = z.object({
@@ -15,10 +16,7 @@ export const IssuedSipCredentials = z.object({
 });
 export type IssuedSipCredentials = z.infer<typeof IssuedSipCredentials>;
 
-export interface CredentialTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type CredentialTimers = Timeouts;
 
 /** Renew when this fraction of the lifetime is left (and never later than RENEW_MARGIN_MS before expiry). */
 const RENEW_MARGIN_MS = 120_000;
@@ -49,10 +47,7 @@ export class SipCredentialService {
     },
   ) {
     this.log = deps.log ?? consoleLogger('sip-credentials');
-    this.timers = deps.timers ?? {
-      setTimeout: (f, ms) => setTimeout(f, ms).unref(),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    };
+    this.timers = deps.timers ?? realTimers;
   }
 
   /** Valid credentials (fetched or renewed first when missing or about to run out), or null. */

@@ -17,7 +17,10 @@ export function verifyDeviceSignature(input: {
     if (sig.length !== 64) return false;
     const message = Buffer.from(deviceSignatureMessage(input), 'utf8');
     return verify(null, message, key, sig);
-  } catch {
-    return false;
+  } catch (err) {
+    // a key or signature crypto cannot read is a refusal (the caller audits the failed sign-in);
+    // anything else is a bug and is not hidden
+    if (err instanceof TypeError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_'))) return false;
+    throw err;
   }
 }

@@ -1,23 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { formatDuration, useNow } from '../../app/clock';
 import { useAgentStore } from './agent-store';
 import { usePhoneStore } from './phone-store';
 
 const REASONS = ['meeting', 'training', 'callback', 'other'] as const;
-
-function useNow(ms = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const id = setInterval(() => setNow(Date.now()), ms);
-    return () => clearInterval(id);
-  }, [ms]);
-  return now;
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-}
 
 /**
  * Where the operator stands, as the gateway says (view.agent, its reason or reason code), the

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
-import { formatDuration } from './AgentStatePanel';
+import { formatDuration } from '../../app/clock';
 import { useTelephony } from './Telephony';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];

@@ -1,18 +1,8 @@
-import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { formatDuration, useNow } from '../../app/clock';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
-import { formatDuration } from '../phone/AgentStatePanel';
 import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
-
-function useNow(ms = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const id = setInterval(() => setNow(Date.now()), ms);
-    return () => clearInterval(id);
-  }, [ms]);
-  return now;
-}
 
 const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
