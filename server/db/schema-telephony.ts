@@ -1,6 +1,7 @@
 // The tables of calls, the operator model, the bus between instances and the live state every
 // gateway instance shares (server/db/schema.ts assembles the Database from these and its own).
 import type { ColumnType, Generated } from 'kysely';
+import type { RegistrationState } from '../../shared/gateway/supervision';
 
 type Json = ColumnType<unknown, string, string>;
 
@@ -98,7 +99,7 @@ export interface SupervisionSessionsTable {
 }
 export interface SipRegistrationsTable {
   user_id: string;
-  state: 'registered' | 'connecting' | 'failed' | 'offline';
+  state: RegistrationState;
   instance: string;
   updated_at: Date;
 }

@@ -29,7 +29,7 @@ import type { MediaNodes } from '../sip/media-nodes';
 import { SupervisionRules } from './rules';
 import { SUBSCRIBER, WEBRTC, iceLite } from './sdp';
 import { SupervisionSockets, type ClientSocket } from './sockets';
-import { SupervisionStore, type EndReason, type SessionRow } from './store';
+import { SupervisionStore, type EndReason, type SupervisionRow } from './store';
 import type { BoardOperator, SupervisionMode, SupervisionView } from '../../shared/gateway/supervision';
 
 export { iceLite } from './sdp';
@@ -91,15 +91,15 @@ export class SupervisionService {
     return this.boardOf.subscribe(current, send);
   }
 
-  private async command(s: SessionRow, cmd: string, args: Record<string, Bencodable>): Promise<Record<string, unknown>> {
+  private async command(s: SupervisionRow, cmd: string, args: Record<string, Bencodable>): Promise<Record<string, unknown>> {
     return this.engines.engine(s.rtpengine).command(cmd, { 'call-id': s.call_id, ...args });
   }
 
-  private view(s: SessionRow, extra: Partial<SupervisionView> = {}): SupervisionView {
+  private view(s: SupervisionRow, extra: Partial<SupervisionView> = {}): SupervisionView {
     return { supervisionId: s.id, callId: s.call_id, operatorId: s.operator_id, mode: s.mode, operatorConnected: s.operator_connected, ...extra };
   }
 
-  private async own(p: Principal, id: string): Promise<SessionRow> {
+  private async own(p: Principal, id: string): Promise<SupervisionRow> {
     const s = await this.store.live(id);
     if (!s || s.lead_id !== p.userId) throw new GatewayError('not_found', 'no such supervision');
     return s;
@@ -131,7 +131,7 @@ export class SupervisionService {
     const listenOffer = iceLite(await this.rules.rtpSdp(sub, 'the listening connection'));
     if (!toTag) throw new GatewayError('internal_error', 'rtpengine gave no to-tag');
     const lead = actorOf(p) as { userId: string; username: string };
-    const s: SessionRow = {
+    const s: SupervisionRow = {
       id: randomUUID(), org_id: p.orgId, lead_id: lead.userId, lead_username: lead.username, operator_id: call.operator_id, operator_username: call.username,
       call_id: callId, mode: 'monitor', rtpengine: address, listen_to_tag: toTag, publish_tag: null, operator_leg_id: null, operator_to_tag: null,
       operator_offer: null, operator_connected: false, started_at: this.clock.now(), ended_at: null, end_reason: null,
@@ -211,14 +211,14 @@ export class SupervisionService {
     return true;
   }
 
-  private async closeOperatorLeg(s: SessionRow): Promise<void> {
+  private async closeOperatorLeg(s: SupervisionRow): Promise<void> {
     if (!s.operator_leg_id || !(await this.store.closeLeg(s.id, s.operator_leg_id))) return;
     this.sockets.signal({ supervisionId: s.id, userId: s.operator_id, type: 'supervisionStop', legId: s.operator_leg_id, mode: null, reason: null });
     await this.command(s, 'unsubscribe', { 'to-tag': s.operator_to_tag ?? '' }).catch((err: unknown) => reportBackgroundFailure('supervision: unsubscribe operator leg', err));
   }
 
   /** Ends a session and its legs, once whichever instance asks (the end is claimed in the row). */
-  private async teardown(s: SessionRow, reason: EndReason, by?: Principal): Promise<void> {
+  private async teardown(s: SupervisionRow, reason: EndReason, by?: Principal): Promise<void> {
     const claimed = await this.store.claimEnd(s.id, reason, this.clock.now());
     if (!claimed) return;
     if (claimed.operator_leg_id) {

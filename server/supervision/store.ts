@@ -7,42 +7,42 @@ import type { Selectable } from 'kysely';
 import type { Db, SupervisionSessionsTable } from '../db/schema';
 import type { SupervisionMode } from '../../shared/gateway/supervision';
 
-export type SessionRow = Selectable<SupervisionSessionsTable>;
+export type SupervisionRow = Selectable<SupervisionSessionsTable>;
 export type EndReason = 'stopped' | 'call_ended' | 'operator_left';
 
 export class SupervisionStore {
   constructor(private readonly db: Db) {}
 
-  async insert(row: Omit<SessionRow, 'operator_connected' | 'ended_at' | 'end_reason'>): Promise<void> {
+  async insert(row: Omit<SupervisionRow, 'operator_connected' | 'ended_at' | 'end_reason'>): Promise<void> {
     await this.db.insertInto('supervision_sessions').values({ ...row, ended_at: null, end_reason: null }).execute();
   }
 
   /** A live session by id. */
-  live(id: string): Promise<SessionRow | undefined> {
+  live(id: string): Promise<SupervisionRow | undefined> {
     return this.db.selectFrom('supervision_sessions').selectAll().where('id', '=', id).where('ended_at', 'is', null).executeTakeFirst();
   }
 
-  byId(id: string): Promise<SessionRow | undefined> {
+  byId(id: string): Promise<SupervisionRow | undefined> {
     return this.db.selectFrom('supervision_sessions').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  liveOfCall(callId: string, leadId?: string): Promise<SessionRow[]> {
+  liveOfCall(callId: string, leadId?: string): Promise<SupervisionRow[]> {
     let q = this.db.selectFrom('supervision_sessions').selectAll().where('call_id', '=', callId).where('ended_at', 'is', null);
     if (leadId) q = q.where('lead_id', '=', leadId);
     return q.execute();
   }
 
-  liveByLeg(legId: string): Promise<SessionRow | undefined> {
+  liveByLeg(legId: string): Promise<SupervisionRow | undefined> {
     return this.db.selectFrom('supervision_sessions').selectAll().where('operator_leg_id', '=', legId).where('ended_at', 'is', null).executeTakeFirst();
   }
 
   /** Every live session (any instance's): the list, the poll. */
-  allLive(): Promise<SessionRow[]> {
+  allLive(): Promise<SupervisionRow[]> {
     return this.db.selectFrom('supervision_sessions').selectAll().where('ended_at', 'is', null).orderBy('started_at').execute();
   }
 
   /** Claims the end: the row as it was, or undefined when another instance (or call) ended it first. */
-  claimEnd(id: string, reason: EndReason, at: Date): Promise<SessionRow | undefined> {
+  claimEnd(id: string, reason: EndReason, at: Date): Promise<SupervisionRow | undefined> {
     return this.db
       .updateTable('supervision_sessions')
       .set({ ended_at: at, end_reason: reason })

@@ -2,14 +2,12 @@
 // microphone: no calls offered), probed before answering or dialling (a failed answer would lose
 // the call), and the browser's media failures turned into the codes the operator is shown.
 import { logFailure } from '../../log';
+import type { AudioDevices } from '../../../../shared/ipc/contract';
 import { report } from './calls';
 import { usePhoneStore } from './phone-store';
 import { PhoneFailure, type PhoneErrorCode } from './sip-phone';
 
-export interface AudioDevices {
-  inputDeviceId: string | null;
-  outputDeviceId: string | null;
-}
+export type { AudioDevices };
 
 export class Microphone {
   /** The devices chosen (main keeps them as a user preference). */
