@@ -125,6 +125,13 @@ export interface Stack {
   rpc(...args: string[]): Promise<string>;
   /** Kamailio's shared memory now (core.shmmem), bytes. */
   shmem(): Promise<{ total: number; free: number; used: number; realUsed: number; maxUsed: number; fragments: number }>;
+  /**
+   * Restarts gateway instance `i` on its port (a rolling restart): a child gets SIGTERM (its
+   * graceful shutdown) and is spawned again; gateway 0 (in process) is closed and created again
+   * on the same database (`gateway` then is the new one). `downMs`: how long it stays down in
+   * between (default 0). Resolves once it serves again (/health).
+   */
+  restartGateway(i: number, opts?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -397,6 +404,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await seedDemoCrm(gateway.ctx, orgId);
     }
     const gateways: StackGateway[] = [{ index: 0, url: gatewayUrl, process: null, log: null }];
+    const spawnGateway = (cfgFile: string, log: string) => {
+      // node itself with tsx's loader: one process (the tsx CLI would put a second one between)
+      const child = spawnLogged(process.execPath, ['--import', 'tsx', path.join(REPO, 'server', 'cli.ts'), 'serve'], log, childGatewayEnv(cfgFile, opts.postgresUrl!), REPO);
+      trackChild(child);
+      children.push(child);
+      return child;
+    };
 
     // -- gateways 1.. (child processes on the same PostgreSQL; the JWT secret is the database's
     // or the config's, so a token from one instance is good on every other)
@@ -405,10 +419,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const cfgFile = path.join(runDir, `gateway-${g}.json`);
       writeFileSync(cfgFile, JSON.stringify({ ...gatewayConfig, port, host: LOOPBACK }), { mode: 0o600 });
       const log = path.join(runDir, `gateway-${g}.log`);
-      // node itself with tsx's loader: one process (the tsx CLI would put a second one between)
-      const child = spawnLogged(process.execPath, ['--import', 'tsx', path.join(REPO, 'server', 'cli.ts'), 'serve'], log, childGatewayEnv(cfgFile, opts.postgresUrl!), REPO);
-      trackChild(child);
-      children.push(child);
+      const child = spawnGateway(cfgFile, log);
       const url = `http://${LOOPBACK}:${port}`;
       await waitFor(`gateway ${g}`, () => httpOk(`${url}/health`), child, log, 60_000);
       gateways.push({ index: g, url, process: child, log });
@@ -536,7 +547,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
 
     const rpc = nodes[0]!.rpc;
-    return {
+    const stack: Stack = {
       gateway,
       gatewayUrl,
       rpc,
@@ -547,8 +558,30 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       gateways,
       runDir,
       certificatePem,
+      async restartGateway(i: number, o: { downMs?: number } = {}) {
+        const g = gateways[i];
+        if (!g) throw new Error(`restartGateway: no gateway ${i}`);
+        if (g.process) {
+          await stopChild(g.process);
+          await sleep(o.downMs ?? 0);
+          children.splice(children.indexOf(g.process), 1);
+          const child = spawnGateway(path.join(runDir, `gateway-${i}.json`), g.log!);
+          // Kamailio and rtpengine stop first (stop() walks the list backwards): keep the gateways before them
+          children.splice(children.indexOf(child), 1);
+          children.splice(i - 1, 0, child);
+          g.process = child;
+          await waitFor(`gateway ${i} (restarted)`, () => httpOk(`${g.url}/health`), child, g.log!, 60_000);
+        } else {
+          await gateway!.close();
+          await sleep(o.downMs ?? 0);
+          gateway = await createGateway({ db, config: gatewayConfig });
+          await gateway.app.listen({ port: Number(new URL(g.url).port), host: LOOPBACK });
+          stack.gateway = gateway;
+        }
+      },
       stop,
     };
+    return stack;
   } catch (e) {
     await stop();
     throw e;
