@@ -9,7 +9,7 @@ import { parseConfig, type GatewayConfig, type GatewayConfigInput } from './conf
 import { createContext, type GatewayContext } from './context';
 import { migrateToLatest } from './db/migrations';
 import type { Db } from './db/schema';
-import { GatewayError } from './errors';
+import { databaseUnavailable, GatewayError } from './errors';
 import { route } from './http';
 import { registerCors } from './cors';
 import { errorSummary, loggerOptions } from './log';
@@ -36,6 +36,27 @@ const FASTIFY_ERRORS: Record<string, [number, 'payload_too_large' | 'unsupported
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'validation_failed', 'empty JSON body'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'validation_failed', 'body is not valid JSON'],
 };
+
+/** Retry-After of an `unavailable` answer (a PostgreSQL restart takes seconds). */
+const UNAVAILABLE_RETRY_SECONDS = 2;
+/** How long close() waits for a client to answer the close frame before the socket is cut. */
+const SOCKET_CLOSE_WAIT_MS = 2_000;
+
+/** Closes every WebSocket of the server (1001 going away) and resolves once each has emitted `close`. */
+async function closeSockets(wss: import('ws').WebSocketServer, waitMs: number): Promise<void> {
+  const sockets = [...wss.clients];
+  const closing = sockets.map((ws) => new Promise<void>((resolve) => {
+    if (ws.readyState === ws.CLOSED) return resolve();
+    ws.once('close', () => resolve());
+  }));
+  wss.close(); // refuses new upgrades (503) from here on
+  for (const ws of sockets) ws.close(1001, 'gateway shutting down');
+  const cut = setTimeout(() => {
+    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
+  }, waitMs);
+  await Promise.all(closing);
+  clearTimeout(cut);
+}
 
 export async function createGateway(opts: {
   db: Db;
@@ -86,6 +107,13 @@ export async function createGateway(opts: {
       req.log.warn({ err: errorSummary(err) }, 'unique index refused a concurrent write');
       return reply.status(409).send({ error: { code: 'conflict', message: 'a concurrent request made this change first: reload and try again' } });
     }
+    if (databaseUnavailable(err)) {
+      // PostgreSQL is restarting or failing over (server/errors.ts): the client retries; a
+      // transaction this request had begun was rolled back by the server, so nothing is half-written.
+      req.log.warn({ err: errorSummary(err) }, 'the database is unavailable; answered 503');
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_SECONDS));
+      return reply.status(503).send({ error: { code: 'unavailable', message: 'the database is unavailable for a moment: try again', retryAfterSeconds: UNAVAILABLE_RETRY_SECONDS } });
+    }
     const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
     if (known) return reply.status(known[0]).send({ error: { code: known[1], message: known[2] } });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
@@ -98,6 +126,13 @@ export async function createGateway(opts: {
 
   await app.register(websocket, {
     options: { maxPayload: 64 * 1024 },
+    // Shutdown: the plugin's own preClose does not wait for the sockets to close, so their
+    // last steps (the agent's `disconnected`, the registration report's removal) would run after
+    // close() destroyed the database. This one closes every socket and waits for it (at most
+    // SOCKET_CLOSE_WAIT_MS, then terminates it): those steps are queued before close() waits for them.
+    preClose: async function closeSocketsFirst(this: FastifyInstance) {
+      await closeSockets(this.websocketServer, SOCKET_CLOSE_WAIT_MS);
+    },
     // A frame the WebSocket protocol refuses (invalid UTF-8, over maxPayload) is the client's
     // fault: the ws library has already closed the socket (1007/1009); a warning, not an error.
     errorHandler: (err, socket, req) => {

@@ -175,7 +175,8 @@ export class SessionService {
     } catch (err) {
       // A refusal for a session that already ended must not end the next one.
       if (generation !== this.generation) return;
-      if (err instanceof GatewayCallError && err.code === 'unreachable') {
+      // unreachable, or reached while its database restarts (503 unavailable): not a refusal
+      if (err instanceof GatewayCallError && (err.code === 'unreachable' || err.code === 'unavailable')) {
         logFailure(this.log, 'refreshing the session (kept; retried in 30 s)', err);
         this.scheduleRefresh(30_000); // keep the session; try again when the network is back
         return;

@@ -8,10 +8,15 @@
 //   - `pg_notify('koe_bus', seq)` wakes the other instances' LISTEN connections at commit;
 //   - the same reader also runs on a timer (pollMs): a lost NOTIFY, a listener reconnecting
 //     or PGlite (no LISTEN) costs one poll interval, never a message.
-// Gaps: rows are read by sequence number; a row whose sequence was taken before an already
-// read one but committed after it (concurrent transactions) is a gap, caught by re-reading
-// the last REREAD_SECONDS of rows by time, de-duplicated by sequence. A payload that fails its
-// topic's schema is logged and skipped (never thrown into the reader).
+//   - a fire-and-forget publish the database cannot take because it is unreachable (a
+//     PostgreSQL restart) is kept in order and written by the first read that works again;
+//     close() waits for the writes under way (the database is destroyed after it).
+// Gaps: rows are read by sequence number, a page at a time. A number skipped by a read (its
+// row's transaction took the number before an already-read one but had not committed yet) is a
+// hole: every read re-reads the holes by number until the row appears (delivered then, once)
+// or HOLE_SECONDS pass (a rolled-back transaction leaves a hole for good). Each sequence is
+// delivered at most once by construction: above lastSeq once, or as a hole once. A payload that
+// fails its topic's schema is logged and skipped (never thrown into the reader).
 //
 // Topics (server/bus/topics.ts): session (revocations and access changes), agent (an
 // operator's state changed: version + effects), board (re-read this operator's board row),
@@ -20,14 +25,21 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { reportBackgroundFailure } from '../background';
+import { databaseUnavailable } from '../errors';
 import type { Db, Executor } from '../db/schema';
 import { jsonColumn } from '../db/json-column';
 import { errorSummary } from '../log';
 import { TOPICS, type Topic, type TopicPayload } from './topics';
 
 const CHANNEL = 'koe_bus';
-const REREAD_SECONDS = 30;
+/** How long a skipped sequence number is re-read (a transaction open longer loses its message; RETAIN_MINUTES bounds it). */
+const HOLE_SECONDS = 300;
+const MAX_HOLES = 5_000;
+/** Rows per read. */
+const PAGE = 2_000;
 const RETAIN_MINUTES = 10;
+/** Fire-and-forget messages kept while the database is unreachable (the oldest go first beyond it). */
+const MAX_UNSENT = 10_000;
 
 /** `local`: published by this process (delivered at once); `seq`: the row's sequence (null for local). */
 export interface Delivery {
@@ -45,7 +57,7 @@ export interface EventBus {
   publishIn<T extends Topic>(tx: Executor, topic: T, payload: TopicPayload<T>): Promise<void>;
   /** Returns the unsubscribe function. A listener's failure is logged, never thrown back. */
   subscribe<T extends Topic>(topic: T, listener: BusListener<T>): () => void;
-  /** Messages delivered from other instances, and reads that found a gap (tests, the bench). */
+  /** Messages delivered from other instances, and rows delivered late through a hole (a gap filled; tests, the bench). */
   readonly stats: { remote: number; gaps: number };
 }
 
@@ -53,29 +65,36 @@ export class DurableBus implements EventBus {
   readonly origin = randomUUID();
   readonly stats = { remote: 0, gaps: 0 };
   private readonly listeners = new Map<Topic, Set<BusListener<Topic>>>();
+  /** The highest sequence read; at start, the newest row then (it and older rows are history, never delivered). */
   private lastSeq = 0;
-  /** The newest row when this process started: it and older rows are history, never delivered. */
-  private startSeq = 0;
-  /** Sequences read in the re-read window (so a re-read delivers nothing twice). */
-  private readonly seen = new Map<number, number>();
+  /** Sequence numbers below lastSeq not read yet (their transaction had not committed), with when they were seen missing. */
+  private readonly holes = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private again = false;
   private listener: pg.Client | null = null;
+  private listenReady = false;
   private closed = false;
   private pruneAt = 0;
   private failures = 0;
+  private readonly writes = new Set<Promise<unknown>>();
+  private readonly unsent: { topic: Topic; payload: unknown }[] = [];
+  private droppedUnsent = 0;
 
   constructor(
     private readonly db: Db,
     private readonly opts: { pollMs?: number; listenUrl?: string; log?: (msg: string) => void } = {},
   ) {}
 
+  /** Whether the LISTEN connection is up (PostgreSQL with a listenUrl); while it is not, the poll alone reads. */
+  get listening(): boolean {
+    return this.listenReady;
+  }
+
   /** Starts reading after the newest row now in the table (what came before is history). */
   async start(): Promise<void> {
     const row = await sql<{ seq: number | null }>`select max(seq) as seq from bus_events`.execute(this.db);
     this.lastSeq = Number(row.rows[0]?.seq ?? 0);
-    this.startSeq = this.lastSeq;
     this.timer = setInterval(() => this.read(), this.opts.pollMs ?? 250);
     this.timer.unref();
     if (this.opts.listenUrl) void this.listen(0);
@@ -83,7 +102,43 @@ export class DurableBus implements EventBus {
 
   publish<T extends Topic>(topic: T, payload: TopicPayload<T>): void {
     this.deliver(topic, payload, { local: true, seq: null });
-    void this.write(this.db, topic, payload).catch((err: unknown) => reportBackgroundFailure(`bus: writing a ${topic} message`, err));
+    this.track(this.write(this.db, topic, payload).catch((err: unknown) => this.unwritten(topic, payload, err)));
+  }
+
+  /** A write close() waits for (a fire-and-forget publish must not outlive the database). */
+  private track(p: Promise<unknown>): void {
+    this.writes.add(p);
+    void p.finally(() => this.writes.delete(p));
+  }
+
+  /**
+   * A fire-and-forget message the database could not take: while the database is unreachable
+   * (a restart: server/errors.ts) it is kept, in order, and written by the first read that works
+   * again, so the other instances still hear it; any other failure is logged and dropped.
+   */
+  private unwritten(topic: Topic, payload: unknown, err: unknown): void {
+    if (this.closed || !databaseUnavailable(err)) return reportBackgroundFailure(`bus: writing a ${topic} message`, err);
+    if (this.unsent.length >= MAX_UNSENT) {
+      this.droppedUnsent++;
+      this.unsent.shift();
+    }
+    if (this.unsent.length === 0) this.log(`bus: the database is unavailable; keeping messages to publish once it is back (${errorSummary(err).message})`);
+    this.unsent.push({ topic, payload });
+  }
+
+  /** Writes the kept messages, oldest first; stops at the first failure (kept for the next read). */
+  private async flushUnsent(): Promise<void> {
+    if (this.droppedUnsent) {
+      this.log(`bus: ${this.droppedUnsent} messages kept during the outage were dropped (more than ${MAX_UNSENT}); listeners re-read on their next change`);
+      this.droppedUnsent = 0;
+    }
+    const n = this.unsent.length;
+    while (this.unsent.length && !this.closed) {
+      const m = this.unsent[0]!;
+      await this.write(this.db, m.topic, m.payload);
+      this.unsent.shift();
+    }
+    if (n) this.log(`bus: ${n} messages kept during the database outage are published`);
   }
 
   async publishIn<T extends Topic>(tx: Executor, topic: T, payload: TopicPayload<T>): Promise<void> {
@@ -99,11 +154,15 @@ export class DurableBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    // the writes under way (a socket's last steps publish after their own write) end before the database may go
+    while (this.writes.size) await Promise.allSettled([...this.writes]);
     this.closed = true;
+    if (this.unsent.length) this.log(`bus: closing with ${this.unsent.length} messages the database never took (unavailable); other instances re-read on their next change`);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const l = this.listener;
     this.listener = null;
+    this.listenReady = false;
     await l?.end().catch((err: unknown) => this.log(`bus: closing the LISTEN connection failed (${errorSummary(err).message})`));
     await this.reading;
   }
@@ -118,13 +177,10 @@ export class DurableBus implements EventBus {
     }
   }
 
+  /** The row and its NOTIFY in one statement: outside a transaction, never a row without its wake-up or the reverse. */
   private async write(db: Executor, topic: Topic, payload: unknown): Promise<void> {
-    const row = await db
-      .insertInto('bus_events')
-      .values({ origin: this.origin, kind: topic, payload: JSON.stringify(payload) })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    await sql`select pg_notify(${CHANNEL}, ${String(row.seq)})`.execute(db);
+    await sql`with r as (insert into bus_events (origin, kind, payload) values (${this.origin}, ${topic}, ${JSON.stringify(payload)}::jsonb) returning seq)
+      select pg_notify(${CHANNEL}, r.seq::text) from r`.execute(db);
   }
 
   /** Reads new rows (one reader at a time; a wake-up during a read runs one more). */
@@ -162,43 +218,71 @@ export class DurableBus implements EventBus {
   }
 
   private async readOnce(): Promise<void> {
-    const rows = await this.db
-      .selectFrom('bus_events')
-      .select(['seq', 'origin', 'kind', 'payload'])
-      .where((eb) => eb.or([eb('seq', '>', this.lastSeq), eb('at', '>', sql<Date>`clock_timestamp() - make_interval(secs => ${REREAD_SECONDS})`)]))
-      .orderBy('seq')
-      .limit(2000)
-      .execute();
     const now = Date.now();
-    for (const r of rows) {
-      const seq = Number(r.seq);
-      if (seq <= this.startSeq || this.seen.has(seq)) continue;
-      // a row below the last sequence read and not seen: committed late (a gap now filled)
-      if (seq < this.lastSeq) this.stats.gaps++;
-      this.seen.set(seq, now);
-      if (seq > this.lastSeq) this.lastSeq = seq;
-      if (r.origin === this.origin) continue;
-      const topic = TOPICS[r.kind as Topic];
-      if (!topic) continue; // a topic this version does not know (a newer instance during a rolling upgrade)
-      let parsed;
-      try {
-        parsed = topic.safeParse(jsonColumn<unknown>(r.payload));
-      } catch (err) {
-        this.log(`bus: message ${seq} (${r.kind}) is not JSON (${errorSummary(err).message}); skipped`);
-        continue;
+    const rows = () => this.db.selectFrom('bus_events').select(['seq', 'origin', 'kind', 'payload']);
+    // the holes first: numbers an earlier read skipped (their transaction had not committed),
+    // re-read until the row appears (a gap filled) or the hole is old (a rolled-back transaction)
+    if (this.holes.size) {
+      for (const [seq, at] of this.holes) if (now - at > HOLE_SECONDS * 1000) this.holes.delete(seq);
+      const wanted = [...this.holes.keys()].slice(0, PAGE);
+      if (wanted.length) {
+        for (const r of await rows().where('seq', 'in', wanted).orderBy('seq').execute()) {
+          this.holes.delete(Number(r.seq));
+          this.stats.gaps++;
+          this.take(r);
+        }
       }
-      if (!parsed.success) {
-        this.log(`bus: message ${seq} does not match its topic ${r.kind}; skipped`);
-        continue;
-      }
-      this.stats.remote++;
-      this.deliver(r.kind as Topic, parsed.data, { local: false, seq });
     }
-    for (const [seq, at] of this.seen) if (now - at > (REREAD_SECONDS + 5) * 1000) this.seen.delete(seq);
+    // then the new rows, a page at a time (a full page reads on at once)
+    const fresh = await rows().where('seq', '>', this.lastSeq).orderBy('seq').limit(PAGE).execute();
+    for (const r of fresh) {
+      const seq = Number(r.seq);
+      this.hole(this.lastSeq + 1, seq, now);
+      this.lastSeq = seq;
+      this.take(r);
+    }
+    if (fresh.length === PAGE) this.again = true;
+    if (this.unsent.length || this.droppedUnsent) await this.flushUnsent();
     if (now >= this.pruneAt) {
       this.pruneAt = now + 60_000;
       await this.db.deleteFrom('bus_events').where('at', '<', sql<Date>`clock_timestamp() - make_interval(mins => ${RETAIN_MINUTES})`).execute();
     }
+  }
+
+  /** Sequence numbers from..to-1 were skipped: holes to re-read (at most MAX_HOLES; the oldest go first). */
+  private hole(from: number, to: number, now: number): void {
+    if (to - from > MAX_HOLES) {
+      this.log(`bus: ${to - from} sequence numbers skipped at once; only the last ${MAX_HOLES} are re-read`);
+      from = to - MAX_HOLES;
+    }
+    for (let s = from; s < to; s++) {
+      if (this.holes.size >= MAX_HOLES) {
+        const oldest = this.holes.keys().next().value as number;
+        this.holes.delete(oldest);
+      }
+      this.holes.set(s, now);
+    }
+  }
+
+  /** One row read: another instance's message, parsed against its topic and delivered (once: each sequence is read once). */
+  private take(r: { seq: number | string; origin: string; kind: string; payload: unknown }): void {
+    const seq = Number(r.seq);
+    if (r.origin === this.origin) return;
+    const topic = TOPICS[r.kind as Topic];
+    if (!topic) return; // a topic this version does not know (a newer instance during a rolling upgrade)
+    let parsed;
+    try {
+      parsed = topic.safeParse(jsonColumn<unknown>(r.payload));
+    } catch (err) {
+      this.log(`bus: message ${seq} (${r.kind}) is not JSON (${errorSummary(err).message}); skipped`);
+      return;
+    }
+    if (!parsed.success) {
+      this.log(`bus: message ${seq} does not match its topic ${r.kind}; skipped`);
+      return;
+    }
+    this.stats.remote++;
+    this.deliver(r.kind as Topic, parsed.data, { local: false, seq });
   }
 
   /** A LISTEN connection (PostgreSQL): NOTIFY wakes the reader; lost, it reconnects (1, 2, ... 30 s). */
@@ -208,6 +292,7 @@ export class DurableBus implements EventBus {
     const retry = (why: string) => {
       if (this.closed || this.listener !== client) return;
       this.listener = null;
+      this.listenReady = false;
       const delay = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
       this.log(`bus: LISTEN connection lost (${why}); polling meanwhile, reconnecting in ${delay / 1000} s`);
       client.end().catch((err: unknown) => this.log(`bus: ending the broken LISTEN connection failed too (${errorSummary(err).message})`));
@@ -220,6 +305,7 @@ export class DurableBus implements EventBus {
     try {
       await client.connect();
       await client.query(`listen ${CHANNEL}`);
+      if (this.listener === client) this.listenReady = true;
       attempt = 0;
       this.read(); // whatever was published while it was connecting
     } catch (err) {

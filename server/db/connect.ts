@@ -22,12 +22,20 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
       // bigint columns (audit seq, counters) stay well below 2^53.
       types: { getTypeParser: (oid: number, format?: any) => (oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as any,
     });
-    // An idle client dying (server restart, admin terminate) must not crash the gateway;
-    // the pool replaces it and the next query reports any real failure.
-    pool.on('error', (err) => {
+    // A client dying (server restart, admin terminate) must not crash the gateway: the pool
+    // replaces it and the next query reports any real failure (503 unavailable: server/errors.ts).
+    // The pool listens to idle clients only; a client checked out (inside a transaction), or
+    // just released after its query failed, emits its `error` when the socket ends, and with no
+    // listener that would be an uncaught exception. So every client gets one for its lifetime.
+    const logged = new WeakSet<Error>();
+    const lost = (err: Error) => {
+      if (logged.has(err)) return; // the pool re-emits an idle client's error: one line
+      logged.add(err);
       const e = errorSummary(err);
-      console.warn(`gateway: idle PostgreSQL connection lost: ${e.code ? `${e.code} ` : ''}${e.message}`);
-    });
+      console.warn(`gateway: PostgreSQL connection lost: ${e.code ? `${e.code} ` : ''}${e.message}`);
+    };
+    pool.on('connect', (client) => client.on('error', lost));
+    pool.on('error', lost);
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });

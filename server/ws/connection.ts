@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { WsClientMessage } from '../../shared/gateway/api';
 import { sessionExpired } from '../auth/sign-in-helpers';
 import type { GatewayContext } from '../context';
-import { GatewayError } from '../errors';
+import { databaseUnavailable, GatewayError } from '../errors';
 import { errorSummary } from '../log';
 import { authenticate, permittedOrAudited, type Principal } from '../principal';
 import type { SessionEvent } from '../session-events';
@@ -105,6 +105,11 @@ export class WsConnection {
       principal = await authenticate(this.ctx, `Bearer ${msg.accessToken}`, this.sourceIp, 'ws');
     } catch (e) {
       if (e instanceof GatewayError) return this.refuse(e.code, e.message);
+      if (databaseUnavailable(e)) {
+        // a PostgreSQL restart (server/errors.ts): not the token's fault; 1013 = try again later
+        this.log.warn({ err: errorSummary(e) }, 'ws: the database is unavailable; authentication refused');
+        return this.refuse('unavailable', 'the database is unavailable for a moment: reconnect', 1013);
+      }
       this.log.error({ err: errorSummary(e) }, 'ws: authentication failed');
       return this.refuse('unauthenticated', 'authentication failed');
     } finally {
@@ -115,7 +120,7 @@ export class WsConnection {
     if (!this.open) return;
     this.authenticated();
     const l = new LivePrincipal(this.ctx, principal, {
-      end: (code, message) => this.refuse(code, message, code === 'internal_error' ? 1011 : 4401),
+      end: (code, message) => this.refuse(code, message, code === 'internal_error' ? 1011 : code === 'unavailable' ? 1013 : 4401),
       changed: (prev, next) => this.changed(prev, next),
     }, this.ctx.config.ws.revalidateSeconds * 1000);
     this.live = l;

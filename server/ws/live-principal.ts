@@ -17,7 +17,7 @@
 import { reportBackgroundFailure } from '../background';
 import { sessionExpired } from '../auth/sign-in-helpers';
 import type { GatewayContext } from '../context';
-import { GatewayError } from '../errors';
+import { databaseUnavailable, GatewayError } from '../errors';
 import { principalForSession, type Principal } from '../principal';
 import type { SessionEvent } from '../session-events';
 
@@ -102,7 +102,11 @@ export class LivePrincipal {
           next = await principalForSession(this.ctx, prev, prev.sourceIp, { via: 'ws', live: true });
         } catch (err) {
           if (err instanceof GatewayError) this.end(err.code, err.message);
-          else {
+          else if (databaseUnavailable(err)) {
+            // a PostgreSQL restart (server/errors.ts): rights unconfirmed, so not served; the client reconnects
+            reportBackgroundFailure('ws: re-authentication (the database is unavailable)', err);
+            this.end('unavailable', 'could not re-check the session (the database is unavailable): reconnect');
+          } else {
             // Fail closed: a socket whose rights cannot be confirmed is not served (the client reconnects).
             reportBackgroundFailure('ws: re-authentication', err);
             this.end('internal_error', 'could not re-check the session: reconnect');

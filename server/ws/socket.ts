@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { WsClientMessage } from '../../shared/gateway/api';
 import type { GatewayContext } from '../context';
-import { GatewayError } from '../errors';
+import { databaseUnavailable, GatewayError } from '../errors';
 import { sourceIpOf } from '../http';
 import { errorSummary } from '../log';
 import { WsConnection } from './connection';
@@ -44,6 +44,11 @@ export function registerWebSocket(app: FastifyInstance, ctx: GatewayContext): vo
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
       void onMessage(raw, isBinary).catch((err: unknown) => {
         if (err instanceof GatewayError) return conn.send({ type: 'error', code: err.code, message: err.message });
+        if (databaseUnavailable(err)) {
+          // a PostgreSQL restart (server/errors.ts): the socket stays; the client sends it again
+          req.log.warn({ err: errorSummary(err) }, 'ws: the database is unavailable; message refused');
+          return conn.send({ type: 'error', code: 'unavailable', message: 'the database is unavailable for a moment: try again' });
+        }
         req.log.error({ err: errorSummary(err) }, 'ws: a message failed');
         conn.send({ type: 'error', code: 'internal_error', message: 'internal error' });
       });

@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   account_locked: 423,
   rate_limited: 429,
   internal_error: 500,
+  /** The database is unreachable for a moment (a PostgreSQL restart or failover): retry; nothing was half-written. */
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
