@@ -3,7 +3,17 @@
 // states, their teams, their registrations, their live calls, the customer names in scope.
 // Updates: an operator's change (AgentRegistry, from any instance), a call row that changed
 // (`touch`) or a registration (server/supervision/sockets.ts) re-reads that operator's row
-// for every subscribed lead who may see them, on every instance (the `board` bus topic).
+// on every instance (the `board` bus topic).
+// Fan-out (issue 14, 2,000 operators / 200 leads): ONE read per change per instance, shared by
+// every board socket on it. Changes are collected for COALESCE_MS (a burst of one operator's
+// changes is one read; several operators' changes are one batched read), one read runs at a
+// time (a change during it is read again after it), and the rows read are sent to each socket
+// whose principal may see them. Who may see a row is decided per socket, on the row as read
+// from the database at push time (the operator's org, enabled, calls:handle, and the LEADS of
+// the operator's teams: the same rule as visibleOperators' SQL), so a lead moved off a team or
+// a socket whose principal ended (current() null) gets nothing, exactly as when each socket
+// read its own row. The customer name stays in SQL under the principal's campaign scope: one
+// query per distinct scope per batch, and only for rows with a named live call.
 import { reportBackgroundFailure } from '../background';
 import type { EventBus } from '../bus/event-bus';
 import type { Clock } from '../clock';
@@ -15,11 +25,51 @@ import type { BoardOperator } from '../../shared/gateway/supervision';
 
 /** What decides a principal's board rows: its permissions and teams. */
 const scopeKey = (p: Principal) => `${[...p.permissions].sort().join(',')}|${[...p.teamIds].sort().join(',')}`;
+/** The campaign scope a customer name depends on (server/crm/scope.ts): principals with the same key see the same names. */
+const nameScopeKey = (p: Principal) => {
+  const s = campaignScope(p);
+  return s.kind === 'org' ? `org ${s.orgId}` : `assigned ${s.orgId} ${s.userId} ${s.viaTeams}`;
+};
 type OperatorRow = { id: string; username: string; display_name: string };
+/** Changes of the next few ms are read together (a burst of one operator's changes: one read). */
+const COALESCE_MS = 5;
+
+/** An operator's board row as read once for every socket, with what decides who may see it. */
+interface SharedRow {
+  row: BoardOperator;
+  orgId: string;
+  disabled: boolean;
+  handlesCalls: boolean;
+  /** The leads of the teams the operator is an operator of (who, besides users:read, may see the row). */
+  leadIds: Set<string>;
+  /** The live call's customer (the name is read under each principal's campaign scope). */
+  named: { callId: string } | null;
+}
+
+interface Subscriber {
+  current: () => Principal | null;
+  send: (m: Record<string, unknown>) => void;
+  active: boolean;
+  /** The operators visibleOperators gave for `scopeOf` (a change of anyone else is not read for this socket). */
+  visible: Set<string>;
+  scopeOf: Principal | null;
+}
+
+/** May this principal see this operator's row? The rule of visibleOperators, on the row read. */
+function visibleTo(p: Principal, s: SharedRow): boolean {
+  return (
+    s.orgId === p.orgId && !s.disabled && s.handlesCalls && s.row.userId !== p.userId && (p.permissions.has('users:read') || s.leadIds.has(p.userId))
+  );
+}
 
 export class Board {
-  private readonly listeners = new Set<(userId: string) => void>();
+  private readonly subscribers = new Set<Subscriber>();
   private readonly unsubscribes: (() => void)[];
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing = false;
+  /** Shared reads done (the bench and tests: one per batch, not one per socket). */
+  readonly stats = { reads: 0, changes: 0 };
 
   constructor(
     private readonly db: Db,
@@ -36,11 +86,79 @@ export class Board {
   }
 
   private changed(userId: string): void {
-    for (const l of this.listeners) {
+    // read only if some socket here may watch this operator (or its principal changed: asked again in flush)
+    let watched = false;
+    for (const s of this.subscribers) {
+      const p = s.active ? s.current() : null;
+      if (p && (s.scopeOf !== p || s.visible.has(userId))) {
+        watched = true;
+        break;
+      }
+    }
+    if (!watched) return;
+    this.stats.changes++;
+    this.pending.add(userId);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.flushing || this.pending.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushing = true;
+      this.flush()
+        .catch((err: unknown) => reportBackgroundFailure('supervision: board update', err))
+        .finally(() => {
+          this.flushing = false;
+          this.schedule(); // what changed during the read is read again now
+        });
+    }, COALESCE_MS);
+  }
+
+  /** One read of every pending operator's row, sent to each socket that may see it. */
+  private async flush(): Promise<void> {
+    const ids = [...this.pending];
+    this.pending.clear();
+    const subs = [...this.subscribers].filter((s) => s.active && s.current());
+    if (subs.length === 0) return;
+    this.stats.reads++;
+    const [shared] = await Promise.all([
+      this.readShared(ids),
+      // a new principal (re-validated, new teams): which operators it sees, read again (as the snapshot did)
+      ...subs.map(async (sub) => {
+        const p = sub.current();
+        if (!p || sub.scopeOf === p) return;
+        try {
+          const visible = new Set((await this.visibleOperators(p)).map((r) => r.id));
+          if (sub.current() !== p) return; // changed again meanwhile: not pushed to now (below), read at its next change
+          sub.visible = visible;
+          sub.scopeOf = p;
+        } catch (err) {
+          reportBackgroundFailure('supervision: a board socket\'s operators', err); // that socket gets nothing this time
+        }
+      }),
+    ]);
+    // customer names per campaign scope, for every named call of the batch (the SQL scopes them)
+    const named = shared.flatMap((s) => (s.named ? [{ operatorId: s.row.userId, callId: s.named.callId }] : []));
+    const names = new Map<string, Promise<Map<string, string>>>();
+    for (const sub of subs) {
       try {
-        l(userId);
+        const p = sub.current();
+        if (!sub.active || !p || sub.scopeOf !== p) continue;
+        // both: in the socket's scope (as subscribed) and allowed by the row as read now
+        const mine = shared.filter((s) => sub.visible.has(s.row.userId) && visibleTo(p, s));
+        if (mine.length === 0) continue;
+        let nameOf = new Map<string, string>();
+        if (mine.some((s) => s.named)) {
+          const key = nameScopeKey(p);
+          if (!names.has(key)) names.set(key, this.names(p, named));
+          nameOf = await names.get(key)!;
+        }
+        const now = sub.current();
+        if (!sub.active || !now || scopeKey(now) !== scopeKey(p)) continue;
+        for (const s of mine) sub.send({ type: 'boardUpdate', operator: withCustomer(s, nameOf) });
       } catch (err) {
-        reportBackgroundFailure('supervision: board listener', err);
+        reportBackgroundFailure('supervision: board update of one socket', err);
       }
     }
   }
@@ -63,25 +181,40 @@ export class Board {
     return rows.filter((r) => parsePermissions(r.permissions).includes('calls:handle'));
   }
 
-  /** The board rows of these operators: five queries, whatever their number. */
-  async rows(p: Principal, ops: OperatorRow[]): Promise<BoardOperator[]> {
-    if (ops.length === 0) return [];
-    const ids = ops.map((r) => r.id);
-    const [agents, teams, registrations] = await Promise.all([
+  /**
+   * These operators' rows and what decides who may see them, for any principal: six queries,
+   * whatever their number (the users, their states, their teams and those teams' leads, their
+   * registrations, their live calls). The customer name is not in it (names(), per scope).
+   */
+  private async readShared(ids: string[]): Promise<SharedRow[]> {
+    if (ids.length === 0) return [];
+    const [users, agents, teams, registrations] = await Promise.all([
+      this.db
+        .selectFrom('users')
+        .innerJoin('roles', 'roles.id', 'users.role_id')
+        .select(['users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'roles.permissions'])
+        .where('users.id', 'in', ids)
+        .execute(),
       this.agents.getMany(ids),
-      this.db.selectFrom('team_members').select(['user_id', 'team_id']).where('user_id', 'in', ids).where('member_role', '=', 'operator').execute(),
+      this.db
+        .selectFrom('team_members as op')
+        .leftJoin('team_members as ld', (j) => j.onRef('ld.team_id', '=', 'op.team_id').on('ld.member_role', '=', 'lead'))
+        .select(['op.user_id', 'op.team_id', 'ld.user_id as lead_id'])
+        .where('op.user_id', 'in', ids)
+        .where('op.member_role', '=', 'operator')
+        .execute(),
       this.db.selectFrom('sip_registrations').select(['user_id', 'state']).where('user_id', 'in', ids).execute(),
     ]);
-    const withCall = ids.filter((id) => ['on_call', 'wrap_up'].includes(agents.get(id)?.state ?? ''));
-    // each operator's newest live call (DISTINCT ON: one row per operator)
+    const withCall = users.filter((u) => agents.get(u.id)?.state === 'on_call');
+    // each operator's newest live call in the operator's org (DISTINCT ON: one row per operator)
     const calls = withCall.length
       ? await this.db
           .selectFrom('calls as t')
+          .innerJoin('users as u', (j) => j.onRef('u.id', '=', 't.operator_id').onRef('u.org_id', '=', 't.org_id'))
           .leftJoin('campaigns as c', 'c.id', 't.campaign_id')
           .select(['t.operator_id', 't.sip_call_id', 't.campaign_id', 'c.name as campaign_name', 't.status', 't.ringing_at', 't.answered_at', 't.customer_id', 't.direction'])
           .distinctOn('t.operator_id')
-          .where('t.operator_id', 'in', withCall)
-          .where('t.org_id', '=', p.orgId)
+          .where('t.operator_id', 'in', withCall.map((u) => u.id))
           .where('t.ended_at', 'is', null)
           .where('t.status', '<>', 'ended')
           .where('t.ringing_at', '>', new Date(this.clock.now().getTime() - 12 * 3600_000))
@@ -89,48 +222,72 @@ export class Board {
           .orderBy('t.ringing_at', 'desc')
           .execute()
       : [];
-    // the customer's name only where the call's campaign is in the lead's campaign scope (SQL, as everywhere)
-    const named = calls.filter((c) => c.customer_id && agents.get(c.operator_id)?.state === 'on_call');
-    const names = named.length
-      ? await this.db
-          .selectFrom('calls as t')
-          .innerJoin('customers as k', 'k.id', 't.customer_id')
-          .select(['t.operator_id', 't.sip_call_id', 'k.name_kanji'])
-          .where('t.sip_call_id', 'in', named.map((c) => c.sip_call_id))
-          .where('t.operator_id', 'in', named.map((c) => c.operator_id))
-          .where(inScope(campaignScope(p), 't'))
-          .execute()
-      : [];
-    const nameOf = new Map(names.map((n) => [`${n.operator_id} ${n.sip_call_id}`, n.name_kanji]));
     const callOf = new Map(calls.map((c) => [c.operator_id, c]));
     const regOf = new Map(registrations.map((r) => [r.user_id, r.state]));
-    const teamsOf = new Map<string, string[]>();
-    for (const t of teams) teamsOf.set(t.user_id, [...(teamsOf.get(t.user_id) ?? []), t.team_id]);
-    return ops.map((r) => {
-      const a = agents.get(r.id);
-      const row = a?.state === 'on_call' ? callOf.get(r.id) : undefined;
+    const teamsOf = new Map<string, Set<string>>();
+    const leadsOf = new Map<string, Set<string>>();
+    for (const t of teams) {
+      teamsOf.set(t.user_id, (teamsOf.get(t.user_id) ?? new Set()).add(t.team_id));
+      if (t.lead_id) leadsOf.set(t.user_id, (leadsOf.get(t.user_id) ?? new Set()).add(t.lead_id));
+    }
+    return users.map((u) => {
+      const a = agents.get(u.id);
+      const call = a?.state === 'on_call' ? callOf.get(u.id) : undefined;
       return {
-        userId: r.id,
-        username: r.username,
-        displayName: r.display_name,
-        teamIds: (teamsOf.get(r.id) ?? []).sort(),
-        state: a?.state ?? 'offline',
-        reason: a?.reason ?? null,
-        since: a ? a.since.toISOString() : null,
-        // a report stands while the operator's client is connected somewhere (a crashed instance's are not)
-        registration: a && a.model.connections > 0 ? (regOf.get(r.id) ?? null) : null,
-        call: row
-          ? {
-              callId: row.sip_call_id,
-              campaignId: row.campaign_id,
-              campaignName: row.campaign_name ?? null,
-              direction: row.direction,
-              status: row.status === 'answered' || row.answered_at ? 'answered' : 'ringing',
-              since: (row.answered_at ?? row.ringing_at).toISOString(),
-              customerName: nameOf.get(`${r.id} ${row.sip_call_id}`) ?? null,
-            }
-          : null,
+        orgId: u.org_id,
+        disabled: Boolean(u.disabled),
+        handlesCalls: parsePermissions(u.permissions).includes('calls:handle'),
+        leadIds: leadsOf.get(u.id) ?? new Set(),
+        named: call?.customer_id ? { callId: call.sip_call_id } : null,
+        row: {
+          userId: u.id,
+          username: u.username,
+          displayName: u.display_name,
+          teamIds: [...(teamsOf.get(u.id) ?? [])].sort(),
+          state: a?.state ?? 'offline',
+          reason: a?.reason ?? null,
+          since: a ? a.since.toISOString() : null,
+          // a report stands while the operator's client is connected somewhere (a crashed instance's are not)
+          registration: a && a.model.connections > 0 ? (regOf.get(u.id) ?? null) : null,
+          call: call
+            ? {
+                callId: call.sip_call_id,
+                campaignId: call.campaign_id,
+                campaignName: call.campaign_name ?? null,
+                direction: call.direction,
+                status: call.status === 'answered' || call.answered_at ? 'answered' : 'ringing',
+                since: (call.answered_at ?? call.ringing_at).toISOString(),
+                customerName: null,
+              }
+            : null,
+        },
       };
+    });
+  }
+
+  /** The customer names of these live calls that the principal's campaign scope allows (SQL, as everywhere). */
+  private async names(p: Principal, calls: { operatorId: string; callId: string }[]): Promise<Map<string, string>> {
+    if (calls.length === 0) return new Map();
+    const names = await this.db
+      .selectFrom('calls as t')
+      .innerJoin('customers as k', 'k.id', 't.customer_id')
+      .select(['t.operator_id', 't.sip_call_id', 'k.name_kanji'])
+      .where('t.sip_call_id', 'in', calls.map((c) => c.callId))
+      .where('t.operator_id', 'in', calls.map((c) => c.operatorId))
+      .where(inScope(campaignScope(p), 't'))
+      .execute();
+    return new Map(names.map((n) => [`${n.operator_id} ${n.sip_call_id}`, n.name_kanji]));
+  }
+
+  /** The board rows of these operators (already the principal's visible ones): the shared read, and names in the principal's scope. */
+  async rows(p: Principal, ops: OperatorRow[]): Promise<BoardOperator[]> {
+    if (ops.length === 0) return [];
+    const shared = new Map((await this.readShared(ops.map((r) => r.id))).map((s) => [s.row.userId, s]));
+    const named = [...shared.values()].filter((s) => s.named);
+    const nameOf = await this.names(p, named.map((s) => ({ operatorId: s.row.userId, callId: s.named!.callId })));
+    return ops.flatMap((r) => {
+      const s = shared.get(r.id);
+      return s ? [withCustomer(s, nameOf)] : [];
     });
   }
 
@@ -143,47 +300,41 @@ export class Board {
    * unsubscribe. `current` is the subscriber's principal as of the moment (the /ws keeps it
    * current from session events and re-validation, and answers null once the socket may no
    * longer be served or lost team:supervise): it is asked before every push and after every
-   * await, so nothing is sent for a principal that ended. Which operators are visible is read
-   * again whenever the principal changes (new teams, new permissions), and each update's row
-   * is read from the database at push time, so a lead moved off a team stops getting its rows.
+   * await, so nothing is sent for a principal that ended. Each update's row, and who may see
+   * it (the operator's teams' leads), is read from the database at push time, once for every
+   * socket on this instance (flush), so a lead moved off a team stops getting its rows.
    */
   async subscribe(current: () => Principal | null, send: (m: Record<string, unknown>) => void): Promise<() => void> {
-    let scopeOf: Principal | null = null;
-    let visible = new Set<string>();
-    const visibleFor = async (p: Principal) => {
-      if (scopeOf !== p) {
-        visible = new Set((await this.visibleOperators(p)).map((r) => r.id));
-        scopeOf = p;
-      }
-      return visible;
-    };
-    let active = true;
-    const listener = (userId: string) => {
-      if (!active || !current()) return;
-      void (async () => {
-        const p = current();
-        if (!p || !(await visibleFor(p)).has(userId)) return;
-        const [row] = await this.rows(p, await this.visibleOperators(p, userId));
-        const now = current();
-        if (row && active && now && scopeKey(now) === scopeKey(p)) send({ type: 'boardUpdate', operator: row });
-      })().catch((err: unknown) => reportBackgroundFailure('supervision: board update', err));
-    };
-    this.listeners.add(listener);
+    const sub: Subscriber = { current, send, active: true, visible: new Set(), scopeOf: null };
+    this.subscribers.add(sub);
     const p = current();
     if (p) {
-      await visibleFor(p);
-      const operators = await this.board(p);
+      const ops = await this.visibleOperators(p);
+      if (sub.scopeOf === null) {
+        sub.visible = new Set(ops.map((r) => r.id));
+        sub.scopeOf = p;
+      }
+      const operators = await this.rows(p, ops);
       const now = current();
-      if (active && now && scopeKey(now) === scopeKey(p)) send({ type: 'board', operators });
+      if (sub.active && now && scopeKey(now) === scopeKey(p)) send({ type: 'board', operators });
     }
     return () => {
-      active = false;
-      this.listeners.delete(listener);
+      sub.active = false;
+      this.subscribers.delete(sub);
     };
   }
 
   close(): void {
     for (const u of this.unsubscribes) u();
-    this.listeners.clear();
+    this.subscribers.clear();
+    this.pending.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
+}
+
+/** The row with the customer's name where the principal's scope allowed it (nameOf: names()). */
+function withCustomer(s: SharedRow, nameOf: Map<string, string>): BoardOperator {
+  if (!s.row.call || !s.named) return s.row;
+  return { ...s.row, call: { ...s.row.call, customerName: nameOf.get(`${s.row.userId} ${s.named.callId}`) ?? null } };
 }

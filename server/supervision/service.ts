@@ -91,6 +91,11 @@ export class SupervisionService {
     return this.boardOf.subscribe(current, send);
   }
 
+  /** The board's shared reads and the changes they covered (one read per batch, not per socket: tests, the bench). */
+  get boardStats(): { readonly reads: number; readonly changes: number } {
+    return this.boardOf.stats;
+  }
+
   private async command(s: SupervisionRow, cmd: string, args: Record<string, Bencodable>): Promise<Record<string, unknown>> {
     return this.engines.engine(s.rtpengine).command(cmd, { 'call-id': s.call_id, ...args });
   }

@@ -4,8 +4,16 @@
 // instances on one PostgreSQL (operators and leads spread over both, so most updates cross the
 // bus), and memory per connected operator. Everything runs in this one process (the clients
 // too) on the bench machine's cores; the second instance has its own connection pool.
-// Sizes: KOE_BENCH_OPERATORS (300), KOE_BENCH_LEADS (30), KOE_BENCH_RATE changes/s (100),
-// KOE_BENCH_SECONDS (10). The issue's full figure is 2,000 operators and 200 leads.
+// Then routing: GET /sip/route as Kamailio calls it (the route secret, a DID, a caller, a
+// Call-ID), KOE_BENCH_ROUTE_CONCURRENCY requests in flight (Kamailio's workers), spread over
+// the instances: lookups/s and p50/p99, (a) with every operator of the DID's campaign busy
+// (the whole lookup, no offer: what Kamailio asks most during a queue) and (b) routed: as many
+// operators ready as lookups, each lookup offers the call to one (a transaction, a call row).
+// Sizes (the issue's figures by default): KOE_BENCH_OPERATORS (2000), KOE_BENCH_LEADS (200),
+// KOE_BENCH_RATE changes/s (70: 2,000 operators each changing state about every 30 s),
+// KOE_BENCH_SECONDS (20), KOE_BENCH_ROUTE_SECONDS (5), KOE_BENCH_ROUTE_CONCURRENCY (32),
+// KOE_BENCH_ROUTED (500 routed lookups).
+import http from 'node:http';
 import WebSocket from 'ws';
 import { TEST_ARGON2 } from '../../server/config';
 import { openDatabase } from '../../server/db/connect';
@@ -14,15 +22,46 @@ import { createGateway, type Gateway } from '../../server/gateway';
 import { setup, type Backend, type Harness, type TestUser } from '../integration/gateway/harness';
 import type { Bench, Table } from './run';
 
-const OPERATORS = Number(process.env.KOE_BENCH_OPERATORS ?? 300);
-const LEADS = Number(process.env.KOE_BENCH_LEADS ?? 30);
-const RATE = Number(process.env.KOE_BENCH_RATE ?? 100);
-const SECONDS = Number(process.env.KOE_BENCH_SECONDS ?? 10);
+const OPERATORS = Number(process.env.KOE_BENCH_OPERATORS ?? 2000);
+const LEADS = Number(process.env.KOE_BENCH_LEADS ?? 200);
+const RATE = Number(process.env.KOE_BENCH_RATE ?? 70);
+const SECONDS = Number(process.env.KOE_BENCH_SECONDS ?? 20);
+const ROUTE_SECONDS = Number(process.env.KOE_BENCH_ROUTE_SECONDS ?? 5);
+const ROUTE_CONCURRENCY = Number(process.env.KOE_BENCH_ROUTE_CONCURRENCY ?? 32);
+const ROUTED = Math.min(OPERATORS, Number(process.env.KOE_BENCH_ROUTED ?? 500));
+const ROUTE_SECRET = 'route-secret-route-secret-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 };
+
+/** Runs `f` over `items`, `n` at a time. */
+async function pool<T, R>(items: T[], n: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!, i);
+    }
+  }));
+  return out;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/** One GET /sip/route as Kamailio sends it; resolves with the answer's reason. */
+function route(base: string, did: string, callId: string): Promise<string> {
+  const url = `${base}/sip/route?did=${encodeURIComponent(did)}&from=${encodeURIComponent('+819011112222')}&callId=${encodeURIComponent(callId)}`;
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: { 'x-koe-route-secret': ROUTE_SECRET } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(String(JSON.parse(body).reason)) : reject(new Error(`route: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+  });
+}
 
 async function socket(base: string, token: string, onMessage: (m: any) => void): Promise<WebSocket> {
   const ws = new WebSocket(`${base}/ws`);
@@ -39,8 +78,14 @@ async function socket(base: string, token: string, onMessage: (m: any) => void):
   return ws;
 }
 
-async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void): Promise<Record<string, string | number>> {
-  const h: Harness = await setup(backend, { ws: { revalidateSeconds: 600 } });
+interface RunResult {
+  board: Record<string, string | number>;
+  routes: Record<string, string | number>[];
+}
+
+async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void): Promise<RunResult> {
+  const sip = { routeSecret: ROUTE_SECRET };
+  const h: Harness = await setup(backend, { ws: { revalidateSeconds: 600 }, sip });
   // PostgreSQL: the serving instances are gateways of their own (own pool, own LISTEN connection);
   // the harness's gateway only made the org and users. PGlite: the harness's gateway serves.
   const own: { gw: Gateway; db: Db }[] = [];
@@ -51,13 +96,17 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
         const db = await openDatabase({ kind: 'postgres', url: h.url!, poolSize: 8 });
         const gw = await createGateway({
           db, clock: h.clock, migrate: false,
-          config: { argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' }, authRateLimit: { capacity: 1e6, refillPerMinute: 1e6 }, ws: { revalidateSeconds: 600 }, databaseUrl: h.url! },
+          config: {
+            argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' }, authRateLimit: { capacity: 1e6, refillPerMinute: 1e6 },
+            ws: { revalidateSeconds: 600 }, databaseUrl: h.url!, sip,
+          },
         });
         own.push({ gw, db });
       }
     }
     const serving = own.length ? own.map((o) => o.gw) : [h.gw];
-    const bases = await Promise.all(serving.map(async (g) => (await g.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws')));
+    const https = await Promise.all(serving.map((g) => g.app.listen({ host: '127.0.0.1', port: 0 })));
+    const bases = https.map((u) => u.replace(/^http/, 'ws'));
     const baseA = bases[0]!;
     const baseB = bases[1] ?? baseA;
     // teams: each lead leads OPERATORS / LEADS operators
@@ -71,13 +120,26 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
       const members = ops.filter((_, i) => i % LEADS === t);
       await h.db.insertInto('team_members').values([{ team_id: id, user_id: leads[t]!.id, member_role: 'lead' }, ...members.map((o) => ({ team_id: id, user_id: o.id, member_role: 'operator' as const }))]).execute();
     }
-    log(`${backend}, ${instances} instance(s): ${OPERATORS} operators, ${LEADS} leads created`);
+    // sign-ins, a few at a time (the hash budget answers 429 beyond its queue: wait and ask again)
+    const token = async (u: TestUser): Promise<string> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await h.token(u);
+        } catch (err) {
+          if (attempt > 20 || !String(err).includes('429')) throw err;
+          await sleep(200);
+        }
+      }
+    };
+    const opTokens = await pool(ops, 4, token);
+    const leadTokens = await pool(leads, 4, token);
+    log(`${backend}, ${instances} instance(s): ${OPERATORS} operators, ${LEADS} leads created and signed in`);
     // sent[userId] = { state, at } of the change in flight; the lead's boardUpdate closes it
     const sent = new Map<string, { state: string; at: number }>();
     const latencies: number[] = [];
     let crossed = 0;
     for (let t = 0; t < LEADS; t++) {
-      const ws = await socket(t % 2 ? baseB : baseA, await h.token(leads[t]!), (m) => {
+      const ws = await socket(t % 2 ? baseB : baseA, leadTokens[t]!, (m) => {
         if (m.type !== 'boardUpdate') return;
         const s = sent.get(m.operator.userId);
         if (s && m.operator.state === s.state) {
@@ -90,25 +152,27 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     }
     global.gc?.();
     const before = process.memoryUsage();
-    const opSockets: WebSocket[] = [];
-    for (let i = 0; i < OPERATORS; i++) {
+    const opSockets = await pool(ops, 16, async (_, i) => {
       // an operator on the other instance than its lead (two instances): every update crosses the bus
       const onB = instances === 2 && (i % LEADS) % 2 === 0;
       if (onB) crossed++;
-      opSockets.push(await socket(onB ? baseB : baseA, await h.token(ops[i]!), () => undefined));
-    }
+      return socket(onB ? baseB : baseA, opTokens[i]!, () => undefined);
+    });
     sockets.push(...opSockets);
-    await sleep(500);
+    await sleep(1000);
     global.gc?.();
     const after = process.memoryUsage();
     log(`${OPERATORS} operators connected`);
+    const reads0 = serving.reduce((n, g) => n + (g.ctx.supervision.boardStats?.reads ?? 0), 0);
     const state = new Map<string, string>();
     const interval = 1000 / RATE;
     const started = performance.now();
     let n = 0;
     let skipped = 0;
     while (performance.now() - started < SECONDS * 1000) {
-      const i = n++ % OPERATORS;
+      // a random operator each time (Poisson-like arrivals per operator at RATE / OPERATORS per second)
+      const i = Math.floor(Math.random() * OPERATORS);
+      n++;
       const op = ops[i]!;
       if (sent.has(op.id)) {
         skipped++; // its previous change is not on the board yet
@@ -123,8 +187,9 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     }
     const deadline = performance.now() + 5_000;
     while (sent.size && performance.now() < deadline) await sleep(20);
-    log(`${latencies.length} board updates measured, ${sent.size} lost or late (>5 s), ${skipped} changes skipped (previous still in flight)`);
-    return {
+    const reads = serving.reduce((n, g) => n + (g.ctx.supervision.boardStats?.reads ?? 0), 0) - reads0;
+    log(`${latencies.length} board updates measured, ${sent.size} lost or late (>5 s), ${skipped} changes skipped (previous still in flight), ${reads} shared board reads`);
+    const board = {
       backend,
       instances,
       operators: OPERATORS,
@@ -133,12 +198,77 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
       'cross-instance ops': crossed,
       updates: latencies.length,
       'missing (>5 s)': sent.size,
+      'board reads': reads,
       'p50 ms': pct(latencies, 50),
       'p99 ms': pct(latencies, 99),
       'max ms': latencies.length ? Math.max(...latencies) : NaN,
       'heap KiB/operator': (after.heapUsed - before.heapUsed) / 1024 / OPERATORS,
       'rss KiB/operator': (after.rss - before.rss) / 1024 / OPERATORS,
     };
+
+    // ---- routing: GET /sip/route, ROUTE_CONCURRENCY in flight, round-robin over the instances
+    const campaignId = crypto.randomUUID();
+    const did = `+81312${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+    const now = h.clock.now();
+    await h.db
+      .insertInto('campaigns')
+      .values({
+        id: campaignId, org_id: h.orgId, name: 'bench', time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify({}), closed_dates: '[]',
+        dispositions: JSON.stringify(['解決']), blocked_numbers: '[]', created_at: now, updated_at: now,
+      })
+      .execute();
+    await h.db.insertInto('campaign_dids').values({ org_id: h.orgId, e164: did, campaign_id: campaignId }).execute();
+    for (let i = 0; i < ops.length; i += 500) {
+      await h.db.insertInto('campaign_assignments').values(ops.slice(i, i + 500).map((u) => ({ user_id: u.id, campaign_id: campaignId, org_id: h.orgId }))).execute();
+    }
+    const routes: Record<string, string | number>[] = [];
+    const measure = async (what: string, total: number | null, seconds: number | null) => {
+      const times: number[] = [];
+      const reasons = new Map<string, number>();
+      let k = 0;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: ROUTE_CONCURRENCY }, async () => {
+        while (total !== null ? k < total : performance.now() - t0 < seconds! * 1000) {
+          const i = k++;
+          const s = performance.now();
+          const reason = await route(https[i % https.length]!, did, `bench-${i}-${crypto.randomUUID()}@x`);
+          times.push(performance.now() - s);
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        }
+      }));
+      const elapsed = (performance.now() - t0) / 1000;
+      log(`routing (${what}): ${times.length} lookups in ${elapsed.toFixed(1)} s: ${[...reasons].map(([r, c]) => `${r} ${c}`).join(', ')}`);
+      routes.push({
+        backend, instances, lookups: what, 'in flight': ROUTE_CONCURRENCY, requests: times.length,
+        answers: [...reasons].map(([r, c]) => `${r} ${c}`).join(', '),
+        'lookups/s': times.length / elapsed, 'p50 ms': pct(times, 50), 'p99 ms': pct(times, 99), 'max ms': Math.max(...times),
+      });
+    };
+    // (a) nobody ready: every operator is on break or not ready after the board phase
+    await measure('all busy', null, ROUTE_SECONDS);
+    // (b) ROUTED operators ready (microphone reported, ready), then ROUTED lookups: each offers one call
+    await pool(ops.slice(0, ROUTED), 16, async (u, i) => {
+      const ws = opSockets[i]!;
+      const answered = (id: string) =>
+        new Promise<void>((resolve) => {
+          const on = (raw: WebSocket.RawData) => {
+            const m = JSON.parse(raw.toString());
+            if (m.id === id && (m.type === 'operatorState' || m.type === 'operatorRefused')) {
+              ws.off('message', on);
+              resolve();
+            }
+          };
+          ws.on('message', on);
+        });
+      for (const [id, intent] of [[`m${i}`, { kind: 'microphone', available: true }], [`r${i}`, { kind: 'setAvailability', state: 'ready' }]] as const) {
+        const done = answered(id);
+        ws.send(JSON.stringify({ type: 'operator', id, intent }));
+        await done;
+      }
+    });
+    await sleep(500);
+    await measure(`routed (${ROUTED} ready)`, ROUTED, null);
+    return { board, routes };
   } finally {
     for (const s of sockets) s.close();
     await sleep(300);
@@ -151,19 +281,23 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
 }
 
 const bench: Bench = async (log) => {
-  const rows: Record<string, string | number>[] = [];
+  const results: RunResult[] = [];
   if (process.env.KOE_BENCH_DATABASE_URL) {
     process.env.KOE_TEST_DATABASE_URL = process.env.KOE_BENCH_DATABASE_URL;
-    rows.push(await run('postgres', 1, log));
-    rows.push(await run('postgres', 2, log));
+    results.push(await run('postgres', 1, log));
+    results.push(await run('postgres', 2, log));
   } else {
     log('no KOE_BENCH_DATABASE_URL: one instance on PGlite only');
-    rows.push(await run('pglite', 1, log));
+    results.push(await run('pglite', 1, log));
   }
   const tables: Table[] = [
     {
-      title: `Several instances: operator state change -> the watching lead's board updated (${SECONDS} s at ${RATE} changes/s; gateway instances and clients in one process; memory includes the client side)`,
-      rows,
+      title: `Several instances: operator state change -> the watching lead's board updated (${SECONDS} s at ${RATE} changes/s, random operators; gateway instances and clients in one process; memory includes the client side)`,
+      rows: results.map((r) => r.board),
+    },
+    {
+      title: `Routing lookups: GET /sip/route as Kamailio calls it, ${ROUTE_CONCURRENCY} in flight, round-robin over the instances (same process as above)`,
+      rows: results.flatMap((r) => r.routes),
     },
   ];
   return tables;
