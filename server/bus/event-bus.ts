@@ -23,12 +23,12 @@
 // supervision (a supervision's signalling or teardown reached some user's sockets).
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { reportBackgroundFailure } from '../background';
 import { databaseUnavailable } from '../errors';
 import type { Db, Executor } from '../db/schema';
 import { jsonColumn } from '../db/json-column';
 import { errorSummary } from '../log';
+import { ListenConnection } from './listen-connection';
 import { TOPICS, type Topic, type TopicPayload } from './topics';
 
 const CHANNEL = 'koe_bus';
@@ -72,8 +72,7 @@ export class DurableBus implements EventBus {
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private again = false;
-  private listener: pg.Client | null = null;
-  private listenReady = false;
+  private listen: ListenConnection | null = null;
   private closed = false;
   private pruneAt = 0;
   private failures = 0;
@@ -88,7 +87,7 @@ export class DurableBus implements EventBus {
 
   /** Whether the LISTEN connection is up (PostgreSQL with a listenUrl); while it is not, the poll alone reads. */
   get listening(): boolean {
-    return this.listenReady;
+    return this.listen?.listening ?? false;
   }
 
   /** Starts reading after the newest row now in the table (what came before is history). */
@@ -97,7 +96,10 @@ export class DurableBus implements EventBus {
     this.lastSeq = Number(row.rows[0]?.seq ?? 0);
     this.timer = setInterval(() => this.read(), this.opts.pollMs ?? 250);
     this.timer.unref();
-    if (this.opts.listenUrl) void this.listen(0);
+    if (this.opts.listenUrl) {
+      this.listen = new ListenConnection(this.opts.listenUrl, CHANNEL, () => this.read(), (m) => this.log(m));
+      this.listen.start();
+    }
   }
 
   publish<T extends Topic>(topic: T, payload: TopicPayload<T>): void {
@@ -160,10 +162,7 @@ export class DurableBus implements EventBus {
     if (this.unsent.length) this.log(`bus: closing with ${this.unsent.length} messages the database never took (unavailable); other instances re-read on their next change`);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const l = this.listener;
-    this.listener = null;
-    this.listenReady = false;
-    await l?.end().catch((err: unknown) => this.log(`bus: closing the LISTEN connection failed (${errorSummary(err).message})`));
+    await this.listen?.close();
     await this.reading;
   }
 
@@ -283,34 +282,6 @@ export class DurableBus implements EventBus {
     }
     this.stats.remote++;
     this.deliver(r.kind as Topic, parsed.data, { local: false, seq });
-  }
-
-  /** A LISTEN connection (PostgreSQL): NOTIFY wakes the reader; lost, it reconnects (1, 2, ... 30 s). */
-  private async listen(attempt: number): Promise<void> {
-    if (this.closed || !this.opts.listenUrl) return;
-    const client = new pg.Client({ connectionString: this.opts.listenUrl });
-    const retry = (why: string) => {
-      if (this.closed || this.listener !== client) return;
-      this.listener = null;
-      this.listenReady = false;
-      const delay = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
-      this.log(`bus: LISTEN connection lost (${why}); polling meanwhile, reconnecting in ${delay / 1000} s`);
-      client.end().catch((err: unknown) => this.log(`bus: ending the broken LISTEN connection failed too (${errorSummary(err).message})`));
-      setTimeout(() => void this.listen(attempt + 1), delay).unref();
-    };
-    this.listener = client;
-    client.on('notification', () => this.read());
-    client.on('error', (err) => retry(errorSummary(err).message));
-    client.on('end', () => retry('ended'));
-    try {
-      await client.connect();
-      await client.query(`listen ${CHANNEL}`);
-      if (this.listener === client) this.listenReady = true;
-      attempt = 0;
-      this.read(); // whatever was published while it was connecting
-    } catch (err) {
-      retry(errorSummary(err).message);
-    }
   }
 
   private log(msg: string): void {
