@@ -40,7 +40,16 @@ const koe = () => phone.page.evaluate(() => {
   const o = (window as any).koe;
   return { state: o.state as string, invitedAt: o.invitedAt as number | undefined, refused: o.refused as any[], reinvites: o.reinvites as any[], callId: o.callId as string };
 });
-const remoteSdp = () => phone.page.evaluate(() => (window as any).koe.session.sessionDescriptionHandler.peerConnection.remoteDescription.sdp as string);
+/** The page's remote description. SIP.js reports Established on the ACK before the answer in
+ *  it is applied to the peer connection, so wait for the description to be set. */
+async function remoteSdp(): Promise<string> {
+  const handle = await phone.page.waitForFunction(
+    () => (window as any).koe.session?.sessionDescriptionHandler?.peerConnection?.remoteDescription?.sdp as string | undefined,
+    undefined,
+    { timeout: 5000 },
+  );
+  return (await handle.jsonValue()) as string;
+}
 
 /** Tone levels both ways over the last WINDOW_MS: what the page hears (FFT) and what the carrier hears. */
 async function audioBothWays(label: string) {
