@@ -1,27 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceIdentity } from '../../../main/identity/device-identity';
-import type { SecretVault } from '../../../main/secrets/vault';
 import { SessionService } from '../../../main/session/session-service';
 import { GatewayClient } from '../../../shared/gateway-client';
 import { GatewayTestClient } from '../../support/gateway-client';
 import { startLoopbackGateway } from '../../support/gateway-harness';
+import { MemoryVault } from '../../support/memory-vault';
 
 // Main's session service against a real gateway: rotation, reuse detection, device signatures.
-class MemoryVault implements SecretVault {
-  readonly data = new Map<string, string>();
-  async get(k: string) {
-    return this.data.get(k) ?? null;
-  }
-  async set(k: string, v: string) {
-    this.data.set(k, v);
-  }
-  async delete(k: string) {
-    return this.data.delete(k);
-  }
-  async available() {
-    return true;
-  }
-}
 
 let gw: Awaited<ReturnType<typeof startLoopbackGateway>>;
 beforeAll(async () => {

@@ -152,6 +152,19 @@ export class Harness {
   }
 }
 
+/** The gateway configuration every gateway integration test starts from: fast argon2, a fixed
+ *  JWT secret (so several instances on one database accept each other's tokens), no sign-in
+ *  throttle in the way of a test's many sign-ins; `extra` on top. */
+export function testGatewayConfig(extra: GatewayConfigInput = {}, url?: string): GatewayConfigInput {
+  return {
+    argon2: TEST_ARGON2,
+    jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
+    authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
+    ...(url ? { databaseUrl: url } : {}),
+    ...extra,
+  };
+}
+
 /**
  * A gateway on `backend` with one org whose admins need no TOTP (tests turn it on where it
  * matters), an admin, a team lead and an operator, and a settable clock.
@@ -159,16 +172,7 @@ export class Harness {
 export async function setup(backend: Backend, config: GatewayConfigInput = {}): Promise<Harness> {
   const { db, drop, url } = await openBackend(backend);
   const clock = new ManualClock();
-  const gw = await createGateway({
-    db,
-    clock,
-    config: {
-      argon2: TEST_ARGON2,
-      jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
-      authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
-      ...config,
-    },
-  });
+  const gw = await createGateway({ db, clock, config: testGatewayConfig(config) });
   const orgId = await createOrg(gw.ctx, 'テスト株式会社');
   await db
     .updateTable('orgs')

@@ -8,11 +8,11 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../../../server/clock';
-import { TEST_ARGON2, type GatewayConfigInput } from '../../../server/config';
+import type { GatewayConfigInput } from '../../../server/config';
 import { createGateway, type Gateway } from '../../../server/gateway';
 import { authenticate } from '../../../server/principal';
 import { bdecode, bencode } from '../../../server/supervision/ng';
-import { BACKENDS, setup, type Harness, type TestUser } from './harness';
+import { BACKENDS, setup, testGatewayConfig, type Harness, type TestUser } from './harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROUTE_SECRET = 'route-secret-route-secret-0123456789';
@@ -99,14 +99,7 @@ function secondInstance(h: Harness, clock: ManualClock, config: GatewayConfigInp
     db: h.db,
     clock,
     migrate: false,
-    config: {
-      argon2: TEST_ARGON2,
-      jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
-      authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
-      ws: { revalidateSeconds: 600 },
-      ...(h.url ? { databaseUrl: h.url } : {}),
-      ...config,
-    },
+    config: testGatewayConfig({ ws: { revalidateSeconds: 600 }, ...config }, h.url),
   });
 }
 

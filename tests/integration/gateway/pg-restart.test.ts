@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { DeviceIdentity } from '../../../main/identity/device-identity';
-import type { SecretVault } from '../../../main/secrets/vault';
 import { SessionService } from '../../../main/session/session-service';
 import { GatewayClient } from '../../../shared/gateway-client';
 import { ManualClock } from '../../../server/clock';
@@ -27,24 +26,10 @@ import { startPgCluster, type PgCluster } from '../../support/pg-cluster';
 import { createScratchDatabase } from '../../support/pg-database';
 import { GatewaySocket } from '../../support/ws-waiter';
 import { Harness, PASSWORD, type TestUser } from './harness';
+import { MemoryVault } from '../../support/memory-vault';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class MemoryVault implements SecretVault {
-  readonly data = new Map<string, string>();
-  async get(k: string) {
-    return this.data.get(k) ?? null;
-  }
-  async set(k: string, v: string) {
-    this.data.set(k, v);
-  }
-  async delete(k: string) {
-    return this.data.delete(k);
-  }
-  async available() {
-    return true;
-  }
-}
 
 /** Polls `probe` every 25 ms until it is true; the milliseconds it took. */
 async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {

@@ -6,12 +6,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setBackgroundReporter, type FailureReporter } from '../../../server/background';
 import { ManualClock } from '../../../server/clock';
-import { TEST_ARGON2 } from '../../../server/config';
 import { createGateway } from '../../../server/gateway';
 import { errorSummary } from '../../../server/log';
 import { createOrg } from '../../../server/orgs';
 import { GatewaySocket } from '../../support/ws-waiter';
-import { BACKENDS, Harness, openBackend, PASSWORD } from './harness';
+import { BACKENDS, Harness, openBackend, PASSWORD, testGatewayConfig } from './harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,12 +35,7 @@ describe.each(BACKENDS)('closing a gateway on %s with open sockets', (backend) =
     const gw = await createGateway({
       db,
       clock,
-      config: {
-        argon2: TEST_ARGON2,
-        jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' },
-        authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
-        ...(url ? { databaseUrl: url } : {}),
-      },
+      config: testGatewayConfig({}, url),
     });
     const orgId = await createOrg(gw.ctx, 'テスト株式会社', { totpRequiredRoles: [] });
     const h = new Harness(backend, gw, db, clock, orgId, await gw.ctx.hasher.hash(PASSWORD), drop, url);
