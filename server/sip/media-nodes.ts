@@ -41,6 +41,11 @@ export class MediaNodes implements NgCommander {
     return [...this.clients.keys()];
   }
 
+  /** The one ng client of a configured node (supervision shares it rather than open its own). */
+  client(node: string): NgClient | undefined {
+    return this.clients.get(node);
+  }
+
   /**
    * Kamailio's report from the routing lookup: `node` anchors `callId`. A node that is not one of
    * the configured ones is not recorded (logged): the lookup by `query` finds the real one.

@@ -1,4 +1,5 @@
-// The rtpengines supervision talks to (issue 14): one ng client per address, since a session is
+// The rtpengines supervision talks to (issue 14): one ng client per address (a configured media
+// node's client is the one MediaNodes holds; only an address outside them gets its own), since a session is
 // torn down on the engine that holds it (its row records which), and the engine a new session
 // goes to: the one holding the call when there are several (server/sip/media-nodes.ts), else
 // this instance's own (sip.rtpengineNg).
@@ -21,7 +22,10 @@ export class SupervisionEngines {
     return Boolean(this.ngAddress || this.mediaNodes);
   }
 
+  /** The ng client for `address`: the media nodes' own when it is one of theirs, else one kept here. */
   engine(address: string): NgClient {
+    const shared = this.mediaNodes?.client(address);
+    if (shared) return shared;
     let ng = this.clients.get(address);
     if (!ng) {
       const [host, port] = address.split(':');
@@ -39,6 +43,7 @@ export class SupervisionEngines {
     return { address: this.ngAddress, ng: this.engine(this.ngAddress) };
   }
 
+  /** Closes the clients kept here; the media nodes' clients are closed by their owner. */
   close(): void {
     for (const ng of this.clients.values()) ng.close();
   }
