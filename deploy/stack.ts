@@ -46,6 +46,13 @@ export interface StackOptions {
    * with more than one. Kamailio asks any healthy one (koe.cfg route[GW_QUERY]).
    */
   gateways?: number;
+  /**
+   * Every gateway in Kamailio's pool a child process (gateways 0..n-1), none in this process:
+   * for restarts of each instance as a real process (the rolling-restart test). `gateway` (in
+   * this process) still migrates and seeds the database and answers the caller's own API calls
+   * at `gatewayUrl`, but Kamailio never asks it. Needs `postgresUrl`.
+   */
+  gatewayProcesses?: boolean;
   /** PostgreSQL for every gateway instance (instead of PGlite). */
   postgresUrl?: string;
   /**
@@ -116,7 +123,7 @@ export interface Stack {
   rtpengine: { ngHost: string; ngPort: number };
   /** Every Kamailio node (nodes[0] is the one `sip`, `rtpengine` and `rpc` describe). */
   nodes: StackNode[];
-  /** Every gateway instance (gateways[0] is `gateway`, in this process). */
+  /** Every gateway instance in Kamailio's pool (gateways[0] is `gateway`, in this process, unless `gatewayProcesses`). */
   gateways: StackGateway[];
   runDir: string;
   /** The certificate Kamailio serves on WSS (PEM), for clients that pin it. */
@@ -331,6 +338,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (!Number.isSafeInteger(nGateways) || nGateways < 1 || nGateways > 4) throw new Error('gateways: 1 to 4 (koe.cfg KOE_GATEWAY_URL1..4)');
   if (!Number.isSafeInteger(nNodes) || nNodes < 1 || nNodes > 4) throw new Error('kamailios: 1 to 4');
   if (nGateways > 1 && !opts.postgresUrl) throw new Error('gateways > 1 needs postgresUrl: instances share one PostgreSQL (PGlite is one process)');
+  if (opts.gatewayProcesses && !opts.postgresUrl) throw new Error('gatewayProcesses needs postgresUrl: the processes share one PostgreSQL');
   const runDir = mkdtempSync(path.join(tmpdir(), 'koe-stack-'));
   const keep = opts.keepRunDir || process.env.KOE_STACK_KEEP === '1';
   let gateway: Gateway | null = null;
@@ -403,7 +411,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const { orgId } = await seedDemo(gateway.ctx);
       await seedDemoCrm(gateway.ctx, orgId);
     }
-    const gateways: StackGateway[] = [{ index: 0, url: gatewayUrl, process: null, log: null }];
+    const gateways: StackGateway[] = opts.gatewayProcesses ? [] : [{ index: 0, url: gatewayUrl, process: null, log: null }];
     const spawnGateway = (cfgFile: string, log: string) => {
       // node itself with tsx's loader: one process (the tsx CLI would put a second one between)
       const child = spawnLogged(process.execPath, ['--import', 'tsx', path.join(REPO, 'server', 'cli.ts'), 'serve'], log, childGatewayEnv(cfgFile, opts.postgresUrl!), REPO);
@@ -414,7 +422,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // -- gateways 1.. (child processes on the same PostgreSQL; the JWT secret is the database's
     // or the config's, so a token from one instance is good on every other)
-    for (let g = 1; g < nGateways; g++) {
+    for (let g = opts.gatewayProcesses ? 0 : 1; g < nGateways; g++) {
       const port = await freePort('tcp');
       const cfgFile = path.join(runDir, `gateway-${g}.json`);
       writeFileSync(cfgFile, JSON.stringify({ ...gatewayConfig, port, host: LOOPBACK }), { mode: 0o600 });
@@ -564,11 +572,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         if (g.process) {
           await stopChild(g.process);
           await sleep(o.downMs ?? 0);
-          children.splice(children.indexOf(g.process), 1);
+          const at = children.indexOf(g.process);
           const child = spawnGateway(path.join(runDir, `gateway-${i}.json`), g.log!);
-          // Kamailio and rtpengine stop first (stop() walks the list backwards): keep the gateways before them
+          // Kamailio and rtpengine stop first (stop() walks the list backwards): the new process takes the old one's place, before them
           children.splice(children.indexOf(child), 1);
-          children.splice(i - 1, 0, child);
+          children.splice(at, 1, child);
           g.process = child;
           await waitFor(`gateway ${i} (restarted)`, () => httpOk(`${g.url}/health`), child, g.log!, 60_000);
         } else {

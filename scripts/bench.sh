@@ -11,6 +11,8 @@ if [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ]; then
   PG_EXTRA_OPTS="-c synchronous_commit=off -c shared_buffers=512MB -c maintenance_work_mem=256MB"
   source scripts/pg-throwaway.sh
   export KOE_BENCH_DATABASE_URL="$PG_URL"
+  # its data directory: the bench reads the cluster's CPU time (tests/bench/gateway-process.ts)
+  export KOE_BENCH_PGDATA="$PGDIR/data"
   echo "bench: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (throwaway)"
 else
   echo "bench: no PostgreSQL (Debian package: postgresql); PGlite only"

@@ -30,7 +30,8 @@ const USAGE = `usage: npm run gateway -- <command>
   audit export [--cursor N] [--limit N]         JSON lines after seq N; next cursor on stderr`;
 
 async function open(config: GatewayConfig): Promise<Db> {
-  return openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: config.dataDir });
+  const timeouts = { connectMs: config.database.connectTimeoutMs, queryMs: config.database.queryTimeoutMs };
+  return openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl, timeouts } : { kind: 'pglite', dataDir: config.dataDir });
 }
 
 async function readStdin(): Promise<string> {

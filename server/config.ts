@@ -106,6 +106,13 @@ export const GatewayConfigSchema = z.strictObject({
   /** PostgreSQL connection string; when absent, PGlite in `dataDir`. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
   dataDir: z.string().default('./.koe-data/gateway'),
+  /** PostgreSQL timeouts (server/db/connect.ts): a connect or pool checkout, and each query's answer; past them, 503 unavailable. */
+  database: z
+    .strictObject({
+      connectTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+      queryTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    })
+    .default({ connectTimeoutMs: 5_000, queryTimeoutMs: 30_000 }),
   jwt: z
     .strictObject({
       /** HS256 secret, at least 32 bytes. When absent the gateway generates one and keeps it in the database. */
@@ -146,6 +153,7 @@ export class ConfigError extends Error {}
 
 const ENV_NAME: Record<string, string> = {
   host: 'KOE_GATEWAY_HOST', port: 'KOE_GATEWAY_PORT', databaseUrl: 'DATABASE_URL', dataDir: 'KOE_GATEWAY_DATA_DIR',
+  'database.connectTimeoutMs': 'KOE_GATEWAY_DB_CONNECT_TIMEOUT_MS', 'database.queryTimeoutMs': 'KOE_GATEWAY_DB_QUERY_TIMEOUT_MS',
   'jwt.secret': 'KOE_GATEWAY_JWT_SECRET', trustedProxies: 'KOE_GATEWAY_TRUSTED_PROXIES', argon2: 'KOE_GATEWAY_ARGON2',
   logLevel: 'KOE_GATEWAY_LOG_LEVEL',
   'passwordHashing.concurrency': 'KOE_GATEWAY_HASH_CONCURRENCY',
@@ -178,6 +186,8 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   KOE_GATEWAY_PORT: (v, c) => (c.port = num(v, 'KOE_GATEWAY_PORT')),
   DATABASE_URL: (v, c) => (c.databaseUrl = v),
   KOE_GATEWAY_DATA_DIR: (v, c) => (c.dataDir = v),
+  KOE_GATEWAY_DB_CONNECT_TIMEOUT_MS: (v, c) => ((c.database ??= {}).connectTimeoutMs = num(v, 'KOE_GATEWAY_DB_CONNECT_TIMEOUT_MS')),
+  KOE_GATEWAY_DB_QUERY_TIMEOUT_MS: (v, c) => ((c.database ??= {}).queryTimeoutMs = num(v, 'KOE_GATEWAY_DB_QUERY_TIMEOUT_MS')),
   KOE_GATEWAY_JWT_SECRET: (v, c) => ((c.jwt ??= {}).secret = v),
   KOE_GATEWAY_TRUSTED_PROXIES: (v, c) => (c.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_ARGON2: (v, c) => {

@@ -22,8 +22,13 @@ export class GatewayError extends Error {
 const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123])$/;
 /** Node's socket errors when the server is down or went away (pg raises them from connect and on a dead socket). */
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-/** node-postgres's own messages for a connection that ended under a query (it gives them no code). */
-const UNAVAILABLE_MESSAGE = /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)$/;
+/**
+ * node-postgres's own messages for a connection that ended under a query (it gives them no
+ * code), and for the timeouts of server/db/connect.ts: a connect or a pool checkout that took
+ * too long, a query that had no answer within the query timeout (a server that accepts TCP
+ * and never answers: its connection is dropped).
+ */
+const UNAVAILABLE_MESSAGE = /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|timeout expired|Query read timeout)$/;
 
 /**
  * True when `err` says the database could not be reached (rather than refused a statement): the

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { AuditEntryView } from '../../shared/gateway/api';
 import { sanitizeText } from '../../shared/rules/text';
 import type { Clock } from '../clock';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { jsonColumn, toJsonColumn } from '../db/json-column';
 import type { AuditLogTable, Db, Executor } from '../db/schema';
 
@@ -82,13 +82,20 @@ export function sanitizeJson(value: unknown): unknown {
 
 const clean = (s: string | null | undefined): string | null => (s === null || s === undefined ? null : sanitizeText(s));
 
-/** Appends one entry. `tx` must be a transaction (the head row lock lasts until it commits). */
+/**
+ * Appends one entry. `tx` must be a transaction (the head row lock lasts until it commits).
+ * One statement (issue 14, the audit chain at scale): the head row is locked, the entry's hash
+ * computed by PostgreSQL (sha256 over the same bytes entryHash hashes: the canonical JSON is
+ * built here around the sequence number, which only the locked head knows), the entry inserted
+ * and the head moved, in one round trip, so the head stays locked for that statement and the
+ * commit only: every audited write of every instance queues on this row. The hash PostgreSQL
+ * computed is checked against entryHash before the transaction goes on (a mismatch throws and
+ * rolls the write back).
+ */
 export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
-  const head = await tx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
   // JSON round-trip so the hashed detail is exactly what jsonb gives back (no undefined, no Dates).
   const detail = sanitizeJson(JSON.parse(JSON.stringify(event.detail ?? {}))) as Record<string, unknown>;
-  const fields: HashedFields = {
-    seq: Number(head.seq) + 1,
+  const f: Omit<HashedFields, 'seq'> = {
     at: clock.now().toISOString(),
     orgId: event.orgId ?? null,
     actorUserId: event.actor?.userId ?? null,
@@ -100,27 +107,29 @@ export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent)
     deviceId: event.deviceId ?? null,
     detail,
   };
-  const hash = entryHash(head.hash, fields);
-  await tx
-    .insertInto('audit_log')
-    .values({
-      seq: fields.seq,
-      at: new Date(fields.at),
-      org_id: fields.orgId,
-      actor_user_id: fields.actorUserId,
-      actor_username: fields.actorUsername,
-      action: fields.action,
-      target_type: fields.targetType,
-      target_id: fields.targetId,
-      source_ip: fields.sourceIp,
-      device_id: fields.deviceId,
-      detail: toJsonColumn(detail),
-      prev_hash: head.hash,
-      hash,
-    })
-    .execute();
-  await tx.updateTable('audit_head').set({ seq: fields.seq, hash }).where('id', '=', 1).execute();
-  return { ...fields, prevHash: head.hash, hash };
+  // canonicalJson sorts the keys: those before "seq", then "seq", then those after it
+  const before = canonicalJson({ action: f.action, actorUserId: f.actorUserId, actorUsername: f.actorUsername, at: f.at, detail: f.detail, deviceId: f.deviceId, orgId: f.orgId });
+  const after = canonicalJson({ sourceIp: f.sourceIp, targetId: f.targetId, targetType: f.targetType });
+  const pre = `${before.slice(0, -1)},"seq":`;
+  const post = `,${after.slice(1)}`;
+  const row = (
+    await sql<{ seq: number | string; prev_hash: string; hash: string }>`
+      with head as (select seq, hash from audit_head where id = 1 for update),
+      e as (
+        select head.seq + 1 as seq, head.hash as prev_hash,
+          encode(sha256(convert_to(head.hash || chr(10) || ${pre}::text || (head.seq + 1)::text || ${post}::text, 'UTF8')), 'hex') as hash
+        from head),
+      up as (update audit_head set seq = e.seq, hash = e.hash from e where audit_head.id = 1)
+      insert into audit_log (seq, at, org_id, actor_user_id, actor_username, action, target_type, target_id, source_ip, device_id, detail, prev_hash, hash)
+      select e.seq, ${new Date(f.at)}::timestamptz, ${f.orgId}::uuid, ${f.actorUserId}::uuid, ${f.actorUsername}::text, ${f.action}::text,
+        ${f.targetType}::text, ${f.targetId}::text, ${f.sourceIp}::text, ${f.deviceId}::uuid, ${toJsonColumn(detail)}::jsonb, e.prev_hash, e.hash
+      from e
+      returning seq, prev_hash, hash`.execute(tx)
+  ).rows[0];
+  if (!row) throw new Error('audit: the chain head row is missing');
+  const fields: HashedFields = { seq: Number(row.seq), ...f };
+  if (entryHash(row.prev_hash, fields) !== row.hash) throw new Error(`audit: the database's hash of entry ${fields.seq} differs from entryHash`);
+  return { ...fields, prevHash: row.prev_hash, hash: row.hash };
 }
 
 /** Appends in a transaction of its own (for events not tied to another write). */

@@ -2,6 +2,7 @@
 // lost, it reconnects (1, 2, ... 30 s) while the bus's poll alone reads, and after connecting it
 // asks for one read (whatever was published while it was connecting).
 import pg from 'pg';
+import { DEFAULT_DATABASE_TIMEOUTS } from '../db/connect';
 import { errorSummary } from '../log';
 
 export class ListenConnection {
@@ -28,7 +29,8 @@ export class ListenConnection {
 
   private async connect(attempt: number): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url });
+    // a server that accepts TCP and never answers: the connect fails and is retried (polling carries the messages meanwhile)
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: DEFAULT_DATABASE_TIMEOUTS.connectMs });
     const retry = (why: string) => {
       if (this.closed || this.client !== client) return;
       this.client = null;

@@ -1,6 +1,7 @@
 // Migrations live in code (an ordered record), so the same list runs on PGlite and
 // PostgreSQL and ships inside the gateway. Never edit a released migration: add one.
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { offerable, type OperatorState } from '../../shared/rules/operator-model';
 
 // One statement per string: PGlite's extended protocol runs a single statement per query.
 const M0001_STATEMENTS: string[] = [
@@ -231,6 +232,23 @@ const M0009_STATEMENTS: string[] = [
     instance uuid not null, user_id uuid not null references users(id), n integer not null check (n >= 0), primary key (instance, user_id))`,
 ];
 
+// Routing at scale (issue 14, server/sip/agent-rows.ts): routing claims the longest-offerable
+// operator in SQL. `offerable_since` is the state's `since` while the operator model says
+// offerable (shared/rules/operator-model.ts `offerable`), else null; AgentRegistry writes it with
+// every state. The partial index holds only the offerable rows. The backfill computes it with
+// the model's own rule (no second copy of the rule in SQL).
+const M0013: Migration = {
+  async up(db: Kysely<any>) {
+    await sql.raw('alter table operator_states add column offerable_since bigint').execute(db);
+    await sql.raw('create index operator_states_offerable on operator_states (offerable_since, user_id) where offerable_since is not null').execute(db);
+    const rows = await sql<{ user_id: string; state: unknown }>`select user_id, state from operator_states`.execute(db);
+    for (const r of rows.rows) {
+      const s = (typeof r.state === 'string' ? JSON.parse(r.state) : r.state) as OperatorState;
+      if (offerable(s)) await sql`update operator_states set offerable_since = ${s.since} where user_id = ${r.user_id}`.execute(db);
+    }
+  },
+};
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -249,6 +267,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_ended_calls': statements(M0007_STATEMENTS),
   '0008_call_media_node': statements(M0008_STATEMENTS),
   '0009_live_state': statements(M0009_STATEMENTS),
+  '0013_offerable_since': M0013,
 };
 
 class StaticProvider implements MigrationProvider {

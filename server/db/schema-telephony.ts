@@ -47,6 +47,8 @@ export interface OperatorStatesTable {
   state: Json;
   version: number;
   next_deadline: Date | null;
+  /** The state's `since` (ms) while the model says offerable, else null (migration 0013; routing's claim orders by it). */
+  offerable_since: number | string | null;
   updated_at: Date;
 }
 export interface OperatorTransitionsTable {

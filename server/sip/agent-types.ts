@@ -47,7 +47,7 @@ export type ApplyOutcome =
 export interface ApplyOptions {
   by?: 'client' | 'gateway';
   /** Runs inside the storing transaction, only for an accepted step (e.g. routing's call row). */
-  within?: (tx: Transaction<Database>, next: OperatorState) => Promise<void>;
+  within?: (tx: Transaction<Database>, next: OperatorState, who: Who) => Promise<void>;
   /** Extra audit detail for the agent transitions of this step. */
   detail?: Record<string, unknown>;
   /** Handed to the listeners with the change (a socket marks the step that answers its message). */

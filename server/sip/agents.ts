@@ -16,15 +16,15 @@ import { reportBackgroundFailure } from '../background';
 import type { EventBus } from '../bus/event-bus';
 import type { Clock } from '../clock';
 import type { Db } from '../db/schema';
-import { orgPolicy } from '../policy';
 import * as loops from './agent-loops';
 import { heartbeat, recoverGone, recoverOrphans } from './connections';
-import { legacyOf, modelPolicyOf, parseState } from './agent-state';
+import { legacyOf, parseState } from './agent-state';
+import { anyOfferable, ModelPolicies, pickRow, storeStep, type RowPick } from './agent-rows';
 import type { AgentChange, AgentListener, AgentRecord, ApplyOptions, ApplyOutcome, EventInput, Who } from './agent-types';
 import { holdConnection } from './connections';
 import { auditStep, followCalls } from './agent-writes';
 import {
-  initialOperatorState, invariantProblems, nextDeadline, offerable, step,
+  initialOperatorState, invariantProblems, step,
   type Effect, type EndCause, type OperatorEvent, type OperatorState,
 } from '../../shared/rules/operator-model';
 
@@ -54,6 +54,7 @@ export class AgentRegistry implements loops.LoopHost {
   private readonly unsubscribeBus: () => void;
   /** Refusals of intents by code: normal (an operator pressing "ready" while locked), so counted, not audited. */
   readonly refusals = new Map<string, number>();
+  private readonly policies: ModelPolicies;
 
   constructor(
     readonly db: Db,
@@ -62,6 +63,7 @@ export class AgentRegistry implements loops.LoopHost {
     /** The calls rtpengine knows to be live (its `list` command), or null when no engine is configured. */
     private readonly engineCalls: (() => Promise<string[]>) | null = null,
   ) {
+    this.policies = new ModelPolicies(db, bus);
     this.unsubscribeBus = bus.subscribe('agent', (m, d) => {
       if (!d.local) this.heardRemote(m);
     });
@@ -120,19 +122,11 @@ export class AgentRegistry implements loops.LoopHost {
     return out;
   }
 
-  /** Offerable operators among `userIds` (model `offerable`), longest ready first. */
-  async offerCandidates(userIds: readonly string[]): Promise<AgentRecord[]> {
-    const all = await this.getMany(userIds);
-    return [...all.values()]
-      .filter((a) => offerable(a.model))
-      .sort((a, b) => a.model.since - b.model.since || a.userId.localeCompare(b.userId));
-  }
-
   // ------------------------------------------------------------------ the one writer
   /** Feeds one event to one operator's model (queued per operator). Throws only on a storage failure. */
   apply(who: Who, ev: EventInput, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
     return this.queued(who, () =>
-      (this.applyNow(who, ev, opts, false) as Promise<ApplyOutcome>).catch((err: unknown) => {
+      (this.applyNow({ kind: 'user', who }, ev, opts) as Promise<ApplyOutcome>).catch((err: unknown) => {
         if (err instanceof NotOwned) return { kind: 'ignored' as const, state: err.state };
         throw err;
       }),
@@ -141,7 +135,30 @@ export class AgentRegistry implements loops.LoopHost {
 
   /** The sweeper's `tick`: stepped only if this process claims the row while its deadline is due. */
   tickIfDue(who: Who): Promise<ApplyOutcome | 'not_due'> {
-    return this.queued(who, () => this.applyNow(who, { type: 'tick' }, {}, true));
+    return this.queued(who, () => this.applyNow({ kind: 'due', who, now: () => this.clock.now() }, { type: 'tick' }, {}).then((r) => r ?? 'not_due'));
+  }
+
+  /**
+   * Routing's claim (server/sip/agent-rows.ts): offers `callId` to the longest-offerable
+   * operator assigned to `campaignId`, chosen and locked in SQL (SKIP LOCKED: concurrent
+   * lookups claim different operators). Not queued per operator in this process: the row
+   * lock serialises it with every other step of that operator, here or on another instance.
+   * Null: no operator could be claimed. A claimed operator whose offer is not accepted
+   * (refused: their state changed under the column; ignored: an ended call of theirs had this
+   * Call-ID) is left out and the next one is claimed.
+   */
+  async offerNext(o: { orgId: string; campaignId: string; callId: string }, opts: ApplyOptions = {}): Promise<{ who: Who; outcome: ApplyOutcome & { kind: 'accepted' } } | null> {
+    const exclude: string[] = [];
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS * 4; attempt++) {
+      const pick = { kind: 'offer' as const, orgId: o.orgId, campaignId: o.campaignId, exclude };
+      if (attempt === 0 && !(await anyOfferable(this.db, pick))) return null;
+      const picked: { who?: Who } = {};
+      const outcome = await this.applyNow(pick, { type: 'offer', callId: o.callId }, opts, picked);
+      if (!outcome || !picked.who) return null;
+      if (outcome.kind === 'accepted') return { who: picked.who, outcome };
+      exclude.push(picked.who.userId);
+    }
+    return null;
   }
 
   private queued<T>(who: Who, fn: () => Promise<T>): Promise<T> {
@@ -156,73 +173,57 @@ export class AgentRegistry implements loops.LoopHost {
     return run;
   }
 
-  private async applyNow(who: Who, ev: EventInput, opts: ApplyOptions, claimDue: boolean): Promise<ApplyOutcome | 'not_due'> {
-    const policy = modelPolicyOf(await orgPolicy(this.db, who.orgId));
+  /** One step of the row `pick` finds (null: nothing to step); `picked.who` tells the caller whose row it was. */
+  private async applyNow(pick: RowPick, ev: EventInput, opts: ApplyOptions, picked: { who?: Who } = {}): Promise<ApplyOutcome | null> {
+    const policy = await this.policies.get(pick.kind === 'offer' ? pick.orgId : pick.who.orgId);
     for (let attempt = 1; ; attempt++) {
       // One transaction: the row is read FOR UPDATE (another process stepping this operator waits
       // here), stepped, and written back only if its version is still the one read. The
       // sweeper's tick does not wait: a row another instance holds is skipped (that instance
       // is stepping it), and a row whose deadline is no longer due (fired elsewhere) is left.
-      const result = await this.db.transaction().execute(async (tx): Promise<ApplyOutcome | 'raced' | 'not_due'> => {
-        let q = tx.selectFrom('operator_states').select(['state', 'version']).where('user_id', '=', who.userId);
-        if (claimDue) q = q.where('next_deadline', '<=', this.clock.now());
-        const row = await (claimDue ? q.forUpdate().skipLocked() : q.forUpdate()).executeTakeFirst();
-        if (claimDue && !row) return 'not_due';
+      // Routing's offer skips rows other lookups hold and claims the next operator.
+      const result = await this.db.transaction().execute(async (tx): Promise<(ApplyOutcome & { who: Who }) | 'raced' | null> => {
+        const found = await pickRow(tx, pick);
+        if (!found) return null;
+        const { who, row } = found;
         const at = this.clock.now().getTime();
         const current = row ? parseState(row.state) : initialOperatorState(at);
         const r = step(current, { ...ev, at } as OperatorEvent, policy);
         if (!r.ok) {
           this.refusals.set(r.refusal, (this.refusals.get(r.refusal) ?? 0) + 1);
-          return { kind: 'refused', refusal: r.refusal, state: current };
+          return { kind: 'refused', refusal: r.refusal, state: current, who };
         }
-        if ('ignored' in r) return { kind: 'ignored', state: current };
+        if ('ignored' in r) return { kind: 'ignored', state: current, who };
         const problems = invariantProblems(r.state);
         if (problems.length) {
           reportBackgroundFailure(`operator model: ${ev.type} for user ${who.userId}`, new Error(`the step would break invariants: ${problems.join('; ')}`));
-          return { kind: 'invalid', problems, state: current };
+          return { kind: 'invalid', problems, state: current, who };
         }
         const next = r.state;
-        const deadline = nextDeadline(next);
-        const values = { state: JSON.stringify(next), version: next.version, next_deadline: deadline === null ? null : new Date(deadline), updated_at: this.clock.now() };
-        if (row) {
-          const u = await tx.updateTable('operator_states').set(values).where('user_id', '=', who.userId).where('version', '=', row.version).executeTakeFirst();
-          if (Number(u.numUpdatedRows) === 0) return 'raced';
-        } else {
-          // the first step of this operator: two processes may both insert; the loser steps again
-          const i = await tx
-            .insertInto('operator_states')
-            .values({ user_id: who.userId, org_id: who.orgId, ...values })
-            .onConflict((oc) => oc.column('user_id').doNothing())
-            .executeTakeFirst();
-          if (Number(i.numInsertedOrUpdatedRows ?? 0) === 0) return 'raced';
-        }
-        if (r.transitions.length) {
-          await tx
-            .insertInto('operator_transitions')
-            .values(r.transitions.map((t) => ({
-              org_id: who.orgId, user_id: who.userId, sip_call_id: t.callId, subject: t.subject, from_state: t.from, to_state: t.to,
-              event: t.event, cause: t.cause, at: new Date(t.at),
-            })))
-            .execute();
-        }
+        if (!(await storeStep(tx, this.clock, who, row?.version ?? null, next, r.transitions))) return 'raced';
         if (ev.type === 'connected' || ev.type === 'disconnected') {
           // not held by that instance (another released it first): nothing of this step is stored
           if (!(await holdConnection(tx, this.bus.origin, who.userId, ev.type, opts.connectionOf, current.connections))) throw new NotOwned(current);
         }
-        await opts.within?.(tx, next);
+        await opts.within?.(tx, next, who);
         await followCalls(tx, this.clock, who, r.transitions, next);
-        await auditStep(tx, this.clock, who, r.transitions, r.effects, opts);
         await this.bus.publishIn(tx, 'agent', { userId: who.userId, orgId: who.orgId, username: who.username, version: next.version, effects: r.effects });
-        return { kind: 'accepted', state: next, previous: current, transitions: r.transitions, effects: r.effects };
+        // last before the commit: the audit chain's head row stays locked from here to the commit,
+        // and every audited write of every instance queues on it (the shortest hold possible)
+        await auditStep(tx, this.clock, who, r.transitions, r.effects, opts);
+        return { kind: 'accepted', state: next, previous: current, transitions: r.transitions, effects: r.effects, who };
       });
       if (result === 'raced') {
-        if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`operator state of ${who.userId}: lost the version race ${attempt} times`);
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`operator state of ${pick.kind === 'offer' ? 'a claimed operator' : pick.who.userId}: lost the version race ${attempt} times`);
         continue;
       }
-      if (result !== 'not_due' && result.kind === 'accepted') {
-        this.emit({ ...who, state: result.state, previous: result.previous, transitions: result.transitions, effects: result.effects, by: opts.by ?? 'gateway', origin: opts.origin });
+      if (result === null) return null;
+      const { who, ...outcome } = result;
+      picked.who = who;
+      if (outcome.kind === 'accepted') {
+        this.emit({ ...who, state: outcome.state, previous: outcome.previous, transitions: outcome.transitions, effects: outcome.effects, by: opts.by ?? 'gateway', origin: opts.origin });
       }
-      return result;
+      return outcome as ApplyOutcome;
     }
   }
 
@@ -261,6 +262,7 @@ export class AgentRegistry implements loops.LoopHost {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     this.unsubscribeBus();
+    this.policies.close();
     await this.db.deleteFrom('gateway_instances').where('id', '=', this.bus.origin).execute();
   }
 

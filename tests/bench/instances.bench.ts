@@ -2,8 +2,10 @@
 // state (break <-> not_ready) at a steady rate; L team leads watch their teams' boards. Measured:
 // state change sent -> the watching lead's board updated (p50/p99), on one instance and on two
 // instances on one PostgreSQL (operators and leads spread over both, so most updates cross the
-// bus), and memory per connected operator. Everything runs in this one process (the clients
-// too) on the bench machine's cores; the second instance has its own connection pool.
+// bus), and memory per connected operator (the gateway processes' resident memory). Each
+// gateway instance is its own Node process (tests/bench/gateway-process.ts, started as
+// deploy/stack.ts starts them); the simulated clients and the load stay in this process, all
+// on the bench machine's cores with PostgreSQL.
 // Then routing: GET /sip/route as Kamailio calls it (the route secret, a DID, a caller, a
 // Call-ID), KOE_BENCH_ROUTE_CONCURRENCY requests in flight (Kamailio's workers), spread over
 // the instances: lookups/s and p50/p99, (a) with every operator of the DID's campaign busy
@@ -12,14 +14,15 @@
 // Sizes (the issue's figures by default): KOE_BENCH_OPERATORS (2000), KOE_BENCH_LEADS (200),
 // KOE_BENCH_RATE changes/s (70: 2,000 operators each changing state about every 30 s),
 // KOE_BENCH_SECONDS (20), KOE_BENCH_ROUTE_SECONDS (5), KOE_BENCH_ROUTE_CONCURRENCY (32),
-// KOE_BENCH_ROUTED (500 routed lookups).
+// KOE_BENCH_ROUTED (500 routed lookups). KOE_BENCH_GATEWAY_NODE_ARGS: extra node arguments for
+// the gateway processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
 import http from 'node:http';
 import WebSocket from 'ws';
 import { TEST_ARGON2 } from '../../server/config';
-import { openDatabase } from '../../server/db/connect';
-import type { Db } from '../../server/db/schema';
-import { createGateway, type Gateway } from '../../server/gateway';
+import { GatewayTestClient } from '../support/gateway-client';
 import { setup, type Backend, type Harness, type TestUser } from '../integration/gateway/harness';
+import { postgresCpuMs, startGatewayProcess, type GatewayProcess } from './gateway-process';
+import { loadavg } from 'node:os';
 import type { Bench, Table } from './run';
 
 const OPERATORS = Number(process.env.KOE_BENCH_OPERATORS ?? 2000);
@@ -35,6 +38,19 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 };
+
+/** CPU time so far (ms): the gateway processes, the PostgreSQL cluster (KOE_BENCH_PGDATA), this process (the clients). */
+function cpuNow(own: GatewayProcess[]): { gw: number; pg: number; bench: number } {
+  const u = process.cpuUsage();
+  const pgData = process.env.KOE_BENCH_PGDATA;
+  return { gw: own.reduce((n, g) => n + g.cpuMs(), 0), pg: pgData ? postgresCpuMs(pgData) : NaN, bench: (u.user + u.system) / 1000 };
+}
+/** CPU ms per operation between two snapshots, and what 2 dedicated cores would sustain on the gateway + PostgreSQL time alone. */
+function cpuPer(a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, n: number, unit: string): Record<string, number> {
+  const gw = (b.gw - a.gw) / n;
+  const pg = (b.pg - a.pg) / n;
+  return { [`gw CPU ms/${unit}`]: gw, [`pg CPU ms/${unit}`]: pg, [`client CPU ms/${unit}`]: (b.bench - a.bench) / n, [`${unit}s/s on 2 cores (gw+pg CPU)`]: 2000 / (gw + pg) };
+}
 
 /** Runs `f` over `items`, `n` at a time. */
 async function pool<T, R>(items: T[], n: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
@@ -86,26 +102,24 @@ interface RunResult {
 async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void): Promise<RunResult> {
   const sip = { routeSecret: ROUTE_SECRET };
   const h: Harness = await setup(backend, { ws: { revalidateSeconds: 600 }, sip });
-  // PostgreSQL: the serving instances are gateways of their own (own pool, own LISTEN connection);
-  // the harness's gateway only made the org and users. PGlite: the harness's gateway serves.
-  const own: { gw: Gateway; db: Db }[] = [];
+  // PostgreSQL: the serving instances are gateway processes of their own (own pool, own LISTEN
+  // connection); the harness's in-process gateway only makes the org and the users, and is
+  // closed before the clients connect. PGlite (one process): the harness's gateway serves.
+  const own: GatewayProcess[] = [];
   const sockets: WebSocket[] = [];
+  let harnessOpen = true;
   try {
     if (backend === 'postgres') {
       for (let i = 0; i < instances; i++) {
-        const db = await openDatabase({ kind: 'postgres', url: h.url!, poolSize: 8 });
-        const gw = await createGateway({
-          db, clock: h.clock, migrate: false,
-          config: {
-            argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' }, authRateLimit: { capacity: 1e6, refillPerMinute: 1e6 },
-            ws: { revalidateSeconds: 600 }, databaseUrl: h.url!, sip,
-          },
-        });
-        own.push({ gw, db });
+        own.push(await startGatewayProcess({
+          argon2: TEST_ARGON2, jwt: { secret: 'test-secret-test-secret-test-secret-0123456789' }, authRateLimit: { capacity: 1e6, refillPerMinute: 1e6 },
+          ipFailureLimit: { maxFailures: 1e6, windowMinutes: 1 }, ws: { revalidateSeconds: 600 }, databaseUrl: h.url!, sip, logLevel: 'warn',
+        }, h.url!));
       }
+      // tokens from the serving instances (their clock, the system's; the harness's is a test clock)
+      (h as unknown as { client: GatewayTestClient }).client = GatewayTestClient.http(own[0]!.url);
     }
-    const serving = own.length ? own.map((o) => o.gw) : [h.gw];
-    const https = await Promise.all(serving.map((g) => g.app.listen({ host: '127.0.0.1', port: 0 })));
+    const https = own.length ? own.map((g) => g.url) : [await h.gw.app.listen({ host: '127.0.0.1', port: 0 })];
     const bases = https.map((u) => u.replace(/^http/, 'ws'));
     const baseA = bases[0]!;
     const baseB = bases[1] ?? baseA;
@@ -133,7 +147,11 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     };
     const opTokens = await pool(ops, 4, token);
     const leadTokens = await pool(leads, 4, token);
-    log(`${backend}, ${instances} instance(s): ${OPERATORS} operators, ${LEADS} leads created and signed in`);
+    if (own.length) {
+      await h.gw.close();
+      harnessOpen = false;
+    }
+    log(`${backend}, ${instances} instance(s)${own.length ? ` (processes ${own.map((g) => g.pid).join(', ')})` : ''}: ${OPERATORS} operators, ${LEADS} leads created and signed in`);
     // sent[userId] = { state, at } of the change in flight; the lead's boardUpdate closes it
     const sent = new Map<string, { state: string; at: number }>();
     const latencies: number[] = [];
@@ -152,6 +170,7 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     }
     global.gc?.();
     const before = process.memoryUsage();
+    const rssBefore = own.map((g) => g.rssKiB());
     const opSockets = await pool(ops, 16, async (_, i) => {
       // an operator on the other instance than its lead (two instances): every update crosses the bus
       const onB = instances === 2 && (i % LEADS) % 2 === 0;
@@ -162,10 +181,12 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     await sleep(1000);
     global.gc?.();
     const after = process.memoryUsage();
+    const rssAfter = own.map((g) => g.rssKiB());
     log(`${OPERATORS} operators connected`);
-    const reads0 = serving.reduce((n, g) => n + (g.ctx.supervision.boardStats?.reads ?? 0), 0);
     const state = new Map<string, string>();
     const interval = 1000 / RATE;
+    const cpu0 = cpuNow(own);
+    const load0 = loadavg()[0]!;
     const started = performance.now();
     let n = 0;
     let skipped = 0;
@@ -187,8 +208,8 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     }
     const deadline = performance.now() + 5_000;
     while (sent.size && performance.now() < deadline) await sleep(20);
-    const reads = serving.reduce((n, g) => n + (g.ctx.supervision.boardStats?.reads ?? 0), 0) - reads0;
-    log(`${latencies.length} board updates measured, ${sent.size} lost or late (>5 s), ${skipped} changes skipped (previous still in flight), ${reads} shared board reads`);
+    const cpu1 = cpuNow(own);
+    log(`${latencies.length} board updates measured, ${sent.size} lost or late (>5 s), ${skipped} changes skipped (previous still in flight)`);
     const board = {
       backend,
       instances,
@@ -198,12 +219,15 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
       'cross-instance ops': crossed,
       updates: latencies.length,
       'missing (>5 s)': sent.size,
-      'board reads': reads,
       'p50 ms': pct(latencies, 50),
       'p99 ms': pct(latencies, 99),
       'max ms': latencies.length ? Math.max(...latencies) : NaN,
-      'heap KiB/operator': (after.heapUsed - before.heapUsed) / 1024 / OPERATORS,
-      'rss KiB/operator': (after.rss - before.rss) / 1024 / OPERATORS,
+      ...cpuPer(cpu0, cpu1, latencies.length + sent.size, 'change'),
+      'load avg (1 min)': Math.max(load0, loadavg()[0]!),
+      // the gateway processes' resident memory grown by the operators' sockets (PGlite: this process, clients included)
+      'gateway rss KiB/operator': own.length ? rssAfter.reduce((n, r, i) => n + r - rssBefore[i]!, 0) / OPERATORS : (after.rss - before.rss) / 1024 / OPERATORS,
+      'gateway rss MiB': own.length ? rssAfter.reduce((n, r) => n + r, 0) / 1024 : after.rss / 1024 / 1024,
+      'bench heap KiB/operator (clients)': (after.heapUsed - before.heapUsed) / 1024 / OPERATORS,
     };
 
     // ---- routing: GET /sip/route, ROUTE_CONCURRENCY in flight, round-robin over the instances
@@ -226,6 +250,7 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
       const times: number[] = [];
       const reasons = new Map<string, number>();
       let k = 0;
+      const c0 = cpuNow(own);
       const t0 = performance.now();
       await Promise.all(Array.from({ length: ROUTE_CONCURRENCY }, async () => {
         while (total !== null ? k < total : performance.now() - t0 < seconds! * 1000) {
@@ -237,11 +262,14 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
         }
       }));
       const elapsed = (performance.now() - t0) / 1000;
+      const c1 = cpuNow(own);
       log(`routing (${what}): ${times.length} lookups in ${elapsed.toFixed(1)} s: ${[...reasons].map(([r, c]) => `${r} ${c}`).join(', ')}`);
       routes.push({
         backend, instances, lookups: what, 'in flight': ROUTE_CONCURRENCY, requests: times.length,
         answers: [...reasons].map(([r, c]) => `${r} ${c}`).join(', '),
         'lookups/s': times.length / elapsed, 'p50 ms': pct(times, 50), 'p99 ms': pct(times, 99), 'max ms': Math.max(...times),
+        ...cpuPer(c0, c1, times.length, 'lookup'),
+        'load avg (1 min)': loadavg()[0]!,
       });
     };
     // (a) nobody ready: every operator is on break or not ready after the board phase
@@ -272,11 +300,9 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
   } finally {
     for (const s of sockets) s.close();
     await sleep(300);
-    for (const o of own) {
-      await o.gw.close();
-      await o.db.destroy();
-    }
-    await h.close();
+    for (const g of own) await g.stop();
+    if (harnessOpen) await h.close();
+    else await (h as unknown as { dropDb: () => Promise<void> }).dropDb();
   }
 }
 
@@ -292,11 +318,11 @@ const bench: Bench = async (log) => {
   }
   const tables: Table[] = [
     {
-      title: `Several instances: operator state change -> the watching lead's board updated (${SECONDS} s at ${RATE} changes/s, random operators; gateway instances and clients in one process; memory includes the client side)`,
+      title: `Several instances: operator state change -> the watching lead's board updated (${SECONDS} s at ${RATE} changes/s, random operators; each gateway instance its own process, the clients in the bench process)`,
       rows: results.map((r) => r.board),
     },
     {
-      title: `Routing lookups: GET /sip/route as Kamailio calls it, ${ROUTE_CONCURRENCY} in flight, round-robin over the instances (same process as above)`,
+      title: `Routing lookups: GET /sip/route as Kamailio calls it, ${ROUTE_CONCURRENCY} in flight, round-robin over the instances (the gateway processes above)`,
       rows: results.flatMap((r) => r.routes),
     },
   ];

@@ -64,7 +64,7 @@ export class AgentWs {
   }
 }
 
-export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string }; limits?: KamailioLimits; routeUrl?: string; ha?: Pick<StackOptions, 'gateways' | 'kamailios' | 'postgresUrl'> } = {}): Promise<TelephonyFixture> {
+export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string }; limits?: KamailioLimits; routeUrl?: string; ha?: Pick<StackOptions, 'gateways' | 'kamailios' | 'postgresUrl' | 'gatewayProcesses'> } = {}): Promise<TelephonyFixture> {
   assertTelephonyPackages({ baresip: true, chromium: true });
   const stack = await startStack({
     gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 }, ...(opts.sip ? { sip: opts.sip } : {}) },
