@@ -2,6 +2,11 @@
 // (shared/rules/operator-model.ts) assigned to the DID's campaign, longest ready first. The
 // offer makes the chosen operator ringing (so a second call does not ring them too) and the call
 // is recorded under its SIP Call-ID in the CRM's calls table (the screen pop finds the same row).
+// Before any operator: the campaign's routing policy (server/sip/route-policy.ts: block list,
+// hours) on the first query; on a re-route (Kamailio's failure_route: `failed` + `status`), the
+// failed offer ends in that operator's model and the call goes to the next operator, never to
+// one it was already offered to. Each offer rings for the campaign's ring timeout, sent back to
+// Kamailio (its branch timer) and given to the model (its ring deadline): one value.
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
@@ -11,6 +16,10 @@ import { jsonColumn } from '../db/json-column';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
+import { admitCall, endFailedOffer } from './route-policy';
+import { orgPolicy } from '../policy';
+import { ringSecondsOf } from '../../shared/rules/operator-model';
+import { modelPolicyOf } from './agent-state';
 
 /** Kamailio's routing query (shared/gateway/sip.ts SipRouteQuery: pai, privacy and trunk may be left out). */
 export type InboundRouteQuery = z.input<typeof SipRouteQuery>;
@@ -27,12 +36,34 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const dids = await db
     .selectFrom('campaign_dids')
     .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
-    .select(['campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.blocked_numbers'])
+    .select([
+      'campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.id', 'campaigns.blocked_numbers', 'campaigns.time_zone', 'campaigns.weekly_hours',
+      'campaigns.closed_dates', 'campaigns.special_hours', 'campaigns.enforce_hours', 'campaigns.block_policy', 'campaigns.ring_seconds',
+    ])
     .where('campaign_dids.e164', '=', q.did)
     .execute();
   // A DID in two orgs is a configuration error: route it nowhere rather than guess.
   if (dids.length !== 1) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
   const { org_id: orgId, campaign_id: campaignId } = dids[0]!;
+  const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
+  const failed = query.failed ?? '';
+  if (failed === '') {
+    // a new call: the block list and the hours decide before any operator is looked at
+    const admission = await admitCall(ctx, { ...dids[0]!, org_id: orgId }, { callId: q.callId, did: q.did, caller });
+    if (admission.outcome === 'blocked') return { target: null, campaignId, did: q.did, reason: 'blocked', blockPolicy: admission.policy };
+    if (admission.outcome === 'closed') return { target: null, campaignId, did: q.did, reason: 'closed' };
+  } else {
+    // a re-route of an admitted call: the failed offer ends first (no answer -> "missed")
+    await endFailedOffer(ctx, orgId, q.callId, failed, query.status ?? '');
+  }
+  const ringSeconds = ringSecondsOf(dids[0]!.ring_seconds, modelPolicyOf(await orgPolicy(db, orgId)));
+  // operators this call was already offered to are not offered it again (each failed offer
+  // takes one operator out: the re-routes of one call are bounded by the campaign's operators)
+  const offeredBefore = new Set(
+    failed === ''
+      ? []
+      : (await db.selectFrom('calls').select('operator_id').where('org_id', '=', orgId).where('sip_call_id', '=', q.callId).execute()).map((r) => r.operator_id),
+  );
   const assigned = await db
     .selectFrom('campaign_assignments')
     .innerJoin('users', 'users.id', 'campaign_assignments.user_id')
@@ -45,16 +76,17 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   // chosen operator's model, serialised per operator: of two concurrent calls only one offer
   // is accepted, the other is refused and goes to the next candidate. The call row is written
   // in the same transaction as the accepted offer.
-  const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
   const blockedList = jsonColumn<string[]>(dids[0]!.blocked_numbers);
   const customers = caller
     ? await db.selectFrom('customer_phones').select('customer_id').where('e164', '=', caller).where('campaign_id', '=', campaignId).execute()
     : [];
   let chosen: { userId: string; username: string } | null = null;
   for (const candidate of await agents.offerCandidates(assigned.map((u) => u.id))) {
+    // (the first query asked again by Kamailio finds its own offer: the same answer, below)
+    if (failed !== '' && offeredBefore.has(candidate.userId)) continue;
     let out: Awaited<ReturnType<typeof agents.apply>>;
     try {
-      out = await agents.apply(candidate, { type: 'offer', callId: q.callId }, {
+      out = await agents.apply(candidate, { type: 'offer', callId: q.callId, ringSeconds }, {
         detail: { callId: q.callId, campaignId, did: q.did },
         within: async (tx) => {
           // Kamailio already reported this call ended (this answer comes too late): no offer
@@ -85,5 +117,5 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   }
   if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
-  return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
+  return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed', ringSeconds };
 }
