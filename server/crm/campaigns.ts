@@ -16,7 +16,7 @@ import { route } from '../http';
 import type { Principal } from '../principal';
 import { scopedCampaign } from './queries';
 import { campaignScope, inScope } from './scope';
-import { campaignHours, uniq, type CampaignRow } from './views';
+import { campaignHours, campaignRouting, uniq, type CampaignRow } from './views';
 
 async function campaignViews(ex: Executor, rows: CampaignRow[], p: Principal): Promise<CampaignView[]> {
   if (rows.length === 0) return [];
@@ -29,7 +29,7 @@ async function campaignViews(ex: Executor, rows: CampaignRow[], p: Principal): P
     dids: byCampaign.get(r.id) ?? [],
     hours: campaignHours(r),
     dispositions: jsonColumn(r.dispositions),
-    ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers) } : {}),
+    ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers), routing: campaignRouting(r) } : {}),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   }));
@@ -46,6 +46,14 @@ async function assertNameFree(tx: Executor, orgId: string, name: string): Promis
 /** The hours columns as written: closed dates once each, in order. */
 const hoursColumns = (hours: BusinessHours) => ({
   time_zone: hours.timeZone, weekly_hours: toJsonColumn(hours.weekly), closed_dates: toJsonColumn(uniq(hours.closedDates).sort()),
+  special_hours: toJsonColumn(hours.specialDates ?? {}),
+});
+
+/** The routing columns of the settings given (0010); absent keys stay as they are. */
+const routingColumns = (r: { enforceHours?: boolean | undefined; blockPolicy?: 'reject' | 'message' | undefined; ringSeconds?: number | null | undefined }) => ({
+  ...(r.enforceHours !== undefined ? { enforce_hours: r.enforceHours } : {}),
+  ...(r.blockPolicy !== undefined ? { block_policy: r.blockPolicy } : {}),
+  ...(r.ringSeconds !== undefined ? { ring_seconds: r.ringSeconds } : {}),
 });
 
 /**
@@ -115,11 +123,11 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
         .insertInto('campaigns')
         .values({
           id, org_id: principal.orgId, name: body.name, ...hoursColumns(body.hours), dispositions: toJsonColumn(body.dispositions),
-          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), created_at: now, updated_at: now,
+          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), ...routingColumns(body.routing), created_at: now, updated_at: now,
         })
         .execute();
       await setDids(tx, principal, id, body.dids);
-      await appendAudit(tx, clock, eventBy(principal, 'campaign.created', { type: 'campaign', id }, { name: body.name, dids: uniq(body.dids) }));
+      await appendAudit(tx, clock, eventBy(principal, 'campaign.created', { type: 'campaign', id }, { name: body.name, dids: uniq(body.dids), routing: body.routing }));
     });
     return campaignView(db, await scopedCampaign(db, { kind: 'org', orgId: principal.orgId }, id), principal);
   });
@@ -136,9 +144,15 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
       if (body.hours) Object.assign(changes, hoursColumns(body.hours));
       if (body.dispositions) changes.dispositions = toJsonColumn(body.dispositions);
       if (body.blockedNumbers) changes.blocked_numbers = toJsonColumn(uniq(body.blockedNumbers));
+      if (body.routing) Object.assign(changes, routingColumns(body.routing));
       if (body.dids) await setDids(tx, principal, row.id, body.dids);
       await tx.updateTable('campaigns').set({ ...changes, updated_at: clock.now() }).where('id', '=', row.id).execute();
-      await appendAudit(tx, clock, eventBy(principal, 'campaign.updated', { type: 'campaign', id: row.id }, { changed: Object.keys(body).sort() }));
+      // the routing settings are policy, not customer data: the audit says what they became
+      // (hours and the block list: which changed, not their content)
+      await appendAudit(tx, clock, eventBy(principal, 'campaign.updated', { type: 'campaign', id: row.id }, {
+        changed: Object.keys(body).sort(),
+        ...(body.routing ? { routing: { before: campaignRouting(row), after: { ...campaignRouting(row), ...body.routing } } } : {}),
+      }));
     });
     return campaignView(db, await scopedCampaign(db, scope, params.id, principal), principal);
   });

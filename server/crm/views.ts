@@ -1,7 +1,7 @@
 // CRM rows as the API shows them (shared/gateway/crm.ts), and the errors a miss answers with.
 // A view never reads more than its rows and, for a list, one query for all their children.
 import type { Selectable } from 'kysely';
-import type { CallView, CustomerView, NoteView } from '../../shared/gateway/crm';
+import type { CallView, CampaignRouting, CustomerView, NoteView } from '../../shared/gateway/crm';
 import type { BusinessHours } from '../../shared/rules/business-hours';
 import { jsonColumn } from '../db/json-column';
 import { groupBy, iso, isoOrNull } from '../db/rows';
@@ -23,8 +23,13 @@ export const NOT_FOUND = {
 
 export const uniq = <T>(l: T[]): T[] => [...new Set(l)];
 
-export function campaignHours(row: CampaignRow): BusinessHours {
-  return { timeZone: row.time_zone, weekly: jsonColumn(row.weekly_hours), closedDates: jsonColumn(row.closed_dates) };
+export function campaignHours(row: CampaignRow): Required<BusinessHours> {
+  return { timeZone: row.time_zone, weekly: jsonColumn(row.weekly_hours), closedDates: jsonColumn(row.closed_dates), specialDates: jsonColumn<Record<string, { open: string; close: string }[]> | null>(row.special_hours) ?? {} };
+}
+
+/** How routing treats the campaign's calls (0010; shared/gateway/crm.ts CampaignRouting). */
+export function campaignRouting(row: Pick<CampaignRow, 'enforce_hours' | 'block_policy' | 'ring_seconds'>): CampaignRouting {
+  return { enforceHours: row.enforce_hours, blockPolicy: row.block_policy, ringSeconds: row.ring_seconds };
 }
 
 export function callView(r: CallRow): CallView {

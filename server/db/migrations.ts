@@ -232,6 +232,17 @@ const M0009_STATEMENTS: string[] = [
     instance uuid not null, user_id uuid not null references users(id), n integer not null check (n >= 0), primary key (instance, user_id))`,
 ];
 
+// 0010: routing policy per campaign (issue 15, server/sip/routing.ts): whether routing enforces the
+// campaign's hours (existing campaigns: no, their hours were informational until now), special
+// hours for dates (a shortened day: that day's intervals instead of the weekday's), what a
+// blocked caller gets (603, or an announcement), and the ring timeout of an offer (null: the
+// org's agents.ringSeconds).
+const M0010_STATEMENTS: string[] = [
+  `alter table campaigns add column enforce_hours boolean not null default false`,
+  `alter table campaigns add column block_policy text not null default 'reject' check (block_policy in ('reject', 'message'))`,
+  `alter table campaigns add column ring_seconds integer check (ring_seconds between 5 and 120)`,
+  `alter table campaigns add column special_hours jsonb not null default '{}'::jsonb`,
+];
 // Routing at scale (issue 14, server/sip/agent-rows.ts): routing claims the longest-offerable
 // operator in SQL. `offerable_since` is the state's `since` while the operator model says
 // offerable (shared/rules/operator-model.ts `offerable`), else null; AgentRegistry writes it with
@@ -267,6 +278,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_ended_calls': statements(M0007_STATEMENTS),
   '0008_call_media_node': statements(M0008_STATEMENTS),
   '0009_live_state': statements(M0009_STATEMENTS),
+  '0010_campaign_route_policy': statements(M0010_STATEMENTS),
   '0013_offerable_since': M0013,
 };
 

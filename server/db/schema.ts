@@ -150,6 +150,14 @@ export interface CampaignsTable {
   closed_dates: Json;
   dispositions: Json;
   blocked_numbers: Json;
+  /** 0010: "YYYY-MM-DD" -> that day's opening intervals (special hours). */
+  special_hours: ColumnType<unknown, string | undefined, string>;
+  /** 0010: routing closes the campaign outside its hours. */
+  enforce_hours: Generated<boolean>;
+  /** 0010: 'reject' (603) or 'message' (an announcement). */
+  block_policy: Generated<'reject' | 'message'>;
+  /** 0010: the ring timeout of an offer; null: the org's agents.ringSeconds. */
+  ring_seconds: Generated<number | null>;
   created_at: Date;
   updated_at: Date;
 }

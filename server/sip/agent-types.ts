@@ -59,3 +59,12 @@ export interface ApplyOptions {
   connectionOf?: string;
 }
 
+/** Routing's claim: the longest-offerable operator of the campaign, not one of `exclude` (already offered this call). */
+export interface OfferRequest {
+  orgId: string;
+  campaignId: string;
+  callId: string;
+  /** The campaign's ring timeout (the model's ring deadline); absent: the org's. */
+  ringSeconds?: number;
+  exclude?: readonly string[];
+}

@@ -20,12 +20,12 @@ import * as loops from './agent-loops';
 import { heartbeat, recoverGone, recoverOrphans } from './connections';
 import { legacyOf, parseState } from './agent-state';
 import { anyOfferable, ModelPolicies, pickRow, storeStep, type RowPick } from './agent-rows';
-import type { AgentChange, AgentListener, AgentRecord, ApplyOptions, ApplyOutcome, EventInput, Who } from './agent-types';
+import type { AgentChange, AgentListener, AgentRecord, ApplyOptions, ApplyOutcome, EventInput, OfferRequest, Who } from './agent-types';
 import { holdConnection } from './connections';
 import { auditStep, followCalls } from './agent-writes';
 import {
   initialOperatorState, invariantProblems, step,
-  type Effect, type EndCause, type OperatorEvent, type OperatorState,
+  type Effect, type EndCause, type ModelPolicy, type OperatorEvent, type OperatorState,
 } from '../../shared/rules/operator-model';
 
 export { legacyOf, modelPolicyOf, parseState, sipUserOf } from './agent-state';
@@ -138,6 +138,11 @@ export class AgentRegistry implements loops.LoopHost {
     return this.queued(who, () => this.applyNow({ kind: 'due', who, now: () => this.clock.now() }, { type: 'tick' }, {}).then((r) => r ?? 'not_due'));
   }
 
+  /** The org's operator-model policy (cached per org, dropped when the org's policy changes). */
+  modelPolicy(orgId: string): Promise<ModelPolicy> {
+    return this.policies.get(orgId);
+  }
+
   /**
    * Routing's claim (server/sip/agent-rows.ts): offers `callId` to the longest-offerable
    * operator assigned to `campaignId`, chosen and locked in SQL (SKIP LOCKED: concurrent
@@ -147,13 +152,14 @@ export class AgentRegistry implements loops.LoopHost {
    * (refused: their state changed under the column; ignored: an ended call of theirs had this
    * Call-ID) is left out and the next one is claimed.
    */
-  async offerNext(o: { orgId: string; campaignId: string; callId: string }, opts: ApplyOptions = {}): Promise<{ who: Who; outcome: ApplyOutcome & { kind: 'accepted' } } | null> {
-    const exclude: string[] = [];
+  async offerNext(o: OfferRequest, opts: ApplyOptions = {}): Promise<{ who: Who; outcome: ApplyOutcome & { kind: 'accepted' } } | null> {
+    const exclude: string[] = [...(o.exclude ?? [])];
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS * 4; attempt++) {
       const pick = { kind: 'offer' as const, orgId: o.orgId, campaignId: o.campaignId, exclude };
       if (attempt === 0 && !(await anyOfferable(this.db, pick))) return null;
       const picked: { who?: Who } = {};
-      const outcome = await this.applyNow(pick, { type: 'offer', callId: o.callId }, opts, picked);
+      const ev = { type: 'offer' as const, callId: o.callId, ...(o.ringSeconds !== undefined ? { ringSeconds: o.ringSeconds } : {}) };
+      const outcome = await this.applyNow(pick, ev, opts, picked);
       if (!outcome || !picked.who) return null;
       if (outcome.kind === 'accepted') return { who: picked.who, outcome };
       exclude.push(picked.who.userId);

@@ -2,6 +2,11 @@
 // (shared/rules/operator-model.ts) assigned to the DID's campaign, longest ready first. The
 // offer makes the chosen operator ringing (so a second call does not ring them too) and the call
 // is recorded under its SIP Call-ID in the CRM's calls table (the screen pop finds the same row).
+// Before any operator: the campaign's routing policy (server/sip/route-policy.ts: block list,
+// hours) on the first query; on a re-route (Kamailio's failure_route: `failed` + `status`), the
+// failed offer ends in that operator's model and the call goes to the next operator, never to
+// one it was already offered to. Each offer rings for the campaign's ring timeout, sent back to
+// Kamailio (its branch timer) and given to the model (its ring deadline): one value.
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
@@ -11,6 +16,8 @@ import { jsonColumn } from '../db/json-column';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
+import { admitCall, endFailedOffer } from './route-policy';
+import { ringSecondsOf } from '../../shared/rules/operator-model';
 
 /** Kamailio's routing query (shared/gateway/sip.ts SipRouteQuery: pai, privacy and trunk may be left out). */
 export type InboundRouteQuery = z.input<typeof SipRouteQuery>;
@@ -27,23 +34,47 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const dids = await db
     .selectFrom('campaign_dids')
     .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
-    .select(['campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.blocked_numbers'])
+    .select([
+      'campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.id', 'campaigns.blocked_numbers', 'campaigns.time_zone', 'campaigns.weekly_hours',
+      'campaigns.closed_dates', 'campaigns.special_hours', 'campaigns.enforce_hours', 'campaigns.block_policy', 'campaigns.ring_seconds',
+    ])
     .where('campaign_dids.e164', '=', q.did)
     .execute();
   // A DID in two orgs is a configuration error: route it nowhere rather than guess.
   if (dids.length !== 1) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
   const { org_id: orgId, campaign_id: campaignId } = dids[0]!;
+  const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
+  const failed = query.failed ?? '';
+  if (failed === '') {
+    // Kamailio asked again for a call already offered (the gateway it asked first answered too
+    // late, the next one is asked): the same answer, never a second operator
+    const held = await heldOffer(ctx, orgId, q.callId);
+    if (held) return { target: sipUserOf(held.username), campaignId: held.campaignId ?? campaignId, did: q.did, reason: 'routed', ringSeconds: held.ringSeconds };
+    // a new call: the block list and the hours decide before any operator is looked at
+    const admission = await admitCall(ctx, { ...dids[0]!, org_id: orgId }, { callId: q.callId, did: q.did, caller });
+    if (admission.outcome === 'blocked') return { target: null, campaignId, did: q.did, reason: 'blocked', blockPolicy: admission.policy };
+    if (admission.outcome === 'closed') return { target: null, campaignId, did: q.did, reason: 'closed' };
+  } else {
+    // a re-route of an admitted call: the failed offer ends first (no answer -> "missed")
+    await endFailedOffer(ctx, orgId, q.callId, failed, query.status ?? '');
+  }
+  const ringSeconds = ringSecondsOf(dids[0]!.ring_seconds, await agents.modelPolicy(orgId));
+  // operators this call was already offered to are not offered it again (each failed offer
+  // takes one operator out: the re-routes of one call are bounded by the campaign's operators)
+  const offeredBefore =
+    failed === ''
+      ? []
+      : (await db.selectFrom('calls').select('operator_id').where('org_id', '=', orgId).where('sip_call_id', '=', q.callId).execute()).map((r) => r.operator_id);
   // The operator model decides who may be offered (offerable: connected, ready, unlocked, with
   // a microphone, no live call, no wrap-up), longest ready first. The offer is a step of the
   // chosen operator's model: AgentRegistry.offerNext claims the longest-offerable operator of
   // the campaign in SQL (FOR UPDATE SKIP LOCKED: concurrent calls claim different operators,
   // never one twice) and steps it; the call row is written in the same transaction as the
   // accepted offer.
-  const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
   const blockedList = jsonColumn<string[]>(dids[0]!.blocked_numbers);
   let chosen: { userId: string; username: string } | null = null;
   try {
-    const claimed = await agents.offerNext({ orgId, campaignId, callId: q.callId }, {
+    const claimed = await agents.offerNext({ orgId, campaignId, callId: q.callId, ringSeconds, exclude: offeredBefore }, {
       detail: { callId: q.callId, campaignId, did: q.did },
       within: async (tx, _next, operator) => {
         // Kamailio already reported this call ended (this answer comes too late): no offer
@@ -72,5 +103,27 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   }
   if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
-  return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
+  return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed', ringSeconds };
+}
+
+/**
+ * The operator already offered this call on a first query (their model holds it offered or
+ * ringing, the calls row is ringing): Kamailio asking again gets the same operator.
+ */
+async function heldOffer(ctx: GatewayContext, orgId: string, callId: string): Promise<{ username: string; campaignId: string | null; ringSeconds: number } | null> {
+  const row = await ctx.db
+    .selectFrom('calls')
+    .innerJoin('users', 'users.id', 'calls.operator_id')
+    .select(['calls.operator_id', 'calls.campaign_id', 'users.username'])
+    .where('calls.org_id', '=', orgId)
+    .where('calls.sip_call_id', '=', callId)
+    .where('calls.status', '=', 'ringing')
+    .executeTakeFirst();
+  if (!row) return null;
+  const agent = await ctx.agents.get(row.operator_id);
+  const holds = agent?.model.calls.some((c) => c.callId === callId && (c.state === 'offered' || c.state === 'ringing'));
+  if (!agent || !holds) return null;
+  // what is left of the ring timeout (Kamailio's branch timer for the repeated answer)
+  const left = agent.model.ringUntil === null ? 1 : Math.ceil((agent.model.ringUntil - ctx.clock.now().getTime()) / 1000);
+  return { username: row.username, campaignId: row.campaign_id, ringSeconds: Math.max(1, left) };
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
 import { isTimeZone, WEEKDAYS } from '../rules/business-hours';
+import { BLOCK_POLICIES } from '../rules/route-policy';
 import { luhnValid } from '../rules/card-redaction';
 import { toE164 } from '../rules/phone';
 import { userText } from '../rules/text';
@@ -31,11 +32,28 @@ export const BusinessHoursSchema = z.strictObject({
   timeZone: z.string().max(64).refine(isTimeZone, 'unknown IANA time zone'),
   weekly: z.strictObject(Object.fromEntries(WEEKDAYS.map((d) => [d, z.array(Interval).max(8).optional()])) as Record<(typeof WEEKDAYS)[number], z.ZodOptional<z.ZodArray<typeof Interval>>>),
   closedDates: z.array(z.iso.date()).max(1000).default([]),
+  /** Special hours for a date (a shortened day before a holiday): that day's intervals instead of the weekday's. */
+  specialDates: z.record(z.iso.date(), z.array(Interval).max(8)).refine((r) => Object.keys(r).length <= 366, 'at most 366 special dates').default({}),
 });
 
 const CampaignName = userText({ max: 100, redactCards: true });
 const Disposition = userText({ max: 50, redactCards: true });
 const Dispositions = z.array(Disposition).min(1).max(50).refine((l) => new Set(l).size === l.length, 'dispositions must be unique');
+
+/**
+ * How routing treats a campaign's calls (server/sip/routing.ts, shared/rules/route-policy.ts):
+ * enforceHours closes it outside its hours (the closed outcome, no operator rings); a blocked
+ * caller gets blockPolicy (reject: 603 Decline; message: an announcement); ringSeconds is how
+ * long an offer rings before it goes to the next operator (null: the org's agents.ringSeconds).
+ */
+export const BlockPolicySchema = z.enum(BLOCK_POLICIES);
+export const RingSeconds = z.number().int().min(5).max(120);
+export const CampaignRouting = z.strictObject({
+  enforceHours: z.boolean(),
+  blockPolicy: BlockPolicySchema,
+  ringSeconds: RingSeconds.nullable(),
+});
+export type CampaignRouting = z.infer<typeof CampaignRouting>;
 
 export const CampaignCreateRequest = z.strictObject({
   name: CampaignName,
@@ -43,6 +61,10 @@ export const CampaignCreateRequest = z.strictObject({
   hours: BusinessHoursSchema,
   dispositions: Dispositions,
   blockedNumbers: z.array(PhoneInput).max(10_000).default([]),
+  /** A new campaign's hours are enforced unless it says otherwise. */
+  routing: z
+    .strictObject({ enforceHours: z.boolean().default(true), blockPolicy: BlockPolicySchema.default('reject'), ringSeconds: RingSeconds.nullable().default(null) })
+    .default({ enforceHours: true, blockPolicy: 'reject', ringSeconds: null }),
 });
 export const CampaignPatchRequest = z.strictObject({
   name: CampaignName.optional(),
@@ -50,11 +72,14 @@ export const CampaignPatchRequest = z.strictObject({
   hours: BusinessHoursSchema.optional(),
   dispositions: Dispositions.optional(),
   blockedNumbers: z.array(PhoneInput).max(10_000).optional(),
+  /** Any subset of the routing settings; the others stay. */
+  routing: CampaignRouting.partial().optional(),
 });
 const HoursView = z.strictObject({
   timeZone: z.string(),
   weekly: z.record(z.string(), z.array(z.strictObject({ open: z.string(), close: z.string() }))),
   closedDates: z.array(z.string()),
+  specialDates: z.record(z.string(), z.array(z.strictObject({ open: z.string(), close: z.string() }))),
 });
 export const CampaignView = z.strictObject({
   id: Id,
@@ -64,6 +89,8 @@ export const CampaignView = z.strictObject({
   dispositions: z.array(z.string()),
   /** Only for callers with campaigns:manage. */
   blockedNumbers: z.array(z.string()).optional(),
+  /** Only for callers with campaigns:manage. */
+  routing: CampaignRouting.optional(),
   createdAt: Iso,
   updatedAt: Iso,
 });

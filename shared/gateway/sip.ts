@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
 import { Id, Iso, SipCallId } from './primitives';
 import { AgentReason } from './operator';
+import { BLOCK_POLICIES } from '../rules/route-policy';
 
 /**
  * The legacy agent state: what listAgents, the board and the legacy `agentState` push show.
@@ -64,13 +65,35 @@ export const SipRouteQuery = z.strictObject({
    * (server/sip/media-nodes.ts); a value that is not a configured node is ignored, never refused.
    */
   media: z.string().max(64).default(''),
+  /**
+   * A re-route (koe.cfg failure_route[FAIL]): the SIP user whose branch failed and its final
+   * status (408: Kamailio's ring timer, 486/603: the operator rejected, 480: unreachable..). The
+   * gateway ends that offer in the operator's model (no answer -> not ready "missed") and
+   * answers the next operator. Empty: the first query. Lenient like the rest: a value that is not
+   * a SIP user or a status is ignored (the call is still routed, never refused as malformed).
+   */
+  failed: CarrierText(64).default(''),
+  status: CarrierText(8).default(''),
 });
+/**
+ * Why a call has no operator (target null), or `routed`:
+ *  - no_ready_agent: nobody assigned is offerable (Kamailio answers 480, helper queues may hold it);
+ *  - unknown_did: not a DID of any campaign (404);
+ *  - closed: the campaign is outside its hours (koe.cfg route[CALL_REFUSED]: the closed outcome);
+ *  - blocked: the caller is on the campaign's block list (blockPolicy: reject -> 603, message ->
+ *    an announcement in route[CALL_REFUSED]).
+ */
+export const SIP_ROUTE_REASONS = ['routed', 'no_ready_agent', 'unknown_did', 'closed', 'blocked'] as const;
 export const SipRouteResponse = z.strictObject({
-  /** The SIP user to ring, or null (Kamailio answers 480). */
+  /** The SIP user to ring, or null (see reason). */
   target: z.string().nullable(),
   campaignId: Id.nullable(),
   did: z.string(),
-  reason: z.enum(['routed', 'no_ready_agent', 'unknown_did']),
+  reason: z.enum(SIP_ROUTE_REASONS),
+  /** routed: how long this offer rings (Kamailio's fr_inv_timer for the branch = the model's ring deadline). */
+  ringSeconds: z.number().int().positive().optional(),
+  /** blocked: the campaign's policy (reject: 603 Decline; message: an announcement). */
+  blockPolicy: z.enum(BLOCK_POLICIES).optional(),
 });
 
 /** What Kamailio decided about a REFER (koe.cfg route[REFER_POLICY]); reported for the audit. */

@@ -20,6 +20,8 @@ export interface BusinessHours {
   weekly: Partial<Record<Weekday, OpeningInterval[]>>;
   /** "YYYY-MM-DD" in the campaign's time zone. */
   closedDates: string[];
+  /** Special hours: "YYYY-MM-DD" -> that day's intervals instead of the weekday's (a closed date still wins). */
+  specialDates?: Record<string, OpeningInterval[]>;
 }
 
 export interface HoursStatus {
@@ -90,21 +92,41 @@ const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.
 const dateKey = (y: number, m: number, d: number) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 
 function intervalsOn(hours: BusinessHours, y: number, m: number, d: number): OpeningInterval[] {
-  if (hours.closedDates.includes(dateKey(y, m, d))) return [];
+  const key = dateKey(y, m, d);
+  if (hours.closedDates.includes(key)) return [];
+  const special = hours.specialDates?.[key];
+  if (special) return [...special].sort((a, b) => minutesOf(a.open) - minutesOf(b.open));
   const weekday = WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]!;
   return [...(hours.weekly[weekday] ?? [])].sort((a, b) => minutesOf(a.open) - minutesOf(b.open));
+}
+
+/**
+ * Is the campaign open at this instant? The one test routing (shared/rules/route-policy.ts) and
+ * hoursStatus (the screen pop, GET /campaigns/:id/hours) share: today's intervals in the zone,
+ * open inclusive, close exclusive, none on a closed date. Hours past midnight are two intervals
+ * (22:00-24:00 and 00:00-02:00 of the next day).
+ */
+export function isOpen(hours: BusinessHours, instant: Date): boolean {
+  return openIntervalEnd(hours, instant.getTime()) !== null;
+}
+
+function openIntervalEnd(hours: BusinessHours, nowMs: number): number | null {
+  const today = wallClock(nowMs, hours.timeZone);
+  let end: number | null = null;
+  for (const iv of intervalsOn(hours, today.y, today.m, today.d)) {
+    const start = zonedTimeToUtc(dateKey(today.y, today.m, today.d), minutesOf(iv.open), hours.timeZone);
+    const close = zonedTimeToUtc(dateKey(today.y, today.m, today.d), minutesOf(iv.close), hours.timeZone);
+    if (nowMs >= start && nowMs < close) end = close;
+  }
+  return end;
 }
 
 /** Open now?, the next opening and the end of the current opening. */
 export function hoursStatus(hours: BusinessHours, now: Date): HoursStatus {
   const nowMs = now.getTime();
   const today = wallClock(nowMs, hours.timeZone);
-  let closesAt: string | null = null;
-  for (const iv of intervalsOn(hours, today.y, today.m, today.d)) {
-    const start = zonedTimeToUtc(dateKey(today.y, today.m, today.d), minutesOf(iv.open), hours.timeZone);
-    const end = zonedTimeToUtc(dateKey(today.y, today.m, today.d), minutesOf(iv.close), hours.timeZone);
-    if (nowMs >= start && nowMs < end) closesAt = new Date(end).toISOString();
-  }
+  const end = openIntervalEnd(hours, nowMs);
+  const closesAt = end === null ? null : new Date(end).toISOString();
   let nextOpening: string | null = null;
   for (let offset = 0; offset <= 370 && !nextOpening; offset++) {
     const day = new Date(Date.UTC(today.y, today.m - 1, today.d + offset));

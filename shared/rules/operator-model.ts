@@ -101,8 +101,9 @@ export type OperatorEvent =
   | { type: 'setAvailability'; at: number; state: Availability; reason?: string | null }
   | { type: 'locked'; at: number; locked: boolean }
   | { type: 'microphone'; at: number; available: boolean }
-  // routing chose this operator for an inbound call
-  | { type: 'offer'; at: number; callId: string }
+  // routing chose this operator for an inbound call; ringSeconds: the campaign's ring timeout
+  // (the same value Kamailio's timer gets in the route answer), else the policy's
+  | { type: 'offer'; at: number; callId: string; ringSeconds?: number }
   // a call reached the operator without routing (a colleague's call, a transfer arrival): the
   // phone reported it ringing and the gateway had never seen it
   | { type: 'incoming'; at: number; callId: string }
@@ -338,7 +339,7 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       if (s.connections === 0) return refuse(prev, 'not_connected');
       if (!offerable(s)) return refuse(prev, 'not_available');
       s.calls.push(newCall(ev.callId, 'inbound', ev.at, null));
-      s.ringUntil = ev.at + policy.ringSeconds * 1000;
+      s.ringUntil = ev.at + ringSecondsOf(ev.ringSeconds, policy) * 1000;
       s.resume = { agent: 'ready', reason: null, reasonCode: null };
       b.transitions.push({ subject: 'call', callId: ev.callId, from: 'none', to: 'offered', event: 'offer', cause: null, at: ev.at });
       b.setAgent('ringing');
@@ -525,6 +526,11 @@ function wrapUpTimedOut(b: Builder, notify: boolean): void {
     if (notify) b.effects.push({ type: 'notify', code: 'wrap_up_timed_out', callId: c.callId });
   }
   s.wrapUp = null;
+}
+
+/** The ring timeout of an offer: the campaign's (a whole number of seconds, 1-600) when given, else the policy's. */
+export function ringSecondsOf(campaign: number | null | undefined, policy: ModelPolicy): number {
+  return typeof campaign === 'number' && Number.isInteger(campaign) && campaign >= 1 && campaign <= 600 ? campaign : policy.ringSeconds;
 }
 
 function newCall(callId: string, direction: 'inbound' | 'outbound', at: number, consultFor: string | null): CallState {

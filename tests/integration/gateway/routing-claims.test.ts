@@ -192,6 +192,25 @@ describe.each(BACKENDS)('routing claims under concurrent lookups on %s', (backen
     expect((await route(clients[0]!, `order-none-${randomUUID()}@trunk`)).reason).toBe('no_ready_agent');
     await endCalls(callIds);
   });
+  it('Kamailio asking again for a call already offered (its first gateway answered too late) gets the same operator on any instance; nobody else rings', async () => {
+    await nobodyReady();
+    const first = await operator();
+    h.clock.advance(1000);
+    const second = await operator();
+    const id = `again-${randomUUID()}@trunk`;
+    const answers = [await route(clients[0]!, id)];
+    for (let i = 0; i < 3; i++) answers.push(await route(clients[i % clients.length]!, id));
+    // and concurrently, as two Kamailio workers might
+    answers.push(...(await Promise.all([route(clients[0]!, id), route(clients[clients.length - 1]!, id)])));
+    expect(answers.map((a) => a.target)).toEqual(answers.map(() => first.username.toLowerCase()));
+    const rows = await h.db.selectFrom('calls').select('operator_id').where('sip_call_id', '=', id).execute();
+    expect(rows.map((r) => r.operator_id)).toEqual([first.id]);
+    // the second operator is still offerable: the next call goes to them
+    const next = `again-next-${randomUUID()}@trunk`;
+    expect((await route(clients[0]!, next)).target).toBe(second.username.toLowerCase());
+    await endCalls([id, next]);
+  });
+
   it('a policy change reaches the next offer on every instance (the cached model policy is dropped by policy_changed)', async () => {
     await nobodyReady();
     const u = await operator();

@@ -53,8 +53,9 @@ async function call(o: { fromUri?: string; extra?: string[]; callId?: string; di
   const before = invites.length;
   const res = await carrier.invite({ did: o.did ?? f.did, callId, ...(o.fromUri ? { fromUri: o.fromUri } : {}), ...(o.extra ? { extra: o.extra } : {}) });
   const reached = invites.slice(before).find((m) => hdr(m, 'call-id') === callId);
-  // the phone refused it (486): Kamailio reports the refused INVITE, the gateway ends the call
-  // in opA's model (busy) before the next call is set up
+  // the phone refused it (486): Kamailio asks the gateway for the next operator with the refused
+  // branch, the gateway ends the call in opA's model (busy) and, nobody else being assigned, the
+  // caller gets 480 (issue 15: before, the operator's 486 went to the caller)
   if (reached) await agent.seen((m) => m.type === 'operatorState' && m.view.calls.some((c: { callId: string; state: string }) => c.callId === callId && c.state === 'ended'));
   const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', callId).executeTakeFirst();
   return { res, reached, row, callId };
@@ -73,7 +74,7 @@ describe('callers as carriers send them (issue 11 item 6)', () => {
   for (const [name, form] of known) {
     it(`a known caller, ${name}: routed with the customer card`, async () => {
       const { res, reached, row } = await call(form);
-      expect(res.status, `${res.startLine}\n${f.logs()}`).toBe(486);
+      expect(res.status, `${res.startLine}\n${f.logs()}`).toBe(480);
       expect(reached, 'the operator was rung').toBeTruthy();
       expect(row).toMatchObject({ caller_e164: KNOWN, customer_id: customerId, dialled_e164: f.did });
     });
@@ -94,7 +95,7 @@ describe('callers as carriers send them (issue 11 item 6)', () => {
   for (const [name, form] of unknown) {
     it(`${name}: routed as "unknown caller" (no card, no number), never 503`, async () => {
       const { res, reached, row } = await call(form);
-      expect(res.status, `${res.startLine}\n${f.logs()}`).toBe(486);
+      expect(res.status, `${res.startLine}\n${f.logs()}`).toBe(480);
       expect(reached, 'the operator was rung').toBeTruthy();
       expect(row).toMatchObject({ caller_e164: null, customer_id: null, dialled_e164: f.did });
     });
@@ -132,7 +133,7 @@ describe('Call-IDs and DIDs as carriers send them', () => {
     for (const len of [300, 1024]) {
       const callId = `${'a'.repeat(len - 8)}@carrier`;
       const { res, reached, row } = await call({ fromUri: `<sip:${KNOWN}@203.0.113.10>`, callId });
-      expect(res.status, res.startLine).toBe(486);
+      expect(res.status, res.startLine).toBe(480);
       expect(reached).toBeTruthy();
       expect(row?.sip_call_id).toBe(callId);
       const pop = await f.api('POST', '/screen-pop', await f.token('opA'), { callId, callerNumber: KNOWN, dialledNumber: f.did });
@@ -150,7 +151,7 @@ describe('Call-IDs and DIDs as carriers send them', () => {
     const dashed = `0${f.did.slice(3, 4)}-${f.did.slice(4, 8)}-${f.did.slice(8)}`;
     for (const did of [national, noPlus, dashed, `010${noPlus}`]) {
       const { res, reached, row } = await call({ did, fromUri: `<sip:${KNOWN}@203.0.113.10>` });
-      expect(res.status, `${did}: ${res.startLine}\n${f.logs()}`).toBe(486);
+      expect(res.status, `${did}: ${res.startLine}\n${f.logs()}`).toBe(480);
       expect(hdr(reached!, 'x-koe-did'), did).toBe(f.did);
       expect(row).toMatchObject({ dialled_e164: f.did, customer_id: customerId });
     }

@@ -59,11 +59,13 @@ describe('inbound DID routing', () => {
 
     ua.opA!.reply(inv, 180, 'Ringing');
     expect((await agent.opA!.op({ kind: 'ringing', callId: hdr(inv, 'call-id') })).view.calls[0].state).toBe('ringing');
-    // the operator declines: the phone answers 603 and tells the gateway; Kamailio reports the
-    // refused INVITE too (603 -> declined), whichever comes first
+    // the operator declines: the phone answers 603 and tells the gateway; Kamailio asks the
+    // gateway for the next operator with the refused branch (603 -> declined), whichever comes
+    // first. opB is not ready, so nobody is left: the caller gets 480 (issue 15: before, the
+    // operator's 603 went to the caller; route-policy.test.ts has the re-route to a next operator)
     ua.opA!.reply(inv, 603, 'Decline');
     const closed = await pstn.wait((e) => e.type === 'CALL_CLOSED');
-    expect(closed.param).toMatch(/603/);
+    expect(closed.param).toMatch(/480/);
     // the operator declined it (the phone's fact): not ready "declined", the call row ended
     const declined = await agent.opA!.op({ kind: 'ended', callId: hdr(inv, 'call-id'), cause: 'declined' });
     expect(declined.view).toMatchObject({ agent: 'not_ready', reasonCode: 'declined', offerable: false });

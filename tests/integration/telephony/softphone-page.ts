@@ -48,6 +48,7 @@ window.startPhone = async (cfg) => {
         document.body.appendChild(ring);
         requestAnimationFrame(() => { out.paintedPerf = performance.now(); ring.remove(); });
         out.headers = { campaign: inv.request.getHeader('X-Koe-Campaign'), did: inv.request.getHeader('X-Koe-DID'), from: inv.remoteIdentity.uri.user };
+        out.inviteBody = inv.request.body;
         out.callId = inv.request.callId;
         watch(inv);
         out.acceptPerf = performance.now();

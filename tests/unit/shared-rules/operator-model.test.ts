@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MODEL_POLICY, END_CAUSES, endCauseOfSipStatus, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, step, viewOf,
+  DEFAULT_MODEL_POLICY, END_CAUSES, endCauseOfSipStatus, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, ringSecondsOf, step, viewOf,
   type OperatorEvent, type OperatorState, type OperatorView, type StepResult, type Transition,
 } from '../../../shared/rules/operator-model';
 
@@ -390,5 +390,55 @@ describe('operator model: properties over random event sequences', () => {
       }),
       { numRuns: 3_000 },
     );
+  });
+});
+
+describe('the campaign\'s ring timeout (issue 15: ring-no-answer -> the next operator)', () => {
+  it('an offer with ringSeconds rings that long (the deadline Kamailio\'s branch timer has too), then "missed"', () => {
+    const s = readyOperator();
+    const offerAt = at();
+    const offered = run([{ type: 'offer', at: offerAt, callId: 'c1', ringSeconds: 5 }], s).state;
+    expect(offered.ringUntil).toBe(offerAt + 5_000);
+    expect(nextDeadline(offered)).toBe(offerAt + 5_000);
+    // a tick before the deadline changes nothing; at the deadline: no answer, not ready "missed"
+    expect(run([{ type: 'tick', at: offerAt + 4_999 }], offered).state.agent).toBe('ringing');
+    const missed = run([{ type: 'tick', at: offerAt + 5_000 }], offered);
+    expect(missed.state).toMatchObject({ agent: 'not_ready', reasonCode: 'missed', ringUntil: null });
+    expect(missed.effects).toEqual([{ type: 'hangUp', callId: 'c1', cause: 'no_answer' }, { type: 'notify', code: 'missed', callId: 'c1' }]);
+  });
+
+  it('Kamailio\'s report of the ring timer (408) before the sweeper\'s tick: the same outcome, once', () => {
+    const s = readyOperator();
+    const offerAt = at();
+    const offered = run([{ type: 'offer', at: offerAt, callId: 'c1', ringSeconds: 5 }], s).state;
+    const reported = run([{ type: 'ended', at: offerAt + 5_001, callId: 'c1', cause: endCauseOfSipStatus(408) }], offered);
+    expect(reported.state).toMatchObject({ agent: 'not_ready', reasonCode: 'missed', ringUntil: null });
+    expect(reported.effects).toEqual([{ type: 'notify', code: 'missed', callId: 'c1' }]);
+    // the tick after it, and the report again: nothing more
+    const later = step(reported.state, { type: 'tick', at: offerAt + 6_000 });
+    expect(later).toMatchObject({ ok: true, ignored: true });
+    expect(step(reported.state, { type: 'ended', at: offerAt + 6_000, callId: 'c1', cause: 'no_answer' })).toMatchObject({ ok: true, ignored: true });
+  });
+
+  it('without ringSeconds (or with a value out of range) the policy\'s ring timeout holds', () => {
+    expect(ringSecondsOf(undefined, P)).toBe(P.ringSeconds);
+    expect(ringSecondsOf(null, P)).toBe(P.ringSeconds);
+    for (const bad of [0, -5, 1.5, 601, Number.NaN, Number.POSITIVE_INFINITY]) expect(ringSecondsOf(bad, P), String(bad)).toBe(P.ringSeconds);
+    expect(ringSecondsOf(15, P)).toBe(15);
+    const s = readyOperator();
+    const offerAt = at();
+    expect(run([{ type: 'offer', at: offerAt, callId: 'c1' }], s).state.ringUntil).toBe(offerAt + P.ringSeconds * 1000);
+    expect(run([{ type: 'offer', at: offerAt, callId: 'c1', ringSeconds: 0 }], s).state.ringUntil).toBe(offerAt + P.ringSeconds * 1000);
+  });
+
+  it('reject from the operator\'s leg: 603 "declined", 486 "busy"; the operator is not offered again until they choose ready', () => {
+    for (const [status, code] of [[603, 'declined'], [486, 'busy']] as const) {
+      const s = readyOperator();
+      const offered = run([{ type: 'offer', at: at(), callId: 'c1', ringSeconds: 15 }], s).state;
+      const r = run([{ type: 'ended', at: at(), callId: 'c1', cause: endCauseOfSipStatus(status) }], offered).state;
+      expect(r).toMatchObject({ agent: 'not_ready', reasonCode: code });
+      expect(offerable(r)).toBe(false);
+      expect(step(r, { type: 'offer', at: at(), callId: 'c2' })).toMatchObject({ ok: false, refusal: 'not_available' });
+    }
   });
 });
