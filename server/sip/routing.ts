@@ -4,10 +4,11 @@
 // is recorded under its SIP Call-ID in the CRM's calls table (the screen pop finds the same row).
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
+import { SipRouteQuery, type SipRouteResponse } from '../../shared/gateway/sip';
 import { callerOf, trunkNumberToE164 } from '../../shared/rules/numbering';
 import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
+import { orgPolicy } from '../policy';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
@@ -16,7 +17,12 @@ import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
 export type InboundRouteQuery = z.input<typeof SipRouteQuery>;
 export type RouteDecision = z.output<typeof SipRouteResponse>;
 
-export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery): Promise<RouteDecision> {
+/**
+ * `campaignId`: route into this campaign instead of the DID's (a queue's overflow campaign);
+ * `fromQueue`: a queued call's dispatch (server/sip/queue.ts): nobody offerable is answered
+ * no_ready_agent, never queued again.
+ */
+export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery, opts: { campaignId?: string; fromQueue?: boolean } = {}): Promise<RouteDecision> {
   const { db, clock, agents } = ctx;
   // Every number through the trunk's one rule (shared/rules/numbering.ts): a DID in national
   // form is the same DID; a withheld, anonymous or unparseable caller is "unknown caller".
@@ -32,7 +38,8 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
     .execute();
   // A DID in two orgs is a configuration error: route it nowhere rather than guess.
   if (dids.length !== 1) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
-  const { org_id: orgId, campaign_id: campaignId } = dids[0]!;
+  const { org_id: orgId } = dids[0]!;
+  const campaignId = opts.campaignId ?? dids[0]!.campaign_id;
   const assigned = await db
     .selectFrom('campaign_assignments')
     .innerJoin('users', 'users.id', 'campaign_assignments.user_id')
@@ -50,6 +57,9 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const customers = caller
     ? await db.selectFrom('customer_phones').select('customer_id').where('e164', '=', caller).where('campaign_id', '=', campaignId).execute()
     : [];
+  // the org's recording / monitoring notice plays before routing: the call is held for it (server/sip/queue.ts)
+  const enqueue = (notice: boolean) => ctx.queues.enqueue({ orgId, campaignId, did: q.did, caller, query: SipRouteQuery.parse(query), notice });
+  if (!opts.fromQueue && (await orgPolicy(db, orgId)).announcements.recordingNotice) return enqueue(true);
   let chosen: { userId: string; username: string } | null = null;
   for (const candidate of await agents.offerCandidates(assigned.map((u) => u.id))) {
     let out: Awaited<ReturnType<typeof agents.apply>>;
@@ -83,7 +93,8 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
       break;
     }
   }
-  if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
+  // nobody offerable: the caller waits in the campaign's queue (server/sip/queue.ts)
+  if (!chosen) return opts.fromQueue ? { target: null, campaignId, did: q.did, reason: 'no_ready_agent' } : enqueue(false);
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
 import { Id, Iso, SipCallId } from './primitives';
 import { AgentReason } from './operator';
+import { AnnouncementName } from './queue';
 
 /**
  * The legacy agent state: what listAgents, the board and the legacy `agentState` push show.
@@ -70,7 +71,10 @@ export const SipRouteResponse = z.strictObject({
   target: z.string().nullable(),
   campaignId: Id.nullable(),
   did: z.string(),
-  reason: z.enum(['routed', 'no_ready_agent', 'unknown_did']),
+  /** queued: the caller waits (koe.cfg route[QUEUE_HOLD]); queue_full: the queue and its overflow are full. */
+  reason: z.enum(['routed', 'no_ready_agent', 'unknown_did', 'queued', 'queue_full']),
+  /** Play this announcement to the caller, then end the call (koe.cfg route[QUEUE_HOLD]; server/sip/queue.ts). */
+  announce: AnnouncementName.optional(),
 });
 
 /** What Kamailio decided about a REFER (koe.cfg route[REFER_POLICY]); reported for the audit. */
