@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { TEST_ARGON2, type GatewayConfigInput } from '../server/config';
 import { openDatabase } from '../server/db/connect';
 import { createGateway, type Gateway } from '../server/gateway';
+import { ensureAnnouncements } from './announcements/generate';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const KAMAILIO_CFG = path.join(here, 'kamailio', 'koe.cfg');
@@ -160,6 +161,9 @@ export function missingTelephonyPackages(extra: { baresip?: boolean; chromium?: 
   need(`${MODULES}/jansson.so`, 'kamailio-extra-modules');
   need('/usr/bin/rtpengine', 'rtpengine-daemon');
   need('/usr/bin/openssl', 'openssl');
+  // the announcements (deploy/announcements/generate.ts)
+  need('/usr/bin/espeak-ng', 'espeak-ng');
+  need('/usr/bin/sox', 'sox');
   if (extra.baresip) need('/usr/bin/baresip', 'baresip-core');
   if (extra.chromium) need('/usr/bin/chromium', 'chromium');
   return missing;
@@ -397,6 +401,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         rtpengineNg: gc.sip?.rtpengineNg ?? `${LOOPBACK}:${p0.ng}`,
         ...(nNodes > 1 ? { rtpengineNodes: gc.sip?.rtpengineNodes ?? ports.map((p) => `${LOOPBACK}:${p.ng}`) } : {}),
         kamailioControlUrl: gc.sip?.kamailioControlUrl ?? `http://${LOOPBACK}:${p0.control}/koe/access-cuts`,
+        // Koe's announcements, generated once and cached (rtpengine reads them); an org's own in the run dir
+        announcementsDir: gc.sip?.announcementsDir ?? ensureAnnouncements(),
+        announcementsCacheDir: gc.sip?.announcementsCacheDir ?? path.join(runDir, 'announcements'),
       },
     };
 
@@ -496,6 +503,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         `#!define KOE_WS_PORT ${p.ws}`,
         `#!define KOE_WSS_PORT ${p.wss}`,
         `#!define KOE_CONTROL_PORT ${p.control}`,
+        `#!define KOE_CONTROL_HOST "${p.host}"`,
         `#!define KOE_TRUNK_IP "${LOOPBACK}"`,
         `#!define KOE_TRUNK_PORT ${trunkPort}`,
         `#!define KOE_TRUNK_URI "sip:${LOOPBACK}:${trunkPort};transport=udp"`,

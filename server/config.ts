@@ -68,6 +68,16 @@ export const SipConfigSchema = z.strictObject({
    * (server/sip/kamailio-access.ts). Absent: cuts are only enforced at the next credential expiry.
    */
   kamailioControlUrl: z.string().regex(/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d{1,5}\/[^\s]*$/, 'http://127.0.0.1:<port>/<path> (loopback only)').optional(),
+  /**
+   * Koe's shipped announcements (deploy/announcements/generate.ts: <dir>/<ja|en>/<name>.wav,
+   * 8 kHz 16-bit mono PCM), as rtpengine reads them (it plays them: server/sip/queue-media.ts).
+   * Absent: queued callers wait in silence (logged once).
+   */
+  announcementsDir: z.string().regex(/^\/[^\0]*$/, 'an absolute path').optional(),
+  /** Kamailio holds a queued INVITE this long past the longest wait the gateway could give it (its own timer: koe.cfg failure_route[QUEUE_EXPIRED]). */
+  queueHoldMarginSeconds: z.number().int().min(1).max(600).default(60),
+  /** Where an org's own announcement files are written for rtpengine to read (from the database). Default: <tmp>/koe-announcements. */
+  announcementsCacheDir: z.string().regex(/^\/[^\0]*$/, 'an absolute path').optional(),
   /** How often every live cut is pushed again (a restarted Kamailio has lost them): the longest gap. */
   accessResyncSeconds: z.number().int().min(1).max(600).default(15),
   /**
@@ -163,6 +173,7 @@ const ENV_NAME: Record<string, string> = {
   'sip.rtpengineNg': 'KOE_GATEWAY_SIP_RTPENGINE_NG',
   'sip.rtpengineNodes': 'KOE_GATEWAY_SIP_RTPENGINE_NODES',
   'sip.kamailioControlUrl': 'KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL',
+  'sip.announcementsDir': 'KOE_GATEWAY_SIP_ANNOUNCEMENTS_DIR',
 };
 
 function describe(error: z.ZodError, source: string): string {
@@ -202,6 +213,7 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   KOE_GATEWAY_SIP_RTPENGINE_NG: (v, c) => ((c.sip ??= {}).rtpengineNg = v),
   KOE_GATEWAY_SIP_RTPENGINE_NODES: (v, c) => ((c.sip ??= {}).rtpengineNodes = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL: (v, c) => ((c.sip ??= {}).kamailioControlUrl = v),
+  KOE_GATEWAY_SIP_ANNOUNCEMENTS_DIR: (v, c) => ((c.sip ??= {}).announcementsDir = v),
 };
 
 function num(v: string, key: string): number {

@@ -16,6 +16,7 @@ import { SipAccessLedger } from './sip/access';
 import { KamailioAccessPush } from './sip/kamailio-access';
 import { AgentRegistry } from './sip/agents';
 import { SupervisionService } from './supervision/service';
+import { CallQueues } from './sip/queue';
 import { NgClient, rtpengineLiveCalls } from './supervision/ng';
 import { MediaNodes } from './sip/media-nodes';
 
@@ -42,6 +43,8 @@ export interface GatewayContext {
   sipAccess: SipAccessLedger;
   /** Pushes those cuts to Kamailio (sip.kamailioControlUrl), or null when not configured. */
   kamailioAccess: KamailioAccessPush | null;
+  /** Queues per campaign (server/sip/queue.ts): callers waiting for an operator, announcements. */
+  queues: CallQueues;
   /** Audit of refusals an unauthenticated caller can repeat at will, coalesced (auth/audit-coalesce.ts). */
   securityAudit: CoalescedAudit;
   /** Audit of refused route permissions, coalesced per org, user and route (auth/authz-audit.ts). */
@@ -83,7 +86,7 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
   });
   const controlUrl = config.sip.kamailioControlUrl;
   const kamailioAccess = controlUrl && config.sip.routeSecret ? new KamailioAccessPush({ db, config, clock, sessionEvents, sipAccess }, controlUrl) : null;
-  return {
+  const ctx: GatewayContext = {
     db,
     config,
     clock,
@@ -101,5 +104,8 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     kamailioAccess,
     securityAudit: new CoalescedAudit(db, clock),
     authzAudit: new AuthzAudit(db, clock),
+    queues: null as unknown as CallQueues,
   };
+  ctx.queues = new CallQueues(ctx);
+  return ctx;
 }

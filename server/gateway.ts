@@ -19,6 +19,8 @@ import { registerAuthRoutes } from './auth/routes';
 import { registerCrmRoutes } from './crm/routes';
 import { registerWebSocket } from './ws/socket';
 import { registerSipRoutes } from './sip/routes';
+import { registerQueueRoutes } from './sip/queue-routes';
+import { routeInbound } from './sip/routing';
 import { registerSupervisionRoutes } from './supervision/routes';
 import { GATEWAY_VERSION } from './version';
 
@@ -151,18 +153,22 @@ export async function createGateway(opts: {
   registerCrmRoutes(app, ctx);
   registerSipRoutes(app, ctx);
   registerSupervisionRoutes(app, ctx);
+  registerQueueRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
   // the operator model (server/sip/agents.ts): connections a previous process left counted are
   // released before this one accepts sockets; then the deadlines (sweeper) and the engines' view (watchdog)
   await ctx.agents.recoverConnections().catch((err: unknown) => reportBackgroundFailure('agents: recovering connections after a start', err));
   ctx.agents.start();
+  ctx.queues.start((query, opts) => routeInbound(ctx, query, opts));
 
   return {
     app,
     ctx,
     close: async () => {
       await app.close();
+      ctx.queues.close();
+      await ctx.queues.idle();
       ctx.agents.close();
       // the closed sockets' `disconnected` steps are stored before the database may go
       await ctx.agents.idle().catch((err: unknown) => reportBackgroundFailure('agents: last steps at shutdown', err));

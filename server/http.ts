@@ -67,6 +67,7 @@ export function route<N extends RouteName>(
   app.route({
     method: spec.method,
     url: spec.path,
+    ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
     handler: async (req, reply) => {
       const sourceIp = sourceIpOf(ctx, req);
       if (spec.path.startsWith('/auth/')) {

@@ -34,7 +34,7 @@ async function linkableCustomer(tx: Executor, scope: CampaignScope, call: CallRo
   return customer.id;
 }
 
-const RANK = { ringing: 0, answered: 1, ended: 2, wrapped_up: 3 } as const;
+const RANK = { ringing: 0, answered: 1, ended: 2, wrapped_up: 3, abandoned: 4 } as const;
 
 /** The client's times (answered before ended) and the status they imply, never moved back. */
 function timesOf(call: CallRow, body: CallPatch): Partial<CallRow> {

@@ -259,6 +259,34 @@ const M0013: Migration = {
     }
   },
 };
+// 0011: queues per campaign and announcements (issue 15; server/sip/queue.ts, server/sip/announcements.ts).
+// A queue entry per waiting call (persistent: any gateway instance serves it; the Kamailio node
+// holding the suspended INVITE and its tm transaction id), each campaign's queue limits and
+// overflow, an org's own announcement files, and calls a queue ended without an operator
+// (abandoned, queue full, waited too long): a calls row with no operator.
+const M0011_STATEMENTS: string[] = [
+  `alter table campaigns add column queue_max_wait_seconds integer not null default 120 check (queue_max_wait_seconds between 5 and 3600)`,
+  `alter table campaigns add column queue_max_size integer not null default 20 check (queue_max_size between 0 and 1000)`,
+  `alter table campaigns add column queue_overflow_campaign_id uuid references campaigns(id)`,
+  `create table call_queue (
+    sip_call_id text primary key, org_id uuid not null references orgs(id), campaign_id uuid not null references campaigns(id),
+    first_campaign_id uuid not null references campaigns(id), query jsonb not null, caller_e164 text, dialled_e164 text not null,
+    state text not null check (state in ('pending', 'waiting', 'dispatching', 'ending', 'connected', 'abandoned', 'overflowed', 'expired', 'failed')),
+    enqueued_at timestamptz not null, deadline timestamptz not null, held_at timestamptz,
+    control text, t_index bigint, t_label bigint, media_node text, from_tag text,
+    next_play text, next_play_at timestamptz, dispatch_after timestamptz, claimed_by uuid, claimed_at timestamptz, end_announcement text, end_at timestamptz,
+    ended_at timestamptz, end_reason text)`,
+  `create index call_queue_live on call_queue (campaign_id, enqueued_at) where ended_at is null`,
+  `create index call_queue_ended on call_queue (ended_at) where ended_at is not null`,
+  `create table org_announcements (
+    org_id uuid not null references orgs(id), name text not null, lang text not null check (lang in ('ja', 'en')),
+    sha256 text not null, data bytea not null, duration_ms integer not null, uploaded_by uuid references users(id), uploaded_at timestamptz not null,
+    primary key (org_id, name, lang))`,
+  `alter table calls alter column operator_id drop not null`,
+  `alter table calls add column queued_at timestamptz`,
+  `alter table calls drop constraint calls_status_check`,
+  `alter table calls add constraint calls_status_check check (status in ('ringing', 'answered', 'ended', 'wrapped_up', 'abandoned'))`,
+];
 
 function statements(list: string[]): Migration {
   return {
@@ -279,6 +307,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008_call_media_node': statements(M0008_STATEMENTS),
   '0009_live_state': statements(M0009_STATEMENTS),
   '0010_campaign_route_policy': statements(M0010_STATEMENTS),
+  '0011_queues_announcements': statements(M0011_STATEMENTS),
   '0013_offerable_since': M0013,
 };
 

@@ -20,13 +20,14 @@ export interface CallsTable {
   id: string;
   org_id: string;
   sip_call_id: string;
-  operator_id: string;
+  /** null: a call that left a queue without reaching an operator (abandoned, queue full; 0011). */
+  operator_id: string | null;
   campaign_id: string | null;
   customer_id: string | null;
   caller_e164: string | null;
   dialled_e164: string | null;
   blocked: boolean;
-  status: 'ringing' | 'answered' | 'ended' | 'wrapped_up';
+  status: 'ringing' | 'answered' | 'ended' | 'wrapped_up' | 'abandoned';
   ringing_at: Date;
   answered_at: Date | null;
   ended_at: Date | null;
@@ -39,6 +40,8 @@ export interface CallsTable {
   direction: Generated<'inbound' | 'outbound'>;
   /** The rtpengine (ng host:port) anchoring the call, when known (0008, server/sip/media-nodes.ts). */
   media_node: Generated<string | null>;
+  /** When the call entered a queue (0011), null for a call routed at once. */
+  queued_at: Generated<Date | null>;
 }
 /** One operator's model state (0005): written only by AgentRegistry.apply. */
 export interface OperatorStatesTable {

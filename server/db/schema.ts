@@ -2,6 +2,7 @@
 // time comparisons use the gateway's injected clock, never SQL now().
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
+import type { CallQueueTable, OrgAnnouncementsTable } from './schema-queue';
 export type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 
 type Json = ColumnType<unknown, string, string>;
@@ -160,6 +161,10 @@ export interface CampaignsTable {
   ring_seconds: Generated<number | null>;
   created_at: Date;
   updated_at: Date;
+  /** Queue limits and overflow (0011; server/sip/queue.ts). */
+  queue_max_wait_seconds: Generated<number>;
+  queue_max_size: Generated<number>;
+  queue_overflow_campaign_id: Generated<string | null>;
 }
 export interface CampaignDidsTable {
   org_id: string;
@@ -226,6 +231,8 @@ export interface Database {
   throttle_counters: ThrottleCountersTable;
   gateway_instances: GatewayInstancesTable;
   operator_connections: OperatorConnectionsTable;
+  call_queue: CallQueueTable;
+  org_announcements: OrgAnnouncementsTable;
 }
 
 export type Db = Kysely<Database>;

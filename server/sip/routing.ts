@@ -9,10 +9,11 @@
 // Kamailio (its branch timer) and given to the model (its ring deadline): one value.
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
+import { SipRouteQuery, type SipRouteResponse } from '../../shared/gateway/sip';
 import { callerOf, trunkNumberToE164 } from '../../shared/rules/numbering';
 import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
+import { orgPolicy } from '../policy';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
@@ -23,7 +24,12 @@ import { ringSecondsOf } from '../../shared/rules/operator-model';
 export type InboundRouteQuery = z.input<typeof SipRouteQuery>;
 export type RouteDecision = z.output<typeof SipRouteResponse>;
 
-export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery): Promise<RouteDecision> {
+/**
+ * `campaignId`: route into this campaign instead of the DID's (a queue's overflow campaign);
+ * `fromQueue`: a queued call's dispatch (server/sip/queue.ts): nobody offerable is answered
+ * no_ready_agent, never queued again.
+ */
+export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery, opts: { campaignId?: string; fromQueue?: boolean } = {}): Promise<RouteDecision> {
   const { db, clock, agents } = ctx;
   // Every number through the trunk's one rule (shared/rules/numbering.ts): a DID in national
   // form is the same DID; a withheld, anonymous or unparseable caller is "unknown caller".
@@ -42,18 +48,31 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
     .execute();
   // A DID in two orgs is a configuration error: route it nowhere rather than guess.
   if (dids.length !== 1) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
-  const { org_id: orgId, campaign_id: campaignId } = dids[0]!;
+  const { org_id: orgId } = dids[0]!;
+  // a queued call's dispatch into the queue's overflow campaign routes into that campaign
+  const campaignId = opts.campaignId ?? dids[0]!.campaign_id;
   const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
   const failed = query.failed ?? '';
+  const held = { orgId, campaignId, did: q.did, caller, query: SipRouteQuery.parse(query) };
+  // the caller waits in the campaign's queue (server/sip/queue.ts); notice: the org's recording notice first
+  const enqueue = (notice: boolean) => ctx.queues.enqueue({ ...held, notice });
   if (failed === '') {
     // Kamailio asked again for a call already offered (the gateway it asked first answered too
     // late, the next one is asked): the same answer, never a second operator
-    const held = await heldOffer(ctx, orgId, q.callId);
-    if (held) return { target: sipUserOf(held.username), campaignId: held.campaignId ?? campaignId, did: q.did, reason: 'routed', ringSeconds: held.ringSeconds };
-    // a new call: the block list and the hours decide before any operator is looked at
-    const admission = await admitCall(ctx, { ...dids[0]!, org_id: orgId }, { callId: q.callId, did: q.did, caller });
-    if (admission.outcome === 'blocked') return { target: null, campaignId, did: q.did, reason: 'blocked', blockPolicy: admission.policy };
-    if (admission.outcome === 'closed') return { target: null, campaignId, did: q.did, reason: 'closed' };
+    const offered = await heldOffer(ctx, orgId, q.callId);
+    if (offered) return { target: sipUserOf(offered.username), campaignId: offered.campaignId ?? campaignId, did: q.did, reason: 'routed', ringSeconds: offered.ringSeconds };
+    if (!opts.fromQueue) {
+      // a new call: the block list and the hours decide before any operator is looked at; the
+      // closed message (and the blocked one, when the campaign's policy says so) is played, then the call ends
+      const admission = await admitCall(ctx, { ...dids[0]!, org_id: orgId }, { callId: q.callId, did: q.did, caller });
+      if (admission.outcome === 'blocked') {
+        if (admission.policy === 'message') return ctx.queues.announceAndEnd({ ...held, name: 'blocked', reason: 'blocked' });
+        return { target: null, campaignId, did: q.did, reason: 'blocked', blockPolicy: admission.policy };
+      }
+      if (admission.outcome === 'closed') return ctx.queues.announceAndEnd({ ...held, name: 'closed', reason: 'closed' });
+      // the org's recording / monitoring notice plays before routing: the call is held for it
+      if ((await orgPolicy(db, orgId)).announcements.recordingNotice) return enqueue(true);
+    }
   } else {
     // a re-route of an admitted call: the failed offer ends first (no answer -> "missed")
     await endFailedOffer(ctx, orgId, q.callId, failed, query.status ?? '');
@@ -64,7 +83,7 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const offeredBefore =
     failed === ''
       ? []
-      : (await db.selectFrom('calls').select('operator_id').where('org_id', '=', orgId).where('sip_call_id', '=', q.callId).execute()).map((r) => r.operator_id);
+      : (await db.selectFrom('calls').select('operator_id').where('org_id', '=', orgId).where('sip_call_id', '=', q.callId).execute()).flatMap((r) => (r.operator_id ? [r.operator_id] : []));
   // The operator model decides who may be offered (offerable: connected, ready, unlocked, with
   // a microphone, no live call, no wrap-up), longest ready first. The offer is a step of the
   // chosen operator's model: AgentRegistry.offerNext claims the longest-offerable operator of
@@ -101,7 +120,9 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
     if (err instanceof CallAlreadyEnded) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
     throw err;
   }
-  if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
+  // nobody offerable: the caller waits in the campaign's queue (server/sip/queue.ts)
+  // (a re-route with nobody left, or a queued call's dispatch that lost its operator: no_ready_agent)
+  if (!chosen) return opts.fromQueue || failed !== '' ? { target: null, campaignId, did: q.did, reason: 'no_ready_agent' } : enqueue(false);
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed', ringSeconds };
 }
@@ -119,7 +140,7 @@ async function heldOffer(ctx: GatewayContext, orgId: string, callId: string): Pr
     .where('calls.sip_call_id', '=', callId)
     .where('calls.status', '=', 'ringing')
     .executeTakeFirst();
-  if (!row) return null;
+  if (!row?.operator_id) return null;
   const agent = await ctx.agents.get(row.operator_id);
   const holds = agent?.model.calls.some((c) => c.callId === callId && (c.state === 'offered' || c.state === 'ringing'));
   if (!agent || !holds) return null;

@@ -18,6 +18,8 @@ export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayCont
     assertFromKamailio(ctx.config, req);
     // the operators of that call: `ended` (completed) through their model, like every change
     await ctx.agents.callEnded(query.callId, endCauseOfSipStatus(!query.status || query.status === '000' ? null : Number(query.status)));
+    // a caller who hung up while queued: abandoned (server/sip/queue.ts)
+    await ctx.queues.callEnded(query.callId);
     return { closed: await sup.callEnded(query.callId) };
   });
 }

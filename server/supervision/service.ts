@@ -122,7 +122,7 @@ export class SupervisionService {
       .orderBy('calls.ringing_at', 'desc')
       .limit(1)
       .executeTakeFirst();
-    if (!call) return this.rules.refuse(p, callId, null, 'unknown_call', new GatewayError('not_found', 'no such call'));
+    if (!call?.operator_id) return this.rules.refuse(p, callId, null, 'unknown_call', new GatewayError('not_found', 'no such call'));
     if (!(await this.rules.mayHear(p, call.operator_id))) {
       return this.rules.refuse(p, callId, call.operator_id, 'not_in_team', new GatewayError('forbidden', 'this operator is not in a team you lead'));
     }

@@ -5,6 +5,7 @@ import { PERMISSIONS } from './permissions';
 import type { RouteSpec } from './route-spec';
 import { CRM_ROUTES } from './crm';
 import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
+import { QUEUE_ROUTES } from './queue';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
@@ -340,6 +341,7 @@ export const ROUTES = {
   },
   ...CRM_ROUTES,
   ...SIP_ROUTES,
+  ...QUEUE_ROUTES,
   ...SUPERVISION_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 

@@ -60,6 +60,15 @@ export const SupervisionPolicySchema = z.strictObject({
   announce: z.boolean().default(false),
 });
 
+/**
+ * Announcements the caller hears (server/sip/queue.ts): their language, and whether the
+ * recording / monitoring notice plays before routing (then every inbound call is held for it).
+ */
+export const AnnouncementPolicySchema = z.strictObject({
+  language: z.enum(['ja', 'en']).default('ja'),
+  recordingNotice: z.boolean().default(false),
+});
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
@@ -67,6 +76,7 @@ export const OrgPolicySchema = z.strictObject({
   client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
   agents: AgentPolicySchema.default(AgentPolicySchema.parse({})),
   supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
+  announcements: AnnouncementPolicySchema.default(AnnouncementPolicySchema.parse({})),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -91,6 +101,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   client: ClientPolicySchema.partial().optional(),
   agents: AgentPolicySchema.partial().optional(),
   supervision: SupervisionPolicySchema.partial().optional(),
+  announcements: AnnouncementPolicySchema.partial().optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z

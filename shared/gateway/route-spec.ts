@@ -14,4 +14,6 @@ export interface RouteSpec {
   query?: Schema;
   params?: Schema;
   response: Schema;
+  /** A larger request body than the gateway's bodyLimitBytes (an upload route). */
+  bodyLimit?: number;
 }

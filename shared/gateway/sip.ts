@@ -6,6 +6,7 @@ import type { RouteSpec } from './route-spec';
 import { Id, Iso, SipCallId } from './primitives';
 import { AgentReason } from './operator';
 import { BLOCK_POLICIES } from '../rules/route-policy';
+import { AnnouncementName } from './queue';
 
 /**
  * The legacy agent state: what listAgents, the board and the legacy `agentState` push show.
@@ -83,17 +84,20 @@ export const SipRouteQuery = z.strictObject({
  *  - blocked: the caller is on the campaign's block list (blockPolicy: reject -> 603, message ->
  *    an announcement in route[CALL_REFUSED]).
  */
-export const SIP_ROUTE_REASONS = ['routed', 'no_ready_agent', 'unknown_did', 'closed', 'blocked'] as const;
+export const SIP_ROUTE_REASONS = ['routed', 'no_ready_agent', 'unknown_did', 'closed', 'blocked', 'queued', 'queue_full'] as const;
 export const SipRouteResponse = z.strictObject({
   /** The SIP user to ring, or null (see reason). */
   target: z.string().nullable(),
   campaignId: Id.nullable(),
   did: z.string(),
+  /** queued: the caller waits (koe.cfg route[QUEUE_HOLD]); queue_full: the queue and its overflow are full. */
   reason: z.enum(SIP_ROUTE_REASONS),
   /** routed: how long this offer rings (Kamailio's fr_inv_timer for the branch = the model's ring deadline). */
   ringSeconds: z.number().int().positive().optional(),
   /** blocked: the campaign's policy (reject: 603 Decline; message: an announcement). */
   blockPolicy: z.enum(BLOCK_POLICIES).optional(),
+  /** Play this announcement to the caller, then end the call (koe.cfg route[QUEUE_HOLD]; server/sip/queue.ts). */
+  announce: AnnouncementName.optional(),
 });
 
 /** What Kamailio decided about a REFER (koe.cfg route[REFER_POLICY]); reported for the audit. */

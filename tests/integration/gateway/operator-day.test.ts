@@ -187,7 +187,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     // the ghost is gone at once: still "ready" for the grace, but not offered
     const during = await stored(u);
     expect(during.state).toMatchObject({ agent: 'ready', connections: 0 });
-    expect((await route(`ghost-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
+    expect((await route(`ghost-${randomUUID()}@x`)).reason).toBe('queued');
     await tick(19_000);
     expect((await stored(u)).state.agent).toBe('ready');
     await tick(2_000);
@@ -222,7 +222,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     const audit = await h.db.selectFrom('audit_log').select('detail').where('action', '=', 'agent.state').where('target_id', '=', u.id).orderBy('seq').execute();
     expect(audit.map((a) => (typeof a.detail === 'string' ? JSON.parse(a.detail) : a.detail)).at(-1)).toMatchObject({ state: 'not_ready', previous: 'ringing', cause: 'missed', event: 'tick' });
     // not offered again until the operator says ready
-    expect((await route(`na2-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
+    expect((await route(`na2-${randomUUID()}@x`)).reason).toBe('queued');
   });
 
   it('decline and busy leave the operator not ready with that reason; the caller hanging up while ringing (Kamailio) returns them to ready', async () => {
@@ -292,12 +292,12 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     expect(pop.body).toMatchObject({ status: 'known', campaign: { id: campaignId } });
     expect(pop.body.customers.map((x: { id: string }) => x.id)).toEqual([customerId]);
     // an inbound call meanwhile is not offered to them (no auto-reject, no "on call" left behind)
-    expect((await route(`in-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
+    expect((await route(`in-${randomUUID()}@x`)).reason).toBe('queued');
     await c.op({ kind: 'answered', callId: out });
     expect((await callRow(u, out)).status).toBe('answered');
     const wrap = await c.op({ kind: 'ended', callId: out, cause: 'completed' });
     expect(wrap.view).toMatchObject({ agent: 'wrap_up', wrapUp: { callId: out } });
-    expect((await route(`in-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
+    expect((await route(`in-${randomUUID()}@x`)).reason).toBe('queued');
     const done = await c.op({ kind: 'finishWrapUp', callId: out });
     expect(done.view).toMatchObject({ agent: 'ready', offerable: true });
     expect(await callRow(u, out)).toMatchObject({ status: 'wrapped_up', end_cause: 'completed' });
@@ -392,7 +392,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     const { c } = await readyOperator();
     const locked = await c.op({ kind: 'locked', locked: true });
     expect(locked.view).toMatchObject({ agent: 'not_ready', reasonCode: 'locked', locked: true, offerable: false });
-    expect((await route(`lk-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
+    expect((await route(`lk-${randomUUID()}@x`)).reason).toBe('queued');
     expect(await c.op({ kind: 'setAvailability', state: 'ready' })).toMatchObject({ type: 'operatorRefused', kind: 'setAvailability', refusal: 'locked' });
     await c.op({ kind: 'locked', locked: false });
     expect((await c.op({ kind: 'setAvailability', state: 'ready' })).view.agent).toBe('ready');
@@ -420,7 +420,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     expect(ring.view).toMatchObject({ agent: 'ringing', offerable: false });
     expect(ring.view.calls).toEqual([expect.objectContaining({ callId: direct, direction: 'inbound', state: 'offered' })]);
     expect((await stored(u)).row.next_deadline).toBeNull(); // no ring deadline of ours
-    expect((await route(`dir-in-${randomUUID()}@x`)).reason).toBe('no_ready_agent');
+    expect((await route(`dir-in-${randomUUID()}@x`)).reason).toBe('queued');
     expect((await c.op({ kind: 'ended', callId: direct, cause: 'declined' })).view).toMatchObject({ agent: 'ready', offerable: true });
     expect((await transitions(u)).filter((t) => t.sip_call_id === direct).map((t) => t.event)).toEqual(['incoming', 'ended']);
     // the same call id again (a replayed fact after the call is long gone): not a new call
@@ -541,7 +541,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     await c.close();
   });
 
-  it('concurrent calls never ring one operator twice: 6 calls at once, 2 offerable operators -> 2 routed to different operators, 4 refused', async () => {
+  it('concurrent calls never ring one operator twice: 6 calls at once, 2 offerable operators -> 2 routed to different operators, 4 queued', async () => {
     const a = await readyOperator();
     const b = await operator();
     const bc = await connect(b);
@@ -553,7 +553,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     const results = await Promise.all(ids.map((id) => route(id)));
     const routed = results.filter((r) => r.reason === 'routed').map((r) => r.target).sort();
     expect(routed).toEqual([a.u.username.toLowerCase(), b.username.toLowerCase()].sort());
-    expect(results.filter((r) => r.reason === 'no_ready_agent')).toHaveLength(4);
+    expect(results.filter((r) => r.reason === 'queued')).toHaveLength(4);
     for (const u of [a.u, b]) {
       const { state } = await stored(u);
       expect(state.calls.filter((c) => c.state === 'offered')).toHaveLength(1);

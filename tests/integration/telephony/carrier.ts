@@ -65,15 +65,18 @@ export class Carrier {
   /** How the carrier answers requests Kamailio sends it (re-INVITE, BYE...): status, and SDP for 200 to INVITE. */
   answer: (req: SipMessage) => { status: number; reason: string; sdp?: string } = (req) =>
     req.method === 'INVITE' ? { status: 200, reason: 'OK', sdp: carrierSdp(this.rtpPort) } : { status: 200, reason: 'OK' };
-  private readonly heard: { t: number; samples: Int16Array }[] = [];
+  private readonly heard: { t: number; samples: Int16Array; port: number }[] = [];
   private rtpTarget: { host: string; port: number } | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private seq = 1;
   private ts = 0;
   private phase = 0;
   dialog: Dialog | null = null;
+  /** INVITEs sent and not yet answered finally, by Call-ID: what a CANCEL repeats. */
+  private readonly dialogs = new Map<string, Dialog>();
+  private readonly inviting = new Map<string, { ruri: string; from: string; to: string; branch: string }>();
   /** Every RTP packet received (time, payload type, size): for diagnostics. */
-  readonly rtpIn: { t: number; pt: number; len: number }[] = [];
+  readonly rtpIn: { t: number; pt: number; len: number; port: number }[] = [];
 
   private constructor(
     readonly sip: Socket,
@@ -85,14 +88,14 @@ export class Carrier {
     readonly toneHz: number,
   ) {
     sip.on('message', (data) => this.onSip(parseSip(data.toString())));
-    rtp.on('message', (pkt) => {
-      this.rtpIn.push({ t: Date.now(), pt: pkt.length > 1 ? pkt[1]! & 0x7f : -1, len: pkt.length });
+    rtp.on('message', (pkt, rinfo) => {
+      this.rtpIn.push({ t: Date.now(), pt: pkt.length > 1 ? pkt[1]! & 0x7f : -1, len: pkt.length, port: rinfo.port });
       if (pkt.length <= 12 || (pkt[1]! & 0x7f) !== 0) return; // PCMU only
       const cc = pkt[0]! & 0x0f;
       const payload = pkt.subarray(12 + cc * 4);
       const samples = new Int16Array(payload.length);
       for (let i = 0; i < payload.length; i++) samples[i] = ulawDecode(payload[i]!);
-      this.heard.push({ t: Date.now(), samples });
+      this.heard.push({ t: Date.now(), samples, port: rinfo.port });
     });
   }
 
@@ -110,6 +113,7 @@ export class Carrier {
   }
 
   private onSip(m: SipMessage) {
+    m.at = performance.now();
     this.received.push(m);
     if (!m.method || m.method === 'ACK') {
       if (m.method === 'ACK' && m.body) this.media(m.body);
@@ -234,7 +238,8 @@ export class Carrier {
     const to = `<sip:${o.did}@${this.kam.host}>`;
     const body = o.sdp === undefined ? carrierSdp(this.rtpPort) : (o.sdp ?? '');
     const branch = this.request('INVITE', ruri, { callId, from, to, cseq: 1, ...(o.extra ? { extra: o.extra } : {}), body });
-    const res = await this.final(callId, '1 INVITE');
+    this.inviting.set(callId, { ruri, from, to, branch });
+    const res = await this.final(callId, '1 INVITE').finally(() => this.inviting.delete(callId));
     if (res.status! >= 300) {
       this.request('ACK', ruri, { callId, from, to: hdr(res, 'to')!, cseq: 1, branch });
       return res;
@@ -242,6 +247,7 @@ export class Carrier {
     const routes = hdrs(res, 'record-route').flatMap((v) => v.split(/,\s*(?=<)/)).reverse();
     const remoteTarget = /<([^>]+)>/.exec(hdr(res, 'contact')!)![1]!;
     this.dialog = { callId, fromTag, from, to: hdr(res, 'to')!, remoteTarget, routes, cseq: 1 };
+    this.dialogs.set(callId, this.dialog);
     let ackBody = '';
     if (body) this.media(res.body);
     else {
@@ -250,6 +256,23 @@ export class Carrier {
     }
     this.request('ACK', remoteTarget, { callId, from, to: this.dialog.to, cseq: 1, routes, body: ackBody });
     return res;
+  }
+
+  /** BYE in the dialog of that call (one of several set up). */
+  async bye(callId: string): Promise<SipMessage> {
+    const d = this.dialogs.get(callId);
+    if (!d) throw new Error(`carrier: no dialog for ${callId}`);
+    this.dialog = d;
+    this.dialogs.delete(callId);
+    return this.inDialog('BYE');
+  }
+
+  /** CANCELs an INVITE still unanswered (the caller hangs up while it waits); resolves with the CANCEL's response. */
+  async cancel(callId: string): Promise<SipMessage> {
+    const i = this.inviting.get(callId);
+    if (!i) throw new Error(`carrier: no INVITE pending for ${callId}`);
+    this.request('CANCEL', i.ruri, { callId, from: i.from, to: i.to, cseq: 1, branch: i.branch });
+    return this.waitFor((m) => m.status !== undefined && hdr(m, 'call-id') === callId && hdr(m, 'cseq') === '1 CANCEL', 10_000);
   }
 
   /** A request in the current dialog; a re-INVITE is ACKed (with `ackSdp` for a delayed offer). Resolves with the final response. */
@@ -294,9 +317,12 @@ export class Carrier {
     }, 20);
   }
 
-  /** What the carrier heard between `from` and `to` (ms epoch): `hz`'s share and the level (dBFS RMS). */
-  heardBetween(from: number, to: number, hz: number): { share: number; dbfs: number; seconds: number } {
-    const chunks = this.heard.filter((h) => h.t >= from && h.t < to);
+  /**
+   * What the carrier heard between `from` and `to` (ms epoch): `hz`'s share and the level (dBFS
+   * RMS); `fromPort`: only what came from that source port (one call's media when several play).
+   */
+  heardBetween(from: number, to: number, hz: number, fromPort?: number): { share: number; dbfs: number; seconds: number } {
+    const chunks = this.heard.filter((h) => h.t >= from && h.t < to && (fromPort === undefined || h.port === fromPort));
     const n = chunks.reduce((a, c) => a + c.samples.length, 0);
     const pcm = new Float32Array(n);
     let o = 0;

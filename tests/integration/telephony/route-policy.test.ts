@@ -202,7 +202,7 @@ describe('hours and block list: nobody rings', () => {
     const holiday = await f.client.req('GET', `/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent(CALLER)}&callId=hol-${Date.now()}@t`, {
       headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! },
     });
-    expect(holiday.body).toEqual({ target: null, campaignId: f.campaignId, did: f.did, reason: 'closed' });
+    expect(holiday.body).toEqual({ target: null, campaignId: f.campaignId, did: f.did, reason: 'closed', announce: 'closed' });
     // open every day, all day -> routed again
     expect((await patchCampaign({ hours: { timeZone: 'Asia/Tokyo', weekly: allDay, closedDates: [] } })).status).toBe(200);
     const openId = `open-${Date.now()}@t`;

@@ -30,6 +30,15 @@ afterAll(async () => {
 });
 
 const isInvite = (m: SipMessage) => m.method === 'INVITE';
+async function until<T>(fn: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out\n${f.logs()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 describe('inbound DID routing', () => {
   it('rings the READY operator of the DID\'s campaign (not the NOT-READY one) with X-Koe-Campaign and X-Koe-DID, and records the call', async () => {
@@ -73,12 +82,19 @@ describe('inbound DID routing', () => {
     expect(ended).toMatchObject({ status: 'ended', end_cause: 'declined' });
   });
 
-  it('a second call after the only ready operator declined (not ready "declined"), and with the operator on break: 480', async () => {
-    pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
-    expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/480/);
+  it('a second call after the only ready operator declined (not ready "declined"), and with the operator on break: it waits in the queue, nobody rings', async () => {
+    // (before issue 15 such a caller got 480 at once; now it waits: tests/integration/telephony/queue.test.ts)
+    const waits = async () => {
+      const since = new Date();
+      pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
+      const e = await until(async () => f.stack.gateway.ctx.db.selectFrom('call_queue').selectAll().where('enqueued_at', '>=', since).where('held_at', 'is not', null).executeTakeFirst());
+      pstn.hangup();
+      await pstn.wait((ev) => ev.type === 'CALL_CLOSED');
+      await until(async () => (await f.stack.gateway.ctx.db.selectFrom('call_queue').select('state').where('sip_call_id', '=', e.sip_call_id).executeTakeFirst())?.state === 'abandoned');
+    };
+    await waits();
     await agent.opA!.setState('break');
-    pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
-    expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/480/);
+    await waits();
     expect(ua.opA!.received.filter(isInvite)).toHaveLength(1);
   });
 
@@ -180,9 +196,10 @@ describe('inbound DID routing', () => {
       const t0 = performance.now();
       const r = await get(q(f.did, `bench-${i}@x`), secret);
       times.push(performance.now() - t0);
-      expect(r.body).toMatchObject({ target: null, reason: 'no_ready_agent', campaignId: f.campaignId });
+      // (issue 15: nobody ready -> the call is queued)
+      expect(r.body).toMatchObject({ target: null, reason: 'queued', campaignId: f.campaignId });
     }
     times.sort((a, b) => a - b);
-    console.log(`GET /sip/route (no ready agent) median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms`);
+    console.log(`GET /sip/route (no ready agent: queued) median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms`);
   });
 });

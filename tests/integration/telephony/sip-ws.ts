@@ -10,6 +10,8 @@ export interface SipMessage {
   headers: [string, string][];
   body: string;
   raw: string;
+  /** When it arrived (performance.now()), where a test measures latency. */
+  at?: number;
 }
 const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', m: 'contact', l: 'content-length', c: 'content-type' };
 
@@ -57,6 +59,7 @@ export class SipWsClient {
   ) {
     ws.on('message', (data) => {
       const m = parseSip(data.toString());
+      m.at = performance.now();
       this.received.push(m);
       const w = this.waiters.find((x) => x.match(m));
       if (w) {
