@@ -5,7 +5,8 @@
 // once, among operators who must never be offered (not ready, no microphone, disabled, not
 // assigned, another org's campaign). Asserted: exactly min(N, M) calls routed, each to a
 // different operator, every routed operator ringing exactly one call (stored state and calls
-// rows agree), nobody offered twice, the rest answered no_ready_agent; the order is longest
+// rows agree), nobody offered twice, the rest not routed (queue_full: these campaigns keep no
+// queue, so a waiting call cannot take an operator between rounds); the order is longest
 // ready first; the `offerable_since` column follows every step (back to ready: claimable again);
 // a policy change (ring seconds) reaches the next offer on every instance (the cached policy is
 // dropped by `policy_changed`). Breaking the claim's serialisation (no row lock, no version
@@ -69,6 +70,7 @@ describe.each(BACKENDS)('routing claims under concurrent lookups on %s', (backen
       .values({
         id, org_id: orgId, name: `claims-${id.slice(0, 6)}`, time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify({}), closed_dates: '[]',
         dispositions: JSON.stringify(['解決']), blocked_numbers: '[]', created_at: now, updated_at: now,
+        queue_max_size: 0, // no queue: a caller nobody takes is answered queue_full (server/sip/queue.ts)
       })
       .execute();
     return id;
@@ -136,10 +138,10 @@ describe.each(BACKENDS)('routing claims under concurrent lookups on %s', (backen
       const answers = await Promise.all(callIds.map((id, i) => route(clients[i % clients.length]!, id)));
       const routed = answers.filter((a) => a.reason === 'routed');
       const targets = routed.map((a) => a.target!);
-      console.log(`${backend}: ${n} lookups for ${m} ready operators (${clients.length} instance(s)): ${routed.length} routed, ${answers.length - routed.length} no_ready_agent`);
+      console.log(`${backend}: ${n} lookups for ${m} ready operators (${clients.length} instance(s)): ${routed.length} routed, ${answers.length - routed.length} not (queue_full)`);
       expect(routed.length).toBe(Math.min(n, m));
       expect(new Set(targets).size).toBe(targets.length);
-      expect(answers.filter((a) => a.reason !== 'routed').every((a) => a.reason === 'no_ready_agent' && a.target === null)).toBe(true);
+      expect(answers.filter((a) => a.reason !== 'routed').every((a) => a.reason === 'queue_full' && a.target === null)).toBe(true);
       const names = new Set(pool.map((u) => u.username.toLowerCase()));
       for (const t of targets) expect(names.has(t)).toBe(true);
       // stored state and calls rows agree: each routed operator rings exactly one call, one row per routed call
@@ -189,7 +191,7 @@ describe.each(BACKENDS)('routing claims under concurrent lookups on %s', (backen
       got.push((await route(clients[i % clients.length]!, id)).target!);
     }
     expect(got).toEqual(order.map((u) => u.username.toLowerCase()));
-    expect((await route(clients[0]!, `order-none-${randomUUID()}@trunk`)).reason).toBe('no_ready_agent');
+    expect((await route(clients[0]!, `order-none-${randomUUID()}@trunk`)).reason).toBe('queue_full');
     await endCalls(callIds);
   });
   it('Kamailio asking again for a call already offered (its first gateway answered too late) gets the same operator on any instance; nobody else rings', async () => {

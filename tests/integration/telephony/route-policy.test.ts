@@ -233,12 +233,12 @@ describe('hours and block list: nobody rings', () => {
     expect(JSON.stringify(blocked.detail)).not.toContain('9012345678');
     const logs = f.logs();
     expect(logs).toMatch(/CALL_REFUSED blocked \(reject\)/);
-    // "message" policy: reason blocked with the policy for the announcement (koe.cfg route[CALL_REFUSED])
+    // "message" policy: the blocked message is played, then 603 (koe.cfg route[QUEUE_HOLD])
     expect((await patchCampaign({ routing: { blockPolicy: 'message' } })).status).toBe(200);
     const q = await f.client.req('GET', `/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent('sip:09012345678@carrier')}&callId=blk-${Date.now()}@t`, {
       headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! },
     });
-    expect(q.body).toEqual({ target: null, campaignId: f.campaignId, did: f.did, reason: 'blocked', blockPolicy: 'message' });
+    expect(q.body).toEqual({ target: null, campaignId: f.campaignId, did: f.did, reason: 'blocked', announce: 'blocked' });
     expect((await patchCampaign({ blockedNumbers: [] })).status).toBe(200);
   });
 });
