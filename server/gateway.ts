@@ -20,6 +20,7 @@ import { registerCrmRoutes } from './crm/routes';
 import { registerWebSocket } from './ws/socket';
 import { registerSipRoutes } from './sip/routes';
 import { registerSupervisionRoutes } from './supervision/routes';
+import { registerRecordingRoutes } from './recordings/routes';
 import { GATEWAY_VERSION } from './version';
 
 export interface Gateway {
@@ -151,18 +152,24 @@ export async function createGateway(opts: {
   registerCrmRoutes(app, ctx);
   registerSipRoutes(app, ctx);
   registerSupervisionRoutes(app, ctx);
+  registerRecordingRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
   // the operator model (server/sip/agents.ts): connections a previous process left counted are
   // released before this one accepts sockets; then the deadlines (sweeper) and the engines' view (watchdog)
   await ctx.agents.recoverConnections().catch((err: unknown) => reportBackgroundFailure('agents: recovering connections after a start', err));
   ctx.agents.start();
+  // recordings: the recorder hears answered / ended calls; the retention purge runs on a timer
+  ctx.recorder?.start();
+  ctx.recordings.start();
 
   return {
     app,
     ctx,
     close: async () => {
       await app.close();
+      ctx.recordings.close();
+      await ctx.recorder?.close().catch((err: unknown) => reportBackgroundFailure('recordings: sealing at shutdown', err));
       ctx.agents.close();
       // the closed sockets' `disconnected` steps are stored before the database may go
       await ctx.agents.idle().catch((err: unknown) => reportBackgroundFailure('agents: last steps at shutdown', err));

@@ -26,6 +26,7 @@ export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: Gatewa
       client: { ...current.client, ...body.client },
       agents: { ...current.agents, ...body.agents },
       supervision: { ...current.supervision, ...body.supervision },
+      recordings: { ...current.recordings, ...body.recordings },
       ipAllowlist: { ...current.ipAllowlist, ...body.ipAllowlist },
     });
     if (!merged.success) {

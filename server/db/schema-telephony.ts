@@ -39,6 +39,8 @@ export interface CallsTable {
   direction: Generated<'inbound' | 'outbound'>;
   /** The rtpengine (ng host:port) anchoring the call, when known (0008, server/sip/media-nodes.ts). */
   media_node: Generated<string | null>;
+  /** Legal hold (0014): no retention purge touches this call's recordings. */
+  legal_hold: Generated<boolean>;
 }
 /** One operator's model state (0005): written only by AgentRegistry.apply. */
 export interface OperatorStatesTable {

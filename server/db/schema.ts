@@ -2,6 +2,8 @@
 // time comparisons use the gateway's injected clock, never SQL now().
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
+import type { RecordingsTable, RecordingPlaybacksTable } from './schema-recordings';
+export type { RecordingsTable, RecordingPlaybacksTable } from './schema-recordings';
 export type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 
 type Json = ColumnType<unknown, string, string>;
@@ -152,6 +154,9 @@ export interface CampaignsTable {
   blocked_numbers: Json;
   created_at: Date;
   updated_at: Date;
+  /** Recordings (0014): never / all calls / on demand, and how many days they are kept (null: no purge). */
+  recording_mode: Generated<'never' | 'all' | 'on_demand'>;
+  recording_retention_days: Generated<number | null>;
 }
 export interface CampaignDidsTable {
   org_id: string;
@@ -175,6 +180,8 @@ export interface CustomersTable {
   fields: Json;
   created_at: Date;
   updated_at: Date;
+  /** Legal hold (0014): no retention purge touches this customer's recordings. */
+  legal_hold: Generated<boolean>;
 }
 export interface CustomerPhonesTable {
   customer_id: string;
@@ -218,6 +225,8 @@ export interface Database {
   throttle_counters: ThrottleCountersTable;
   gateway_instances: GatewayInstancesTable;
   operator_connections: OperatorConnectionsTable;
+  recordings: RecordingsTable;
+  recording_playbacks: RecordingPlaybacksTable;
 }
 
 export type Db = Kysely<Database>;

@@ -5,6 +5,7 @@ import { PERMISSIONS } from './permissions';
 import type { RouteSpec } from './route-spec';
 import { CRM_ROUTES } from './crm';
 import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
+import { RECORDING_ROUTES } from './recordings';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
@@ -341,6 +342,7 @@ export const ROUTES = {
   ...CRM_ROUTES,
   ...SIP_ROUTES,
   ...SUPERVISION_ROUTES,
+  ...RECORDING_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

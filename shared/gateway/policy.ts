@@ -60,6 +60,11 @@ export const SupervisionPolicySchema = z.strictObject({
   announce: z.boolean().default(false),
 });
 
+/** Recordings (docs/telephony.md "Recordings"): whether operators with recordings:play may hear their own calls. */
+export const RecordingsPolicySchema = z.strictObject({
+  operatorsHearOwnCalls: z.boolean().default(false),
+});
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
@@ -67,6 +72,7 @@ export const OrgPolicySchema = z.strictObject({
   client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
   agents: AgentPolicySchema.default(AgentPolicySchema.parse({})),
   supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
+  recordings: RecordingsPolicySchema.default(RecordingsPolicySchema.parse({})),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -91,6 +97,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   client: ClientPolicySchema.partial().optional(),
   agents: AgentPolicySchema.partial().optional(),
   supervision: SupervisionPolicySchema.partial().optional(),
+  recordings: RecordingsPolicySchema.partial().optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z
