@@ -5,6 +5,8 @@
 //   seed --demo
 //   audit verify
 //   audit export [--cursor N] [--limit N]            (JSON lines on stdout, next cursor on stderr)
+//   recordings rewrap                                (after a KEK rotation: every data key under the first KEK)
+//   recordings purge                                 (run the retention purge once)
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { exportAudit, verifyAuditChain } from './audit/audit';
@@ -20,6 +22,7 @@ import { createOrg, createUser, soleOrg } from './orgs';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from './seed';
 import { DEMO_CAMPAIGNS, seedDemoCrm } from './crm/seed';
 import { systemClock } from './clock';
+import { RecordingsService } from './recordings/service';
 
 const USAGE = `usage: npm run gateway -- <command>
   serve [--port N] [--host H] [--data-dir DIR]   run the gateway (PGlite in DIR, or PostgreSQL if DATABASE_URL is set)
@@ -27,7 +30,9 @@ const USAGE = `usage: npm run gateway -- <command>
   user add --username U --role R [--display-name NAME] [--password-stdin] [--org ORG_ID]
   seed --demo                                   create the demo org and users (prints DEMO credentials)
   audit verify                                  check the audit hash chain (exit 1 if broken)
-  audit export [--cursor N] [--limit N]         JSON lines after seq N; next cursor on stderr`;
+  audit export [--cursor N] [--limit N]         JSON lines after seq N; next cursor on stderr
+  recordings rewrap                             re-wrap every recording's data key under the first KEK (after a rotation)
+  recordings purge                              run the recordings retention purge once`;
 
 async function open(config: GatewayConfig): Promise<Db> {
   const timeouts = { connectMs: config.database.connectTimeoutMs, queryMs: config.database.queryTimeoutMs };
@@ -141,6 +146,18 @@ async function main(argv: string[]): Promise<number> {
       cursor = page.nextCursor;
       console.error(`next-cursor: ${cursor}`);
       return 0;
+    }
+    if (command === 'recordings' && (sub === 'rewrap' || sub === 'purge')) {
+      // no capability is issued from here: the key it would sign with is a throwaway
+      const rec = new RecordingsService(db, systemClock, config, randomBytes(32).toString('hex'));
+      if (sub === 'purge') {
+        console.log(`recordings purged: ${await rec.purgeDue()}`);
+        return 0;
+      }
+      if (!rec.keys) throw new UsageError('no recordings KEK configured (recordings.keks / KOE_GATEWAY_RECORDINGS_KEKS)');
+      const out = await rec.rewrapAll();
+      console.log(`recordings re-wrapped under ${rec.keys.activeId}: ${out.rewrapped}${out.failed.length ? `; FAILED: ${out.failed.join(', ')}` : ''}`);
+      return out.failed.length ? 1 : 0;
     }
     throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
   } finally {

@@ -110,6 +110,27 @@ export const SipConfigSchema = z.strictObject({
 });
 export type SipConfig = z.infer<typeof SipConfigSchema>;
 
+/** A key-encryption key of recordings: an id (kept in each recording's index row) and 32 bytes, base64. */
+const RecordingKek = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, '1-32 characters of A-Z a-z 0-9 _ -'),
+  key: z.string().refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, '32 bytes, base64'),
+});
+
+/** Recordings (server/recordings, docs/telephony.md "Recordings"). Without a KEK nothing is recorded. */
+export const RecordingsConfigSchema = z.strictObject({
+  /** Where the encrypted files live (one file per recording, mode 0600). Default: <dataDir>/recordings. */
+  dir: z.string().min(1).optional(),
+  /** Key-encryption keys: the first wraps new data keys, every one listed unwraps (rotation: prepend the new one, run `recordings rewrap`, then drop the old). */
+  keks: z.array(RecordingKek).max(8).refine((l) => new Set(l.map((k) => k.id)).size === l.length, 'KEK ids must be unique').default([]),
+  /** Lifetime of a playback capability. */
+  capabilitySeconds: z.number().int().min(10).max(300).default(60),
+  /** How often the retention purge runs. */
+  purgeIntervalSeconds: z.number().int().min(10).max(86_400).default(600),
+  /** The address rtpengine sends recorded media to (the recorder's UDP sockets bind it). */
+  recorderAddress: z.string().regex(/^[0-9.]{7,15}$/, 'an IPv4 address').default('127.0.0.1'),
+});
+export type RecordingsConfig = z.infer<typeof RecordingsConfigSchema>;
+
 export const GatewayConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8787),
@@ -155,6 +176,7 @@ export const GatewayConfigSchema = z.strictObject({
     .default(['koe://app']),
   /** Telephony (docs/telephony.md): Kamailio's auth_ephemeral secrets and the routing API secret. */
   sip: SipConfigSchema.default(SipConfigSchema.parse({})),
+  recordings: RecordingsConfigSchema.default(RecordingsConfigSchema.parse({})),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
@@ -174,6 +196,8 @@ const ENV_NAME: Record<string, string> = {
   'sip.rtpengineNodes': 'KOE_GATEWAY_SIP_RTPENGINE_NODES',
   'sip.kamailioControlUrl': 'KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL',
   'sip.announcementsDir': 'KOE_GATEWAY_SIP_ANNOUNCEMENTS_DIR',
+  'recordings.dir': 'KOE_GATEWAY_RECORDINGS_DIR',
+  'recordings.keks': 'KOE_GATEWAY_RECORDINGS_KEKS',
 };
 
 function describe(error: z.ZodError, source: string): string {
@@ -214,6 +238,13 @@ const ENV: Record<string, (v: string, into: Record<string, any>) => void> = {
   KOE_GATEWAY_SIP_RTPENGINE_NODES: (v, c) => ((c.sip ??= {}).rtpengineNodes = v.split(',').map((s) => s.trim()).filter(Boolean)),
   KOE_GATEWAY_SIP_KAMAILIO_CONTROL_URL: (v, c) => ((c.sip ??= {}).kamailioControlUrl = v),
   KOE_GATEWAY_SIP_ANNOUNCEMENTS_DIR: (v, c) => ((c.sip ??= {}).announcementsDir = v),
+  KOE_GATEWAY_RECORDINGS_DIR: (v, c) => ((c.recordings ??= {}).dir = v),
+  // "id:base64,id:base64": the first wraps new recordings
+  KOE_GATEWAY_RECORDINGS_KEKS: (v, c) =>
+    ((c.recordings ??= {}).keks = v.split(',').map((s) => s.trim()).filter(Boolean).map((pair) => {
+      const at = pair.indexOf(':');
+      return { id: at < 0 ? pair : pair.slice(0, at), key: at < 0 ? '' : pair.slice(at + 1) };
+    })),
 };
 
 function num(v: string, key: string): number {

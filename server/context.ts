@@ -19,6 +19,9 @@ import { SupervisionService } from './supervision/service';
 import { CallQueues } from './sip/queue';
 import { NgClient, rtpengineLiveCalls } from './supervision/ng';
 import { MediaNodes } from './sip/media-nodes';
+import { Recorder } from './recordings/capture';
+import { RecordingsService } from './recordings/service';
+import { SupervisionEngines } from './supervision/engines';
 
 export interface GatewayContext {
   db: Db;
@@ -49,6 +52,10 @@ export interface GatewayContext {
   securityAudit: CoalescedAudit;
   /** Audit of refused route permissions, coalesced per org, user and route (auth/authz-audit.ts). */
   authzAudit: AuthzAudit;
+  /** Recordings: index, playback, retention (server/recordings/service.ts). */
+  recordings: RecordingsService;
+  /** The recorder (server/recordings/capture.ts): null without a KEK or an rtpengine. */
+  recorder: Recorder | null;
 }
 
 /** The JWT secret: from config, else generated once and kept in the database. */
@@ -86,12 +93,18 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
   });
   const controlUrl = config.sip.kamailioControlUrl;
   const kamailioAccess = controlUrl && config.sip.routeSecret ? new KamailioAccessPush({ db, config, clock, sessionEvents, sipAccess }, controlUrl) : null;
+  const secret = await jwtSecret(db, config, clock);
+  const recordings = new RecordingsService(db, clock, config, secret);
+  const recEngines = new SupervisionEngines(config.sip.rtpengineNg, mediaNodes);
+  const recorder = recordings.keys && recEngines.configured
+    ? new Recorder(db, clock, agents, recordings, { forCall: (callId) => recEngines.forNewSession(callId), close: () => recEngines.close() }, config.recordings.recorderAddress)
+    : null;
   const ctx: GatewayContext = {
     db,
     config,
     clock,
     hasher: new PasswordHasher(config.argon2, config.passwordHashing),
-    accessTokens: new AccessTokens(await jwtSecret(db, config, clock), config.jwt.issuer, config.jwt.audience, clock),
+    accessTokens: new AccessTokens(secret, config.jwt.issuer, config.jwt.audience, clock),
     authBuckets: new TokenBuckets(db, clock, config.authRateLimit.capacity, config.authRateLimit.refillPerMinute),
     ipFailures: new FailureWindow(db, clock, config.ipFailureLimit.maxFailures, config.ipFailureLimit.windowMinutes * 60_000),
     trustedProxies: config.trustedProxies.map(parseRange),
@@ -105,6 +118,8 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     securityAudit: new CoalescedAudit(db, clock),
     authzAudit: new AuthzAudit(db, clock),
     queues: null as unknown as CallQueues,
+    recordings,
+    recorder,
   };
   ctx.queues = new CallQueues(ctx);
   return ctx;

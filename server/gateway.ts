@@ -22,6 +22,7 @@ import { registerSipRoutes } from './sip/routes';
 import { registerQueueRoutes } from './sip/queue-routes';
 import { routeInbound } from './sip/routing';
 import { registerSupervisionRoutes } from './supervision/routes';
+import { registerRecordingRoutes } from './recordings/routes';
 import { GATEWAY_VERSION } from './version';
 
 export interface Gateway {
@@ -154,6 +155,7 @@ export async function createGateway(opts: {
   registerSipRoutes(app, ctx);
   registerSupervisionRoutes(app, ctx);
   registerQueueRoutes(app, ctx);
+  registerRecordingRoutes(app, ctx);
   registerWebSocket(app, ctx);
   await app.ready();
   // the operator model (server/sip/agents.ts): connections a previous process left counted are
@@ -161,6 +163,9 @@ export async function createGateway(opts: {
   await ctx.agents.recoverConnections().catch((err: unknown) => reportBackgroundFailure('agents: recovering connections after a start', err));
   ctx.agents.start();
   ctx.queues.start((query, opts) => routeInbound(ctx, query, opts));
+  // recordings: the recorder hears answered / ended calls; the retention purge runs on a timer
+  ctx.recorder?.start();
+  ctx.recordings.start();
 
   return {
     app,
@@ -169,6 +174,8 @@ export async function createGateway(opts: {
       await app.close();
       ctx.queues.close();
       await ctx.queues.idle();
+      ctx.recordings.close();
+      await ctx.recorder?.close().catch((err: unknown) => reportBackgroundFailure('recordings: sealing at shutdown', err));
       ctx.agents.close();
       // the closed sockets' `disconnected` steps are stored before the database may go
       await ctx.agents.idle().catch((err: unknown) => reportBackgroundFailure('agents: last steps at shutdown', err));

@@ -27,6 +27,7 @@ export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: Gatewa
       agents: { ...current.agents, ...body.agents },
       supervision: { ...current.supervision, ...body.supervision },
       announcements: { ...current.announcements, ...body.announcements },
+      recordings: { ...current.recordings, ...body.recordings },
       ipAllowlist: { ...current.ipAllowlist, ...body.ipAllowlist },
     });
     if (!merged.success) {

@@ -287,6 +287,39 @@ const M0011_STATEMENTS: string[] = [
   `alter table calls drop constraint calls_status_check`,
   `alter table calls add constraint calls_status_check check (status in ('ringing', 'answered', 'ended', 'wrapped_up', 'abandoned'))`,
 ];
+// 0014: recordings (server/recordings, docs/telephony.md "Recordings"): per campaign a
+// recording mode and a retention; legal holds on calls and customers; the index row of every
+// encrypted recording (the data key wrapped with a KEK of the configuration, null once purged)
+// and every playback capability issued. Team leads get recordings:play.
+const M0014_STATEMENTS: string[] = [
+  `alter table campaigns add column recording_mode text not null default 'never' check (recording_mode in ('never', 'all', 'on_demand'))`,
+  `alter table campaigns add column recording_retention_days integer check (recording_retention_days between 1 and 36500)`,
+  `alter table calls add column legal_hold boolean not null default false`,
+  `alter table customers add column legal_hold boolean not null default false`,
+  `create table recordings (
+    id uuid primary key, org_id uuid not null references orgs(id), call_id uuid not null references calls(id),
+    sip_call_id text not null, campaign_id uuid references campaigns(id), operator_id uuid not null references users(id),
+    status text not null check (status in ('recording', 'complete', 'incomplete', 'purged')),
+    file_name text not null unique, kek_id text not null, wrapped_key text, chunk_bytes integer not null,
+    channels smallint not null, sample_rate integer not null, plain_bytes bigint, size_bytes bigint, sha256 text,
+    duration_ms integer, gaps jsonb not null default '[]', started_at timestamptz not null, ended_at timestamptz,
+    purged_at timestamptz, purge_reason text, file_deleted boolean not null default false,
+    check ((status = 'purged') = (wrapped_key is null)))`,
+  `create index recordings_call on recordings (call_id)`,
+  `create unique index recordings_live on recordings (call_id) where status = 'recording'`,
+  `create index recordings_due on recordings (ended_at) where status in ('complete', 'incomplete')`,
+  `create index recordings_unshredded on recordings (purged_at) where status = 'purged' and not file_deleted`,
+  `create table recording_playbacks (
+    id uuid primary key, org_id uuid not null references orgs(id), recording_id uuid not null references recordings(id),
+    user_id uuid not null references users(id), device_id text, session_id text not null, source_ip text not null,
+    issued_at timestamptz not null, expires_at timestamptz not null, requests integer not null default 0,
+    bytes_served bigint not null default 0, listened_ms integer not null default 0, last_at timestamptz)`,
+  `create index recording_playbacks_recording on recording_playbacks (recording_id, issued_at)`,
+  `update roles set permissions = permissions || '["recordings:play"]'::jsonb where builtin and key = 'team_lead' and not (permissions ? 'recordings:play')`,
+  `update roles set permissions = permissions || coalesce((
+    select jsonb_agg(p) from jsonb_array_elements_text('["recordings:play", "recordings:manage"]'::jsonb) p where not (permissions ? p)), '[]'::jsonb)
+    where builtin and key = 'admin'`,
+];
 
 function statements(list: string[]): Migration {
   return {
@@ -309,6 +342,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010_campaign_route_policy': statements(M0010_STATEMENTS),
   '0011_queues_announcements': statements(M0011_STATEMENTS),
   '0013_offerable_since': M0013,
+  '0014_recordings': statements(M0014_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

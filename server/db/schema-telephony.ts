@@ -42,6 +42,8 @@ export interface CallsTable {
   media_node: Generated<string | null>;
   /** When the call entered a queue (0011), null for a call routed at once. */
   queued_at: Generated<Date | null>;
+  /** Legal hold (0014): no retention purge touches this call's recordings. */
+  legal_hold: Generated<boolean>;
 }
 /** One operator's model state (0005): written only by AgentRegistry.apply. */
 export interface OperatorStatesTable {

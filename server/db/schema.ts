@@ -3,6 +3,8 @@
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 import type { CallQueueTable, OrgAnnouncementsTable } from './schema-queue';
+import type { RecordingsTable, RecordingPlaybacksTable } from './schema-recordings';
+export type { RecordingsTable, RecordingPlaybacksTable } from './schema-recordings';
 export type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 
 type Json = ColumnType<unknown, string, string>;
@@ -165,6 +167,9 @@ export interface CampaignsTable {
   queue_max_wait_seconds: Generated<number>;
   queue_max_size: Generated<number>;
   queue_overflow_campaign_id: Generated<string | null>;
+  /** Recordings (0014): never / all calls / on demand, and how many days they are kept (null: no purge). */
+  recording_mode: Generated<'never' | 'all' | 'on_demand'>;
+  recording_retention_days: Generated<number | null>;
 }
 export interface CampaignDidsTable {
   org_id: string;
@@ -188,6 +193,8 @@ export interface CustomersTable {
   fields: Json;
   created_at: Date;
   updated_at: Date;
+  /** Legal hold (0014): no retention purge touches this customer's recordings. */
+  legal_hold: Generated<boolean>;
 }
 export interface CustomerPhonesTable {
   customer_id: string;
@@ -233,6 +240,8 @@ export interface Database {
   operator_connections: OperatorConnectionsTable;
   call_queue: CallQueueTable;
   org_announcements: OrgAnnouncementsTable;
+  recordings: RecordingsTable;
+  recording_playbacks: RecordingPlaybacksTable;
 }
 
 export type Db = Kysely<Database>;

@@ -6,6 +6,7 @@ import type { RouteSpec } from './route-spec';
 import { CRM_ROUTES } from './crm';
 import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
 import { QUEUE_ROUTES } from './queue';
+import { RECORDING_ROUTES } from './recordings';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
@@ -343,6 +344,7 @@ export const ROUTES = {
   ...SIP_ROUTES,
   ...QUEUE_ROUTES,
   ...SUPERVISION_ROUTES,
+  ...RECORDING_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

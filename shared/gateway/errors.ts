@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  /** A recording's stream: the Range asked lies outside it (Content-Range: bytes *\/<length>). */
+  range_not_satisfiable: 416,
   unsupported_media_type: 415,
   account_locked: 423,
   rate_limited: 429,

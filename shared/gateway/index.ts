@@ -9,3 +9,4 @@ export * from './crm';
 export * from './sip';
 export * from './supervision';
 export * from './operator';
+export * from './recordings';

@@ -22,6 +22,11 @@ export const PERMISSIONS = [
   'customers:write',
   'notes:write',
   'export:read',
+  // Recordings (docs/telephony.md "Recordings"): listen (scoped like customers; operators their
+  // own calls only if org policy recordings.operatorsHearOwnCalls), and manage (legal holds,
+  // deletion on request).
+  'recordings:play',
+  'recordings:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -29,7 +34,7 @@ export const BUILTIN_ROLES: Record<'operator' | 'team_lead' | 'admin', { name: s
   operator: { name: 'Operator', permissions: ['calls:handle', 'customers:read', 'customers:write', 'notes:write'] },
   team_lead: {
     name: 'Team lead',
-    permissions: ['calls:handle', 'customers:read', 'customers:write', 'notes:write', 'team:read', 'team:supervise'],
+    permissions: ['calls:handle', 'customers:read', 'customers:write', 'notes:write', 'team:read', 'team:supervise', 'recordings:play'],
   },
   admin: {
     name: 'Administrator',

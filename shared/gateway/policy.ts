@@ -69,6 +69,11 @@ export const AnnouncementPolicySchema = z.strictObject({
   recordingNotice: z.boolean().default(false),
 });
 
+/** Recordings (docs/telephony.md "Recordings"): whether operators with recordings:play may hear their own calls. */
+export const RecordingsPolicySchema = z.strictObject({
+  operatorsHearOwnCalls: z.boolean().default(false),
+});
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
@@ -77,6 +82,7 @@ export const OrgPolicySchema = z.strictObject({
   agents: AgentPolicySchema.default(AgentPolicySchema.parse({})),
   supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
   announcements: AnnouncementPolicySchema.default(AnnouncementPolicySchema.parse({})),
+  recordings: RecordingsPolicySchema.default(RecordingsPolicySchema.parse({})),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -102,6 +108,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   agents: AgentPolicySchema.partial().optional(),
   supervision: SupervisionPolicySchema.partial().optional(),
   announcements: AnnouncementPolicySchema.partial().optional(),
+  recordings: RecordingsPolicySchema.partial().optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z

@@ -2,6 +2,7 @@
 // gateway), one org with operators, a team lead and a campaign with a DID.
 import { randomUUID } from 'node:crypto';
 import { assertTelephonyPackages, startStack, stackLogs, logTail, type KamailioLimits, type Stack, type StackOptions } from '../../../deploy/stack';
+import type { GatewayConfigInput } from '../../../server/config';
 import { createOrg, createUser } from '../../../server/orgs';
 import { GatewayTestClient, type GatewayResponse } from '../../support/gateway-client';
 import { GatewaySocket } from '../../support/ws-waiter';
@@ -64,10 +65,10 @@ export class AgentWs {
   }
 }
 
-export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string }; limits?: KamailioLimits; routeUrl?: string; ha?: Pick<StackOptions, 'gateways' | 'kamailios' | 'postgresUrl' | 'gatewayProcesses'> } = {}): Promise<TelephonyFixture> {
+export async function telephonyFixture(opts: { wrapUpSeconds?: number; sip?: { transferNumberPattern?: string }; limits?: KamailioLimits; routeUrl?: string; ha?: Pick<StackOptions, 'gateways' | 'kamailios' | 'postgresUrl' | 'gatewayProcesses'>; recordings?: GatewayConfigInput['recordings'] } = {}): Promise<TelephonyFixture> {
   assertTelephonyPackages({ baresip: true, chromium: true });
   const stack = await startStack({
-    gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 }, ...(opts.sip ? { sip: opts.sip } : {}) },
+    gatewayConfig: { jwt: { secret: 'telephony-test-secret-0123456789-abcdef' }, authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 }, ...(opts.sip ? { sip: opts.sip } : {}), ...(opts.recordings ? { recordings: opts.recordings } : {}) },
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.routeUrl ? { routeUrl: opts.routeUrl } : {}),
     ...opts.ha,
