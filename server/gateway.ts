@@ -169,6 +169,7 @@ export async function createGateway(opts: {
       await ctx.supervision.idle();
       await ctx.agents.retire().catch((err: unknown) => reportBackgroundFailure('agents: leaving the instances', err));
       ctx.supervision.close();
+      ctx.cards.close();
       ctx.kamailioAccess?.close();
       await ctx.sessionEvents.close();
       await ctx.sipAccess.idle();

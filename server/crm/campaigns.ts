@@ -30,6 +30,7 @@ async function campaignViews(ex: Executor, rows: CampaignRow[], p: Principal): P
     hours: campaignHours(r),
     dispositions: jsonColumn(r.dispositions),
     ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers) } : {}),
+    serviceLevelSeconds: r.service_level_seconds,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   }));
@@ -115,7 +116,7 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
         .insertInto('campaigns')
         .values({
           id, org_id: principal.orgId, name: body.name, ...hoursColumns(body.hours), dispositions: toJsonColumn(body.dispositions),
-          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), created_at: now, updated_at: now,
+          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), service_level_seconds: body.serviceLevelSeconds, created_at: now, updated_at: now,
         })
         .execute();
       await setDids(tx, principal, id, body.dids);
@@ -136,6 +137,7 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
       if (body.hours) Object.assign(changes, hoursColumns(body.hours));
       if (body.dispositions) changes.dispositions = toJsonColumn(body.dispositions);
       if (body.blockedNumbers) changes.blocked_numbers = toJsonColumn(uniq(body.blockedNumbers));
+      if (body.serviceLevelSeconds !== undefined) changes.service_level_seconds = body.serviceLevelSeconds;
       if (body.dids) await setDids(tx, principal, row.id, body.dids);
       await tx.updateTable('campaigns').set({ ...changes, updated_at: clock.now() }).where('id', '=', row.id).execute();
       await appendAudit(tx, clock, eventBy(principal, 'campaign.updated', { type: 'campaign', id: row.id }, { changed: Object.keys(body).sort() }));

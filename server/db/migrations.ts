@@ -231,6 +231,14 @@ const M0009_STATEMENTS: string[] = [
     instance uuid not null, user_id uuid not null references users(id), n integer not null check (n >= 0), primary key (instance, user_id))`,
 ];
 
+// 0012 (issue 15): the board's queue statistics (server/supervision/queue-stats.ts): each
+// campaign's service-level target (answered within N seconds, default 20), and the index that
+// reads a day's calls of an org.
+const M0012_STATEMENTS: string[] = [
+  `alter table campaigns add column service_level_seconds integer not null default 20 check (service_level_seconds between 1 and 3600)`,
+  `create index calls_org_ringing on calls (org_id, ringing_at)`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -249,6 +257,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_ended_calls': statements(M0007_STATEMENTS),
   '0008_call_media_node': statements(M0008_STATEMENTS),
   '0009_live_state': statements(M0009_STATEMENTS),
+  '0012_queue_statistics': statements(M0012_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

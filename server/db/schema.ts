@@ -152,6 +152,8 @@ export interface CampaignsTable {
   blocked_numbers: Json;
   created_at: Date;
   updated_at: Date;
+  /** Service-level target: answered within this many seconds (0012, the board's queue statistics). */
+  service_level_seconds: Generated<number>;
 }
 export interface CampaignDidsTable {
   org_id: string;

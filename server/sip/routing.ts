@@ -85,5 +85,7 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   }
   if (!chosen) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
+  // the card with the ring: to the operator's client before Kamailio sends the INVITE (bounded wait)
+  await ctx.cards.offered(chosen.userId, q.callId);
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed' };
 }

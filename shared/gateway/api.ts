@@ -7,6 +7,7 @@ import { CRM_ROUTES } from './crm';
 import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
+import { BoardStatsMessage } from './queue-stats';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 import { userText } from '../rules/text';
 import { Id, Instant, Iso, LockReason } from './primitives';
@@ -367,6 +368,7 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('agentState'), state: LegacyAgentState, reason: z.string().nullable().optional(), since: z.string() }),
   ...OperatorServerMessages,
   ...SupervisionServerMessages,
+  BoardStatsMessage,
 ]);
 /** What a client sends over /ws (before the gateway's parsing: user text as typed). */
 export type WsClientMessage = z.input<typeof WsClientMessage>;

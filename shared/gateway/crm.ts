@@ -43,6 +43,8 @@ export const CampaignCreateRequest = z.strictObject({
   hours: BusinessHoursSchema,
   dispositions: Dispositions,
   blockedNumbers: z.array(PhoneInput).max(10_000).default([]),
+  /** Service-level target: answered within this many seconds (the board's queue statistics). */
+  serviceLevelSeconds: z.number().int().min(1).max(3600).default(20),
 });
 export const CampaignPatchRequest = z.strictObject({
   name: CampaignName.optional(),
@@ -50,6 +52,7 @@ export const CampaignPatchRequest = z.strictObject({
   hours: BusinessHoursSchema.optional(),
   dispositions: Dispositions.optional(),
   blockedNumbers: z.array(PhoneInput).max(10_000).optional(),
+  serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),
 });
 const HoursView = z.strictObject({
   timeZone: z.string(),
@@ -64,6 +67,7 @@ export const CampaignView = z.strictObject({
   dispositions: z.array(z.string()),
   /** Only for callers with campaigns:manage. */
   blockedNumbers: z.array(z.string()).optional(),
+  serviceLevelSeconds: z.number().int(),
   createdAt: Iso,
   updatedAt: Iso,
 });
