@@ -22,6 +22,7 @@ import { MediaNodes } from './sip/media-nodes';
 import { Recorder } from './recordings/capture';
 import { RecordingsService } from './recordings/service';
 import { SupervisionEngines } from './supervision/engines';
+import { CardPushes } from './crm/card-push';
 
 export interface GatewayContext {
   db: Db;
@@ -40,6 +41,8 @@ export interface GatewayContext {
   supervision: SupervisionService;
   /** Several rtpengines (sip.rtpengineNodes): which one holds each call (server/sip/media-nodes.ts); null with one. */
   mediaNodes: MediaNodes | null;
+  /** The card with the ring: routing's offer sends the call's card to the operator's sockets (server/crm/card-push.ts). */
+  cards: CardPushes;
   /** Session revocations and access changes; every open /ws listens (server/session-events.ts). */
   sessionEvents: SessionEvents & { close(): Promise<void> };
   /** Per-user "SIP access cut at" (the hook for Kamailio, issue 11). */
@@ -112,6 +115,7 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     agents,
     supervision: new SupervisionService(db, clock, agents, bus, config.sip.rtpengineNg, mediaNodes),
     mediaNodes,
+    cards: new CardPushes(bus),
     sessionEvents,
     sipAccess,
     kamailioAccess,

@@ -183,6 +183,7 @@ export async function createGateway(opts: {
       await ctx.agents.retire().catch((err: unknown) => reportBackgroundFailure('agents: leaving the instances', err));
       ctx.supervision.close();
       ctx.mediaNodes?.close(); // after supervision, which shares its ng clients
+      ctx.cards.close();
       ctx.kamailioAccess?.close();
       await ctx.sessionEvents.close();
       await ctx.sipAccess.idle();

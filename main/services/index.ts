@@ -223,6 +223,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.agent.onChange((st) => emit('agent:changed', st)),
     s.agent.onNotice((n) => emit('agent:notice', n)),
     s.agent.onHangUp((h) => emit('agent:hangUp', h)),
+    s.agent.onCard((c) => emit('agent:card', c)),
     s.supervision.onEvent((event, payload) => emit(event, payload as never)),
     s.link.onStatus((st) => emit('link:status', st)),
   ];

@@ -13,9 +13,9 @@ export type LinkTimers = Timeouts & Intervals;
 
 export type LinkEnd = 'revoked' | 'expired';
 
-export type SupervisionPush = Extract<WsServerMessage, { type: 'supervisionOffer' | 'supervisionMode' | 'supervisionStop' | 'supervisionEnded' | 'board' | 'boardUpdate' }>;
-const OPERATOR_TYPES = new Set<string>(['operatorState', 'operatorRefused', 'operatorNotice', 'operatorHangUp']);
-const SUPERVISION_TYPES = new Set<string>(['supervisionOffer', 'supervisionMode', 'supervisionStop', 'supervisionEnded', 'board', 'boardUpdate']);
+export type SupervisionPush = Extract<WsServerMessage, { type: 'supervisionOffer' | 'supervisionMode' | 'supervisionStop' | 'supervisionEnded' | 'board' | 'boardUpdate' | 'boardStats' }>;
+const OPERATOR_TYPES = new Set<string>(['operatorState', 'operatorRefused', 'operatorNotice', 'operatorHangUp', 'callCard']);
+const SUPERVISION_TYPES = new Set<string>(['supervisionOffer', 'supervisionMode', 'supervisionStop', 'supervisionEnded', 'board', 'boardUpdate', 'boardStats']);
 
 /**
  * Main's authenticated WebSocket to the gateway while signed in. The gateway re-checks the

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { WsClientMessage } from '../../shared/gateway/api';
 import type { OperatorClientMessages, OperatorIntent, OperatorServerMessages } from '../../shared/gateway/operator';
-import type { AgentHangUp, AgentIntentInput, AgentLinkState, AgentNotice, AgentSnapshot, IntentOutcome, IntentRefusal, PendingIntent } from '../../shared/ipc/contract';
+import type { AgentCard, AgentHangUp, AgentIntentInput, AgentLinkState, AgentNotice, AgentSnapshot, IntentOutcome, IntentRefusal, PendingIntent } from '../../shared/ipc/contract';
 import { newerView, type OperatorView } from '../../shared/rules/operator-model';
 import { type Timeouts } from '../timers';
 
@@ -50,6 +50,7 @@ export class AgentStateService {
   private listeners = new Set<(s: AgentSnapshot) => void>();
   private noticeListeners = new Set<(n: AgentNotice) => void>();
   private hangUpListeners = new Set<(h: AgentHangUp) => void>();
+  private cardListeners = new Set<(c: AgentCard) => void>();
   private readonly timers: AgentTimers;
 
   constructor(
@@ -81,6 +82,11 @@ export class AgentStateService {
   onNotice(listener: (n: AgentNotice) => void): () => void {
     this.noticeListeners.add(listener);
     return () => this.noticeListeners.delete(listener);
+  }
+  /** The card with the ring: forwarded to the renderer as it comes, never kept in main (customer data). */
+  onCard(listener: (c: AgentCard) => void): () => void {
+    this.cardListeners.add(listener);
+    return () => this.cardListeners.delete(listener);
   }
   onHangUp(listener: (h: AgentHangUp) => void): () => void {
     this.hangUpListeners.add(listener);
@@ -143,6 +149,11 @@ export class AgentStateService {
         return;
       case 'operatorHangUp':
         for (const l of this.hangUpListeners) l({ callId: msg.callId, cause: msg.cause });
+        return;
+      case 'callCard':
+        // locked: the gateway offers no calls, and no customer data goes to a locked window
+        if (this.locked || this.link !== 'connected') return;
+        for (const l of this.cardListeners) l({ callId: msg.callId, card: msg.card });
         return;
     }
   }

@@ -46,11 +46,14 @@ export class SupervisionRelay {
       case 'supervisionEnded':
         return this.emit('supervision:ended', { supervisionId: m.supervisionId, reason: m.reason });
       case 'board':
-        this.board = { operators: m.operators, updatedAt: this.now() };
+        this.board = { ...this.board, operators: m.operators, updatedAt: this.now() };
+        return this.emit('board:changed', this.board);
+      case 'boardStats':
+        this.board = { ...this.board, stats: m.stats };
         return this.emit('board:changed', this.board);
       case 'boardUpdate': {
         const rest = this.board.operators.filter((o) => o.userId !== m.operator.userId);
-        this.board = { operators: [...rest, m.operator].sort((a, b) => a.username.localeCompare(b.username)), updatedAt: this.now() };
+        this.board = { ...this.board, operators: [...rest, m.operator].sort((a, b) => a.username.localeCompare(b.username)), updatedAt: this.now() };
         return this.emit('board:changed', this.board);
       }
     }

@@ -25,6 +25,8 @@ export const TOPICS = {
   session: SessionEvent,
   /** An operator's state changed (AgentRegistry.apply): the stored version and the step's effects. */
   agent: z.object({ userId: Id, orgId: Id, username: z.string().max(200), version: z.number().int(), effects: z.array(Effect).max(20) }),
+  /** Routing offered this call to this operator: the instance holding their socket sends the card (server/crm/card-push.ts). */
+  card: z.object({ userId: Id, callId: Id }),
   /** Re-read this operator's board row (a call row or the registration changed). */
   board: z.object({ userId: Id }),
   /**

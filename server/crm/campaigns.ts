@@ -30,6 +30,7 @@ async function campaignViews(ex: Executor, rows: CampaignRow[], p: Principal): P
     hours: campaignHours(r),
     dispositions: jsonColumn(r.dispositions),
     ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers), routing: campaignRouting(r) } : {}),
+    serviceLevelSeconds: r.service_level_seconds,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   }));
@@ -123,7 +124,7 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
         .insertInto('campaigns')
         .values({
           id, org_id: principal.orgId, name: body.name, ...hoursColumns(body.hours), dispositions: toJsonColumn(body.dispositions),
-          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), ...routingColumns(body.routing), created_at: now, updated_at: now,
+          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), ...routingColumns(body.routing), service_level_seconds: body.serviceLevelSeconds, created_at: now, updated_at: now,
         })
         .execute();
       await setDids(tx, principal, id, body.dids);
@@ -145,6 +146,7 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
       if (body.dispositions) changes.dispositions = toJsonColumn(body.dispositions);
       if (body.blockedNumbers) changes.blocked_numbers = toJsonColumn(uniq(body.blockedNumbers));
       if (body.routing) Object.assign(changes, routingColumns(body.routing));
+      if (body.serviceLevelSeconds !== undefined) changes.service_level_seconds = body.serviceLevelSeconds;
       if (body.dids) await setDids(tx, principal, row.id, body.dids);
       await tx.updateTable('campaigns').set({ ...changes, updated_at: clock.now() }).where('id', '=', row.id).execute();
       // the routing settings are policy, not customer data: the audit says what they became

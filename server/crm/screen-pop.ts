@@ -2,6 +2,7 @@
 // recent calls and open notes; and the call's record (one per Call-ID and operator).
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { hoursStatus } from '../../shared/rules/business-hours';
 import { callerOf } from '../../shared/rules/numbering';
 import { toE164 } from '../../shared/rules/phone';
@@ -71,35 +72,47 @@ async function recordRinging(
 /** The customers' five latest other calls and their open notes. */
 async function historyOf(db: Executor, scope: CampaignScope, customerIds: string[], exceptCallId: string) {
   if (customerIds.length === 0) return { recentCalls: [], openNotes: [] };
-  const calls = await callsInScope(db, scope).where('t.customer_id', 'in', customerIds).where('t.sip_call_id', '<>', exceptCallId).orderBy('t.ringing_at', 'desc').limit(5).execute();
-  const notes = await notesInScope(db, scope).where('t.customer_id', 'in', customerIds).where('t.open', '=', true).orderBy('t.created_at', 'desc').limit(20).execute();
+  const [calls, notes] = await Promise.all([
+    callsInScope(db, scope).where('t.customer_id', 'in', customerIds).where('t.sip_call_id', '<>', exceptCallId).orderBy('t.ringing_at', 'desc').limit(5).execute(),
+    notesInScope(db, scope).where('t.customer_id', 'in', customerIds).where('t.open', '=', true).orderBy('t.created_at', 'desc').limit(20).execute(),
+  ]);
   return { recentCalls: calls.map(callView), openNotes: notes.map(noteView) };
 }
 
-export function registerScreenPopRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+/**
+ * THE card of a call for this principal: the pop route answers it, and the gateway pushes it to
+ * the operator it routes a call to (server/crm/card-push.ts). One function, so the campaign
+ * scope, the block list and the customer-read rules are the same on both paths.
+ */
+export async function buildCard(ctx: GatewayContext, principal: Principal, body: ScreenPopRequest): Promise<ScreenPopResponse> {
   const { db, clock } = ctx;
+  const scope = campaignScope(principal);
+  const now = clock.now();
+  const parties = await partiesOf(ctx, principal, body);
+  const { named, campaign } = await campaignOf(db, principal, scope, parties, body);
+  const { caller } = parties;
+  const blocked = !!campaign && !!caller && jsonColumn<string[]>(campaign.blocked_numbers).includes(caller);
+  // A campaign was named but is outside the scope: nothing, exactly as for an unknown one.
+  const searchable = !!caller && !blocked && (!named || !!campaign);
+  const rows = searchable ? await customersByPhoneQuery(db, scope, caller, campaign?.id).execute() : [];
+  const customerIds = rows.map((r) => r.id);
+  // independent reads (and the record) at once: the card is on the routing path (card-push.ts)
+  const [customers, history] = await Promise.all([
+    customerViews(db, rows),
+    historyOf(db, scope, customerIds, body.callId),
+    recordRinging(db, principal, body.callId, now, { campaign, customerIds, caller, dialled: parties.dialled, blocked }),
+  ]);
+  return {
+    status: customers.length > 0 ? 'known' : 'unknown',
+    blocked,
+    campaign: campaign
+      ? { id: campaign.id, name: campaign.name, dispositions: jsonColumn<string[]>(campaign.dispositions), openNow: hoursStatus(campaignHours(campaign), now).openNow }
+      : null,
+    customers,
+    ...history,
+  };
+}
 
-  route(app, ctx, 'screenPop', async ({ principal, body }) => {
-    const scope = campaignScope(principal);
-    const now = clock.now();
-    const parties = await partiesOf(ctx, principal, body);
-    const { named, campaign } = await campaignOf(db, principal, scope, parties, body);
-    const { caller } = parties;
-    const blocked = !!campaign && !!caller && jsonColumn<string[]>(campaign.blocked_numbers).includes(caller);
-    // A campaign was named but is outside the scope: nothing, exactly as for an unknown one.
-    const searchable = !!caller && !blocked && (!named || !!campaign);
-    const rows = searchable ? await customersByPhoneQuery(db, scope, caller, campaign?.id).execute() : [];
-    const customers = await customerViews(db, rows);
-    const customerIds = customers.map((c) => c.id);
-    await recordRinging(db, principal, body.callId, now, { campaign, customerIds, caller, dialled: parties.dialled, blocked });
-    return {
-      status: customers.length > 0 ? 'known' : 'unknown',
-      blocked,
-      campaign: campaign
-        ? { id: campaign.id, name: campaign.name, dispositions: jsonColumn<string[]>(campaign.dispositions), openNow: hoursStatus(campaignHours(campaign), now).openNow }
-        : null,
-      customers,
-      ...(await historyOf(db, scope, customerIds, body.callId)),
-    };
-  });
+export function registerScreenPopRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  route(app, ctx, 'screenPop', async ({ principal, body }) => buildCard(ctx, principal, body));
 }

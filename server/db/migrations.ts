@@ -320,6 +320,13 @@ const M0014_STATEMENTS: string[] = [
     select jsonb_agg(p) from jsonb_array_elements_text('["recordings:play", "recordings:manage"]'::jsonb) p where not (permissions ? p)), '[]'::jsonb)
     where builtin and key = 'admin'`,
 ];
+// 0012 (issue 15): the board's queue statistics (server/supervision/queue-stats.ts): each
+// campaign's service-level target (answered within N seconds, default 20), and the index that
+// reads a day's calls of an org.
+const M0012_STATEMENTS: string[] = [
+  `alter table campaigns add column service_level_seconds integer not null default 20 check (service_level_seconds between 1 and 3600)`,
+  `create index calls_org_ringing on calls (org_id, ringing_at)`,
+];
 
 function statements(list: string[]): Migration {
   return {
@@ -341,6 +348,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009_live_state': statements(M0009_STATEMENTS),
   '0010_campaign_route_policy': statements(M0010_STATEMENTS),
   '0011_queues_announcements': statements(M0011_STATEMENTS),
+  '0012_queue_statistics': statements(M0012_STATEMENTS),
   '0013_offerable_since': M0013,
   '0014_recordings': statements(M0014_STATEMENTS),
 };

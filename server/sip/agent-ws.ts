@@ -21,6 +21,7 @@ import type { GatewayContext } from '../context';
 import { campaignScope } from '../crm/scope';
 import type { Principal } from '../principal';
 import { customersByPhoneQuery } from '../crm/queries';
+import { cardOfOffer } from '../crm/card-push';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import { legacyOf, type ApplyOptions, type ApplyOutcome, type EventInput, type Who } from './agents';
@@ -65,11 +66,20 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
       if (e.type === 'hangUp') send({ type: 'operatorHangUp', callId: e.callId, cause: e.cause });
     }
   });
+  // the card with the ring (server/crm/card-push.ts): built under this socket's live principal
+  const stopCards = ctx.cards.register(who.userId, async (callId) => {
+    if (!started || !allowed() || socket.readyState !== socket.OPEN) return false;
+    const card = await cardOfOffer(ctx, principal(), callId);
+    if (!card || !allowed()) return false;
+    send({ type: 'callCard', callId, card });
+    return true;
+  });
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     unsubscribe();
+    stopCards();
     void ctx.agents.apply(who, { type: 'disconnected' }).catch((err: unknown) => reportBackgroundFailure('agent socket: disconnected', err));
   };
   try {
@@ -78,6 +88,7 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
     if (!seen || first.state.version > seen.version) latest = first.state;
   } catch (err) {
     unsubscribe();
+    stopCards();
     throw err;
   }
   /** Every message with an id gets an answer: its refusal, or a view carrying the id. */

@@ -124,6 +124,8 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   // (a re-route with nobody left, or a queued call's dispatch that lost its operator: no_ready_agent)
   if (!chosen) return opts.fromQueue || failed !== '' ? { target: null, campaignId, did: q.did, reason: 'no_ready_agent' } : enqueue(false);
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
+  // the card with the ring: to the operator's client before Kamailio sends the INVITE (bounded wait)
+  await ctx.cards.offered(chosen.userId, q.callId);
   return { target: sipUserOf(chosen.username), campaignId, did: q.did, reason: 'routed', ringSeconds };
 }
 

@@ -23,6 +23,7 @@ import { orgPolicy } from '../policy';
 import { actorOf, type Principal } from '../auth/principal-type';
 import type { AgentRegistry } from '../sip/agents';
 import { Board } from './board';
+import { BoardStatsFeed } from './board-stats';
 import { SupervisionEngines } from './engines';
 import type { Bencodable } from './ng';
 import type { MediaNodes } from '../sip/media-nodes';
@@ -43,6 +44,7 @@ export class SupervisionService {
   private readonly store: SupervisionStore;
   private readonly sockets: SupervisionSockets;
   private readonly boardOf: Board;
+  readonly statsFeed: BoardStatsFeed; // the queue statistics on the board (issue 15)
   private readonly rules: SupervisionRules;
   private readonly engines: SupervisionEngines;
   private poller: NodeJS.Timeout | null = null;
@@ -62,6 +64,7 @@ export class SupervisionService {
     this.store = new SupervisionStore(db);
     this.sockets = new SupervisionSockets(db, clock, bus, this.store);
     this.boardOf = new Board(db, clock, agents, bus);
+    this.statsFeed = new BoardStatsFeed(db, clock, (p) => this.boardOf.visibleOperators(p));
     this.rules = new SupervisionRules(db, clock, this.boardOf, (a) => this.engines.engine(a));
     // every instance with an engine polls every live session (any instance's): a gone instance's legs still end
     if (this.engines.configured) {
@@ -87,8 +90,10 @@ export class SupervisionService {
     return this.boardOf.board(p);
   }
 
-  subscribeBoard(current: () => Principal | null, send: (m: Record<string, unknown>) => void): Promise<() => void> {
-    return this.boardOf.subscribe(current, send);
+  async subscribeBoard(current: () => Principal | null, send: (m: Record<string, unknown>) => void): Promise<() => void> {
+    const off = await this.boardOf.subscribe(current, send);
+    const offStats = await this.statsFeed.subscribe(current, send); // after the snapshot, then on its cadence
+    return () => (off(), offStats());
   }
 
   /** The board's shared reads and the changes they covered (one read per batch, not per socket: tests, the bench). */
@@ -284,6 +289,7 @@ export class SupervisionService {
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
     this.boardOf.close();
+    this.statsFeed.close();
     this.sockets.close();
     this.engines.close();
   }

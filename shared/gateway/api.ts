@@ -9,6 +9,7 @@ import { QUEUE_ROUTES } from './queue';
 import { RECORDING_ROUTES } from './recordings';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
+import { BoardStatsMessage } from './queue-stats';
 import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
 import { userText } from '../rules/text';
 import { Id, Instant, Iso, LockReason } from './primitives';
@@ -371,6 +372,7 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('agentState'), state: LegacyAgentState, reason: z.string().nullable().optional(), since: z.string() }),
   ...OperatorServerMessages,
   ...SupervisionServerMessages,
+  BoardStatsMessage,
 ]);
 /** What a client sends over /ws (before the gateway's parsing: user text as typed). */
 export type WsClientMessage = z.input<typeof WsClientMessage>;

@@ -65,6 +65,8 @@ export const CampaignCreateRequest = z.strictObject({
   routing: z
     .strictObject({ enforceHours: z.boolean().default(true), blockPolicy: BlockPolicySchema.default('reject'), ringSeconds: RingSeconds.nullable().default(null) })
     .default({ enforceHours: true, blockPolicy: 'reject', ringSeconds: null }),
+  /** Service-level target: answered within this many seconds (the board's queue statistics). */
+  serviceLevelSeconds: z.number().int().min(1).max(3600).default(20),
 });
 export const CampaignPatchRequest = z.strictObject({
   name: CampaignName.optional(),
@@ -74,6 +76,7 @@ export const CampaignPatchRequest = z.strictObject({
   blockedNumbers: z.array(PhoneInput).max(10_000).optional(),
   /** Any subset of the routing settings; the others stay. */
   routing: CampaignRouting.partial().optional(),
+  serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),
 });
 const HoursView = z.strictObject({
   timeZone: z.string(),
@@ -91,6 +94,7 @@ export const CampaignView = z.strictObject({
   blockedNumbers: z.array(z.string()).optional(),
   /** Only for callers with campaigns:manage. */
   routing: CampaignRouting.optional(),
+  serviceLevelSeconds: z.number().int(),
   createdAt: Iso,
   updatedAt: Iso,
 });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AGENT_STATES, AVAILABILITY, CALL_STATES, END_CAUSES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
 import { userText } from '../rules/text';
+import { ScreenPopResponse } from './crm';
 import { SipCallId } from './primitives';
 
 /** The operator model's agent state (with `ringing`); the board and listAgents show the legacy one (sip.ts LegacyAgentState). */
@@ -68,4 +69,6 @@ export const OperatorStateMessage = z.strictObject({ type: z.literal('operatorSt
 export const OperatorRefusedMessage = z.strictObject({ type: z.literal('operatorRefused'), id: z.string().nullable(), kind: z.string(), refusal: z.enum(REFUSALS) });
 export const OperatorNoticeMessage = z.strictObject({ type: z.literal('operatorNotice'), code: z.enum(OPERATOR_NOTICES), callId: z.string().nullable() });
 export const OperatorHangUpMessage = z.strictObject({ type: z.literal('operatorHangUp'), callId: z.string(), cause: z.enum(END_CAUSES) });
-export const OperatorServerMessages = [OperatorStateMessage, OperatorRefusedMessage, OperatorNoticeMessage, OperatorHangUpMessage] as const;
+/** The card with the ring: the call's screen pop, pushed as the gateway routes the call to this operator (before the INVITE). */
+export const OperatorCardMessage = z.strictObject({ type: z.literal('callCard'), callId: SipCallId, card: ScreenPopResponse });
+export const OperatorServerMessages = [OperatorStateMessage, OperatorRefusedMessage, OperatorNoticeMessage, OperatorHangUpMessage, OperatorCardMessage] as const;

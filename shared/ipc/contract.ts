@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { ClientPolicy } from '../policy';
 import { userText } from '../rules/text';
-import { AvailabilitySchema, OperatorHangUpMessage, OperatorIntent, OperatorNoticeMessage, OperatorViewSchema } from '../gateway/operator';
+import { AvailabilitySchema, OperatorCardMessage, OperatorHangUpMessage, OperatorIntent, OperatorNoticeMessage, OperatorViewSchema } from '../gateway/operator';
 import { LockReason } from '../gateway/primitives';
 import {
   BoardOperator, RegistrationMessage, SupervisionAnswerMessage, SupervisionEndedMessage, SupervisionModeMessage, SupervisionOfferMessage,
   SupervisionStopMessage,
 } from '../gateway/supervision';
 import { REFUSALS } from '../rules/operator-model';
+import { QueueStats } from '../gateway/queue-stats';
 
 /**
  * The one IPC contract. Each channel is declared once, here: its name (`<namespace>:<method>`),
@@ -209,6 +210,9 @@ export type AgentNotice = z.infer<typeof AgentNotice>;
 /** The gateway ended this call (no answer in time, sign-out, client lost): the phone ends its SIP session. */
 export const AgentHangUp = OperatorHangUpMessage.omit({ type: true });
 export type AgentHangUp = z.infer<typeof AgentHangUp>;
+/** The card with the ring (the call's screen pop, pushed by the gateway as it routes the call here). */
+export const AgentCard = OperatorCardMessage.omit({ type: true });
+export type AgentCard = z.infer<typeof AgentCard>;
 
 /** The operator's chosen audio devices (a preference; null = the system default). */
 export const AudioDevices = z
@@ -232,7 +236,7 @@ export const SupervisionEnded = SupervisionEndedMessage.omit({ type: true });
 /** Operator side: the answer of the whisper connection, as the gateway takes it. */
 export const SupervisionAnswer = SupervisionAnswerMessage.omit({ type: true });
 /** The lead's live board, as main keeps it from the gateway's snapshot and updates. */
-export const BoardState = z.strictObject({ operators: z.array(BoardOperator), updatedAt: z.number().int().nullable() });
+export const BoardState = z.strictObject({ operators: z.array(BoardOperator), updatedAt: z.number().int().nullable(), stats: QueueStats.nullable().optional() });
 export type BoardState = z.infer<typeof BoardState>;
 /**
  * Main's gateway link as the status bar shows it: `connecting` (first connect of a session),
@@ -333,6 +337,7 @@ export const contract = {
     'agent:changed': AgentSnapshot,
     'agent:notice': AgentNotice,
     'agent:hangUp': AgentHangUp,
+    'agent:card': AgentCard,
     'supervision:signal': SupervisionSignal,
     'supervision:ended': SupervisionEnded,
     'board:changed': BoardState,

@@ -198,4 +198,20 @@ describe('AgentStateService (main)', () => {
     svc.fromGateway({ type: 'operatorState', view: viewOf(s) });
     expect(svc.snapshot().view).toEqual(viewOf(s));
   });
+
+  it('forwards a card pushed with the ring to the renderer and keeps no copy; drops it while locked or the link is down', () => {
+    const { svc } = harness();
+    const cards: { callId: string }[] = [];
+    svc.onCard((c) => cards.push(c));
+    const card = { status: 'unknown' as const, blocked: false, campaign: null, customers: [], recentCalls: [], openNotes: [] };
+    svc.fromGateway({ type: 'callCard', callId: 'a@x', card }); // link not up: dropped
+    svc.linkState('ready', true);
+    svc.fromGateway({ type: 'callCard', callId: 'b@x', card });
+    svc.setLocked(true);
+    svc.fromGateway({ type: 'callCard', callId: 'c@x', card }); // locked: dropped
+    svc.setLocked(false);
+    expect(cards.map((c) => c.callId)).toEqual(['b@x']);
+    svc.reset();
+    expect(svc.holdsAnything()).toBe(false);
+  });
 });

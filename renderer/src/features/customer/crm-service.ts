@@ -10,6 +10,10 @@ import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
 import { useCustomerStore, type NoteItem } from './store';
 import { holdsUserData } from '../../app/user-data';
 import { RetryQueue } from './retry-queue';
+import { CallCards, popOf } from './call-cards';
+import { useAgentStore } from '../phone/agent-store';
+import { liveCalls, usePhoneStore } from '../phone/phone-store';
+import { useAppStore } from '../../app/app-store';
 
 const client = gatewayClient;
 const token = accessToken;
@@ -50,6 +54,13 @@ export type CallPatch = { sipCallId: string; body: { answeredAt?: string; endedA
 
 /** The notes and call updates this renderer sends to the gateway, each until confirmed. */
 export class CustomerRecords {
+  /** The cards pushed with the ring and the pops in flight, by SIP Call-ID (call-cards.ts). */
+  readonly cards = new CallCards({
+    pop: popOf,
+    view: () => useAgentStore.getState().view,
+    liveCallIds: () => liveCalls(usePhoneStore.getState().calls).map((c) => c.sipCallId),
+  });
+
   private readonly notes = new RetryQueue<NoteItem>({
     async send(n) {
       const pop = useCustomerStore.getState().pops[n.sipCallId];
@@ -83,12 +94,23 @@ export class CustomerRecords {
    * see); the count is logged. Returns the detach function.
    */
   attach(): () => void {
-    return holdsUserData('crm-queues', () => {
+    const detachCards = this.cards.attach({
+      onView: (f) => {
+        const offs = [useAgentStore.subscribe((s, prev) => s.view !== prev.view && f()), usePhoneStore.subscribe((s, prev) => s.calls !== prev.calls && f())];
+        return () => offs.forEach((off) => off());
+      },
+      onLocked: (f) => useAppStore.subscribe((s, prev) => s.lock.locked && !prev.lock.locked && f()),
+    });
+    const detachQueues = holdsUserData('crm-queues', () => {
       const dropped = { notes: this.notes.clear(), callUpdates: this.callPatches.clear() };
       if (dropped.notes + dropped.callUpdates > 0) {
         console.warn(`[koe] session ended: ${dropped.notes} unsent note(s) and ${dropped.callUpdates} call update(s) dropped`);
       }
     });
+    return () => {
+      detachCards();
+      detachQueues();
+    };
   }
 
   /**

@@ -1,7 +1,8 @@
 // An inbound INVITE: it rings only if the gateway offered it to this operator (or it is a
 // colleague's direct call and we have none); the ringing panel and the customer card appear in
-// the same React commit (the screen pop is awaited up to POP_WAIT_MS, then the card shows
-// "loading"). A pop still on its way when the session ends is dropped (userDataGeneration).
+// the same React commit (the card the gateway pushed with the ring is there already for a routed
+// call, customer/call-cards.ts; otherwise the screen pop is awaited up to POP_WAIT_MS, then the
+// card shows "loading"). A pop still on its way when the session ends is dropped (userDataGeneration).
 import { bestEffort } from '../../log';
 import { userDataGeneration } from '../../app/user-data';
 import { useAgentStore } from './agent-store';

@@ -3,6 +3,7 @@ import { formatDuration, useNow } from '../../app/clock';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
+import { QueueStatsPanel } from './QueueStatsPanel';
 
 const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
@@ -57,6 +58,7 @@ export function LeadBoard() {
           ))}
         </tbody>
       </table>
+      {board.stats && <QueueStatsPanel stats={board.stats} names={new Map(board.operators.map((o) => [o.userId, o.displayName]))} />}
       {lead && (
         <div className="supervision" data-testid="supervision-panel" data-status={lead.status} data-mode={lead.mode} data-operator-connected={lead.operatorConnected ? 'true' : 'false'}>
           <p role="status">
