@@ -24,76 +24,19 @@ import { Capabilities } from './capability';
 import { DEFAULT_CHUNK_BYTES, KeyRing, RecordingIntegrityError, RecordingReader, RecordingWriter } from './format';
 import { MAX_WINDOW, msOfWavOffset, parseRange, wavBytes, wavStream } from './playback';
 import { recordingVisible } from './scope';
+import { ActiveRecording } from './active';
+import { destroyRecording, purgeDue, removePurgedFiles, rewrapAll } from './retention';
+
+export { ActiveRecording } from './active';
 
 type RecordingRow = Selectable<RecordingsTable>;
 type Gap = z.infer<typeof RecordingGap>;
 const NOT_FOUND = () => new GatewayError('not_found', 'no such recording');
 const num = (v: string | number | null): number => (v === null ? 0 : Number(v));
-/** How many due recordings one purge pass handles (the next pass takes the rest). */
-const PURGE_BATCH = 200;
 
 /** The headers of every audio answer: never stored by the client (nor any cache on the way), ranges accepted. */
 const audio = (reply: FastifyReply): FastifyReply =>
   reply.header('cache-control', 'no-store').header('accept-ranges', 'bytes').header('content-type', 'audio/wav').header('x-content-type-options', 'nosniff').header('content-disposition', 'inline');
-
-/**
- * One recording being written: the recorder pushes PCM; secure capture blanks a span of the
- * recording's timeline, from the sample position "now" when it was pressed to the one when
- * released (the recorder writes ~200 ms behind real time, so the blanking is applied to what
- * was spoken between the presses, not to what happened to be flushed then), and notes the gap.
- */
-export class ActiveRecording {
-  /** Blanked spans in samples; the last is open (end null) while paused. */
-  private readonly blanks: { start: number; end: number | null }[] = [];
-
-  constructor(
-    readonly id: string,
-    readonly callRowId: string,
-    readonly sipCallId: string,
-    readonly writer: RecordingWriter,
-  ) {}
-
-  /** Samples (per channel) written so far. */
-  get position(): number {
-    return Math.floor(this.writer.bytesWritten / (CHANNELS * 2));
-  }
-
-  get paused(): boolean {
-    return this.blanks.length > 0 && this.blanks[this.blanks.length - 1]!.end === null;
-  }
-
-  /** Stereo s16le PCM starting at sample `from` (default: right after what was written); blanked spans become silence. */
-  push(pcm: Buffer, from = this.position): void {
-    const frames = Math.floor(pcm.length / 4);
-    let out = pcm;
-    for (const b of this.blanks) {
-      const a = Math.max(b.start, from);
-      const z = Math.min(b.end ?? Infinity, from + frames);
-      if (a >= z) continue;
-      if (out === pcm) out = Buffer.from(pcm);
-      out.fill(0, (a - from) * 4, (z - from) * 4);
-    }
-    this.writer.write(out);
-  }
-
-  /** Blank from sample `at` on (the timeline's "now"; never before what is written already). */
-  pause(at = this.position): void {
-    if (!this.paused) this.blanks.push({ start: Math.max(at, this.position), end: null });
-  }
-
-  resume(at = this.position): void {
-    const open = this.blanks[this.blanks.length - 1];
-    if (open && open.end === null) open.end = Math.max(at, open.start);
-  }
-
-  /** The gaps in ms (start rounded up, end down: the span given is silent throughout), one still open ending at the end. */
-  closeGaps(): Gap[] {
-    this.resume(Math.max(this.position, this.blanks[this.blanks.length - 1]?.start ?? 0));
-    return this.blanks
-      .map((b) => ({ startMs: Math.ceil((b.start * 1000) / SAMPLE_RATE), endMs: Math.floor((Math.min(b.end!, this.position) * 1000) / SAMPLE_RATE), reason: 'secure_capture' as const }))
-      .filter((g) => g.endMs > g.startMs);
-  }
-}
 
 export class RecordingsService {
   readonly keys: KeyRing | null;
@@ -337,90 +280,26 @@ export class RecordingsService {
   }
 
   // ------------------------------------------------------------------ deletion
-  /**
-   * Destroys one recording: the wrapped data key is erased from the index row (the file is
-   * unreadable from that commit on) and a receipt (what, when, why, the ciphertext's sha256)
-   * is appended to the audit chain in the same transaction; the file is then unlinked.
-   */
-  private async destroy(tx: Executor, r: RecordingRow, reason: string, by: Principal | null, detail: Record<string, unknown>): Promise<{ purgedAt: Date }> {
-    const purgedAt = this.clock.now();
-    await tx.updateTable('recordings').set({ status: 'purged', wrapped_key: null, purged_at: purgedAt, purge_reason: reason }).where('id', '=', r.id).execute();
-    const receipt = {
-      recordingId: r.id, callId: r.sip_call_id, campaignId: r.campaign_id, operatorId: r.operator_id, startedAt: r.started_at.toISOString(),
-      sha256: r.sha256, sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes), kekId: r.kek_id, reason, ...detail,
-    };
-    await appendAudit(tx, this.clock, by
-      ? eventBy(by, 'recording.deleted', { type: 'recording', id: r.id }, receipt)
-      : { orgId: r.org_id, actor: null, action: 'recording.deleted', target: { type: 'recording', id: r.id }, detail: receipt });
-    return { purgedAt };
-  }
-
   async deleteOnRequest(p: Principal, id: string, reason: string) {
     const out = await this.db.transaction().execute(async (tx) => {
       const r = await tx.selectFrom('recordings').selectAll().where('id', '=', id).where('org_id', '=', p.orgId).where('status', '<>', 'purged').forUpdate().executeTakeFirst();
       if (!r) throw NOT_FOUND();
       if (r.status === 'recording') throw new GatewayError('conflict', 'this recording is still being made');
-      const { purgedAt } = await this.destroy(tx, r, 'request', p, { requestReason: reason });
+      const { purgedAt } = await destroyRecording(tx, this.clock, r, 'request', p, { requestReason: reason });
       return { recordingId: r.id, purgedAt: purgedAt.toISOString(), sha256: r.sha256, reason: 'request' };
     });
     await this.removeFiles();
     return out;
   }
 
-  /**
-   * The retention purge: every recording whose campaign's retention has passed since the call
-   * ended, unless the call or its customer is on legal hold. Each row is claimed FOR UPDATE
-   * SKIP LOCKED (several instances purge side by side, never one row twice), destroyed with its
-   * receipt in one transaction, then its file removed. Returns how many were purged.
-   */
-  async purgeDue(): Promise<number> {
-    let purged = 0;
-    for (;;) {
-      const did = await this.db.transaction().execute(async (tx) => {
-        const r = await tx
-          .selectFrom('recordings as r')
-          .innerJoin('calls as c', 'c.id', 'r.call_id')
-          .innerJoin('campaigns as k', 'k.id', 'r.campaign_id')
-          .leftJoin('customers as u', 'u.id', 'c.customer_id')
-          .selectAll('r')
-          .select('k.recording_retention_days as days')
-          .where('r.status', 'in', ['complete', 'incomplete'])
-          .where('k.recording_retention_days', 'is not', null)
-          .where(sql<boolean>`r.ended_at + make_interval(days => k.recording_retention_days) <= ${this.clock.now()}`)
-          .where('c.legal_hold', '=', false)
-          .where(sql<boolean>`coalesce(u.legal_hold, false) = false`)
-          .orderBy('r.ended_at')
-          .limit(1)
-          .forUpdate('r')
-          .skipLocked()
-          .executeTakeFirst();
-        if (!r) return false;
-        await this.destroy(tx, r, 'retention', null, { retentionDays: r.days, endedAt: r.ended_at?.toISOString() ?? null });
-        return true;
-      });
-      if (!did) break;
-      if (++purged >= PURGE_BATCH) break;
-    }
-    await this.removeFiles();
-    return purged;
+  /** The retention purge (./retention.ts purgeDue); how many were purged. */
+  purgeDue(): Promise<number> {
+    return purgeDue(this.db, this.clock, (r) => this.fileOf(r));
   }
 
-  /** Unlinks the files of purged recordings (their keys are gone already); a failure is retried next pass. */
-  async removeFiles(): Promise<number> {
-    const rows = await this.db.selectFrom('recordings').select(['id', 'file_name']).where('status', '=', 'purged').where('file_deleted', '=', false).limit(1000).execute();
-    let removed = 0;
-    for (const r of rows) {
-      try {
-        await unlink(this.fileOf(r)).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-        await this.db.updateTable('recordings').set({ file_deleted: true }).where('id', '=', r.id).execute();
-        removed++;
-      } catch (err) {
-        reportBackgroundFailure('recordings: removing a purged recording\'s file', err);
-      }
-    }
-    return removed;
+  /** Unlinks the files of purged recordings (./retention.ts). */
+  removeFiles(): Promise<number> {
+    return removePurgedFiles(this.db, (r) => this.fileOf(r));
   }
 
   async sweep(): Promise<void> {
@@ -438,26 +317,6 @@ export class RecordingsService {
   /** Re-wraps every live recording's data key under the active KEK (after a rotation); files are not touched. */
   async rewrapAll(): Promise<{ rewrapped: number; failed: string[] }> {
     if (!this.keys) throw new Error('recordings: no KEK configured');
-    const keys = this.keys;
-    const rows = await this.db.selectFrom('recordings').select(['id', 'kek_id', 'wrapped_key']).where('status', '<>', 'purged').where('kek_id', '<>', keys.activeId).execute();
-    let rewrapped = 0;
-    const failed: string[] = [];
-    for (const r of rows) {
-      try {
-        const next = keys.rewrap(r.id, r.kek_id, Buffer.from(r.wrapped_key!, 'base64'));
-        const hit = await this.db
-          .updateTable('recordings')
-          .set({ kek_id: next.kekId, wrapped_key: next.wrapped.toString('base64') })
-          .where('id', '=', r.id)
-          .where('kek_id', '=', r.kek_id)
-          .where('status', '<>', 'purged')
-          .executeTakeFirst();
-        if (Number(hit.numUpdatedRows) === 1) rewrapped++;
-      } catch (err) {
-        reportBackgroundFailure(`recordings: rewrap of ${r.id}`, err);
-        failed.push(r.id);
-      }
-    }
-    return { rewrapped, failed };
+    return rewrapAll(this.db, this.keys);
   }
 }

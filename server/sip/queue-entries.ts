@@ -1,5 +1,6 @@
 // The queue's entries as routing creates them, and the announcements played to a held caller
 // (server/sip/queue.ts: CallQueues extends this with the hold, the pass and the dispatch).
+import { sanitizeText } from '../../shared/rules/text';
 import { sql, type Insertable } from 'kysely';
 import type { AnnouncementName } from '../../shared/gateway/queue';
 import { reportBackgroundFailure } from '../background';
@@ -14,6 +15,16 @@ import type { Clock } from '../clock';
 import type { GatewayConfig } from '../config';
 import type { Db } from '../db/schema';
 import type { AgentRegistry } from './agents';
+
+/**
+ * The routing query as a queue entry keeps it (a queued call is routed again from it): the
+ * carrier's text (From, P-Asserted-Identity, Privacy: any characters, shared/gateway/sip.ts)
+ * through the one text rule, so a NUL or a lone surrogate is stored as what the rule makes of
+ * it (the numbering rule reads digits only: the same caller) rather than failing the insert.
+ */
+function storedQuery(q: InboundRouteQuery): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(q).map(([k, v]) => [k, typeof v === 'string' ? sanitizeText(v) : v])));
+}
 
 /** Kamailio's routing query and the routing decision (server/sip/routing.ts: the same types). */
 type InboundRouteQuery = z.input<typeof SipRouteQuery>;
@@ -64,7 +75,7 @@ export abstract class QueueEntries {
       const now = clock.now();
       const settings = target ? await queueSettings(tx, target) : null;
       const row: Insertable<CallQueueTable> & Pick<Entry, 'campaign_id' | 'first_campaign_id' | 'end_announcement' | 'state'> = {
-        sip_call_id: callId, org_id: a.orgId, campaign_id: target ?? a.campaignId, first_campaign_id: a.campaignId, query: JSON.stringify(a.query), caller_e164: a.caller, dialled_e164: a.did,
+        sip_call_id: callId, org_id: a.orgId, campaign_id: target ?? a.campaignId, first_campaign_id: a.campaignId, query: storedQuery(a.query), caller_e164: a.caller, dialled_e164: a.did,
         state: 'pending', enqueued_at: now, deadline: new Date(now.getTime() + (settings?.maxWaitSeconds ?? 0) * 1000), held_at: null,
         control: null, t_index: null, t_label: null, media_node: null, from_tag: null,
         next_play: a.notice ? 'notice' : 'greeting', next_play_at: null, dispatch_after: null, claimed_by: null, claimed_at: null,
@@ -84,7 +95,7 @@ export abstract class QueueEntries {
   async announceAndEnd(a: { orgId: string; campaignId: string; did: string; caller: string | null; query: InboundRouteQuery; name: AnnouncementName; reason: RouteDecision['reason'] }): Promise<RouteDecision> {
     const now = this.ctx.clock.now();
     await this.ctx.db.insertInto('call_queue').values({
-      sip_call_id: a.query.callId, org_id: a.orgId, campaign_id: a.campaignId, first_campaign_id: a.campaignId, query: JSON.stringify(a.query),
+      sip_call_id: a.query.callId, org_id: a.orgId, campaign_id: a.campaignId, first_campaign_id: a.campaignId, query: storedQuery(a.query),
       caller_e164: a.caller, dialled_e164: a.did, state: 'pending', enqueued_at: now, deadline: now, end_announcement: a.name, end_reason: a.reason,
     }).onConflict((oc) => oc.column('sip_call_id').doNothing()).execute();
     return { target: null, campaignId: a.campaignId, did: a.did, reason: a.reason, announce: a.name };

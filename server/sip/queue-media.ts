@@ -70,7 +70,8 @@ export class QueueMedia {
 }
 
 export type KamailioAction =
-  | { action: 'connect'; target: string; campaign: string; did: string }
+  /** ring: the offer's ring timeout in seconds, as text (Kamailio's branch timer = the model's ring deadline). */
+  | { action: 'connect'; target: string; campaign: string; did: string; ring?: string }
   /** closed: the caller gets "480 Closed" with a Reason (the closed message was played). */
   | { action: 'end'; code: 480 | 486 | 603; reason?: 'closed' };
 

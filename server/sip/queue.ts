@@ -271,7 +271,7 @@ export class CallQueues extends QueueEntries {
       await this.startEnding(e, d.announce ?? null, d.reason);
       return 'next';
     }
-    const how = await this.tell(e, { action: 'connect', target: d.target, campaign: d.campaignId, did: d.did }, config.sip.routeSecret);
+    const how = await this.tell(e, { action: 'connect', target: d.target, campaign: d.campaignId, did: d.did, ...(d.ringSeconds ? { ring: String(d.ringSeconds) } : {}) }, config.sip.routeSecret);
     if (how === 'done') {
       this.dispatchMs.push(performance.now() - t0);
       if (this.dispatchMs.length > 1000) this.dispatchMs.shift();

@@ -50,7 +50,7 @@ export const AgentsResponse = z.strictObject({ agents: z.array(AgentView) });
  * is routed (to an operator, or 404 for a DID that is not ours), never refused as malformed.
  */
 // (any characters: a carrier's raw UTF-8 or an escaped NUL is read by the rule, which only
-// takes digits; none of these values is stored)
+// takes digits; stored only in a queue entry, through the text rule: server/sip/queue-entries.ts)
 const CarrierText = (max: number) => z.string().max(max);
 export const SipRouteQuery = z.strictObject({
   did: CarrierText(64),

@@ -312,6 +312,40 @@ describe('queues per campaign', () => {
     await db().updateTable('campaigns').set({ queue_max_size: 20 }).where('id', '=', f.campaignId).execute();
   });
 
+  it('a queued call its operator lets ring: after the campaign\'s ring timeout the next operator rings and answers (the caller is not dropped); the first is not ready "missed"', async () => {
+    await db().updateTable('campaigns').set({ ring_seconds: 5 }).where('id', '=', f.campaignId).execute();
+    const answersAtOnce = ua.opA.onRequest;
+    // opA's phone rings and is never answered
+    ua.opA.onRequest = (m) => {
+      if (m.method === 'INVITE') ua.opA.reply(m, 180, 'Ringing');
+      else if (m.method === 'CANCEL' || m.method === 'BYE' || m.method === 'OPTIONS') ua.opA.reply(m, 200, 'OK');
+    };
+    try {
+      const c = await queuedCall('+819011110005');
+      await setAll('ready', ['opA']);
+      await until('opA rings', async () => invitesTo('opA').some((m) => hdr(m, 'call-id') === c.callId));
+      const rang = Date.now();
+      await setAll('ready', ['opB']);
+      const res = await c.final;
+      const ms = Date.now() - rang;
+      console.log(`queue: a queued call unanswered by opA reached opB after ${ms} ms (ring timeout 5 s)`);
+      expect(res.status, f.logs()).toBe(200);
+      expect(invitesTo('opB').some((m) => hdr(m, 'call-id') === c.callId)).toBe(true);
+      // the campaign's ring timeout, not tm's default (60 s)
+      expect(ms).toBeGreaterThan(4000);
+      expect(ms).toBeLessThan(15_000);
+      const st = (await db().selectFrom('operator_states').select('state').where('user_id', '=', f.users.opA.id).executeTakeFirstOrThrow()).state as any;
+      const a = typeof st === 'string' ? JSON.parse(st) : st;
+      expect(a).toMatchObject({ agent: 'not_ready', reasonCode: 'missed' });
+      const rows = await db().selectFrom('calls').select(['operator_id', 'status']).where('sip_call_id', '=', c.callId).execute();
+      expect(rows.find((r) => r.operator_id === f.users.opB.id)?.status).toBe('answered');
+      await hangUp(c.callId);
+    } finally {
+      ua.opA.onRequest = answersAtOnce;
+      await db().updateTable('campaigns').set({ ring_seconds: null }).where('id', '=', f.campaignId).execute();
+    }
+  });
+
   it('a caller who hangs up while waiting is an abandoned call: 487, the entry ends, a calls row "abandoned" with its times; nobody rings', async () => {
     const c = await queuedCall('+819011110003');
     const rings = OPS.map((op) => invitesTo(op).length);
