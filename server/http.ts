@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROUTES, type RouteBody, type RouteName, type RouteParams, type RouteQuery, type RouteResponse, type RouteSpec } from '../shared/gateway/api';
 import { appendAudit } from './audit/audit';
-import { AuditedRefusal } from './auth/authority';
+import { AuditedRefusal } from './auth/audited-refusal';
 import { clientAddress } from './auth/net';
 import type { GatewayContext } from './context';
 import { GatewayError } from './errors';

@@ -20,23 +20,11 @@
 //     built-in operator and team_lead roles follow the inclusion rule like any other role.
 import { eventBy, type AuditEvent } from '../audit/audit';
 import { PERMISSIONS, type Permission } from '../../shared/gateway/permissions';
-import type { ErrorCode } from '../../shared/gateway/errors';
-import { GatewayError } from '../errors';
-import { parsePermissions, type Principal } from '../principal';
+import { AuditedRefusal } from './audited-refusal';
+import { parsePermissions, type Principal } from './principal-type';
 import type { Executor } from '../db/schema';
 
-/**
- * A refusal that must leave audit entries although the request's own transaction rolls
- * back. route() (server/http.ts) writes `audits` in a transaction of its own and then answers
- * with the error. The answer is code and message only: the event never reaches the client.
- */
-export class AuditedRefusal extends GatewayError {
-  readonly audits: AuditEvent[];
-  constructor(code: ErrorCode, message: string, audits: AuditEvent | AuditEvent[], extra: Record<string, unknown> = {}) {
-    super(code, message, extra);
-    this.audits = Array.isArray(audits) ? audits : [audits];
-  }
-}
+export { AuditedRefusal } from './audited-refusal';
 
 export interface TargetUser {
   id: string;

@@ -10,7 +10,7 @@ import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route } from '../http';
 import { orgPolicy } from '../policy';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 import { userView } from '../admin/user-views';
 
 async function account(db: Executor, userId: string) {

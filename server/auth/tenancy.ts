@@ -14,8 +14,8 @@
 import type { GatewayError } from '../errors';
 import type { Executor } from '../db/schema';
 import { eventBy, type AuditEvent } from '../audit/audit';
-import type { Principal } from '../principal';
-import { AuditedRefusal } from './authority';
+import type { Principal } from './principal-type';
+import { AuditedRefusal } from './audited-refusal';
 
 /** Tables whose rows belong to one org (each has `id` and `org_id`). */
 export type OrgTable = 'users' | 'devices' | 'device_alerts' | 'roles' | 'teams' | 'campaigns' | 'customers' | 'notes';

@@ -6,7 +6,7 @@ import { jsonColumn } from '../db/json-column';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route, type HandlerInput } from '../http';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 import { ownCallRow } from './queries';
 import { campaignScope, inScope, type CampaignScope } from './scope';
 import { callView, NOT_FOUND, type CallRow } from './views';

@@ -13,9 +13,8 @@
 import { reportBackgroundFailure } from '../background';
 import type { EventBus } from '../bus/event-bus';
 import type { Db } from '../db/schema';
-import type { GatewayContext } from '../context';
-import type { Principal } from '../principal';
-import { buildCard } from './screen-pop';
+import type { Principal } from '../auth/principal-type';
+import { buildCard, type CardHost } from './screen-pop';
 
 /**
  * The longest routing waits for this instance's sockets to get the card, then it answers
@@ -87,7 +86,7 @@ export class CardPushes {
  * (the call row is not theirs, or not ringing any more: re-routed, answered elsewhere, ended).
  * Built from the row routing wrote (its caller, DID and campaign), through buildCard.
  */
-export async function cardOfOffer(ctx: GatewayContext, p: Principal, callId: string) {
+export async function cardOfOffer(ctx: CardHost, p: Principal, callId: string) {
   const row = await offeredRow(ctx.db, p, callId);
   if (!row) return null;
   return buildCard(ctx, p, {

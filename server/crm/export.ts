@@ -8,7 +8,7 @@ import type { GatewayContext } from '../context';
 import { iso } from '../db/rows';
 import { GatewayError } from '../errors';
 import { route } from '../http';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 import { callsInScope, notesInScope } from './queries';
 import { campaignScope, inScope, type CampaignScope } from './scope';
 import { callView, customerViews, noteView } from './views';

@@ -9,7 +9,7 @@ import type { GatewayContext } from '../context';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 import { route, type HandlerInput } from '../http';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 import { callsInScope, notesInScope, notesQuery, scopedCustomer } from './queries';
 import { campaignScope, type CampaignScope } from './scope';
 import { noteView, NOT_FOUND, type CallRow, type NoteRow } from './views';

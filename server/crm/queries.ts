@@ -5,7 +5,7 @@
 // before the same not_found is thrown.
 import { notFound } from '../auth/tenancy';
 import type { Executor } from '../db/schema';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 import { inScope, type CampaignScope } from './scope';
 import { NOT_FOUND, type CampaignRow, type CustomerRow } from './views';
 

@@ -16,12 +16,13 @@ import { registerCampaignRoutes } from './campaigns';
 import { registerCustomerRoutes } from './customers';
 import { registerExportRoutes } from './export';
 import { registerNoteRoutes } from './notes';
-import { registerScreenPopRoutes } from './screen-pop';
+import { buildCard } from './screen-pop';
+import { route } from '../http';
 
 export function registerCrmRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   registerCampaignRoutes(app, ctx);
   registerCustomerRoutes(app, ctx);
-  registerScreenPopRoutes(app, ctx);
+  route(app, ctx, 'screenPop', async ({ principal, body }) => buildCard(ctx, principal, body));
   registerCallRoutes(app, ctx);
   registerNoteRoutes(app, ctx);
   registerExportRoutes(app, ctx);

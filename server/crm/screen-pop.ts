@@ -1,22 +1,30 @@
 // The screen pop: who is calling, in which campaign, the customers with that number, their
-// recent calls and open notes; and the call's record (one per Call-ID and operator).
+// recent calls and open notes; and the call's record (one per Call-ID and operator). The one
+// card builder: the pop route (routes.ts) and the card pushed with the ring (card-push.ts).
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import type { ScreenPopResponse } from '../../shared/gateway/crm';
+import type { z } from 'zod';
+import type { ScreenPopRequest as ScreenPopRequestSchema, ScreenPopResponse } from '../../shared/gateway/crm';
 import { hoursStatus } from '../../shared/rules/business-hours';
 import { callerOf } from '../../shared/rules/numbering';
 import { toE164 } from '../../shared/rules/phone';
-import type { GatewayContext } from '../context';
+import type { Clock } from '../clock';
+import type { GatewayConfig } from '../config';
 import { jsonColumn } from '../db/json-column';
-import type { Executor } from '../db/schema';
-import { route, type HandlerInput } from '../http';
-import type { Principal } from '../principal';
+import type { Db, Executor } from '../db/schema';
+import type { Principal } from '../auth/principal-type';
 import { trunkNumbering } from '../sip/numbering';
 import { callsInScope, campaignInScope, customersByPhoneQuery, notesInScope, ownCallRow } from './queries';
 import { campaignScope, type CampaignScope } from './scope';
 import { callView, campaignHours, customerViews, noteView, type CampaignRow } from './views';
 
-type ScreenPopRequest = HandlerInput<'screenPop'>['body'];
+type ScreenPopRequest = z.output<typeof ScreenPopRequestSchema>;
+
+/** What building a card needs of the gateway (not its whole context: the context holds the card pushes). */
+export interface CardHost {
+  db: Db;
+  config: GatewayConfig;
+  clock: Clock;
+}
 
 /** The other party's number, the DID dialled, and the campaign the call's record names (outbound). */
 interface Parties {
@@ -32,7 +40,7 @@ interface Parties {
  * operator dialled; the gateway recorded it at the dial intent): the party is the number
  * dialled, in the campaign the record found for it.
  */
-async function partiesOf(ctx: GatewayContext, p: Principal, body: ScreenPopRequest): Promise<Parties> {
+async function partiesOf(ctx: CardHost, p: Principal, body: ScreenPopRequest): Promise<Parties> {
   const routed = await ownCallRow(ctx.db, p, body.callId);
   if (routed?.direction === 'outbound') return { caller: routed.dialled_e164, dialled: null, outboundCampaignId: routed.campaign_id };
   const presented = callerOf({ from: body.callerNumber }, trunkNumbering(ctx.config.sip, 'default'));
@@ -84,7 +92,7 @@ async function historyOf(db: Executor, scope: CampaignScope, customerIds: string
  * the operator it routes a call to (server/crm/card-push.ts). One function, so the campaign
  * scope, the block list and the customer-read rules are the same on both paths.
  */
-export async function buildCard(ctx: GatewayContext, principal: Principal, body: ScreenPopRequest): Promise<ScreenPopResponse> {
+export async function buildCard(ctx: CardHost, principal: Principal, body: ScreenPopRequest): Promise<ScreenPopResponse> {
   const { db, clock } = ctx;
   const scope = campaignScope(principal);
   const now = clock.now();
@@ -111,8 +119,4 @@ export async function buildCard(ctx: GatewayContext, principal: Principal, body:
     customers,
     ...history,
   };
-}
-
-export function registerScreenPopRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  route(app, ctx, 'screenPop', async ({ principal, body }) => buildCard(ctx, principal, body));
 }

@@ -17,7 +17,7 @@ export type RangeAsk = { kind: 'none' } | { kind: 'range'; start: number; end: n
  * Several ranges, or another unit, are answered as if no Range was asked (allowed by RFC 9110);
  * a syntactically bad or unsatisfiable one is 416.
  */
-export function parseRange(header: string | undefined, total: number): RangeAsk {
+export function parseByteRange(header: string | undefined, total: number): RangeAsk {
   if (header === undefined) return { kind: 'none' };
   const m = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header.trim());
   if (!m) return header.includes(',') || !/^bytes=/.test(header.trim()) ? { kind: 'none' } : { kind: 'unsatisfiable' };

@@ -10,7 +10,7 @@ import { sql, type Selectable } from 'kysely';
 import type { RecordingGap, RecordingView } from '../../shared/gateway/recordings';
 import type { z } from 'zod';
 import { appendAudit, eventBy } from '../audit/audit';
-import { AuditedRefusal } from '../auth/authority';
+import { AuditedRefusal } from '../auth/audited-refusal';
 import type { Principal } from '../auth/principal-type';
 import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
@@ -22,7 +22,7 @@ import { orgPolicy } from '../policy';
 import { BYTES_PER_SECOND, CHANNELS, SAMPLE_RATE, WAV_HEADER_BYTES } from './audio';
 import { Capabilities } from './capability';
 import { DEFAULT_CHUNK_BYTES, KeyRing, RecordingIntegrityError, RecordingReader, RecordingWriter } from './format';
-import { MAX_WINDOW, msOfWavOffset, parseRange, wavBytes, wavStream } from './playback';
+import { MAX_WINDOW, msOfWavOffset, parseByteRange, wavBytes, wavStream } from './playback';
 import { recordingVisible } from './scope';
 import { ActiveRecording } from './active';
 import { destroyRecording, purgeDue, removePurgedFiles, rewrapAll } from './retention';
@@ -219,7 +219,7 @@ export class RecordingsService {
     const r = await this.visibleRow(this.db, p, id);
     if (!r || r.status !== 'complete' || !r.wrapped_key || !this.keys) throw NOT_FOUND();
     const total = WAV_HEADER_BYTES + num(r.plain_bytes);
-    const ask = parseRange(req.headers.range, total);
+    const ask = parseByteRange(req.headers.range, total);
     reply.header('cache-control', 'no-store');
     if (ask.kind === 'unsatisfiable') {
       reply.header('content-range', `bytes */${total}`);

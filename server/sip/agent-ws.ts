@@ -19,7 +19,7 @@ import { toE164 } from '../../shared/rules/phone';
 import { reportBackgroundFailure } from '../background';
 import type { GatewayContext } from '../context';
 import { campaignScope } from '../crm/scope';
-import type { Principal } from '../principal';
+import type { Principal } from '../auth/principal-type';
 import { customersByPhoneQuery } from '../crm/queries';
 import { cardOfOffer } from '../crm/card-push';
 import type { Transaction } from 'kysely';

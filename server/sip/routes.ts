@@ -6,7 +6,7 @@ import { assertFromKamailio } from '../auth/kamailio-secret';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 import { route } from '../http';
-import { parsePermissions } from '../principal';
+import { parsePermissions } from '../auth/principal-type';
 import { sipUserOf } from './agents';
 import { ephemeralCredentials } from './credentials';
 import { routeInbound } from './routing';

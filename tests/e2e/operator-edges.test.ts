@@ -425,7 +425,7 @@ describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)'
     expect((state.state as { agent: string }).agent).toBe('ready');
   });
 
-  it('no microphone: C cannot become ready (the reason is shown), the gateway offers C no call', async () => {
+  it('no microphone: C cannot become ready (the reason is shown), the gateway offers C no call: the caller waits in the queue', async () => {
     const C = await operator('c', cPort, { gatewayUrl: stack.gatewayUrl, initScript: FAKE_MIC(1300) + NO_MICROPHONE }).catch((e) => {
       throw new Error(`C could not start: ${(e as Error).message}`);
     });
@@ -436,10 +436,22 @@ describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)'
       await sleep(500);
       const state = await stack.gateway.ctx.db.selectFrom('operator_states').select(['state']).where('user_id', '=', users.c.id).executeTakeFirstOrThrow();
       expect((state.state as { microphone: boolean | null }).microphone).toBe(false);
-      // A takes a break: nobody is offerable; the customer is not rung at C
+      // A takes a break: nobody is offerable; the customer waits in the campaign's queue (183,
+      // early media: server/sip/queue.ts) and is not rung at C
       await A.page.getByTestId('agent-break').click();
       await agentIs(A.page, 'break');
       const from = customerCalls();
+      await pstnEvent(from, ev('CALL_PROGRESS'), 15_000);
+      let queued: string[] = [];
+      for (let i = 0; i < 50 && !queued.includes('waiting'); i++) {
+        await sleep(100);
+        queued = (await stack.gateway.ctx.db.selectFrom('call_queue').select('state').where('ended_at', 'is', null).execute()).map((r) => r.state);
+      }
+      expect(queued).toEqual(['waiting']);
+      await sleep(1000);
+      expect(await C.page.getByTestId('ringing').count()).toBe(0);
+      // the customer gives up while waiting (an abandoned call); nobody rang
+      pstn.hangup();
       await pstnEvent(from, ev('CALL_CLOSED'), 15_000);
       expect(await C.page.getByTestId('ringing').count()).toBe(0);
       await setReady(A.page);

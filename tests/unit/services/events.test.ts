@@ -15,7 +15,7 @@ function controllableServices() {
     lock: { onChange: (l: (s: LockState) => void) => (lockListeners.add(l), () => lockListeners.delete(l)) },
     policy: { onChange: (l: (p: EffectivePolicy) => void) => (policyListeners.add(l), () => policyListeners.delete(l)) },
     session: { onChange: () => () => undefined },
-    agent: { onChange: () => () => undefined, onNotice: () => () => undefined, onHangUp: () => () => undefined },
+    agent: { onChange: () => () => undefined, onNotice: () => () => undefined, onHangUp: () => () => undefined, onCard: () => () => undefined },
     supervision: { onEvent: () => () => undefined },
     link: { onStatus: () => () => undefined },
   } as unknown as MainServices;

@@ -17,9 +17,7 @@ import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
 import type { OperatorView } from '../../../../shared/rules/operator-model';
 import { holdsUserData } from '../../app/user-data';
 import { koe } from '../../koe';
-import { logFailure } from '../../log';
 import type { CallInfo } from '../phone/sip-phone';
-import { screenPop } from './crm-service';
 import { useCustomerStore, type PopState } from './store';
 
 /** How long a pushed card waits for its INVITE before it is dropped. */
@@ -35,21 +33,8 @@ interface Pushed {
 /** The pop's answer as the card shows it. */
 export const popStateOf = (r: ScreenPopResponse): PopState => (r.status === 'known' || r.campaign ? { status: 'ready', pop: r } : { status: 'unknown' });
 
-/**
- * The screen pop of a call, as the card shows it. It never fails: the card is a convenience, so
- * a failed pop shows an unknown caller and the call goes on (logged by the error's name only:
- * its text may carry the number).
- */
-export async function popOf(info: CallInfo): Promise<PopState> {
-  try {
-    return popStateOf(await screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId }));
-  } catch (err) {
-    logFailure('the screen pop', err);
-    return { status: 'unknown' };
-  }
-}
-
 export interface CardSources {
+  /** The screen pop of a call (crm-service.ts popOf). */
   pop: (info: CallInfo) => Promise<PopState>;
   /** The gateway's current view (the agent store). */
   view: () => OperatorView | null;

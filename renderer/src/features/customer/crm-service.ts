@@ -7,10 +7,12 @@ import { GatewayCallError } from '../../../../shared/gateway-client';
 import { accessToken, gatewayClient } from '../../gateway';
 import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
-import { useCustomerStore, type NoteItem } from './store';
+import { useCustomerStore, type NoteItem, type PopState } from './store';
 import { holdsUserData } from '../../app/user-data';
 import { RetryQueue } from './retry-queue';
-import { CallCards, popOf } from './call-cards';
+import { CallCards, popStateOf } from './call-cards';
+import { logFailure } from '../../log';
+import type { CallInfo } from '../phone/sip-phone';
 import { useAgentStore } from '../phone/agent-store';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
 import { useAppStore } from '../../app/app-store';
@@ -44,6 +46,20 @@ export async function screenPop(req: PopRequest): Promise<ScreenPopResponse> {
       ...(req.campaignId && uuid.test(req.campaignId) ? { campaignId: req.campaignId } : {}),
     },
   });
+}
+
+/**
+ * The screen pop of a call, as the card shows it. It never fails: the card is a convenience, so
+ * a failed pop shows an unknown caller and the call goes on (logged by the error's name only:
+ * its text may carry the number).
+ */
+export async function popOf(info: CallInfo): Promise<PopState> {
+  try {
+    return popStateOf(await screenPop({ sipCallId: info.sipCallId, callerNumber: info.remote, dialledNumber: info.dialledNumber, campaignId: info.campaignId }));
+  } catch (err) {
+    logFailure('the screen pop', err);
+    return { status: 'unknown' };
+  }
 }
 
 function updateNote(clientNoteId: string, patch: Partial<NoteItem>): void {
