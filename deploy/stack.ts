@@ -352,8 +352,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // Kamailio first (it asks the gateways), then rtpengine, then the gateways
     for (const c of [...children].reverse()) await stopChild(c);
     if (gateway) {
-      await gateway.close().catch(() => {});
-      await gateway.ctx.db.destroy().catch(() => {});
+      // stopping goes on whatever fails, but says what failed
+      await gateway.close().catch((err: unknown) => console.warn(`stack: closing the gateway failed: ${(err as Error).message}`));
+      await gateway.ctx.db.destroy().catch((err: unknown) => console.warn(`stack: closing the gateway's database failed: ${(err as Error).message}`));
     }
     if (!keep) rmSync(runDir, { recursive: true, force: true });
   };

@@ -1,6 +1,7 @@
 // Audio helpers of the recorder and the player: G.711 decoding, stereo interleaving and the
 // WAV header built at playback (the stored plaintext is raw PCM: server/recordings/format.ts).
 
+import { pcm16WavHeader } from '../wav';
 export const SAMPLE_RATE = 8000;
 export const CHANNELS = 2;
 export const BYTES_PER_SAMPLE = 2;
@@ -59,21 +60,7 @@ export function interleave(left: Int16Array, right: Int16Array): Buffer {
 
 /** The 44-byte RIFF/WAVE header of `dataBytes` of the stored stream. */
 export function wavHeader(dataBytes: number): Buffer {
-  const h = Buffer.alloc(WAV_HEADER_BYTES);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); // PCM
-  h.writeUInt16LE(CHANNELS, 22);
-  h.writeUInt32LE(SAMPLE_RATE, 24);
-  h.writeUInt32LE(BYTES_PER_SECOND, 28);
-  h.writeUInt16LE(CHANNELS * BYTES_PER_SAMPLE, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
+  return pcm16WavHeader(dataBytes, CHANNELS, SAMPLE_RATE);
 }
 
 /** Goertzel power of `freq` relative to the signal's power (0..1): the tone detector of the tests. */

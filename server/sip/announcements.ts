@@ -4,6 +4,7 @@
 // upload, validated here, stored in the database, audited). rtpengine reads files, so an org's
 // file is written to the cache directory under its SHA-256 (any gateway instance can write it
 // from the database; the same bytes always land in the same file).
+import { pcm16WavHeader } from '../wav';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,20 +129,7 @@ export function greetingThenMusic(cacheDir: string, greeting: string, music: str
   const musicMs = (m.data.length / 2 / m.rate) * 1000;
   const times = Math.max(1, Math.round(TARGET_LOOP_MS / musicMs));
   const data = Buffer.concat([g.data, ...Array.from({ length: times }, () => m.data)]);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVE', 8);
-  h.write('fmt ', 12);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(g.rate, 24);
-  h.writeUInt32LE(g.rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(data.length, 40);
+  const h = pcm16WavHeader(data.length, 1, g.rate);
   mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, Buffer.concat([h, data]), { mode: 0o644 });
