@@ -26,6 +26,9 @@ import type { CallQueueEntry as Entry } from '../db/schema-queue';
 import { QueueEntries, type QueueHost, type Router } from './queue-entries';
 import { endEntry, findOverflow, queueSettings, recordQueueEnd } from './queue-store';
 
+/** How long a caller waiting for the recording notice is held back at most if the notice never reports its length. */
+const NOTICE_HOLD_BOUND_MS = 60_000;
+
 type InboundRouteQuery = z.input<typeof SipRouteQuery>;
 type RouteDecision = z.output<typeof SipRouteResponse>;
 const SWEEP_MS = 400;
@@ -106,7 +109,13 @@ export class CallQueues extends QueueEntries {
     }
     const now = clock.now();
     await db.updateTable('call_queue')
-      .set({ held_at: now, control: q.control, t_index: q.tindex, t_label: q.tlabel, media_node: node, from_tag: q.fromTag, state: e.end_announcement ? 'ending' : 'waiting' })
+      // a caller who must hear the recording notice first is not dispatched before it has played:
+      // held back from the moment it waits (a bound, in case the notice never starts), then to
+      // the notice's end below (a dispatch pass in between found it "waiting" and skipped the notice)
+      .set({
+        held_at: now, control: q.control, t_index: q.tindex, t_label: q.tlabel, media_node: node, from_tag: q.fromTag, state: e.end_announcement ? 'ending' : 'waiting',
+        ...(!e.end_announcement && e.next_play === 'notice' ? { dispatch_after: new Date(now.getTime() + NOTICE_HOLD_BOUND_MS) } : {}),
+      })
       .where('sip_call_id', '=', q.callId).where('state', '=', 'pending').execute();
     const first = (e.end_announcement ?? e.next_play) as AnnouncementName;
     const played = await this.playNow({ ...e, media_node: node, from_tag: q.fromTag }, first);

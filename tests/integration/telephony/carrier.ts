@@ -212,8 +212,8 @@ export class Carrier {
     setTimeout(again, delay).unref();
   }
 
-  private final(callId: string, cseq: string) {
-    return this.waitFor((m) => m.status !== undefined && m.status >= 200 && hdr(m, 'call-id') === callId && hdr(m, 'cseq') === cseq, 20_000);
+  private final(callId: string, cseq: string, timeoutMs = 20_000) {
+    return this.waitFor((m) => m.status !== undefined && m.status >= 200 && hdr(m, 'call-id') === callId && hdr(m, 'cseq') === cseq, timeoutMs);
   }
 
   /**
@@ -229,6 +229,8 @@ export class Carrier {
     sdp?: string | null;
     extra?: string[];
     ackSdp?: (offer: string) => string;
+    /** How long to wait for the final response (a caller who waits in a queue waits longer). */
+    finalTimeoutMs?: number;
   }): Promise<SipMessage> {
     const callId = o.callId ?? `${rnd(8)}@carrier`;
     const fromTag = rnd(4);
@@ -239,7 +241,7 @@ export class Carrier {
     const body = o.sdp === undefined ? carrierSdp(this.rtpPort) : (o.sdp ?? '');
     const branch = this.request('INVITE', ruri, { callId, from, to, cseq: 1, ...(o.extra ? { extra: o.extra } : {}), body });
     this.inviting.set(callId, { ruri, from, to, branch });
-    const res = await this.final(callId, '1 INVITE').finally(() => this.inviting.delete(callId));
+    const res = await this.final(callId, '1 INVITE', o.finalTimeoutMs).finally(() => this.inviting.delete(callId));
     if (res.status! >= 300) {
       this.request('ACK', ruri, { callId, from, to: hdr(res, 'to')!, cseq: 1, branch });
       return res;

@@ -46,12 +46,15 @@ describe('queues across gateway instances', () => {
   it('callers held on node 1 wait through a SIGKILLed gateway; the other instance connects them in order', async () => {
     expect((await agent.op({ kind: 'setAvailability', state: 'not_ready', reason: '待機' })).type).toBe('operatorState');
     const calls = [`${randomUUID()}@carrier`, `${randomUUID()}@carrier`];
-    const finals = calls.map((callId, i) => {
-      const p = carrier.invite({ did: f.did, from: `+81901111300${i}`, callId });
+    // one after the other (the first is held before the second is sent), so "the longest
+    // waiting" is calls[0]; the second waits through the first call and its wrap-up
+    const finals: Promise<SipMessage>[] = [];
+    for (const [i, callId] of calls.entries()) {
+      const p = carrier.invite({ did: f.did, from: `+81901111300${i}`, callId, finalTimeoutMs: 60_000 });
       p.catch(() => undefined);
-      return p;
-    });
-    for (const callId of calls) await carrier.waitFor(provisional(callId, 183), 10_000);
+      finals.push(p);
+      await carrier.waitFor(provisional(callId, 183), 10_000);
+    }
     const db = f.stack.gateway.ctx.db;
     const held = await db.selectFrom('call_queue').select(['sip_call_id', 'control', 'media_node', 'state']).where('sip_call_id', 'in', calls).execute();
     expect(held.map((r) => r.control)).toEqual([expect.stringMatching(/^127\.0\.0\.2:\d+$/), expect.stringMatching(/^127\.0\.0\.2:\d+$/)]);
