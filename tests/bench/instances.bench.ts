@@ -231,17 +231,7 @@ async function run(backend: Backend, instances: 1 | 2, log: (l: string) => void)
     };
 
     // ---- routing: GET /sip/route, ROUTE_CONCURRENCY in flight, round-robin over the instances
-    const campaignId = crypto.randomUUID();
-    const did = `+81312${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
-    const now = h.clock.now();
-    await h.db
-      .insertInto('campaigns')
-      .values({
-        id: campaignId, org_id: h.orgId, name: 'bench', time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify({}), closed_dates: '[]',
-        dispositions: JSON.stringify(['解決']), blocked_numbers: '[]', created_at: now, updated_at: now,
-      })
-      .execute();
-    await h.db.insertInto('campaign_dids').values({ org_id: h.orgId, e164: did, campaign_id: campaignId }).execute();
+    const { campaignId, did } = await h.campaignWithDid('bench');
     for (let i = 0; i < ops.length; i += 500) {
       await h.db.insertInto('campaign_assignments').values(ops.slice(i, i + 500).map((u) => ({ user_id: u.id, campaign_id: campaignId, org_id: h.orgId }))).execute();
     }

@@ -1,6 +1,6 @@
 // Runs gateway suites on both backends: PGlite in memory and PostgreSQL in a fresh database
 // per suite (created on the server named by KOE_TEST_DATABASE_URL, dropped afterwards).
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { deviceSignatureMessage, type DeviceSignaturePurpose } from '../../../shared/gateway/device-message';
 import type { OrgPolicyPatch } from '../../../shared/gateway/policy';
 import { ManualClock } from '../../../server/clock';
@@ -93,6 +93,22 @@ export class Harness {
   }
 
   /** A fresh user in the org (shared precomputed hash of PASSWORD: no argon2 cost per user). */
+  /** A campaign of the org (Tokyo, no hours, one disposition) with a random DID of its own. */
+  async campaignWithDid(name: string): Promise<{ campaignId: string; did: string }> {
+    const campaignId = randomUUID();
+    const did = `+81312${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+    const now = this.clock.now();
+    await this.db
+      .insertInto('campaigns')
+      .values({
+        id: campaignId, org_id: this.orgId, name, time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify({}), closed_dates: '[]',
+        dispositions: JSON.stringify(['解決']), blocked_numbers: '[]', created_at: now, updated_at: now,
+      })
+      .execute();
+    await this.db.insertInto('campaign_dids').values({ org_id: this.orgId, e164: did, campaign_id: campaignId }).execute();
+    return { campaignId, did };
+  }
+
   async newUser(role: string, prefix = role): Promise<TestUser> {
     const username = `${prefix.replace(/_/g, '-')}-${++this.seq}-${randomBytes(3).toString('hex')}`;
     const id = await createUser(this.gw.ctx, {

@@ -74,17 +74,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     h.gw.ctx.agents.close(); // the tests drive the sweeper and the watchdog with the injected clock
     base = (await h.gw.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
     await h.patchPolicy({ agents: { wrapUpSeconds: 60, ringSeconds: 30, clientGraceSeconds: 20 } });
-    campaignId = randomUUID();
-    did = `+81312${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
-    const now = h.clock.now();
-    await h.db
-      .insertInto('campaigns')
-      .values({
-        id: campaignId, org_id: h.orgId, name: '窓口', time_zone: 'Asia/Tokyo', weekly_hours: JSON.stringify({}), closed_dates: '[]',
-        dispositions: JSON.stringify(['解決']), blocked_numbers: '[]', created_at: now, updated_at: now,
-      })
-      .execute();
-    await h.db.insertInto('campaign_dids').values({ org_id: h.orgId, e164: did, campaign_id: campaignId }).execute();
+    ({ campaignId, did } = await h.campaignWithDid('窓口'));
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));

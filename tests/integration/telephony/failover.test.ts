@@ -23,6 +23,7 @@ import { GatewaySocket } from '../../support/ws-waiter';
 import { Carrier, sdpAudioTarget } from './carrier';
 import { telephonyFixture, AgentWs, PASSWORD, type TelephonyFixture } from './fixture';
 import { hdr, rtpSdp, SipWsClient } from './sip-ws';
+import { pollUntil } from '../../support/poll';
 
 const rnd = (n = 6) => randomBytes(n).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,15 +128,8 @@ function logs(): string {
   return f.stack.nodes.map((n) => `--- kamailio ${n.index}\n${logTail(n.logs.kamailio, 30)}`).join('\n') + (g1 ? `\n--- gateway 1\n${logTail(g1, 20)}` : '');
 }
 
-/** Polls until `probe` is true (a condition to wait for, not a timed assertion). */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 5000, everyMs = 20): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await probe().catch(() => false)) return;
-    await sleep(everyMs);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms\n${logs()}`);
-}
+/** Polls until `probe` is true (tests/support/poll.ts), with the stack's log tails on timeout. */
+const until = (what: string, probe: () => Promise<boolean>, timeoutMs = 5000, everyMs = 20) => pollUntil(what, probe, { timeoutMs, everyMs, context: logs });
 
 /** The stack of a describe block: two gateways on PostgreSQL, or (`pglite`) one gateway on PGlite. */
 async function setUp(kind: 'postgres' | 'pglite', o: { processes?: boolean; wrapUpSeconds?: number } = {}): Promise<void> {

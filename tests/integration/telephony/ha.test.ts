@@ -13,10 +13,10 @@ import { NgClient, NgError } from '../../../server/supervision/ng';
 import { createScratchDatabase } from '../../support/pg-database';
 import { telephonyFixture, type AgentWs, type TelephonyFixture } from './fixture';
 import { hdr, hdrs, parseSip, rtpSdp, SipWsClient, type SipMessage } from './sip-ws';
+import { pollUntil } from '../../support/poll';
 
 const rnd = (n = 6) => randomBytes(n).toString('hex');
 const CALLER = '+819012340000';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The trusted trunk as raw SIP over UDP: sends to whichever Kamailio node it is told. */
 class Trunk {
@@ -87,15 +87,8 @@ function logs(): string {
   return f.stack.nodes.map((n) => `--- kamailio ${n.index}\n${logTail(n.logs.kamailio, 40)}`).join('\n') + `\n--- gateway 1\n${f.stack.gateways[1]?.log ? logTail(f.stack.gateways[1].log, 15) : ''}`;
 }
 
-/** Polls until `probe` is true (a condition to wait for, not a timed assertion). */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 5000, everyMs = 20): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await probe().catch(() => false)) return;
-    await sleep(everyMs);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms\n${logs()}`);
-}
+/** Polls until `probe` is true (tests/support/poll.ts), with the stack's log tails on timeout. */
+const until = (what: string, probe: () => Promise<boolean>, timeoutMs = 5000, everyMs = 20) => pollUntil(what, probe, { timeoutMs, everyMs, context: logs });
 
 beforeAll(async () => {
   const base = process.env.KOE_TEST_DATABASE_URL;
