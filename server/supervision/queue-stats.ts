@@ -7,15 +7,15 @@
 //   state today (operator_transitions, the model's history).
 // A call is counted once per SIP Call-ID, whatever the number of operators it rang (a re-routed
 // call has a row per operator); its wait runs from its first ring to its answer.
-// "Today" is the campaign's IANA zone for a campaign, the org's (DEFAULT_ZONE) for operators.
+// "Today" is the campaign's IANA zone for a campaign, the org's (policy `timeZone`) for operators.
 // Waiting: waitingByCampaign() below: calls rows still ringing and the callers waiting in the
 // campaigns' queues (call_queue, server/sip/queue*.ts).
 import { sql } from 'kysely';
 import type { AgentStateName } from '../../shared/rules/operator-model';
 import type { CampaignStats, OperatorStats, QueueStats } from '../../shared/gateway/queue-stats';
 import type { Db } from '../db/schema';
+import { orgPolicy } from '../policy';
 
-export const DEFAULT_ZONE = 'Asia/Tokyo';
 
 /** The instant the day of `now` began in `zone` (a zone whose offset changes within the day: the offset at `now`). */
 export function startOfDay(now: Date, zone: string): Date {
@@ -76,7 +76,7 @@ const secondsBetween = (a: Date, b: Date) => Math.max(0, (b.getTime() - a.getTim
 /** The org's statistics now (every campaign, every operator with history today); the board filters them per lead. */
 export async function queueStats(db: Db, orgId: string, now: Date): Promise<QueueStats> {
   const campaigns = await db.selectFrom('campaigns').select(['id', 'name', 'time_zone', 'service_level_seconds']).where('org_id', '=', orgId).orderBy('name').execute();
-  const orgDay = startOfDay(now, DEFAULT_ZONE);
+  const orgDay = startOfDay(now, (await orgPolicy(db, orgId)).timeZone);
   // the earliest "today" of any zone (a day is at most 26 h behind now)
   const since = new Date(Math.min(orgDay.getTime(), ...campaigns.map((c) => startOfDay(now, c.time_zone).getTime())));
   const rows = await db

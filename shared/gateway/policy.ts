@@ -2,9 +2,11 @@
 import { z } from 'zod';
 import { DEFAULT_PASSWORD_POLICY } from '../rules/password-policy';
 import { userText } from '../rules/text';
+import { isTimeZone } from '../rules/business-hours';
 import { Cidr } from './cidr';
 
 const RoleKey = z.string().regex(/^[a-z][a-z0-9_]{1,39}$/);
+const OrgTimeZone = z.string().max(64).refine(isTimeZone, 'unknown IANA time zone');
 
 export const PasswordPolicySchema = z.strictObject({
   minLength: z.number().int().min(8).max(128).default(DEFAULT_PASSWORD_POLICY.minLength),
@@ -83,6 +85,8 @@ export const OrgPolicySchema = z.strictObject({
   supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
   announcements: AnnouncementPolicySchema.default(AnnouncementPolicySchema.parse({})),
   recordings: RecordingsPolicySchema.default(RecordingsPolicySchema.parse({})),
+  /** The org's IANA zone: "today" for operators' figures on the board (campaigns have their own zone). */
+  timeZone: OrgTimeZone.default('Asia/Tokyo'),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
   totpRequiredRoles: z.array(RoleKey).default(['admin']),
   /** Roles whose sign-ins are bound to one enrolled Ed25519 device key. */
@@ -109,6 +113,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   supervision: SupervisionPolicySchema.partial().optional(),
   announcements: AnnouncementPolicySchema.partial().optional(),
   recordings: RecordingsPolicySchema.partial().optional(),
+  timeZone: OrgTimeZone.optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),
   ipAllowlist: z

@@ -208,5 +208,16 @@ describe.each(BACKENDS)('queue statistics after a scripted mix of calls on %s', 
     expect((await h.req('PATCH', `/campaigns/${campaignId}`, { token: admin, body: { serviceLevelSeconds: 0 } })).status).toBe(400);
     const after = (await queueStats(h.db, h.orgId, h.clock.now())).campaigns.find((x) => x.campaignId === campaignId)!;
     expect(after).toMatchObject({ targetSeconds: 40, serviceLevel: 3 / 4 });
+
+    // operators' "today" is the org's zone (policy timeZone, Asia/Tokyo by default): changed to
+    // Los Angeles through the policy API, o1's states add up to the time since midnight there
+    expect((await h.req('PATCH', '/admin/policy', { token: admin, body: { timeZone: 'Mars/Olympus' } })).status).toBe(400);
+    const zoned = await h.req('PATCH', '/admin/policy', { token: admin, body: { timeZone: 'America/Los_Angeles' } });
+    expect(zoned.status, JSON.stringify(zoned.body)).toBe(200);
+    const la = (await queueStats(h.db, h.orgId, h.clock.now())).operators.find((x) => x.userId === o1.u.id)!;
+    const laDay = startOfDay(h.clock.now(), 'America/Los_Angeles').getTime();
+    expect(laDay).not.toBe(startOfDay(h.clock.now(), 'Asia/Tokyo').getTime());
+    const laTotal = Object.values(la.stateSeconds).reduce((x, y) => x + (y ?? 0), 0);
+    expect(laTotal).toBeCloseTo((h.clock.now().getTime() - laDay) / 1000, 3);
   });
 });
