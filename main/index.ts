@@ -10,6 +10,7 @@ import { createDispatcher } from './ipc/dispatcher';
 import { consoleLogger } from './log';
 import { loadManagedPolicy } from './managed-policy';
 import { contentSecurityPolicy } from './security/csp';
+import { disableDiskCache, secureMediaSession } from './security/media-session';
 import { navigationAllowed, windowOpenDecision } from './security/navigation';
 import { permissionCheck, permissionDecision } from './security/permissions';
 import { windowOptions } from './security/window';
@@ -26,6 +27,8 @@ protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
 ]);
 app.enableSandbox();
+// no HTTP disk cache in any session (recordings are streamed, never stored): before ready
+disableDiskCache(app.commandLine);
 
 async function main(): Promise<void> {
   const managed = await loadManagedPolicy(process.platform, process.env);
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
   });
 
   const ses = session.defaultSession;
+  await secureMediaSession(ses, log);
   ses.setPermissionRequestHandler((_wc, permission, callback, details) =>
     callback(
       permissionDecision(APP_ORIGIN, {

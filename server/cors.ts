@@ -8,7 +8,9 @@
 import type { FastifyInstance } from 'fastify';
 
 const METHODS = 'GET, POST, PATCH, PUT, DELETE';
-const HEADERS = 'authorization, content-type';
+// range: the recordings player asks for byte ranges of a stream (server/recordings); it reads content-range back
+const HEADERS = 'authorization, content-type, range';
+const EXPOSED = 'content-range';
 
 export function registerCors(app: FastifyInstance, origins: readonly string[]): void {
   const allowed = new Set(origins);
@@ -18,6 +20,7 @@ export function registerCors(app: FastifyInstance, origins: readonly string[]): 
     reply.header('vary', 'Origin');
     if (!allowed.has(origin)) return;
     reply.header('access-control-allow-origin', origin);
+    reply.header('access-control-expose-headers', EXPOSED);
   });
   app.route({
     method: 'OPTIONS',

@@ -323,6 +323,15 @@ export class Recorder {
     return { callId, paused: s.active.paused, recording: true };
   }
 
+  /** Whether the caller's own live call is recorded here, and paused (read-only; another's call or none is "no such call"). */
+  async liveState(p: Principal, callId: string): Promise<{ callId: string; paused: boolean; recording: boolean }> {
+    const s = this.sessions.get(`${p.userId} ${callId}`);
+    if (s) return { callId, paused: s.active.paused, recording: true };
+    const own = await this.db.selectFrom('calls').select('id').where('org_id', '=', p.orgId).where('operator_id', '=', p.userId).where('sip_call_id', '=', callId).where('status', '=', 'answered').executeTakeFirst();
+    if (!own) throw new GatewayError('not_found', 'no such call');
+    return { callId, paused: false, recording: false };
+  }
+
   /** A recording started on request (campaign mode on_demand or all) of the caller's own answered call. */
   async recordOnDemand(p: Principal, callId: string): Promise<boolean> {
     const own = await this.db.selectFrom('calls').select('id').where('org_id', '=', p.orgId).where('operator_id', '=', p.userId).where('sip_call_id', '=', callId).where('status', '=', 'answered').executeTakeFirst();

@@ -23,4 +23,9 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
     if (!ctx.recorder) throw new GatewayError('not_found', 'recording is not configured on this gateway');
     return ctx.recorder.secureCapture(principal, body.callId, body.paused);
   });
+  route(app, ctx, 'liveRecording', async ({ principal, query }) => {
+    if (!ctx.recorder) throw new GatewayError('not_found', 'recording is not configured on this gateway');
+    return ctx.recorder.liveState(principal, query.callId);
+  });
+  route(app, ctx, 'recentRecordings', async ({ principal, query }) => ({ recordings: await rec.recent(principal, query.limit) }));
 }

@@ -182,6 +182,23 @@ export class RecordingsService {
     return rows.map((r) => this.view(r));
   }
 
+  /** The most recent recordings in the caller's scope (the same predicate as list and play). */
+  async recent(p: Principal, limit: number): Promise<RecordingView[]> {
+    const policy = await orgPolicy(this.db, p.orgId);
+    const rows = await this.db
+      .selectFrom('recordings as r')
+      .innerJoin('calls as c', 'c.id', 'r.call_id')
+      .selectAll('r')
+      .select(sql<boolean>`c.legal_hold`.as('legal_hold'))
+      .where('r.org_id', '=', p.orgId)
+      .where('r.status', '<>', 'purged')
+      .where(recordingVisible(p, policy))
+      .orderBy('r.started_at', 'desc')
+      .limit(Math.min(50, Math.max(1, limit)))
+      .execute();
+    return rows.map((r) => this.view(r));
+  }
+
   /** A capability to stream one recording, bound to this user, device, session; the playback is audited (who, which call, from where). */
   async grant(p: Principal, id: string) {
     const now = this.clock.now();

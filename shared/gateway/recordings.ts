@@ -63,6 +63,9 @@ export const DeletionReceipt = z.strictObject({ recordingId: Id, purgedAt: Iso, 
 
 export const SecureCaptureRequest = z.strictObject({ callId: SipCallId, paused: z.boolean() });
 export const SecureCaptureResponse = z.strictObject({ callId: z.string(), paused: z.boolean(), recording: z.boolean() });
+/** Whether the caller's own live call is being recorded here and is paused (the app shows "secure capture" only while recorded). */
+export const LiveRecordingQuery = z.strictObject({ callId: SipCallId });
+export const RecentRecordingsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(50).default(20) });
 
 export const RECORDING_ROUTES = {
   recordingSettings: {
@@ -96,5 +99,13 @@ export const RECORDING_ROUTES = {
   secureCapture: {
     method: 'POST', path: '/recordings/secure-capture', summary: 'Pause (card details) or resume the recording of the caller\'s own live call; the gap is kept in the metadata', auth: 'calls:handle',
     body: SecureCaptureRequest, response: SecureCaptureResponse,
+  },
+  liveRecording: {
+    method: 'GET', path: '/recordings/live', summary: 'Whether the caller\'s own live call is being recorded (and paused for secure capture)', auth: 'calls:handle',
+    query: LiveRecordingQuery, response: SecureCaptureResponse,
+  },
+  recentRecordings: {
+    method: 'GET', path: '/recordings/recent', summary: 'The most recent recordings in the caller\'s scope (a lead: the teams\' operators\' calls)', auth: 'recordings:play',
+    query: RecentRecordingsQuery, response: RecordingsResponse,
   },
 } as const satisfies Record<string, RouteSpec>;

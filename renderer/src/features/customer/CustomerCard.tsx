@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useAgentStore } from '../phone/agent-store';
 import { useCustomerStore } from './store';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
+import { CustomerCallHistory } from '../recordings/RecordingLists';
 
 /**
  * The call the customer views are about: the live customer call (inbound or outbound, not a
@@ -92,13 +93,8 @@ export function CustomerCard() {
       {recentCalls.length > 0 && (
         <>
           <h3>{t('customer.recentCalls')}</h3>
-          <ul data-testid="customer-calls">
-            {recentCalls.slice(0, 5).map((c) => (
-              <li key={c.id}>
-                {new Date(c.ringingAt).toLocaleString()} {c.disposition ?? ''}
-              </li>
-            ))}
-          </ul>
+          {/* a play button on each call with a recording (recordings:play only): features/recordings */}
+          <CustomerCallHistory customerId={customers.length === 1 ? customers[0]!.id : null} calls={recentCalls} />
         </>
       )}
       {openNotes.length > 0 && (

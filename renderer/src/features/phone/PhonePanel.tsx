@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
 import { formatDuration } from '../../app/clock';
 import { useTelephony } from './Telephony';
+import { SecureCaptureControl } from '../recordings/SecureCapture';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
@@ -72,6 +73,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
         <button type="button" className="danger" data-testid="hangup" onClick={() => void phoneActions.hangup(call.id)}>
           {t('phone.hangup')}
         </button>
+        {!call.consultFor && <SecureCaptureControl sipCallId={call.sipCallId} established={established} />}
       </div>
       {keypad && established && (
         <div className="keypad" data-testid="keypad" role="group" aria-label={t('phone.keypad')}>

@@ -4,6 +4,7 @@ import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
 import { QueueStatsPanel } from './QueueStatsPanel';
+import { RecentRecordings } from '../recordings/RecordingLists';
 
 const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
@@ -58,6 +59,7 @@ export function LeadBoard() {
           ))}
         </tbody>
       </table>
+      <RecentRecordings names={new Map(board.operators.map((o) => [o.userId, o.displayName]))} />
       {board.stats && <QueueStatsPanel stats={board.stats} names={new Map(board.operators.map((o) => [o.userId, o.displayName]))} />}
       {lead && (
         <div className="supervision" data-testid="supervision-panel" data-status={lead.status} data-mode={lead.mode} data-operator-connected={lead.operatorConnected ? 'true' : 'false'}>
