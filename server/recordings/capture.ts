@@ -17,6 +17,7 @@ import { GatewayError } from '../errors';
 import type { AgentRegistry } from '../sip/agents';
 import type { AgentChange } from '../sip/agent-types';
 import type { NgClient } from '../supervision/ng';
+import { queryLegs, type CallParties } from '../supervision/parties';
 import { decodeG711, interleave, SAMPLE_RATE } from './audio';
 import type { ActiveRecording, RecordingsService } from './service';
 
@@ -237,17 +238,9 @@ export class Recorder {
     }
   }
 
-  /** The customer's and the operator's from-tags (rtpengine `query`): the operator's leg is the WebRTC one (UDP/TLS/RTP/SAVPF). */
-  private async partyTags(ng: NgClient, callId: string): Promise<{ customer: string; operator: string } | null> {
-    const q = await ng.command('query', { 'call-id': callId });
-    const tags = q.tags && typeof q.tags === 'object' ? (q.tags as Record<string, { medias?: { protocol?: unknown }[]; subscriptions?: { type?: unknown }[] }>) : {};
-    const parties = Object.entries(tags).filter(([tag, t]) => !tag.startsWith('lead-') && Array.isArray(t?.subscriptions) && t.subscriptions.some((x) => x?.type === 'offer/answer'));
-    if (parties.length !== 2) return null;
-    const webrtc = (t: { medias?: { protocol?: unknown }[] }) => (t.medias ?? []).some((m) => typeof m?.protocol === 'string' && m.protocol.includes('SAVPF'));
-    const op = parties.filter(([, t]) => webrtc(t));
-    const cust = parties.filter(([, t]) => !webrtc(t));
-    if (op.length === 1 && cust.length === 1) return { customer: cust[0]![0], operator: op[0]![0] };
-    return null;
+  /** The customer's and the operator's from-tags, whichever direction the call was placed (../supervision/parties.ts). */
+  private async partyTags(ng: NgClient, callId: string): Promise<CallParties | null> {
+    return (await queryLegs(ng, callId))?.parties ?? null;
   }
 
   private bind(): Promise<Socket> {

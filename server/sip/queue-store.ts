@@ -57,15 +57,19 @@ export async function endEntry(db: Executor, callId: string, from: QueueEntrySta
 /**
  * The calls row of a call that left the queue without reaching an operator: `abandoned` (the
  * caller hung up while waiting), or `ended` with the queue's reason (queue full, maximum wait,
- * closed while waiting). None when an operator row exists (the call was offered: the operator
- * model records that end). Under the call's advisory lock, like the offer (ended-calls.ts).
+ * closed while waiting). None while an operator's offer of it is live (the operator model
+ * records that end). Under the call's advisory lock, like the offer (ended-calls.ts).
  */
 export async function recordQueueEnd(db: Executor, ended: { before: Entry; after: Entry }): Promise<void> {
   const { before, after } = ended;
   const run = async (tx: Executor) => {
     await sql`select pg_advisory_xact_lock(hashtext(${after.sip_call_id}))`.execute(tx);
-    const offered = await tx.selectFrom('calls').select('id').where('sip_call_id', '=', after.sip_call_id).where('org_id', '=', after.org_id).executeTakeFirst();
+    // an offer still live: the operator model records its end. Offers that ended before (a
+    // re-routed caller whose operators let it ring, back in the queue) do not: this row does.
+    const offered = await tx.selectFrom('calls').select('id').where('sip_call_id', '=', after.sip_call_id).where('org_id', '=', after.org_id).where('ended_at', 'is', null).executeTakeFirst();
     if (offered) return;
+    // written once (a second ender finds it)
+    if (await tx.selectFrom('calls').select('id').where('sip_call_id', '=', after.sip_call_id).where('org_id', '=', after.org_id).where('operator_id', 'is', null).executeTakeFirst()) return;
     const abandoned = after.state === 'abandoned' && before.state !== 'ending';
     const at = after.ended_at ?? new Date();
     await tx.insertInto('calls').values({

@@ -3,12 +3,14 @@
 //  - admission (the first query of a call): the campaign's block list and hours decide, by the
 //    pure rule shared/rules/route-policy.ts, whether the call is offered at all. A blocked caller
 //    is audited (`call.blocked`: the call, the DID and the policy, never the caller's number:
-//    the audit holds no more customer data than the offers' audit does) and refused with the
-//    campaign's policy; a closed campaign answers `closed`. No operator's model is touched.
+//    the audit holds no more customer data than the offers' audit does), recorded as a calls
+//    row (end cause "blocked"), both once per call, and refused with the campaign's policy; a closed campaign answers `closed`. No operator's model is touched.
 //  - a failed offer (a re-route: Kamailio's failure_route asks again with the operator whose
 //    branch failed and the status): that offer ends in the operator's model with the cause the
 //    status means (408 ring timeout -> no_answer -> not ready "missed"; 603 -> "declined";
 //    486 -> "busy"), audited and pushed like every step of the model.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { appendAudit } from '../audit/audit';
 import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
@@ -36,13 +38,34 @@ export async function admitCall(
     call.caller,
     ctx.clock.now(),
   );
-  if (decision.outcome === 'blocked') {
-    await appendAudit(ctx.db, ctx.clock, {
-      orgId: campaign.org_id, actor: null, action: 'call.blocked', target: { type: 'campaign', id: campaign.id },
-      detail: { callId: call.callId, did: call.did, policy: decision.policy },
-    });
-  }
+  if (decision.outcome === 'blocked') await recordBlocked(ctx, campaign, call, decision.policy);
   return decision;
+}
+
+/**
+ * A blocked call is recorded once, however often Kamailio asks (its failover asks the next
+ * gateway when the first answered late): under the call's advisory lock (as the offer and the
+ * queue's end, server/sip/ended-calls.ts), the first asker writes the calls row (no operator,
+ * status ended, end cause "blocked", blocked) and the `call.blocked` audit in one transaction;
+ * a repeat finds the row and writes neither. The audit names the call, the DID and the policy,
+ * never the caller's number (the calls row, CRM data under the org's retention, holds it).
+ */
+async function recordBlocked(ctx: GatewayContext, campaign: PolicyCampaign, call: { callId: string; did: string; caller: string | null }, policy: string): Promise<void> {
+  await ctx.db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${call.callId}))`.execute(tx);
+    const seen = await tx.selectFrom('calls').select('id').where('org_id', '=', campaign.org_id).where('sip_call_id', '=', call.callId).where('end_cause', '=', 'blocked').executeTakeFirst();
+    if (seen) return;
+    const now = ctx.clock.now();
+    await tx.insertInto('calls').values({
+      id: randomUUID(), org_id: campaign.org_id, sip_call_id: call.callId, operator_id: null, campaign_id: campaign.id, customer_id: null,
+      caller_e164: call.caller, dialled_e164: call.did, blocked: true, status: 'ended', ringing_at: now, answered_at: null, ended_at: now,
+      disposition: null, wrap_up_seconds: null, created_at: now, updated_at: now, end_cause: 'blocked',
+    }).execute();
+    await appendAudit(tx, ctx.clock, {
+      orgId: campaign.org_id, actor: null, action: 'call.blocked', target: { type: 'campaign', id: campaign.id },
+      detail: { callId: call.callId, did: call.did, policy },
+    });
+  });
 }
 
 /** The model's cause for a failed branch's final status (Kamailio's 408 is the ring timer). */

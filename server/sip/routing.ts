@@ -5,7 +5,8 @@
 // Before any operator: the campaign's routing policy (server/sip/route-policy.ts: block list,
 // hours) on the first query; on a re-route (Kamailio's failure_route: `failed` + `status`), the
 // failed offer ends in that operator's model and the call goes to the next operator, never to
-// one it was already offered to. Each offer rings for the campaign's ring timeout, sent back to
+// one it was already offered to; with nobody left, back to the campaign's queue (keeping its
+// first wait). Each offer rings for the campaign's ring timeout, sent back to
 // Kamailio (its branch timer) and given to the model (its ring deadline): one value.
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -120,9 +121,14 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
     if (err instanceof CallAlreadyEnded) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
     throw err;
   }
-  // nobody offerable: the caller waits in the campaign's queue (server/sip/queue.ts)
-  // (a re-route with nobody left, or a queued call's dispatch that lost its operator: no_ready_agent)
-  if (!chosen) return opts.fromQueue || failed !== '' ? { target: null, campaignId, did: q.did, reason: 'no_ready_agent' } : enqueue(false);
+  // nobody offerable: the caller waits in the campaign's queue (server/sip/queue.ts). A re-route
+  // with nobody left waits there too, from when it first waited (its operator let it ring or
+  // refused: the caller is not dropped); only a queued call's dispatch is answered no_ready_agent
+  // (its entry stays waiting).
+  if (!chosen) {
+    if (opts.fromQueue) return { target: null, campaignId, did: q.did, reason: 'no_ready_agent' };
+    return failed === '' ? enqueue(false) : ctx.queues.enqueue({ ...held, query: { ...held.query, failed: '', status: '' }, notice: false, rerouted: true });
+  }
   ctx.supervision.touch(chosen.userId); // the board: the call row exists now
   // the card with the ring: to the operator's client before Kamailio sends the INVITE (bounded wait)
   await ctx.cards.offered(chosen.userId, q.callId);

@@ -93,7 +93,8 @@ export async function queueStats(db: Db, orgId: string, now: Date): Promise<Queu
     const calls = new Map<string, { first: Date; answeredAt: Date | null; allEnded: boolean; abandoned: boolean }>();
     const handles: number[] = [];
     for (const r of rows) {
-      if (r.campaign_id !== c.id || r.direction !== 'inbound') continue;
+      // a blocked caller was refused at the door (server/sip/route-policy.ts): never offered
+      if (r.campaign_id !== c.id || r.direction !== 'inbound' || r.end_cause === 'blocked') continue;
       const ended = r.ended_at !== null || r.status === 'ended' || r.status === 'wrapped_up';
       // a call that waited in the queue counts from when it began to wait (service level)
       const first = r.queued_at && r.queued_at < r.ringing_at ? r.queued_at : r.ringing_at;

@@ -7,7 +7,8 @@ import type { Db } from '../db/schema';
 import { GatewayError } from '../errors';
 import { actorOf, type Principal } from '../auth/principal-type';
 import type { Board } from './board';
-import { NgError, type NgClient } from './ng';
+import type { NgClient } from './ng';
+import { queryLegs } from './parties';
 import { Sdp, type SupervisionMode } from '../../shared/gateway/supervision';
 
 type AuditAction = 'supervision.started' | 'supervision.mode' | 'supervision.stopped' | 'supervision.refused';
@@ -50,21 +51,13 @@ export class SupervisionRules {
     return (await this.board.visibleOperators(p, operatorId)).length === 1;
   }
 
-  /** The call's dialogue tags per rtpengine `query` (offer/answer pairs), or null when that rtpengine knows no live call. */
+  /**
+   * The call's dialogue tags per rtpengine `query` (offer/answer pairs), customer first whichever
+   * direction the call was placed (./parties.ts), or null when that rtpengine knows no live call.
+   */
   async dialogueTags(address: string, callId: string): Promise<string[] | null> {
-    let q: Record<string, unknown>;
-    try {
-      q = await this.engine(address).command('query', { 'call-id': callId });
-    } catch (e) {
-      if (e instanceof NgError && /unknown call/i.test(e.message)) return null;
-      throw e;
-    }
-    const tags = q.tags && typeof q.tags === 'object' ? (q.tags as Record<string, { subscriptions?: unknown }>) : {};
-    const out = Object.entries(tags)
-      .filter(([, t]) => Array.isArray(t?.subscriptions) && t.subscriptions.some((s: { type?: unknown }) => s?.type === 'offer/answer'))
-      .map(([tag]) => tag)
-      .filter((t) => !t.startsWith('lead-'));
-    return out.length >= 2 ? out.sort() : null;
+    const legs = await queryLegs(this.engine(address), callId);
+    return legs && legs.tags.length >= 2 ? legs.tags : null;
   }
 
   async rtpSdp(answer: Record<string, unknown>, what: string): Promise<string> {

@@ -25,10 +25,10 @@ import type { AgentRegistry } from '../sip/agents';
 import { Board } from './board';
 import { BoardStatsFeed } from './board-stats';
 import { SupervisionEngines } from './engines';
-import type { Bencodable } from './ng';
+import { NgError, type Bencodable } from './ng';
 import type { MediaNodes } from '../sip/media-nodes';
 import { SupervisionRules } from './rules';
-import { SUBSCRIBER, WEBRTC, iceLite } from './sdp';
+import { SUBSCRIBER, WEBRTC, subscriberOffer } from './sdp';
 import { SupervisionSockets, type ClientSocket } from './sockets';
 import { SupervisionStore, type EndReason, type SupervisionRow } from './store';
 import type { BoardOperator, SupervisionMode, SupervisionView } from '../../shared/gateway/supervision';
@@ -138,7 +138,7 @@ export class SupervisionService {
 
     const sub = await ng.command('subscribe request', { 'call-id': callId, 'from-tags': tags, ...SUBSCRIBER });
     const toTag = str(sub['to-tag']);
-    const listenOffer = iceLite(await this.rules.rtpSdp(sub, 'the listening connection'));
+    const listenOffer = subscriberOffer(await this.rules.rtpSdp(sub, 'the listening connection'));
     if (!toTag) throw new GatewayError('internal_error', 'rtpengine gave no to-tag');
     const lead = actorOf(p) as { userId: string; username: string };
     const s: SupervisionRow = {
@@ -181,7 +181,7 @@ export class SupervisionService {
     } else if (!s.operator_leg_id) {
       const sub = await this.command(s, 'subscribe request', { 'from-tag': s.publish_tag, ...SUBSCRIBER });
       const toTag = str(sub['to-tag']);
-      const offer = iceLite(await this.rules.rtpSdp(sub, 'the operator\'s whisper connection'));
+      const offer = subscriberOffer(await this.rules.rtpSdp(sub, 'the operator\'s whisper connection'));
       if (!toTag) throw new GatewayError('internal_error', 'rtpengine gave no to-tag');
       const legId = randomUUID();
       if (await this.store.openLeg(s.id, { legId, toTag, offer })) {
@@ -224,7 +224,15 @@ export class SupervisionService {
   private async closeOperatorLeg(s: SupervisionRow): Promise<void> {
     if (!s.operator_leg_id || !(await this.store.closeLeg(s.id, s.operator_leg_id))) return;
     this.sockets.signal({ supervisionId: s.id, userId: s.operator_id, type: 'supervisionStop', legId: s.operator_leg_id, mode: null, reason: null });
-    await this.command(s, 'unsubscribe', { 'to-tag': s.operator_to_tag ?? '' }).catch((err: unknown) => reportBackgroundFailure('supervision: unsubscribe operator leg', err));
+    await this.unsubscribe(s, s.operator_to_tag ?? '', 'operator leg');
+  }
+
+  /** Drops one subscription; a call rtpengine no longer knows took its subscriptions with it (not a failure). */
+  private async unsubscribe(s: SupervisionRow, toTag: string, what: string): Promise<void> {
+    await this.command(s, 'unsubscribe', { 'to-tag': toTag }).catch((err: unknown) => {
+      if (err instanceof NgError && /unknown call/i.test(err.message)) return;
+      reportBackgroundFailure(`supervision: unsubscribe ${what}`, err);
+    });
   }
 
   /** Ends a session and its legs, once whichever instance asks (the end is claimed in the row). */
@@ -233,9 +241,9 @@ export class SupervisionService {
     if (!claimed) return;
     if (claimed.operator_leg_id) {
       this.sockets.signal({ supervisionId: s.id, userId: s.operator_id, type: 'supervisionStop', legId: claimed.operator_leg_id, mode: null, reason: null });
-      await this.command(claimed, 'unsubscribe', { 'to-tag': claimed.operator_to_tag ?? '' }).catch((err: unknown) => reportBackgroundFailure('supervision: unsubscribe operator leg', err));
+      await this.unsubscribe(claimed, claimed.operator_to_tag ?? '', 'operator leg');
     }
-    await this.command(claimed, 'unsubscribe', { 'to-tag': claimed.listen_to_tag }).catch((err: unknown) => reportBackgroundFailure('supervision: unsubscribe listener', err));
+    await this.unsubscribe(claimed, claimed.listen_to_tag, 'listener');
     this.sockets.signal({ supervisionId: s.id, userId: s.lead_id, type: 'supervisionEnded', legId: null, mode: null, reason });
     await this.rules
       .audit(

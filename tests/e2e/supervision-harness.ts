@@ -1,7 +1,10 @@
 // Shared by the supervision e2e test and bench: the stack, an org with a team (lead + operator),
 // a second team's lead, a campaign with a DID and a customer; operator and lead pages (dev
 // host + Chromium) with sine-tone microphones; baresip as the customer; FFT helpers.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { createOrg, createUser } from '../../server/orgs';
@@ -54,14 +57,19 @@ export interface SupervisionWorld {
   lead: Page;
   api(method: string, path: string, who: 'lead2' | 'lead', body?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
+  /** The recorder's directory and key (the gateway's recordings config). */
+  recordings: { dir: string; keks: { id: string; key: string }[] };
 }
 
 export async function supervisionWorld(): Promise<SupervisionWorld> {
   assertTelephonyPackages({ baresip: true, chromium: true });
   const ports = [await freePort('tcp'), await freePort('tcp')];
   const hosts: { close(): Promise<void> }[] = [];
+  // the recorder is configured (a campaign records only when its mode says so: the outbound case)
+  const recordings = { dir: mkdtempSync(join(tmpdir(), 'koe-sup-rec-')), keks: [{ id: 'k1', key: randomBytes(32).toString('base64') }] };
   const stack = await startStack({
     gatewayConfig: {
+      recordings,
       jwt: { secret: 'supervision-e2e-secret-0123456789-abcdef' },
       authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
       corsOrigins: ports.map((p) => `http://127.0.0.1:${p}`),
@@ -74,6 +82,7 @@ export async function supervisionWorld(): Promise<SupervisionWorld> {
     await browser?.close().catch(() => undefined);
     for (const h of hosts) await h.close().catch(() => undefined);
     await stack.stop();
+    rmSync(recordings.dir, { recursive: true, force: true });
   };
   try {
     const ctx = stack.gateway.ctx;
@@ -138,7 +147,7 @@ export async function supervisionWorld(): Promise<SupervisionWorld> {
     const client = GatewayTestClient.http(stack.gatewayUrl);
     const api = async (method: string, path: string, who: 'lead' | 'lead2', body?: unknown) =>
       client.req(method, path, { token: await client.token(users[who].username, PASSWORD), ...(body ? { body } : {}) });
-    return { stack, browser, pstn, did, orgId, users, op, lead, api, close };
+    return { stack, browser, pstn, did, orgId, users, op, lead, api, close, recordings };
   } catch (e) {
     await close();
     throw e;

@@ -3,9 +3,14 @@
 // stack. Customer 440 Hz, operator 1000 Hz, lead 2500 Hz; pages measure by FFT, baresip's
 // recording of what the customer heard is analysed here (Goertzel) for the isolation in dB.
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { channel, toneShare } from '../../server/recordings/audio';
+import { decryptFile, KeyRing } from '../../server/recordings/format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav, tonePower } from '../support/tone';
-import { CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, type SupervisionWorld } from './supervision-harness';
+import { CALLER, CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, type SupervisionWorld } from './supervision-harness';
+import { finishWrapUp } from './softphone-support';
+import type { BaresipEvent } from '../integration/telephony/baresip';
 
 let w: SupervisionWorld;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,5 +150,99 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     );
     expect(db(wOp) - db(wLead)).toBeGreaterThanOrEqual(40);
     expect(db(bOp) - db(bLead)).toBeLessThan(20); // in barge the lead is as audible as the operator (within 20 dB)
+  });
+
+  it('an outbound call is supervised like an inbound one: the lead monitors both parties, whispers to the operator alone, barges, and the operator\'s hang-up closes the lead\'s legs', async () => {
+    const { op, lead, pstn } = w;
+    // the inbound call of the test before left the operator in wrap-up
+    await op.locator('[data-testid="agent-state"][data-state="wrap_up"]').waitFor({ timeout: 10_000 });
+    await finishWrapUp(op);
+    const from = pstn.events.length;
+    const after = (type: string) => (e: BaresipEvent) => e.type === type && pstn.events.indexOf(e) >= from;
+    // the customer's campaign records every call: the outbound call's recording is checked below
+    const gw = w.stack.gateway.ctx.db;
+    const { campaign_id: campaignId } = await gw.selectFrom('customer_phones').select('campaign_id').where('e164', '=', CALLER).where('org_id', '=', w.orgId).executeTakeFirstOrThrow();
+    await gw.updateTable('campaigns').set({ recording_mode: 'all', recording_retention_days: 90 }).where('id', '=', campaignId).execute();
+    await op.getByTestId('dial-number').fill(CALLER);
+    await op.getByTestId('dial').click();
+    await pstn.wait(after('CALL_INCOMING'));
+    pstn.command('accept');
+    await op.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await pstn.wait(after('CALL_ESTABLISHED'));
+    const tEstablished = Date.now();
+    const call = await w.stack.gateway.ctx.db.selectFrom('calls').select(['sip_call_id', 'direction']).where('operator_id', '=', w.users.op.id).orderBy('created_at', 'desc').limit(1).executeTakeFirstOrThrow();
+    expect(call.direction).toBe('outbound');
+    await lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"][data-state="on_call"]`).waitFor({ timeout: 5000 });
+    await sleep(800);
+
+    // monitor: both parties, the operator's page untouched
+    const before = await opState(w);
+    const hearMs = await clickAndHearBoth(lead, `monitor-${w.users.op.username}`, [CUSTOMER_HZ, OPERATOR_HZ]);
+    console.log(`outbound: lead click -> hears both parties: ${hearMs.toFixed(0)} ms`);
+    expect(hearMs).toBeGreaterThan(0);
+    expect(await opState(w)).toEqual(before);
+
+    // whisper: the operator hears the lead
+    const tWhisper = Date.now();
+    await lead.getByTestId('mode-whisper').click();
+    await op.locator('[data-testid="coaching-indicator"][data-mode="whisper"]').waitFor({ timeout: 8000 });
+    await sleep(1500);
+    const [leadAtOp] = await levels(op, 'audio[data-testid="coaching-audio"]', [LEAD_HZ]);
+    console.log(`outbound whisper: operator hears the lead at ${leadAtOp!.toFixed(1)} dBFS`);
+    expect(leadAtOp).toBeGreaterThan(-50);
+    const whisperEnd = Date.now();
+
+    // barge
+    await lead.getByTestId('mode-barge').click();
+    await op.locator('[data-testid="coaching-indicator"][data-mode="barge"]').waitFor({ timeout: 8000 });
+    const tBarge = Date.now();
+    await sleep(2000);
+    const bargeEnd = Date.now();
+
+    // the operator hangs up: the gateway closes the lead's legs
+    await op.getByTestId('hangup').click();
+    await lead.locator('[data-testid="supervision-panel"][data-status="ended"]').waitFor({ timeout: 5000 });
+    expect(await w.stack.gateway.ctx.supervision.active()).toEqual([]);
+    const actions = (await audits('supervision.started')).concat(await audits('supervision.mode'), await audits('supervision.stopped')).filter((r) => r.detail.callId === call.sip_call_id);
+    expect(actions.map((a) => `${a.action}:${a.detail.mode}`).sort()).toEqual(
+      ['supervision.started:monitor', 'supervision.mode:whisper', 'supervision.mode:barge', 'supervision.stopped:barge'].sort(),
+    );
+
+    // what the customer heard: the lead never during the whisper, as loud as the operator in the barge
+    await pstn.wait(after('CALL_CLOSED'));
+    await sleep(300);
+    const wav = pstn.recordings().filter((p) => /dec/.test(p)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    const { rate, samples } = readWav(wav[0]!);
+    const at = (t: number) => ((t - tEstablished) / 1000) * rate;
+    const db = (p: number) => 10 * Math.log10(Math.max(p, 1e-20));
+    const wLead = tonePower(samples, rate, LEAD_HZ, at(tWhisper + 800), at(whisperEnd));
+    const wOp = tonePower(samples, rate, OPERATOR_HZ, at(tWhisper + 800), at(whisperEnd));
+    const bLead = tonePower(samples, rate, LEAD_HZ, at(tBarge + 500), at(bargeEnd));
+    const bOp = tonePower(samples, rate, OPERATOR_HZ, at(tBarge + 500), at(bargeEnd));
+    console.log(`outbound, customer's recording: whisper isolation ${(db(wOp) - db(wLead)).toFixed(1)} dB; barge lead ${db(bLead).toFixed(1)} vs operator ${db(bOp).toFixed(1)} dB`);
+    expect(db(wOp) - db(wLead)).toBeGreaterThanOrEqual(40);
+    expect(db(bOp) - db(bLead)).toBeLessThan(20);
+
+    // the recording of the outbound call: the customer left, the operator right (the legs say
+    // who is who, server/supervision/parties.ts; the operator's WebRTC leg was the caller here)
+    let rec;
+    for (let i = 0; i < 50; i++) {
+      rec = await gw.selectFrom('recordings').selectAll().where('org_id', '=', w.orgId).orderBy('started_at', 'desc').executeTakeFirst();
+      if (rec?.status === 'complete') break;
+      await sleep(100);
+    }
+    expect(rec?.status).toBe('complete');
+    const kek = w.recordings.keks[0]!;
+    const pcm = await decryptFile(join(w.recordings.dir, rec!.file_name), rec!.id, rec!.kek_id, Buffer.from(rec!.wrapped_key!, 'base64'), new KeyRing([{ id: kek.id, key: Buffer.from(kek.key, 'base64') }]));
+    // before the whisper (the recording starts at the answer): only the two parties' tones
+    const span = (x: Int16Array) => x.subarray(Math.round(0.3 * 8000), Math.max(Math.round(0.3 * 8000) + 800, Math.round(((tWhisper - tEstablished) / 1000 - 0.2) * 8000)));
+    const left = span(channel(pcm, 0));
+    const right = span(channel(pcm, 1));
+    const shares = { leftCustomer: toneShare(left, CUSTOMER_HZ), leftOperator: toneShare(left, OPERATOR_HZ), rightOperator: toneShare(right, OPERATOR_HZ), rightCustomer: toneShare(right, CUSTOMER_HZ) };
+    console.log(`outbound recording (${(pcm.length / 32000).toFixed(1)} s; ${(left.length / 8000).toFixed(1)} s before the whisper): ${JSON.stringify(Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, v.toFixed(3)])))}`);
+    expect(shares.leftCustomer).toBeGreaterThan(0.5);
+    expect(shares.leftOperator).toBeLessThan(0.05);
+    expect(shares.rightOperator).toBeGreaterThan(0.5);
+    expect(shares.rightCustomer).toBeLessThan(0.05);
   });
 });

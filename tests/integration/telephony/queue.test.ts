@@ -346,6 +346,113 @@ describe('queues per campaign', () => {
     }
   });
 
+  it('a re-route with nobody left puts the caller back in the queue (not 480): opA lets it ring, nobody else is ready -> 183, the greeting and music -> opB ready -> connected; the wait counts from the first ring', async () => {
+    await db().updateTable('campaigns').set({ ring_seconds: 5 }).where('id', '=', f.campaignId).execute();
+    const answersAtOnce = ua.opA.onRequest;
+    ua.opA.onRequest = (m) => {
+      if (m.method === 'INVITE') ua.opA.reply(m, 180, 'Ringing');
+      else if (m.method === 'CANCEL' || m.method === 'BYE' || m.method === 'OPTIONS') ua.opA.reply(m, 200, 'OK');
+    };
+    try {
+      await setAll('ready', ['opA']);
+      const callId = `${randomUUID()}@carrier`;
+      open.add(callId);
+      const final = carrier.invite({ did: f.did, from: '+819011110007', callId, finalTimeoutMs: 60_000 });
+      final.catch(() => undefined);
+      // routed at once: opA rings (no queue, no early media yet)
+      await until('opA rings', async () => invitesTo('opA').some((m) => hdr(m, 'call-id') === callId));
+      const rang = Date.now();
+      expect(await entry(callId)).toBeUndefined();
+      // the ring timeout: back in the queue, held with early media (183 + SDP), never 480
+      const progress = await carrier.waitFor(provisional(callId, 183), 15_000).catch((e) => {
+        throw new Error(`${e.message}\n${f.logs()}`);
+      });
+      const at183 = Date.now();
+      console.log(`re-route -> queue: opA's ring (5 s timeout) -> caller held again (183): ${at183 - rang} ms`);
+      expect(progress.body).toMatch(/m=audio [1-9]\d* RTP\/AVP/);
+      expect(carrier.received.some((m) => hdr(m, 'call-id') === callId && (m.status ?? 0) >= 300)).toBe(false);
+      const held = await until('held again', async () => {
+        const e = await entry(callId);
+        return e?.held_at && e.state === 'waiting' && e;
+      });
+      const first = await db().selectFrom('calls').select(['ringing_at', 'status', 'end_cause']).where('sip_call_id', '=', callId).where('operator_id', '=', f.users.opA.id).executeTakeFirstOrThrow();
+      // its wait counts from its first ring (longest-waiting order, maximum wait, service level)
+      expect(held.enqueued_at.getTime()).toBe(first.ringing_at.getTime());
+      expect(held.campaign_id).toBe(f.campaignId);
+      const st = (await db().selectFrom('operator_states').select('state').where('user_id', '=', f.users.opA.id).executeTakeFirstOrThrow()).state as any;
+      expect(typeof st === 'string' ? JSON.parse(st) : st).toMatchObject({ agent: 'not_ready', reasonCode: 'missed' });
+      // the caller hears the greeting, then the music
+      const audioAt = await until('early media', async () => carrier.rtpIn.find((p) => p.t >= at183 - 200)?.t);
+      await sleep(3200);
+      expect(carrier.heardBetween(audioAt + 100, audioAt + 800, GREETING_HZ).share).toBeGreaterThan(0.8);
+      expect(musicShare(audioAt + 1200, audioAt + 3000)).toBeGreaterThan(0.4);
+
+      const t0 = performance.now();
+      await setAll('ready', ['opB']);
+      const res = await final;
+      const ms = performance.now() - t0;
+      console.log(`re-route -> queue: opB ready -> caller connected (200 OK at the trunk): ${ms.toFixed(1)} ms; first ring -> connected ${Date.now() - rang} ms`);
+      expect(res.status, f.logs()).toBe(200);
+      expect(invitesTo('opB').filter((m) => hdr(m, 'call-id') === callId)).toHaveLength(1);
+      expect(invitesTo('opA').filter((m) => hdr(m, 'call-id') === callId)).toHaveLength(1);
+      expect(await entry(callId)).toMatchObject({ state: 'connected' });
+      const rows = await db().selectFrom('calls').select(['operator_id', 'status', 'queued_at']).where('sip_call_id', '=', callId).execute();
+      const b = rows.find((r) => r.operator_id === f.users.opB.id)!;
+      expect(b.status).toBe('answered');
+      expect(b.queued_at!.getTime()).toBe(first.ringing_at.getTime());
+      await hangUp(callId);
+    } finally {
+      ua.opA.onRequest = answersAtOnce;
+      await db().updateTable('campaigns').set({ ring_seconds: null }).where('id', '=', f.campaignId).execute();
+    }
+  }, 60_000);
+
+  it('a queued caller whose operator lets it ring goes back to the queue with its first wait (music goes on), and a caller who then hangs up is counted abandoned once', async () => {
+    await db().updateTable('campaigns').set({ ring_seconds: 5 }).where('id', '=', f.campaignId).execute();
+    const answersAtOnce = ua.opA.onRequest;
+    ua.opA.onRequest = (m) => {
+      if (m.method === 'INVITE') ua.opA.reply(m, 180, 'Ringing');
+      else if (m.method === 'CANCEL' || m.method === 'BYE' || m.method === 'OPTIONS') ua.opA.reply(m, 200, 'OK');
+    };
+    try {
+      const c = await queuedCall('+819011110008');
+      const queuedAt = (await entry(c.callId))!.enqueued_at;
+      await setAll('ready', ['opA']);
+      await until('opA rings', async () => invitesTo('opA').some((m) => hdr(m, 'call-id') === c.callId));
+      const again = await until('back in the queue', async () => {
+        const e = await entry(c.callId);
+        return e?.state === 'waiting' && e.held_at && invitesTo('opA').some((m) => hdr(m, 'call-id') === c.callId) && e;
+      }, 15_000);
+      expect(again.enqueued_at.getTime()).toBe(queuedAt.getTime());
+      expect(again.next_play === null || again.next_play === 'music').toBe(true);
+      expect(carrier.received.some((m) => hdr(m, 'call-id') === c.callId && (m.status ?? 0) >= 300)).toBe(false);
+      // the caller keeps hearing the music while waiting again
+      const t = Date.now();
+      await sleep(2200);
+      expect(musicShare(t + 200, t + 2200)).toBeGreaterThan(0.4);
+      // Kamailio asking twice (failover) for the same re-route gets the same answer, one entry
+      const q = await f.client.req('GET', `/sip/route?did=${encodeURIComponent(f.did)}&callId=${encodeURIComponent(c.callId)}&failed=${f.users.opA.sipUser}&status=408`, {
+        headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! },
+      });
+      expect(q.body).toMatchObject({ reason: 'queued' });
+      expect((await entry(c.callId))!.state).toBe('waiting');
+      // the caller hangs up while waiting again: abandoned, one calls row says so
+      open.delete(c.callId);
+      expect((await carrier.cancel(c.callId)).status).toBe(200);
+      expect((await c.final).status).toBe(487);
+      await until('abandoned', async () => (await entry(c.callId))?.state === 'abandoned');
+      const rows = await until('the abandoned row', async () => {
+        const r = await db().selectFrom('calls').select(['operator_id', 'status', 'end_cause', 'ringing_at']).where('sip_call_id', '=', c.callId).execute();
+        return r.some((x) => x.operator_id === null) && r;
+      });
+      expect(rows.filter((r) => r.operator_id === null)).toEqual([expect.objectContaining({ status: 'abandoned', end_cause: 'abandoned' })]);
+      expect(rows.filter((r) => r.operator_id === null)[0]!.ringing_at.getTime()).toBe(queuedAt.getTime());
+    } finally {
+      ua.opA.onRequest = answersAtOnce;
+      await db().updateTable('campaigns').set({ ring_seconds: null }).where('id', '=', f.campaignId).execute();
+    }
+  }, 60_000);
+
   it('a caller who hangs up while waiting is an abandoned call: 487, the entry ends, a calls row "abandoned" with its times; nobody rings', async () => {
     const c = await queuedCall('+819011110003');
     const rings = OPS.map((op) => invitesTo(op).length);

@@ -26,6 +26,16 @@ const patchCampaign = async (body: unknown) => f.api('PATCH', `/campaigns/${f.ca
 const auditOf = async (action: string) =>
   (await f.stack.gateway.ctx.db.selectFrom('audit_log').select(['detail', 'target_id', 'org_id']).where('action', '=', action).where('org_id', '=', f.orgId).orderBy('seq').execute())
     .map((r) => ({ ...r, detail: jsonColumn<Record<string, unknown>>(r.detail) }));
+/** Polls a read until `ok` (a condition to wait for, not a timed assertion). */
+async function untilDb<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out\n${f.logs()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 const modelOf = async (userId: string) =>
   jsonColumn<any>((await f.stack.gateway.ctx.db.selectFrom('operator_states').select('state').where('user_id', '=', userId).executeTakeFirstOrThrow()).state);
 const waitState = (who: string, pred: (v: any) => boolean, timeoutMs = 15_000) => agent[who]!.seen((m) => m.type === 'operatorState' && pred(m.view), timeoutMs);
@@ -141,7 +151,7 @@ describe('ring-no-answer and reject: the next operator', () => {
     expect(opA.received.filter(isInvite).filter((m) => hdr(m, 'call-id') === callId)).toHaveLength(1);
   });
 
-  it('reject: opA declines (603), the call goes to opB at once; opA is not ready "declined"; with nobody left, the caller gets 480', async () => {
+  it('reject: opA declines (603), the call goes to opB at once; opA is not ready "declined"; with nobody left, the caller waits in the queue', async () => {
     await bothReady();
     const invitedA = opA.wait(isInvite, 8000);
     pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
@@ -161,16 +171,20 @@ describe('ring-no-answer and reject: the next operator', () => {
     await pstn.wait((e) => e.type === 'CALL_CLOSED');
     await untilModel(f.users.opB.id, idle);
 
-    // busy (486) from the only ready operator: nobody left -> 480, the operator "busy"
+    // busy (486) from the only ready operator: nobody left -> the caller waits in the campaign's
+    // queue (issue 15; it used to get 480), the operator "busy"; then the caller hangs up
     await setAvailability('opB', 'not_ready', '休憩前');
     await setAvailability('opA', 'ready');
     const invited2 = opA.wait(isInvite, 8000);
     pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
     const inv2 = await invited2;
     opA.reply(inv2, 486, 'Busy Here');
-    expect((await pstn.wait((e) => e.type === 'CALL_CLOSED')).param).toMatch(/480/);
+    const queued = await untilDb(() => f.stack.gateway.ctx.db.selectFrom('call_queue').select(['state', 'held_at']).where('sip_call_id', '=', hdr(inv2, 'call-id')!).executeTakeFirst(), (e) => e?.state === 'waiting' && e.held_at !== null);
+    expect(queued).toMatchObject({ state: 'waiting' });
+    pstn.hangup();
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
     expect((await waitState('opA', (v) => v.agent === 'not_ready' && v.reasonCode === 'busy')).view.agent).toBe('not_ready');
-    const row = await f.stack.gateway.ctx.db.selectFrom('calls').select(['status', 'end_cause']).where('sip_call_id', '=', hdr(inv2, 'call-id')!).executeTakeFirstOrThrow();
+    const row = await f.stack.gateway.ctx.db.selectFrom('calls').select(['status', 'end_cause']).where('sip_call_id', '=', hdr(inv2, 'call-id')!).where('operator_id', '=', f.users.opA.id).executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'ended', end_cause: 'busy' });
   });
 });
@@ -231,8 +245,23 @@ describe('hours and block list: nobody rings', () => {
     const blocked = (await auditOf('call.blocked')).at(-1)!;
     expect(blocked).toMatchObject({ target_id: f.campaignId, detail: { did: f.did, policy: 'reject' } });
     expect(JSON.stringify(blocked.detail)).not.toContain('9012345678');
+    // one calls row (no operator, end cause "blocked"), the caller's number in it, not in the audit
+    const blockedRows = await f.stack.gateway.ctx.db.selectFrom('calls').select(['sip_call_id', 'operator_id', 'status', 'end_cause', 'blocked', 'caller_e164', 'campaign_id'])
+      .where('sip_call_id', '=', String(blocked.detail.callId)).execute();
+    expect(blockedRows).toEqual([{ sip_call_id: blocked.detail.callId, operator_id: null, status: 'ended', end_cause: 'blocked', blocked: true, caller_e164: CALLER, campaign_id: f.campaignId }]);
     const logs = f.logs();
     expect(logs).toMatch(/CALL_REFUSED blocked \(reject\)/);
+    // Kamailio asking twice (failover: the first gateway answered late): one audit, one row
+    const auditsBefore = (await auditOf('call.blocked')).length;
+    const twiceId = `blk2-${Date.now()}@t`;
+    for (let i = 0; i < 2; i++) {
+      const again = await f.client.req('GET', `/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent('sip:09012345678@carrier')}&callId=${encodeURIComponent(twiceId)}`, {
+        headers: { 'x-koe-route-secret': f.stack.gateway.ctx.config.sip.routeSecret! },
+      });
+      expect(again.body).toMatchObject({ reason: 'blocked', blockPolicy: 'reject' });
+    }
+    expect((await auditOf('call.blocked')).length).toBe(auditsBefore + 1);
+    expect(await f.stack.gateway.ctx.db.selectFrom('calls').select('id').where('sip_call_id', '=', twiceId).execute()).toHaveLength(1);
     // "message" policy: the blocked message is played, then 603 (koe.cfg route[QUEUE_HOLD])
     expect((await patchCampaign({ routing: { blockPolicy: 'message' } })).status).toBe(200);
     const q = await f.client.req('GET', `/sip/route?did=${encodeURIComponent(f.did)}&from=${encodeURIComponent('sip:09012345678@carrier')}&callId=blk-${Date.now()}@t`, {
@@ -264,12 +293,14 @@ describe('bad input: a defined outcome each', () => {
     const r2 = await route({ did: f.did, callId: id1, failed: f.users.opC.sipUser, status: 'xyz' });
     expect(r2.body).toMatchObject({ reason: 'routed', target: f.users.opB.sipUser });
     expect((await modelOf(f.users.opA.id)).agent).toBe('ringing');
-    // the real re-route for opB: opA and opB were both offered it, nobody is left
+    // the real re-route for opB: opA and opB were both offered it, nobody is left: the caller
+    // waits in the queue (issue 15; it used to be no_ready_agent, then 480)
     const r3 = await route({ did: f.did, callId: id1, failed: f.users.opB.sipUser, status: '408' });
-    expect(r3.body).toMatchObject({ reason: 'no_ready_agent', target: null });
+    expect(r3.body).toMatchObject({ reason: 'queued', target: null });
     expect((await modelOf(f.users.opB.id))).toMatchObject({ agent: 'not_ready', reasonCode: 'missed' });
     // the caller hangs up: opA's offer ends (back to ready)
     await f.stack.gateway.ctx.agents.callEnded(id1);
+    await f.stack.gateway.ctx.queues.callEnded(id1);
     expect((await modelOf(f.users.opA.id)).agent).toBe('ready');
   });
 

@@ -70,15 +70,22 @@ describe('inbound DID routing', () => {
     expect((await agent.opA!.op({ kind: 'ringing', callId: hdr(inv, 'call-id') })).view.calls[0].state).toBe('ringing');
     // the operator declines: the phone answers 603 and tells the gateway; Kamailio asks the
     // gateway for the next operator with the refused branch (603 -> declined), whichever comes
-    // first. opB is not ready, so nobody is left: the caller gets 480 (issue 15: before, the
-    // operator's 603 went to the caller; route-policy.test.ts has the re-route to a next operator)
+    // first. opB is not ready, so nobody is left: the caller waits in the campaign's queue from
+    // its first ring (issue 15: before, the operator's 603 went to the caller, then a 480;
+    // route-policy.test.ts has the re-route to a next operator, queue.test.ts the queued re-route)
     ua.opA!.reply(inv, 603, 'Decline');
-    const closed = await pstn.wait((e) => e.type === 'CALL_CLOSED');
-    expect(closed.param).toMatch(/480/);
+    const callId = hdr(inv, 'call-id')!;
+    const waiting = await until(async () => {
+      const e = await f.stack.gateway.ctx.db.selectFrom('call_queue').selectAll().where('sip_call_id', '=', callId).executeTakeFirst();
+      return e?.state === 'waiting' && e.held_at && e;
+    });
+    expect(waiting!.enqueued_at.getTime()).toBe(row.ringing_at.getTime());
+    pstn.hangup();
+    await pstn.wait((e) => e.type === 'CALL_CLOSED');
     // the operator declined it (the phone's fact): not ready "declined", the call row ended
     const declined = await agent.opA!.op({ kind: 'ended', callId: hdr(inv, 'call-id'), cause: 'declined' });
     expect(declined.view).toMatchObject({ agent: 'not_ready', reasonCode: 'declined', offerable: false });
-    const ended = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', hdr(inv, 'call-id')!).executeTakeFirstOrThrow();
+    const ended = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', hdr(inv, 'call-id')!).where('operator_id', '=', f.users.opA.id).executeTakeFirstOrThrow();
     expect(ended).toMatchObject({ status: 'ended', end_cause: 'declined' });
   });
 
