@@ -245,4 +245,27 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     expect(shares.rightOperator).toBeGreaterThan(0.5);
     expect(shares.rightCustomer).toBeLessThan(0.05);
   });
+  it('the lead\'s board shows the queue figures of the calls above, as the database counts them', async () => {
+    // By hand: the file's DID calls are one inbound call, answered (the call straight to the
+    // operator's address and the outbound call are not the campaign's inbound traffic); nobody waits.
+    const hand = { waiting: '0', offered: '1', answered: '1', abandoned: '0' };
+    await w.stack.gateway.ctx.supervision.statsFeed.refresh();
+    const row = w.lead.locator('[data-testid="queue-row"][data-campaign="料金窓口"]');
+    await row.waitFor({ timeout: 10_000 });
+    const cells = async () => ({
+      waiting: await row.getByTestId('q-waiting').innerText(),
+      offered: await row.getByTestId('q-offered').innerText(),
+      answered: await row.getByTestId('q-answered').innerText(),
+      abandoned: await row.getByTestId('q-abandoned').innerText(),
+    });
+    for (let i = 0; i < 100 && JSON.stringify(await cells()) !== JSON.stringify(hand); i++) await sleep(100);
+    expect(await cells()).toEqual(hand);
+    // the operator's row: the calls they answered today (inbound and outbound), from the calls rows
+    const answered = await w.stack.gateway.ctx.db.selectFrom('calls').select('id').where('operator_id', '=', w.users.op.id).where('answered_at', 'is not', null).execute();
+    expect(answered.length).toBe(2);
+    const opRow = w.lead.locator(`[data-testid="op-stats-row"][data-user="${w.users.op.id}"]`);
+    await opRow.waitFor({ timeout: 10_000 });
+    expect(await opRow.getByTestId('o-calls').innerText()).toBe('2');
+    expect(await opRow.getByTestId('o-missed').innerText()).toBe('0');
+  });
 });
