@@ -3,13 +3,15 @@
 // request; a call the gateway did not push for is popped once (a look-up in flight is reused,
 // and a card pushed meanwhile answers it); pushed cards go when their offer ends (re-routed to a
 // colleague), after a bound when the INVITE never comes, on lock, at the session's end; a shown
-// card goes when its call ends and the gateway has no wrap-up for it.
+// card goes when its call ends and the gateway has no wrap-up for it. An INVITE that overtook
+// its card (a routed call: DID headers, offered) waits CARD_PUSH_WAIT_MS for the push before it
+// asks the pop route; a direct call asks at once; the session's end stops the wait.
 import { act, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useAgentStore } from '../../renderer/src/features/phone/agent-store';
 import { useCustomerStore } from '../../renderer/src/features/customer/store';
 import { usePhoneStore } from '../../renderer/src/features/phone/phone-store';
-import { CARD_TTL_MS } from '../../renderer/src/features/customer/call-cards';
+import { CARD_PUSH_WAIT_MS, CARD_TTL_MS } from '../../renderer/src/features/customer/call-cards';
 import { resetUserData } from '../../renderer/src/app/user-data';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { fakeKoe } from './phone-fakes';
@@ -143,6 +145,74 @@ describe('the card with the ring', () => {
     // the caller hangs up while it rings: no wrap-up, the card goes
     act(() => phone.phase('call-1', 'ended'));
     await waitFor(() => expect(useCustomerStore.getState().pops['sip-1@test']).toBeUndefined());
+    expect(screen.queryByTestId('customer-card')).toBeNull();
+  });
+
+  it('a routed call whose INVITE overtook its card waits for the push: no pop request, ringing and card in one commit', async () => {
+    const { phone, koe } = await mount();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let sawRingingWithoutCard = false;
+    const unsub = usePhoneStore.subscribe((s) => {
+      if (s.calls.length && !useCustomerStore.getState().pops['sip-1@test']) sawRingingWithoutCard = true;
+    });
+    // the offer, then Kamailio's INVITE, and the card only after it (it was slower on the gateway link)
+    act(() => void phone.ring());
+    await act(async () => void (await vi.advanceTimersByTimeAsync(CARD_PUSH_WAIT_MS - 1)));
+    expect(pops()).toBe(0);
+    expect(usePhoneStore.getState().calls).toHaveLength(0); // not ringing without its card
+    // a second look-up meanwhile (a transfer's popLater, say) joins the wait: still no pop
+    const info = { id: 'call-1', sipCallId: 'sip-1@test', direction: 'inbound' as const, remote: '+819012345678', campaignId: null, dialledNumber: '+81312345678', receivedAt: 0 };
+    const again = customerRecords().cards.lookUp(info);
+    expect(pops()).toBe(0);
+    act(() => koe.emit('agent:card', { callId: 'sip-1@test', card: pushedPop }));
+    const got = await again;
+    expect(got.status === 'ready' && got.pop.customers[0]!.nameKanji).toBe('押出 花子');
+    await act(async () => void (await vi.advanceTimersByTimeAsync(5 * CARD_PUSH_WAIT_MS)));
+    vi.useRealTimers();
+    await screen.findByTestId('ringing');
+    expect(screen.getByTestId('customer-name').textContent).toBe('押出 花子');
+    expect(sawRingingWithoutCard).toBe(false);
+    unsub();
+    expect(pops()).toBe(0);
+    expect(customerRecords().cards.stats).toMatchObject({ pushed: 1, pops: 0 });
+  });
+
+  it('a routed call whose card does not come is popped once, after the wait and not before', async () => {
+    const { phone } = await mount();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    act(() => void phone.ring());
+    await act(async () => void (await vi.advanceTimersByTimeAsync(CARD_PUSH_WAIT_MS - 1)));
+    expect(pops()).toBe(0);
+    await act(async () => void (await vi.advanceTimersByTimeAsync(1)));
+    expect(pops()).toBe(1);
+    vi.useRealTimers();
+    await screen.findByTestId('ringing');
+    expect(screen.getByTestId('customer-name').textContent).toBe(knownPop.customers[0]!.nameKanji);
+    expect(pops()).toBe(1);
+  });
+
+  it('a direct call (no routing headers, nothing pushed for it) is popped at once', async () => {
+    const { phone } = await mount();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    phone.beforeRing = null; // a colleague's call: the gateway offered nothing, nothing is pushed
+    act(() => void phone.ring({ campaignId: null, dialledNumber: null, remote: '1001' }));
+    await act(async () => void (await vi.advanceTimersByTimeAsync(0)));
+    expect(pops()).toBe(1);
+    vi.useRealTimers();
+    await screen.findByTestId('ringing');
+  });
+
+  it('the session ending while an INVITE waits for its card stops the wait: no pop, no card, the call refused', async () => {
+    const { phone } = await mount();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    act(() => void phone.ring());
+    await act(async () => void (await vi.advanceTimersByTimeAsync(CARD_PUSH_WAIT_MS / 2)));
+    act(() => resetUserData());
+    await act(async () => void (await vi.advanceTimersByTimeAsync(10 * CARD_PUSH_WAIT_MS)));
+    vi.useRealTimers();
+    await waitFor(() => expect(phone.log).toContain('reject call-1 486'));
+    expect(pops()).toBe(0);
+    expect(useCustomerStore.getState().pops).toEqual({});
     expect(screen.queryByTestId('customer-card')).toBeNull();
   });
 });

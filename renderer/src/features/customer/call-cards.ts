@@ -4,7 +4,11 @@
 // the ringing panel and the card are committed together (phone/incoming.ts). A call the gateway
 // did not route (outbound, a transfer, a colleague's direct call) is looked up with the pop
 // route as before. ONE look-up per Call-ID: a pop in flight is reused, never requested twice,
-// and a card pushed while it is in flight answers it.
+// and a card pushed while it is in flight answers it. A call the gateway routed here (DID
+// headers, offered in its view) whose INVITE overtook its card (the card is on the gateway
+// link, the INVITE on Kamailio's: either may come first) waits CARD_PUSH_WAIT_MS for the push
+// before it asks the pop route: the card is on its way, and a second build of it at the gateway
+// would only slow the one coming.
 //
 // What is kept is customer data, so it goes when it is no longer the operator's:
 //   - a pushed card not claimed by an INVITE within CARD_TTL_MS (a call that never rang here);
@@ -22,6 +26,8 @@ import { useCustomerStore, type PopState } from './store';
 
 /** How long a pushed card waits for its INVITE before it is dropped. */
 export const CARD_TTL_MS = 30_000;
+/** How long the look-up of a call the gateway routed here waits for its pushed card before it asks the pop route. */
+export const CARD_PUSH_WAIT_MS = 150;
 
 interface Pushed {
   pop: PopState;
@@ -42,12 +48,23 @@ export interface CardSources {
   liveCallIds: () => string[];
 }
 
+/**
+ * The gateway routed this call here, so its card is pushed: the INVITE carries routing's headers
+ * (X-Koe-Campaign / X-Koe-DID) and the gateway's view holds it offered (or ringing) to us.
+ */
+function pushExpected(info: CallInfo, view: OperatorView | null): boolean {
+  if (info.direction !== 'inbound' || (!info.campaignId && !info.dialledNumber)) return false;
+  return Boolean(view?.calls.some((c) => c.callId === info.sipCallId && c.direction === 'inbound' && (c.state === 'offered' || c.state === 'ringing')));
+}
+
 export class CallCards {
   private readonly pushed = new Map<string, Pushed>();
   private readonly inFlight = new Map<string, Promise<PopState>>();
   /** A look-up in flight takes the card pushed meanwhile. */
   private readonly waiting = new Map<string, (p: PopState) => void>();
-  /** Pop requests made (tests, the bench: one per call at most). */
+  /** Look-ups of routed calls waiting CARD_PUSH_WAIT_MS for the push before they ask the pop route. */
+  private readonly asking = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Pop requests made (tests, the bench: one per call at most; none for a routed call whose card came within CARD_PUSH_WAIT_MS). */
   readonly stats = { pops: 0, pushed: 0, claimed: 0, dropped: 0 };
 
   constructor(private readonly sources: CardSources) {}
@@ -55,10 +72,13 @@ export class CallCards {
   /** A card the gateway pushed (main's agent:card). */
   received(callId: string, card: ScreenPopResponse): void {
     this.stats.pushed++;
+    // when it came, beside koe:invite (phone/incoming.ts): the bench tells a card that came before its INVITE from one that followed it
+    performance.mark(`koe:card-received:${callId}`);
     const pop = popStateOf(card);
     const waiter = this.waiting.get(callId);
     if (waiter) {
       this.waiting.delete(callId);
+      this.stopAsking(callId);
       waiter(pop);
       return;
     }
@@ -95,14 +115,21 @@ export class CallCards {
     if (shown && shown.status !== 'loading') return Promise.resolve(shown);
     const flying = this.inFlight.get(id);
     if (flying) return flying;
-    this.stats.pops++;
     const p = new Promise<PopState>((resolve) => {
       this.waiting.set(id, resolve);
-      void this.sources.pop(info).then((pop) => {
-        if (this.waiting.get(id) !== resolve) return; // a pushed card answered first
-        this.waiting.delete(id);
-        resolve(pop);
-      });
+      const ask = () => {
+        this.asking.delete(id);
+        if (this.waiting.get(id) !== resolve) return; // a pushed card answered first (or the session ended)
+        this.stats.pops++;
+        void this.sources.pop(info).then((pop) => {
+          if (this.waiting.get(id) !== resolve) return; // a pushed card answered first
+          this.waiting.delete(id);
+          resolve(pop);
+        });
+      };
+      // routed here: the card is on its way on the gateway link; the pop route only if it is late
+      if (pushExpected(info, this.sources.view())) this.asking.set(id, setTimeout(ask, CARD_PUSH_WAIT_MS));
+      else ask();
     });
     this.inFlight.set(id, p);
     void p.then(() => {
@@ -147,6 +174,7 @@ export class CallCards {
     for (const id of [...this.pushed.keys()]) this.dropPushed(id);
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
+    for (const id of [...this.asking.keys()]) this.stopAsking(id);
     this.inFlight.clear();
     for (const w of waiting) w({ status: 'unknown' });
   }
@@ -160,6 +188,11 @@ export class CallCards {
       holdsUserData('call-cards', () => this.clear()),
     ];
     return () => offs.forEach((off) => off());
+  }
+
+  private stopAsking(id: string): void {
+    clearTimeout(this.asking.get(id));
+    this.asking.delete(id);
   }
 
   private dropPushed(id: string): void {

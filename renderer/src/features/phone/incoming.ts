@@ -76,6 +76,7 @@ export class IncomingCalls {
     usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, 'ringing')] }));
     if (!show) void popping.then((late) => generation === userDataGeneration() && late());
     if (!internal) report({ kind: 'ringing', callId: info.sipCallId });
+    // cheap: the ringtone's AudioContext was made when the phone registered (ringtone.ts warm())
     this.ringer.start(info, this.microphone.devices.outputDeviceId);
   }
 

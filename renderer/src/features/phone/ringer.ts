@@ -12,6 +12,11 @@ export class Ringer {
 
   constructor(private readonly text: () => NotificationText | undefined) {}
 
+  /** Readies the ringtone ahead of the first call (ringtone.ts warm()). */
+  warm(): void {
+    this.ringtone.warm();
+  }
+
   start(info: CallInfo, outputDeviceId: string | null): void {
     this.ringtone.start(outputDeviceId);
     this.notify(info);

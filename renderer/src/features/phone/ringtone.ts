@@ -2,11 +2,28 @@
 // a 16 Hz warble), so no audio file or media-src exception is needed. Autoplay may refuse to
 // start an AudioContext without a user gesture; the ringing panel and the OS notification
 // still show, and the ring starts with the operator's next click.
-import { bestEffort } from '../../log';
+import { bestEffort, logFailure } from '../../log';
 
 export class Ringtone {
   private ctx: AudioContext | null = null;
   private stopFn: (() => void) | null = null;
+
+  /**
+   * Makes the AudioContext ahead of the first ring (the phone registered): making one takes
+   * 100 ms and more, which on the INVITE's path would hold back the ringing panel's paint. It
+   * stays suspended (no audio thread running) until a ring resumes it.
+   */
+  warm(): void {
+    if (this.ctx || typeof AudioContext === 'undefined') return;
+    try {
+      this.ctx = new AudioContext();
+    } catch (err) {
+      // no audio output here: the ring tries again when a call comes (the panel shows regardless)
+      logFailure('making the ringtone ahead of the first call', err);
+      return;
+    }
+    void bestEffort('suspending the ringtone until a call rings', this.ctx.suspend());
+  }
 
   start(sinkId: string | null): void {
     if (this.stopFn || typeof AudioContext === 'undefined') return;

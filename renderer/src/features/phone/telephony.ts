@@ -177,7 +177,10 @@ export class TelephonyService {
       registration: (state, detail) => {
         if (!live()) return;
         usePhoneStore.setState({ registration: state, registrationDetail: detail ?? null });
-        if (state === 'registered') this.recoverAttempt = 0;
+        if (state === 'registered') {
+          this.recoverAttempt = 0;
+          this.ringer.warm();
+        }
         if (state === 'failed') {
           // 403 on REGISTER: Kamailio no longer accepts the credentials held (an access cut); the
           // next recovery asks main for fresh ones instead of retrying the refused ones.
