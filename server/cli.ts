@@ -7,7 +7,7 @@
 //   audit export [--cursor N] [--limit N]            (JSON lines on stdout, next cursor on stderr)
 //   recordings rewrap                                (after a KEK rotation: every data key under the first KEK)
 //   recordings purge                                 (run the retention purge once)
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { exportAudit, verifyAuditChain } from './audit/audit';
 import { ConfigError, loadConfig, type GatewayConfig } from './config';
@@ -32,7 +32,7 @@ const USAGE = `usage: npm run gateway -- <command>
   audit verify                                  check the audit hash chain (exit 1 if broken)
   audit export [--cursor N] [--limit N]         JSON lines after seq N; next cursor on stderr
   recordings rewrap                             re-wrap every recording's data key under the first KEK (after a rotation)
-  recordings purge                              run the recordings retention purge once`;
+  recordings purge                              run the retention purge once (recordings, calls, notes, customers)`;
 
 async function open(config: GatewayConfig): Promise<Db> {
   const timeouts = { connectMs: config.database.connectTimeoutMs, queryMs: config.database.queryTimeoutMs };
@@ -149,9 +149,11 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'recordings' && (sub === 'rewrap' || sub === 'purge')) {
       // no capability is issued from here: the key it would sign with is a throwaway
-      const rec = new RecordingsService(db, systemClock, config, randomBytes(32).toString('hex'));
+      const rec = new RecordingsService(db, systemClock, config, randomBytes(32).toString('hex'), randomUUID());
       if (sub === 'purge') {
         console.log(`recordings purged: ${await rec.purgeDue()}`);
+        const data = await rec.purgeDueData();
+        console.log(`calls purged: ${data.calls}, notes purged: ${data.notes}, customers purged: ${data.customers}; files removed: ${await rec.removeFiles()}`);
         return 0;
       }
       if (!rec.keys) throw new UsageError('no recordings KEK configured (recordings.keks / KOE_GATEWAY_RECORDINGS_KEKS)');

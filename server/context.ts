@@ -97,10 +97,10 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
   const controlUrl = config.sip.kamailioControlUrl;
   const kamailioAccess = controlUrl && config.sip.routeSecret ? new KamailioAccessPush({ db, config, clock, sessionEvents, sipAccess }, controlUrl) : null;
   const secret = await jwtSecret(db, config, clock);
-  const recordings = new RecordingsService(db, clock, config, secret);
+  const recordings = new RecordingsService(db, clock, config, secret, bus.origin);
   const recEngines = new SupervisionEngines(config.sip.rtpengineNg, mediaNodes);
   const recorder = recordings.keys && recEngines.configured
-    ? new Recorder(db, clock, agents, recordings, { forCall: (callId) => recEngines.forNewSession(callId), close: () => recEngines.close() }, config.recordings.recorderAddress)
+    ? new Recorder(db, clock, agents, recordings, { forCall: (callId) => recEngines.forNewSession(callId), close: () => recEngines.close() }, config.recordings.recorderAddress, bus)
     : null;
   const ctx: GatewayContext = {
     db,

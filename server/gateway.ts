@@ -174,7 +174,7 @@ export async function createGateway(opts: {
       await app.close();
       ctx.queues.close();
       await ctx.queues.idle();
-      ctx.recordings.close();
+      await ctx.recordings.close();
       await ctx.recorder?.close().catch((err: unknown) => reportBackgroundFailure('recordings: sealing at shutdown', err));
       ctx.agents.close();
       // the closed sockets' `disconnected` steps are stored before the database may go

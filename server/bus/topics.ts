@@ -41,6 +41,11 @@ export const TOPICS = {
     mode: z.enum(['monitor', 'whisper', 'barge']).nullable(),
     reason: z.enum(['stopped', 'call_ended', 'operator_left']).nullable(),
   }),
+  /**
+   * Secure capture pressed (server/recordings/capture.ts) for a recording the instance `instance`
+   * captures: it blanks from `atMs` (the press's wall-clock time) or ends the blank there.
+   */
+  recording: z.object({ recordingId: Id, instance: Id, paused: z.boolean(), atMs: z.number().int().nonnegative() }),
 } as const;
 
 export type Topic = keyof typeof TOPICS;

@@ -320,6 +320,24 @@ const M0014_STATEMENTS: string[] = [
     select jsonb_agg(p) from jsonb_array_elements_text('["recordings:play", "recordings:manage"]'::jsonb) p where not (permissions ? p)), '[]'::jsonb)
     where builtin and key = 'admin'`,
 ];
+// 0015: retention of calls, notes and customers per campaign (null: kept), purged like
+// recordings (server/recordings/data-retention.ts); a call's deletion leaves its recordings'
+// tombstones (call_id null; the receipts are in the audit chain). Each live recording names the
+// gateway instance capturing it, so a crashed instance's rows are finalised by another
+// (server/recordings/recover.ts); whether its secure capture is pressed (any instance answers it).
+const M0015_STATEMENTS: string[] = [
+  `alter table campaigns add column call_retention_days integer check (call_retention_days between 1 and 36500)`,
+  `alter table campaigns add column note_retention_days integer check (note_retention_days between 1 and 36500)`,
+  `alter table campaigns add column customer_retention_days integer check (customer_retention_days between 1 and 36500)`,
+  `alter table recordings add column instance text`,
+  `alter table recordings add column secure_paused boolean not null default false`,
+  `create index recordings_capturing on recordings (instance) where status = 'recording'`,
+  `alter table recordings alter column call_id drop not null`,
+  `alter table recordings drop constraint recordings_call_id_fkey`,
+  `alter table recordings add constraint recordings_call_id_fkey foreign key (call_id) references calls(id) on delete set null`,
+  `create index calls_retention on calls (campaign_id, ended_at)`,
+  `create index notes_retention on notes (campaign_id, updated_at)`,
+];
 // 0012 (issue 15): the board's queue statistics (server/supervision/queue-stats.ts): each
 // campaign's service-level target (answered within N seconds, default 20), and the index that
 // reads a day's calls of an org.
@@ -351,6 +369,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012_queue_statistics': statements(M0012_STATEMENTS),
   '0013_offerable_since': M0013,
   '0014_recordings': statements(M0014_STATEMENTS),
+  '0015_data_retention_recording_instance': statements(M0015_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

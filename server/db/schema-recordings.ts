@@ -10,7 +10,7 @@ export interface RecordingsTable {
   id: string;
   org_id: string;
   /** calls.id: the operator's call this recording belongs to (one call row per operator leg). */
-  call_id: string;
+  call_id: ColumnType<string | null, string, string | null>;
   sip_call_id: string;
   campaign_id: string | null;
   operator_id: string;
@@ -35,6 +35,10 @@ export interface RecordingsTable {
   purged_at: Date | null;
   purge_reason: string | null;
   file_deleted: Generated<boolean>;
+  /** The gateway instance (bus origin) capturing it while status is 'recording' (0015). */
+  instance: Generated<string | null>;
+  /** Secure capture pressed (paused) now, whichever instance was asked (0015). */
+  secure_paused: Generated<boolean>;
 }
 
 export interface RecordingPlaybacksTable {

@@ -170,6 +170,10 @@ export interface CampaignsTable {
   /** Recordings (0014): never / all calls / on demand, and how many days they are kept (null: no purge). */
   recording_mode: Generated<'never' | 'all' | 'on_demand'>;
   recording_retention_days: Generated<number | null>;
+  /** Retention (0015) of calls, notes and customers, days; null: kept (server/recordings/data-retention.ts). */
+  call_retention_days: Generated<number | null>;
+  note_retention_days: Generated<number | null>;
+  customer_retention_days: Generated<number | null>;
   /** Service-level target: answered within this many seconds (0012, the board's queue statistics). */
   service_level_seconds: Generated<number>;
 }

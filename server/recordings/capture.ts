@@ -6,24 +6,31 @@
 // toward two UDP sockets it owns, one per party; a lead's published whisper tag (lead-*) is
 // never subscribed. G.711 is decoded in memory, placed by RTP timestamp (loss -> silence, a
 // late packet is dropped), interleaved into stereo (left customer, right operator) and handed
-// to the encrypted writer (./format.ts): no plaintext reaches the disk. The call's end (the
-// model's `ended`, whatever reported it: BYE, watchdog, sign-out) unsubscribes and seals it.
-import { createSocket, type Socket } from 'node:dgram';
+// to the encrypted writer (./format.ts): no plaintext reaches the disk; DTMF is silenced on the
+// way (./dtmf.ts). The call's end (the model's `ended`, whatever reported it: BYE, watchdog,
+// sign-out, on whichever instance) unsubscribes and seals it. Secure capture and on demand work
+// from any instance (the bus topic `recording`; docs "Recordings across instances").
+import type { Socket } from 'node:dgram';
 import type { Principal } from '../auth/principal-type';
 import { reportBackgroundFailure } from '../background';
 import type { Clock } from '../clock';
+import type { EventBus } from '../bus/event-bus';
+import type { TopicPayload } from '../bus/topics';
 import type { Db } from '../db/schema';
 import { GatewayError } from '../errors';
 import type { AgentRegistry } from '../sip/agents';
 import type { AgentChange } from '../sip/agent-types';
 import type { NgClient } from '../supervision/ng';
-import { queryLegs, type CallParties } from '../supervision/parties';
-import { decodeG711, interleave, SAMPLE_RATE } from './audio';
+import { interleave, SAMPLE_RATE } from './audio';
+import { Channel, RING } from './channel';
+import { answerSdp, bindRtpSocket, offerMedia, partyTags } from './subscribe-sdp';
 import type { ActiveRecording, RecordingsService } from './service';
+
+export { Channel } from './channel';
+export { answerSdp, offerMedia } from './subscribe-sdp';
 
 /** How far behind real time the stereo stream is written: room for jitter and reordering. */
 const LATENCY_SAMPLES = SAMPLE_RATE / 5; // 200 ms
-const RING = SAMPLE_RATE * 4; // 4 s per channel
 /** The longest the writer waits for a party's packets (then silence); well inside RING. */
 const MAX_LAG_SAMPLES = SAMPLE_RATE;
 const TICK_MS = 20;
@@ -33,70 +40,6 @@ export interface RecorderEngines {
   forCall(callId: string): Promise<{ address: string; ng: NgClient }>;
   /** Closes the ng clients kept for the recorder (shutdown). */
   close?(): void;
-}
-
-/** One party's RTP, placed on the recording's timeline by RTP timestamp. */
-export class Channel {
-  readonly ring = new Int16Array(RING);
-  private baseTs: number | null = null;
-  private basePos = 0;
-  ssrc: number | null = null;
-  packets = 0;
-  dropped = 0;
-  /** Packets that arrived after their place was written (a hole in the recording). */
-  late = 0;
-  /** Highest sample position written + 1. */
-  high = 0;
-
-  /** An RTP packet (G.711) arriving when the recording's timeline is at `now` samples, written up to `flushed`. */
-  put(pkt: Buffer, now: number, flushed: number): void {
-    if (pkt.length < 12 || pkt[0]! >> 6 !== 2) return void this.dropped++;
-    const pt = pkt[1]! & 0x7f;
-    if (pt !== 0 && pt !== 8) return void this.dropped++; // comfort noise, DTMF events, unknown: not audio we decode
-    const cc = pkt[0]! & 0x0f;
-    let off = 12 + cc * 4;
-    if (pkt[0]! & 0x10) {
-      if (pkt.length < off + 4) return void this.dropped++;
-      off += 4 + pkt.readUInt16BE(off + 2) * 4;
-    }
-    let end = pkt.length;
-    if (pkt[0]! & 0x20) end -= pkt[pkt.length - 1]!; // padding
-    if (off >= end) return void this.dropped++;
-    const ts = pkt.readUInt32BE(4);
-    const ssrc = pkt.readUInt32BE(8);
-    if (this.baseTs === null || ssrc !== this.ssrc) {
-      // first packet, or a new source (re-INVITE, transfer): placed at "now"
-      this.baseTs = ts;
-      this.basePos = now;
-      this.ssrc = ssrc;
-    }
-    let pos = this.basePos + ((ts - this.baseTs) | 0);
-    if (pos < flushed - SAMPLE_RATE || pos > now + RING / 2) {
-      // a timestamp jump (the far end restarted its clock): re-anchor at now
-      this.baseTs = ts;
-      this.basePos = now;
-      pos = now;
-    }
-    const samples = decodeG711(pkt.subarray(off, end), pt);
-    if (pos < flushed) this.late++;
-    for (let i = 0; i < samples.length; i++) {
-      const p = pos + i;
-      if (p < flushed || p >= flushed + RING) continue; // too late (already written) or too far ahead
-      this.ring[p % RING] = samples[i]!;
-    }
-    this.high = Math.max(this.high, pos + samples.length);
-    this.packets++;
-  }
-
-  take(from: number, n: number): Int16Array {
-    const out = new Int16Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = (from + i) % RING;
-      out[i] = this.ring[k]!;
-      this.ring[k] = 0;
-    }
-    return out;
-  }
 }
 
 interface Session {
@@ -110,6 +53,8 @@ interface Session {
   channels: [Channel, Channel];
   active: ActiveRecording;
   t0: number;
+  /** Date.now() at t0: a secure-capture press from another instance carries its wall-clock time. */
+  wallT0: number;
   flushed: number;
   timer: NodeJS.Timeout;
   ending: Promise<void> | null;
@@ -117,43 +62,10 @@ interface Session {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/** The m-lines of rtpengine's subscription offer: payload types (with their rtpmap lines) and mid, in order. */
-export function offerMedia(sdp: string): { payloadTypes: number[]; rtpmaps: string[]; mid: string | null }[] {
-  const out: { payloadTypes: number[]; rtpmaps: string[]; mid: string | null }[] = [];
-  for (const l of sdp.split(/\r?\n/)) {
-    const m = out[out.length - 1];
-    if (l.startsWith('m=')) out.push({ payloadTypes: l.trim().split(/\s+/).slice(3).map(Number).filter((n) => Number.isInteger(n)), rtpmaps: [], mid: null });
-    else if (m && l.startsWith('a=mid:')) m.mid = l.slice(6).trim();
-    else if (m && /^a=(rtpmap|fmtp):\d+ /.test(l)) m.rtpmaps.push(l.trim());
-  }
-  return out;
-}
-
-/**
- * Our answer: one recvonly RTP/AVP m-line per party toward our own sockets. rtpengine 10.5
- * refuses a subscription answer that drops an offered payload type ("Failed to process
- * subscription answer": telephone-event must be echoed), so every offered type is echoed
- * with its rtpmap; only PCMU and PCMA packets are decoded (DTMF events are not audio).
- */
-export function answerSdp(address: string, ports: number[], offered: { payloadTypes: number[]; rtpmaps: string[]; mid: string | null }[]): string {
-  const lines = ['v=0', `o=koe-recorder 1 1 IN IP4 ${address}`, 's=koe-recorder', `c=IN IP4 ${address}`, 't=0 0'];
-  offered.forEach((m, i) => {
-    const use = m.payloadTypes.length ? m.payloadTypes : [0];
-    lines.push(`m=audio ${ports[i]} RTP/AVP ${use.join(' ')}`);
-    if (m.mid !== null) lines.push(`a=mid:${m.mid}`);
-    for (const pt of use) {
-      const given = m.rtpmaps.filter((l) => l.startsWith(`a=rtpmap:${pt} `) || l.startsWith(`a=fmtp:${pt} `));
-      if (given.length) lines.push(...given);
-      else if (pt === 0 || pt === 8) lines.push(`a=rtpmap:${pt} ${pt === 0 ? 'PCMU' : 'PCMA'}/8000`);
-    }
-    lines.push('a=recvonly');
-  });
-  return `${lines.join('\r\n')}\r\n`;
-}
-
 export class Recorder {
   private readonly sessions = new Map<string, Session>();
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeBus: (() => void) | null = null;
   /** Calls asked to be recorded on demand before they were answered (sip call id + operator). */
   readonly stats = { started: 0, finished: 0, failed: 0 };
 
@@ -164,22 +76,51 @@ export class Recorder {
     private readonly service: RecordingsService,
     private readonly engines: RecorderEngines,
     private readonly address: string,
+    private readonly bus: EventBus,
   ) {}
+
+  /** This instance (the bus origin), named in the rows it captures. */
+  get instance(): string {
+    return this.bus.origin;
+  }
 
   start(): void {
     this.unsubscribe ??= this.agents.subscribe((c) => this.heard(c));
+    this.unsubscribeBus ??= this.bus.subscribe('recording', (m) => this.pressed(m));
   }
 
+  /**
+   * An answer made through this instance starts the recording here (the instance that made the
+   * step records it). Every change of an operator whose call is recorded here, whichever
+   * instance made it (a remote change carries the state, not the transitions), ends the
+   * recording once the call is no longer live in the operator's state.
+   */
   private heard(c: AgentChange): void {
-    if (c.remote) return; // the instance that made the step records it
-    for (const t of c.transitions) {
-      if (t.subject !== 'call' || !t.callId) continue;
-      if (t.to === 'answered' && (t.from === 'ringing' || t.from === 'offered')) {
-        void this.maybeRecord(c.orgId, c.userId, t.callId, false).catch((err: unknown) => reportBackgroundFailure('recordings: starting a recording', err));
-      } else if (t.to === 'ended') {
-        void this.stop(t.callId, c.userId).catch((err: unknown) => reportBackgroundFailure('recordings: ending a recording', err));
+    if (!c.remote) {
+      for (const t of c.transitions) {
+        if (t.subject !== 'call' || !t.callId) continue;
+        if (t.to === 'answered' && (t.from === 'ringing' || t.from === 'offered')) {
+          void this.maybeRecord(c.orgId, c.userId, t.callId, false).catch((err: unknown) => reportBackgroundFailure('recordings: starting a recording', err));
+        }
       }
     }
+    for (const s of this.sessions.values()) {
+      if (s.operatorId !== c.userId || s.ending) continue;
+      if (!c.state.calls.some((x) => x.callId === s.callId && x.state !== 'ended' && x.state !== 'wrapped_up')) {
+        void this.stop(s.callId, s.operatorId).catch((err: unknown) => reportBackgroundFailure('recordings: ending a recording', err));
+      }
+    }
+  }
+
+  /** A secure-capture press (from any instance, this one included) for a recording captured here: blank from the press's time. */
+  private pressed(m: TopicPayload<'recording'>): void {
+    if (m.instance !== this.instance) return;
+    const s = [...this.sessions.values()].find((x) => x.active.id === m.recordingId);
+    if (!s) return;
+    // the press's wall-clock time on this recording's timeline, never past "now" (a clock ahead)
+    const at = Math.min(this.nowSamples(s), Math.max(0, Math.floor(((m.atMs - s.wallT0) * SAMPLE_RATE) / 1000)));
+    if (m.paused) s.active.pause(at);
+    else s.active.resume(at);
   }
 
   /** Starts recording the operator's answered call if its campaign records (`onDemand`: asked for). */
@@ -198,9 +139,9 @@ export class Recorder {
     const mode = call.recording_mode ?? 'never';
     if (mode === 'never' || (mode === 'on_demand' && !onDemand)) return false;
     const { address, ng } = await this.engines.forCall(callId);
-    const tags = await this.partyTags(ng, callId);
+    const tags = await partyTags(ng, callId);
     if (!tags) throw new Error(`recordings: rtpengine has no two parties for this call (${address})`);
-    const sockets = await Promise.all([0, 1].map(() => this.bind()));
+    const sockets = await Promise.all([0, 1].map(() => bindRtpSocket(this.address)));
     let toTag: string | null = null;
     let active: ActiveRecording | null = null;
     try {
@@ -216,7 +157,7 @@ export class Recorder {
       active = await this.service.begin({ ...call, operator_id: operatorId });
       const s: Session = {
         key, callId, operatorId, address, ng, toTag, sockets, channels: [new Channel(), new Channel()], active,
-        t0: performance.now(), flushed: 0, ending: null, timer: setInterval(() => this.tick(s), TICK_MS),
+        t0: performance.now(), wallT0: Date.now(), flushed: 0, ending: null, timer: setInterval(() => this.tick(s), TICK_MS),
       };
       s.timer.unref();
       sockets.forEach((sock, i) => sock.on('message', (m) => s.channels[i]!.put(m, this.nowSamples(s), s.flushed)));
@@ -236,23 +177,6 @@ export class Recorder {
       }
       throw err;
     }
-  }
-
-  /** The customer's and the operator's from-tags, whichever direction the call was placed (../supervision/parties.ts). */
-  private async partyTags(ng: NgClient, callId: string): Promise<CallParties | null> {
-    return (await queryLegs(ng, callId))?.parties ?? null;
-  }
-
-  private bind(): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const s = createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, this.address, () => {
-        s.off('error', reject);
-        s.on('error', (err) => reportBackgroundFailure('recordings: RTP socket', err));
-        resolve(s);
-      });
-    });
   }
 
   private nowSamples(s: Session): number {
@@ -301,47 +225,76 @@ export class Recorder {
     return s.ending;
   }
 
-  /** Pause (card details) or resume the recording of the caller's own live call; the gap is kept in the metadata. */
-  async secureCapture(p: Principal, callId: string, paused: boolean): Promise<{ callId: string; paused: boolean; recording: boolean }> {
-    const s = this.sessions.get(`${p.userId} ${callId}`);
-    if (!s) {
-      // not recorded here: the caller's own call? (another's, or none, is the same "no such call")
-      const own = await this.db.selectFrom('calls').select('id').where('org_id', '=', p.orgId).where('operator_id', '=', p.userId).where('sip_call_id', '=', callId).where('status', '=', 'answered').executeTakeFirst();
-      if (!own) throw new GatewayError('not_found', 'no such call');
-      return { callId, paused, recording: false };
-    }
-    // at the timeline's "now": what is spoken from this moment (not what is flushed now) is blanked
-    if (paused) s.active.pause(this.nowSamples(s));
-    else s.active.resume(this.nowSamples(s));
-    return { callId, paused: s.active.paused, recording: true };
+  /** The caller's own answered call and its live recording (whichever instance captures it); another's call, or none, is "no such call". */
+  private async ownLive(p: Principal, callId: string): Promise<{ recordingId: string | null; instance: string | null; paused: boolean }> {
+    const own = await this.db
+      .selectFrom('calls as c')
+      .leftJoin('recordings as r', (j) => j.onRef('r.call_id', '=', 'c.id').on('r.status', '=', 'recording'))
+      .select(['c.id', 'r.id as recordingId', 'r.instance', 'r.secure_paused'])
+      .where('c.org_id', '=', p.orgId)
+      .where('c.operator_id', '=', p.userId)
+      .where('c.sip_call_id', '=', callId)
+      .where('c.status', '=', 'answered')
+      .executeTakeFirst();
+    if (!own) throw new GatewayError('not_found', 'no such call');
+    return { recordingId: own.recordingId, instance: own.instance, paused: own.secure_paused === true };
   }
 
-  /** Whether the caller's own live call is recorded here, and paused (read-only; another's call or none is "no such call"). */
+  /** Whether the caller's own live call is recorded (by any instance), and paused for secure capture (read-only; another's call or none is "no such call"). */
   async liveState(p: Principal, callId: string): Promise<{ callId: string; paused: boolean; recording: boolean }> {
-    const s = this.sessions.get(`${p.userId} ${callId}`);
-    if (s) return { callId, paused: s.active.paused, recording: true };
-    const own = await this.db.selectFrom('calls').select('id').where('org_id', '=', p.orgId).where('operator_id', '=', p.userId).where('sip_call_id', '=', callId).where('status', '=', 'answered').executeTakeFirst();
-    if (!own) throw new GatewayError('not_found', 'no such call');
-    return { callId, paused: false, recording: false };
+    const live = await this.ownLive(p, callId);
+    return { callId, paused: live.recordingId ? live.paused : false, recording: !!live.recordingId };
   }
 
-  /** A recording started on request (campaign mode on_demand or all) of the caller's own answered call. */
+  /**
+   * Pause (card details) or resume the recording of the caller's own live call, from any
+   * instance: the press (with its time) goes over the bus to the instance capturing the call
+   * (delivered at once when that is this one), which blanks from that moment of its timeline;
+   * the gap is kept in the metadata.
+   */
+  async secureCapture(p: Principal, callId: string, paused: boolean): Promise<{ callId: string; paused: boolean; recording: boolean }> {
+    const atMs = Date.now(); // the press: before the lookup, so its time does not count against the blank
+    const live = await this.ownLive(p, callId);
+    if (!live.recordingId || !live.instance) return { callId, paused, recording: false };
+    // the row says what every instance answers (liveState); the capturing instance blanks on the bus message
+    await this.db.updateTable('recordings').set({ secure_paused: paused }).where('id', '=', live.recordingId).execute();
+    this.bus.publish('recording', { recordingId: live.recordingId, instance: live.instance, paused, atMs });
+    return { callId, paused, recording: true };
+  }
+
+  /**
+   * A recording started on request (campaign mode on_demand or all) of the caller's own answered
+   * call, from any instance: recorded already (by any instance) is a success; otherwise this
+   * instance records it (two at once: the index's one-live-recording-per-call rule lets one win,
+   * the other answers as recorded already).
+   */
   async recordOnDemand(p: Principal, callId: string): Promise<boolean> {
-    const own = await this.db.selectFrom('calls').select('id').where('org_id', '=', p.orgId).where('operator_id', '=', p.userId).where('sip_call_id', '=', callId).where('status', '=', 'answered').executeTakeFirst();
-    if (!own) throw new GatewayError('not_found', 'no such call');
-    if (!(await this.maybeRecord(p.orgId, p.userId, callId, true))) throw new GatewayError('conflict', 'this call\'s campaign does not record calls');
+    if ((await this.ownLive(p, callId)).recordingId) return true;
+    let started: boolean;
+    try {
+      started = await this.maybeRecord(p.orgId, p.userId, callId, true);
+    } catch (err) {
+      if ((await this.ownLive(p, callId)).recordingId) return true;
+      throw err;
+    }
+    if (!started) throw new GatewayError('conflict', 'this call\'s campaign does not record calls');
     return true;
   }
 
   /** Live recordings (tests, the bench). */
-  live(): { callId: string; operatorId: string; recordingId: string; packets: [number, number]; late: [number, number] }[] {
-    return [...this.sessions.values()].map((s) => ({ callId: s.callId, operatorId: s.operatorId, recordingId: s.active.id, packets: [s.channels[0].packets, s.channels[1].packets], late: [s.channels[0].late, s.channels[1].late] }));
+  live(): { callId: string; operatorId: string; recordingId: string; packets: [number, number]; late: [number, number]; dtmfMasked: [number, number]; dtmfEvents: [number, number] }[] {
+    return [...this.sessions.values()].map((s) => ({
+      callId: s.callId, operatorId: s.operatorId, recordingId: s.active.id, packets: [s.channels[0].packets, s.channels[1].packets], late: [s.channels[0].late, s.channels[1].late],
+      dtmfMasked: [s.channels[0].dtmf.masked, s.channels[1].dtmf.masked], dtmfEvents: [s.channels[0].dtmf.events, s.channels[1].dtmf.events],
+    }));
   }
 
   /** Seals every live recording (shutdown). */
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.unsubscribeBus?.();
+    this.unsubscribeBus = null;
     await Promise.all([...this.sessions.values()].map((s) => this.stop(s.callId, s.operatorId).catch((err: unknown) => reportBackgroundFailure('recordings: sealing at shutdown', err))));
     this.engines.close?.();
   }

@@ -15,6 +15,8 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
   route(app, ctx, 'streamRecording', async ({ principal, params, query, req, reply }) => (await rec.stream(principal, params.id, query.cap, req, reply)) as unknown as { readonly streamedByHandler: true });
   route(app, ctx, 'legalHold', async ({ principal, body }) => rec.legalHold(principal, body));
   route(app, ctx, 'deleteRecording', async ({ principal, params, body }) => rec.deleteOnRequest(principal, params.id, body.reason));
+  route(app, ctx, 'retentionSettings', async ({ principal, params, body }) => rec.retentionSettings(principal, params.id, body));
+  route(app, ctx, 'eraseCustomer', async ({ principal, params, body }) => rec.eraseCustomer(principal, params.id, body.reason));
   route(app, ctx, 'recordCall', async ({ principal, body }) => {
     if (!ctx.recorder) throw new GatewayError('not_found', 'recording is not configured on this gateway');
     return { callId: body.callId, recording: await ctx.recorder.recordOnDemand(principal, body.callId) };

@@ -26,6 +26,8 @@ import { MAX_WINDOW, msOfWavOffset, parseByteRange, wavBytes, wavStream } from '
 import { recordingVisible } from './scope';
 import { ActiveRecording } from './active';
 import { destroyRecording, purgeDue, removePurgedFiles, rewrapAll } from './retention';
+import { eraseCustomer, purgeDueData } from './data-retention';
+import { recoverCrashed } from './recover';
 
 export { ActiveRecording } from './active';
 
@@ -33,6 +35,8 @@ type RecordingRow = Selectable<RecordingsTable>;
 type Gap = z.infer<typeof RecordingGap>;
 const NOT_FOUND = () => new GatewayError('not_found', 'no such recording');
 const num = (v: string | number | null): number => (v === null ? 0 : Number(v));
+/** Sealed (complete), or finalised after a crash with what was written (incomplete, with a size). */
+const playable = (r: RecordingRow): boolean => r.status === 'complete' || (r.status === 'incomplete' && r.plain_bytes !== null);
 
 /** The headers of every audio answer: never stored by the client (nor any cache on the way), ranges accepted. */
 const audio = (reply: FastifyReply): FastifyReply =>
@@ -43,13 +47,17 @@ export class RecordingsService {
   readonly dir: string;
   private readonly caps: Capabilities;
   private timer: NodeJS.Timeout | null = null;
+  private first: NodeJS.Timeout | null = null;
   private sweeping = false;
+  private sweepRun: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly config: GatewayConfig,
     jwtSecret: string,
+    /** This instance's id (the bus origin): named in the rows it captures (./recover.ts). */
+    readonly instance: string,
   ) {
     const rc = config.recordings;
     this.keys = rc.keks.length ? new KeyRing(rc.keks.map((k) => ({ id: k.id, key: Buffer.from(k.key, 'base64') }))) : null;
@@ -57,16 +65,25 @@ export class RecordingsService {
     this.caps = new Capabilities(jwtSecret);
   }
 
-  /** Starts the retention purge timer (every instance may run it: each due row is claimed with SKIP LOCKED). */
+  /**
+   * Starts the sweep at once and then on a timer: crashed recordings finalised, the retention
+   * purge (every instance may run it: each due row is claimed with SKIP LOCKED).
+   */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.sweep(), this.config.recordings.purgeIntervalSeconds * 1000);
+    this.timer = setInterval(() => void this.sweep(), Math.min(60, this.config.recordings.purgeIntervalSeconds) * 1000);
     this.timer.unref();
+    this.first = setTimeout(() => void this.sweep(), 2000);
+    this.first.unref();
   }
 
-  close(): void {
+  /** Stops the timers; resolves once a sweep under way is done (the database may go after). */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.first) clearTimeout(this.first);
     this.timer = null;
+    this.first = null;
+    await this.sweepRun;
   }
 
   private fileOf(row: { file_name: string }): string {
@@ -90,7 +107,7 @@ export class RecordingsService {
           id, org_id: call.org_id, call_id: call.id, sip_call_id: call.sip_call_id, campaign_id: call.campaign_id, operator_id: call.operator_id,
           status: 'recording', file_name: fileName, kek_id: kekId, wrapped_key: wrappedKey.toString('base64'), chunk_bytes: writer.chunkBytes,
           channels: CHANNELS, sample_rate: SAMPLE_RATE, plain_bytes: null, size_bytes: null, sha256: null, duration_ms: null,
-          gaps: '[]', started_at: this.clock.now(), ended_at: null, purged_at: null, purge_reason: null,
+          gaps: '[]', started_at: this.clock.now(), ended_at: null, purged_at: null, purge_reason: null, instance: this.instance,
         })
         .execute();
     } catch (err) {
@@ -204,7 +221,7 @@ export class RecordingsService {
     const now = this.clock.now();
     return this.db.transaction().execute(async (tx) => {
       const r = await this.visibleRow(tx, p, id);
-      if (!r || r.status !== 'complete') throw NOT_FOUND();
+      if (!r || !playable(r)) throw NOT_FOUND();
       const playbackId = randomUUID();
       const expiresAt = new Date(now.getTime() + this.config.recordings.capabilitySeconds * 1000);
       await tx.insertInto('recording_playbacks').values({
@@ -234,7 +251,7 @@ export class RecordingsService {
       }));
     }
     const r = await this.visibleRow(this.db, p, id);
-    if (!r || r.status !== 'complete' || !r.wrapped_key || !this.keys) throw NOT_FOUND();
+    if (!r || !playable(r) || !r.wrapped_key || !this.keys) throw NOT_FOUND();
     const total = WAV_HEADER_BYTES + num(r.plain_bytes);
     const ask = parseByteRange(req.headers.range, total);
     reply.header('cache-control', 'no-store');
@@ -319,16 +336,58 @@ export class RecordingsService {
     return removePurgedFiles(this.db, (r) => this.fileOf(r));
   }
 
-  async sweep(): Promise<void> {
-    if (this.sweeping) return;
+  /** Finalises the recordings of gone instances (./recover.ts); how many. */
+  recoverCrashed(staleSeconds?: number): Promise<number> {
+    return recoverCrashed(this.db, this.clock, this.keys, this.instance, (r) => this.fileOf(r), staleSeconds);
+  }
+
+  /** The retention purge of calls, notes and customers (./data-retention.ts). */
+  purgeDueData(): Promise<{ calls: number; notes: number; customers: number }> {
+    return purgeDueData(this.db, this.clock);
+  }
+
+  private lastPurge = 0;
+
+  /** One pass: crashed recordings every time, the retention purges every purgeIntervalSeconds; each failure reported, none stops the others. */
+  sweep(): Promise<void> {
+    if (this.sweeping) return this.sweepRun;
     this.sweeping = true;
+    this.sweepRun = this.sweepOnce();
+    return this.sweepRun;
+  }
+
+  private async sweepOnce(): Promise<void> {
     try {
-      await this.purgeDue();
-    } catch (err) {
-      reportBackgroundFailure('recordings: retention purge', err);
+      await this.recoverCrashed().catch((err: unknown) => reportBackgroundFailure('recordings: finalising crashed recordings', err));
+      if (Date.now() - this.lastPurge < this.config.recordings.purgeIntervalSeconds * 1000) return;
+      this.lastPurge = Date.now();
+      await this.purgeDue().catch((err: unknown) => reportBackgroundFailure('recordings: retention purge', err));
+      await this.purgeDueData()
+        .then(() => this.removeFiles())
+        .catch((err: unknown) => reportBackgroundFailure('recordings: retention purge of calls, notes, customers', err));
     } finally {
       this.sweeping = false;
     }
+  }
+
+  // ------------------------------------------------------------------ retention of calls, notes, customers; right to deletion
+  async retentionSettings(p: Principal, campaignId: string, body: { calls: number | null; notes: number | null; customers: number | null }) {
+    return this.db.transaction().execute(async (tx) => {
+      const camp = await tx.selectFrom('campaigns').select(['id', 'call_retention_days', 'note_retention_days', 'customer_retention_days']).where('id', '=', campaignId).where('org_id', '=', p.orgId).forUpdate().executeTakeFirst();
+      if (!camp) throw new GatewayError('not_found', 'no such campaign');
+      await tx.updateTable('campaigns').set({ call_retention_days: body.calls, note_retention_days: body.notes, customer_retention_days: body.customers, updated_at: this.clock.now() }).where('id', '=', campaignId).execute();
+      await appendAudit(tx, this.clock, eventBy(p, 'campaign.retention_settings', { type: 'campaign', id: campaignId }, {
+        from: { calls: camp.call_retention_days, notes: camp.note_retention_days, customers: camp.customer_retention_days }, to: body,
+      }));
+      return { campaignId, ...body };
+    });
+  }
+
+  /** Right to deletion: all of one customer's data, with the receipt (./data-retention.ts eraseCustomer); refused on legal hold. */
+  async eraseCustomer(p: Principal, customerId: string, reason: string) {
+    const out = await this.db.transaction().execute((tx) => eraseCustomer(tx, this.clock, p.orgId, customerId, { reason: 'request', requestReason: reason }, p));
+    await this.removeFiles();
+    return { customerId: out.customerId, notesDeleted: out.notesDeleted, callsUnlinked: out.callsUnlinked, recordingsDestroyed: out.recordings.length, deletedAt: this.clock.now().toISOString() };
   }
 
   /** Re-wraps every live recording's data key under the active KEK (after a rotation); files are not touched. */

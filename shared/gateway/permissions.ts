@@ -24,7 +24,7 @@ export const PERMISSIONS = [
   'export:read',
   // Recordings (docs/telephony.md "Recordings"): listen (scoped like customers; operators their
   // own calls only if org policy recordings.operatorsHearOwnCalls), and manage (legal holds,
-  // deletion on request).
+  // deletion on request of a recording or of all a customer's data).
   'recordings:play',
   'recordings:manage',
 ] as const;

@@ -1,6 +1,8 @@
 // Recordings (docs/telephony.md "Recordings"): per-campaign settings, the recordings of a call
 // or customer in the caller's scope, a playback capability, the streamed audio (HTTP Range),
-// legal holds, deletion on request, and secure capture (pause / resume around card details).
+// legal holds, deletion on request, and secure capture (pause / resume around card details);
+// the retention of a campaign's calls, notes and customers and the erasure of all of a customer's
+// data (server/recordings/data-retention.ts).
 // Spread into ROUTES (api.ts).
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
@@ -61,6 +63,16 @@ export const LegalHoldResponse = z.strictObject({ target: z.enum(['call', 'custo
 export const DeleteRecordingRequest = z.strictObject({ reason: z.string().min(1).max(500) });
 export const DeletionReceipt = z.strictObject({ recordingId: Id, purgedAt: Iso, sha256: z.string().nullable(), reason: z.string() });
 
+const Days = z.number().int().min(1).max(36_500).nullable();
+/** Days calls, notes and customers of a campaign are kept (null: no automatic purge); a legal hold suspends it. */
+export const RetentionSettings = z.strictObject({ calls: Days, notes: Days, customers: Days });
+export const RetentionSettingsView = RetentionSettings.extend({ campaignId: Id });
+export const EraseCustomerRequest = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+/** What was deleted (the receipt in the audit chain holds the same, and the recordings' ciphertext hashes). */
+export const ErasureReceipt = z.strictObject({
+  customerId: Id, notesDeleted: z.number().int(), callsUnlinked: z.number().int(), recordingsDestroyed: z.number().int(), deletedAt: Iso,
+});
+
 export const SecureCaptureRequest = z.strictObject({ callId: SipCallId, paused: z.boolean() });
 export const SecureCaptureResponse = z.strictObject({ callId: z.string(), paused: z.boolean(), recording: z.boolean() });
 /** Whether the caller's own live call is being recorded here and is paused (the app shows "secure capture" only while recorded). */
@@ -91,6 +103,14 @@ export const RECORDING_ROUTES = {
   deleteRecording: {
     method: 'POST', path: '/recordings/:id/delete', summary: 'Delete on request (right to deletion): destroy the data key and the file; a receipt in the audit chain', auth: 'recordings:manage',
     params: z.strictObject({ id: Id }), body: DeleteRecordingRequest, response: DeletionReceipt,
+  },
+  retentionSettings: {
+    method: 'PUT', path: '/campaigns/:id/retention', summary: 'Days a campaign\'s calls, notes and customers are kept; audited', auth: 'campaigns:manage',
+    params: z.strictObject({ id: Id }), body: RetentionSettings, response: RetentionSettingsView,
+  },
+  eraseCustomer: {
+    method: 'POST', path: '/customers/:id/erase', summary: 'Right to deletion: all of a customer\'s data (row, phones, notes, their calls\' links and numbers, recordings by key destruction); a receipt in the audit chain; refused on legal hold', auth: 'recordings:manage',
+    params: z.strictObject({ id: Id }), body: EraseCustomerRequest, response: ErasureReceipt,
   },
   recordCall: {
     method: 'POST', path: '/recordings/record', summary: 'Start recording the caller\'s own answered call (campaign mode on_demand or all)', auth: 'calls:handle',

@@ -72,7 +72,7 @@ const bench: Bench = async (log) => {
       },
     } as unknown as NgClient;
     for (const n of COUNTS) {
-      const recorder = new Recorder(db, gw.ctx.clock, gw.ctx.agents, gw.ctx.recordings, { forCall: async () => ({ address: 'bench', ng: fakeNg }) }, '127.0.0.1');
+      const recorder = new Recorder(db, gw.ctx.clock, gw.ctx.agents, gw.ctx.recordings, { forCall: async () => ({ address: 'bench', ng: fakeNg }) }, '127.0.0.1', gw.ctx.bus);
       ports.clear();
       const callIds: string[] = [];
       for (let i = 0; i < n; i++) {

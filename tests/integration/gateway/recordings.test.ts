@@ -222,7 +222,7 @@ describe.each(BACKENDS)('recordings on %s', (backend) => {
 
   it('KEK rotation: rewrap moves every live data key to the new KEK; the old one can then go, the audio is unchanged', async () => {
     const K2 = { id: 'kek-2027', key: randomBytes(32).toString('base64') };
-    const rotated = new RecordingsService(h.db, h.clock, { ...h.gw.ctx.config, recordings: { ...h.gw.ctx.config.recordings, keks: [K2, KEK] } }, 'rewrap-test-secret');
+    const rotated = new RecordingsService(h.db, h.clock, { ...h.gw.ctx.config, recordings: { ...h.gw.ctx.config.recordings, keks: [K2, KEK] } }, 'rewrap-test-secret', 'rewrap-test-instance');
     const before = await h.db.selectFrom('recordings').select(['id', 'kek_id', 'wrapped_key', 'sha256']).where('status', '=', 'complete').execute();
     const out = await rotated.rewrapAll();
     expect(out).toEqual({ rewrapped: before.length, failed: [] });
@@ -237,7 +237,7 @@ describe.each(BACKENDS)('recordings on %s', (backend) => {
     const grant = await h.ok('POST', `/recordings/${ids.rec2}/play`, lead);
     expect((await inject(grant.streamPath, lead, { range: 'bytes=0-99' })).statusCode).toBe(500);
     // give the old KEK back its recordings for the tests below
-    const back = new RecordingsService(h.db, h.clock, { ...h.gw.ctx.config, recordings: { ...h.gw.ctx.config.recordings, keks: [KEK, K2] } }, 'rewrap-test-secret');
+    const back = new RecordingsService(h.db, h.clock, { ...h.gw.ctx.config, recordings: { ...h.gw.ctx.config.recordings, keks: [KEK, K2] } }, 'rewrap-test-secret', 'rewrap-test-instance');
     expect((await back.rewrapAll()).failed).toEqual([]);
     expect((await inject(grant.streamPath, lead, { range: 'bytes=0-99' })).rawPayload.equals(audio[ids.rec2]!.subarray(0, 100))).toBe(true);
   });

@@ -55,7 +55,7 @@ export class Baresip {
     });
   }
 
-  static async start(opts: { trunk: { host: string; port: number }; proxy: { host: string; port: number }; number: string; toneHz: number; autoAnswer?: boolean }): Promise<Baresip> {
+  static async start(opts: { trunk: { host: string; port: number }; proxy: { host: string; port: number }; number: string; toneHz: number; autoAnswer?: boolean; /** A WAV to send instead of the tone (baresip aufile). */ audioFile?: string }): Promise<Baresip> {
     const dir = mkdtempSync(path.join(tmpdir(), 'koe-baresip-'));
     const ctrlPort = await freePort('tcp');
     writeFileSync(
@@ -65,7 +65,7 @@ export class Baresip {
         `sip_listen ${opts.trunk.host}:${opts.trunk.port}`,
         `net_interface ${opts.trunk.host}`,
         'sip_trans_def udp',
-        `audio_source ausine,${opts.toneHz}`,
+        opts.audioFile ? `audio_source aufile,${opts.audioFile}` : `audio_source ausine,${opts.toneHz}`,
         'audio_player aubridge,nowhere',
         'audio_alert aubridge,nowhere',
         'ausrc_srate 48000',
@@ -76,6 +76,7 @@ export class Baresip {
         'module_path /usr/lib/baresip/modules',
         'module g711.so',
         'module ausine.so',
+        'module aufile.so',
         'module aubridge.so',
         'module sndfile.so',
         'module_app account.so',
