@@ -132,11 +132,11 @@ describe('recordings across two gateway instances; DTMF masked', () => {
     const t0 = Date.now();
     expect(await other('/recordings/secure-capture', token, { callId, paused: true })).toEqual({ status: 200, body: { callId, paused: true, recording: true } });
     // what the operator's toggle shows, whichever instance it asks
-    const live = `/recordings/live?callId=${encodeURIComponent(callId)}`;
-    for (const g of [0, 1]) expect(await other(live, token, undefined, g)).toEqual({ status: 200, body: { callId, paused: true, recording: true } });
+    const liveUrl = `/recordings/live?callId=${encodeURIComponent(callId)}`;
+    for (const g of [0, 1]) expect(await other(liveUrl, token, undefined, g)).toEqual({ status: 200, body: { callId, paused: true, recording: true } });
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() - t0)));
     expect(await other('/recordings/secure-capture', token, { callId, paused: false })).toEqual({ status: 200, body: { callId, paused: false, recording: true } });
-    for (const g of [0, 1]) expect(await other(live, token, undefined, g)).toEqual({ status: 200, body: { callId, paused: false, recording: true } });
+    for (const g of [0, 1]) expect(await other(liveUrl, token, undefined, g)).toEqual({ status: 200, body: { callId, paused: false, recording: true } });
     // another operator through gateway 1: the same answer as for no call
     const opB = await f.token('opB');
     const stranger = await other('/recordings/secure-capture', opB, { callId, paused: true });
