@@ -2,7 +2,8 @@ import { DEFAULT_ORG_POLICY, OrgPolicySchema, type OrgPolicy } from '../shared/g
 import type { Executor } from './db/schema';
 import { jsonColumn } from './db/json-column';
 
-const parsePolicy = (value: unknown): OrgPolicy => OrgPolicySchema.parse(jsonColumn<unknown>(value) ?? {});
+/** An orgs.policy column as stored, parsed (routing reads the column in its DID statement). */
+export const parsePolicy = (value: unknown): OrgPolicy => OrgPolicySchema.parse(jsonColumn<unknown>(value) ?? {});
 
 export async function orgPolicy(db: Executor, orgId: string): Promise<OrgPolicy> {
   const row = await db.selectFrom('orgs').select('policy').where('id', '=', orgId).executeTakeFirst();

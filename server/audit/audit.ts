@@ -1,7 +1,9 @@
 // Tamper-evident audit log. Each entry's hash = SHA-256(prev hash + "\n" + canonical JSON
 // of the entry). Appends lock the single audit_head row (SELECT ... FOR UPDATE) so
-// concurrent writers queue up instead of forking the chain; the append runs inside the
-// caller's transaction, so an audited change and its entry commit or vanish together.
+// concurrent writers queue up instead of forking the chain; an append inside a caller's
+// transaction is chained at that transaction's commit (appendAudit: a deferred trigger), so
+// an audited change and its entry commit or vanish together and the head is locked only for
+// the commit.
 //
 // Last line of defence for text: every string of an entry (action, actor name, target,
 // source address, and every key and string value of `detail`, at any depth) is stored
@@ -82,17 +84,8 @@ export function sanitizeJson(value: unknown): unknown {
 
 const clean = (s: string | null | undefined): string | null => (s === null || s === undefined ? null : sanitizeText(s));
 
-/**
- * Appends one entry. `tx` must be a transaction (the head row lock lasts until it commits).
- * One statement (issue 14, the audit chain at scale): the head row is locked, the entry's hash
- * computed by PostgreSQL (sha256 over the same bytes entryHash hashes: the canonical JSON is
- * built here around the sequence number, which only the locked head knows), the entry inserted
- * and the head moved, in one round trip, so the head stays locked for that statement and the
- * commit only: every audited write of every instance queues on this row. The hash PostgreSQL
- * computed is checked against entryHash before the transaction goes on (a mismatch throws and
- * rolls the write back).
- */
-export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
+/** The sanitized fields of an entry and the canonical JSON around its sequence number (which only the locked head knows). */
+function prepare(clock: Clock, event: AuditEvent): { f: Omit<HashedFields, 'seq'>; pre: string; post: string } {
   // JSON round-trip so the hashed detail is exactly what jsonb gives back (no undefined, no Dates).
   const detail = sanitizeJson(JSON.parse(JSON.stringify(event.detail ?? {}))) as Record<string, unknown>;
   const f: Omit<HashedFields, 'seq'> = {
@@ -110,8 +103,43 @@ export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent)
   // canonicalJson sorts the keys: those before "seq", then "seq", then those after it
   const before = canonicalJson({ action: f.action, actorUserId: f.actorUserId, actorUsername: f.actorUsername, at: f.at, detail: f.detail, deviceId: f.deviceId, orgId: f.orgId });
   const after = canonicalJson({ sourceIp: f.sourceIp, targetId: f.targetId, targetType: f.targetType });
-  const pre = `${before.slice(0, -1)},"seq":`;
-  const post = `,${after.slice(1)}`;
+  return { f, pre: `${before.slice(0, -1)},"seq":`, post: `,${after.slice(1)}` };
+}
+
+/**
+ * Appends one entry to the caller's transaction `tx` (issue 14, the audit chain at scale).
+ * The entry goes into audit_pending, without any lock; at the transaction's COMMIT a deferred
+ * trigger (migration 0016, audit_chain_pending) locks the chain's head row once, chains every
+ * entry the transaction appended in the order appended (hash = sha256 over the same bytes
+ * entryHash hashes: the canonical JSON built here around the sequence number), writes them to
+ * audit_log and moves the head. So the head is held for the commit alone (before: from the
+ * append to the commit, a network round trip and the gateway's event loop, while every audited
+ * write of every instance queued on it), and a transaction's entries are one batched append.
+ * The audited change and its entries still commit or vanish together: a trigger that fails
+ * fails the COMMIT. The stored chain is checked by verifyAuditChain (entryHash, here).
+ * Returns the entry's fields (its seq and hash exist only once the transaction commits).
+ */
+export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent): Promise<Omit<HashedFields, 'seq'>> {
+  const { f, pre, post } = prepare(clock, event);
+  await tx
+    .insertInto('audit_pending')
+    .values({
+      pre, post, at: new Date(f.at), org_id: f.orgId, actor_user_id: f.actorUserId, actor_username: f.actorUsername, action: f.action,
+      target_type: f.targetType, target_id: f.targetId, source_ip: f.sourceIp, device_id: f.deviceId, detail: toJsonColumn(f.detail),
+    })
+    .execute();
+  return f;
+}
+
+/**
+ * Appends in a statement of its own (for events not tied to another write): one autocommit
+ * statement locks the head, inserts the entry and moves the head, committed by PostgreSQL at
+ * the statement's end (no round trip with the lock held). The hash PostgreSQL computed is
+ * checked against entryHash; a mismatch (the entry is stored, verifyAuditChain will name it)
+ * throws.
+ */
+export async function audit(db: Db, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
+  const { f, pre, post } = prepare(clock, event);
   const row = (
     await sql<{ seq: number | string; prev_hash: string; hash: string }>`
       with head as (select seq, hash from audit_head where id = 1 for update),
@@ -122,19 +150,14 @@ export async function appendAudit(tx: Executor, clock: Clock, event: AuditEvent)
       up as (update audit_head set seq = e.seq, hash = e.hash from e where audit_head.id = 1)
       insert into audit_log (seq, at, org_id, actor_user_id, actor_username, action, target_type, target_id, source_ip, device_id, detail, prev_hash, hash)
       select e.seq, ${new Date(f.at)}::timestamptz, ${f.orgId}::uuid, ${f.actorUserId}::uuid, ${f.actorUsername}::text, ${f.action}::text,
-        ${f.targetType}::text, ${f.targetId}::text, ${f.sourceIp}::text, ${f.deviceId}::uuid, ${toJsonColumn(detail)}::jsonb, e.prev_hash, e.hash
+        ${f.targetType}::text, ${f.targetId}::text, ${f.sourceIp}::text, ${f.deviceId}::uuid, ${toJsonColumn(f.detail)}::jsonb, e.prev_hash, e.hash
       from e
-      returning seq, prev_hash, hash`.execute(tx)
+      returning seq, prev_hash, hash`.execute(db)
   ).rows[0];
   if (!row) throw new Error('audit: the chain head row is missing');
   const fields: HashedFields = { seq: Number(row.seq), ...f };
   if (entryHash(row.prev_hash, fields) !== row.hash) throw new Error(`audit: the database's hash of entry ${fields.seq} differs from entryHash`);
   return { ...fields, prevHash: row.prev_hash, hash: row.hash };
-}
-
-/** Appends in a transaction of its own (for events not tied to another write). */
-export async function audit(db: Db, clock: Clock, event: AuditEvent): Promise<AuditEntryView> {
-  return db.transaction().execute((tx) => appendAudit(tx, clock, event));
 }
 
 /** A row as the drivers return it (PostgreSQL hands bigint `seq` back as a string). */

@@ -346,6 +346,47 @@ const M0012_STATEMENTS: string[] = [
   `create index calls_org_ringing on calls (org_id, ringing_at)`,
 ];
 
+// 0016 (issue 14, the audit chain at scale): an audited write no longer holds the chain's head
+// row from its append to its commit. appendAudit (server/audit/audit.ts) inserts the entry
+// into audit_pending (no lock); a DEFERRED constraint trigger runs at the transaction's commit,
+// locks the head once, chains every pending entry of that transaction in insertion order (the
+// hash over the same bytes entryHash hashes: the canonical JSON the gateway built around the
+// sequence number), inserts them into audit_log, moves the head and deletes the pending rows,
+// all inside the commit: the head is held for the commit itself, never for a network round
+// trip or the gateway's event loop. A failing trigger fails the COMMIT, so the audited change
+// and its entries still commit or vanish together; a rolled-back transaction leaves nothing.
+const M0016_STATEMENTS: string[] = [
+  `create table audit_pending (
+    id bigserial primary key, pre text not null, post text not null,
+    at timestamptz not null, org_id uuid, actor_user_id uuid, actor_username text,
+    action text not null, target_type text, target_id text, source_ip text, device_id uuid, detail jsonb not null)`,
+  `create function audit_chain_pending() returns trigger language plpgsql as $$
+    declare
+      h_seq bigint;
+      h_hash text;
+      n_hash text;
+      p record;
+    begin
+      -- the first firing of a transaction chains all its pending entries; the others find none
+      perform 1 from audit_pending limit 1;
+      if not found then return null; end if;
+      select seq, hash into h_seq, h_hash from audit_head where id = 1 for update;
+      if not found then raise exception 'audit: the chain head row is missing'; end if;
+      for p in select * from audit_pending order by id loop
+        h_seq := h_seq + 1;
+        n_hash := encode(sha256(convert_to(h_hash || chr(10) || p.pre || h_seq::text || p.post, 'UTF8')), 'hex');
+        insert into audit_log (seq, at, org_id, actor_user_id, actor_username, action, target_type, target_id, source_ip, device_id, detail, prev_hash, hash)
+          values (h_seq, p.at, p.org_id, p.actor_user_id, p.actor_username, p.action, p.target_type, p.target_id, p.source_ip, p.device_id, p.detail, h_hash, n_hash);
+        h_hash := n_hash;
+        delete from audit_pending where id = p.id;
+      end loop;
+      update audit_head set seq = h_seq, hash = h_hash where id = 1;
+      return null;
+    end $$`,
+  `create constraint trigger audit_pending_chain after insert on audit_pending
+    deferrable initially deferred for each row execute function audit_chain_pending()`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -370,6 +411,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013_offerable_since': M0013,
   '0014_recordings': statements(M0014_STATEMENTS),
   '0015_data_retention_recording_instance': statements(M0015_STATEMENTS),
+  '0016_audit_deferred_chain': statements(M0016_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

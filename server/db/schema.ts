@@ -132,6 +132,22 @@ export interface AuditLogTable {
   prev_hash: string;
   hash: string;
 }
+/** Entries of an open transaction, chained into audit_log at its commit (migration 0016). */
+export interface AuditPendingTable {
+  id: Generated<number>;
+  pre: string;
+  post: string;
+  at: Date;
+  org_id: string | null;
+  actor_user_id: string | null;
+  actor_username: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  source_ip: string | null;
+  device_id: string | null;
+  detail: Json;
+}
 export interface AuditHeadTable {
   id: number;
   seq: number;
@@ -225,6 +241,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  audit_pending: AuditPendingTable;
   gateway_keys: GatewayKeysTable;
   campaigns: CampaignsTable;
   campaign_dids: CampaignDidsTable;

@@ -57,8 +57,7 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
     const l = legacyOf(s);
     send({ type: 'agentState', state: l.state, reason: l.reason, since: l.since.toISOString() });
   };
-  const unsubscribe = ctx.agents.subscribe((change) => {
-    if (change.userId !== who.userId) return;
+  const unsubscribe = ctx.agents.subscribeUser(who.userId, (change) => {
     const origin = change.origin as { mark?: unknown; id?: string | null } | undefined;
     sendState(change.state, origin?.mark === mark ? (origin.id ?? null) : null);
     for (const e of change.effects) {

@@ -43,6 +43,7 @@ class NotOwned extends Error {
 
 export class AgentRegistry implements loops.LoopHost {
   private readonly listeners = new Set<AgentListener>();
+  private readonly userListeners = new Map<string, Set<AgentListener>>();
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Re-reads of changes heard from other instances, one at a time per operator (their order). */
   private readonly remoteReads = new Map<string, Promise<void>>();
@@ -75,8 +76,22 @@ export class AgentRegistry implements loops.LoopHost {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Subscribe to one operator's steps (their sockets): indexed by user, so a change is not
+   * offered to every connected operator's listener (2,000 sockets: 2,000 calls per change).
+   */
+  subscribeUser(userId: string, listener: AgentListener): () => void {
+    let set = this.userListeners.get(userId);
+    if (!set) this.userListeners.set(userId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.userListeners.get(userId) === set) this.userListeners.delete(userId);
+    };
+  }
+
   private emit(change: AgentChange): void {
-    for (const l of this.listeners) {
+    for (const l of [...this.listeners, ...(this.userListeners.get(change.userId) ?? [])]) {
       try {
         l(change);
       } catch (err) {

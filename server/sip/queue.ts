@@ -24,6 +24,7 @@ import { continueHeld, type KamailioAction } from './queue-media';
 import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
 import type { CallQueueEntry as Entry } from '../db/schema-queue';
 import { QueueEntries, type QueueHost, type Router } from './queue-entries';
+import { anyOfferable } from './agent-rows';
 import { endEntry, findOverflow, queueSettings, recordQueueEnd } from './queue-store';
 
 /** How long a caller waiting for the recording notice is held back at most if the notice never reports its length. */
@@ -248,8 +249,10 @@ export class CallQueues extends QueueEntries {
     const now = clock.now();
     const ready = (q: ReturnType<typeof waitingOf>) => q.where((w) => w.or([w('dispatch_after', 'is', null), w('dispatch_after', '<=', now)]));
     const campaigns = await ready(waitingOf(db))
-      .select(['campaign_id', (eb) => eb.fn.min('enqueued_at').as('oldest')]).groupBy('campaign_id').orderBy('oldest').execute();
+      .select(['campaign_id', 'org_id', (eb) => eb.fn.min('enqueued_at').as('oldest')]).groupBy(['campaign_id', 'org_id']).orderBy('oldest').execute();
     for (const c of campaigns) {
+      // nobody offerable in the campaign (most passes while callers wait): one statement, no claim, no routing
+      if (!(await anyOfferable(db, { kind: 'offer', orgId: c.org_id, campaignId: c.campaign_id, exclude: [] }))) continue;
       const entries = await ready(waitingOf(db)).selectAll().where('campaign_id', '=', c.campaign_id).orderBy('enqueued_at').orderBy('sip_call_id').execute();
       for (const e of entries) {
         if ((await this.offer(e)) === 'nobody') break;

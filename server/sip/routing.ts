@@ -14,7 +14,7 @@ import { SipRouteQuery, type SipRouteResponse } from '../../shared/gateway/sip';
 import { callerOf, trunkNumberToE164 } from '../../shared/rules/numbering';
 import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
-import { orgPolicy } from '../policy';
+import { parsePolicy } from '../policy';
 import { sipUserOf } from './agents';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
@@ -38,12 +38,30 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const did = trunkNumberToE164(query.did, rule);
   if (!did) return { target: null, campaignId: null, did: query.did, reason: 'unknown_did' };
   const q = { did, callId: query.callId };
+  // One statement (issue 14, routing at scale): the DID's campaign, its org's policy and the
+  // offer this call already holds (Kamailio asking again), read together, at every lookup (no
+  // cache: a campaign, DID or policy changed by any path is seen by the next lookup).
   const dids = await db
     .selectFrom('campaign_dids')
     .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
+    .innerJoin('orgs', 'orgs.id', 'campaign_dids.org_id')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('calls')
+          .innerJoin('users', 'users.id', 'calls.operator_id')
+          .select(['calls.operator_id', 'calls.campaign_id', 'users.username'])
+          .whereRef('calls.org_id', '=', 'campaign_dids.org_id')
+          .where('calls.sip_call_id', '=', q.callId)
+          .where('calls.status', '=', 'ringing')
+          .limit(1)
+          .as('held'),
+      (join) => join.onTrue(),
+    )
     .select([
       'campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.id', 'campaigns.blocked_numbers', 'campaigns.time_zone', 'campaigns.weekly_hours',
       'campaigns.closed_dates', 'campaigns.special_hours', 'campaigns.enforce_hours', 'campaigns.block_policy', 'campaigns.ring_seconds',
+      'orgs.policy as org_policy', 'held.operator_id as held_operator', 'held.campaign_id as held_campaign', 'held.username as held_username',
     ])
     .where('campaign_dids.e164', '=', q.did)
     .execute();
@@ -60,7 +78,8 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   if (failed === '') {
     // Kamailio asked again for a call already offered (the gateway it asked first answered too
     // late, the next one is asked): the same answer, never a second operator
-    const offered = await heldOffer(ctx, orgId, q.callId);
+    const d = dids[0]!;
+    const offered = d.held_operator && d.held_username ? await heldOffer(ctx, q.callId, { operatorId: d.held_operator, username: d.held_username, campaignId: d.held_campaign }) : null;
     if (offered) return { target: sipUserOf(offered.username), campaignId: offered.campaignId ?? campaignId, did: q.did, reason: 'routed', ringSeconds: offered.ringSeconds };
     if (!opts.fromQueue) {
       // a new call: the block list and the hours decide before any operator is looked at; the
@@ -72,7 +91,7 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
       }
       if (admission.outcome === 'closed') return ctx.queues.announceAndEnd({ ...held, name: 'closed', reason: 'closed' });
       // the org's recording / monitoring notice plays before routing: the call is held for it
-      if ((await orgPolicy(db, orgId)).announcements.recordingNotice) return enqueue(true);
+      if (parsePolicy(dids[0]!.org_policy).announcements.recordingNotice) return enqueue(true);
     }
   } else {
     // a re-route of an admitted call: the failed offer ends first (no answer -> "missed")
@@ -137,22 +156,14 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
 
 /**
  * The operator already offered this call on a first query (their model holds it offered or
- * ringing, the calls row is ringing): Kamailio asking again gets the same operator.
+ * ringing, the calls row is ringing: `row`, read with the DID): Kamailio asking again gets the
+ * same operator.
  */
-async function heldOffer(ctx: GatewayContext, orgId: string, callId: string): Promise<{ username: string; campaignId: string | null; ringSeconds: number } | null> {
-  const row = await ctx.db
-    .selectFrom('calls')
-    .innerJoin('users', 'users.id', 'calls.operator_id')
-    .select(['calls.operator_id', 'calls.campaign_id', 'users.username'])
-    .where('calls.org_id', '=', orgId)
-    .where('calls.sip_call_id', '=', callId)
-    .where('calls.status', '=', 'ringing')
-    .executeTakeFirst();
-  if (!row?.operator_id) return null;
-  const agent = await ctx.agents.get(row.operator_id);
+async function heldOffer(ctx: GatewayContext, callId: string, row: { operatorId: string; username: string; campaignId: string | null }): Promise<{ username: string; campaignId: string | null; ringSeconds: number } | null> {
+  const agent = await ctx.agents.get(row.operatorId);
   const holds = agent?.model.calls.some((c) => c.callId === callId && (c.state === 'offered' || c.state === 'ringing'));
   if (!agent || !holds) return null;
   // what is left of the ring timeout (Kamailio's branch timer for the repeated answer)
   const left = agent.model.ringUntil === null ? 1 : Math.ceil((agent.model.ringUntil - ctx.clock.now().getTime()) / 1000);
-  return { username: row.username, campaignId: row.campaign_id, ringSeconds: Math.max(1, left) };
+  return { username: row.username, campaignId: row.campaignId, ringSeconds: Math.max(1, left) };
 }

@@ -23,6 +23,7 @@ import { parsePermissions, type Principal } from '../auth/principal-type';
 import type { AgentRegistry } from '../sip/agents';
 import type { BoardOperator } from '../../shared/gateway/supervision';
 import { readShared, visibleTo, type SharedRow } from './board-rows';
+import { once } from '../ws/wire';
 
 /** What decides a principal's board rows: its permissions and teams. */
 const scopeKey = (p: Principal) => `${[...p.permissions].sort().join(',')}|${[...p.teamIds].sort().join(',')}`;
@@ -123,6 +124,15 @@ export class Board {
     // customer names per campaign scope, for every named call of the batch (the SQL scopes them)
     const named = shared.flatMap((s) => (s.named ? [{ operatorId: s.row.userId, callId: s.named.callId }] : []));
     const names = new Map<string, Promise<Map<string, string>>>();
+    // one message per row (and customer name) for every socket of the batch, serialised once (server/ws/wire.ts)
+    const messages = new Map<string, Record<string, unknown>>();
+    const messageOf = (s: SharedRow, nameOf: Map<string, string>): Record<string, unknown> => {
+      const operator = withCustomer(s, nameOf);
+      const key = `${s.row.userId}\n${String(JSON.stringify(operator.call?.customerName))}`; // no call, no name, a name
+      let m = messages.get(key);
+      if (!m) messages.set(key, (m = once({ type: 'boardUpdate', operator })));
+      return m;
+    };
     for (const sub of subs) {
       try {
         const p = sub.current();
@@ -138,7 +148,7 @@ export class Board {
         }
         const now = sub.current();
         if (!sub.active || !now || scopeKey(now) !== scopeKey(p)) continue;
-        for (const s of mine) sub.send({ type: 'boardUpdate', operator: withCustomer(s, nameOf) });
+        for (const s of mine) sub.send(messageOf(s, nameOf));
       } catch (err) {
         reportBackgroundFailure('supervision: board update of one socket', err);
       }

@@ -15,6 +15,7 @@ import { authenticate, permittedOrAudited, type Principal } from '../principal';
 import type { SessionEvent } from '../session-events';
 import { attachAgent, type AgentSocket } from '../sip/agent-ws';
 import { LivePrincipal } from './live-principal';
+import { wireJson } from './wire';
 
 type ClientMessage = z.infer<typeof WsClientMessage>;
 type AuthMessage = Extract<ClientMessage, { type: 'auth' }>;
@@ -42,7 +43,7 @@ export class WsConnection {
   }
 
   send(m: unknown): void {
-    if (this.open) this.socket.send(JSON.stringify(m));
+    if (this.open) this.socket.send(wireJson(m));
   }
 
   /** Pushes that carry data go through here: nothing leaves once the principal is no longer live. */

@@ -142,6 +142,62 @@ describe.each(BACKENDS)('audit chain on %s', (backend) => {
     expect((await verifyAuditChain(h.db)).ok).toBe(true);
   });
 
+  // issue 14: appendAudit in a caller's transaction is chained at its commit (migration 0016's deferred trigger)
+  it('chains a transaction\'s entries at its commit, in the order appended, interleaved with other transactions at random', async () => {
+    const { appendAudit } = await import('../../../server/audit/audit');
+    const before = (await verifyAuditChain(h.db)) as { entries: number; headSeq: number };
+    const txs = 12;
+    const per = 4;
+    // each transaction appends `per` entries with random pauses, so their appends interleave
+    await Promise.all(Array.from({ length: txs }, (_, t) =>
+      h.db.transaction().execute(async (tx) => {
+        for (let k = 0; k < per; k++) {
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 8)));
+          await appendAudit(tx, h.clock, { action: 'test.deferred', orgId: h.orgId, detail: { t, k } });
+        }
+        // before the commit: nothing of this transaction is in the chain yet, and nothing waits on the head
+        expect(await tx.selectFrom('audit_log').select('seq').where('action', '=', 'test.deferred').where(sql<boolean>`detail->>'t' = ${String(t)}`).execute()).toEqual([]);
+      })));
+    const result = await verifyAuditChain(h.db);
+    expect(result, JSON.stringify(result)).toMatchObject({ ok: true, entries: before.entries + txs * per });
+    const rows = await h.db.selectFrom('audit_log').select(['seq', 'detail']).where('action', '=', 'test.deferred').orderBy('seq').execute();
+    expect(rows).toHaveLength(txs * per);
+    // one transaction's entries: consecutive sequence numbers, in the order appended (one batched append)
+    const byTx = new Map<number, { seq: number; k: number }[]>();
+    for (const r of rows) {
+      const d = (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as { t: number; k: number };
+      byTx.set(d.t, [...(byTx.get(d.t) ?? []), { seq: Number(r.seq), k: d.k }]);
+    }
+    expect(byTx.size).toBe(txs);
+    for (const entries of byTx.values()) {
+      expect(entries.map((e) => e.k)).toEqual([0, 1, 2, 3]);
+      expect(entries.map((e) => e.seq - entries[0]!.seq)).toEqual([0, 1, 2, 3]);
+    }
+    // nothing left pending, nothing audited twice
+    expect(await h.db.selectFrom('audit_pending').select('id').execute()).toEqual([]);
+  });
+
+  it('fails the commit of an audited change whose entry cannot be chained (the change is not stored)', async () => {
+    const { appendAudit } = await import('../../../server/audit/audit');
+    const head = await h.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow();
+    const name = `audit-fault-${crypto.randomUUID()}`;
+    await h.db.deleteFrom('audit_head').execute(); // the chain cannot be appended to
+    try {
+      await expect(
+        h.db.transaction().execute(async (tx) => {
+          await tx.insertInto('teams').values({ id: crypto.randomUUID(), org_id: h.orgId, name }).execute();
+          await appendAudit(tx, h.clock, { action: 'test.unchainable', orgId: h.orgId });
+        }),
+      ).rejects.toThrow(/chain head row is missing/);
+    } finally {
+      await h.db.insertInto('audit_head').values({ id: 1, seq: head.seq, hash: head.hash }).execute();
+    }
+    expect(await h.db.selectFrom('teams').select('id').where('name', '=', name).execute()).toEqual([]);
+    expect(await h.auditActions({ action: 'test.unchainable' })).toEqual([]);
+    expect(await h.db.selectFrom('audit_pending').select('id').execute()).toEqual([]);
+    expect((await verifyAuditChain(h.db)).ok).toBe(true);
+  });
+
   it('admin API filters, pages and exports incrementally with a cursor', async () => {
     const token = await h.token(h.users.admin);
     const filtered = await h.req('GET', '/admin/audit?action=test.concurrent&limit=10', { token });

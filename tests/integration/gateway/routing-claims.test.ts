@@ -101,7 +101,7 @@ describe.each(BACKENDS)('routing claims under concurrent lookups on %s', (backen
       headers: { 'x-koe-route-secret': ROUTE_SECRET },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    return res.body as { target: string | null; reason: string };
+    return res.body as { target: string | null; reason: string; campaignId: string | null; ringSeconds?: number };
   };
 
   /** Ends every live call of these operators (Kamailio's call-ended report) and waits: they are ready again. */
@@ -234,6 +234,42 @@ describe.each(BACKENDS)('routing claims under concurrent lookups on %s', (backen
         if (got !== seconds * 1000) await new Promise((res) => setTimeout(res, 100));
       }
       expect(got).toBe(seconds * 1000);
+    }
+  });
+
+  // issue 14: routing reads the DID, its campaign, the org's policy and a held offer in ONE
+  // statement per lookup and caches none of it, so a change by any path (straight SQL here,
+  // no bus message) is seen by the very next lookup on every instance: no retry, no wait
+  it('a DID moved, a campaign\'s ring time or hours changed by any path: the next lookup on every instance sees it', async () => {
+    await nobodyReady();
+    const u = await operator();
+    const other = await campaign(h.orgId); // nobody assigned, no queue
+    const last = clients[clients.length - 1]!;
+    try {
+      await h.db.updateTable('campaigns').set({ ring_seconds: 13 }).where('id', '=', campaignId).execute();
+      for (const client of clients) {
+        const id = `fresh-ring-${randomUUID()}@trunk`;
+        const r = await route(client, id);
+        expect(r).toMatchObject({ target: u.username.toLowerCase(), reason: 'routed', campaignId, ringSeconds: 13 });
+        await endCalls([id]);
+      }
+      // the DID moves to the other campaign: its lookup answers for that campaign at once, on each instance
+      await h.db.updateTable('campaign_dids').set({ campaign_id: other }).where('e164', '=', did).execute();
+      for (const client of [last, clients[0]!]) {
+        const r = await route(client, `fresh-did-${randomUUID()}@trunk`);
+        expect(r).toMatchObject({ target: null, campaignId: other });
+      }
+      await h.db.updateTable('campaign_dids').set({ campaign_id: campaignId }).where('e164', '=', did).execute();
+      // hours enforced with no open hours: closed at once
+      await h.db.updateTable('campaigns').set({ enforce_hours: true, weekly_hours: JSON.stringify({}) }).where('id', '=', campaignId).execute();
+      expect((await route(last, `fresh-closed-${randomUUID()}@trunk`)).reason).toBe('closed');
+      await h.db.updateTable('campaigns').set({ enforce_hours: false }).where('id', '=', campaignId).execute();
+      const id = `fresh-open-${randomUUID()}@trunk`;
+      expect(await route(last, id)).toMatchObject({ target: u.username.toLowerCase(), reason: 'routed' });
+      await endCalls([id]);
+    } finally {
+      await h.db.updateTable('campaign_dids').set({ campaign_id: campaignId }).where('e164', '=', did).execute();
+      await h.db.updateTable('campaigns').set({ ring_seconds: null, enforce_hours: false }).where('id', '=', campaignId).execute();
     }
   });
 });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../server/auth/principal-type';
 import { authenticate } from '../../../server/principal';
+import { wireJson } from '../../../server/ws/wire';
 import { BACKENDS, setup, type Harness, type TestUser } from '../gateway/harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,5 +134,21 @@ describe.each(BACKENDS)('the board fan-out on %s', (backend) => {
     expect(updatesOf(by('leadB'), opY.id)).toHaveLength(1);
     for (const s of subs.filter((s) => s.name.startsWith('lead') && s.name !== 'leadB')) expect(updatesOf(s, opY.id), s.name).toEqual([]);
     await h.db.updateTable('users').set({ disabled: false }).where('id', '=', opX.id).execute();
+  });
+
+  it('serialises an update once for every socket: the same message, whose wire JSON is that message', async () => {
+    await h.gw.ctx.agents.apply({ userId: opX.id, orgId: h.orgId, username: opX.username }, { type: 'setAvailability', state: 'not_ready', reason: null });
+    await until(() => updatesOf(by('admin'), opX.id).at(-1)?.operator.state === 'not_ready', 'the admin sees the change');
+    // every socket still watching X (the admin and team A's leads' sockets left by the tests above)
+    const sent = subs.flatMap((s) => updatesOf(s, opX.id).slice(-1)).filter((m) => m.operator.state === 'not_ready');
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    for (const m of sent) expect(m).toBe(sent[0]); // one object for all of them (no customer name differs)
+    expect(Object.isFrozen(sent[0])).toBe(true);
+    expect(wireJson(sent[0])).toBe(JSON.stringify(sent[0]));
+    // a message not made by once() is serialised as it is now
+    const plain = { type: 'x', n: 1 };
+    expect(wireJson(plain)).toBe('{"type":"x","n":1}');
+    plain.n = 2;
+    expect(wireJson(plain)).toBe('{"type":"x","n":2}');
   });
 });
