@@ -69,8 +69,8 @@ export async function watchdog(h: LoopHost, engineCalls: () => Promise<string[]>
   return repaired;
 }
 
-/** Kamailio saw the call end (BYE): `ended` (completed) for every operator the call involved. */
-export async function callEnded(h: LoopHost, callId: string, cause: EndCause): Promise<number> {
+/** Kamailio saw the call end (BYE: `answered`, CANCEL...): `ended` for every operator the call involved. */
+export async function callEnded(h: LoopHost, callId: string, cause: EndCause, answered = false): Promise<number> {
   // first the end itself (a late offer of this call is refused from now on), then the
   // operators who were offered it before
   await markCallEnded(h.db, callId, h.clock.now());
@@ -83,7 +83,7 @@ export async function callEnded(h: LoopHost, callId: string, cause: EndCause): P
     .execute();
   let ended = 0;
   for (const r of rows) {
-    const out = await h.apply(whoOf(r), { type: 'ended', callId, cause });
+    const out = await h.apply(whoOf(r), { type: 'ended', callId, cause, ...(answered ? { answered: true as const } : {}) });
     if (out.kind === 'accepted') ended++;
   }
   return ended;

@@ -263,9 +263,9 @@ export class AgentRegistry implements loops.LoopHost {
     return this.engineCalls ? loops.watchdog(this, this.engineCalls) : 0;
   }
 
-  /** Kamailio saw the call end (BYE): `ended` (completed) for every operator the call involved. */
-  callEnded(callId: string, cause: EndCause = 'completed'): Promise<number> {
-    return loops.callEnded(this, callId, cause);
+  /** Kamailio saw the call end (BYE: `answered`, CANCEL...): `ended` for every operator the call involved. */
+  callEnded(callId: string, cause: EndCause = 'completed', opts: { answered?: boolean } = {}): Promise<number> {
+    return loops.callEnded(this, callId, cause, opts.answered === true);
   }
 
   /** Joins the instances (heartbeat every 5 s) and releases what gone instances held (server/sip/connections.ts). */

@@ -17,7 +17,10 @@ export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayCont
   route(app, ctx, 'sipCallEnded', async ({ query, req }) => {
     assertFromKamailio(ctx.config, req);
     // the operators of that call: `ended` (completed) through their model, like every change
-    await ctx.agents.callEnded(query.callId, endCauseOfSipStatus(!query.status || query.status === '000' ? null : Number(query.status)));
+    // a BYE ("200") proves the call was answered, even when the phone's own "answered" has not
+    // reached the gateway yet (a caller who hangs up at once): the operator goes to wrap-up
+    const byeAfterAnswer = query.status === '200';
+    await ctx.agents.callEnded(query.callId, byeAfterAnswer ? 'completed' : endCauseOfSipStatus(!query.status || query.status === '000' ? null : Number(query.status)), { answered: byeAfterAnswer });
     // a caller who hung up while queued: abandoned (server/sip/queue.ts)
     await ctx.queues.callEnded(query.callId);
     return { closed: await sup.callEnded(query.callId) };

@@ -114,7 +114,8 @@ export type OperatorEvent =
   | { type: 'answered'; at: number; callId: string }
   | { type: 'held'; at: number; callId: string; held: boolean }
   | { type: 'transfer'; at: number; callId: string; phase: 'started' | 'failed' | 'completed' }
-  | { type: 'ended'; at: number; callId: string; cause: EndCause }
+  // answered: the network saw it answered (Kamailio relayed a BYE), whatever the phone reported
+  | { type: 'ended'; at: number; callId: string; cause: EndCause; answered?: true }
   | { type: 'finishWrapUp'; at: number; callId: string; next?: Availability; reason?: string | null }
   | { type: 'tick'; at: number }
   // the engines' view: calls they know to be live (Kamailio dialogs / rtpengine sessions)
@@ -281,6 +282,12 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
     }
     if (agentFromCalls(s) === null) s.resume = null;
   };
+  /** An offered or ringing call answered (the phone said so, or a BYE proved it). */
+  const answer = (c: CallState) => {
+    c.answeredAt = ev.at;
+    b.setCall(c, 'answered');
+    if (!liveCallsOf(s).some((x) => x.state === 'offered' || x.state === 'ringing')) s.ringUntil = null;
+  };
   switch (ev.type) {
     case 'connected': {
       s.connections += 1;
@@ -391,9 +398,7 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
     case 'answered': {
       const c = b.call(ev.callId);
       if (!c || (c.state !== 'offered' && c.state !== 'ringing')) return ignore(prev);
-      c.answeredAt = ev.at;
-      b.setCall(c, 'answered');
-      if (!liveCallsOf(s).some((x) => x.state === 'offered' || x.state === 'ringing')) s.ringUntil = null;
+      answer(c);
       b.settle(() => undefined);
       return b.done();
     }
@@ -424,6 +429,8 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
     case 'ended': {
       const c = b.call(ev.callId);
       if (!c || !isLive(c)) return ignore(prev);
+      // a BYE ends only an answered call: the phone's "answered" is late (one rule with the event)
+      if (ev.answered && (c.state === 'offered' || c.state === 'ringing')) answer(c);
       // what the operator and the caller did, whatever the reporter called it
       const cause: EndCause =
         c.answeredAt === null && ev.cause === 'completed' ? (c.direction === 'inbound' ? 'caller_abandoned' : 'failed') : ev.cause;

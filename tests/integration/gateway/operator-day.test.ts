@@ -129,8 +129,8 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body as { target: string | null; reason: string };
   };
-  const callEnded = async (callId: string) => {
-    const res = await h.req('GET', `/sip/call-ended?callId=${encodeURIComponent(callId)}`, { headers: { 'x-koe-route-secret': ROUTE_SECRET } });
+  const callEnded = async (callId: string, status?: string) => {
+    const res = await h.req('GET', `/sip/call-ended?callId=${encodeURIComponent(callId)}${status ? `&status=${status}` : ''}`, { headers: { 'x-koe-route-secret': ROUTE_SECRET } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   };
   const callRow = (u: TestUser, callId: string) =>
@@ -234,7 +234,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     await route(abandoned);
     await c.next((m) => m.type === 'operatorState' && m.view.calls.some((x: any) => x.callId === abandoned));
     const from = c.messages.length;
-    await callEnded(abandoned); // Kamailio saw the BYE/CANCEL end it
+    await callEnded(abandoned); // Kamailio saw the CANCEL end it
     const back = await c.next((m) => m.type === 'operatorState' && m.view.agent === 'ready' && c.messages.indexOf(m) >= from);
     expect(back.view.calls.find((x: any) => x.callId === abandoned)).toMatchObject({ state: 'ended', cause: 'caller_abandoned' });
     expect(await callRow(u, abandoned)).toMatchObject({ status: 'ended', end_cause: 'caller_abandoned' });
@@ -242,6 +242,24 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
     const version = (await stored(u)).state.version;
     await callEnded(abandoned);
     expect((await stored(u)).state.version).toBe(version);
+  });
+
+  it('a BYE that reaches the gateway before the phone\'s "answered" (the customer hangs up at once) still gives the operator a wrap-up', async () => {
+    const { u, c } = await readyOperator();
+    const quick = `bye-${randomUUID()}@x`;
+    await route(quick);
+    await c.op({ kind: 'ringing', callId: quick });
+    const from = c.messages.length;
+    await callEnded(quick, '200'); // Kamailio relayed a BYE: the call was answered
+    const wrap = await c.next((m) => m.type === 'operatorState' && m.view.agent === 'wrap_up' && c.messages.indexOf(m) >= from);
+    expect(wrap.view.calls.find((x: any) => x.callId === quick)).toMatchObject({ state: 'ended', cause: 'completed' });
+    expect(await callRow(u, quick)).toMatchObject({ status: 'ended', end_cause: 'completed' });
+    expect((await callRow(u, quick)).answered_at).not.toBeNull();
+    // the phone's late "answered" changes nothing; the wrap-up is saved as usual
+    const version = (await stored(u)).state.version;
+    await c.op({ kind: 'answered', callId: quick });
+    expect((await stored(u)).state.version).toBe(version);
+    expect((await c.op({ kind: 'finishWrapUp', callId: quick, next: 'ready' })).view.agent).toBe('ready');
   });
 
   it('a routing answer that comes after Kamailio reported the call ended (a stalled gateway) offers nobody; Kamailio\'s refused INVITE carries its cause', async () => {

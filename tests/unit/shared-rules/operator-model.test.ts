@@ -96,6 +96,23 @@ describe('operator model: the edges of the day', () => {
     expect(gone.state.calls[0]!.cause).toBe('caller_abandoned');
   });
 
+  it('a BYE that overtakes the phone\'s "answered" still gives a wrap-up (the network saw the call answered); the late "answered" changes nothing', () => {
+    for (const first of ['offer', 'dial'] as const) {
+      const r = run([
+        { type: first, at: at(), callId: 'c1' }, { type: 'ringing', at: at(), callId: 'c1' },
+        { type: 'ended', at: at(), callId: 'c1', cause: 'completed', answered: true },
+        { type: 'answered', at: at(), callId: 'c1' },
+      ], readyOperator());
+      expect(r.state.agent, first).toBe('wrap_up');
+      expect(r.state.calls[0], first).toMatchObject({ state: 'ended', cause: 'completed' });
+      expect(r.state.calls[0]!.answeredAt, first).not.toBeNull();
+      expect(r.state.wrapUp?.callId, first).toBe('c1');
+    }
+    // without the proof it is a caller who gave up while it rang: no wrap-up
+    const cancel = run([{ type: 'offer', at: at(), callId: 'c1' }, { type: 'ended', at: at(), callId: 'c1', cause: 'completed' }], readyOperator());
+    expect([cancel.state.agent, cancel.state.wrapUp, cancel.state.calls[0]!.cause]).toEqual(['ready', null, 'caller_abandoned']);
+  });
+
   it('an outbound call makes the operator on call (no inbound offer meanwhile) and gets a wrap-up like an inbound one', () => {
     const s = readyOperator();
     const r = run([
@@ -287,6 +304,7 @@ const eventArb: fc.Arbitrary<Make> = fc.oneof(
   w(3, fc.record({ callId, phase: fc.constantFrom('started', 'failed', 'completed') as fc.Arbitrary<'started' | 'failed' | 'completed'> })
     .map(({ callId, phase }): Make => (at) => ({ type: 'transfer', at, callId, phase }))),
   w(5, fc.record({ callId, cause: fc.constantFrom(...END_CAUSES) }).map(({ callId, cause }): Make => (at) => ({ type: 'ended', at, callId, cause }))),
+  w(2, callId.map((callId): Make => (at) => ({ type: 'ended', at, callId, cause: 'completed', answered: true }))),
   w(4, fc.record({ callId, next: fc.option(availability, { nil: undefined }) }).map(({ callId, next }): Make => (at) => ({ type: 'finishWrapUp', at, callId, next }))),
   w(3, fc.constant<Make>((at) => ({ type: 'tick', at }))),
   w(2, fc.subarray(CALL_IDS).map((liveCallIds): Make => (at) => ({ type: 'reconcile', at, liveCallIds }))),
