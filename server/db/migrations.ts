@@ -328,6 +328,14 @@ const M0012_STATEMENTS: string[] = [
   `create index calls_org_ringing on calls (org_id, ringing_at)`,
 ];
 
+// 0017: the owner's new-PC notice (server/auth/new-devices.ts): when the user was told about a
+// device enrolled for them. Devices from before are taken as told (no notice storm on upgrade).
+const M0017_STATEMENTS: string[] = [
+  `alter table devices add column owner_notified_at timestamptz`,
+  `update devices set owner_notified_at = created_at`,
+  `create index devices_owner_unnotified on devices (user_id) where owner_notified_at is null`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -351,6 +359,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012_queue_statistics': statements(M0012_STATEMENTS),
   '0013_offerable_since': M0013,
   '0014_recordings': statements(M0014_STATEMENTS),
+  '0017_device_owner_notice': statements(M0017_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {
