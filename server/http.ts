@@ -25,7 +25,8 @@ export interface HandlerInput<N extends RouteName> {
 type PublicRoute = { [K in RouteName]: (typeof ROUTES)[K]['auth'] extends null ? K : never }[RouteName];
 
 /** Routes a TOTP-enrolment-only session may use. */
-const ENROLMENT_ROUTES = new Set<RouteName>(['me', 'signOut', 'totpEnrol', 'totpConfirm']);
+// The client policy too: the idle lock and capture protection apply while the user enrols.
+const ENROLMENT_ROUTES = new Set<RouteName>(['me', 'signOut', 'totpEnrol', 'totpConfirm', 'clientPolicy']);
 const NoBody = z.union([z.undefined(), z.null(), z.strictObject({})]);
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {

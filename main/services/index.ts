@@ -125,7 +125,10 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     // until it arrives (retried) the stricter known values apply (PolicyService, OrgPolicyFetcher).
     if (st.status === 'signed-in') {
       orgPolicy.start();
-      link.start();
+      // an enrolment-only session (TOTP required, not yet set up) has no live link: the
+      // gateway refuses it until the enrolment is confirmed (session.reload then says so)
+      if (st.totpEnrolmentRequired) link.stop();
+      else link.start();
     } else {
       orgPolicy.stop();
       policy.setOrg(null);
@@ -194,6 +197,7 @@ export function createHandlers(s: MainServices): HandlerTable {
       state: () => s.session.current(),
       signIn: (input) => s.session.signIn(input),
       signOut: () => s.session.signOut(),
+      reload: () => s.session.reload(),
       accessToken: () => s.session.accessToken(),
     },
     shell: {

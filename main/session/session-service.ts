@@ -129,6 +129,7 @@ export class SessionService {
         device: res.device ? { name: res.device.name, enrolledNow: res.device.enrolledNow } : null,
         totpEnrolmentRequired: res.totpEnrolmentRequired,
         absoluteExpiresAt: res.tokens.absoluteExpiresAt,
+        ...(res.newDevices.length > 0 ? { newDevices: res.newDevices } : {}),
       });
       return { outcome: 'signed-in', session: this.state };
     } catch (err) {
@@ -137,6 +138,26 @@ export class SessionService {
       if (refusal.code === 'unexpected' || refusal.code === 'keychain_unavailable') logFailure(this.log, 'signing in', err, {}, 'error');
       return { outcome: 'refused', ...refusal };
     }
+  }
+
+  /**
+   * Re-reads the user from the gateway (GET /me): after the renderer confirmed TOTP enrolment
+   * the same session is a full one, and the state says so (the gateway decides; a session
+   * that was full never becomes enrolment-only here). A failure leaves the state as it was.
+   */
+  async reload(): Promise<SessionState> {
+    const generation = this.generation;
+    const access = await this.accessToken();
+    if (!access || this.state.status !== 'signed-in') return this.state;
+    const me = await this.deps.gateway.call('me', { accessToken: access.token });
+    const prev = this.state;
+    if (generation !== this.generation || prev.status !== 'signed-in' || prev.user.id !== me.user.id) return this.state;
+    this.setState({
+      ...prev,
+      user: { id: me.user.id, username: me.user.username, displayName: me.user.displayName, role: me.user.role, permissions: me.user.permissions },
+      totpEnrolmentRequired: prev.totpEnrolmentRequired && !me.user.totpEnabled,
+    });
+    return this.state;
   }
 
   /** The short-lived access token for the renderer's gateway calls (refreshed first if it is about to run out). */

@@ -12,6 +12,7 @@ import { route } from '../http';
 import { orgPolicy } from '../policy';
 import type { Principal } from '../auth/principal-type';
 import { userView } from '../admin/user-views';
+import { myDevices } from './new-devices';
 
 async function account(db: Executor, userId: string) {
   return db
@@ -40,6 +41,14 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
     sessionId: principal.sessionId,
     deviceId: principal.deviceId,
   }));
+
+  route(app, ctx, 'passwordPolicy', async ({ principal }) => ({
+    policy: (await orgPolicy(db, principal.orgId)).password,
+    username: principal.username,
+  }));
+
+  // Scoped to the caller by construction: the user id is the principal's, never a parameter.
+  route(app, ctx, 'myDevices', async ({ principal }) => myDevices(db, principal.userId, principal.deviceId));
 
   route(app, ctx, 'clientPolicy', async ({ principal }) => (await orgPolicy(db, principal.orgId)).client);
 

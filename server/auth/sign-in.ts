@@ -18,6 +18,7 @@ import { verifyDeviceSignature } from './device-keys';
 import type { HashLane } from './passwords';
 import { activeLock, consumeChallengeStatus, createSession, recordFailure, sessionTokens, totpStep, type ChallengeStatus } from './sign-in-helpers';
 import { activeTotpSecret, normalizeRecoveryCode, sha256 } from './totp';
+import { takeNewDeviceNotices } from './new-devices';
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -112,7 +113,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
     if (device?.enrolledNow && body.device) {
       await tx.insertInto('devices').values({
         id: device.id, user_id: user.id, org_id: user.org_id, name: body.device.name, public_key: body.device.publicKey,
-        status: 'active', created_at: now, last_seen_at: now, revoked_at: null,
+        status: 'active', created_at: now, last_seen_at: now, revoked_at: null, owner_notified_at: null,
       }).execute();
       await tx.insertInto('device_alerts').values({
         id: randomUUID(), org_id: user.org_id, user_id: user.id, device_id: device.id, source_ip: sourceIp,
@@ -125,12 +126,13 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
     } else if (device) {
       await tx.updateTable('devices').set({ last_seen_at: now }).where('id', '=', device.id).execute();
     }
+    const newDevices = await takeNewDeviceNotices(tx, user.id, device?.enrolledNow ? device.id : null, now);
     const session = await createSession(tx, ctx, { userId: user.id, orgId: user.org_id, deviceId: device?.id ?? null, sourceIp, policy, totpEnrolmentOnly });
     await appendAudit(tx, clock, {
       ...base, action: 'auth.sign_in.success', deviceId: device?.id ?? null,
       detail: { sessionId: session.sessionId, secondFactor: factor.totpCounter !== null ? 'totp' : factor.recoveryCodeId ? 'recovery_code' : 'none', totpEnrolmentOnly },
     });
-    return session;
+    return { ...session, newDevices };
   });
 
   return {
@@ -139,6 +141,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
     device,
     totpEnrolmentRequired: totpEnrolmentOnly,
     recoveryCodeUsed: factor.recoveryCodeId !== null,
+    newDevices: result.newDevices,
   };
 }
 

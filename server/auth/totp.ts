@@ -64,6 +64,4 @@ export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
-export function normalizeRecoveryCode(code: string): string {
-  return code.trim().toLowerCase();
-}
+export { normalizeRecoveryCode } from '../../shared/rules/recovery-code';

@@ -386,6 +386,13 @@ const M0016_STATEMENTS: string[] = [
   `create constraint trigger audit_pending_chain after insert on audit_pending
     deferrable initially deferred for each row execute function audit_chain_pending()`,
 ];
+// 0017: the owner's new-PC notice (server/auth/new-devices.ts): when the user was told about a
+// device enrolled for them. Devices from before are taken as told (no notice storm on upgrade).
+const M0017_STATEMENTS: string[] = [
+  `alter table devices add column owner_notified_at timestamptz`,
+  `update devices set owner_notified_at = created_at`,
+  `create index devices_owner_unnotified on devices (user_id) where owner_notified_at is null`,
+];
 
 function statements(list: string[]): Migration {
   return {
@@ -412,6 +419,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0014_recordings': statements(M0014_STATEMENTS),
   '0015_data_retention_recording_instance': statements(M0015_STATEMENTS),
   '0016_audit_deferred_chain': statements(M0016_STATEMENTS),
+  '0017_device_owner_notice': statements(M0017_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

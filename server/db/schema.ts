@@ -80,6 +80,8 @@ export interface DevicesTable {
   created_at: Date;
   last_seen_at: Date | null;
   revoked_at: Date | null;
+  /** When the owner was shown "new PC enrolled" for it (migration 0017); null: not yet. */
+  owner_notified_at: Date | null;
 }
 export interface DeviceAlertsTable {
   id: string;

@@ -10,8 +10,9 @@ import { RECORDING_ROUTES } from './recordings';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { BoardStatsMessage } from './queue-stats';
-import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema } from './policy';
+import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema, PasswordPolicySchema } from './policy';
 import { userText } from '../rules/text';
+import { RECOVERY_CODE_TYPED } from '../rules/recovery-code';
 import { Id, Instant, Iso, LockReason } from './primitives';
 
 export type { RouteSpec } from './route-spec';
@@ -23,7 +24,8 @@ const Username = z
   .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore, hyphen');
 const Password = z.string().min(1).max(1024);
 const TotpCode = z.string().regex(/^\d{6}$/);
-const RecoveryCode = z.string().regex(/^[A-Za-z0-9-]{10,40}$/);
+/** As typed: capitals, spaces and a missing hyphen are allowed (shared/rules/recovery-code.ts normalises). */
+const RecoveryCode = z.string().regex(RECOVERY_CODE_TYPED);
 const B64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
 /** Ed25519 public key: the raw 32 bytes, base64url without padding (43 characters). */
 export const DevicePublicKey = B64url.length(43);
@@ -85,6 +87,9 @@ export const SessionTokens = z.strictObject({
   absoluteExpiresAt: Iso,
 });
 
+/** A PC enrolled for this user that they have not been told about yet (server/auth/new-devices.ts). */
+export const NewDeviceNotice = z.strictObject({ id: Id, name: z.string(), enrolledAt: Iso, sourceIp: z.string().nullable() });
+
 export const SignInResponse = z.strictObject({
   tokens: SessionTokens,
   user: UserView,
@@ -92,6 +97,8 @@ export const SignInResponse = z.strictObject({
   /** True when policy requires TOTP and the user has none: the session can only enrol it. */
   totpEnrolmentRequired: z.boolean(),
   recoveryCodeUsed: z.boolean(),
+  /** PCs enrolled for this user since they were last told (not this PC): "new PC enrolled on <date> from <address>". */
+  newDevices: z.array(NewDeviceNotice),
 });
 
 export const RefreshRequest = z.strictObject({
@@ -112,6 +119,22 @@ export const TotpEnrolResponse = z.strictObject({ secret: z.string(), otpauthUri
 export const TotpConfirmRequest = z.strictObject({ code: TotpCode });
 export const RecoveryCodesResponse = z.strictObject({ recoveryCodes: z.array(z.string()) });
 export const TotpDisableRequest = z.strictObject({ password: Password, code: TotpCode });
+
+/** The caller's own PCs (GET /me/devices): first and last seen, with the address of each. */
+export const MyDeviceView = z.strictObject({
+  id: Id,
+  name: z.string(),
+  status: z.enum(['active', 'revoked', 'reset']),
+  firstSeenAt: Iso,
+  firstSeenIp: z.string().nullable(),
+  lastSeenAt: Iso.nullable(),
+  lastSeenIp: z.string().nullable(),
+  /** The PC of the session asking. */
+  current: z.boolean(),
+});
+export const MyDevicesResponse = z.strictObject({ devices: z.array(MyDeviceView) });
+/** The org's password rules for the caller (the client checks shared/rules/password-policy.ts as they type). */
+export const MyPasswordPolicyResponse = z.strictObject({ policy: PasswordPolicySchema, username: z.string() });
 
 export const IdParams = z.strictObject({ id: Id });
 
@@ -277,6 +300,11 @@ export const ROUTES = {
     method: 'POST', path: '/me/password', summary: 'Change own password', auth: 'authenticated',
     body: PasswordChangeRequest, response: OkResponse,
   },
+  passwordPolicy: {
+    method: 'GET', path: '/me/password-policy', summary: 'The org password rules that apply to the caller', auth: 'authenticated',
+    response: MyPasswordPolicyResponse,
+  },
+  myDevices: { method: 'GET', path: '/me/devices', summary: 'The caller\'s own enrolled PCs (first/last seen, address)', auth: 'authenticated', response: MyDevicesResponse },
   totpEnrol: { method: 'POST', path: '/me/totp/enrol', summary: 'Start TOTP enrolment', auth: 'authenticated', response: TotpEnrolResponse },
   totpConfirm: {
     method: 'POST', path: '/me/totp/confirm', summary: 'Confirm TOTP; returns recovery codes', auth: 'authenticated',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ClientPolicy } from '../policy';
 import { userText } from '../rules/text';
+import { RECOVERY_CODE_TYPED } from '../rules/recovery-code';
 import { AvailabilitySchema, OperatorCardMessage, OperatorHangUpMessage, OperatorIntent, OperatorNoticeMessage, OperatorViewSchema } from '../gateway/operator';
 import { LockReason } from '../gateway/primitives';
 import {
@@ -93,6 +94,8 @@ export const SessionState = z.discriminatedUnion('status', [
       device: z.object({ name: z.string(), enrolledNow: z.boolean() }).strict().nullable(),
       totpEnrolmentRequired: z.boolean(),
       absoluteExpiresAt: z.string(),
+      /** PCs enrolled for this user since they were last told, as the gateway said at sign-in (absent: none). */
+      newDevices: z.array(z.object({ id: z.string(), name: z.string(), enrolledAt: z.string(), sourceIp: z.string().nullable() }).strict()).optional(),
     })
     .strict(),
 ]);
@@ -103,7 +106,7 @@ export const SignInInput = z
     username: z.string().trim().min(1).max(64),
     password: z.string().min(1).max(1024),
     totp: z.string().regex(/^\d{6}$/).optional(),
-    recoveryCode: z.string().min(10).max(40).optional(),
+    recoveryCode: z.string().regex(RECOVERY_CODE_TYPED).optional(),
   })
   .strict();
 export type SignInInput = z.infer<typeof SignInInput>;
@@ -299,6 +302,8 @@ export const contract = {
       state: channel(NoInput, SessionState),
       signIn: channel(SignInInput, SignInOutcome),
       signOut: channel(NoInput, SessionState),
+      /** Re-reads the signed-in user from the gateway (after TOTP enrolment the session is a full one). */
+      reload: channel(NoInput, SessionState),
       accessToken: channel(NoInput, AccessToken, { whileLocked: 'refuse' }),
     },
     sip: {

@@ -9,12 +9,14 @@ import { GatewayTestClient } from './gateway-client';
 export const DEMO_PASSWORD = 'Sakura-Koe-2026!';
 
 /** A real gateway (PGlite in memory) listening on loopback, with one org, for e2e tests. */
-export async function startLoopbackGateway(policy: Partial<OrgPolicy> = {}) {
+/** `corsOrigins`: the dev hosts' origins whose renderer calls the gateway directly (screen pop, self-service). */
+export async function startLoopbackGateway(policy: Partial<OrgPolicy> = {}, opts: { corsOrigins?: string[] } = {}) {
   const db = await openDatabase({ kind: 'pglite', dataDir: null });
   const config = {
     argon2: TEST_ARGON2,
     jwt: { secret: 'e2e-secret-e2e-secret-e2e-secret-0123456789' },
     authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
+    ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
   };
   const gw: Gateway = await createGateway({ db, config });
   const orgId = await createOrg(gw.ctx, 'テスト株式会社', { totpRequiredRoles: [], ...policy });

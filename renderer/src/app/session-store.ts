@@ -11,8 +11,19 @@ export interface SessionStore {
   load(): Promise<void>;
   signIn(input: SignInInput): Promise<void>;
   signOut(): Promise<void>;
+  /** Main re-reads the user from the gateway (after TOTP enrolment); false when that failed. */
+  reload(): Promise<boolean>;
   unlock(password: string, totp?: string): Promise<UnlockOutcome | null>;
   listen(): () => void;
+}
+
+/**
+ * The user whose workspace runs (phone, supervision, customer work): signed in with a full
+ * session. An enrolment-only session (TOTP required, not set up) runs none of it: the gateway
+ * refuses it everything but the enrolment.
+ */
+export function workspaceUserId(session: SessionState): string | null {
+  return session.status === 'signed-in' && !session.totpEnrolmentRequired ? session.user.id : null;
 }
 
 const signedOut: SessionState = { status: 'signed-out', reason: null };
@@ -64,6 +75,13 @@ export const useSessionStore = userStore<SessionStore>('session', initialSession
     async signOut() {
       const r = await koe().session.signOut({});
       apply(r.ok ? r.value : signedOut, { refusal: null, needsTotp: false });
+    },
+
+    async reload() {
+      const r = await koe().session.reload({});
+      if (!r.ok) return false;
+      apply(r.value);
+      return true;
     },
 
     async unlock(password, totp) {

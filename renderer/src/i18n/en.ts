@@ -1,4 +1,5 @@
 import type { Messages } from './ja';
+import { accountEn } from './account.en';
 
 export const en: Messages = {
   app: {
@@ -66,6 +67,7 @@ export const en: Messages = {
       'signed-out': 'You have signed out.',
     },
   },
+  account: accountEn,
   phone: {
     heading: 'Phone',
     number: 'Phone number',

@@ -1,3 +1,5 @@
+import { accountJa } from './account.ja';
+
 /** Japanese is the default UI language; the English file must provide every key here. */
 export const ja = {
   app: {
@@ -65,6 +67,7 @@ export const ja = {
       'signed-out': 'サインアウトしました。',
     },
   },
+  account: accountJa,
   phone: {
     heading: '電話',
     number: '電話番号',

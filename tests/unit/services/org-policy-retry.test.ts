@@ -169,6 +169,7 @@ describe('the real services: sign-in, a failing org policy fetch, the idle lock 
           device: null,
           totpEnrolmentRequired: false,
           recoveryCodeUsed: false,
+          newDevices: [],
         };
       if (name === 'clientPolicy') return policyAnswers.shift()!();
       if (name === 'signOut' || name === 'lockEvent') return { ok: true };

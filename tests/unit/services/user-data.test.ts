@@ -71,6 +71,7 @@ async function services() {
           device: null,
           totpEnrolmentRequired: false,
           recoveryCodeUsed: false,
+          newDevices: [],
         };
       case 'refresh':
         return script.refresh ? script.refresh() : { tokens: tokens(who) };

@@ -1,5 +1,5 @@
 import { createContext, useContext, useEffect, type ReactNode } from 'react';
-import { useSessionStore } from '../../app/session-store';
+import { useSessionStore, workspaceUserId } from '../../app/session-store';
 import type { CustomerRecords } from './crm-service';
 import { followWrapUp } from './wrap-up';
 
@@ -19,7 +19,7 @@ export function useCustomerRecords(): CustomerRecords {
  * closes it even while locked), and what is queued goes out as soon as the network is back.
  */
 export function CustomerSession({ records, children }: { records: CustomerRecords; children: ReactNode }) {
-  const userId = useSessionStore((s) => (s.session.status === 'signed-in' ? s.session.user.id : null));
+  const userId = useSessionStore((s) => workspaceUserId(s.session));
 
   useEffect(() => records.attach(), [records]);
 

@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useSessionStore } from '../../app/session-store';
+import { useSessionStore, workspaceUserId } from '../../app/session-store';
 import { bestEffort } from '../../log';
 import { useAgentStore } from './agent-store';
 import type { CallerViews } from './calls';
@@ -28,7 +28,7 @@ export function Telephony({ createPhone, caller, children }: { createPhone?: () 
   const [telephony] = useState(() => new TelephonyService({ caller, ...(createPhone ? { createPhone } : {}) }));
   // Keyed on the user, not just "signed in": another user signing in on this PC restarts the
   // phone with their own SIP credentials.
-  const userId = useSessionStore((s) => (s.session.status === 'signed-in' ? s.session.user.id : null));
+  const userId = useSessionStore((s) => workspaceUserId(s.session));
 
   useEffect(() => telephony.attach(), [telephony]);
 

@@ -1,9 +1,12 @@
-import { useEffect, useMemo, useState } from 'react';
+import { Fragment, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/app-store';
 import { useSessionStore } from '../../app/session-store';
 import { AppInfoPanel } from '../about/AppInfoPanel';
 import { HomeScreen } from '../home/HomeScreen';
+import { AccountPanel } from '../account/AccountPanel';
+import { NewPcNotice } from '../account/NewPcNotice';
+import { TotpEnrolmentScreen } from '../account/TotpEnrolmentScreen';
 import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
@@ -98,9 +101,16 @@ export function AppShell({
               )}
               {lock.locked ? (
                 <LockScreen />
+              ) : session.status === 'signed-in' && session.totpEnrolmentRequired ? (
+                // an enrolment-only session (policy requires TOTP, none yet): the gateway allows nothing else
+                <TotpEnrolmentScreen key={session.user.id} />
               ) : session.status === 'signed-in' ? (
                 // Keyed on the user: another user's workspace never inherits a view's local state (a note draft).
-                <HomeScreen key={session.user.id} />
+                <Fragment key={session.user.id}>
+                  <NewPcNotice />
+                  <HomeScreen />
+                  <AccountPanel />
+                </Fragment>
               ) : (
                 <>
                   {session.reason && (

@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { SignInRefusal } from '../../../../shared/ipc/contract';
+import { RECOVERY_CODE_TYPED } from '../../../../shared/rules/recovery-code';
 import { useSessionStore } from '../../app/session-store';
 
 /** One clear, distinct message per refusal: the operator must know whether to retry, wait or call IT. */
@@ -23,9 +24,13 @@ export function SignInScreen() {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [totp, setTotp] = useState('');
+  const [recovery, setRecovery] = useState<string | null>(null);
+  const useRecovery = needsTotp && recovery !== null;
+  const recoveryOk = recovery !== null && RECOVERY_CODE_TYPED.test(recovery);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (useRecovery) return void signIn({ username, password, ...(recoveryOk ? { recoveryCode: recovery } : {}) });
     void signIn({ username, password, ...(needsTotp && totp ? { totp } : {}) });
   };
 
@@ -45,7 +50,28 @@ export function SignInScreen() {
           onChange={(e) => setPassword(e.target.value)}
           required
         />
-        {needsTotp && (
+        {useRecovery && (
+          <>
+            <label htmlFor={`${id}-r`}>{t('account.signin.recoveryCode')}</label>
+            <input
+              id={`${id}-r`}
+              name="recovery-code"
+              autoComplete="off"
+              spellCheck={false}
+              maxLength={60}
+              aria-describedby={`${id}-rh`}
+              value={recovery}
+              onChange={(e) => setRecovery(e.target.value)}
+              data-testid="signin-recovery"
+              autoFocus
+            />
+            <p id={`${id}-rh`} className="note">{t('account.signin.recoveryHelp')}</p>
+            <button type="button" className="link-button" onClick={() => setRecovery(null)} data-testid="signin-use-totp">
+              {t('account.signin.useTotp')}
+            </button>
+          </>
+        )}
+        {needsTotp && !useRecovery && (
           <>
             <label htmlFor={`${id}-t`}>{t('signin.totp')}</label>
             <input
@@ -60,9 +86,12 @@ export function SignInScreen() {
               autoFocus
             />
             <p className="note">{t('signin.totpHelp')}</p>
+            <button type="button" className="link-button" onClick={() => setRecovery('')} data-testid="signin-use-recovery">
+              {t('account.signin.useRecovery')}
+            </button>
           </>
         )}
-        <button type="submit" disabled={pending || !username || !password || (needsTotp && totp.length !== 6)}>
+        <button type="submit" disabled={pending || !username || !password || (useRecovery ? !recoveryOk : needsTotp && totp.length !== 6)}>
           {pending ? t('signin.pending') : t('signin.submit')}
         </button>
       </form>

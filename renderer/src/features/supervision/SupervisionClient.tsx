@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import type { RegistrationState } from '../../../../shared/gateway/supervision';
-import { useSessionStore } from '../../app/session-store';
+import { useSessionStore, workspaceUserId } from '../../app/session-store';
 import { koe } from '../../koe';
 import { bestEffort } from '../../log';
 import { usePhoneStore } from '../phone/phone-store';
@@ -29,7 +29,7 @@ export function SupervisionClient({ enabled, children }: { enabled: boolean; chi
   const [lead] = useState(() => new LeadSupervision());
   const session = useSessionStore((s) => s.session);
   // Keyed on the user: another user signing in on this PC starts their own clients afresh.
-  const signedIn = enabled && session.status === 'signed-in' ? session.user.id : null;
+  const signedIn = enabled ? workspaceUserId(session) : null;
   const perms = session.status === 'signed-in' ? session.user.permissions : [];
   const handles = perms.includes('calls:handle');
   const supervises = perms.includes('team:supervise');
