@@ -46,19 +46,38 @@ afterAll(async () => {
   await f?.close();
 });
 
-/** One DID call as the carrier sends it: routed to opA? and the gateway's call row. */
+/**
+ * One DID call as the carrier sends it: routed to opA? and the gateway's call row. The phone
+ * refuses it (486): Kamailio asks the gateway for the next operator with the refused branch, the
+ * gateway ends the call in opA's model (busy) and, nobody else being assigned, the caller waits in
+ * the campaign's queue (issue 15: 183 with early media); the caller then hangs up (CANCEL, 487).
+ * `res` is the final response: 487 after waiting, or the refusal of a call never routed.
+ */
 async function call(o: { fromUri?: string; extra?: string[]; callId?: string; did?: string }) {
   await agent.setState('ready');
   const callId = o.callId ?? `${randomBytes(8).toString('hex')}@carrier`;
   const before = invites.length;
-  const res = await carrier.invite({ did: o.did ?? f.did, callId, ...(o.fromUri ? { fromUri: o.fromUri } : {}), ...(o.extra ? { extra: o.extra } : {}) });
+  const final = carrier.invite({ did: o.did ?? f.did, callId, ...(o.fromUri ? { fromUri: o.fromUri } : {}), ...(o.extra ? { extra: o.extra } : {}) });
+  let over = false;
+  const settled = final.then(() => 'final' as const, () => 'final' as const).finally(() => (over = true));
+  const heldAt = async () => {
+    while (!over) {
+      if (carrier.received.some((m) => m.status === 183 && hdr(m, 'call-id') === callId && invites.slice(before).some((i) => hdr(i, 'call-id') === callId))) return 'held' as const;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return 'final' as const;
+  };
+  const first = await Promise.race([settled, heldAt()]);
+  let held = false;
+  if (first === 'held') {
+    held = true;
+    await carrier.cancel(callId);
+  }
+  const res = await final;
   const reached = invites.slice(before).find((m) => hdr(m, 'call-id') === callId);
-  // the phone refused it (486): Kamailio asks the gateway for the next operator with the refused
-  // branch, the gateway ends the call in opA's model (busy) and, nobody else being assigned, the
-  // caller gets 480 (issue 15: before, the operator's 486 went to the caller)
   if (reached) await agent.seen((m) => m.type === 'operatorState' && m.view.calls.some((c: { callId: string; state: string }) => c.callId === callId && c.state === 'ended'));
-  const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', callId).executeTakeFirst();
-  return { res, reached, row, callId };
+  const row = await f.stack.gateway.ctx.db.selectFrom('calls').selectAll().where('sip_call_id', '=', callId).where('operator_id', 'is not', null).executeTakeFirst();
+  return { res, reached, row, callId, held };
 }
 
 describe('callers as carriers send them (issue 11 item 6)', () => {
@@ -73,8 +92,8 @@ describe('callers as carriers send them (issue 11 item 6)', () => {
   ];
   for (const [name, form] of known) {
     it(`a known caller, ${name}: routed with the customer card`, async () => {
-      const { res, reached, row } = await call(form);
-      expect(res.status, `${res.startLine}\n${f.logs()}`).toBe(480);
+      const { res, reached, row, held } = await call(form);
+      expect([res.status, held], `${res.startLine}\n${f.logs()}`).toEqual([487, true]);
       expect(reached, 'the operator was rung').toBeTruthy();
       expect(row).toMatchObject({ caller_e164: KNOWN, customer_id: customerId, dialled_e164: f.did });
     });
@@ -94,8 +113,8 @@ describe('callers as carriers send them (issue 11 item 6)', () => {
   ];
   for (const [name, form] of unknown) {
     it(`${name}: routed as "unknown caller" (no card, no number), never 503`, async () => {
-      const { res, reached, row } = await call(form);
-      expect(res.status, `${res.startLine}\n${f.logs()}`).toBe(480);
+      const { res, reached, row, held } = await call(form);
+      expect([res.status, held], `${res.startLine}\n${f.logs()}`).toEqual([487, true]);
       expect(reached, 'the operator was rung').toBeTruthy();
       expect(row).toMatchObject({ caller_e164: null, customer_id: null, dialled_e164: f.did });
     });
@@ -132,8 +151,8 @@ describe('Call-IDs and DIDs as carriers send them', () => {
   it('a 300-character Call-ID (and one of 1024) is routed and stored verbatim; the screen pop takes it; over 1024 is a clear 400, not 503', async () => {
     for (const len of [300, 1024]) {
       const callId = `${'a'.repeat(len - 8)}@carrier`;
-      const { res, reached, row } = await call({ fromUri: `<sip:${KNOWN}@203.0.113.10>`, callId });
-      expect(res.status, res.startLine).toBe(480);
+      const { res, reached, row, held } = await call({ fromUri: `<sip:${KNOWN}@203.0.113.10>`, callId });
+      expect([res.status, held], res.startLine).toEqual([487, true]);
       expect(reached).toBeTruthy();
       expect(row?.sip_call_id).toBe(callId);
       const pop = await f.api('POST', '/screen-pop', await f.token('opA'), { callId, callerNumber: KNOWN, dialledNumber: f.did });
@@ -150,8 +169,8 @@ describe('Call-IDs and DIDs as carriers send them', () => {
     const noPlus = f.did.slice(1);
     const dashed = `0${f.did.slice(3, 4)}-${f.did.slice(4, 8)}-${f.did.slice(8)}`;
     for (const did of [national, noPlus, dashed, `010${noPlus}`]) {
-      const { res, reached, row } = await call({ did, fromUri: `<sip:${KNOWN}@203.0.113.10>` });
-      expect(res.status, `${did}: ${res.startLine}\n${f.logs()}`).toBe(480);
+      const { res, reached, row, held } = await call({ did, fromUri: `<sip:${KNOWN}@203.0.113.10>` });
+      expect([res.status, held], `${did}: ${res.startLine}\n${f.logs()}`).toEqual([487, true]);
       expect(hdr(reached!, 'x-koe-did'), did).toBe(f.did);
       expect(row).toMatchObject({ dialled_e164: f.did, customer_id: customerId });
     }
