@@ -16,6 +16,8 @@ type Gap = z.infer<typeof RecordingGap>;
 export class ActiveRecording {
   /** Blanked spans in samples; the last is open (end null) while paused. */
   private readonly blanks: { start: number; end: number | null }[] = [];
+  /** Spans where a party's keypad digits were silenced (./dtmf.ts); merged with the last where they touch (all merged at close). */
+  private readonly dtmf: { start: number; end: number }[] = [];
 
   constructor(
     readonly id: string,
@@ -57,11 +59,33 @@ export class ActiveRecording {
     if (open && open.end === null) open.end = Math.max(at, open.start);
   }
 
-  /** The gaps in ms (start rounded up, end down: the span given is silent throughout), one still open ending at the end. */
+  /** A party's DTMF was silenced over samples [start, end) (the recorder, from ./dtmf.ts): a `dtmf` gap. */
+  masked(start: number, end: number): void {
+    if (!(end > start)) return;
+    const last = this.dtmf[this.dtmf.length - 1];
+    if (last && start >= last.start && start <= last.end) last.end = Math.max(last.end, end);
+    else this.dtmf.push({ start: Math.max(0, start), end });
+  }
+
+  /**
+   * The gaps in ms (start rounded up, end down: the span given is silent throughout), one still
+   * open ending at the end; secure-capture pauses (both channels silent) and DTMF masking (the
+   * keying party's channel silent), by start.
+   */
   closeGaps(): Gap[] {
     this.resume(Math.max(this.position, this.blanks[this.blanks.length - 1]?.start ?? 0));
-    return this.blanks
-      .map((b) => ({ startMs: Math.ceil((b.start * 1000) / SAMPLE_RATE), endMs: Math.floor((Math.min(b.end!, this.position) * 1000) / SAMPLE_RATE), reason: 'secure_capture' as const }))
-      .filter((g) => g.endMs > g.startMs);
+    const ms = (start: number, end: number, reason: Gap['reason']): Gap => ({
+      startMs: Math.ceil((start * 1000) / SAMPLE_RATE), endMs: Math.floor((Math.min(end, this.position) * 1000) / SAMPLE_RATE), reason,
+    });
+    // the two channels' spans (and a block's event spans after its in-band frames) come in any order: sort, merge
+    const dtmf: { start: number; end: number }[] = [];
+    for (const d of [...this.dtmf].sort((a, b) => a.start - b.start)) {
+      const last = dtmf[dtmf.length - 1];
+      if (last && d.start <= last.end) last.end = Math.max(last.end, d.end);
+      else dtmf.push({ ...d });
+    }
+    return [...this.blanks.map((b) => ms(b.start, b.end!, 'secure_capture')), ...dtmf.map((d) => ms(d.start, d.end, 'dtmf'))]
+      .filter((g) => g.endMs > g.startMs)
+      .sort((a, b) => a.startMs - b.startMs);
   }
 }

@@ -200,6 +200,8 @@ export class Recorder {
       const from = s.flushed;
       s.flushed += n;
       try {
+        // what the DTMF mask silenced is a gap of the recording's metadata (reason dtmf)
+        for (const c of s.channels) for (const m of c.dtmf.drain()) s.active.masked(m.start, m.end);
         s.active.push(pcm, from);
       } catch (err) {
         reportBackgroundFailure('recordings: writing audio', err);

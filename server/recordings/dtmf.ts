@@ -49,6 +49,22 @@ export class DtmfMask {
   masked = 0;
   /** Telephone-event packets seen. */
   events = 0;
+  /** Spans silenced since the last drain() (timeline samples, merged where they touch): the recording's `dtmf` gaps. */
+  private silenced: { start: number; end: number }[] = [];
+
+  private note(a: number, b: number): void {
+    this.masked += b - a;
+    const last = this.silenced[this.silenced.length - 1];
+    if (last && a >= last.start && a <= last.end) last.end = Math.max(last.end, b);
+    else this.silenced.push({ start: a, end: b });
+  }
+
+  /** The spans silenced since the last call (the recorder hands them to the recording's gaps). */
+  drain(): { start: number; end: number }[] {
+    const out = this.silenced;
+    this.silenced = [];
+    return out;
+  }
 
   /**
    * An RTP payload that is not G.711 at timeline position `pos`: a telephone-event (RFC 4733:
@@ -97,14 +113,14 @@ export class DtmfMask {
       const a = Math.max(from, f * FRAME);
       const b = Math.min(to, (f + 1) * FRAME);
       out.fill(0, a - from, b - from);
-      this.masked += b - a;
+      this.note(a, b);
     }
     for (const s of this.spans) {
       const a = Math.max(from, s.start);
       const b = Math.min(to, s.end);
       if (a >= b) continue;
       out.fill(0, a - from, b - from);
-      this.masked += b - a;
+      this.note(a, b);
     }
     // forget what is behind: verdicts older than the frame before this block, spans that ended
     for (const f of this.verdicts.keys()) if (f < f0 - 1) this.verdicts.delete(f);

@@ -24,6 +24,7 @@ import { customersByPhoneQuery } from '../crm/queries';
 import { cardOfOffer } from '../crm/card-push';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
+import { transferArrivalRecord } from './transfer-arrival';
 import { legacyOf, type ApplyOptions, type ApplyOutcome, type EventInput, type Who } from './agents';
 
 export interface AgentSocket {
@@ -129,6 +130,8 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
           // a call the gateway never saw for this operator reached them without routing (a
           // colleague, a transfer arrival): `incoming`. One it saw (even long ended) is a stale fact.
           ev = { type: (await seenBefore(ctx, who, intent.callId)) ? 'ringing' : 'incoming', callId: intent.callId };
+          // a transfer's arrival gets the transferred call's row (campaign, customer): ./transfer-arrival.ts
+          if (ev.type === 'incoming') within = async (tx) => void (await transferArrivalRecord(tx, ctx.clock, who, intent.callId));
           break;
         case 'answered':
           ev = { type: intent.kind, callId: intent.callId };

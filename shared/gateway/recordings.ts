@@ -19,7 +19,9 @@ export const RecordingSettings = z.strictObject({
 });
 export const RecordingSettingsView = RecordingSettings.extend({ campaignId: Id });
 
-export const RecordingGap = z.strictObject({ startMs: z.number().int().min(0), endMs: z.number().int().min(0), reason: z.enum(['secure_capture']) });
+/** Why a recording is silent over a span: secure capture (both channels, card details said aloud) or DTMF masking (keypad entry, the keying party's channel). */
+export const RECORDING_GAP_REASONS = ['secure_capture', 'dtmf'] as const;
+export const RecordingGap = z.strictObject({ startMs: z.number().int().min(0), endMs: z.number().int().min(0), reason: z.enum(RECORDING_GAP_REASONS) });
 export const RecordingView = z.strictObject({
   id: Id,
   callId: z.string(),

@@ -246,20 +246,28 @@ describe('the recordings player', () => {
     expect(Number(player.getAttribute('data-position-ms'))).toBe(3_000);
   });
 
-  it('marks the secure-capture gaps on the bar where they are and lists them in words (ja and en)', () => {
+  it('marks the secure-capture and DTMF gaps on the bar where they are and lists them in words, each with its reason (ja and en)', () => {
     const w = world();
-    const rec = recording({ gaps: [{ startMs: 12_000, endMs: 30_000, reason: 'secure_capture' }, { startMs: 45_000, endMs: 48_000, reason: 'secure_capture' }] });
+    const rec = recording({
+      gaps: [{ startMs: 12_000, endMs: 30_000, reason: 'secure_capture' }, { startMs: 36_000, endMs: 39_000, reason: 'dtmf' }, { startMs: 45_000, endMs: 48_000, reason: 'secure_capture' }],
+    });
     const ja = mountPlayer(w, 'ja', rec);
     const marks = screen.getAllByTestId('rp-gap');
-    expect(marks.map((m) => [m.style.left, m.style.width])).toEqual([['20%', '30%'], ['75%', '5%']]);
+    expect(marks.map((m) => [m.style.left, m.style.width, m.getAttribute('data-reason')])).toEqual([['20%', '30%', 'secure_capture'], ['60%', '5%', 'dtmf'], ['75%', '5%', 'secure_capture']]);
+    expect(marks[1]!.title).toBe('0:36〜0:39 はダイヤル入力を消音しました（番号を伏せています）');
     expect(within(screen.getByTestId('rp-gap-list')).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
       '0:12〜0:30 は録音を停止していました（カード情報）',
+      '0:36〜0:39 はダイヤル入力を消音しました（番号を伏せています）',
       '0:45〜0:48 は録音を停止していました（カード情報）',
     ]);
-    expect(screen.getByRole('list', { name: 'セキュアキャプチャ（録音停止）区間' })).toBeTruthy();
+    expect(screen.getByRole('list', { name: '無音区間（セキュアキャプチャ・ダイヤル入力）' })).toBeTruthy();
     ja.view.unmount();
     mountPlayer(w, 'en', rec);
-    expect(screen.getAllByRole('listitem')[0]!.textContent).toBe('Recording paused from 0:12 to 0:30 (card details)');
+    expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'Recording paused from 0:12 to 0:30 (card details)',
+      'Keypad entry silenced from 0:36 to 0:39 (digits masked)',
+      'Recording paused from 0:45 to 0:48 (card details)',
+    ]);
   });
 
   it('offers no way to save the audio: no media element, no download link or button, no context menu', () => {

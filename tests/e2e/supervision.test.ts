@@ -244,6 +244,35 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     expect(shares.leftOperator).toBeLessThan(0.05);
     expect(shares.rightOperator).toBeGreaterThan(0.5);
     expect(shares.rightCustomer).toBeLessThan(0.05);
+
+    // supervision in the recording (docs/telephony.md "Recordings", "Supervised calls"): the
+    // recording holds what the two parties heard of each other. A whisper is heard by the
+    // operator only: never in either channel. A barge is heard by the customer: in the operator's
+    // channel (right), mixed with the operator, as the customer heard it; never in the left.
+    // The recording's timeline starts at its row's started_at (the subscription follows at once).
+    const t0 = new Date(rec!.started_at as unknown as string | Date).getTime();
+    const win = (x: Int16Array, a: number, b: number) => x.subarray(Math.max(0, Math.round(((a - t0) / 1000) * 8000)), Math.max(0, Math.round(((b - t0) / 1000) * 8000)));
+    const all = { left: channel(pcm, 0), right: channel(pcm, 1) };
+    const wL = win(all.left, tWhisper + 800, whisperEnd);
+    const wR = win(all.right, tWhisper + 800, whisperEnd);
+    const bL = win(all.left, tBarge + 500, bargeEnd);
+    const bR = win(all.right, tBarge + 500, bargeEnd);
+    const sup = {
+      whisperLeadLeft: toneShare(wL, LEAD_HZ), whisperLeadRight: toneShare(wR, LEAD_HZ), whisperOperatorRight: toneShare(wR, OPERATOR_HZ), whisperCustomerLeft: toneShare(wL, CUSTOMER_HZ),
+      bargeLeadRight: toneShare(bR, LEAD_HZ), bargeOperatorRight: toneShare(bR, OPERATOR_HZ), bargeLeadLeft: toneShare(bL, LEAD_HZ), bargeCustomerLeft: toneShare(bL, CUSTOMER_HZ),
+    };
+    console.log(`supervised recording (whisper ${(wR.length / 8000).toFixed(1)} s, barge ${(bR.length / 8000).toFixed(1)} s): ${JSON.stringify(Object.fromEntries(Object.entries(sup).map(([k, v]) => [k, v.toFixed(3)])))}`);
+    // the lead relative to the operator in the barge: in the recording's right channel as at the customer's ear (baresip's recording above)
+    const recBargeDb = 10 * Math.log10(Math.max(sup.bargeLeadRight, 1e-9) / Math.max(sup.bargeOperatorRight, 1e-9));
+    console.log(`barge: lead vs operator ${recBargeDb.toFixed(1)} dB in the recording's right channel, ${(db(bLead) - db(bOp)).toFixed(1)} dB at the customer`);
+    expect(wR.length).toBeGreaterThan(4000);
+    expect(bR.length).toBeGreaterThan(8000);
+    expect(sup.whisperLeadLeft).toBeLessThan(0.01);
+    expect(sup.whisperLeadRight).toBeLessThan(0.01);
+    expect(sup.whisperOperatorRight).toBeGreaterThan(0.5);
+    expect(sup.bargeLeadLeft).toBeLessThan(0.01);
+    expect(recBargeDb).toBeGreaterThan(-20);
+    expect(Math.abs(recBargeDb - (db(bLead) - db(bOp)))).toBeLessThan(6);
   });
   it('the lead\'s board shows the queue figures of the calls above, as the database counts them', async () => {
     // By hand: the file's DID calls are one inbound call, answered (the call straight to the

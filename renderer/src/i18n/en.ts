@@ -288,8 +288,9 @@ export const en: Messages = {
     duration: 'Length',
     loading: 'Loading…',
     ended: 'Finished',
-    gaps: 'Secure capture (recording paused)',
+    gaps: 'Silent spans (secure capture, keypad entry)',
     gap: 'Recording paused from {{start}} to {{end}} (card details)',
+    gapDtmf: 'Keypad entry silenced from {{start}} to {{end}} (digits masked)',
     noDownload: 'This recording can only be streamed (it cannot be saved).',
     keys: '←/→ move 5 s, Home/End go to start/end',
     errors: {

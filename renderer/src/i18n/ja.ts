@@ -288,8 +288,9 @@ export const ja = {
     duration: '長さ',
     loading: '読み込み中…',
     ended: '再生終了',
-    gaps: 'セキュアキャプチャ（録音停止）区間',
+    gaps: '無音区間（セキュアキャプチャ・ダイヤル入力）',
     gap: '{{start}}〜{{end}} は録音を停止していました（カード情報）',
+    gapDtmf: '{{start}}〜{{end}} はダイヤル入力を消音しました（番号を伏せています）',
     noDownload: 'この録音はストリーミング再生のみです（保存できません）。',
     keys: '←/→ で 5 秒移動、Home/End で先頭/末尾',
     errors: {

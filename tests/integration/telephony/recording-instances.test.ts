@@ -154,8 +154,11 @@ describe('recordings across two gateway instances; DTMF masked', () => {
     const row = await sealed(callId);
     expect(row.instance).toBe(f.stack.gateway.ctx.bus.origin);
     expect(await f.stack.gateway.ctx.db.selectFrom('recordings').select('id').where('sip_call_id', '=', callId).execute()).toHaveLength(1);
-    const gaps = row.gaps as { startMs: number; endMs: number }[];
+    const allGaps = row.gaps as { startMs: number; endMs: number; reason: string }[];
+    const gaps = allGaps.filter((g) => g.reason === 'secure_capture');
+    const dtmfGaps = allGaps.filter((g) => g.reason === 'dtmf');
     expect(gaps).toHaveLength(1);
+    expect(gaps.length + dtmfGaps.length).toBe(allGaps.length);
     console.log(`secure-capture gap through the other instance: ${gaps[0]!.startMs}-${gaps[0]!.endMs} ms (${gaps[0]!.endMs - gaps[0]!.startMs} ms; pressed 1000 ms apart)`);
     expect(gaps[0]!.endMs - gaps[0]!.startMs).toBeGreaterThan(800);
     expect(gaps[0]!.endMs - gaps[0]!.startMs).toBeLessThan(1300);
@@ -168,6 +171,18 @@ describe('recordings across two gateway instances; DTMF masked', () => {
     expect(ev.worst).toBeLessThan(0.1);
     expect(live.dtmfEvents[0]).toBeGreaterThan(0);
     expect(live.dtmfMasked[0]).toBeGreaterThan(7 * 0.1 * 8000);
+    // the masked spans are in the metadata (reason dtmf), in order, and the customer channel is silent over each
+    const dtmfMs = dtmfGaps.reduce((n, g) => n + g.endMs - g.startMs, 0);
+    console.log(`dtmf gaps: ${dtmfGaps.length}, ${dtmfMs} ms in all (masked ${(live.dtmfMasked[0] / 8).toFixed(0)} ms customer + ${(live.dtmfMasked[1] / 8).toFixed(0)} ms operator); ${JSON.stringify(dtmfGaps.map((g) => [g.startMs, g.endMs]))}`);
+    expect(dtmfGaps.length).toBeGreaterThanOrEqual(2); // the in-band digits, the RFC 4733 ones
+    expect(allGaps.map((g) => g.startMs)).toEqual([...allGaps.map((g) => g.startMs)].sort((a, b) => a - b));
+    // the seven in-band digits (120 ms each) alone are more than 700 ms of gaps
+    expect(dtmfMs).toBeGreaterThan(7 * 100);
+    for (const g of dtmfGaps) {
+      const span = left.subarray(Math.ceil(g.startMs * 8), Math.floor(g.endMs * 8));
+      expect(span.length).toBeGreaterThan(0);
+      expect(span.every((v) => v === 0), `dtmf gap ${g.startMs}-${g.endMs} ms not silent`).toBe(true);
+    }
     // the 440 Hz is kept: most 100 ms blocks of the customer channel hold it, before the gap and after it
     const share = (a: number, b: number) => {
       const xs: number[] = [];

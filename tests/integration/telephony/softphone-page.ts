@@ -68,6 +68,10 @@ window.startPhone = async (cfg) => {
   window.reinvite = () => new Promise((resolve) => {
     out.session.invite({ requestDelegate: { onAccept: (r) => resolve(r.message.statusCode), onReject: (r) => resolve(r.message.statusCode) } }).catch((e) => resolve('error ' + e.message));
   });
+  // a blind transfer of the current call (REFER in the dialog; SIP.js answers Kamailio's challenge)
+  window.refer = (target) => new Promise((resolve) => {
+    out.session.refer(UserAgent.makeURI(target), { requestDelegate: { onAccept: (r) => resolve(r.message.statusCode), onReject: (r) => resolve(r.message.statusCode) } }).catch((e) => resolve('error ' + e.message));
+  });
   function watch(inv) {
         out.session = inv;
         inv.delegate = { onInvite: (req, res, code) => out.reinvites.push({ hadSdp: !!req.body, status: code }) };

@@ -114,3 +114,65 @@ describe('secure capture on the timeline', () => {
     }
   });
 });
+
+describe('DTMF masking in the metadata', () => {
+  it('every span the mask silences becomes a gap with reason dtmf, merged, in order with the secure-capture gaps', async () => {
+    const id = randomUUID();
+    const keys = new KeyRing([{ id: 'k', key: randomBytes(32) }]);
+    const { writer } = await RecordingWriter.create(join(dir, `${id}.koerec`), id, keys, 3200);
+    const a = new ActiveRecording(id, randomUUID(), 'c@x', writer);
+    const customer = new Channel();
+    const operator = new Channel();
+    // 3 s of voice-like audio from both; the customer keys a digit by RFC 4733 at 1 s (100 ms), and again at 2.5 s
+    for (let k = 0; k < 150; k++) {
+      customer.put(rtp(k, k * 160, frame(k)), k * 160, 0);
+      operator.put(rtp(k, k * 160, frame(k + 3), { ssrc: 9 }), k * 160, 0);
+    }
+    const event = (ts: number, duration: number) => {
+      const p = Buffer.alloc(16);
+      p[0] = 2 << 6;
+      p[1] = 101;
+      p.writeUInt32BE(ts, 4);
+      p.writeUInt32BE(0x1234, 8);
+      p[12] = 1;
+      p[13] = 0x80 | 10;
+      p.writeUInt16BE(duration, 14);
+      return p;
+    };
+    customer.put(event(8000, 800), 8000, 0);
+    customer.put(event(20_000, 400), 20_000, 0);
+    a.pause(16_000);
+    a.resume(17_000);
+    // written in odd blocks, as the recorder's tick does: drain each channel's masked spans into the recording
+    for (let from = 0; from < 24_000; from += 777) {
+      const n = Math.min(777, 24_000 - from);
+      const pcm = interleave(customer.take(from, n), operator.take(from, n));
+      for (const c of [customer, operator]) for (const m of c.dtmf.drain()) a.masked(m.start, m.end);
+      a.push(pcm, from);
+    }
+    const gaps = a.closeGaps();
+    await writer.finish();
+    // a 20 ms guard either side of each event: [7840, 8960) and [19840, 20560) samples
+    expect(gaps).toEqual([
+      { startMs: 980, endMs: 1120, reason: 'dtmf' },
+      { startMs: 2000, endMs: 2125, reason: 'secure_capture' },
+      { startMs: 2480, endMs: 2570, reason: 'dtmf' },
+    ]);
+    expect(customer.dtmf.drain()).toEqual([]);
+    // spans in any order (two channels, event spans after in-band frames) are merged and sorted
+    const cid = randomUUID();
+    const c = new ActiveRecording(cid, randomUUID(), 'e@x', (await RecordingWriter.create(join(dir, `${cid}.koerec`), cid, keys, 3200)).writer);
+    c.push(interleave(new Int16Array(16_000), new Int16Array(16_000)));
+    for (const [x, y] of [[8000, 8800], [800, 1600], [1200, 2400], [12_000, 12_800], [8400, 9600], [0, 400]]) c.masked(x!, y!);
+    expect(c.closeGaps()).toEqual([
+      { startMs: 0, endMs: 50, reason: 'dtmf' }, { startMs: 100, endMs: 300, reason: 'dtmf' }, { startMs: 1000, endMs: 1200, reason: 'dtmf' }, { startMs: 1500, endMs: 1600, reason: 'dtmf' },
+    ]);
+    // nothing masked: no dtmf gap; an empty or inverted span is ignored
+    const bid = randomUUID();
+    const b = new ActiveRecording(bid, randomUUID(), 'd@x', (await RecordingWriter.create(join(dir, `${bid}.koerec`), bid, keys, 3200)).writer);
+    b.masked(100, 100);
+    b.masked(200, 50);
+    b.push(interleave(new Int16Array(800), new Int16Array(800)));
+    expect(b.closeGaps()).toEqual([]);
+  });
+});

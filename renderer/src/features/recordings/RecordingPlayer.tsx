@@ -83,12 +83,13 @@ export function RecordingPlayer({ recording, label, onClose }: { recording: Reco
           <div className="rp-fill" style={{ width: `${pct(state.positionMs)}%` }} />
           {recording.gaps.map((g) => (
             <div
-              key={`${g.startMs}-${g.endMs}`}
+              key={`${g.startMs}-${g.endMs}-${g.reason}`}
               className="rp-gap"
+              data-reason={g.reason}
               data-testid="rp-gap"
               data-start-ms={g.startMs}
               data-end-ms={g.endMs}
-              title={t('recordings.gap', { start: clockText(g.startMs), end: clockText(g.endMs) })}
+              title={t(g.reason === 'dtmf' ? 'recordings.gapDtmf' : 'recordings.gap', { start: clockText(g.startMs), end: clockText(g.endMs) })}
               style={{ left: `${pct(g.startMs)}%`, width: `${Math.max(0.5, pct(g.endMs) - pct(g.startMs))}%` }}
             />
           ))}
@@ -117,7 +118,7 @@ export function RecordingPlayer({ recording, label, onClose }: { recording: Reco
       {recording.gaps.length > 0 && (
         <ul className="rp-gaps" data-testid="rp-gap-list" aria-label={t('recordings.gaps')}>
           {recording.gaps.map((g) => (
-            <li key={`${g.startMs}-${g.endMs}`}>{t('recordings.gap', { start: clockText(g.startMs), end: clockText(g.endMs) })}</li>
+            <li key={`${g.startMs}-${g.endMs}-${g.reason}`}>{t(g.reason === 'dtmf' ? 'recordings.gapDtmf' : 'recordings.gap', { start: clockText(g.startMs), end: clockText(g.endMs) })}</li>
           ))}
         </ul>
       )}
