@@ -11,6 +11,7 @@ import { clientAddress } from './auth/net';
 import type { GatewayContext } from './context';
 import { GatewayError } from './errors';
 import { errorSummary } from './log';
+import { sessionLimit } from './auth/principal-type';
 import { authenticate, requirePermission, type Principal } from './principal';
 
 export interface HandlerInput<N extends RouteName> {
@@ -24,9 +25,6 @@ export interface HandlerInput<N extends RouteName> {
 }
 type PublicRoute = { [K in RouteName]: (typeof ROUTES)[K]['auth'] extends null ? K : never }[RouteName];
 
-/** Routes a TOTP-enrolment-only session may use. */
-// The client policy too: the idle lock and capture protection apply while the user enrols.
-const ENROLMENT_ROUTES = new Set<RouteName>(['me', 'signOut', 'totpEnrol', 'totpConfirm', 'clientPolicy']);
 const NoBody = z.union([z.undefined(), z.null(), z.strictObject({})]);
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -81,9 +79,9 @@ export function route<N extends RouteName>(
       let principal: Principal | null = null;
       if (spec.auth !== null) {
         principal = await authenticate(ctx, req.headers.authorization, sourceIp);
-        if (principal.totpEnrolmentOnly && !ENROLMENT_ROUTES.has(name)) {
-          throw new GatewayError('totp_enrolment_required', 'enrol TOTP (POST /me/totp/enrol, then /me/totp/confirm) first');
-        }
+        // A limited session (temporary password, TOTP enrolment pending): one rule, server/auth/principal-type.ts.
+        const limit = sessionLimit(principal);
+        if (limit && !limit.routes.has(name)) throw new GatewayError(limit.code, limit.message);
         if (spec.auth !== 'authenticated') await requirePermission(ctx, principal, spec.auth, name);
       }
       const params = spec.params ? parse(spec.params, req.params, 'params') : undefined;

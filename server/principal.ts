@@ -19,7 +19,7 @@ export async function loadUserAccess(db: Executor, userId: string) {
     .selectFrom('users')
     .innerJoin('roles', 'roles.id', 'users.role_id')
     .select([
-      'users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'users.totp_enabled',
+      'users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'users.totp_enabled', 'users.must_change_password',
       'roles.key as role', 'roles.permissions',
     ])
     .where('users.id', '=', userId)
@@ -115,6 +115,7 @@ export async function principalForSession(
     deviceId: session.device_id,
     sourceIp,
     totpEnrolmentOnly: session.totp_enrolment_only && !user.totp_enabled,
+    passwordChangeRequired: user.must_change_password,
     sessionExpiresAt: session.absolute_expires_at,
   };
 }

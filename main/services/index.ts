@@ -126,8 +126,9 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
     if (st.status === 'signed-in') {
       orgPolicy.start();
       // an enrolment-only session (TOTP required, not yet set up) has no live link: the
-      // gateway refuses it until the enrolment is confirmed (session.reload then says so)
-      if (st.totpEnrolmentRequired) link.stop();
+      // gateway refuses it until the enrolment is confirmed (session.reload then says so); the
+      // same for a session limited to changing a temporary password
+      if (st.totpEnrolmentRequired || st.passwordChangeRequired) link.stop();
       else link.start();
     } else {
       orgPolicy.stop();

@@ -128,6 +128,7 @@ export class SessionService {
         },
         device: res.device ? { name: res.device.name, enrolledNow: res.device.enrolledNow } : null,
         totpEnrolmentRequired: res.totpEnrolmentRequired,
+        passwordChangeRequired: res.passwordChangeRequired,
         absoluteExpiresAt: res.tokens.absoluteExpiresAt,
         ...(res.newDevices.length > 0 ? { newDevices: res.newDevices } : {}),
       });
@@ -142,8 +143,8 @@ export class SessionService {
 
   /**
    * Re-reads the user from the gateway (GET /me): after the renderer confirmed TOTP enrolment
-   * the same session is a full one, and the state says so (the gateway decides; a session
-   * that was full never becomes enrolment-only here). A failure leaves the state as it was.
+   * or changed a temporary password the same session is a full one, and the state says so (the
+   * gateway decides; a session that was full never becomes limited here). A failure leaves the state as it was.
    */
   async reload(): Promise<SessionState> {
     const generation = this.generation;
@@ -156,6 +157,7 @@ export class SessionService {
       ...prev,
       user: { id: me.user.id, username: me.user.username, displayName: me.user.displayName, role: me.user.role, permissions: me.user.permissions },
       totpEnrolmentRequired: prev.totpEnrolmentRequired && !me.user.totpEnabled,
+      passwordChangeRequired: prev.passwordChangeRequired && me.user.mustChangePassword,
     });
     return this.state;
   }

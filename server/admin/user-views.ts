@@ -2,6 +2,7 @@
 import type { UserView } from '../../shared/gateway/api';
 import { parsePermissions } from '../auth/principal-type';
 import { groupBy } from '../db/rows';
+import { sql } from 'kysely';
 import type { Executor } from '../db/schema';
 import { GatewayError } from '../errors';
 
@@ -14,7 +15,7 @@ export async function userViews(db: Executor, which: { orgId: string } | { ids: 
   let q = db
     .selectFrom('users')
     .innerJoin('roles', 'roles.id', 'users.role_id')
-    .select(['users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'users.totp_enabled', 'roles.key as role', 'roles.permissions'])
+    .select(['users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'users.totp_enabled', 'users.must_change_password', 'roles.key as role', 'roles.permissions'])
     .orderBy('users.username');
   q = 'ids' in which ? q.where('users.id', 'in', which.ids) : q.where('users.org_id', '=', which.orgId);
   const users = await q.execute();
@@ -36,9 +37,35 @@ export async function userViews(db: Executor, which: { orgId: string } | { ids: 
       teamIds: (teamsOf.get(u.id) ?? []).sort(),
       disabled: u.disabled,
       totpEnabled: u.totp_enabled,
+      mustChangePassword: u.must_change_password,
       locked: !!lockedUntil && lockedUntil > now,
     };
   });
+}
+
+/** LIKE pattern text for a literal string (%, _ and the escape itself taken literally). */
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * One page of the org's users by username (index users_org_username, migration 0018): the
+ * scan walks the index from the cursor and stops after `limit` + 1 matches, so a page costs the
+ * same on the first and the hundredth page. `q`: a username prefix or a part of the display name
+ * (filtered on that walk). The views of the page are read as userViews does (three queries).
+ */
+export async function userPage(db: Executor, orgId: string, query: { q?: string | undefined; cursor?: string | undefined; limit: number }, now: Date) {
+  let q = db.selectFrom('users').select(['id', 'username']).where('org_id', '=', orgId).orderBy('username').limit(query.limit + 1);
+  if (query.cursor) q = q.where('username', '>', query.cursor);
+  if (query.q) {
+    const text = likeLiteral(query.q);
+    q = q.where((eb) => eb.or([
+      eb('username', 'like', sql<string>`${`${text}%`} escape '\\'`),
+      eb('display_name', 'like', sql<string>`${`%${text}%`} escape '\\'`),
+    ]));
+  }
+  const rows = await q.execute();
+  const page = rows.slice(0, query.limit);
+  const views = await userViews(db, { ids: page.map((r) => r.id) }, now);
+  return { users: views, nextCursor: rows.length > query.limit ? page[page.length - 1]!.username : null };
 }
 
 export async function userView(db: Executor, userId: string, now: Date): Promise<UserView> {

@@ -12,15 +12,13 @@ import { route } from '../http';
 import { createUser } from '../orgs';
 import { orgPolicy } from '../policy';
 import { isoOrNull } from '../db/rows';
-import { userView, userViews } from './user-views';
+import { userPage, userView } from './user-views';
 import { orgRole, orgUser, targetUser } from './common';
 
 export function registerAdminUserRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock } = ctx;
   // Users
-  route(app, ctx, 'listUsers', async ({ principal }) => {
-    return { users: await userViews(db, { orgId: principal.orgId }, clock.now()) };
-  });
+  route(app, ctx, 'listUsers', async ({ principal, query }) => userPage(db, principal.orgId, query, clock.now()));
 
   route(app, ctx, 'createUser', async ({ principal, body }) => {
     assertMayAssignRole(principal, await orgRole(ctx, principal, body.role), null, body.username);
@@ -59,9 +57,9 @@ export function registerAdminUserRoutes(app: FastifyInstance, ctx: GatewayContex
     const user = await targetUser(ctx, principal, params.id, 'user.password_reset');
     const hash = await preparePassword(ctx, user, body.password, await orgPolicy(db, principal.orgId));
     await db.transaction().execute(async (tx) => {
-      await storePassword(tx, ctx, user, hash);
+      await storePassword(tx, ctx, user, hash, { temporary: true });
       const n = await revokeSessions(tx, { userId: user.id }, 'password_reset', clock.now(), ctx.sessionEvents);
-      await appendAudit(tx, clock, eventBy(principal, 'user.password_reset', { type: 'user', id: user.id }, { sessionsRevoked: n }));
+      await appendAudit(tx, clock, eventBy(principal, 'user.password_reset', { type: 'user', id: user.id }, { sessionsRevoked: n, mustChange: true }));
     });
     return { ok: true as const };
   });

@@ -17,7 +17,7 @@ import { myDevices } from './new-devices';
 async function account(db: Executor, userId: string) {
   return db
     .selectFrom('users')
-    .select(['id', 'username', 'password_hash', 'totp_secret', 'totp_enabled', 'totp_last_counter'])
+    .select(['id', 'username', 'password_hash', 'totp_secret', 'totp_enabled', 'totp_last_counter', 'must_change_password'])
     .where('id', '=', userId)
     .executeTakeFirstOrThrow();
 }
@@ -81,12 +81,17 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
     const user = await account(db, principal.userId);
     const policy = await orgPolicy(db, principal.orgId);
     await verifySecretFor(ctx, principal, { action: 'user.password_change_failed', password: body.currentPassword });
+    // A temporary password is replaced, not kept: whatever the history policy, the new one differs.
+    if (user.must_change_password && body.newPassword === body.currentPassword) {
+      throw new GatewayError('password_policy', 'choose a new password: the temporary one an administrator set cannot be kept', { violations: ['reused'] });
+    }
     const hash = await preparePassword(ctx, user, body.newPassword, policy);
     await db.transaction().execute(async (tx) => {
-      await storePassword(tx, ctx, user, hash);
+      // clears users.must_change_password: this same session is a full one from the next request
+      await storePassword(tx, ctx, user, hash, { temporary: false });
       // Every other session of this user ends: a changed password must lock out whoever knew the old one.
       const others = await revokeSessions(tx, { userId: user.id, exceptSessionId: principal.sessionId }, 'password_changed', clock.now(), ctx.sessionEvents);
-      await appendAudit(tx, clock, event(principal, 'user.password_changed', { otherSessionsRevoked: others }));
+      await appendAudit(tx, clock, event(principal, 'user.password_changed', { otherSessionsRevoked: others, ...(user.must_change_password ? { wasTemporary: true } : {}) }));
     });
     return { ok: true as const };
   });

@@ -35,8 +35,13 @@ export async function preparePassword(ctx: GatewayContext, user: { id: string; u
   return ctx.hasher.hash(password, 'priority'); // authenticated callers only: the priority hashing lane
 }
 
-export async function storePassword(tx: Executor, ctx: GatewayContext, user: { id: string; password_hash: string }, newHash: string) {
+/**
+ * Stores a new password. `temporary`: an admin set it (the user must change it: their sessions
+ * are limited until then, server/auth/principal-type.ts sessionLimit); a password the user chose
+ * clears the flag.
+ */
+export async function storePassword(tx: Executor, ctx: GatewayContext, user: { id: string; password_hash: string }, newHash: string, opts: { temporary: boolean }) {
   const now = ctx.clock.now();
   await tx.insertInto('password_history').values({ id: randomUUID(), user_id: user.id, password_hash: user.password_hash, created_at: now }).execute();
-  await tx.updateTable('users').set({ password_hash: newHash, password_changed_at: now }).where('id', '=', user.id).execute();
+  await tx.updateTable('users').set({ password_hash: newHash, password_changed_at: now, must_change_password: opts.temporary }).where('id', '=', user.id).execute();
 }

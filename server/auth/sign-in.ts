@@ -34,7 +34,7 @@ async function signInCandidate(db: Executor, username: string) {
     .innerJoin('roles', 'roles.id', 'users.role_id')
     .select([
       'users.id', 'users.org_id', 'users.username', 'users.password_hash', 'users.disabled', 'users.totp_enabled',
-      'users.totp_secret', 'users.totp_last_counter', 'roles.key as role',
+      'users.totp_secret', 'users.totp_last_counter', 'users.must_change_password', 'roles.key as role',
     ])
     .where('users.username', '=', username)
     .executeTakeFirst();
@@ -130,7 +130,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
     const session = await createSession(tx, ctx, { userId: user.id, orgId: user.org_id, deviceId: device?.id ?? null, sourceIp, policy, totpEnrolmentOnly });
     await appendAudit(tx, clock, {
       ...base, action: 'auth.sign_in.success', deviceId: device?.id ?? null,
-      detail: { sessionId: session.sessionId, secondFactor: factor.totpCounter !== null ? 'totp' : factor.recoveryCodeId ? 'recovery_code' : 'none', totpEnrolmentOnly },
+      detail: { sessionId: session.sessionId, secondFactor: factor.totpCounter !== null ? 'totp' : factor.recoveryCodeId ? 'recovery_code' : 'none', totpEnrolmentOnly, ...(user.must_change_password ? { passwordChangeRequired: true } : {}) },
     });
     return { ...session, newDevices };
   });
@@ -140,6 +140,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
     user: await userView(db, user.id, now),
     device,
     totpEnrolmentRequired: totpEnrolmentOnly,
+    passwordChangeRequired: user.must_change_password,
     recoveryCodeUsed: factor.recoveryCodeId !== null,
     newDevices: result.newDevices,
   };

@@ -394,6 +394,14 @@ const M0017_STATEMENTS: string[] = [
   `create index devices_owner_unnotified on devices (user_id) where owner_notified_at is null`,
 ];
 
+// 0018 (also the user list's paging index, below): a password an admin set is temporary (server/admin/users.ts resetPassword): the user's
+// sessions are limited to changing it (server/auth/principal-type.ts sessionLimit) until they do.
+const M0018_STATEMENTS: string[] = [
+  `alter table users add column must_change_password boolean not null default false`,
+  // the admin user list pages by username within the org (server/admin/user-views.ts userPage)
+  `create index users_org_username on users (org_id, username)`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -420,6 +428,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015_data_retention_recording_instance': statements(M0015_STATEMENTS),
   '0016_audit_deferred_chain': statements(M0016_STATEMENTS),
   '0017_device_owner_notice': statements(M0017_STATEMENTS),
+  '0018_must_change_password': statements(M0018_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

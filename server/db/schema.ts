@@ -34,6 +34,8 @@ export interface UsersTable {
   disabled: boolean;
   totp_secret: string | null;
   totp_enabled: boolean;
+  /** An admin set the password (temporary): sessions are limited to changing it (0018). */
+  must_change_password: Generated<boolean>;
   totp_last_counter: ColumnType<number | null, number | null, number | null>;
   created_at: Date;
 }

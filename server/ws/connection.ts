@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 import type { WsClientMessage } from '../../shared/gateway/api';
+import { sessionLimit } from '../auth/principal-type';
 import { sessionExpired } from '../auth/sign-in-helpers';
 import type { GatewayContext } from '../context';
 import { databaseUnavailable, GatewayError } from '../errors';
@@ -117,7 +118,9 @@ export class WsConnection {
       unsubscribeEarly();
       this.authenticating = false;
     }
-    if (principal.totpEnrolmentOnly) return this.refuse('totp_enrolment_required', 'enrol TOTP first', 4403);
+    // a limited session (temporary password, TOTP enrolment pending) has no live link: server/auth/principal-type.ts
+    const limit = sessionLimit(principal);
+    if (limit) return this.refuse(limit.code, limit.message, 4403);
     if (!this.open) return;
     this.authenticated();
     const l = new LivePrincipal(this.ctx, principal, {

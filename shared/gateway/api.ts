@@ -74,6 +74,8 @@ export const UserView = z.strictObject({
   teamIds: z.array(Id),
   disabled: z.boolean(),
   totpEnabled: z.boolean(),
+  /** An admin set the password (temporary): the user's sessions can only change it until they do. */
+  mustChangePassword: z.boolean(),
   locked: z.boolean().optional(),
 });
 export type UserView = z.infer<typeof UserView>;
@@ -96,6 +98,8 @@ export const SignInResponse = z.strictObject({
   device: z.strictObject({ id: Id, name: z.string(), enrolledNow: z.boolean() }).nullable(),
   /** True when policy requires TOTP and the user has none: the session can only enrol it. */
   totpEnrolmentRequired: z.boolean(),
+  /** True when an admin reset the password: the session can only change it (then it is a full one). */
+  passwordChangeRequired: z.boolean(),
   recoveryCodeUsed: z.boolean(),
   /** PCs enrolled for this user since they were last told (not this PC): "new PC enrolled on <date> from <address>". */
   newDevices: z.array(NewDeviceNotice),
@@ -150,7 +154,17 @@ export const UserPatchRequest = z.strictObject({
   disabled: z.boolean().optional(),
 });
 export const PasswordResetRequest = z.strictObject({ password: Password });
-export const UsersResponse = z.strictObject({ users: z.array(UserView) });
+/**
+ * The user list pages (thousands of users): by username, `cursor` = the last username of the
+ * previous page; `q` matches a username prefix or any part of the display name.
+ */
+export const UsersQuery = z.strictObject({
+  q: userText({ max: 100 }).optional(),
+  cursor: Username.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+/** `nextCursor`: pass it as `cursor` for the next page; null on the last page. */
+export const UsersResponse = z.strictObject({ users: z.array(UserView), nextCursor: z.string().nullable() });
 
 export const RoleView = z.strictObject({
   id: Id,
@@ -318,7 +332,7 @@ export const ROUTES = {
     method: 'POST', path: '/me/totp/recovery-codes', summary: 'Replace recovery codes', auth: 'authenticated',
     body: TotpConfirmRequest, response: RecoveryCodesResponse,
   },
-  listUsers: { method: 'GET', path: '/admin/users', summary: 'Users of the org', auth: 'users:read', response: UsersResponse },
+  listUsers: { method: 'GET', path: '/admin/users', summary: 'Users of the org, searched and paged by username', auth: 'users:read', query: UsersQuery, response: UsersResponse },
   createUser: { method: 'POST', path: '/admin/users', summary: 'Create a user', auth: 'users:manage', body: UserCreateRequest, response: UserView },
   patchUser: {
     method: 'PATCH', path: '/admin/users/:id', summary: 'Change role, name, disabled', auth: 'users:manage',

@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   device_revoked: 403,
   device_not_enrolled: 403,
   totp_enrolment_required: 403,
+  /** The password is a temporary one an admin set: only the password change is open until it is changed. */
+  password_change_required: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

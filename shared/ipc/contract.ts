@@ -93,6 +93,8 @@ export const SessionState = z.discriminatedUnion('status', [
       user: SessionUser,
       device: z.object({ name: z.string(), enrolledNow: z.boolean() }).strict().nullable(),
       totpEnrolmentRequired: z.boolean(),
+      /** An admin reset the password (temporary): the session can only change it; the workspace stays stopped. */
+      passwordChangeRequired: z.boolean(),
       absoluteExpiresAt: z.string(),
       /** PCs enrolled for this user since they were last told, as the gateway said at sign-in (absent: none). */
       newDevices: z.array(z.object({ id: z.string(), name: z.string(), enrolledAt: z.string(), sourceIp: z.string().nullable() }).strict()).optional(),

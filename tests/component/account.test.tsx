@@ -10,9 +10,10 @@ import { GatewayCallError } from '../../shared/gateway-client';
 import { DEFAULT_PASSWORD_POLICY } from '../../shared/rules/password-policy';
 import type { SessionState } from '../../shared/ipc/contract';
 import { createI18n } from '../../renderer/src/i18n';
-import { useSessionStore } from '../../renderer/src/app/session-store';
+import { useSessionStore, workspaceUserId } from '../../renderer/src/app/session-store';
 import { TotpEnrolmentScreen } from '../../renderer/src/features/account/TotpEnrolmentScreen';
 import { PasswordChange } from '../../renderer/src/features/account/PasswordChange';
+import { PasswordChangeScreen } from '../../renderer/src/features/account/PasswordChangeScreen';
 import { MyDevices } from '../../renderer/src/features/account/MyDevices';
 import { NewPcNotice } from '../../renderer/src/features/account/NewPcNotice';
 import { SignInScreen } from '../../renderer/src/features/signin/SignInScreen';
@@ -30,6 +31,7 @@ const signedIn = (extra: Partial<Extract<SessionState, { status: 'signed-in' }>>
   user: { id: 'u1', username: 'admin-1', displayName: '管理 太郎', role: 'admin', permissions: [] },
   device: null,
   totpEnrolmentRequired: true,
+  passwordChangeRequired: false,
   absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
   ...extra,
 });
@@ -256,6 +258,72 @@ describe('password change', () => {
     await user.click(screen.getByTestId('password-submit'));
     await waitFor(() => expect(screen.getByTestId('password-error').textContent).toContain('What you entered is kept'));
     expect((screen.getByLabelText('New password') as HTMLInputElement).value).toBe('Kawa-Nagare-77');
+  });
+});
+
+describe('a temporary password (an admin reset it): the password change shown alone until it is changed', () => {
+  const policyApi = (change: (cur: string, next: string) => Promise<{ ok: true }>) => ({
+    passwordPolicy: async () => ({ policy: { ...DEFAULT_PASSWORD_POLICY, minLength: 12 }, username: 'sato-hanako' }),
+    changePassword: vi.fn(change),
+  });
+
+  it('no workspace runs for a session that must change its password (nor for one that must enrol TOTP)', () => {
+    expect(workspaceUserId(signedIn({ totpEnrolmentRequired: false, passwordChangeRequired: true }))).toBeNull();
+    expect(workspaceUserId(signedIn({ totpEnrolmentRequired: true, passwordChangeRequired: false }))).toBeNull();
+    expect(workspaceUserId(signedIn({ totpEnrolmentRequired: false, passwordChangeRequired: false }))).toBe('u1');
+  });
+
+  it('explains why, takes the change with the keyboard alone, shows a refusal in Japanese keeping what was typed, then re-reads the session', async () => {
+    let answer: () => Promise<{ ok: true }> = async () => {
+      throw refusal('password_policy', ['reused']);
+    };
+    const koe = fakeKoe({ reload: () => ok(signedIn({ totpEnrolmentRequired: false, passwordChangeRequired: false })) });
+    useSessionStore.setState({ session: signedIn({ totpEnrolmentRequired: false, passwordChangeRequired: true }) });
+    const api = policyApi(() => answer());
+    const user = userEvent.setup();
+    mount(<PasswordChangeScreen api={api} />);
+    await screen.findByTestId('password-rules');
+    // the heading takes the focus: a screen reader hears why the app shows only this
+    expect(document.activeElement).toBe(screen.getByRole('heading', { level: 1, name: 'パスワードの変更が必要です' }));
+    expect(screen.getByText(/管理者がパスワードをリセットしました/)).toBeTruthy();
+    await user.tab();
+    expect(document.activeElement).toBe(screen.getByLabelText('現在のパスワード'));
+    await user.keyboard('Temporary-Pass-1!');
+    await user.tab();
+    await user.keyboard('Temporary-Pass-1!');
+    await user.tab();
+    expect(document.activeElement).toBe(screen.getByLabelText('新しいパスワード（確認）'));
+    await user.keyboard('Temporary-Pass-1!{Enter}');
+    const error = await screen.findByTestId('password-error');
+    expect(error.textContent).toContain('新しいパスワードがパスワードの条件を満たしていません。');
+    expect(koe.session.reload).not.toHaveBeenCalled();
+    expect((screen.getByLabelText('現在のパスワード') as HTMLInputElement).value).toBe('Temporary-Pass-1!');
+
+    answer = async () => ({ ok: true });
+    await user.clear(screen.getByLabelText('新しいパスワード'));
+    await user.type(screen.getByLabelText('新しいパスワード'), 'Kawa-Nagare-77');
+    await user.clear(screen.getByLabelText('新しいパスワード（確認）'));
+    await user.type(screen.getByLabelText('新しいパスワード（確認）'), 'Kawa-Nagare-77{Enter}');
+    await waitFor(() => expect(koe.session.reload).toHaveBeenCalledTimes(1));
+    expect(api.changePassword).toHaveBeenLastCalledWith('Temporary-Pass-1!', 'Kawa-Nagare-77');
+    await waitFor(() => expect(workspaceUserId(useSessionStore.getState().session)).toBe('u1'));
+    expect(screen.queryByTestId('password-change-finish-error')).toBeNull();
+  });
+
+  it('in English; when main still reports the limited session after the change, says so (sign in again works)', async () => {
+    const koe = fakeKoe({ reload: () => ok(signedIn({ totpEnrolmentRequired: false, passwordChangeRequired: true })) });
+    useSessionStore.setState({ session: signedIn({ totpEnrolmentRequired: false, passwordChangeRequired: true }) });
+    const user = userEvent.setup();
+    mount(<PasswordChangeScreen api={policyApi(async () => ({ ok: true }))} />, 'en');
+    await screen.findByTestId('password-rules');
+    expect(screen.getByRole('heading', { level: 1, name: 'Change your password' })).toBeTruthy();
+    await user.type(screen.getByLabelText('Current password'), 'Temporary-Pass-1!');
+    await user.type(screen.getByLabelText('New password'), 'Kawa-Nagare-77');
+    await user.type(screen.getByLabelText('New password (again)'), 'Kawa-Nagare-77{Enter}');
+    expect((await screen.findByTestId('password-change-finish-error')).textContent).toContain('Sign out and sign in with the new password');
+    expect(koe.session.reload).toHaveBeenCalledTimes(1);
+    await user.click(screen.getByTestId('password-change-sign-out'));
+    expect(koe.session.signOut).toHaveBeenCalledTimes(1);
   });
 });
 

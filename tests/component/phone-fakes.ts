@@ -210,6 +210,7 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
     user: { id: 'u1', username: 'op-1', displayName: '佐藤 花子', role: 'operator', permissions: ['calls:handle'] },
     device: null,
     totpEnrolmentRequired: false,
+    passwordChangeRequired: false,
     absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
   };
   const api = {

@@ -377,6 +377,7 @@ const signedIn = (permissions: string[]): SessionState => ({
   user: { id: '44444444-4444-4444-8444-444444444444', username: 'lead-a', displayName: '佐藤 花子', role: 'team_lead', permissions },
   device: null,
   totpEnrolmentRequired: false,
+  passwordChangeRequired: false,
   absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
 });
 

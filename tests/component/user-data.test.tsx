@@ -122,6 +122,7 @@ const sessionOf = (user: typeof userA): SessionState => ({
   user,
   device: null,
   totpEnrolmentRequired: false,
+  passwordChangeRequired: false,
   absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
 });
 const userB = { id: '88888888-8888-4888-8888-888888888888', username: 'op-b', displayName: '鈴木 次郎', role: 'operator', permissions: ['calls:handle'] };

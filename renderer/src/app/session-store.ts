@@ -19,11 +19,11 @@ export interface SessionStore {
 
 /**
  * The user whose workspace runs (phone, supervision, customer work): signed in with a full
- * session. An enrolment-only session (TOTP required, not set up) runs none of it: the gateway
- * refuses it everything but the enrolment.
+ * session. An enrolment-only session (TOTP required, not set up) or one limited to changing a
+ * temporary password runs none of it: the gateway refuses it everything but that.
  */
 export function workspaceUserId(session: SessionState): string | null {
-  return session.status === 'signed-in' && !session.totpEnrolmentRequired ? session.user.id : null;
+  return session.status === 'signed-in' && !session.totpEnrolmentRequired && !session.passwordChangeRequired ? session.user.id : null;
 }
 
 const signedOut: SessionState = { status: 'signed-out', reason: null };

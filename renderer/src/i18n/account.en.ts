@@ -5,6 +5,11 @@ export const accountEn: Messages['account'] = {
   close: 'Close account settings',
   heading: 'Account settings',
   signOut: 'Sign out',
+  mustChange: {
+    heading: 'Change your password',
+    explain: 'An administrator reset your password: the one you signed in with is temporary. Choose a new password to continue.',
+    reloadFailed: 'Your password was changed, but the screen could not be updated. Sign out and sign in with the new password.',
+  },
   totp: {
     heading: 'Set up two-factor authentication',
     required: 'Your organisation requires two-factor authentication: set it up to continue.',
@@ -90,6 +95,7 @@ export const accountEn: Messages['account'] = {
   errors: {
     totp_invalid: 'The code is not correct or was already used. Enter the newest code from your authenticator app.',
     totp_enrolment_required: 'Finish setting up two-factor authentication first.',
+    password_change_required: 'An administrator reset your password. Change it first.',
     conflict: 'This was already done, or needs to be started again.',
     invalid_credentials: 'Your current password is not correct.',
     password_policy: 'The new password does not meet the password rules.',

@@ -4,6 +4,11 @@ export const accountJa = {
   close: 'アカウント設定を閉じる',
   heading: 'アカウント設定',
   signOut: 'サインアウト',
+  mustChange: {
+    heading: 'パスワードの変更が必要です',
+    explain: '管理者がパスワードをリセットしました。いまのパスワードは一時的なものです。続けるには、新しいパスワードに変更してください。',
+    reloadFailed: 'パスワードは変更されましたが、画面を更新できませんでした。サインアウトして、新しいパスワードでサインインしてください。',
+  },
   totp: {
     heading: '二要素認証の設定',
     required: '組織のポリシーにより、続けるには二要素認証の設定が必要です。',
@@ -89,6 +94,7 @@ export const accountJa = {
   errors: {
     totp_invalid: 'コードが正しくないか、すでに使われています。認証アプリの最新のコードを入力してください。',
     totp_enrolment_required: '先に二要素認証の設定を完了してください。',
+    password_change_required: '管理者がパスワードをリセットしました。先にパスワードを変更してください。',
     conflict: 'この操作はすでに完了しているか、最初からやり直す必要があります。',
     invalid_credentials: '現在のパスワードが正しくありません。',
     password_policy: '新しいパスワードがパスワードの条件を満たしていません。',

@@ -168,6 +168,7 @@ describe('the real services: sign-in, a failing org policy fetch, the idle lock 
           user: { id: '33333333-3333-4333-8333-333333333333', username: 'op-1', displayName: '佐藤 花子', role: 'operator', permissions: ['calls:handle'] },
           device: null,
           totpEnrolmentRequired: false,
+          passwordChangeRequired: false,
           recoveryCodeUsed: false,
           newDevices: [],
         };

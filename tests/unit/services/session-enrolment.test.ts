@@ -28,11 +28,12 @@ async function services(totpEnabledAfter: () => boolean) {
           user: USER,
           device: { id: 'd', name: 'PC', enrolledNow: false },
           totpEnrolmentRequired: true,
+          passwordChangeRequired: false,
           recoveryCodeUsed: false,
           newDevices: [{ id: '55555555-5555-4555-8555-555555555555', name: 'KOE-PC-9', enrolledAt: '2026-11-30T01:00:00.000Z', sourceIp: '203.0.113.5' }],
         };
       case 'me':
-        return { user: { ...USER, orgId: USER.id, teamIds: [], disabled: false, totpEnabled: totpEnabledAfter() }, sessionId: USER.id, deviceId: null };
+        return { user: { ...USER, orgId: USER.id, teamIds: [], disabled: false, totpEnabled: totpEnabledAfter(), mustChangePassword: false }, sessionId: USER.id, deviceId: null };
       case 'clientPolicy':
         return { idleTimeoutSeconds: 60, contentProtection: true, blurOnFocusLoss: false };
       case 'signOut':

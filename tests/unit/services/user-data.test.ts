@@ -70,6 +70,7 @@ async function services() {
           user: { id: who.id, username: who.username, displayName: who.displayName, role: 'team_lead', permissions: ['calls:handle', 'team:supervise'] },
           device: null,
           totpEnrolmentRequired: false,
+          passwordChangeRequired: false,
           recoveryCodeUsed: false,
           newDevices: [],
         };

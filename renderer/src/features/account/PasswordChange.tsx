@@ -24,7 +24,13 @@ function shownRules(policy: PasswordPolicy): PasswordViolation[] {
  * disagree; the gateway still decides (and alone checks the history). On a refusal or a lost
  * connection everything typed stays.
  */
-export function PasswordChange({ api = accountApi }: { api?: Pick<AccountApi, 'passwordPolicy' | 'changePassword'> }) {
+export function PasswordChange({ api = accountApi, onChanged, heading = 'h2' }: {
+  api?: Pick<AccountApi, 'passwordPolicy' | 'changePassword'>;
+  /** After the gateway accepted the new password (the forced screen re-reads the session then). */
+  onChanged?: () => void;
+  /** The forced screen (PasswordChangeScreen) shows its own h1 above. */
+  heading?: 'h2' | 'none';
+}) {
   const { t } = useTranslation();
   const id = useId();
   const [rules, setRules] = useState<{ policy: PasswordPolicy; username: string } | null>(null);
@@ -62,6 +68,7 @@ export function PasswordChange({ api = accountApi }: { api?: Pick<AccountApi, 'p
       setNext('');
       setAgain('');
       setSaved(true);
+      onChanged?.();
     } catch (err) {
       setFailure(failureOf(err, 'changing the password'));
     } finally {
@@ -71,7 +78,7 @@ export function PasswordChange({ api = accountApi }: { api?: Pick<AccountApi, 'p
 
   return (
     <section className="account-section" aria-labelledby={`${id}-h`} data-testid="password-change">
-      <h2 id={`${id}-h`}>{t('account.password.heading')}</h2>
+      {heading === 'h2' ? <h2 id={`${id}-h`}>{t('account.password.heading')}</h2> : <span id={`${id}-h`} className="visually-hidden">{t('account.password.heading')}</span>}
       <form onSubmit={(e) => void submit(e)} noValidate>
         <label htmlFor={`${id}-cur`}>{t('account.password.current')}</label>
         <input id={`${id}-cur`} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} data-testid="password-current" />

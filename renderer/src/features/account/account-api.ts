@@ -9,7 +9,7 @@ import { logFailure } from '../../log';
 
 /** Codes the account screens have a message for (account.errors.*); anything else is `unexpected`. */
 const KNOWN: ReadonlySet<string> = new Set([
-  'totp_invalid', 'totp_enrolment_required', 'conflict', 'invalid_credentials', 'password_policy', 'account_locked',
+  'totp_invalid', 'totp_enrolment_required', 'password_change_required', 'conflict', 'invalid_credentials', 'password_policy', 'account_locked',
   'rate_limited', 'forbidden', 'validation_failed', 'unreachable',
 ]);
 

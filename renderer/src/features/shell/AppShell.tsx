@@ -7,6 +7,7 @@ import { HomeScreen } from '../home/HomeScreen';
 import { AccountPanel } from '../account/AccountPanel';
 import { NewPcNotice } from '../account/NewPcNotice';
 import { TotpEnrolmentScreen } from '../account/TotpEnrolmentScreen';
+import { PasswordChangeScreen } from '../account/PasswordChangeScreen';
 import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
@@ -101,6 +102,9 @@ export function AppShell({
               )}
               {lock.locked ? (
                 <LockScreen />
+              ) : session.status === 'signed-in' && session.passwordChangeRequired ? (
+                // a temporary password an admin set: the gateway allows nothing else until it is changed
+                <PasswordChangeScreen key={session.user.id} />
               ) : session.status === 'signed-in' && session.totpEnrolmentRequired ? (
                 // an enrolment-only session (policy requires TOTP, none yet): the gateway allows nothing else
                 <TotpEnrolmentScreen key={session.user.id} />
