@@ -226,6 +226,17 @@ afterAll(async () => {
 });
 
 describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)', () => {
+  /** The customer's call waits in the campaign's queue (call_queue, server/sip/queue.ts). */
+  async function callerQueued(timeoutMs: number): Promise<void> {
+    const t0 = Date.now();
+    let queued: string[] = [];
+    while (Date.now() - t0 < timeoutMs && !queued.includes('waiting')) {
+      await sleep(100);
+      queued = (await stack.gateway.ctx.db.selectFrom('call_queue').select('state').where('ended_at', 'is', null).execute()).map((r) => r.state);
+    }
+    expect(queued).toEqual(['waiting']);
+  }
+
   it('starts not ready (signed in), in Japanese, and becomes ready only when the gateway says so', async () => {
     await agentIs(A.page, 'not_ready', 'signed_in');
     expect(await A.page.getByTestId('agent-state').textContent()).toContain('受付不可 (サインイン直後)');
@@ -237,13 +248,16 @@ describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)'
     const from = customerCalls();
     await A.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
     const t0 = Date.now();
-    const closed = await pstnEvent(from, ev('CALL_CLOSED'), (RING_SECONDS + 10) * 1000);
-    console.log(`missed: ringing -> customer released after ${Date.now() - t0} ms (ring deadline ${RING_SECONDS} s): ${closed.param}`);
-    expect(closed.param).toMatch(/^480\b/); // "nobody answered", not a decline
+    // nobody else is ready: the caller goes back to the campaign's queue (issue 15), not away
+    await callerQueued((RING_SECONDS + 10) * 1000);
+    console.log(`missed: ringing -> caller waiting in the queue after ${Date.now() - t0} ms (ring deadline ${RING_SECONDS} s)`);
     await A.page.getByTestId('ringing').waitFor({ state: 'detached', timeout: 5000 });
     await agentIs(A.page, 'not_ready', 'missed');
     expect(await A.page.getByTestId('agent-state').textContent()).toContain('不在着信');
     expect(await A.page.locator('[data-testid="agent-notice"][data-code="missed"]').textContent()).toContain('着信に応答しなかったため');
+    // the caller gives up waiting
+    pstn.hangup();
+    await pstnEvent(from, ev('CALL_CLOSED'), 15_000);
     const rows = await transitions(users.a.id, since);
     expect(rows).toEqual(expect.arrayContaining([
       expect.objectContaining({ subject: 'call', to_state: 'ended', cause: 'no_answer' }),
@@ -257,10 +271,9 @@ describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)'
     const from = customerCalls();
     await A.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
     await A.page.getByTestId('reject').click();
-    const closed = await pstnEvent(from, ev('CALL_CLOSED'));
-    // the decline sends the call to the next operator (issue 15); nobody else is ready: 480
-    // (before issue 15 the operator's 603 reached the customer)
-    expect(closed.param).toMatch(/^480\b/);
+    // the decline sends the call to the next operator (issue 15); nobody else is ready: the caller
+    // waits in the campaign's queue (before issue 15 the operator's 603 reached the customer)
+    await callerQueued(15_000);
     await agentIs(A.page, 'not_ready', 'declined');
     expect(await A.page.getByTestId('agent-state').textContent()).toContain('着信を拒否');
     const rows = await transitions(users.a.id, since);
@@ -268,6 +281,8 @@ describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)'
       expect.objectContaining({ subject: 'call', to_state: 'ended', cause: 'declined' }),
       expect.objectContaining({ subject: 'agent', to_state: 'not_ready', cause: 'declined' }),
     ]));
+    pstn.hangup();
+    await pstnEvent(from, ev('CALL_CLOSED'), 15_000);
     await setReady(A.page);
   });
 

@@ -116,15 +116,24 @@ describe('carrier signalling against the real softphone (issue 11 items 5, 6)', 
   });
 
   it('a withheld caller (Privacy: id, number only in P-Asserted-Identity) rings as withheld, unknown caller, no card', async () => {
-    const answer = carrier.invite({ did, fromUri: '"Anonymous" <sip:anonymous@anonymous.invalid>', extra: [`P-Asserted-Identity: <sip:${KNOWN}@203.0.113.10;user=phone>`, 'Privacy: id'] });
+    const callId = `${randomUUID()}@carrier`;
+    const answer = carrier.invite({ did, callId, fromUri: '"Anonymous" <sip:anonymous@anonymous.invalid>', extra: [`P-Asserted-Identity: <sip:${KNOWN}@203.0.113.10;user=phone>`, 'Privacy: id'] });
     await op.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
     expect(await op.page.getByTestId('ringing-number').textContent()).toBe('非通知');
     await op.page.locator('[data-testid="customer-card"][data-status="unknown"]').waitFor({ timeout: 5000 });
     expect(await op.page.getByTestId('customer-name').count()).toBe(0);
     await op.page.getByTestId('reject').click();
-    // the decline sends the call to the next operator (issue 15); nobody else is ready: 480
-    // (before issue 15 the operator's 603 reached the caller)
-    expect((await answer).status).toBe(480);
+    // the decline sends the call to the next operator (issue 15); nobody else is ready: the caller
+    // waits in the campaign's queue (before issue 15 the operator's 603 reached the caller), then
+    // hangs up
+    let queued: string | undefined;
+    for (let i = 0; i < 100 && queued !== 'waiting'; i++) {
+      await sleep(100);
+      queued = (await stack.gateway.ctx.db.selectFrom('call_queue').select('state').where('sip_call_id', '=', callId).executeTakeFirst())?.state;
+    }
+    expect(queued).toBe('waiting');
+    await carrier.cancel(callId);
+    expect((await answer).status).toBe(487);
     // a declined call leaves the operator not ready ("declined", the operator model): ready again by choice
     await op.page.locator('[data-testid="agent-state"][data-state="not_ready"][data-reason="declined"][data-confirmed="true"]').waitFor({ timeout: 5000 });
     await op.page.getByTestId('agent-ready').click();
