@@ -184,25 +184,10 @@ export class RecordingsService {
     };
   }
 
-  async list(p: Principal, q: { callId?: string; customerId?: string }): Promise<RecordingView[]> {
+  /** Recordings the caller may hear (recordings:play scope, not purged), newest first: one predicate for list and recent. */
+  private async visible(p: Principal) {
     const policy = await orgPolicy(this.db, p.orgId);
-    let query = this.db
-      .selectFrom('recordings as r')
-      .innerJoin('calls as c', 'c.id', 'r.call_id')
-      .selectAll('r')
-      .select(sql<boolean>`c.legal_hold`.as('legal_hold'))
-      .where('r.org_id', '=', p.orgId)
-      .where('r.status', '<>', 'purged')
-      .where(recordingVisible(p, policy));
-    query = q.callId ? query.where('r.sip_call_id', '=', q.callId) : query.where('c.customer_id', '=', q.customerId!);
-    const rows = await query.orderBy('r.started_at', 'desc').limit(200).execute();
-    return rows.map((r) => this.view(r));
-  }
-
-  /** The most recent recordings in the caller's scope (the same predicate as list and play). */
-  async recent(p: Principal, limit: number): Promise<RecordingView[]> {
-    const policy = await orgPolicy(this.db, p.orgId);
-    const rows = await this.db
+    return this.db
       .selectFrom('recordings as r')
       .innerJoin('calls as c', 'c.id', 'r.call_id')
       .selectAll('r')
@@ -210,9 +195,18 @@ export class RecordingsService {
       .where('r.org_id', '=', p.orgId)
       .where('r.status', '<>', 'purged')
       .where(recordingVisible(p, policy))
-      .orderBy('r.started_at', 'desc')
-      .limit(Math.min(50, Math.max(1, limit)))
-      .execute();
+      .orderBy('r.started_at', 'desc');
+  }
+
+  async list(p: Principal, q: { callId?: string; customerId?: string }): Promise<RecordingView[]> {
+    const query = await this.visible(p);
+    const rows = await (q.callId ? query.where('r.sip_call_id', '=', q.callId) : query.where('c.customer_id', '=', q.customerId!)).limit(200).execute();
+    return rows.map((r) => this.view(r));
+  }
+
+  /** The most recent recordings in the caller's scope (the same predicate as list and play). */
+  async recent(p: Principal, limit: number): Promise<RecordingView[]> {
+    const rows = await (await this.visible(p)).limit(Math.min(50, Math.max(1, limit))).execute();
     return rows.map((r) => this.view(r));
   }
 

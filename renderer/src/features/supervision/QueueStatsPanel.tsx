@@ -1,23 +1,13 @@
 // The queues and today's figures on the lead's board (issue 15): pushed by the gateway
 // (boardStats, server/supervision/board-stats.ts) into the board state main keeps. Numbers and
 // durations in the display language's formats (ja: 1,234 / 85% / 1分05秒; en: 1,234 / 85% / 1 min 5 s).
-import type { TFunction } from 'i18next';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNow } from '../../app/clock';
+import { spokenDuration } from '../../app/spoken-duration';
 import type { QueueStats } from '../../../../shared/gateway/queue-stats';
 import { AGENT_STATES } from '../../../../shared/rules/operator-model';
 
-/** A duration in seconds as the language writes it (rounded to the second). */
-export function spokenDuration(t: TFunction, seconds: number): string {
-  const total = Math.max(0, Math.round(seconds));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return t('supervision.stats.hms', { h, m, s });
-  if (m > 0) return t('supervision.stats.ms', { m, s });
-  return t('supervision.stats.s', { s });
-}
 
 export function QueueStatsPanel({ stats, names }: { stats: QueueStats; names: Map<string, string> }) {
   const { t, i18n } = useTranslation();
