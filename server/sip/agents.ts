@@ -229,8 +229,8 @@ export class AgentRegistry implements loops.LoopHost {
         await opts.within?.(tx, next, who);
         await followCalls(tx, this.clock, who, r.transitions, next);
         await this.bus.publishIn(tx, 'agent', { userId: who.userId, orgId: who.orgId, username: who.username, version: next.version, effects: r.effects });
-        // last before the commit: the audit chain's head row stays locked from here to the commit,
-        // and every audited write of every instance queues on it (the shortest hold possible)
+        // the step's audit entries: written to audit_pending without a lock and chained at COMMIT by
+        // the deferred trigger (migration 0016), so the chain's head is held only for the commit
         await auditStep(tx, this.clock, who, r.transitions, r.effects, opts);
         return { kind: 'accepted', state: next, previous: current, transitions: r.transitions, effects: r.effects, who };
       });
