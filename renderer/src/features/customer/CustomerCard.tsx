@@ -32,7 +32,8 @@ export function CustomerCard() {
 
   useLayoutEffect(() => {
     if (!callId || status === 'none') return;
-    const id = requestAnimationFrame(() => performance.mark(`koe:card-painted:${callId}`));
+    // the frame's own time (the same for everything painted in that frame), not when this callback ran
+    const id = requestAnimationFrame((frame) => performance.mark(`koe:card-painted:${callId}`, { startTime: frame }));
     return () => cancelAnimationFrame(id);
   }, [callId, status]);
 

@@ -11,7 +11,8 @@ function RingingPanel({ call, locked }: { call: PhoneCall; locked: boolean }) {
   const { t } = useTranslation();
   const phoneActions = useTelephony().calls;
   useLayoutEffect(() => {
-    const id = requestAnimationFrame(() => performance.mark(`koe:ringing-painted:${call.id}`));
+    // the frame's own time (the same for everything painted in that frame), not when this callback ran
+    const id = requestAnimationFrame((frame) => performance.mark(`koe:ringing-painted:${call.id}`, { startTime: frame }));
     return () => cancelAnimationFrame(id);
   }, [call.id]);
   return (
