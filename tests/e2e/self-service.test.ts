@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeytar, type KeytarLike } from '../../main/secrets/vault';
+import { pcKeychain } from '../support/pc-keychain';
 import { totpCode } from '../../server/auth/totp';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { startLoopbackGateway } from '../support/gateway-harness';
@@ -19,14 +20,8 @@ let keytar: KeytarLike;
 let devhostPort: number;
 const run = Date.now().toString(36);
 
-function keychainOfPc(pc: string): KeytarLike {
-  const svc = (s: string) => `${s} [${run} ${pc}]`;
-  return {
-    getPassword: (s, a) => keytar.getPassword(svc(s), a),
-    setPassword: (s, a, p) => keytar.setPassword(svc(s), a, p),
-    deletePassword: (s, a) => keytar.deletePassword(svc(s), a),
-  };
-}
+/** This test's keychain of one PC (tests/support/pc-keychain.ts), read when called: after keytar is loaded. */
+const keychainOfPc = (pc: string): KeytarLike => pcKeychain(keytar, run, pc);
 
 async function signIn(page: Page, username: string, password: string) {
   await page.getByLabel('ユーザー名').fill(username);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeytar, type KeytarLike } from '../../main/secrets/vault';
+import { pcKeychain } from '../support/pc-keychain';
 import { newTotpSecret, totpCode } from '../../server/auth/totp';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { startLoopbackGateway } from '../support/gateway-harness';
@@ -17,15 +18,8 @@ let browser: Browser;
 let keytar: KeytarLike;
 const run = Date.now().toString(36);
 
-/** One real keychain, seen as separate PCs: each PC's entries live under its own service prefix. */
-function keychainOfPc(pc: string): KeytarLike {
-  const svc = (s: string) => `${s} [${run} ${pc}]`;
-  return {
-    getPassword: (s, a) => keytar.getPassword(svc(s), a),
-    setPassword: (s, a, p) => keytar.setPassword(svc(s), a, p),
-    deletePassword: (s, a) => keytar.deletePassword(svc(s), a),
-  };
-}
+/** This test's keychain of one PC (tests/support/pc-keychain.ts), read when called: after keytar is loaded. */
+const keychainOfPc = (pc: string): KeytarLike => pcKeychain(keytar, run, pc);
 
 async function pc(name: string) {
   const host = await startTestDevHost({ managedPolicy: { gatewayUrl: gw.url, idleTimeoutSeconds: 300 }, keytar: keychainOfPc(name), deviceName: name });
