@@ -110,6 +110,16 @@ export const SipConfigSchema = z.strictObject({
 });
 export type SipConfig = z.infer<typeof SipConfigSchema>;
 
+export const WebhooksConfigSchema = z.strictObject({
+  /** http:// and https:// to 127.0.0.1 / ::1 / localhost (a local receiver). Never in production. */
+  allowLoopbackHttp: z.boolean().default(false),
+  maxAttempts: z.number().int().min(1).max(30).default(8),
+  baseDelaySeconds: z.number().min(0.001).max(3600).default(10),
+  maxDelaySeconds: z.number().min(0.001).max(86_400).default(3600),
+  timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  pollMs: z.number().int().min(10).max(60_000).default(1000),
+});
+
 /** A key-encryption key of recordings: an id (kept in each recording's index row) and 32 bytes, base64. */
 const RecordingKek = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, '1-32 characters of A-Z a-z 0-9 _ -'),
@@ -177,6 +187,8 @@ export const GatewayConfigSchema = z.strictObject({
   /** Telephony (docs/telephony.md): Kamailio's auth_ephemeral secrets and the routing API secret. */
   sip: SipConfigSchema.default(SipConfigSchema.parse({})),
   recordings: RecordingsConfigSchema.default(RecordingsConfigSchema.parse({})),
+  /** Alert webhooks (server/alerts/webhooks.ts). allowLoopbackHttp: development and tests only. */
+  webhooks: WebhooksConfigSchema.default(WebhooksConfigSchema.parse({})),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

@@ -1,4 +1,7 @@
 // What every route handler gets: the database, config, clock and the shared services.
+import { ChainVerifier } from './audit/chain-status';
+import { reportBackgroundFailure } from './background';
+import { AlertService } from './alerts/service';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock';
 import type { GatewayConfig } from './config';
@@ -59,6 +62,10 @@ export interface GatewayContext {
   recordings: RecordingsService;
   /** The recorder (server/recordings/capture.ts): null without a KEK or an rtpengine. */
   recorder: Recorder | null;
+  /** Security alerts: live pushes and the webhook worker (server/alerts/service.ts). */
+  alerts: AlertService;
+  /** The audit chain verified in the background, a bounded step a minute (server/audit/chain-status.ts). */
+  chainVerifier: ChainVerifier;
 }
 
 /** The JWT secret: from config, else generated once and kept in the database. */
@@ -124,6 +131,8 @@ export async function createContext(db: Db, config: GatewayConfig, clock: Clock)
     queues: null as unknown as CallQueues,
     recordings,
     recorder,
+    alerts: new AlertService(db, clock, bus, config.webhooks),
+    chainVerifier: new ChainVerifier(db, clock, 60_000, reportBackgroundFailure),
   };
   ctx.queues = new CallQueues(ctx);
   return ctx;

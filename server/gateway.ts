@@ -166,12 +166,15 @@ export async function createGateway(opts: {
   // recordings: the recorder hears answered / ended calls; the retention purge runs on a timer
   ctx.recorder?.start();
   ctx.recordings.start();
+  ctx.alerts.start();
+  ctx.chainVerifier.start();
 
   return {
     app,
     ctx,
     close: async () => {
       await app.close();
+      await ctx.chainVerifier.close();
       ctx.queues.close();
       await ctx.queues.idle();
       await ctx.recordings.close();
@@ -184,6 +187,7 @@ export async function createGateway(opts: {
       ctx.supervision.close();
       ctx.mediaNodes?.close(); // after supervision, which shares its ng clients
       ctx.cards.close();
+      await ctx.alerts.close();
       ctx.kamailioAccess?.close();
       await ctx.sessionEvents.close();
       await ctx.sipAccess.idle();

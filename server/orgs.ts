@@ -46,6 +46,11 @@ export async function createUser(
     passwordHash?: string;
     actor?: AuditEvent['actor'];
     sourceIp?: string | null;
+    /**
+     * The password is a temporary one someone else chose (an admin creating the user): the
+     * user must change it at first sign-in, as after an admin's reset (users.must_change_password).
+     */
+    temporary?: boolean;
   },
 ): Promise<string> {
   const policy = await orgPolicy(ctx.db, input.orgId);
@@ -70,11 +75,12 @@ export async function createUser(
         .values({
           id, org_id: input.orgId, username, display_name: input.displayName, role_id: role.id, password_hash: hash,
           password_changed_at: now, disabled: false, totp_secret: null, totp_enabled: false, totp_last_counter: null, created_at: now,
+          must_change_password: input.temporary ?? false,
         })
         .execute();
       await appendAudit(tx, ctx.clock, {
         orgId: input.orgId, actor: input.actor ?? null, sourceIp: input.sourceIp ?? null, action: 'user.created',
-        target: { type: 'user', id }, detail: { username, role: input.role, displayName: input.displayName },
+        target: { type: 'user', id }, detail: { username, role: input.role, displayName: input.displayName, ...(input.temporary ? { mustChange: true } : {}) },
       });
     });
   } catch (err) {

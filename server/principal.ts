@@ -6,6 +6,7 @@ import { eventBy } from './audit/audit';
 import type { GatewayContext } from './context';
 import type { Executor } from './db/schema';
 import { allowedForUser } from './auth/allowlist';
+import { ipRefused } from './alerts/raise';
 import { sessionExpired } from './auth/sign-in-helpers';
 import { ForgedTokenError } from './auth/tokens';
 import { GatewayError } from './errors';
@@ -95,9 +96,8 @@ export async function principalForSession(
   if (!user || user.disabled) throw new GatewayError('account_disabled', 'account is disabled');
   if (!allowedForUser(policy, user.role, sourceIp)) {
     const who = { orgId: user.org_id, userId: user.id, username: user.username, sourceIp, deviceId: session.device_id };
-    await ctx.securityAudit.record(`${user.id}|${sourceIp}`, eventBy(who, 'auth.ip_refused', { type: 'session', id: session.id }, {
-      route: opts.via === 'ws' ? 'ws' : 'request', role: user.role,
-    }));
+    const via = opts.via === 'ws' ? 'ws' : 'request';
+    await ipRefused(ctx, { ...eventBy(who, 'auth.ip_refused', { type: 'session', id: session.id }, { route: via, role: user.role }), sourceIp }, who, via, `${user.id}|${sourceIp}`);
     throw new GatewayError('ip_not_allowed', 'not allowed from this network address');
   }
   if (!opts.live && now.getTime() - session.last_seen_at.getTime() > SESSION_TOUCH_MS) {

@@ -2,6 +2,7 @@
 // registers: paths, bodies and responses are typed and validated once, here. It takes the
 // fetch function it uses, so main (Node) and the renderer (browser) share it.
 import { ErrorBody, type ErrorCode } from './gateway/errors';
+import type { PolicyLockout } from './gateway/admin-policy';
 import { ROUTES, type RouteBody, type RouteName, type RouteParams, type RouteQuery } from './gateway/api';
 import type { z } from 'zod';
 
@@ -17,15 +18,15 @@ export class GatewayCallError extends Error {
     readonly code: ErrorCode | 'unreachable' | 'bad_response',
     message: string,
     readonly status: number | null = null,
-    readonly details: { lockedUntil?: string; retryAfterSeconds?: number; violations?: string[] } = {},
+    readonly details: { lockedUntil?: string; retryAfterSeconds?: number; violations?: string[]; lockout?: PolicyLockout } = {},
   ) {
     super(message);
     this.name = 'GatewayCallError';
   }
 }
 
-type Response<N extends RouteName> = z.output<(typeof ROUTES)[N]['response']>;
-type CallInput<N extends RouteName> = {
+export type Response<N extends RouteName> = z.output<(typeof ROUTES)[N]['response']>;
+export type CallInput<N extends RouteName> = {
   body?: RouteBody<N>;
   params?: RouteParams<N>;
   query?: RouteQuery<N>;
@@ -75,8 +76,8 @@ export class GatewayClient {
     if (res.status >= 400) {
       const parsed = ErrorBody.safeParse(json);
       if (!parsed.success) throw new GatewayCallError('bad_response', `The gateway answered ${res.status}${notJson}`, res.status);
-      const { code, message, lockedUntil, retryAfterSeconds, violations } = parsed.data.error;
-      throw new GatewayCallError(code, message, res.status, { lockedUntil, retryAfterSeconds, violations });
+      const { code, message, lockedUntil, retryAfterSeconds, violations, lockout } = parsed.data.error;
+      throw new GatewayCallError(code, message, res.status, { lockedUntil, retryAfterSeconds, violations, ...(lockout ? { lockout } : {}) });
     }
     const parsed = spec.response.safeParse(json);
     if (!parsed.success) throw new GatewayCallError('bad_response', `Unexpected answer from the gateway on ${name}${notJson}`, res.status);

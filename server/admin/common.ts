@@ -7,9 +7,9 @@ import { notFound } from '../auth/tenancy';
 import type { GatewayContext } from '../context';
 import { GatewayError } from '../errors';
 
-/** A user of p's org, with role and permissions (for the authority checks). */
+/** A user of p's org, with role and permissions (for the authority checks). A deleted user (a tombstone) is not found. */
 export async function orgUser(ctx: GatewayContext, p: Principal, id: string) {
-  const u = await userWithPermissions(ctx.db).where('users.id', '=', id).where('users.org_id', '=', p.orgId).executeTakeFirst();
+  const u = await userWithPermissions(ctx.db).where('users.id', '=', id).where('users.org_id', '=', p.orgId).where('users.deleted_at', 'is', null).executeTakeFirst();
   if (!u) throw await notFound(ctx.db, p, 'users', id, new GatewayError('not_found', 'no such user'));
   return u;
 }

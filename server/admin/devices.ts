@@ -1,5 +1,6 @@
-// /admin devices (list, rename, revoke, reset a user's) and new-device alerts.
+// /admin devices (list, rename, revoke, reset a user's). Alerts: server/alerts/routes.ts.
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { appendAudit, eventBy } from '../audit/audit';
 import { assertMayActOn } from '../auth/authority';
 import type { Principal } from '../auth/principal-type';
@@ -10,14 +11,37 @@ import { GatewayError } from '../errors';
 import { route } from '../http';
 import { isoOrNull } from '../db/rows';
 import { orgUser, targetUser } from './common';
+import { pageCursor, parsePageCursor } from './sessions';
 
 export function registerAdminDeviceRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock } = ctx;
   // Devices
-  const deviceView = (d: { id: string; user_id: string; username: string; name: string; public_key: string; status: 'active' | 'revoked' | 'reset'; created_at: Date; last_seen_at: Date | null }) => ({
-    id: d.id, userId: d.user_id, username: d.username, name: d.name, publicKey: d.public_key, status: d.status,
-    createdAt: d.created_at.toISOString(), lastSeenAt: isoOrNull(d.last_seen_at),
-  });
+  type DeviceRow = { id: string; user_id: string; username: string; name: string; public_key: string; status: 'active' | 'revoked' | 'reset'; created_at: Date; last_seen_at: Date | null };
+  /** The addresses of devices: enrolled from (their new-device alert) and last seen at (their newest session); two queries per page. */
+  const deviceAddresses = async (ids: string[]) => {
+    if (ids.length === 0) return { first: new Map<string, string | null>(), last: new Map<string, string | null>() };
+    const alerts = await db.selectFrom('device_alerts').select(['device_id', 'source_ip']).where('kind', '=', 'new_device').where('device_id', 'in', ids).orderBy('created_at').execute();
+    const sessions = await db
+      .selectFrom('sessions')
+      .select(['device_id', 'source_ip'])
+      .distinctOn('device_id')
+      .where('device_id', 'in', ids)
+      .orderBy('device_id')
+      .orderBy('last_seen_at', 'desc')
+      .execute();
+    const first = new Map<string, string | null>();
+    for (const a of alerts) if (a.device_id && !first.has(a.device_id)) first.set(a.device_id, a.source_ip);
+    return { first, last: new Map(sessions.map((x) => [x.device_id!, x.source_ip])) };
+  };
+  const deviceViews = async (rows: DeviceRow[]) => {
+    const { first, last } = await deviceAddresses(rows.map((d) => d.id));
+    return rows.map((d) => ({
+      id: d.id, userId: d.user_id, username: d.username, name: d.name, publicKey: d.public_key, status: d.status,
+      createdAt: d.created_at.toISOString(), lastSeenAt: isoOrNull(d.last_seen_at),
+      firstSeenIp: first.get(d.id) ?? null, lastSeenIp: last.get(d.id) ?? null,
+    }));
+  };
+  const deviceView = async (d: DeviceRow) => (await deviceViews([d]))[0]!;
   const devicesQuery = (p: Principal) =>
     db
       .selectFrom('devices')
@@ -33,10 +57,18 @@ export function registerAdminDeviceRoutes(app: FastifyInstance, ctx: GatewayCont
   };
 
   route(app, ctx, 'listDevices', async ({ principal, query }) => {
-    let q = devicesQuery(principal).orderBy('devices.created_at', 'desc');
+    // newest enrolment first, paged by (created_at, id): a page costs the same wherever it is
+    let q = devicesQuery(principal).orderBy('devices.created_at', 'desc').orderBy('devices.id', 'desc').limit(query.limit + 1);
     if (query.userId) q = q.where('devices.user_id', '=', query.userId);
     if (query.status) q = q.where('devices.status', '=', query.status);
-    return { devices: (await q.limit(1000).execute()).map(deviceView) };
+    if (query.cursor) {
+      const c = parsePageCursor(query.cursor);
+      q = q.where(sql<boolean>`(devices.created_at, devices.id) < (${c.at}, ${c.id}::uuid)`);
+    }
+    const rows = await q.execute();
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return { devices: await deviceViews(page), nextCursor: rows.length > query.limit && last ? pageCursor(last.created_at, last.id) : null };
   });
 
   route(app, ctx, 'renameDevice', async ({ principal, params, body }) => {
@@ -77,42 +109,5 @@ export function registerAdminDeviceRoutes(app: FastifyInstance, ctx: GatewayCont
     });
     return { revoked };
   });
-
-  // Alerts
-  route(app, ctx, 'listAlerts', async ({ principal, query }) => {
-    let q = db
-      .selectFrom('device_alerts')
-      .innerJoin('users', 'users.id', 'device_alerts.user_id')
-      .innerJoin('devices', 'devices.id', 'device_alerts.device_id')
-      .select([
-        'device_alerts.id', 'device_alerts.user_id', 'users.username', 'device_alerts.device_id', 'devices.name as device_name',
-        'device_alerts.source_ip', 'device_alerts.created_at', 'device_alerts.acknowledged_at',
-      ])
-      .where('device_alerts.org_id', '=', principal.orgId)
-      .orderBy('device_alerts.created_at', 'desc');
-    if (query.unacknowledged === 'true') q = q.where('device_alerts.acknowledged_at', 'is', null);
-    if (query.unacknowledged === 'false') q = q.where('device_alerts.acknowledged_at', 'is not', null);
-    const rows = await q.limit(500).execute();
-    return {
-      alerts: rows.map((a) => ({
-        id: a.id, kind: 'new_device' as const, userId: a.user_id, username: a.username, deviceId: a.device_id, deviceName: a.device_name,
-        sourceIp: a.source_ip, createdAt: a.created_at.toISOString(), acknowledgedAt: isoOrNull(a.acknowledged_at),
-      })),
-    };
-  });
-
-  route(app, ctx, 'ackAlert', async ({ principal, params }) => {
-    await db.transaction().execute(async (tx) => {
-      const rows = await tx
-        .updateTable('device_alerts')
-        .set({ acknowledged_at: clock.now(), acknowledged_by: principal.userId })
-        .where('id', '=', params.id)
-        .where('org_id', '=', principal.orgId)
-        .returning('id')
-        .execute();
-      if (rows.length === 0) throw await notFound(tx, principal, 'device_alerts', params.id, new GatewayError('not_found', 'no such alert'));
-      await appendAudit(tx, clock, eventBy(principal, 'alert.acknowledged', { type: 'alert', id: params.id }));
-    });
-    return { ok: true as const };
-  });
+  // Alerts: server/alerts/routes.ts (issue 17: every kind, live, webhooks)
 }

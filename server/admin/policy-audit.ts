@@ -2,7 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import { OrgPolicySchema, type OrgPolicy, type OrgPolicyPatch } from '../../shared/gateway/policy';
 import { appendAudit, eventBy, exportAudit, toAuditView } from '../audit/audit';
-import { allowedBy } from '../auth/net';
+import { sql } from 'kysely';
+import type { PolicyLockout } from '../../shared/gateway/admin-policy';
+import { auditChainStatus } from '../audit/chain-status';
+import { allowedBy, normalAddress } from '../auth/net';
 import type { GatewayContext } from '../context';
 import { toJsonColumn } from '../db/json-column';
 import { GatewayError } from '../errors';
@@ -23,14 +26,10 @@ export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: Gatewa
       });
     }
     if (merged.data.password.minLength > merged.data.password.maxLength) throw new GatewayError('validation_failed', 'password.minLength exceeds maxLength');
-    if (merged.data.ipAllowlist.org.length > 0 && !allowedBy(principal.sourceIp, merged.data.ipAllowlist.org)) {
-      throw new GatewayError('validation_failed', 'this org allowlist would refuse your own address; include it first');
-    }
-    // Every request is checked against the org list and the caller's role list
-    // (server/principal.ts), so a role list without the caller's address would lock them out too.
-    const ownRoleList = merged.data.ipAllowlist.roles[principal.role] ?? [];
-    if (ownRoleList.length > 0 && !allowedBy(principal.sourceIp, ownRoleList)) {
-      throw new GatewayError('validation_failed', `the allowlist of your own role "${principal.role}" would refuse your own address; include it first`);
+    const lockout = policyLockout(principal.sourceIp, principal.role, merged.data);
+    if (lockout) {
+      const lists = [lockout.org ? 'the org allowlist' : null, lockout.role ? `the allowlist of your own role "${lockout.role}"` : null].filter(Boolean).join(' and ');
+      throw new GatewayError('policy_lockout', `your address ${lockout.address} is not in ${lists} you are saving: add it first`, { lockout });
     }
     await db.transaction().execute(async (tx) => {
       await tx.updateTable('orgs').set({ policy: toJsonColumn(merged.data) }).where('id', '=', principal.orgId).execute();
@@ -49,14 +48,23 @@ export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: Gatewa
       .where('org_id', '=', principal.orgId)
       .orderBy('seq', 'desc')
       .limit(query.limit);
-    if (query.action) q = query.action.endsWith('.*') ? q.where('action', 'like', `${query.action.slice(0, -1).replace(/[%_]/g, '')}%`) : q.where('action', '=', query.action);
+    if (query.action) {
+      // a prefix on the C-collated index (migration 0022): a range on any database locale
+      q = query.action.endsWith('.*')
+        ? q.where(sql<string>`action collate "C"`, 'like', `${likeLiteral(query.action.slice(0, -1))}%`)
+        : q.where('action', '=', query.action);
+    }
     if (query.actorUserId) q = q.where('actor_user_id', '=', query.actorUserId);
     if (query.targetId) q = q.where('target_id', '=', query.targetId);
+    // stored as the gateway formats addresses (server/auth/net.ts): the filter is compared the same way
+    if (query.sourceIp) q = q.where('source_ip', '=', normalAddress(query.sourceIp));
     if (query.from) q = q.where('at', '>=', new Date(query.from));
     if (query.to) q = q.where('at', '<', new Date(query.to));
     if (query.before !== undefined) q = q.where('seq', '<', query.before);
     return { entries: (await q.execute()).map(toAuditView) };
   });
+
+  route(app, ctx, 'auditStatus', async () => auditChainStatus(db, clock));
 
   route(app, ctx, 'auditExport', async ({ principal, query }) => exportAudit(db, { ...query, orgId: principal.orgId }));
 }
@@ -75,4 +83,19 @@ export function patchPolicy(current: OrgPolicy, body: OrgPolicyPatch): unknown {
     merged[key] = isSection(now) && isSection(value) ? { ...now, ...value } : value;
   }
   return merged;
+}
+
+/** LIKE pattern text for a literal string (%, _ and the escape itself taken literally). */
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * Whether saving `policy` would refuse the caller's own address: every request is checked
+ * against the org list and the caller's role list (server/principal.ts), so either would lock
+ * them out. Null when neither does.
+ */
+export function policyLockout(address: string, role: string, policy: OrgPolicy): PolicyLockout | null {
+  const org = !allowedBy(address, policy.ipAllowlist.org);
+  const roleList = policy.ipAllowlist.roles[role] ?? [];
+  const byRole = !allowedBy(address, roleList);
+  return org || byRole ? { address, org, role: byRole ? role : null } : null;
 }

@@ -5,14 +5,20 @@
 // decided by server/auth/authority.ts, on every route that grants or resets.
 import type { FastifyInstance } from 'fastify';
 import { registerAdminDeviceRoutes } from './devices';
+import { registerAdminOrgRoutes } from './org';
 import { registerAdminPolicyAuditRoutes } from './policy-audit';
 import { registerAdminRoleTeamRoutes } from './roles-teams';
+import { registerAdminSessionRoutes } from './sessions';
 import { registerAdminUserRoutes } from './users';
 import type { GatewayContext } from '../context';
+import { registerAlertRoutes } from '../alerts/routes';
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   registerAdminUserRoutes(app, ctx);
   registerAdminDeviceRoutes(app, ctx);
   registerAdminRoleTeamRoutes(app, ctx);
   registerAdminPolicyAuditRoutes(app, ctx);
+  registerAdminOrgRoutes(app, ctx);
+  registerAdminSessionRoutes(app, ctx);
+  registerAlertRoutes(app, ctx);
 }

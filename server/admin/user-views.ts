@@ -17,7 +17,7 @@ export async function userViews(db: Executor, which: { orgId: string } | { ids: 
     .innerJoin('roles', 'roles.id', 'users.role_id')
     .select(['users.id', 'users.org_id', 'users.username', 'users.display_name', 'users.disabled', 'users.totp_enabled', 'users.must_change_password', 'roles.key as role', 'roles.permissions'])
     .orderBy('users.username');
-  q = 'ids' in which ? q.where('users.id', 'in', which.ids) : q.where('users.org_id', '=', which.orgId);
+  q = 'ids' in which ? q.where('users.id', 'in', which.ids) : q.where('users.org_id', '=', which.orgId).where('users.deleted_at', 'is', null);
   const users = await q.execute();
   if (users.length === 0) return [];
   const ids = users.map((u) => u.id);
@@ -53,7 +53,8 @@ const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
  * (filtered on that walk). The views of the page are read as userViews does (three queries).
  */
 export async function userPage(db: Executor, orgId: string, query: { q?: string | undefined; cursor?: string | undefined; limit: number }, now: Date) {
-  let q = db.selectFrom('users').select(['id', 'username']).where('org_id', '=', orgId).orderBy('username').limit(query.limit + 1);
+  // deleted users (tombstones, server/admin/users.ts deleteUser) are not listed
+  let q = db.selectFrom('users').select(['id', 'username']).where('org_id', '=', orgId).where('deleted_at', 'is', null).orderBy('username').limit(query.limit + 1);
   if (query.cursor) q = q.where('username', '>', query.cursor);
   if (query.q) {
     const text = likeLiteral(query.q);

@@ -11,9 +11,9 @@
 // So an action writes at most maxPerWindow entries per window whatever the traffic, and the
 // key map is bounded (maxKeys; expired keys are pruned first, then the oldest).
 // In memory, per gateway process (like the rate limits in rate-limit.ts).
-import { audit, type AuditEvent } from '../audit/audit';
+import { appendAudit, audit, type AuditEvent } from '../audit/audit';
 import type { Clock } from '../clock';
-import type { Db } from '../db/schema';
+import type { Db, Executor } from '../db/schema';
 import { reportBackgroundFailure } from '../background';
 
 export interface CoalesceOptions {
@@ -43,9 +43,10 @@ export class CoalescedAudit {
   /**
    * Records `event` under `key` (the action is part of the key). Resolves to true when an
    * entry was written. Never throws: a failed write is logged (the refusal it documents
-   * still goes out to the caller).
+   * still goes out to the caller). `alongside`: writes that belong with the entry (an alert:
+   * server/alerts/raise.ts), in the entry's transaction; skipped with the entry when coalesced.
    */
-  async record(key: string, event: AuditEvent): Promise<boolean> {
+  async record(key: string, event: AuditEvent, alongside?: (tx: Executor) => Promise<void>): Promise<boolean> {
     const now = this.clock.now().getTime();
     const k = `${event.action}|${key}`;
     const action = this.actionWindow(event.action, now);
@@ -70,7 +71,15 @@ export class CoalescedAudit {
     this.keys.set(k, { start: now, suppressed: 0 });
     if (this.keys.size > this.opts.maxKeys) this.prune(now);
     try {
-      await audit(this.db, this.clock, { ...event, detail: { ...event.detail, coalesced } });
+      const entry = { ...event, detail: { ...event.detail, coalesced } };
+      if (alongside) {
+        await this.db.transaction().execute(async (tx) => {
+          await appendAudit(tx, this.clock, entry);
+          await alongside(tx);
+        });
+      } else {
+        await audit(this.db, this.clock, entry);
+      }
       return true;
     } catch (err) {
       reportBackgroundFailure(`audit: coalesced entry ${event.action}`, err);

@@ -17,7 +17,14 @@
 //     change left would be removing, which takes the rights of every peer in the role and
 //     can lock the last holder of roles:manage out; someone else (an admin) does it;
 //   - the built-in admin role keeps every permission (an org cannot lock itself out); the
-//     built-in operator and team_lead roles follow the inclusion rule like any other role.
+//     built-in operator and team_lead roles follow the inclusion rule like any other role;
+//   - nobody changes their own role, disables or deletes themselves (assertNotSelf): it would
+//     lock them out mid-session, and an org's last admin could strand it;
+//   - an org keeps at least one administrator (assertAdminsRemain): an enabled, undeleted
+//     holder of the built-in admin role (the role that keeps every permission, above). Every
+//     change that can take the last one away (a role change, disabling, deleting) asks it,
+//     in the change's transaction, with the org row locked so two admins cannot remove each
+//     other at once; the refusal is `last_admin` (409), audited as authz.refused.
 import { eventBy, type AuditEvent } from '../audit/audit';
 import { PERMISSIONS, type Permission } from '../../shared/gateway/permissions';
 import { AuditedRefusal } from './audited-refusal';
@@ -99,6 +106,42 @@ export function assertMayActOn(p: Principal, user: TargetUser, attempted: string
   if (missing.length) {
     refuse(p, attempted, { type: 'user', id: user.id },
       `you cannot do this to "${user.username}": their role has permissions you do not hold (${list(missing)})`, { role: user.role, missing });
+  }
+}
+
+/** What an actor may not do to their own account (it would lock them out). */
+export type SelfAction = 'user.role_change' | 'user.disable' | 'user.delete';
+
+/** Refuses `attempted` when the target is the actor. */
+export function assertNotSelf(p: Principal, user: { id: string }, attempted: SelfAction): void {
+  if (user.id !== p.userId) return;
+  const what = attempted === 'user.role_change' ? 'change your own role' : attempted === 'user.disable' ? 'disable yourself' : 'delete yourself';
+  refuse(p, attempted, { type: 'user', id: user.id }, `you cannot ${what}: ask another administrator`, { self: true });
+}
+
+/**
+ * Refuses a change that would leave p's org without an administrator: `leaving` are the users
+ * the change takes out of the admin role (demoted, disabled or deleted). Call it in the change's
+ * transaction: it locks the org row, so concurrent removals are counted one after the other.
+ */
+export async function assertAdminsRemain(tx: Executor, p: Principal, leaving: { id: string; role: string }, attempted: SelfAction): Promise<void> {
+  if (leaving.role !== 'admin') return;
+  await tx.selectFrom('orgs').select('id').where('id', '=', p.orgId).forUpdate().executeTakeFirst();
+  const others = await tx
+    .selectFrom('users')
+    .innerJoin('roles', 'roles.id', 'users.role_id')
+    .select('users.id')
+    .where('users.org_id', '=', p.orgId)
+    .where('roles.key', '=', 'admin')
+    .where('roles.builtin', '=', true)
+    .where('users.disabled', '=', false)
+    .where('users.deleted_at', 'is', null)
+    .where('users.id', '!=', leaving.id)
+    .limit(1)
+    .execute();
+  if (others.length === 0) {
+    throw new AuditedRefusal('last_admin', 'this is the organisation\'s last administrator: make someone else an administrator first',
+      eventBy(p, 'authz.refused', { type: 'user', id: leaving.id }, { attempted, reason: 'last_admin' }));
   }
 }
 

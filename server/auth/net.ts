@@ -13,6 +13,11 @@ function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
 }
 
+/** An address as the gateway writes it (clientAddress: ipaddr.js text, IPv4-mapped as IPv4); other text unchanged. */
+export function normalAddress(text: string): string {
+  return parseAddress(text)?.toString() ?? text.trim();
+}
+
 export function parseRange(cidr: string): Range {
   if (cidr.includes('/')) {
     const [addr, bits] = ipaddr.parseCIDR(cidr);

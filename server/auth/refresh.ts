@@ -8,6 +8,7 @@ import { GatewayError } from '../errors';
 import type { HandlerInput } from '../http';
 import { orgPolicy } from '../policy';
 import { allowedForUser } from './allowlist';
+import { ipRefused } from '../alerts/raise';
 import { verifyDeviceSignature } from './device-keys';
 import { consumeChallengeStatus, revokeSessions, sessionExpired, sessionTokens } from './sign-in-helpers';
 import { hashRefreshToken, newRefreshToken } from './tokens';
@@ -52,7 +53,7 @@ export async function refresh(ctx: GatewayContext, { body, sourceIp }: HandlerIn
   }
   if (row.disabled) throw new GatewayError('account_disabled', 'this account is disabled');
   if (!allowedForUser(policy, row.role, sourceIp)) {
-    await audit(db, clock, { ...base, action: 'auth.ip_refused', detail: { route: 'refresh' } });
+    await ipRefused(ctx, { ...base, action: 'auth.ip_refused', detail: { route: 'refresh' } }, base.actor, 'refresh');
     throw new GatewayError('ip_not_allowed', 'not allowed from this network address');
   }
 

@@ -10,6 +10,7 @@ import { orgPolicy } from '../policy';
 import type { SessionEvents } from '../session-events';
 import { checkTotp } from './totp';
 import { newRefreshToken } from './tokens';
+import { raiseAlert } from '../alerts/raise';
 
 /**
  * When a session ends if nothing more happens: its idle limit after its last activity, capped
@@ -92,6 +93,14 @@ export async function recordFailure(
       action: 'auth.lockout',
       detail: { failures: Number(count), lockedUntil: lockedUntil.toISOString() },
     });
+    // Every lockout passes here (sign-in password or second factor, reverify, password change,
+    // TOTP): the org's admins get the alert (server/alerts/raise.ts). An unknown name has no org.
+    const orgId = input.event.orgId ?? null;
+    if (orgId) {
+      const userId = input.event.target?.type === 'user' ? input.event.target.id : null;
+      const via = input.username.includes(':') ? `${input.event.action}:refused_address` : input.event.action;
+      await raiseAlert(tx, ctx, { kind: 'account_locked', orgId, userId, username: input.event.actor?.username ?? null, sourceIp: input.sourceIp, via, lockedUntil });
+    }
     return lockedUntil;
   });
 }

@@ -19,6 +19,7 @@ import type { HashLane } from './passwords';
 import { activeLock, consumeChallengeStatus, createSession, recordFailure, sessionTokens, totpStep, type ChallengeStatus } from './sign-in-helpers';
 import { activeTotpSecret, normalizeRecoveryCode, sha256 } from './totp';
 import { takeNewDeviceNotices } from './new-devices';
+import { ipRefused, raiseAlert } from '../alerts/raise';
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -63,7 +64,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
   // here, the same for every name; one this user's org or role refuses only after the right
   // password, and its failures count on a separate key (lockKey).
   if (!(await allowedBySomeOrg(db, sourceIp))) {
-    await audit(db, clock, { ...base, action: 'auth.ip_refused', detail: { route: 'sign-in' } });
+    await ipRefused(ctx, { ...base, sourceIp, action: 'auth.ip_refused', detail: { route: 'sign-in' } }, { userId: user?.id ?? null, username: user ? username : null }, 'sign-in');
     throw new GatewayError('ip_not_allowed', 'sign-in is not allowed from this network address');
   }
   const refusedHere = !!user && !allowedForUser(policy, user.role, sourceIp);
@@ -85,7 +86,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
     throw new GatewayError('invalid_credentials', 'wrong username or password');
   }
   if (refusedHere) {
-    await audit(db, clock, { ...base, action: 'auth.ip_refused', detail: { route: 'sign-in' } });
+    await ipRefused(ctx, { ...base, sourceIp, action: 'auth.ip_refused', detail: { route: 'sign-in' } }, { userId: user.id, username }, 'sign-in');
     throw new GatewayError('ip_not_allowed', 'sign-in is not allowed from this network address');
   }
   if (user.disabled) {
@@ -115,10 +116,7 @@ export async function signIn(ctx: GatewayContext, { body, sourceIp }: Input): Pr
         id: device.id, user_id: user.id, org_id: user.org_id, name: body.device.name, public_key: body.device.publicKey,
         status: 'active', created_at: now, last_seen_at: now, revoked_at: null, owner_notified_at: null,
       }).execute();
-      await tx.insertInto('device_alerts').values({
-        id: randomUUID(), org_id: user.org_id, user_id: user.id, device_id: device.id, source_ip: sourceIp,
-        created_at: now, acknowledged_at: null, acknowledged_by: null,
-      }).execute();
+      await raiseAlert(tx, ctx, { kind: 'new_device', orgId: user.org_id, userId: user.id, username, deviceId: device.id, deviceName: body.device.name, sourceIp });
       await appendAudit(tx, clock, {
         ...base, action: 'device.enrolled', deviceId: device.id,
         target: { type: 'device', id: device.id }, detail: { name: body.device.name, publicKey: body.device.publicKey, userId: user.id },

@@ -18,7 +18,7 @@ import type { Principal } from './principal-type';
 import { AuditedRefusal } from './audited-refusal';
 
 /** Tables whose rows belong to one org (each has `id` and `org_id`). */
-export type OrgTable = 'users' | 'devices' | 'device_alerts' | 'roles' | 'teams' | 'campaigns' | 'customers' | 'notes';
+export type OrgTable = 'users' | 'devices' | 'device_alerts' | 'webhooks' | 'roles' | 'teams' | 'campaigns' | 'customers' | 'notes' | 'sessions';
 
 /**
  * The error to throw for `id` not found in p's org (or scope): `error` itself, or, when the

@@ -46,6 +46,8 @@ export const TOPICS = {
    * captures: it blanks from `atMs` (the press's wall-clock time) or ends the blank there.
    */
   recording: z.object({ recordingId: Id, instance: Id, paused: z.boolean(), atMs: z.number().int().nonnegative() }),
+  /** A security alert was raised (server/alerts/raise.ts): the instances push it to their admin sockets (server/alerts/push.ts). */
+  alert: z.object({ orgId: Id, alertId: Id }),
 } as const;
 
 export type Topic = keyof typeof TOPICS;

@@ -29,7 +29,7 @@ async function campaignViews(ex: Executor, rows: CampaignRow[], p: Principal): P
     dids: byCampaign.get(r.id) ?? [],
     hours: campaignHours(r),
     dispositions: jsonColumn(r.dispositions),
-    ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers), routing: campaignRouting(r) } : {}),
+    ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers), routing: campaignRouting(r), disabled: r.disabled_at !== null } : {}),
     serviceLevelSeconds: r.service_level_seconds,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),

@@ -402,6 +402,92 @@ const M0018_STATEMENTS: string[] = [
   `create index users_org_username on users (org_id, username)`,
 ];
 
+// Issue 17: one alert mechanism (server/alerts/raise.ts) for new devices, lockouts and IP
+// refusals (device_alerts keeps its name: every kind lives there now), and signed webhooks
+// with a durable delivery queue (server/alerts/webhooks.ts).
+const M0019_STATEMENTS: string[] = [
+  `alter table device_alerts alter column device_id drop not null`,
+  `alter table device_alerts alter column user_id drop not null`,
+  `alter table device_alerts add column kind text not null default 'new_device'`,
+  `alter table device_alerts add column detail jsonb not null default '{}'::jsonb`,
+  // repeats of one event (same org, kind, address, window) fold into one alert: count, last_at
+  `alter table device_alerts add column fold_key text`,
+  `alter table device_alerts add column occurrences integer not null default 1`,
+  `alter table device_alerts add column last_at timestamptz`,
+  `create unique index device_alerts_fold on device_alerts (org_id, fold_key) where fold_key is not null`,
+  `create index device_alerts_org_created on device_alerts (org_id, created_at desc)`,
+  `create table webhooks (
+    id uuid primary key,
+    org_id uuid not null references orgs(id),
+    url text not null,
+    secret_enc text not null,
+    enabled boolean not null default true,
+    created_at timestamptz not null,
+    created_by uuid,
+    rotated_at timestamptz
+  )`,
+  `create index webhooks_org on webhooks (org_id)`,
+  `create table webhook_deliveries (
+    id uuid primary key,
+    org_id uuid not null references orgs(id),
+    webhook_id uuid not null references webhooks(id) on delete cascade,
+    alert_id uuid references device_alerts(id) on delete set null,
+    event text not null,
+    body text not null,
+    status text not null default 'pending',
+    attempts integer not null default 0,
+    next_attempt_at timestamptz not null,
+    last_error text,
+    last_status integer,
+    created_at timestamptz not null,
+    delivered_at timestamptz
+  )`,
+  `create index webhook_deliveries_due on webhook_deliveries (next_attempt_at) where status = 'pending'`,
+  `create index webhook_deliveries_hook on webhook_deliveries (webhook_id, created_at desc)`,
+  `create table webhook_attempts (
+    id uuid primary key,
+    delivery_id uuid not null references webhook_deliveries(id) on delete cascade,
+    attempt integer not null,
+    at timestamptz not null,
+    status integer,
+    error text,
+    duration_ms integer not null,
+    worker text not null
+  )`,
+  `create index webhook_attempts_delivery on webhook_attempts (delivery_id, attempt)`,
+];
+// 0020: deleting a user keeps the row as a tombstone (server/admin/users.ts deleteUser: personal
+// fields erased, history keeps the id); the org-wide session list and the device list page by
+// (created_at desc, id desc) within the org (server/admin/sessions.ts, devices.ts).
+const M0020_STATEMENTS: string[] = [
+  `alter table users add column deleted_at timestamptz`,
+  `create index sessions_org_live on sessions (org_id, created_at desc, id desc) where revoked_at is null`,
+  `create index devices_org_created on devices (org_id, created_at desc, id desc)`,
+];
+// 0021 (issue 17, the admin console): a campaign disabled stops routing (server/sip/routing.ts:
+// its DIDs answer like unknown numbers) and keeps its DIDs, calls, customers and settings.
+const M0021_STATEMENTS: string[] = [`alter table campaigns add column disabled_at timestamptz`];
+// 0022 (issue 17, the audit viewer and the chain's status): the viewer's filters each walk an
+// index in seq order within the org (actor, target, source address; the action prefix on a
+// C-collated copy of the action index so a LIKE prefix is a range on any database locale; a
+// time range on (org_id, at)), so a page costs the same on the first and the thousandth. And
+// the chain's verification checkpoint (server/audit/chain-status.ts): the frontier verified so
+// far (seq + hash: the next check starts there), a rolling re-check from the start (catches an
+// edit behind the frontier) and the first break found.
+const M0022_STATEMENTS: string[] = [
+  `create index audit_log_org_actor on audit_log (org_id, actor_user_id, seq)`,
+  `create index audit_log_org_target on audit_log (org_id, target_id, seq)`,
+  `create index audit_log_org_source_ip on audit_log (org_id, source_ip, seq)`,
+  `create index audit_log_org_action_c on audit_log (org_id, action collate "C", seq)`,
+  `create index audit_log_org_at on audit_log (org_id, at)`,
+  `create table audit_checkpoint (
+    id integer primary key check (id = 1),
+    seq bigint not null, hash text not null, verified_at timestamptz,
+    sweep_seq bigint not null, sweep_hash text not null, sweep_completed_at timestamptz,
+    broken_seq bigint, broken_kind text, broken_at timestamptz)`,
+  `insert into audit_checkpoint (id, seq, hash, sweep_seq, sweep_hash) values (1, 0, '${'0'.repeat(64)}', 0, '${'0'.repeat(64)}')`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -429,6 +515,10 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016_audit_deferred_chain': statements(M0016_STATEMENTS),
   '0017_device_owner_notice': statements(M0017_STATEMENTS),
   '0018_must_change_password': statements(M0018_STATEMENTS),
+  '0019_alerts_webhooks': statements(M0019_STATEMENTS),
+  '0020_user_tombstone_session_pages': statements(M0020_STATEMENTS),
+  '0021_campaign_disabled': statements(M0021_STATEMENTS),
+  '0022_audit_viewer_checkpoint': statements(M0022_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

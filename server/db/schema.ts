@@ -38,6 +38,8 @@ export interface UsersTable {
   must_change_password: Generated<boolean>;
   totp_last_counter: ColumnType<number | null, number | null, number | null>;
   created_at: Date;
+  /** Deleted (0020): a tombstone, personal fields erased, kept so history keeps its id. */
+  deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 export interface PasswordHistoryTable {
   id: string;
@@ -85,15 +87,56 @@ export interface DevicesTable {
   /** When the owner was shown "new PC enrolled" for it (migration 0017); null: not yet. */
   owner_notified_at: Date | null;
 }
+/** Security alerts of every kind (migration 0019; the name is from when only new devices raised them). */
 export interface DeviceAlertsTable {
   id: string;
   org_id: string;
-  user_id: string;
-  device_id: string;
+  user_id: string | null;
+  device_id: string | null;
   source_ip: string | null;
   created_at: Date;
   acknowledged_at: Date | null;
   acknowledged_by: string | null;
+  kind: ColumnType<string, string | undefined, string>;
+  detail: ColumnType<unknown, string | undefined, string>;
+  fold_key: string | null;
+  occurrences: ColumnType<number, number | undefined, number>;
+  last_at: Date | null;
+}
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  url: string;
+  secret_enc: string;
+  enabled: boolean;
+  created_at: Date;
+  created_by: string | null;
+  rotated_at: Date | null;
+}
+export interface WebhookDeliveriesTable {
+  id: string;
+  org_id: string;
+  webhook_id: string;
+  alert_id: string | null;
+  event: string;
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  last_status: number | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  at: Date;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+  worker: string;
 }
 export interface ChallengesTable {
   challenge: string;
@@ -135,6 +178,19 @@ export interface AuditLogTable {
   detail: Json;
   prev_hash: string;
   hash: string;
+}
+/** How far the audit chain is verified (migration 0022, server/audit/chain-status.ts): one row. */
+export interface AuditCheckpointTable {
+  id: number;
+  seq: ColumnType<number, number, number>;
+  hash: string;
+  verified_at: Date | null;
+  sweep_seq: ColumnType<number, number, number>;
+  sweep_hash: string;
+  sweep_completed_at: Date | null;
+  broken_seq: ColumnType<number | null, number | null, number | null>;
+  broken_kind: string | null;
+  broken_at: Date | null;
 }
 /** Entries of an open transaction, chained into audit_log at its commit (migration 0016). */
 export interface AuditPendingTable {
@@ -196,6 +252,8 @@ export interface CampaignsTable {
   customer_retention_days: Generated<number | null>;
   /** Service-level target: answered within this many seconds (0012, the board's queue statistics). */
   service_level_seconds: Generated<number>;
+  /** 0021: disabled (not routed) since; null: enabled. */
+  disabled_at: Generated<Date | null>;
 }
 export interface CampaignDidsTable {
   org_id: string;
@@ -240,12 +298,16 @@ export interface Database {
   account_locks: AccountLocksTable;
   devices: DevicesTable;
   device_alerts: DeviceAlertsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   challenges: ChallengesTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   audit_pending: AuditPendingTable;
+  audit_checkpoint: AuditCheckpointTable;
   gateway_keys: GatewayKeysTable;
   campaigns: CampaignsTable;
   campaign_dids: CampaignDidsTable;

@@ -61,15 +61,23 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
     .select([
       'campaign_dids.org_id', 'campaign_dids.campaign_id', 'campaigns.id', 'campaigns.blocked_numbers', 'campaigns.time_zone', 'campaigns.weekly_hours',
       'campaigns.closed_dates', 'campaigns.special_hours', 'campaigns.enforce_hours', 'campaigns.block_policy', 'campaigns.ring_seconds',
-      'orgs.policy as org_policy', 'held.operator_id as held_operator', 'held.campaign_id as held_campaign', 'held.username as held_username',
+      'campaigns.disabled_at', 'orgs.policy as org_policy', 'held.operator_id as held_operator', 'held.campaign_id as held_campaign', 'held.username as held_username',
     ])
     .where('campaign_dids.e164', '=', q.did)
     .execute();
   // A DID in two orgs is a configuration error: route it nowhere rather than guess.
   if (dids.length !== 1) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
+  // A disabled campaign (server/admin/org.ts) is not routed: its numbers answer like unknown ones
+  // (out of service), a queued call's dispatch and a re-route too; it keeps its DIDs and history.
+  if (dids[0]!.disabled_at !== null) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
   const { org_id: orgId } = dids[0]!;
   // a queued call's dispatch into the queue's overflow campaign routes into that campaign
   const campaignId = opts.campaignId ?? dids[0]!.campaign_id;
+  // ... unless that overflow campaign is disabled (then it is not routed either)
+  if (campaignId !== dids[0]!.campaign_id) {
+    const overflow = await db.selectFrom('campaigns').select('disabled_at').where('id', '=', campaignId).where('org_id', '=', orgId).executeTakeFirst();
+    if (!overflow || overflow.disabled_at !== null) return { target: null, campaignId: null, did: q.did, reason: 'unknown_did' };
+  }
   const caller = callerOf({ from: query.from, pai: query.pai, privacy: query.privacy }, rule).e164;
   const failed = query.failed ?? '';
   const held = { orgId, campaignId, did: q.did, caller, query: SipRouteQuery.parse(query) };

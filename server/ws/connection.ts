@@ -29,6 +29,7 @@ export class WsConnection {
   private agent: AgentSocket | null = null;
   private detach: (() => void) | null = null;
   private board: (() => void) | null = null;
+  private alerts: (() => void) | null = null;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -62,6 +63,7 @@ export class WsConnection {
     this.live?.stop();
     this.agent?.close();
     this.detach?.();
+    this.alerts?.();
     this.stopBoard();
   }
 
@@ -138,6 +140,9 @@ export class WsConnection {
       },
       send: this.push,
     });
+    // Security alerts of the org, to sockets whose current principal holds alerts:read
+    // (server/alerts/push.ts decides per push; push() sends nothing once the principal is not live).
+    this.alerts = this.ctx.alerts.pushes.attach({ current: () => l.current(), send: this.push });
     if (principal.permissions.has('calls:handle')) {
       const a = await attachAgent(this.ctx, () => l.principal, this.socket, () => l.usable() && l.principal.permissions.has('calls:handle'));
       if (!this.open || !l.usable()) return a.close(); // closed while attaching

@@ -4,9 +4,13 @@ import { z } from 'zod';
 import { PERMISSIONS } from './permissions';
 import type { RouteSpec } from './route-spec';
 import { CRM_ROUTES } from './crm';
+import { PageCursor, USERS_ROUTES } from './admin-users';
+import { POLICY_ROUTES } from './admin-policy';
+import { isCidr } from './cidr';
 import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
 import { QUEUE_ROUTES } from './queue';
 import { RECORDING_ROUTES } from './recordings';
+import { ORG_ROUTES } from './admin-org';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { BoardStatsMessage } from './queue-stats';
@@ -14,6 +18,7 @@ import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema, PasswordPoli
 import { userText } from '../rules/text';
 import { RECOVERY_CODE_TYPED } from '../rules/recovery-code';
 import { Id, Instant, Iso, LockReason } from './primitives';
+import { ALERTS_ROUTES, AlertPushMessage } from './admin-alerts';
 
 export type { RouteSpec } from './route-spec';
 
@@ -206,24 +211,21 @@ export const DeviceView = z.strictObject({
   status: z.enum(['active', 'revoked', 'reset']),
   createdAt: Iso,
   lastSeenAt: Iso.nullable(),
+  /** The address it was enrolled from (its new-device alert) and the one its newest session came from. */
+  firstSeenIp: z.string().nullable(),
+  lastSeenIp: z.string().nullable(),
 });
-export const DevicesQuery = z.strictObject({ userId: Id.optional(), status: z.enum(['active', 'revoked', 'reset']).optional() });
-export const DevicesResponse = z.strictObject({ devices: z.array(DeviceView) });
+/** Newest enrolment first; `cursor`: the previous page's nextCursor. */
+export const DevicesQuery = z.strictObject({
+  userId: Id.optional(),
+  status: z.enum(['active', 'revoked', 'reset']).optional(),
+  cursor: PageCursor.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+});
+export const DevicesResponse = z.strictObject({ devices: z.array(DeviceView), nextCursor: PageCursor.nullable() });
 export const DeviceRenameRequest = z.strictObject({ name: PersonName });
 
-export const AlertView = z.strictObject({
-  id: Id,
-  kind: z.literal('new_device'),
-  userId: Id,
-  username: z.string(),
-  deviceId: Id,
-  deviceName: z.string(),
-  sourceIp: z.string().nullable(),
-  createdAt: Iso,
-  acknowledgedAt: Iso.nullable(),
-});
-export const AlertsQuery = z.strictObject({ unacknowledged: z.enum(['true', 'false']).optional() });
-export const AlertsResponse = z.strictObject({ alerts: z.array(AlertView) });
+export { AlertView, AlertsResponse } from './admin-alerts';
 
 export const SessionView = z.strictObject({
   id: Id,
@@ -261,6 +263,8 @@ export const AuditQuery = z.strictObject({
   action: userText({ max: 64 }).optional(),
   actorUserId: Id.optional(),
   targetId: userText({ max: 128 }).optional(),
+  /** The request's source address (an IPv4 or IPv6 address, no prefix length). */
+  sourceIp: z.string().max(64).refine((a) => !a.includes('/') && isCidr(a), 'an IPv4 or IPv6 address').optional(),
   from: Instant.optional(),
   to: Instant.optional(),
   /** Newest first; pass the last seq seen to page back. */
@@ -362,8 +366,6 @@ export const ROUTES = {
     method: 'POST', path: '/admin/devices/:id/revoke', summary: 'Revoke a device (its key is refused from now on)', auth: 'devices:manage',
     params: IdParams, response: DeviceView,
   },
-  listAlerts: { method: 'GET', path: '/admin/alerts', summary: 'New-device alerts', auth: 'alerts:read', query: AlertsQuery, response: AlertsResponse },
-  ackAlert: { method: 'POST', path: '/admin/alerts/:id/ack', summary: 'Acknowledge an alert', auth: 'alerts:read', params: IdParams, response: OkResponse },
   listRoles: { method: 'GET', path: '/admin/roles', summary: 'Roles and permissions', auth: 'users:read', response: RolesResponse },
   createRole: { method: 'POST', path: '/admin/roles', summary: 'Create a custom role', auth: 'roles:manage', body: RoleCreateRequest, response: RoleView },
   patchRole: {
@@ -384,10 +386,14 @@ export const ROUTES = {
     query: AuditExportQuery, response: AuditExportResponse,
   },
   ...CRM_ROUTES,
+  ...USERS_ROUTES,
+  ...POLICY_ROUTES,
   ...SIP_ROUTES,
   ...QUEUE_ROUTES,
   ...SUPERVISION_ROUTES,
   ...RECORDING_ROUTES,
+  ...ORG_ROUTES,
+  ...ALERTS_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -415,6 +421,7 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   ...OperatorServerMessages,
   ...SupervisionServerMessages,
   BoardStatsMessage,
+  AlertPushMessage,
 ]);
 /** What a client sends over /ws (before the gateway's parsing: user text as typed). */
 export type WsClientMessage = z.input<typeof WsClientMessage>;

@@ -94,6 +94,8 @@ export const CampaignView = z.strictObject({
   blockedNumbers: z.array(z.string()).optional(),
   /** Only for callers with campaigns:manage. */
   routing: CampaignRouting.optional(),
+  /** Only for callers with campaigns:manage: disabled, not routed (shared/gateway/admin-org.ts). */
+  disabled: z.boolean().optional(),
   serviceLevelSeconds: z.number().int(),
   createdAt: Iso,
   updatedAt: Iso,

@@ -1,9 +1,12 @@
 // Stable error codes of the gateway HTTP API: clients switch on `code`, never on `message`.
 import { z } from 'zod';
+import { PolicyLockout } from './admin-policy';
 
 export const ERROR_STATUS = {
   validation_failed: 400,
   password_policy: 400,
+  /** A policy change that would refuse its own author's address (details: `lockout`). */
+  policy_lockout: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
   totp_required: 401,
@@ -27,6 +30,10 @@ export const ERROR_STATUS = {
   password_change_required: 403,
   not_found: 404,
   conflict: 409,
+  /** A role, team or campaign still in use cannot be deleted: `violations` name what holds it ("users=3"). */
+  in_use: 409,
+  /** The org's last administrator cannot be disabled, deleted or demoted (server/auth/authority.ts assertAdminsRemain). */
+  last_admin: 409,
   payload_too_large: 413,
   /** A recording's stream: the Range asked lies outside it (Content-Range: bytes *\/<length>). */
   range_not_satisfiable: 416,
@@ -49,6 +56,7 @@ export const ErrorBody = z.strictObject({
     retryAfterSeconds: z.number().optional(),
     violations: z.array(z.string()).optional(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    lockout: PolicyLockout.optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -103,16 +103,26 @@ export type OrgPolicy = z.infer<typeof OrgPolicySchema>;
 
 export const DEFAULT_ORG_POLICY: OrgPolicy = OrgPolicySchema.parse({});
 
+/**
+ * A section's PATCH schema: every field optional and WITHOUT its default. (`.partial()` keeps
+ * zod's defaults, so a PATCH of one field came out of the parse with every other field of its
+ * section at its default, and the merge reset what the admin had set before.)
+ */
+function sectionPatch<T extends z.ZodObject>(section: T): z.ZodType<Partial<z.output<T>>> {
+  const shape = Object.fromEntries(Object.entries(section.shape).map(([key, field]) => [key, (field instanceof z.ZodDefault ? field.unwrap() : field).optional()]));
+  return z.strictObject(shape) as unknown as z.ZodType<Partial<z.output<T>>>;
+}
+
 /** PATCH body for the policy: any subset of sections; each given section is replaced field-wise. */
 export const OrgPolicyPatchSchema = z.strictObject({
-  password: PasswordPolicySchema.partial().optional(),
-  lockout: LockoutPolicySchema.partial().optional(),
-  sessions: SessionPolicySchema.partial().optional(),
-  client: ClientPolicySchema.partial().optional(),
-  agents: AgentPolicySchema.partial().optional(),
-  supervision: SupervisionPolicySchema.partial().optional(),
-  announcements: AnnouncementPolicySchema.partial().optional(),
-  recordings: RecordingsPolicySchema.partial().optional(),
+  password: sectionPatch(PasswordPolicySchema).optional(),
+  lockout: sectionPatch(LockoutPolicySchema).optional(),
+  sessions: sectionPatch(SessionPolicySchema).optional(),
+  client: sectionPatch(ClientPolicySchema).optional(),
+  agents: sectionPatch(AgentPolicySchema).optional(),
+  supervision: sectionPatch(SupervisionPolicySchema).optional(),
+  announcements: sectionPatch(AnnouncementPolicySchema).optional(),
+  recordings: sectionPatch(RecordingsPolicySchema).optional(),
   timeZone: OrgTimeZone.optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),

@@ -109,9 +109,11 @@ const bench: Bench = async (log) => {
   ws.send(JSON.stringify({ type: 'operator', id: 'mic', intent: { kind: 'microphone', available: true } }));
   await sleep(200);
   const acks: { state: string }[] = [];
+  let wrapUpOf: string | null = null;
   ws.on('message', (d) => {
-    const msg = JSON.parse(d.toString()) as { type: string; state: string };
+    const msg = JSON.parse(d.toString()) as { type: string; state: string; view?: { wrapUp: { callId: string } | null } };
     if (msg.type === 'agentState') acks.push(msg);
+    if (msg.type === 'operatorState') wrapUpOf = msg.view?.wrapUp?.callId ?? null;
   });
 
   // Koe: dial -> ringing with the card -> answer -> audio -> the customer hangs up -> wrap-up
@@ -203,13 +205,15 @@ const bench: Bench = async (log) => {
     pstn.hangup();
     await pstn.wait((e) => e.type === 'CALL_CLOSED');
     bareCycle.push(Date.now() - dialAt);
-    // not ready until its next turn (it reports no facts, so the gateway has no wrap-up for it)
-    // (refused while the gateway still holds the call: asked again until it is over)
+    // not ready until its next turn. It reports no facts, but Kamailio's BYE of an answered call
+    // puts it in wrap-up (issue 15), which it finishes as an operator would; until the gateway
+    // holds the call no longer, not-ready is refused: asked again until it is over
     const m = acks.length;
     for (let t = Date.now(), asked = 0; !acks.slice(m).some((a) => a.state === 'not_ready'); await sleep(2)) {
       if (Date.now() - t > 10_000) throw new Error(`bare: no not_ready ack (last: ${acks.at(-1)?.state})`);
       if (Date.now() - asked > 300) {
-        ws.send(JSON.stringify({ type: 'agentState', state: 'not_ready' }));
+        if (wrapUpOf) ws.send(JSON.stringify({ type: 'operator', intent: { kind: 'finishWrapUp', callId: wrapUpOf, next: 'not_ready' } }));
+        else ws.send(JSON.stringify({ type: 'agentState', state: 'not_ready' }));
         asked = Date.now();
       }
     }

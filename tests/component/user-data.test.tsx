@@ -345,6 +345,9 @@ const SESSION_ENDS: [string, (koe: ReturnType<typeof fakeKoe>) => Promise<void>]
       // during a call it asks first (ending the call is the operator's choice)
       const confirm = screen.queryByTestId('sign-out-end-call');
       if (confirm) await userEvent.click(confirm);
+      // with unsent items (main's outbox) it says they are kept for this user, and signs out on the operator's word
+      const keep = screen.queryByTestId('sign-out-keep-unsent');
+      if (keep) await userEvent.click(keep);
       await waitFor(() => expect(useSessionStore.getState().session.status).toBe('signed-out'));
       await waitFor(() => expect(screen.queryByTestId('home')).toBeNull());
     },

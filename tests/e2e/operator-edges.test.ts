@@ -5,7 +5,6 @@
 // (baresip's events). The gateway link of operator A goes through a TCP relay this test
 // controls, so "the gateway is unreachable" is real for the client while Kamailio still works.
 import { statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { DevHost } from '../../main/devhost/server';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, median, memoryKeytar, threeOperatorWorld, toneTimeline } from './softphone-support';
+import { Relay } from '../support/tcp-relay';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
@@ -31,43 +31,6 @@ const NO_MICROPHONE = `
     md.enumerateDevices = async () => (await list()).filter((d) => d.kind !== 'audioinput');
     md.getUserMedia = async () => { throw new DOMException('Requested device not found', 'NotFoundError'); };
   })();`;
-
-/** A TCP relay to the gateway that the test can cut (every connection dropped, new ones refused) and restore. */
-class Relay {
-  private server: net.Server;
-  private sockets = new Set<net.Socket>();
-  private down = false;
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {
-    this.server = net.createServer((client) => {
-      if (this.down) return void client.destroy();
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined); // the other side's close follows
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  cut(): void {
-    this.down = true;
-    for (const s of this.sockets) s.destroy();
-  }
-  restore(): void {
-    this.down = false;
-  }
-  close(): Promise<void> {
-    this.cut();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 let stack: Stack;
 let browser: Browser;

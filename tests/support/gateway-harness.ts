@@ -16,6 +16,8 @@ export async function startLoopbackGateway(policy: Partial<OrgPolicy> = {}, opts
     argon2: TEST_ARGON2,
     jwt: { secret: 'e2e-secret-e2e-secret-e2e-secret-0123456789' },
     authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
+    // alert webhooks to a local receiver in the test (issue 17); never in production
+    webhooks: { allowLoopbackHttp: true },
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
   };
   const gw: Gateway = await createGateway({ db, config });

@@ -1,5 +1,6 @@
 import type { Messages } from './ja';
 import { accountEn } from './account.en';
+import { adminEn } from './admin.en';
 
 export const en: Messages = {
   app: {
@@ -59,6 +60,9 @@ export const en: Messages = {
     signOutDuringCall: 'A call is in progress. End the call and sign out?',
     endCallAndSignOut: 'End the call and sign out',
     cancel: 'Cancel',
+    signOutUnsent: '{{count}} item(s) are waiting to be sent. They stay encrypted on this PC and are sent the next time you sign in. Sign out?',
+    signOutKeepUnsent: 'Keep them and sign out',
+    unsentKept: 'The {{count}} item(s) waiting to be sent stay encrypted on this PC and are sent the next time you sign in.',
     enrolled: 'This PC ({{device}}) is now enrolled as your device.',
     totpEnrolmentRequired: 'Your organisation requires two-factor authentication to be set up.',
     ended: {
@@ -68,6 +72,7 @@ export const en: Messages = {
     },
   },
   account: accountEn,
+  admin: adminEn,
   phone: {
     heading: 'Phone',
     number: 'Phone number',
@@ -190,6 +195,8 @@ export const en: Messages = {
     next: 'After wrap-up',
     nextState: { ready: 'Ready', not_ready: 'Not ready', break: 'Break' },
     cardMasked: 'A card number was masked (only its last 4 digits are kept)',
+    outboxPending: '{{count}} item(s) waiting to be sent (kept encrypted on this PC; sent in order when the connection is back)',
+    outboxUnreadable: '{{count}} kept record(s) could not be read (e.g. the app stopped abruptly)',
   },
   devices: {
     heading: 'Audio devices',

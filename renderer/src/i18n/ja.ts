@@ -1,4 +1,5 @@
 import { accountJa } from './account.ja';
+import { adminJa } from './admin.ja';
 
 /** Japanese is the default UI language; the English file must provide every key here. */
 export const ja = {
@@ -59,6 +60,9 @@ export const ja = {
     signOutDuringCall: '通話中です。通話を終了してサインアウトしますか？',
     endCallAndSignOut: '通話を終了してサインアウト',
     cancel: 'キャンセル',
+    signOutUnsent: '送信待ちの項目が {{count}} 件あります。この PC に暗号化して保管し、次にあなたがサインインしたときに送信します。サインアウトしますか？',
+    signOutKeepUnsent: '保管してサインアウト',
+    unsentKept: '送信待ちの項目 {{count}} 件は、この PC に暗号化して保管し、次にあなたがサインインしたときに送信します。',
     enrolled: 'この PC（{{device}}）をあなたの端末として登録しました。',
     totpEnrolmentRequired: '組織のポリシーにより二要素認証の設定が必要です。',
     ended: {
@@ -68,6 +72,7 @@ export const ja = {
     },
   },
   account: accountJa,
+  admin: adminJa,
   phone: {
     heading: '電話',
     number: '電話番号',
@@ -190,6 +195,8 @@ export const ja = {
     next: '後処理の後',
     nextState: { ready: '受付可', not_ready: '受付不可', break: '休憩' },
     cardMasked: 'カード番号を伏せ字にしました（下4桁のみ残します）',
+    outboxPending: '送信待ち {{count}} 件（この PC に暗号化して保管中。接続が戻ると順に送信します）',
+    outboxUnreadable: '読み取れなかった保管データが {{count}} 件ありました（アプリの異常終了など）',
   },
   devices: {
     heading: '音声デバイス',

@@ -169,7 +169,8 @@ describe.each(BACKENDS)('IP allowlist on %s', (backend) => {
   it('refuses an allowlist that would shut out the admin making the change, and invalid CIDRs', async () => {
     const token = await h.token(h.users.admin);
     const selfLockout = await h.req('PATCH', '/admin/policy', { token, body: { ipAllowlist: { org: ['192.0.2.0/24'] } } });
-    expect(selfLockout.body.error.code).toBe('validation_failed');
+    expect(selfLockout.body.error.code).toBe('policy_lockout');
+    expect(selfLockout.body.error.lockout).toEqual({ address: '10.0.0.1', org: true, role: null });
     for (const bad of ['10.0.0.0/33', '300.1.1.1', 'not-an-ip', '2001:db8::/129']) {
       const res = await h.req('PATCH', '/admin/policy', { token, body: { ipAllowlist: { org: [bad] } } });
       expect(res.body.error.code, bad).toBe('validation_failed');

@@ -72,7 +72,8 @@ describe.each(BACKENDS)('the allowlist on every request, on %s', (backend) => {
     const adminToken = await h.token(h.users.admin);
     const res = await h.req('PATCH', '/admin/policy', { token: adminToken, ip: '10.0.0.100', body: { ipAllowlist: { org: [], roles: { admin: ['10.0.0.0/28'] } } } });
     expect(res.status, JSON.stringify(res.body)).toBe(400);
-    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.code).toBe('policy_lockout');
+    expect(res.body.error.lockout).toEqual({ address: '10.0.0.100', org: false, role: 'admin' });
     expect(res.body.error.message).toContain('admin');
     expect((await h.req('GET', '/me', { token: adminToken, ip: '10.0.0.100' })).status).toBe(200);
     const ok = await h.req('PATCH', '/admin/policy', { token: adminToken, ip: '10.0.0.2', body: { ipAllowlist: { org: [], roles: { admin: ['10.0.0.0/28'] } } } });

@@ -354,7 +354,7 @@ interface Fixture {
   db: () => Promise<Db>;
   cleanup: () => Promise<void>;
   orgId: string;
-  users: Record<'admin' | 'operator' | 'victim' | 'signer', { id: string; username: string; device: DeviceKey }>;
+  users: Record<'admin' | 'operator' | 'victim' | 'signer' | 'doomed', { id: string; username: string; device: DeviceKey }>;
 }
 
 async function seed(backend: Backend): Promise<Fixture> {
@@ -403,6 +403,8 @@ async function seed(backend: Backend): Promise<Fixture> {
     operator: await mk('operator', 'fuzz-operator'),
     victim: await mk('operator', 'fuzz-victim'),
     signer: await mk('operator', 'fuzz-signer'),
+    // DELETE /admin/users/:id's real row: deleting is for good (a tombstone), so not the victim the other routes need
+    doomed: await mk('operator', 'fuzz-doomed'),
   };
   await db.destroy(); // PGlite: one process per data directory; the gateway opens it next
   const run = await startGateway(env);
@@ -480,8 +482,9 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
   });
 
   /** Per route: the path parameter values that name real rows (deeper than a 404). */
-  const paramFor = (path: string, name: string): string => {
+  const paramFor = (path: string, name: string, method?: string): string => {
     if (name === 'callId') return CALL_ID;
+    if (method === 'DELETE' && path === '/admin/users/:id') return fx.users.doomed.id;
     if (path.startsWith('/admin/users/')) return fx.users.victim.id;
     if (path.startsWith('/admin/devices/')) return ids.device!;
     if (path.startsWith('/admin/alerts/')) return ids.alert!;
@@ -606,7 +609,7 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
         const names = named(name === 'signIn' ? 'signIn' : role);
         const paramNames = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
         const url = (override?: { name: string; h: Hostile }, query?: string) => {
-          const path = spec.path.replace(/:(\w+)/g, (_m, p: string) => (override?.name === p ? pathPart(override.h) : encodeURIComponent(paramFor(spec.path, p))));
+          const path = spec.path.replace(/:(\w+)/g, (_m, p: string) => (override?.name === p ? pathPart(override.h) : encodeURIComponent(paramFor(spec.path, p, spec.method))));
           return query ? `${path}?${query}` : path;
         };
         const queryBase = (): Record<string, string> => {

@@ -161,6 +161,9 @@ describe.each(BACKENDS)('two orgs on %s', (backend) => {
       ['users', 'GET', '/admin/users/:id/sessions'],
       ['users', 'POST', '/admin/users/:id/sessions/revoke'],
       ['users', 'POST', '/admin/users/:id/devices/reset'],
+      ['users', 'PUT', '/admin/users/:id/teams', { teams: [] }],
+      ['users', 'DELETE', '/admin/users/:id'],
+      ['sessions', 'POST', '/admin/sessions/:id/revoke'],
       ['devices', 'PATCH', '/admin/devices/:id', { name: 'x' }],
       ['devices', 'POST', '/admin/devices/:id/revoke'],
       ['device_alerts', 'POST', '/admin/alerts/:id/ack'],
@@ -179,6 +182,7 @@ describe.each(BACKENDS)('two orgs on %s', (backend) => {
     const idOf: Record<string, string> = {
       users: ids.userA!, devices: ids.deviceA!, device_alerts: ids.alertA!, roles: ids.roleA!, teams: ids.teamA!,
       campaigns: ids.campaignA!, customers: ids.customerA!, notes: ids.noteA!,
+      sessions: (await h.db.selectFrom('sessions').select('id').where('org_id', '=', h.orgId).where('revoked_at', 'is', null).executeTakeFirstOrThrow()).id,
     };
     for (const [table, method, path, body] of probes) {
       const send = (id: string) => h.req(method, path.replace(':id', id), { token: adminB, ...(body !== undefined ? { body } : {}) });

@@ -5,6 +5,7 @@ import { useSessionStore } from '../../app/session-store';
 import { AppInfoPanel } from '../about/AppInfoPanel';
 import { HomeScreen } from '../home/HomeScreen';
 import { AccountPanel } from '../account/AccountPanel';
+import { WorkspaceSwitch } from '../admin/WorkspaceSwitch';
 import { NewPcNotice } from '../account/NewPcNotice';
 import { TotpEnrolmentScreen } from '../account/TotpEnrolmentScreen';
 import { PasswordChangeScreen } from '../account/PasswordChangeScreen';
@@ -112,7 +113,9 @@ export function AppShell({
                 // Keyed on the user: another user's workspace never inherits a view's local state (a note draft).
                 <Fragment key={session.user.id}>
                   <NewPcNotice />
-                  <HomeScreen />
+                  <WorkspaceSwitch permissions={session.user.permissions}>
+                    <HomeScreen />
+                  </WorkspaceSwitch>
                   <AccountPanel />
                 </Fragment>
               ) : (

@@ -1,0 +1,23 @@
+// The admin console's sessions section (Japanese): admin.sessions.*
+export const adminSessionsJa = {
+  heading: 'サインイン中のセッション',
+  user: 'ユーザー',
+  device: '端末',
+  address: 'アドレス',
+  created: 'サインイン',
+  lastSeen: '最終操作',
+  actions: '操作',
+  noDevice: '（端末なし）',
+  unknown: '不明',
+  thisSession: 'このセッション',
+  revoke: '失効',
+  revokeLabel: '{{name}} のセッション（{{device}}）を失効',
+  revokeUser: '全セッションを失効',
+  revokeUserLabel: '{{name}} の全セッションを失効',
+  reload: '再読み込み',
+  confirmOne: '{{name}} のこのセッション（{{device}}、{{address}}）を失効させますか？ 開いているウィンドウはサインアウトします。',
+  confirmOwn: 'これはあなた自身のセッションです。失効させるとこのウィンドウはサインアウトします。',
+  confirmUser: '{{name}} の全セッションを失効させますか？ 開いているウィンドウはすべてサインアウトします。',
+  revoked: '{{count}} 件のセッションを失効しました。',
+  count: '{{count}} 件表示中',
+};
