@@ -19,6 +19,8 @@ import { SettingsStore } from './settings';
 import { AgentStateService } from '../telephony/agent-state';
 import { SipCredentialService } from '../telephony/sip-credentials';
 import { SupervisionRelay } from '../telephony/supervision';
+import { gatewaySender, OutboxClosed, OutboxService } from '../outbox/outbox';
+import { logFailure } from '../best-effort';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -55,6 +57,7 @@ export interface MainServices {
   sip: SipCredentialService;
   agent: AgentStateService;
   supervision: SupervisionRelay;
+  outbox: OutboxService;
   idle: IdleMonitor;
   orgPolicy: OrgPolicyFetcher;
   rendererLog: RendererLog;
@@ -68,6 +71,8 @@ export interface MainServices {
  * with `session.holdsUserData()` (see createMainServices).
  */
 export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'deps'] as const satisfies readonly (keyof MainServices)[];
+
+const outboxLog = consoleLogger('outbox');
 
 export async function createMainServices(deps: MainDeps): Promise<MainServices> {
   const settings = new SettingsStore(path.join(deps.userDataDir, 'settings.json'));
@@ -118,6 +123,18 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   session.holdsUserData('supervision', () => supervision.reset());
   const orgPolicy = new OrgPolicyFetcher({ fetch: () => session.clientPolicy(), policy, ...(deps.random ? { random: deps.random } : {}) });
   const rendererLog = new RendererLog(consoleLogger('renderer'), () => deps.clock.now());
+  // The durable outbox (main/outbox): opened for the signed-in user, closed (plaintext out of
+  // memory, the sealed file kept for that user) when the session ends; flushed when the link is back.
+  const outbox = new OutboxService({
+    dir: path.join(deps.userDataDir, 'outbox'),
+    vault,
+    send: gatewaySender(gateway, async () => (await session.accessToken())?.token ?? null),
+    now: () => deps.clock.now(),
+  });
+  session.holdsUserData('outbox', () => outbox.close().then(() => undefined));
+  link.onStatus((st) => {
+    if (st.phase === 'connected' || st.phase === 'back') outbox.flush();
+  });
   session.holdsUserData('orgPolicy', () => orgPolicy.stop());
   session.holdsUserData('policy', () => policy.setOrg(null));
   session.onChange((st) => {
@@ -130,13 +147,16 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
       // same for a session limited to changing a temporary password
       if (st.totpEnrolmentRequired || st.passwordChangeRequired) link.stop();
       else link.start();
+      // a failure (the keychain unavailable) is logged; the next enqueue tries again, and until then answers
+      // `unavailable` (the renderer keeps the item and hands it again)
+      if (!st.totpEnrolmentRequired && !st.passwordChangeRequired) outbox.open(st.user.id).catch((err: unknown) => logFailure(outboxLog, 'opening the outbox', err, {}, 'error'));
     } else {
       orgPolicy.stop();
       policy.setOrg(null);
       link.stop();
     }
   });
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, idle, orgPolicy, rendererLog, deps };
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -201,6 +221,24 @@ export function createHandlers(s: MainServices): HandlerTable {
       reload: () => s.session.reload(),
       accessToken: () => s.session.accessToken(),
     },
+    outbox: {
+      enqueue: async (item) => {
+        const st = s.session.current();
+        if (st.status !== 'signed-in') throw new IpcFailure('not_allowed', 'Sign in first');
+        try {
+          // its opening failed at sign-in (the keychain busy): tried again here
+          if (s.outbox.openFor() !== st.user.id) await s.outbox.open(st.user.id);
+          return await s.outbox.enqueue(item);
+        } catch (err) {
+          if (err instanceof OutboxClosed && s.session.current().status !== 'signed-in') throw new IpcFailure('not_allowed', 'Sign in first');
+          // not kept (the disk full, the keychain locked): the renderer keeps the item and hands it again
+          logFailure(outboxLog, 'keeping an outbox item', err, {}, 'error');
+          throw new IpcFailure('unavailable', 'The item could not be kept on this PC');
+        }
+      },
+      list: () => ({ items: s.outbox.list() }),
+      state: () => s.outbox.state(),
+    },
     shell: {
       openExternal: async ({ url }) => {
         if (!externalUrlAllowed(url, s.deps.externalAllowlist)) {
@@ -231,6 +269,9 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.agent.onCard((c) => emit('agent:card', c)),
     s.supervision.onEvent((event, payload) => emit(event, payload as never)),
     s.link.onStatus((st) => emit('link:status', st)),
+    s.outbox.onChange((st) => emit('outbox:changed', st)),
+    s.outbox.onSettled((st) => emit('outbox:settled', st)),
+    s.link.onAlert((a) => emit('alerts:new', a)),
   ];
   return () => offs.forEach((off) => off());
 }

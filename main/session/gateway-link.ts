@@ -1,3 +1,4 @@
+import type { AlertView } from '../../shared/gateway/admin-alerts';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { WsServerMessage, type WsClientMessage } from '../../shared/gateway/api';
@@ -45,6 +46,7 @@ export class GatewayLink {
   private interrupted = false;
   private status_: LinkStatus = { phase: 'offline', attempt: 0, retryInMs: null };
   private statusListeners = new Set<(s: LinkStatus) => void>();
+  private alertListeners = new Set<(a: AlertView) => void>();
   private readonly log: Logger;
   private state_: 'closed' | 'connecting' | 'ready' = 'closed';
   get readyState(): 'closed' | 'connecting' | 'ready' {
@@ -58,6 +60,12 @@ export class GatewayLink {
   /** What the status bar shows about the link. */
   status(): LinkStatus {
     return { ...this.status_ };
+  }
+
+  /** Security alerts the gateway pushes to this session (only while it holds alerts:read: server/alerts/push.ts). */
+  onAlert(listener: (a: AlertView) => void): () => void {
+    this.alertListeners.add(listener);
+    return () => this.alertListeners.delete(listener);
   }
 
   onStatus(listener: (s: LinkStatus) => void): () => void {
@@ -186,6 +194,8 @@ export class GatewayLink {
         this.deps.onOperator?.(msg.data as OperatorServerMessage);
       } else if (SUPERVISION_TYPES.has(msg.data.type)) {
         this.deps.onSupervision?.(msg.data as SupervisionPush);
+      } else if (msg.data.type === 'alert') {
+        for (const l of this.alertListeners) l(msg.data.alert);
       } else if (msg.data.type === 'error') {
         const code = msg.data.code;
         if (code === 'session_revoked' || code === 'token_reused' || code === 'device_revoked') this.end('revoked');

@@ -52,6 +52,12 @@ function timesOf(call: CallRow, body: CallPatch): Partial<CallRow> {
   };
 }
 
+/** Whether setting these columns changes the row (updated_at aside). */
+function changesSomething(call: CallRow, next: Partial<CallRow>): boolean {
+  const same = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b);
+  return Object.entries(next).some(([k, v]) => k !== 'updated_at' && !same(v, call[k as keyof CallRow]));
+}
+
 export function registerCallRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock } = ctx;
 
@@ -67,14 +73,17 @@ export function registerCallRoutes(app: FastifyInstance, ctx: GatewayContext): v
       if (body.customerId !== undefined) changes.customer_id = await linkableCustomer(tx, scope, call, body.customerId);
       const times = timesOf(call, body);
       if (body.wrapUpSeconds !== undefined) changes.wrap_up_seconds = body.wrapUpSeconds;
+      // Idempotent: a patch that changes nothing (a client's resend after a lost answer, its
+      // outbox replaying after a crash) writes nothing and audits nothing.
+      if (!changesSomething(call, { ...changes, ...times })) return call;
       await tx.updateTable('calls').set({ ...changes, ...times }).where('id', '=', call.id).execute();
       const target = { type: 'call', id: call.id };
-      if (body.disposition !== undefined) {
+      if (body.disposition !== undefined && (body.disposition !== call.disposition || (body.wrapUpSeconds !== undefined && body.wrapUpSeconds !== call.wrap_up_seconds))) {
         await appendAudit(tx, clock, eventBy(principal, 'call.dispositioned', target, {
           callId: call.sip_call_id, campaignId: call.campaign_id, disposition: body.disposition, wrapUpSeconds: body.wrapUpSeconds ?? call.wrap_up_seconds,
         }));
       }
-      if (changes.customer_id) await appendAudit(tx, clock, eventBy(principal, 'call.customer_linked', target, { customerId: changes.customer_id }));
+      if (changes.customer_id && changes.customer_id !== call.customer_id) await appendAudit(tx, clock, eventBy(principal, 'call.customer_linked', target, { customerId: changes.customer_id }));
       return ownCall(tx, principal, params.callId);
     });
     ctx.supervision.touch(principal.userId); // the lead's board shows the call's new status

@@ -10,6 +10,9 @@ import {
 } from '../gateway/supervision';
 import { REFUSALS } from '../rules/operator-model';
 import { QueueStats } from '../gateway/queue-stats';
+import { CallPatchRequest, NoteBody } from '../gateway/crm';
+import { Id, SipCallId } from '../gateway/primitives';
+import { AlertView } from '../gateway/admin-alerts';
 
 /**
  * The one IPC contract. Each channel is declared once, here: its name (`<namespace>:<method>`),
@@ -273,6 +276,45 @@ export type RendererFailure = z.infer<typeof RendererFailure>;
 /** The phone's SIP registration, reported on the gateway link (the gateway's registration message without its `type`). */
 export const RegistrationReport = RegistrationMessage.omit({ type: true });
 
+/**
+ * The outbox (main/outbox/outbox.ts): what the operator wrote that the gateway has not
+ * confirmed, kept by main in a file sealed with the user's key (OS keychain) and sent in order.
+ * A note is the text as typed (redacted again by main); a call patch is the call record's update
+ * (times, disposition, wrap-up). `id` is the client's: the note's clientNoteId, or the patch's.
+ */
+export const OutboxCallPatch = CallPatchRequest.omit({ customerId: true });
+export const OutboxEnqueue = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('note'), id: Id, sipCallId: SipCallId, customerId: Id.nullable(), body: NoteBody }),
+  z.strictObject({ kind: z.literal('callPatch'), id: Id, sipCallId: SipCallId, patch: OutboxCallPatch }),
+]);
+export type OutboxEnqueue = z.infer<typeof OutboxEnqueue>;
+/** An unsent item as listed (with the note's text: the list is refused while locked). */
+export const OutboxEntry = z.strictObject({
+  id: Id,
+  kind: z.enum(['note', 'callPatch']),
+  sipCallId: SipCallId,
+  /** The note's text (redacted); null for a call patch. */
+  body: z.string().nullable(),
+  /** The disposition a call patch carries (null: none). */
+  disposition: z.string().nullable(),
+  queuedAt: z.number().int(),
+  attempts: z.number().int().min(0),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntry>;
+/** What the event says (no text: events also reach a locked window). */
+export const OutboxPending = OutboxEntry.omit({ body: true, disposition: true });
+export const OutboxState = z.strictObject({
+  /** An outbox is open (signed in); false when signed out (the items stay in the user's file). */
+  open: z.boolean(),
+  pending: z.array(OutboxPending),
+  /** Records of the file that could not be read when it was opened (cut short by a crash, altered). */
+  unreadable: z.number().int().min(0),
+});
+export type OutboxState = z.infer<typeof OutboxState>;
+/** An item the gateway answered: saved (confirmed), or refused for good (dropped, the operator is told). */
+export const OutboxSettled = z.strictObject({ id: Id, kind: z.enum(['note', 'callPatch']), outcome: z.enum(['saved', 'refused']) });
+export type OutboxSettled = z.infer<typeof OutboxSettled>;
+
 export const contract = {
   invoke: {
     app: {
@@ -329,6 +371,14 @@ export const contract = {
       /** Lead: start receiving the board (snapshot, then updates: board:changed). */
       watchBoard: channel(NoInput, BoardState),
     },
+    outbox: {
+      /** Keeps an item (written to the sealed file before this answers) and sends it when it can. Allowed while locked: a call can end then. */
+      enqueue: channel(OutboxEnqueue, z.strictObject({ id: Id, status: z.literal('queued') })),
+      /** The unsent items with their text (customer data: refused while locked). */
+      list: channel(NoInput, z.strictObject({ items: z.array(OutboxEntry) }), { whileLocked: 'refuse' }),
+      /** The outbox's state without text (then `outbox:changed` events). */
+      state: channel(NoInput, OutboxState),
+    },
     shell: {
       openExternal: channel(
         z.object({ url: z.string().max(2048) }).strict(),
@@ -349,6 +399,10 @@ export const contract = {
     'supervision:ended': SupervisionEnded,
     'board:changed': BoardState,
     'link:status': LinkStatus,
+    'outbox:changed': OutboxState,
+    'outbox:settled': OutboxSettled,
+    /** A security alert of the org, pushed live (the gateway sends it only to holders of alerts:read). */
+    'alerts:new': AlertView,
   },
 } as const;
 

@@ -3,6 +3,13 @@
 // behind the fake is the real operator model (shared/rules/operator-model.ts): intents and
 // facts go through step(), views come from viewOf(), as main would forward them.
 import type { KoeApi } from '../../shared/ipc/api';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GatewayClient, type FetchFn } from '../../shared/gateway-client';
+import { gatewaySender, OutboxService } from '../../main/outbox/outbox';
+import { KeytarVault } from '../../main/secrets/vault';
+import { memoryKeytar } from '../support/memory-keytar';
 import type { AgentIntentInput, AgentLinkState, AgentSnapshot, IntentOutcome, SessionState } from '../../shared/ipc/contract';
 import type { CallInfo, CallPhase, PhoneConfig, SipPhone, SipPhoneListener } from '../../renderer/src/features/phone/sip-phone';
 import { DEFAULT_MODEL_POLICY, initialOperatorState, step, viewOf, type OperatorEvent, type OperatorState } from '../../shared/rules/operator-model';
@@ -197,13 +204,34 @@ export class FakeGateway {
 
 export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' | 'en' } = {}) {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
+  let outboxUser: string | null = 'u1';
   const emit = (event: string, payload: unknown) => {
     // main clears the operator's state when the session ends or changes hands
     if (event === 'session:changed') gw.state = gw.fresh();
+    // and closes the previous user's outbox (kept sealed), opening the next user's
+    if (event === 'session:changed') {
+      const st = payload as SessionState;
+      const next = st.status === 'signed-in' ? st.user.id : null;
+      if (next !== outboxUser) {
+        outboxUser = next;
+        void outbox.close().then(() => (next ? outbox.open(next) : undefined));
+      }
+    }
     listeners.get(event)?.forEach((l) => l(payload));
   };
   const gw = new FakeGateway((e, p) => listeners.get(e)?.forEach((l) => l(p)), opts.agent ?? 'ready');
   let locked = false;
+  // main's real outbox (a temp dir, an in-memory keychain), sending through the test's stubbed fetch
+  const outbox = new OutboxService({
+    dir: mkdtempSync(path.join(os.tmpdir(), 'koe-outbox-component-')),
+    vault: new KeytarVault(memoryKeytar(), 'Koe (component test)'),
+    send: gatewaySender(new GatewayClient(() => 'http://gw.test', ((url, init) => globalThis.fetch(url, init)) as FetchFn), async () => 'access-token'),
+    now: () => Date.now(),
+    maxDelayMs: 200,
+    log: { warn: () => undefined, error: () => undefined },
+  });
+  outbox.onChange((st) => listeners.get('outbox:changed')?.forEach((l) => l(st)));
+  outbox.onSettled((st) => listeners.get('outbox:settled')?.forEach((l) => l(st)));
   const calls: string[] = [];
   const session: SessionState = {
     status: 'signed-in',
@@ -242,7 +270,12 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
     session: {
       state: () => ok(session),
       signIn: () => ok({ outcome: 'signed-in' as const, session }),
-      signOut: () => ok({ status: 'signed-out' as const, reason: 'signed-out' as const }),
+      signOut: async () => {
+        // main closes the user's outbox (kept sealed) before it answers
+        outboxUser = null;
+        await outbox.close();
+        return ok({ status: 'signed-out' as const, reason: 'signed-out' as const });
+      },
       accessToken: () => ok(locked ? null : { token: 'access-token', expiresAt: Date.now() + 600_000 }),
     },
     settings: {
@@ -279,6 +312,16 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
       },
     },
     shell: { openExternal: () => ok({ opened: false }) },
+    outbox: {
+      enqueue: async (item: Parameters<OutboxService['enqueue']>[0]) => {
+        if (outbox.openFor() === null && outboxUser) await outbox.open(outboxUser);
+        // as main's handler answers: signed out is not_allowed
+        if (outbox.openFor() === null) return { ok: false as const, error: { code: 'not_allowed' as const, message: 'Sign in first' } };
+        return ok(await outbox.enqueue(item));
+      },
+      list: () => (locked ? { ok: false as const, error: { code: 'locked' as const, message: 'locked' } } : ok({ items: outbox.list() })),
+      state: () => ok(outbox.state()),
+    },
     on(event: string, l: (p: unknown) => void) {
       const set = listeners.get(event) ?? new Set();
       set.add(l);
@@ -286,5 +329,5 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
       return () => void set.delete(l);
     },
   } as unknown as KoeApi;
-  return { api, calls, emit, gw };
+  return { api, calls, emit, gw, outbox };
 }

@@ -17,7 +17,8 @@ function controllableServices() {
     session: { onChange: () => () => undefined },
     agent: { onChange: () => () => undefined, onNotice: () => () => undefined, onHangUp: () => () => undefined, onCard: () => () => undefined },
     supervision: { onEvent: () => () => undefined },
-    link: { onStatus: () => () => undefined },
+    link: { onStatus: () => () => undefined, onAlert: () => () => undefined },
+    outbox: { onChange: () => () => undefined, onSettled: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));
   const emitPolicy = (p: unknown) => policyListeners.forEach((l) => l(p as EffectivePolicy));

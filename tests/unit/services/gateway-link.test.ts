@@ -224,3 +224,24 @@ describe('GatewayLink reconnects', () => {
     expect(l.readyState).toBe('closed');
   });
 });
+
+describe('GatewayLink forwards security alerts (issue 17)', () => {
+  it('an alert push reaches onAlert listeners; one that breaks the contract is dropped', async () => {
+    const { gw, l } = await connected();
+    const got: unknown[] = [];
+    const off = l.onAlert((a) => got.push(a));
+    const alert = {
+      id: '55555555-5555-4555-8555-555555555555', kind: 'ip_refused', userId: null, username: null, deviceId: null, deviceName: null,
+      sourceIp: '198.51.100.7', via: 'sign-in', lockedUntil: null, occurrences: 1, createdAt: '2026-11-30T01:00:00.000Z',
+      lastAt: '2026-11-30T01:00:00.000Z', acknowledgedAt: null,
+    };
+    const arrived = new Promise<void>((resolve) => l.onAlert(() => resolve()));
+    for (const s of gw.sockets) {
+      s.send(JSON.stringify({ type: 'alert', alert: { ...alert, kind: 'made_up' } }));
+      s.send(JSON.stringify({ type: 'alert', alert }));
+    }
+    await arrived;
+    expect(got).toEqual([alert]);
+    off();
+  });
+});

@@ -18,6 +18,8 @@ export function NotesPanel() {
   const pop = useCustomerStore((s) => (focus ? s.pops[focus.sipCallId] : undefined));
   const notes = useCustomerStore((s) => s.notes);
   const wrapUp = useCustomerStore((s) => s.wrapUp);
+  const unsent = useCustomerStore((s) => s.unsent);
+  const unreadable = useCustomerStore((s) => s.unreadable);
   const wrapUpCallId = useAgentStore((s) => s.view?.wrapUp?.callId ?? null);
   const [next, setNext] = useState<Availability>('ready');
   const [text, setText] = useState('');
@@ -90,6 +92,16 @@ export function NotesPanel() {
       <button type="button" data-testid="note-save" disabled={!text.trim()} onClick={save}>
         {t('notes.save')}
       </button>
+      {unsent > 0 && (
+        <p className="note" data-testid="outbox-pending" data-count={unsent}>
+          {t('notes.outboxPending', { count: unsent })}
+        </p>
+      )}
+      {unreadable > 0 && (
+        <p className="note" role="alert" data-testid="outbox-unreadable">
+          {t('notes.outboxUnreadable', { count: unreadable })}
+        </p>
+      )}
       <ul data-testid="note-list">
         {mine.map((n) => (
           <li key={n.clientNoteId} data-testid="note-item" data-status={n.status}>

@@ -1,10 +1,13 @@
-// The renderer's calls to the gateway's CRM routes (screen pop, notes, call record), made
-// directly with the short-lived access token main hands out (the gateway's CORS allowlist
-// names the app's origin). Notes and call updates go through retry queues: nothing typed is lost.
-// The queues belong to one CustomerRecords, made by the shell and given to the views through
-// context (CustomerSession.tsx): no module state.
-import { GatewayCallError } from '../../../../shared/gateway-client';
+// The renderer's side of the customer records. The screen pop is a direct call to the gateway
+// with the short-lived access token main hands out (the gateway's CORS allowlist names the
+// app's origin). Notes and call updates are handed to main's durable outbox
+// (main/outbox/outbox.ts: sealed on disk before main answers, sent in order, kept through a
+// renderer crash, a restart, the lock and a sign-out): this renderer only shows what is pending.
+// The hand-off itself is retried (RetryQueue) while main cannot take it. One CustomerRecords,
+// made by the shell and given to the views through context (CustomerSession.tsx): no module state.
 import { accessToken, gatewayClient } from '../../gateway';
+import { koe } from '../../koe';
+import type { OutboxEnqueue, OutboxState } from '../../../../shared/ipc/contract';
 import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
 import { useCustomerStore, type NoteItem, type PopState } from './store';
@@ -19,13 +22,6 @@ import { useAppStore } from '../../app/app-store';
 
 const client = gatewayClient;
 const token = accessToken;
-
-/** The gateway took it (2xx) but answered something unexpected: retrying would not change that. */
-const acceptedAnyway = (err: unknown) => err instanceof GatewayCallError && err.status !== null && err.status < 300;
-/** Refused for good (validation, scope): retrying cannot help. 401/408/429 are worth retrying. */
-const refused = (err: unknown) =>
-  err instanceof GatewayCallError && err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 429;
-const permanent = (err: unknown) => acceptedAnyway(err) || refused(err);
 
 export interface PopRequest {
   sipCallId: string;
@@ -68,7 +64,21 @@ function updateNote(clientNoteId: string, patch: Partial<NoteItem>): void {
 
 export type CallPatch = { sipCallId: string; body: { answeredAt?: string; endedAt?: string; disposition?: string; wrapUpSeconds?: number }; onSaved?: () => void };
 
-/** The notes and call updates this renderer sends to the gateway, each until confirmed. */
+/** main answered an IPC call with an error (its code is what the log keeps). */
+class IpcCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IpcCallError';
+  }
+}
+
+/** main refused the item as such (bad payload, signed out): handing it again would not help. */
+const refusedByMain = (err: unknown) => err instanceof IpcCallError && (err.code === 'invalid_payload' || err.code === 'not_allowed' || err.code === 'forbidden_sender');
+
+/** The notes and call updates of this operator, as main's outbox holds them until the gateway confirms. */
 export class CustomerRecords {
   /** The cards pushed with the ring and the pops in flight, by SIP Call-ID (call-cards.ts). */
   readonly cards = new CallCards({
@@ -77,37 +87,29 @@ export class CustomerRecords {
     liveCallIds: () => liveCalls(usePhoneStore.getState().calls).map((c) => c.sipCallId),
   });
 
-  private readonly notes = new RetryQueue<NoteItem>({
-    async send(n) {
-      const pop = useCustomerStore.getState().pops[n.sipCallId];
-      const customerId = pop?.status === 'ready' && pop.pop.customers.length === 1 ? pop.pop.customers[0]!.id : undefined;
-      await client.call('createNote', {
-        accessToken: await token(),
-        // Redacted again on the way out (defence in depth: whatever put the item in the queue).
-        body: { clientNoteId: n.clientNoteId, callId: n.sipCallId, ...(customerId ? { customerId } : {}), body: redactCardNumbers(n.body), open: true },
-      });
+  /** Items main has not taken yet (its answer lost, IPC down): handed again until it answers. */
+  private readonly handoff = new RetryQueue<OutboxEnqueue>({
+    async send(item) {
+      const r = await koe().outbox.enqueue(item);
+      if (!r.ok) throw new IpcCallError(r.error.code, r.error.message);
     },
-    what: 'sending a note',
-    permanent,
-    onSent: (n) => updateNote(n.clientNoteId, { status: 'saved' }),
-    onFailed: (n, _e, attempt) => updateNote(n.clientNoteId, { attempts: attempt }),
-    onDropped: (n, err) => updateNote(n.clientNoteId, { status: acceptedAnyway(err) ? 'saved' : 'refused' }),
+    what: 'handing an item to the outbox',
+    permanent: refusedByMain,
+    onDropped: (item) => {
+      if (item.kind === 'note') updateNote(item.id, { status: 'refused' });
+      this.settled(item.id);
+    },
   });
 
-  private readonly callPatches = new RetryQueue<CallPatch>({
-    async send(p) {
-      await client.call('patchCall', { accessToken: await token(), params: { callId: p.sipCallId }, body: p.body });
-    },
-    what: 'updating a call record',
-    permanent,
-    onSent: (p) => p.onSaved?.(),
-    onDropped: (p) => p.onSaved?.(),
-  });
+  /** What main's outbox holds (from its events): the ids pending there. */
+  private mainPending: OutboxState['pending'] = [];
+  /** Callbacks of call patches, by outbox id (called once the gateway confirmed or refused). */
+  private readonly onSaved = new Map<string, () => void>();
 
   /**
-   * While mounted: the session's end drops what is still queued, since it was the previous
-   * user's (sent later it would go out with the next user's token, to a campaign they may not
-   * see); the count is logged. Returns the detach function.
+   * While mounted: follows main's outbox (its state, each settled item) and, after a reload,
+   * shows the notes it still holds. The session's end drops this renderer's view of them only:
+   * main keeps them sealed for this user (sent at their next sign-in). Returns the detach function.
    */
   attach(): () => void {
     const detachCards = this.cards.attach({
@@ -117,44 +119,91 @@ export class CustomerRecords {
       },
       onLocked: (f) => useAppStore.subscribe((s, prev) => s.lock.locked && !prev.lock.locked && f()),
     });
+    const api = koe();
+    const offs = [
+      api.on('outbox:changed', (st) => this.mainState(st)),
+      api.on('outbox:settled', (st) => {
+        if (st.kind === 'note') updateNote(st.id, { status: st.outcome });
+        this.settled(st.id);
+      }),
+      // the list carries the notes' text: main refuses it while locked, so it is read again at unlock
+      useAppStore.subscribe((s, prev) => !s.lock.locked && prev.lock.locked && void this.restore()),
+    ];
+    void api.outbox.state({}).then((r) => (r.ok ? this.mainState(r.value) : logFailure('reading the outbox state', new IpcCallError(r.error.code, r.error.message))));
+    void this.restore();
     const detachQueues = holdsUserData('crm-queues', () => {
-      const dropped = { notes: this.notes.clear(), callUpdates: this.callPatches.clear() };
-      if (dropped.notes + dropped.callUpdates > 0) {
-        console.warn(`[koe] session ended: ${dropped.notes} unsent note(s) and ${dropped.callUpdates} call update(s) dropped`);
-      }
+      const dropped = this.handoff.clear();
+      this.mainPending = [];
+      this.onSaved.clear();
+      // not handed to main yet: dropped with this session (main had not taken them)
+      if (dropped > 0) console.warn(`[koe] session ended: ${dropped} item(s) main had not taken were dropped`);
     });
     return () => {
       detachCards();
+      offs.forEach((off) => off());
       detachQueues();
     };
   }
 
+  /** After a reload (renderer crash) or an unlock: the notes main still holds, shown as pending. */
+  private async restore(): Promise<void> {
+    const r = await koe().outbox.list({});
+    if (!r.ok) {
+      if (r.error.code !== 'locked') logFailure('listing the outbox', new IpcCallError(r.error.code, r.error.message));
+      return;
+    }
+    const known = new Set(useCustomerStore.getState().notes.map((n) => n.clientNoteId));
+    const missing: NoteItem[] = r.value.items
+      .filter((i) => i.kind === 'note' && i.body !== null && !known.has(i.id))
+      .map((i) => ({ clientNoteId: i.id, sipCallId: i.sipCallId, body: i.body!, status: 'pending', attempts: i.attempts }));
+    if (missing.length > 0) useCustomerStore.setState((s) => ({ notes: [...missing, ...s.notes] }));
+  }
+
+  private mainState(st: OutboxState): void {
+    this.mainPending = st.pending;
+    for (const p of st.pending) if (p.kind === 'note' && p.attempts > 0) updateNote(p.id, { attempts: p.attempts });
+    useCustomerStore.setState({ unsent: st.pending.length, unreadable: st.unreadable });
+  }
+
+  private settled(id: string): void {
+    const cb = this.onSaved.get(id);
+    this.onSaved.delete(id);
+    cb?.();
+  }
+
   /**
-   * Queues a note (redacted again here, whatever the textarea showed, IME composition or not)
-   * and sends it until confirmed.
+   * Keeps a note (redacted again here, whatever the textarea showed, IME composition or not):
+   * main seals it on disk and sends it until the gateway confirms.
    */
   saveNote(sipCallId: string, text: string): NoteItem | null {
     const body = redactCardNumbers(text).trim();
     if (!body) return null;
+    const pop = useCustomerStore.getState().pops[sipCallId];
+    const customerId = pop?.status === 'ready' && pop.pop.customers.length === 1 ? pop.pop.customers[0]!.id : null;
     const item: NoteItem = { clientNoteId: crypto.randomUUID(), sipCallId, body, status: 'pending', attempts: 0 };
     useCustomerStore.setState((s) => ({ notes: [...s.notes, item] }));
-    this.notes.push(item);
+    this.handoff.push({ kind: 'note', id: item.clientNoteId, sipCallId, customerId, body });
     return item;
   }
 
-  /** Updates the gateway's call record (answer/end times, disposition, wrap-up); queued and retried. */
+  /** Updates the gateway's call record (answer/end times, disposition, wrap-up) through main's outbox. */
   patchCall(sipCallId: string, body: CallPatch['body'], onSaved?: () => void): void {
-    this.callPatches.push({ sipCallId, body, ...(onSaved ? { onSaved } : {}) });
+    const id = crypto.randomUUID();
+    if (onSaved) this.onSaved.set(id, onSaved);
+    this.handoff.push({ kind: 'callPatch', id, sipCallId, patch: body });
   }
 
-  /** How many notes and call updates wait to be sent (for tests: the session end leaves none). */
+  /** How many notes and call updates wait to be sent (here or in main's outbox). */
   pendingCounts(): { notes: number; callUpdates: number } {
-    return { notes: this.notes.pending.length, callUpdates: this.callPatches.pending.length };
+    const ids = new Map<string, 'note' | 'callPatch'>();
+    for (const p of this.mainPending) ids.set(p.id, p.kind);
+    for (const h of this.handoff.pending) ids.set(h.id, h.kind);
+    const kinds = [...ids.values()];
+    return { notes: kinds.filter((k) => k === 'note').length, callUpdates: kinds.filter((k) => k === 'callPatch').length };
   }
 
-  /** The network is back: send what is waiting now. */
+  /** The network is back: hand what main has not taken yet now (main sends its own when its link is back). */
   flush(): void {
-    this.notes.flush();
-    this.callPatches.flush();
+    this.handoff.flush();
   }
 }

@@ -28,9 +28,12 @@ export interface CustomerState {
   pops: Record<string, PopState>;
   notes: NoteItem[];
   wrapUp: WrapUp | null;
+  /** Items main's outbox holds for the gateway (notes and call updates), and records it could not read. */
+  unsent: number;
+  unreadable: number;
 }
 
-export const initialCustomerState: CustomerState = { pops: {}, notes: [], wrapUp: null };
+export const initialCustomerState: CustomerState = { pops: {}, notes: [], wrapUp: null, unsent: 0, unreadable: 0 };
 /** All of it is the user's: cleared when the session ends (user-data.ts). */
 export const useCustomerStore = userStore<CustomerState>('customer', initialCustomerState, () => ({ ...initialCustomerState }));
 
