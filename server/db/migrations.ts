@@ -488,6 +488,90 @@ const M0022_STATEMENTS: string[] = [
   `insert into audit_checkpoint (id, seq, hash, sweep_seq, sweep_hash) values (1, 0, '${'0'.repeat(64)}', 0, '${'0'.repeat(64)}')`,
 ];
 
+// 0023 (issue 14, routing at scale): a new caller's place in the queue in one statement.
+// `koe_queue_enqueue` is what QueueEntries.enqueue (server/sip/queue-entries.ts) did in ~11 round
+// trips under the org's queue lock (the same advisory keys: 'koe-queue:' || org, then the
+// Call-ID, as every other queue and call path takes them). In a plpgsql function each statement
+// reads a fresh snapshot (READ COMMITTED), so the counts after the lock see every enqueue that
+// committed before it; the lock is held for the function and its commit, not for the gateway's
+// round trips. The rules are queue-store.ts's: a campaign's queue while it has room, else its
+// overflow campaign's (same org, not itself) while that has room, else "queue full"; the maximum
+// wait from the first wait in the caller's own campaign (a re-route: its earlier entry or first
+// ring), from now in an overflow's; Kamailio asking again gets the entry it has.
+// outcome: 'known' (the existing entry, unchanged), 'gone' (ended otherwise, or the call already
+// ended: no_ready_agent), 'queued' (written).
+const M0023_STATEMENTS: string[] = [
+  `create function koe_queue_enqueue(p_org uuid, p_campaign uuid, p_call text, p_query jsonb, p_caller text, p_did text,
+      p_notice boolean, p_rerouted boolean, p_now timestamptz,
+      out outcome text, out campaign_id uuid, out first_campaign_id uuid, out end_announcement text, out state text)
+    language plpgsql as $$
+    declare
+      known call_queue%rowtype;
+      c record;
+      o record;
+      target uuid;
+      waiting bigint;
+      since timestamptz := p_now;
+      rang timestamptz;
+      max_wait integer := 0;
+      v_next_play text;
+    begin
+      perform pg_advisory_xact_lock(hashtext('koe-queue:' || p_org::text));
+      select * into known from call_queue q where q.sip_call_id = p_call;
+      if found and (known.ended_at is null or not p_rerouted) then
+        outcome := 'known'; campaign_id := known.campaign_id; first_campaign_id := known.first_campaign_id;
+        end_announcement := known.end_announcement; state := known.state;
+        return;
+      end if;
+      if found and known.state <> 'connected' then outcome := 'gone'; return; end if;
+      perform pg_advisory_xact_lock(hashtext(p_call));
+      perform 1 from ended_calls e where e.sip_call_id = p_call;
+      if found then outcome := 'gone'; return; end if;
+      -- the campaign's queue, else its overflow's (queue-store.ts findOverflow and queueSettings)
+      select x.org_id, x.queue_max_size, x.queue_max_wait_seconds, x.queue_overflow_campaign_id into c from campaigns x where x.id = p_campaign;
+      if not found then raise exception 'koe_queue_enqueue: no campaign %', p_campaign; end if;
+      select count(*) into waiting from call_queue q where q.campaign_id = p_campaign and q.ended_at is null and q.end_announcement is null;
+      if waiting < c.queue_max_size then
+        target := p_campaign;
+      elsif c.queue_overflow_campaign_id is not null and c.queue_overflow_campaign_id <> p_campaign then
+        select x.id, x.org_id, x.queue_max_size, x.queue_max_wait_seconds into o from campaigns x where x.id = c.queue_overflow_campaign_id;
+        if found and o.org_id = c.org_id then
+          select count(*) into waiting from call_queue q where q.campaign_id = o.id and q.ended_at is null and q.end_announcement is null;
+          if waiting < o.queue_max_size then target := o.id; end if;
+        end if;
+      end if;
+      if p_rerouted then
+        select min(k.ringing_at) into rang from calls k where k.org_id = p_org and k.sip_call_id = p_call;
+        since := least(p_now, known.enqueued_at, rang);
+      end if;
+      if target = p_campaign then max_wait := c.queue_max_wait_seconds;
+      elsif target is not null then max_wait := o.queue_max_wait_seconds;
+      end if;
+      v_next_play := case when p_notice then 'notice' when known.held_at is not null then 'music' else 'greeting' end;
+      campaign_id := coalesce(target, p_campaign); first_campaign_id := p_campaign; state := 'pending';
+      end_announcement := case when target is null then 'overflow' end;
+      if known.sip_call_id is not null then
+        update call_queue q set org_id = p_org, campaign_id = koe_queue_enqueue.campaign_id, first_campaign_id = p_campaign, query = p_query,
+            caller_e164 = p_caller, dialled_e164 = p_did, state = 'pending', enqueued_at = since,
+            deadline = case when target = p_campaign then since else p_now end + make_interval(secs => max_wait), held_at = null,
+            control = null, t_index = null, t_label = null, media_node = null, from_tag = null, next_play = v_next_play,
+            next_play_at = null, dispatch_after = null, claimed_by = null, claimed_at = null,
+            end_announcement = koe_queue_enqueue.end_announcement, end_at = null, ended_at = null,
+            end_reason = case when target is null then 'queue_full' end
+          where q.sip_call_id = p_call and q.state = 'connected';
+      else
+        insert into call_queue (sip_call_id, org_id, campaign_id, first_campaign_id, query, caller_e164, dialled_e164, state, enqueued_at, deadline,
+            held_at, control, t_index, t_label, media_node, from_tag, next_play, next_play_at, dispatch_after, claimed_by, claimed_at,
+            end_announcement, end_at, ended_at, end_reason)
+          values (p_call, p_org, koe_queue_enqueue.campaign_id, p_campaign, p_query, p_caller, p_did, 'pending', since,
+            case when target = p_campaign then since else p_now end + make_interval(secs => max_wait),
+            null, null, null, null, null, null, v_next_play, null, null, null, null,
+            koe_queue_enqueue.end_announcement, null, null, case when target is null then 'queue_full' end);
+      end if;
+      outcome := 'queued';
+    end $$`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -519,6 +603,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0020_user_tombstone_session_pages': statements(M0020_STATEMENTS),
   '0021_campaign_disabled': statements(M0021_STATEMENTS),
   '0022_audit_viewer_checkpoint': statements(M0022_STATEMENTS),
+  '0023_queue_enqueue_statement': statements(M0023_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,19 +1,18 @@
 // The queue's entries as routing creates them, and the announcements played to a held caller
 // (server/sip/queue.ts: CallQueues extends this with the hold, the pass and the dispatch).
 import { sanitizeText } from '../../shared/rules/text';
-import { sql, type Insertable } from 'kysely';
+import { sql } from 'kysely';
 import type { AnnouncementName } from '../../shared/gateway/queue';
 import { reportBackgroundFailure } from '../background';
-import type { CallQueueEntry, CallQueueTable } from '../db/schema-queue';
+import type { CallQueueEntry } from '../db/schema-queue';
 import { orgPolicy } from '../policy';
 import { announcementFile, cacheDirOf, greetingThenMusic } from './announcements';
 import { QueueMedia } from './queue-media';
-import { findOverflow, queueSettings } from './queue-store';
 import type { z } from 'zod';
 import type { SipRouteQuery, SipRouteResponse } from '../../shared/gateway/sip';
 import type { Clock } from '../clock';
 import type { GatewayConfig } from '../config';
-import type { Db, Executor } from '../db/schema';
+import type { Db } from '../db/schema';
 import type { AgentRegistry } from './agents';
 
 /**
@@ -63,42 +62,18 @@ export abstract class QueueEntries {
    * service level); a caller that was queued before has heard the greeting: the music.
    */
   async enqueue(a: { orgId: string; campaignId: string; did: string; caller: string | null; query: InboundRouteQuery; notice: boolean; rerouted?: boolean }): Promise<RouteDecision> {
-    const { db, clock } = this.ctx;
-    const callId = a.query.callId;
-    return db.transaction().execute(async (tx) => {
-      // one org's queues change one at a time (sizes, overflow between its campaigns)
-      await sql`select pg_advisory_xact_lock(hashtext(${`koe-queue:${a.orgId}`}))`.execute(tx);
-      const known = await tx.selectFrom('call_queue').selectAll().where('sip_call_id', '=', callId).executeTakeFirst();
-      // asked again (Kamailio's failover): the same answer; an ended entry waits again only on a re-route
-      if (known && (known.ended_at === null || !a.rerouted)) return decisionOf(known, a.did);
-      // (an entry that ended otherwise, abandoned or expired, does not come back)
-      if (known && known.state !== 'connected') return { target: null, campaignId: a.campaignId, did: a.did, reason: 'no_ready_agent' } as RouteDecision;
-      // Kamailio already reported this call ended (a late lookup): nothing to queue
-      await sql`select pg_advisory_xact_lock(hashtext(${callId}))`.execute(tx);
-      if (await tx.selectFrom('ended_calls').select('sip_call_id').where('sip_call_id', '=', callId).executeTakeFirst()) {
-        return { target: null, campaignId: a.campaignId, did: a.did, reason: 'no_ready_agent' } as RouteDecision;
-      }
-      const target = await findOverflow(tx, a.campaignId);
-      const now = clock.now();
-      const since = a.rerouted ? await firstWait(tx, a.orgId, callId, known?.enqueued_at ?? null, now) : now;
-      const settings = target ? await queueSettings(tx, target) : null;
-      // the maximum wait runs from the first wait in the caller's own campaign, from the move in an overflow's
-      const deadline = new Date((target === a.campaignId ? since : now).getTime() + (settings?.maxWaitSeconds ?? 0) * 1000);
-      const row: Insertable<CallQueueTable> & Pick<Entry, 'campaign_id' | 'first_campaign_id' | 'end_announcement' | 'state'> = {
-        sip_call_id: callId, org_id: a.orgId, campaign_id: target ?? a.campaignId, first_campaign_id: a.campaignId, query: storedQuery(a.query), caller_e164: a.caller, dialled_e164: a.did,
-        state: 'pending', enqueued_at: since, deadline, held_at: null,
-        control: null, t_index: null, t_label: null, media_node: null, from_tag: null,
-        next_play: a.notice ? 'notice' : known?.held_at ? 'music' : 'greeting', next_play_at: null, dispatch_after: null, claimed_by: null, claimed_at: null,
-        end_announcement: target ? null : 'overflow', end_at: null, ended_at: null, end_reason: target ? null : 'queue_full',
-      };
-      if (known) {
-        const { sip_call_id: _key, ...again } = row;
-        await tx.updateTable('call_queue').set(again).where('sip_call_id', '=', callId).where('state', '=', 'connected').execute();
-      } else {
-        await tx.insertInto('call_queue').values(row).execute();
-      }
-      return decisionOf(row, a.did);
-    });
+    // One statement (migration 0023, koe_queue_enqueue): under the org's queue lock, Kamailio
+    // asking again gets the entry it has; an entry that ended otherwise (abandoned, expired) does
+    // not come back, nor does a call Kamailio already reported ended; else the campaign's queue,
+    // its overflow's, or "queue full". Before, ~11 round trips held that lock (issue 14: every
+    // queued caller of an org waited behind them).
+    const r = await sql<{ outcome: 'known' | 'gone' | 'queued'; campaign_id: string; first_campaign_id: string; end_announcement: string | null; state: Entry['state'] }>`
+      select * from koe_queue_enqueue(${a.orgId}::uuid, ${a.campaignId}::uuid, ${a.query.callId}, ${storedQuery(a.query)}::jsonb, ${a.caller},
+        ${a.did}, ${a.notice}, ${a.rerouted ?? false}, ${this.ctx.clock.now()}::timestamptz)`.execute(this.ctx.db);
+    const row = r.rows[0];
+    if (!row) throw new Error('queues: koe_queue_enqueue returned no row');
+    if (row.outcome === 'gone') return { target: null, campaignId: a.campaignId, did: a.did, reason: 'no_ready_agent' };
+    return decisionOf(row, a.did);
   }
 
   /**
@@ -145,14 +120,6 @@ export abstract class QueueEntries {
     }
   }
 
-}
-
-/** When a re-routed caller first waited: its earlier queue entry's start, else its first ring (the first offer's calls row). */
-async function firstWait(tx: Executor, orgId: string, callId: string, queuedAt: Date | null, now: Date): Promise<Date> {
-  const r = await tx.selectFrom('calls').select((eb) => eb.fn.min('ringing_at').as('first')).where('org_id', '=', orgId).where('sip_call_id', '=', callId).executeTakeFirst();
-  const rang = r?.first ? new Date(r.first as unknown as string | Date) : null;
-  const all = [queuedAt, rang, now].filter((d): d is Date => d !== null && !Number.isNaN(d.getTime()));
-  return new Date(Math.min(...all.map((d) => d.getTime())));
 }
 
 export function nextOf(name: AnnouncementName): AnnouncementName | null {
