@@ -499,8 +499,11 @@ const M0022_STATEMENTS: string[] = [
 // wait from the first wait in the caller's own campaign (a re-route: its earlier entry or first
 // ring), from now in an overflow's; Kamailio asking again gets the entry it has.
 // outcome: 'known' (the existing entry, unchanged), 'gone' (ended otherwise, or the call already
-// ended: no_ready_agent), 'queued' (written).
+// ended: no_ready_agent), 'queued' (written). The count of a campaign's waiting callers reads a
+// partial index of exactly those (callers hearing the queue-full message, which pile up in a
+// flood until their message has played, are not in it).
 const M0023_STATEMENTS: string[] = [
+  `create index call_queue_waiting on call_queue (campaign_id) where ended_at is null and end_announcement is null`,
   `create function koe_queue_enqueue(p_org uuid, p_campaign uuid, p_call text, p_query jsonb, p_caller text, p_did text,
       p_notice boolean, p_rerouted boolean, p_now timestamptz,
       out outcome text, out campaign_id uuid, out first_campaign_id uuid, out end_announcement text, out state text)

@@ -67,4 +67,10 @@ export interface OfferRequest {
   /** The campaign's ring timeout (the model's ring deadline); absent: the org's. */
   ringSeconds?: number;
   exclude?: readonly string[];
+  /**
+   * Whether anyone of the campaign was offerable, read by the caller's own statement a moment
+   * before (routing's DID statement, offerableExists): false ends the claim without another
+   * read, exactly as the claim's own first probe would; absent: the claim probes itself.
+   */
+  anyOfferable?: boolean;
 }

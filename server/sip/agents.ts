@@ -171,7 +171,7 @@ export class AgentRegistry implements loops.LoopHost {
     const exclude: string[] = [...(o.exclude ?? [])];
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS * 4; attempt++) {
       const pick = { kind: 'offer' as const, orgId: o.orgId, campaignId: o.campaignId, exclude };
-      if (attempt === 0 && !(await anyOfferable(this.db, pick))) return null;
+      if (attempt === 0 && !(o.anyOfferable ?? (await anyOfferable(this.db, pick)))) return null;
       const picked: { who?: Who } = {};
       const ev = { type: 'offer' as const, callId: o.callId, ...(o.ringSeconds !== undefined ? { ringSeconds: o.ringSeconds } : {}) };
       const outcome = await this.applyNow(pick, ev, opts, picked);

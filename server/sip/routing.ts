@@ -16,6 +16,8 @@ import type { GatewayContext } from '../context';
 import { jsonColumn } from '../db/json-column';
 import { parsePolicy } from '../policy';
 import { sipUserOf } from './agents';
+import { offerableExists } from './agent-rows';
+import { sql } from 'kysely';
 import { trunkNumbering } from './numbering';
 import { assertNotEnded, CallAlreadyEnded } from './ended-calls';
 import { admitCall, endFailedOffer } from './route-policy';
@@ -38,9 +40,10 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const did = trunkNumberToE164(query.did, rule);
   if (!did) return { target: null, campaignId: null, did: query.did, reason: 'unknown_did' };
   const q = { did, callId: query.callId };
-  // One statement (issue 14, routing at scale): the DID's campaign, its org's policy and the
-  // offer this call already holds (Kamailio asking again), read together, at every lookup (no
-  // cache: a campaign, DID or policy changed by any path is seen by the next lookup).
+  // One statement (issue 14, routing at scale): the DID's campaign, its org's policy, the
+  // offer this call already holds (Kamailio asking again) and whether anyone is offerable, read
+  // together, at every lookup (no cache: a campaign, DID or policy changed by any path is seen
+  // by the next lookup).
   const dids = await db
     .selectFrom('campaign_dids')
     .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
@@ -63,6 +66,9 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
       'campaigns.closed_dates', 'campaigns.special_hours', 'campaigns.enforce_hours', 'campaigns.block_policy', 'campaigns.ring_seconds',
       'campaigns.disabled_at', 'orgs.policy as org_policy', 'held.operator_id as held_operator', 'held.campaign_id as held_campaign', 'held.username as held_username',
     ])
+    // ... and whether anyone of the campaign is offerable now (the claim's first question: when
+    // nobody is, what Kamailio asks most during a queue, the lookup needs no other read before the queue)
+    .select((eb) => eb.exists(offerableExists(db, sql.ref<string>('campaign_dids.org_id'), sql.ref<string>('campaign_dids.campaign_id'))).as('anyone_offerable'))
     .where('campaign_dids.e164', '=', q.did)
     .execute();
   // A DID in two orgs is a configuration error: route it nowhere rather than guess.
@@ -121,7 +127,9 @@ export async function routeInbound(ctx: GatewayContext, query: InboundRouteQuery
   const blockedList = jsonColumn<string[]>(dids[0]!.blocked_numbers);
   let chosen: { userId: string; username: string } | null = null;
   try {
-    const claimed = await agents.offerNext({ orgId, campaignId, callId: q.callId, ringSeconds, exclude: offeredBefore }, {
+    // the DID statement's "anyone offerable" answers for the DID's own campaign on a first offer
+    const anyOfferable = campaignId === dids[0]!.campaign_id && offeredBefore.length === 0 ? Boolean(dids[0]!.anyone_offerable) : undefined;
+    const claimed = await agents.offerNext({ orgId, campaignId, callId: q.callId, ringSeconds, exclude: offeredBefore, anyOfferable }, {
       detail: { callId: q.callId, campaignId, did: q.did },
       within: async (tx, _next, operator) => {
         // Kamailio already reported this call ended (this answer comes too late): no offer
