@@ -34,8 +34,10 @@ export function createDispatcher(
     const parsed = def.input.safeParse(rawInput);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join('.') : '(argument)';
-      return fail('invalid_payload', `${channel}: ${where}: ${issue?.message ?? 'invalid'}`);
+      // bounded: zod names every unknown key and the path of a deep value (the IPC fuzz sent
+      // 2,000 keys and 2,000 levels: the answer quoted them all back)
+      const where = issue?.path.length ? cut(issue.path.map(String).join('.'), 100) : '(argument)';
+      return fail('invalid_payload', `${channel}: ${where}: ${cut(issue?.message ?? 'invalid', 200)}`);
     }
     const [ns, method] = channel.split(':') as [string, string];
     try {
@@ -52,4 +54,9 @@ export function createDispatcher(
       return fail('internal', `${channel} failed`);
     }
   };
+}
+
+/** At most `max` characters, with an ellipsis when cut. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
