@@ -137,7 +137,11 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   });
   session.holdsUserData('orgPolicy', () => orgPolicy.stop());
   session.holdsUserData('policy', () => policy.setOrg(null));
+  // The lock guards a signed-in session (main/lock/lock-service.ts): none, no lock; one that
+  // ends while locked (expired, revoked, signed out) lifts it, after its data is cleared.
+  lock.guard(() => session.current().status === 'signed-in');
   session.onChange((st) => {
+    if (st.status !== 'signed-in') lock.release();
     // The org's client policy applies while signed in (stricter value wins, see combineWithOrg);
     // until it arrives (retried) the stricter known values apply (PolicyService, OrgPolicyFetcher).
     if (st.status === 'signed-in') {

@@ -65,21 +65,15 @@ describe('AppShell', () => {
     expect(screen.getByText('The language is fixed by your organisation’s policy.')).toBeTruthy();
   });
 
-  it('removes the sign-in and app views from the DOM when main locks, not just covers them', async () => {
+  it('never shows a lock screen nobody could open: signed out, main does not lock (idle, OS lock) and offers no lock button', async () => {
     const { services } = await mount();
     expect(screen.getByTestId('status-lock').dataset.tone).toBe('ok');
     act(() => void services.lock.lock('idle'));
-    await screen.findByTestId('lock-screen');
-    expect(screen.queryByRole('heading', { name: 'サインイン' })).toBeNull();
-    expect(screen.queryByTestId('app-version')).toBeNull();
-    expect(screen.getByTestId('status-lock').dataset.tone).toBe('warn');
-  });
-
-  it('locks through main when the operator asks to', async () => {
-    const { services } = await mount();
-    await userEvent.click(screen.getByRole('button', { name: '今すぐロック' }));
-    await screen.findByTestId('lock-screen');
-    expect(services.lock.current()).toMatchObject({ locked: true, reason: 'manual' });
+    act(() => void services.lock.lock('os-lock'));
+    expect(services.lock.current().locked).toBe(false);
+    expect(screen.queryByTestId('lock-screen')).toBeNull();
+    expect(screen.getByRole('heading', { name: 'サインイン' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: '今すぐロック' })).toBeNull();
   });
 
   it('asks for username and password, and enables sign-in only when both are typed', async () => {

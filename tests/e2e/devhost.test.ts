@@ -57,14 +57,18 @@ describe('Koe in the dev host (real renderer in Chromium, real main services)', 
     await page.close();
   });
 
-  it('delivers main -> renderer events: a lock from main unmounts the app views', async () => {
+  it('delivers main -> renderer events (a policy change re-renders); signed out, an idle or OS lock never traps the user behind a lock screen', async () => {
     const { page } = await openApp(browser, host);
+    await page.locator('input[name="password"]').waitFor();
     host.services.lock.lock('idle');
-    await page.getByTestId('lock-screen').waitFor();
-    expect(await page.getByTestId('app-version').count()).toBe(0);
-    expect(await page.locator('input[name="password"]').count()).toBe(0);
-    host.services.lock.unlock();
-    await page.getByTestId('app-version').waitFor();
+    host.services.lock.lock('os-lock');
+    host.services.policy.setUser({ language: 'en' });
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByTestId('lock-screen').count()).toBe(0);
+    expect(await page.locator('input[name="password"]').count()).toBe(1);
+    expect(host.services.lock.current().locked).toBe(false);
+    host.services.policy.setUser({ language: 'ja' });
+    await page.getByRole('heading', { name: 'サインイン' }).waitFor();
     await page.close();
   });
 

@@ -196,6 +196,27 @@ describe('sign-in with device binding (dev host + Chromium + real gateway + gnom
     await host.close();
   });
 
+  it('a session revoked while the screen is locked leads to the sign-in screen (with why), never to a lock nobody can open', async () => {
+    const user = await gw.addUser('operator', '中村 健');
+    const { host, page } = await pc('KOE-PC-12');
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('home').waitFor();
+    await expect.poll(() => host.services.link.readyState).toBe('ready');
+    host.services.lock.lock('idle');
+    await page.getByTestId('lock-screen').waitFor();
+    expect((await gw.asAdmin('POST', `/admin/users/${user.id}/sessions/revoke`)).status).toBe(200);
+    host.services.link.pingNow();
+    await page.getByTestId('session-ended').waitFor();
+    expect(await page.getByTestId('lock-screen').count()).toBe(0);
+    expect(host.services.lock.current().locked).toBe(false);
+    // the sign-in form is there, and the same user signs in again
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('home').waitFor();
+    expect(await page.content()).toContain('中村 健');
+    await page.close();
+    await host.close();
+  });
+
   it('asks for the TOTP code when the account has 2FA, and signs in with it', async () => {
     const user = await gw.addUser('operator', '渡辺 翔');
     const secret = newTotpSecret();

@@ -60,3 +60,17 @@ export async function makeServices(overrides: Partial<MainDeps> = {}): Promise<T
   });
   return Object.assign(services, { opened, clock, userDataDir });
 }
+
+/**
+ * Main's session says `user-1` is signed in (the sign-in itself is tested elsewhere): what the
+ * lock guards (main/lock/lock-service.ts) and the outbox are for. Returns the state.
+ */
+export function signedInAs(s: MainServices, id = 'user-1') {
+  const state = {
+    status: 'signed-in' as const,
+    user: { id, username: 'op-1', displayName: '佐藤', role: 'operator', permissions: ['calls:handle'] },
+    device: null, totpEnrolmentRequired: false, passwordChangeRequired: false, absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  };
+  s.session.current = () => state;
+  return state;
+}

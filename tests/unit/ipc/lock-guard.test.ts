@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../main/ipc/dispatcher';
 import { createHandlers } from '../../../main/services';
 import { channelTable } from '../../../shared/ipc/contract';
-import { APP_ORIGIN, APP_SENDER, makeServices, recordingLogger } from '../helpers';
+import { APP_ORIGIN, APP_SENDER, makeServices, recordingLogger, signedInAs } from '../helpers';
 
 describe('IPC guard while locked', () => {
   it('refuses token and customer-data channels while main says Koe is locked, and serves them again after unlock', async () => {
     const s = await makeServices();
+    signedInAs(s); // what the lock guards
     const dispatch = createDispatcher(createHandlers(s), APP_ORIGIN, recordingLogger().log, () => s.lock.current().locked);
     expect(await dispatch(APP_SENDER, 'session:accessToken', {})).toEqual({ ok: true, value: null });
     s.lock.lock('idle');

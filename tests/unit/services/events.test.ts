@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { wireEvents, type MainServices } from '../../../main/services';
 import type { EffectivePolicy, LockState } from '../../../shared/ipc/contract';
-import { makeServices } from '../helpers';
+import { makeServices, signedInAs } from '../helpers';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -31,6 +31,7 @@ describe('wireEvents', () => {
     dirs.push(s.userDataDir);
     const sent: [string, unknown][] = [];
     wireEvents(s, (event, payload) => sent.push([event, payload]));
+    signedInAs(s); // what the lock guards
     s.lock.lock('manual');
     s.policy.setUser({ language: 'en' });
     expect(sent.map(([e]) => e)).toEqual(['lock:changed', 'policy:changed']);

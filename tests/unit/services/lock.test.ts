@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { makeServices, type TestServices } from '../helpers';
+import { makeServices, signedInAs, type TestServices } from '../helpers';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
+/** Main's services with a signed-in session (what the lock guards). */
 async function lockService(): Promise<TestServices> {
   const s = await makeServices();
   dirs.push(s.userDataDir);
+  signedInAs(s);
   return s;
 }
 
@@ -59,5 +61,27 @@ describe('LockService', () => {
     lock.lock('idle');
     (lock.current() as { locked: boolean }).locked = false;
     expect(lock.current().locked).toBe(true);
+  });
+
+  it('never locks while nobody is signed in (idle, the OS lock screen, a suspend, the button): the sign-in screen stays the way in', async () => {
+    const s = await makeServices();
+    dirs.push(s.userDataDir);
+    const listener = vi.fn();
+    s.lock.onChange(listener);
+    for (const reason of ['idle', 'os-lock', 'suspend', 'manual'] as const) {
+      expect(s.lock.lock(reason)).toEqual({ locked: false, reason: null, since: null });
+    }
+    expect(listener).not.toHaveBeenCalled();
+  });
+
+  it.each(['expired', 'revoked', 'signed-out'] as const)('a session that ends while locked (%s) lifts the lock after its data is cleared: the next screen is the sign-in', async (why) => {
+    const s = await lockService();
+    const order: string[] = [];
+    s.session.holdsUserData('probe', () => void order.push(`cleared (locked: ${s.lock.current().locked})`));
+    s.lock.onChange((st) => order.push(`lock ${st.locked}`));
+    s.lock.lock('idle');
+    await s.session.end(why);
+    expect(s.lock.current()).toEqual({ locked: false, reason: null, since: null });
+    expect(order).toEqual(['lock true', 'cleared (locked: true)', 'lock false']);
   });
 });

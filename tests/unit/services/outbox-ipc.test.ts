@@ -9,7 +9,7 @@ import { createDispatcher } from '../../../main/ipc/dispatcher';
 import { createHandlers, wireEvents } from '../../../main/services';
 import { OutboxEnqueue } from '../../../shared/ipc/contract';
 import { memoryKeytar } from '../../support/memory-keytar';
-import { APP_ORIGIN, APP_SENDER, makeServices, recordingLogger } from '../helpers';
+import { APP_ORIGIN, APP_SENDER, makeServices, recordingLogger, signedInAs } from '../helpers';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -25,12 +25,7 @@ async function setup(opts: { open?: boolean } = {}) {
   const dispatch = createDispatcher(createHandlers(s), APP_ORIGIN, log, () => s.lock.current().locked);
   if (opts.open !== false) {
     // signed in as user-1 (the session's sign-in is tested elsewhere: here, what main's session says)
-    const signedIn = {
-      status: 'signed-in' as const,
-      user: { id: 'user-1', username: 'op-1', displayName: '佐藤', role: 'operator', permissions: ['calls:handle'] },
-      device: null, totpEnrolmentRequired: false, passwordChangeRequired: false, absoluteExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-    };
-    s.session.current = () => signedIn;
+    signedInAs(s);
     await s.outbox.open('user-1');
   }
   const events: [string, unknown][] = [];

@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { useSessionStore } from '../../app/session-store';
 import { useAppStore } from '../../app/app-store';
 import { PhoneStatus } from '../phone/PhoneStatus';
 import { LinkStatusIndicator } from './LinkStatus';
@@ -21,6 +22,8 @@ export function StatusBar() {
   const gateway = useAppStore((s) => s.gateway);
   const lock = useAppStore((s) => s.lock);
   const lockNow = useAppStore((s) => s.lockNow);
+  // main locks only a signed-in session (main/lock/lock-service.ts): no button that does nothing
+  const signedIn = useSessionStore((s) => s.session.status === 'signed-in');
 
   const gatewayTone: Tone = gateway === null ? 'idle' : gateway.reachable ? 'ok' : 'bad';
   const gatewayText =
@@ -38,7 +41,7 @@ export function StatusBar() {
         testId="status-lock"
       />
       <span className="spacer" />
-      {!lock.locked && (
+      {!lock.locked && signedIn && (
         <button type="button" className="link-button" onClick={() => void lockNow()}>
           {t('status.lockNow')}
         </button>
