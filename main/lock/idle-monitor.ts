@@ -1,14 +1,17 @@
 import type { LockService } from './lock-service';
 import { type Intervals } from '../timers';
 
+/** The powerMonitor events Koe listens to: the OS lock screen and suspend lock; resume starts main/session/resume.ts. */
+export type PowerEvent = 'lock-screen' | 'suspend' | 'resume';
+
 /**
  * What Koe needs from Electron's powerMonitor. Electron's object satisfies it; the dev host
  * and tests pass a fake whose idle time they set (OS idle time cannot be produced here).
  */
 export interface PowerMonitorLike {
   getSystemIdleTime(): number;
-  on(event: 'lock-screen' | 'suspend', listener: () => void): unknown;
-  removeListener(event: 'lock-screen' | 'suspend', listener: () => void): unknown;
+  on(event: PowerEvent, listener: () => void): unknown;
+  removeListener(event: PowerEvent, listener: () => void): unknown;
 }
 
 export type Timers = Intervals;
@@ -59,17 +62,17 @@ export class FakePowerMonitor implements PowerMonitorLike {
   getSystemIdleTime(): number {
     return this.idleSeconds;
   }
-  on(event: 'lock-screen' | 'suspend', listener: () => void) {
+  on(event: PowerEvent, listener: () => void) {
     const set = this.listeners.get(event) ?? new Set();
     set.add(listener);
     this.listeners.set(event, set);
     return this;
   }
-  removeListener(event: 'lock-screen' | 'suspend', listener: () => void) {
+  removeListener(event: PowerEvent, listener: () => void) {
     this.listeners.get(event)?.delete(listener);
     return this;
   }
-  emit(event: 'lock-screen' | 'suspend'): void {
+  emit(event: PowerEvent): void {
     for (const l of this.listeners.get(event) ?? []) l();
   }
 }

@@ -11,6 +11,7 @@ import { externalUrlAllowed } from '../security/navigation';
 import { AppInfoService, type AppFacts } from './app-info';
 import { GatewayHealthService, type FetchLike } from './gateway-health';
 import { LockService, type Clock } from '../lock/lock-service';
+import { ResumeSequence } from '../session/resume';
 import { PolicyService, type ManagedPolicy } from './policy';
 import { OrgPolicyFetcher } from './org-policy';
 import { RendererLog } from './renderer-log';
@@ -48,6 +49,7 @@ export interface MainServices {
   settings: SettingsStore;
   policy: PolicyService;
   lock: LockService;
+  resume: ResumeSequence;
   gatewayHealth: GatewayHealthService;
   vault: SecretVault;
   identity: DeviceIdentity;
@@ -70,7 +72,7 @@ export interface MainServices {
  * the refresh token and username, are the session's and cleared by it). Every other service registers
  * with `session.holdsUserData()` (see createMainServices).
  */
-export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'deps'] as const satisfies readonly (keyof MainServices)[];
+export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'resume', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'deps'] as const satisfies readonly (keyof MainServices)[];
 
 const outboxLog = consoleLogger('outbox');
 
@@ -135,6 +137,21 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   link.onStatus((st) => {
     if (st.phase === 'connected' || st.phase === 'back') outbox.flush();
   });
+  // After the PC wakes: the session, then the phone, then the link, then the outbox (main/session/resume.ts)
+  const resume: ResumeSequence = new ResumeSequence({
+    checkSession: async () => {
+      if (session.current().status !== 'signed-in') return false;
+      // a session the gateway ended while the PC slept ends here (the refresh is refused); unreachable: it stands
+      await session.reload();
+      return session.current().status === 'signed-in';
+    },
+    phone: (run): Promise<void> => resume.waitForPhone(run, 10_000),
+    link: () => link.reconnectNow(10_000),
+    flush: async () => outbox.flush(),
+    now: () => deps.clock.now(),
+    log: consoleLogger('resume'),
+  });
+  deps.power.on('resume', () => void resume.resumed());
   session.holdsUserData('orgPolicy', () => orgPolicy.stop());
   session.holdsUserData('policy', () => policy.setOrg(null));
   // The lock guards a signed-in session (main/lock/lock-service.ts): none, no lock; one that
@@ -160,7 +177,7 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
       link.stop();
     }
   });
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, deps };
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -216,6 +233,13 @@ export function createHandlers(s: MainServices): HandlerTable {
         const verdict = await s.session.reverify(input);
         if (verdict !== 'ok') return { outcome: 'refused', code: verdict };
         return { outcome: 'unlocked', lock: s.lock.unlock() };
+      },
+    },
+    resume: {
+      state: () => s.resume.status(),
+      phoneDone: ({ run }) => {
+        s.resume.phoneDone(run);
+        return { ok: true as const };
       },
     },
     session: {
@@ -274,6 +298,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.supervision.onEvent((event, payload) => emit(event, payload as never)),
     s.link.onStatus((st) => emit('link:status', st)),
     s.outbox.onChange((st) => emit('outbox:changed', st)),
+    s.resume.onChange((st) => emit('resume:status', st)),
     s.outbox.onSettled((st) => emit('outbox:settled', st)),
     s.link.onAlert((a) => emit('alerts:new', a)),
   ];

@@ -136,6 +136,39 @@ export class GatewayLink {
     return true;
   }
 
+  /**
+   * After a resume from sleep: the socket may look open and be dead (the gateway dropped it
+   * while the PC slept; a ping would only time out after two periods). End it and connect again
+   * now, saying `reconnecting` then `back`. Resolves true once ready, false after `timeoutMs`
+   * (the link keeps retrying with its backoff) or when no link is wanted (signed out).
+   */
+  reconnectNow(timeoutMs = 10_000): Promise<boolean> {
+    if (!this.wanted) return Promise.resolve(false);
+    this.generation++;
+    this.clearTimers();
+    const old = this.socket;
+    this.socket = null;
+    old?.terminate();
+    this.interrupted = true;
+    this.attempt = 0;
+    this.setState('closed');
+    this.setStatus({ phase: 'reconnecting', attempt: 1, retryInMs: 0 });
+    const ready = new Promise<boolean>((resolve) => {
+      const timer = this.timers.setTimeout(() => {
+        off();
+        resolve(false);
+      }, timeoutMs);
+      const off = this.onStatus((st) => {
+        if (st.phase !== 'back' && st.phase !== 'connected') return;
+        this.timers.clearTimeout(timer);
+        off();
+        resolve(true);
+      });
+    });
+    void this.connect();
+    return ready;
+  }
+
   /** One ping now (the gateway answers, or ends the session). */
   pingNow(): void {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: 'ping' }));

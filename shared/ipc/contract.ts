@@ -261,6 +261,22 @@ export const LinkStatus = z
 export type LinkStatus = z.infer<typeof LinkStatus>;
 
 /**
+ * What main is doing after the PC woke up (main/session/resume.ts), in order: `session`
+ * (re-checked with the gateway), `phone` (the renderer re-registers; it answers
+ * `resume:phoneDone` with this `run`), `link` (the gateway link reconnects), `outbox` (what waited
+ * is sent), then `done`; `signed-out` when the session did not survive the sleep; `idle` before
+ * any resume. `at`: when the phase began (ms since the epoch).
+ */
+export const ResumeStatus = z
+  .object({
+    phase: z.enum(['idle', 'session', 'phone', 'link', 'outbox', 'done', 'signed-out']),
+    run: z.number().int().min(0),
+    at: z.number().int().nullable(),
+  })
+  .strict();
+export type ResumeStatus = z.infer<typeof ResumeStatus>;
+
+/**
  * A renderer failure for main's log (renderer/src/log.ts): what failed, in the code's own
  * words, and the error's name. Bounded here; main scrubs and rate-limits it
  * (main/services/renderer-log.ts) so a renderer can neither flood the log nor write a secret.
@@ -371,6 +387,12 @@ export const contract = {
       /** Lead: start receiving the board (snapshot, then updates: board:changed). */
       watchBoard: channel(NoInput, BoardState),
     },
+    resume: {
+      /** What main is doing after a resume from sleep now (then `resume:status` events). */
+      state: channel(NoInput, ResumeStatus),
+      /** The renderer's phone has re-registered (or tried) for resume run `run`: main goes on with the link. */
+      phoneDone: channel(z.strictObject({ run: z.number().int().min(1) }), z.strictObject({ ok: z.literal(true) })),
+    },
     outbox: {
       /** Keeps an item (written to the sealed file before this answers) and sends it when it can. Allowed while locked: a call can end then. */
       enqueue: channel(OutboxEnqueue, z.strictObject({ id: Id, status: z.literal('queued') })),
@@ -400,6 +422,7 @@ export const contract = {
     'board:changed': BoardState,
     'link:status': LinkStatus,
     'outbox:changed': OutboxState,
+    'resume:status': ResumeStatus,
     'outbox:settled': OutboxSettled,
     /** A security alert of the org, pushed live (the gateway sends it only to holders of alerts:read). */
     'alerts:new': AlertView,

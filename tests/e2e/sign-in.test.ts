@@ -217,6 +217,29 @@ describe('sign-in with device binding (dev host + Chromium + real gateway + gnom
     await host.close();
   });
 
+  it('after a resume from sleep: the session is checked, the phone and the link come back, the outbox is sent, in order, and the status bar says so', async () => {
+    const user = await gw.addUser('operator', '松本 大輔');
+    const { host, page } = await pc('KOE-PC-13');
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('home').waitFor();
+    await expect.poll(() => host.services.link.readyState).toBe('ready');
+    const phases: string[] = [];
+    host.services.resume.onChange((st) => phases.push(st.phase));
+    const linkPhases: string[] = [];
+    host.services.link.onStatus((st) => linkPhases.push(st.phase));
+    const t0 = performance.now();
+    host.power.emit('resume');
+    await page.getByTestId('status-resume').filter({ hasText: '復帰しました' }).waitFor();
+    console.log(`resume -> done shown in the status bar: ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(phases).toEqual(['session', 'phone', 'link', 'outbox', 'done']);
+    // the link was ended and connected again (not left to find out at the next ping)
+    expect(linkPhases).toEqual(expect.arrayContaining(['reconnecting', 'back']));
+    expect(host.services.link.readyState).toBe('ready');
+    expect(host.services.session.current().status).toBe('signed-in');
+    await page.close();
+    await host.close();
+  });
+
   it('asks for the TOTP code when the account has 2FA, and signs in with it', async () => {
     const user = await gw.addUser('operator', '渡辺 翔');
     const secret = newTotpSecret();

@@ -1,4 +1,4 @@
-import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState } from '../../../shared/ipc/contract';
+import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState, ResumeStatus } from '../../../shared/ipc/contract';
 import type { IpcError } from '../../../shared/ipc/result';
 import { koe } from '../koe';
 import { userStore } from './user-data';
@@ -8,6 +8,8 @@ export interface AppState {
   info: AppInfo | null;
   policy: EffectivePolicy | null;
   lock: LockState;
+  /** What main is doing after the PC woke up (main/session/resume.ts). */
+  resume: ResumeStatus;
   gateway: GatewayHealth | null;
   error: IpcError | null;
   load(): Promise<void>;
@@ -26,6 +28,7 @@ export const useAppStore = userStore<AppState>('app', { error: null }, (set) => 
   info: null,
   policy: null,
   lock: { locked: false, reason: null, since: null },
+  resume: { phase: 'idle', run: 0, at: null },
   gateway: null,
   error: null,
 
@@ -59,6 +62,7 @@ export const useAppStore = userStore<AppState>('app', { error: null }, (set) => 
     const offs = [
       koe().on('lock:changed', (lock) => set({ lock })),
       koe().on('policy:changed', (policy) => set({ policy })),
+      koe().on('resume:status', (resume) => set({ resume })),
     ];
     return () => offs.forEach((off) => off());
   },

@@ -12,6 +12,8 @@ export const en: Messages = {
     gateway: 'Gateway',
     phone: 'Phone',
     lock: 'Lock',
+    resume: 'After sleep',
+    resumeState: { session: 'Checking the session…', phone: 'Registering the phone…', link: 'Reconnecting the live link…', outbox: 'Sending what waited…', done: 'Back' },
     gatewayUnknown: 'Checking…',
     gatewayOnline: 'Connected',
     gatewayOffline: 'Unreachable',

@@ -12,6 +12,8 @@ export const ja = {
     gateway: 'ゲートウェイ',
     phone: '電話',
     lock: 'ロック',
+    resume: 'スリープ復帰',
+    resumeState: { session: 'セッションを確認中…', phone: '電話を再登録中…', link: 'ライブ接続を再接続中…', outbox: '未送信の記録を送信中…', done: '復帰しました' },
     gatewayUnknown: '確認中…',
     gatewayOnline: '接続済み',
     gatewayOffline: '接続できません',

@@ -19,6 +19,7 @@ function controllableServices() {
     supervision: { onEvent: () => () => undefined },
     link: { onStatus: () => () => undefined, onAlert: () => () => undefined },
     outbox: { onChange: () => () => undefined, onSettled: () => () => undefined },
+    resume: { onChange: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));
   const emitPolicy = (p: unknown) => policyListeners.forEach((l) => l(p as EffectivePolicy));

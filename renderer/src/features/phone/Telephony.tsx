@@ -1,3 +1,4 @@
+import { koe } from '../../koe';
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSessionStore, workspaceUserId } from '../../app/session-store';
@@ -31,6 +32,20 @@ export function Telephony({ createPhone, caller, children }: { createPhone?: () 
   const userId = useSessionStore((s) => workspaceUserId(s.session));
 
   useEffect(() => telephony.attach(), [telephony]);
+
+  // After the PC wakes, main asks for the phone's turn (main/session/resume.ts: the session was
+  // re-checked first; the link and the outbox come after): re-register, then say so. A window
+  // without a phone (signed out) answers at once.
+  useEffect(
+    () =>
+      koe().on('resume:status', (st) => {
+        if (st.phase !== 'phone') return;
+        void telephony
+          .recover()
+          .finally(() => bestEffort('telling main the phone is back', koe().resume.phoneDone({ run: st.run })));
+      }),
+    [telephony],
+  );
 
   useEffect(() => {
     telephony.configure({

@@ -22,6 +22,7 @@ export function StatusBar() {
   const gateway = useAppStore((s) => s.gateway);
   const lock = useAppStore((s) => s.lock);
   const lockNow = useAppStore((s) => s.lockNow);
+  const resume = useAppStore((s) => s.resume);
   // main locks only a signed-in session (main/lock/lock-service.ts): no button that does nothing
   const signedIn = useSessionStore((s) => s.session.status === 'signed-in');
 
@@ -34,6 +35,14 @@ export function StatusBar() {
       <Indicator label={t('status.gateway')} value={gatewayText} tone={gatewayTone} testId="status-gateway" />
       <LinkStatusIndicator />
       <PhoneStatus />
+      {resume.phase !== 'idle' && resume.phase !== 'signed-out' && (
+        <Indicator
+          label={t('status.resume')}
+          value={t(`status.resumeState.${resume.phase}`)}
+          tone={resume.phase === 'done' ? 'ok' : 'warn'}
+          testId="status-resume"
+        />
+      )}
       <Indicator
         label={t('status.lock')}
         value={lock.locked ? t('status.locked') : t('status.unlocked')}
