@@ -23,7 +23,8 @@ import type { Db } from '../../server/db/schema';
 import { createGateway, type Gateway } from '../../server/gateway';
 import { createOrg, createUser } from '../../server/orgs';
 import { createScratchDatabase } from '../support/pg-database';
-import type { Bench, Table } from './run';
+import { onEachBackend } from './backends';
+import type { Table } from './run';
 
 const USERS = Number(process.env.KOE_BENCH_USERS ?? 10_000);
 const ENTRIES = Number(process.env.KOE_BENCH_AUDIT ?? 1_000_000);
@@ -229,10 +230,4 @@ async function benchBackend(kind: 'pglite' | 'postgres', log: (s: string) => voi
   }
 }
 
-const bench: Bench = async (log) => {
-  const tables = await benchBackend('pglite', log);
-  if (process.env.KOE_BENCH_DATABASE_URL) tables.push(...(await benchBackend('postgres', log)));
-  else log('PostgreSQL skipped: KOE_BENCH_DATABASE_URL is not set (npm run bench sets it via scripts/bench.sh)');
-  return tables;
-};
-export default bench;
+export default onEachBackend(benchBackend);

@@ -18,7 +18,8 @@ import { createGateway, type Gateway } from '../../server/gateway';
 import { createOrg, createUser } from '../../server/orgs';
 import { authenticate } from '../../server/principal';
 import { customersByPhoneQuery } from '../../server/crm/queries';
-import type { Bench, Table } from './run';
+import { onEachBackend } from './backends';
+import type { Table } from './run';
 
 const CUSTOMERS = Number(process.env.KOE_BENCH_CUSTOMERS ?? 1_000_000);
 const CAMPAIGNS = Number(process.env.KOE_BENCH_CAMPAIGNS ?? 500);
@@ -241,10 +242,4 @@ async function benchBackend(kind: 'pglite' | 'postgres', log: (s: string) => voi
   }
 }
 
-const bench: Bench = async (log) => {
-  const tables = await benchBackend('pglite', log);
-  if (process.env.KOE_BENCH_DATABASE_URL) tables.push(...(await benchBackend('postgres', log)));
-  else log('PostgreSQL skipped: KOE_BENCH_DATABASE_URL is not set (npm run bench sets it via scripts/bench.sh)');
-  return tables;
-};
-export default bench;
+export default onEachBackend(benchBackend);

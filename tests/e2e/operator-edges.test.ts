@@ -98,14 +98,8 @@ async function finishWrapUp(page: Page, next: 'ready' | 'not_ready' | 'break' = 
 }
 
 /** The next baresip event matching, at or after event index `from`. */
-async function pstnEvent(from: number, match: (e: BaresipEvent) => boolean, timeoutMs = 10_000): Promise<BaresipEvent> {
-  const t0 = Date.now();
-  for (;;) {
-    const i = pstn.events.findIndex((e, k) => k >= from && match(e));
-    if (i >= 0) return pstn.events[i]!;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`baresip: no matching event; last ${JSON.stringify(pstn.events.slice(-6))}\n${logTail(stackLogs(stack).kamailio, 30)}`);
-    await sleep(20);
-  }
+function pstnEvent(from: number, match: (e: BaresipEvent) => boolean, timeoutMs = 10_000): Promise<BaresipEvent> {
+  return pstn.eventAfter(from, match, { timeoutMs, pollMs: 20, context: () => logTail(stackLogs(stack).kamailio, 30) });
 }
 const ev = (type: string) => (e: BaresipEvent) => e.type === type;
 

@@ -29,14 +29,8 @@ let page: Page;
 let did = '';
 let user: { id: string; username: string };
 
-async function pstnEvent(from: number, match: (e: BaresipEvent) => boolean, timeoutMs = 10_000): Promise<BaresipEvent> {
-  const t0 = Date.now();
-  for (;;) {
-    const i = pstn.events.findIndex((e, k) => k >= from && match(e));
-    if (i >= 0) return pstn.events[i]!;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`baresip: no matching event; last ${JSON.stringify(pstn.events.slice(-6))}\n${logTail(stackLogs(stack).kamailio, 30)}`);
-    await sleep(50);
-  }
+function pstnEvent(from: number, match: (e: BaresipEvent) => boolean, timeoutMs = 10_000): Promise<BaresipEvent> {
+  return pstn.eventAfter(from, match, { timeoutMs, pollMs: 50, context: () => logTail(stackLogs(stack).kamailio, 30) });
 }
 
 beforeAll(async () => {

@@ -28,14 +28,8 @@ let A: OperatorPage;
 let did = '';
 let opId = '';
 
-async function pstnEvent(from: number, type: string, timeoutMs = 10_000): Promise<BaresipEvent> {
-  const t0 = Date.now();
-  for (;;) {
-    const e = pstn.events.find((x, k) => k >= from && x.type === type);
-    if (e) return e;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`baresip: no ${type}; last ${JSON.stringify(pstn.events.slice(-6))}\n${logTail(stackLogs(stack).kamailio, 30)}`);
-    await sleep(10);
-  }
+function pstnEvent(from: number, type: string, timeoutMs = 10_000): Promise<BaresipEvent> {
+  return pstn.eventAfter(from, (x) => x.type === type, { timeoutMs, pollMs: 10, context: () => logTail(stackLogs(stack).kamailio, 30) });
 }
 
 async function customerCalls(): Promise<void> {

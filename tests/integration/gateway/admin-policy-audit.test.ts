@@ -14,7 +14,7 @@ import type { ManualClock } from '../../../server/clock';
 /** One status step with no time bound (the tests assert what a step reaches, not how fast). */
 const auditChainStatus = (db: Db, clock: ManualClock, budget = STATUS_BUDGET) => statusStep(db, clock, budget, 600_000);
 import { createOrg } from '../../../server/orgs';
-import { BACKENDS, setup, type Harness } from './harness';
+import { BACKENDS, setup, tamperAudit, type Harness } from './harness';
 
 describe.each(BACKENDS)('admin policy and audit routes on %s', (backend) => {
   let h: Harness;
@@ -130,14 +130,7 @@ describe.each(BACKENDS)('admin policy and audit routes on %s', (backend) => {
   });
 
   describe('the chain status', () => {
-    async function tamper(statement: string) {
-      await sql.raw('alter table audit_log disable trigger user').execute(h.db);
-      try {
-        await sql.raw(statement).execute(h.db);
-      } finally {
-        await sql.raw('alter table audit_log enable trigger user').execute(h.db);
-      }
-    }
+    const tamper = (statement: string) => tamperAudit(h.db, statement);
     /** The checkpoint back to "nothing verified" (a repaired chain is re-verified from the start). */
     const resetCheckpoint = () =>
       h.db.updateTable('audit_checkpoint')

@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audit, canonicalJson, verifyAuditChain } from '../../../server/audit/audit';
-import { BACKENDS, setup, type Harness } from './harness';
+import { BACKENDS, setup, tamperAudit, type Harness } from './harness';
 
 describe.each(BACKENDS)('audit chain on %s', (backend) => {
   let h: Harness;
@@ -13,15 +13,7 @@ describe.each(BACKENDS)('audit chain on %s', (backend) => {
   });
   afterAll(async () => h?.close());
 
-  /** Runs a tampering statement with the append-only triggers off, then turns them back on. */
-  async function tamper(statement: string) {
-    await sql.raw('alter table audit_log disable trigger user').execute(h.db);
-    try {
-      await sql.raw(statement).execute(h.db);
-    } finally {
-      await sql.raw('alter table audit_log enable trigger user').execute(h.db);
-    }
-  }
+  const tamper = (statement: string) => tamperAudit(h.db, statement);
 
   /** Snapshot and restore so each tampering test starts from a valid chain. */
   async function withRestore(fn: () => Promise<void>) {

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainVerifier } from '../../../server/audit/chain-status';
-import { BACKENDS, setup, type Harness } from './harness';
+import { BACKENDS, setup, tamperAudit, type Harness } from './harness';
 
 describe.each(BACKENDS)('background audit chain verification on %s', (backend) => {
   let h: Harness;
@@ -31,12 +31,7 @@ describe.each(BACKENDS)('background audit chain verification on %s', (backend) =
     expect(cp.broken_seq).toBeNull();
 
     // an entry behind the verified point is altered: a later background step finds it
-    await sql.raw('alter table audit_log disable trigger user').execute(h.db);
-    try {
-      await sql.raw(`update audit_log set detail = '{"forged": true}'::jsonb where seq = 2`).execute(h.db);
-    } finally {
-      await sql.raw('alter table audit_log enable trigger user').execute(h.db);
-    }
+    await tamperAudit(h.db, `update audit_log set detail = '{"forged": true}'::jsonb where seq = 2`);
     for (let i = 0; i < 5 && (await h.db.selectFrom('audit_checkpoint').select('broken_seq').executeTakeFirstOrThrow()).broken_seq === null; i++) await verifier.step();
     const status = await h.ok('GET', '/admin/audit/status', adminToken);
     expect(status).toMatchObject({ broken: { seq: 2 } });

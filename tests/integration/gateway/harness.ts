@@ -5,6 +5,7 @@ import { deviceSignatureMessage, type DeviceSignaturePurpose } from '../../../sh
 import type { OrgPolicyPatch } from '../../../shared/gateway/policy';
 import { ManualClock } from '../../../server/clock';
 import { TEST_ARGON2, type GatewayConfigInput } from '../../../server/config';
+import { sql } from 'kysely';
 import { openDatabase } from '../../../server/db/connect';
 import type { Db } from '../../../server/db/schema';
 import { createGateway, type Gateway } from '../../../server/gateway';
@@ -16,6 +17,16 @@ export const BACKENDS = ['pglite', 'postgres'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export const PASSWORD = 'Sakura-Koe-2026!';
+
+/** Runs a tampering statement on the audit log with its append-only triggers off, then turns them back on (an attacker with SQL access). */
+export async function tamperAudit(db: Db, statement: string): Promise<void> {
+  await sql.raw('alter table audit_log disable trigger user').execute(db);
+  try {
+    await sql.raw(statement).execute(db);
+  } finally {
+    await sql.raw('alter table audit_log enable trigger user').execute(db);
+  }
+}
 
 export async function openBackend(backend: Backend): Promise<{ db: Db; drop: () => Promise<void>; url?: string }> {
   if (backend === 'pglite') {

@@ -22,6 +22,21 @@ export class Baresip {
   readonly events: BaresipEvent[] = [];
   private waiters: { match: (e: BaresipEvent) => boolean; resolve: (e: BaresipEvent) => void }[] = [];
   private buf = '';
+
+  /**
+   * The first event at or after index `from` that matches, polled every `pollMs`; after
+   * `timeoutMs` an error naming the last events and `context()` (e.g. Kamailio's log tail).
+   */
+  async eventAfter(from: number, match: (e: BaresipEvent) => boolean, opts: { timeoutMs?: number; pollMs?: number; context?: () => string } = {}): Promise<BaresipEvent> {
+    const t0 = Date.now();
+    for (;;) {
+      const i = this.events.findIndex((e, k) => k >= from && match(e));
+      if (i >= 0) return this.events[i]!;
+      if (Date.now() - t0 > (opts.timeoutMs ?? 10_000)) throw new Error(`baresip: no matching event; last ${JSON.stringify(this.events.slice(-6))}\n${opts.context?.() ?? ''}`);
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 20));
+    }
+  }
+
   private constructor(
     readonly dir: string,
     readonly proc: ChildProcess,
