@@ -140,6 +140,14 @@ export interface Stack {
    * between (default 0). Resolves once it serves again (/health).
    */
   restartGateway(i: number, opts?: { downMs?: number }): Promise<void>;
+  /**
+   * Restarts node `i`'s Kamailio (same config, ports and log): SIGTERM, or `kill` SIGKILL to its
+   * process group (a crash); `downMs` between. Its memory (registrations, dialogs' htable) is gone,
+   * as in production without a database behind usrloc. Resolves once it answers OPTIONS again.
+   */
+  restartKamailio(i: number, opts?: { downMs?: number; kill?: boolean }): Promise<void>;
+  /** Restarts node `i`'s rtpengine the same way: every call it anchored is forgotten. */
+  restartRtpengine(i: number, opts?: { downMs?: number; kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -465,6 +473,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     if (opts.routeUrl !== undefined && !/^https?:\/\/[A-Za-z0-9.:\[\]/_-]+$/.test(opts.routeUrl)) throw new Error(`routeUrl: not a plain http(s) URL: ${opts.routeUrl}`);
     const nodes: StackNode[] = [];
+    /** Each node's Kamailio and rtpengine, and how to start each again (restartKamailio, restartRtpengine). */
+    const processes: { rtpengine: ChildProcess; kamailio: ChildProcess; startRtpengine(): Promise<ChildProcess>; startKamailio(): Promise<ChildProcess> }[] = [];
     for (let i = 0; i < nNodes; i++) {
       const p = ports[i]!;
       const sfx = i === 0 ? '' : `-${i}`;
@@ -480,18 +490,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         .replaceAll('@RUN_DIR@', nodeDir);
       writeFileSync(path.join(runDir, `rtpengine${sfx}.conf`), rtpConf);
       const rtpLog = path.join(runDir, `rtpengine${sfx}.log`);
-      const rtpe = spawnLogged('/usr/bin/rtpengine', ['--config-file', path.join(runDir, `rtpengine${sfx}.conf`), '--config-section', 'rtpengine'], rtpLog);
-      trackChild(rtpe);
-      children.push(rtpe);
-      await waitFor(
-        `rtpengine ${i}`,
-        async () => {
-          const res = await udpExchange(LOOPBACK, p.ng, Buffer.from('ready d7:command4:pinge'));
-          return !!res && res.toString().includes('pong');
-        },
-        rtpe,
-        rtpLog,
-      );
+      const startRtpengine = async (): Promise<ChildProcess> => {
+        const rtpe = spawnLogged('/usr/bin/rtpengine', ['--config-file', path.join(runDir, `rtpengine${sfx}.conf`), '--config-section', 'rtpengine'], rtpLog);
+        trackChild(rtpe);
+        children.push(rtpe);
+        await waitFor(
+          `rtpengine ${i}`,
+          async () => {
+            const res = await udpExchange(LOOPBACK, p.ng, Buffer.from('ready d7:command4:pinge'));
+            return !!res && res.toString().includes('pong');
+          },
+          rtpe,
+          rtpLog,
+        );
+        return rtpe;
+      };
+      const rtpe = await startRtpengine();
 
       // the generated top-level cfg (defines + secrets, 0600) includes koe.cfg
       const peer = ports[(i + 1) % nNodes]!;
@@ -538,19 +552,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       writeFileSync(kamCfg, lines.join('\n'), { mode: 0o600 });
       const kamLog = path.join(runDir, `kamailio${sfx}.log`);
       const shmMb = lim.shmMb ?? KAMAILIO_SHM_MB;
-      const kam = spawnLogged('/usr/sbin/kamailio', ['-f', kamCfg, '-DD', '-E', '-m', String(shmMb), '-M', String(KAMAILIO_PKG_MB), '-Y', nodeDir, '-P', path.join(nodeDir, 'kamailio.pid')], kamLog);
-      trackChild(kam);
-      children.push(kam);
-      const pingPort = await freePort('udp');
-      await waitFor(
-        `kamailio ${i}`,
-        async () => {
-          const res = await udpExchange(p.host, p.sip, sipOptions(p.host, p.sip, pingPort));
-          return !!res && res.toString().startsWith('SIP/2.0 200') && (await tcpOpen(p.host, p.ws)) && (await tcpOpen(p.host, p.wss));
-        },
-        kam,
-        kamLog,
-      );
+      const startKamailio = async (): Promise<ChildProcess> => {
+        const kam = spawnLogged('/usr/sbin/kamailio', ['-f', kamCfg, '-DD', '-E', '-m', String(shmMb), '-M', String(KAMAILIO_PKG_MB), '-Y', nodeDir, '-P', path.join(nodeDir, 'kamailio.pid')], kamLog);
+        trackChild(kam);
+        children.push(kam);
+        const pingPort = await freePort('udp');
+        await waitFor(
+          `kamailio ${i}`,
+          async () => {
+            const res = await udpExchange(p.host, p.sip, sipOptions(p.host, p.sip, pingPort));
+            return !!res && res.toString().startsWith('SIP/2.0 200') && (await tcpOpen(p.host, p.ws)) && (await tcpOpen(p.host, p.wss));
+          },
+          kam,
+          kamLog,
+        );
+        return kam;
+      };
+      const kam = await startKamailio();
+      processes.push({ rtpengine: rtpe, kamailio: kam, startRtpengine, startKamailio });
       const ctl = `unix:${runDir}/kamailio_ctl${sfx}`;
       nodes.push({
         index: i,
@@ -575,6 +594,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       gateways,
       runDir,
       certificatePem,
+      async restartKamailio(i: number, o: { downMs?: number; kill?: boolean } = {}) {
+        const proc = processes[i];
+        if (!proc) throw new Error(`restartKamailio: no node ${i}`);
+        await stopProcess(proc.kamailio, o.kill ?? false);
+        await sleep(o.downMs ?? 0);
+        proc.kamailio = await proc.startKamailio();
+        nodes[i]!.kamailioPid = proc.kamailio.pid;
+      },
+      async restartRtpengine(i: number, o: { downMs?: number; kill?: boolean } = {}) {
+        const proc = processes[i];
+        if (!proc) throw new Error(`restartRtpengine: no node ${i}`);
+        await stopProcess(proc.rtpengine, o.kill ?? false);
+        await sleep(o.downMs ?? 0);
+        proc.rtpengine = await proc.startRtpengine();
+      },
       async restartGateway(i: number, o: { downMs?: number } = {}) {
         const g = gateways[i];
         if (!g) throw new Error(`restartGateway: no gateway ${i}`);
@@ -598,6 +632,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
       stop,
     };
+    /** Stops one of the stack's processes (SIGTERM, or SIGKILL to its whole group: a crash) and forgets it. */
+    async function stopProcess(child: ChildProcess, kill: boolean): Promise<void> {
+      if (kill) {
+        const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
+        killGroup(child, 'SIGKILL');
+        await exited;
+      } else await stopChild(child);
+      children.splice(children.indexOf(child), 1);
+    }
     return stack;
   } catch (e) {
     await stop();

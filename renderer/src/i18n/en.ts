@@ -88,6 +88,7 @@ export const en: Messages = {
     resume: 'Resume',
     mute: 'Mute',
     unmute: 'Unmute',
+    mediaLost: 'Audio lost: reconnecting… (the call stays up)',
     onHold: 'On hold',
     muted: 'Muted',
     keypad: 'Keypad',

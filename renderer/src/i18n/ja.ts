@@ -88,6 +88,7 @@ export const ja = {
     resume: '保留解除',
     mute: 'ミュート',
     unmute: 'ミュート解除',
+    mediaLost: '音声が途切れています。再接続中…(通話は続いています)',
     onHold: '保留中',
     muted: 'ミュート中',
     keypad: 'ダイヤルパッド',

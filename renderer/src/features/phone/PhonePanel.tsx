@@ -48,7 +48,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
   }, []);
   const established = call.phase === 'established';
   return (
-    <div className="call" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'}>
+    <div className="call" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'} data-media={call.mediaLost ? 'lost' : 'ok'}>
       <p>
         {!locked && (
           <span className="call-remote" data-testid="call-remote">
@@ -58,6 +58,11 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
         <span className="badge">{t(`phone.phase.${call.phase}`)}</span>
         {call.held && <span className="badge">{t('phone.onHold')}</span>}
         {call.muted && <span className="badge">{t('phone.muted')}</span>}
+        {call.mediaLost && established && (
+          <span className="badge badge-warn" role="status" data-testid="call-media-lost">
+            {t('phone.mediaLost')}
+          </span>
+        )}
         {call.consultFor && <span className="badge">{t('phone.consultation')}</span>}
         {call.answeredAt && <span className="timer">{formatDuration(now - call.answeredAt)}</span>}
       </p>

@@ -41,7 +41,7 @@ export function Telephony({ createPhone, caller, children }: { createPhone?: () 
       koe().on('resume:status', (st) => {
         if (st.phase !== 'phone') return;
         void telephony
-          .recover()
+          .recover({ freshTransport: true })
           .finally(() => bestEffort('telling main the phone is back', koe().resume.phoneDone({ run: st.run })));
       }),
     [telephony],

@@ -10,6 +10,8 @@ export interface PhoneCall extends CallInfo {
   endedAt: number | null;
   /** Digits sent as DTMF on this call, for the operator to see. */
   dtmf: string;
+  /** The call's media path is lost and being restored (ICE restart): the operator hears nothing meanwhile. */
+  mediaLost?: boolean;
   /** Set on a consultation call placed for an attended transfer: the call it would transfer. */
   consultFor: string | null;
 }

@@ -70,6 +70,12 @@ export interface SipPhoneListener {
   phase(id: string, phase: CallPhase, status?: number): void;
   /** The remote party put us on hold / the re-INVITE for our hold was accepted. */
   held?(id: string, held: boolean): void;
+  /**
+   * A call's media path was lost (ICE failed, or disconnected for a second: the network changed
+   * or went) or is back after an ICE restart. The call stays up meanwhile; a loss that cannot be
+   * mended ends it (phase 'ended').
+   */
+  media?(id: string, state: 'lost' | 'back'): void;
   /** An inbound call the phone refused before it rang (420 Require, 488 offer; sip-guard.ts). */
   refusedCall?(statusCode: number, sipCallId: string): void;
 }
@@ -77,8 +83,12 @@ export interface SipPhoneListener {
 export interface SipPhone {
   start(config: PhoneConfig, listener: SipPhoneListener): Promise<void>;
   stop(): Promise<void>;
-  /** Network back or resume: reconnect the transport and register again. */
-  recover(): Promise<void>;
+  /**
+   * Network back or resume: reconnect the transport and register again; established calls whose
+   * media path was lost then get it back with an ICE restart (re-INVITE). `freshTransport`: start
+   * a new connection even if the current one looks open (after a network change or a sleep).
+   */
+  recover(options?: { freshTransport?: boolean }): Promise<void>;
   /** Renewed credentials: used from the next authentication challenge on. */
   updateCredentials(credentials: SipCredentials): void;
   answer(id: string): Promise<void>;

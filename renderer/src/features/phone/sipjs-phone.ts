@@ -24,6 +24,11 @@ import { PhoneFailure, UNAVAILABLE_STATUSES, type CallInfo, type PhoneConfig, ty
 
 const FAST_ICE_DELAY_MS = 10;
 const REGISTER_EXPIRES_S = 300;
+/** ICE "disconnected" this long (consent checks unanswered: the network changed or went) counts as lost. */
+const MEDIA_DISCONNECTED_MS = 1_000;
+/** ICE restarts tried for one loss before the call is ended (each after the transport is back). */
+const MEDIA_RESTART_TRIES = 4;
+const MEDIA_RETRY_MS = 2_000;
 
 interface Leg {
   session: Session;
@@ -31,6 +36,13 @@ interface Leg {
   audio: HTMLAudioElement | null;
   /** An outbound call's final non-2xx answer (486 busy, 480 unavailable, ...). */
   status: number | null;
+  /** The media path is lost (ICE failed or disconnected): an ICE restart is wanted or under way. */
+  mediaLost: boolean;
+  /** A re-INVITE with an ICE restart is in flight. */
+  restarting: boolean;
+  /** Restarts tried since the loss. */
+  restartTries: number;
+  mediaTimer: ReturnType<typeof setTimeout> | null;
 }
 
 type Devices = PhoneConfig['devices'];
@@ -66,6 +78,8 @@ export class SipJsPhone implements SipPhone {
   private config: PhoneConfig | null = null;
   private devices: Devices = { inputDeviceId: null, outputDeviceId: null };
   private stopping = false;
+  /** Registered on the current transport: in-dialog requests (ICE restarts) can go now. */
+  private signalling = false;
 
   async start(config: PhoneConfig, listener: SipPhoneListener): Promise<void> {
     this.config = config;
@@ -98,6 +112,7 @@ export class SipJsPhone implements SipPhone {
       delegate: {
         onInvite: (invitation) => this.onInvite(invitation),
         onDisconnect: (error) => {
+          this.signalling = false;
           if (this.stopping) return;
           // the transport dropped: no SIP status (the error's text stays out of the UI)
           listener.registration('failed', error ? 'transport' : undefined);
@@ -126,7 +141,11 @@ export class SipJsPhone implements SipPhone {
       requestDelegate: {
         // After a reconnect the Registerer may still think it is Registered (a dropped transport
         // does not change its state), so no stateChange follows the new 200: report it here.
-        onAccept: () => this.listener?.registration('registered'),
+        onAccept: () => {
+          this.signalling = true;
+          this.listener?.registration('registered');
+          this.restoreMedia();
+        },
         onReject: (response) => this.listener?.registration('failed', String(response.message.statusCode)),
       },
     });
@@ -143,12 +162,124 @@ export class SipJsPhone implements SipPhone {
     this.listener?.registration('offline');
   }
 
-  async recover(): Promise<void> {
+  async recover(options: { freshTransport?: boolean } = {}): Promise<void> {
     const ua = this.ua;
     if (!ua || this.stopping) return;
     this.listener?.registration('connecting');
+    this.signalling = false;
+    // After a network change or a sleep, a socket that looks open may be dead (nothing tells
+    // TCP its path is gone): start a new one rather than trust it.
+    if (options.freshTransport && ua.isConnected()) await ua.transport.disconnect();
     if (!ua.isConnected()) await ua.reconnect();
     await this.register();
+  }
+
+  /**
+   * Calls whose media path was lost get it back here: once the phone is registered again (the
+   * transport is back and Kamailio knows this connection), each established call whose ICE is not
+   * connected sends a re-INVITE with an ICE restart (new ICE credentials and candidates), which
+   * rtpengine answers from the same call. The customer hears a gap, not a hang-up.
+   */
+  private restoreMedia(): void {
+    for (const leg of this.legs.values()) {
+      const state = this.iceState(leg);
+      if (leg.mediaLost || state === 'failed' || state === 'disconnected') this.mediaLost(leg);
+    }
+  }
+
+  private iceState(leg: Leg): RTCIceConnectionState | null {
+    return (leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.peerConnection?.iceConnectionState ?? null;
+  }
+
+  /** Watches a call's ICE: failed, or disconnected for MEDIA_DISCONNECTED_MS, is a lost media path. */
+  private watchMedia(leg: Leg): void {
+    const pc = (leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.peerConnection;
+    if (!pc) return;
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (leg.restarting) return; // the restart's own outcome decides (mediaLost's done)
+      const state = pc.iceConnectionState;
+      if (state === 'failed' || state === 'connected' || state === 'completed') this.checkMedia(leg);
+      else if (state === 'disconnected' && !leg.mediaTimer) this.checkMediaSoon(leg, MEDIA_DISCONNECTED_MS);
+    });
+  }
+
+  private checkMediaSoon(leg: Leg, ms: number): void {
+    if (leg.mediaTimer) clearTimeout(leg.mediaTimer);
+    leg.mediaTimer = setTimeout(() => {
+      leg.mediaTimer = null;
+      this.checkMedia(leg);
+    }, ms);
+  }
+
+  /** Connected: the media is back (if it was lost). Anything else: lost. */
+  private checkMedia(leg: Leg): void {
+    if (leg.restarting || leg.session.state !== SessionState.Established) return;
+    const state = this.iceState(leg);
+    if (state === 'connected' || state === 'completed') {
+      if (leg.mediaTimer) clearTimeout(leg.mediaTimer);
+      leg.mediaTimer = null;
+      if (leg.mediaLost) {
+        leg.mediaLost = false;
+        leg.restartTries = 0;
+        this.listener?.media?.(leg.info.id, 'back');
+      }
+    } else if (state !== null) this.mediaLost(leg);
+  }
+
+  /**
+   * The media path of `leg` is lost: an ICE restart now if the phone can signal (transport up),
+   * else when it is registered again (restoreMedia). A dialog Kamailio or the far end no longer
+   * knows (481), or MEDIA_RESTART_TRIES restarts that did not bring ICE back, end the call
+   * cleanly (BYE) rather than leave the customer in silence.
+   */
+  private mediaLost(leg: Leg): void {
+    if (leg.session.state !== SessionState.Established || this.stopping) return;
+    if (!leg.mediaLost) {
+      leg.mediaLost = true;
+      this.listener?.media?.(leg.info.id, 'lost');
+    }
+    if (leg.restarting || !this.signalling || !this.ua?.isConnected()) return;
+    if (leg.restartTries >= MEDIA_RESTART_TRIES) {
+      console.warn(`[koe] media of a call not restored after ${leg.restartTries} ICE restarts: ending it`);
+      void bestEffort('ending a call whose media could not be restored', () => this.end(leg));
+      return;
+    }
+    leg.restartTries++;
+    leg.restarting = true;
+    const session = leg.session;
+    const before = session.sessionDescriptionHandlerOptionsReInvite as Web.SessionDescriptionHandlerOptions;
+    const done = (gone: boolean) => {
+      leg.restarting = false;
+      // the next re-INVITE (hold) is a plain one again
+      const plain: Web.SessionDescriptionHandlerOptions = { ...before, offerOptions: { ...before.offerOptions, iceRestart: false } };
+      session.sessionDescriptionHandlerOptionsReInvite = plain;
+      if (gone) {
+        console.warn('[koe] ICE restart refused 481: the dialog is gone; ending the call');
+        void bestEffort('ending a call whose dialog is gone', () => this.end(leg));
+      } else {
+        // connected by now: back; still checking: looked at again (another try if not connected)
+        const state = this.iceState(leg);
+        if (state === 'connected' || state === 'completed') this.checkMedia(leg);
+        else this.checkMediaSoon(leg, MEDIA_RETRY_MS);
+      }
+    };
+    const restart: Web.SessionDescriptionHandlerOptions = { ...before, offerOptions: { ...before.offerOptions, iceRestart: true } };
+    void session
+      .invite({
+        sessionDescriptionHandlerOptions: restart,
+        requestDelegate: {
+          onAccept: () => done(false),
+          onReject: (r) => {
+            const code = r.message.statusCode ?? 500;
+            console.warn(`[koe] ICE restart re-INVITE refused ${code}`);
+            done(code === 481);
+          },
+        },
+      })
+      .catch((err: unknown) => {
+        logFailure('sending a re-INVITE with an ICE restart', err);
+        done(false);
+      });
   }
 
   updateCredentials(credentials: SipCredentials): void {
@@ -206,14 +337,17 @@ export class SipJsPhone implements SipPhone {
   }
 
   private track(session: Session, info: CallInfo): Leg {
-    const leg: Leg = { session, info, audio: null, status: null };
+    const leg: Leg = { session, info, audio: null, status: null, mediaLost: false, restarting: false, restartTries: 0, mediaTimer: null };
     this.legs.set(info.id, leg);
     session.delegate = { ...session.delegate, onRefer: (referral) => this.onRefer(leg, referral) };
     session.stateChange.addListener((state) => {
       if (state === SessionState.Established) {
         this.attachAudio(leg);
+        this.watchMedia(leg);
         this.listener?.phase(info.id, 'established');
       } else if (state === SessionState.Terminated) {
+        if (leg.mediaTimer) clearTimeout(leg.mediaTimer);
+        leg.mediaTimer = null;
         leg.audio?.remove();
         leg.audio = null;
         this.legs.delete(info.id);
