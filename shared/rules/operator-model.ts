@@ -18,7 +18,8 @@
 //  - a locked operator is offered no calls (ready -> not ready "locked"); calls already in
 //    progress keep going and keep their controls;
 //  - a vanished client: not offered calls at once, offline after the grace period, its calls
-//    ended "client_lost";
+//    ended "client_lost"; with a call in conversation the grace is at least CALL_GRACE_SECONDS
+//    (its network may come back and the phone restore the audio);
 //  - a failed transfer keeps the customer: the call returns to where it was (held or answered);
 //  - the watchdog: a call the engines no longer know is ended "repair" (audited as a repair);
 //  - a call that reaches the operator without routing (`incoming`: a colleague, a transfer
@@ -157,6 +158,12 @@ export interface ModelPolicy {
   wrapUpSeconds: number;
   graceSeconds: number;
 }
+/**
+ * How long a vanished client with a call in conversation keeps it (at least; the org's grace
+ * when longer): a network cut of half a minute must not end a call the phone restores.
+ */
+export const CALL_GRACE_SECONDS = 90;
+
 export const DEFAULT_MODEL_POLICY: ModelPolicy = { ringSeconds: 30, wrapUpSeconds: 60, graceSeconds: 20 };
 
 export function initialOperatorState(at: number): OperatorState {
@@ -298,7 +305,12 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
     case 'disconnected': {
       if (s.connections === 0) return ignore(prev);
       s.connections -= 1;
-      if (s.connections === 0) s.graceUntil = ev.at + policy.graceSeconds * 1000;
+      if (s.connections === 0) {
+        // A call in conversation is kept longer: the phone brings its audio back once the network
+        // returns (an ICE restart), and the customer is still on the line meanwhile.
+        const talking = liveCallsOf(s).some((c) => c.state === 'answered' || c.state === 'held' || c.state === 'transferring');
+        s.graceUntil = ev.at + Math.max(policy.graceSeconds, talking ? CALL_GRACE_SECONDS : 0) * 1000;
+      }
       return b.done();
     }
     case 'signedOut': {

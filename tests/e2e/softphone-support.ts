@@ -19,7 +19,8 @@ export { memoryKeytar };
 
 /**
  * Replaces the microphone with a sine tone (what the far end hears is known) and keeps every
- * WebSocket the page opens in `window.__koeSockets` (the recovery test drops the SIP one).
+ * WebSocket the page opens in `window.__koeSockets` (the recovery test drops the SIP one) and
+ * every RTCPeerConnection in `window.__koePcs` (the fault tests find a call's media ports).
  */
 export const FAKE_MIC = (hz: number) => `
   (() => {
@@ -29,6 +30,11 @@ ${SINE_MICROPHONE(hz)}
     window.__koeSockets = [];
     window.WebSocket = class extends Ws {
       constructor(...a) { super(...a); window.__koeSockets.push(this); }
+    };
+    const Pc = window.RTCPeerConnection;
+    window.__koePcs = [];
+    window.RTCPeerConnection = class extends Pc {
+      constructor(...a) { super(...a); window.__koePcs.push(this); }
     };
   })();`;
 
@@ -73,10 +79,14 @@ export interface OperatorPage {
 }
 
 /** The dev host (main's real services) + the built renderer in Chromium, signed in, READY. */
-export async function operatorPage(browser: Browser, stack: Stack, o: { username: string; password: string; port: number; toneHz: number; ready?: boolean }): Promise<OperatorPage> {
+export async function operatorPage(
+  browser: Browser,
+  stack: Stack,
+  o: { username: string; password: string; port: number; toneHz: number; ready?: boolean; /** Where this PC reaches them (a fault test's proxies); default the stack's. */ urls?: { gatewayUrl: string; sipWssUrl: string } },
+): Promise<OperatorPage> {
   const host = await startTestDevHost({
     port: o.port,
-    managedPolicy: { gatewayUrl: stack.gatewayUrl, sipWssUrl: stack.sip.wsUrl },
+    managedPolicy: o.urls ?? { gatewayUrl: stack.gatewayUrl, sipWssUrl: stack.sip.wsUrl },
     keytar: memoryKeytar(),
     deviceName: `PC-${o.username}`,
   });

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MODEL_POLICY, END_CAUSES, endCauseOfSipStatus, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, ringSecondsOf, step, viewOf,
+  CALL_GRACE_SECONDS, DEFAULT_MODEL_POLICY, END_CAUSES, endCauseOfSipStatus, initialOperatorState, invariantProblems, newerView, nextDeadline, offerable, ringSecondsOf, step, viewOf,
   type OperatorEvent, type OperatorState, type OperatorView, type StepResult, type Transition,
 } from '../../../shared/rules/operator-model';
 
@@ -236,6 +236,25 @@ describe('operator model: the edges of the day', () => {
       { type: 'ended', at: at(), callId: 'c1', cause: 'completed' }, { type: 'finishWrapUp', at: at(), callId: 'c1' }, { type: 'locked', at: at(), locked: false },
     ], s);
     expect([during.state.agent, during.state.reasonCode]).toEqual(['not_ready', 'locked']);
+  });
+
+  it('a client that vanishes in conversation keeps its call through a 30 s network cut (grace of at least CALL_GRACE_SECONDS), and loses it after', () => {
+    const s = readyOperator();
+    const t0 = at();
+    const onCall = run([{ type: 'offer', at: t0, callId: 'c1' }, { type: 'answered', at: t0, callId: 'c1' }, { type: 'disconnected', at: t0 }], s).state;
+    expect(onCall.graceUntil).toBe(t0 + CALL_GRACE_SECONDS * 1000);
+    // the org's 20 s grace has passed: the call is still on
+    const later = run([{ type: 'tick', at: t0 + 30_000 }], onCall);
+    expect(later.effects).toEqual([]);
+    expect(later.state.agent).toBe('on_call');
+    // the network is back: nothing was lost
+    const back = run([{ type: 'connected', at: t0 + 32_000 }], later.state).state;
+    expect([back.agent, back.graceUntil, back.calls.find((c) => c.callId === 'c1')?.state]).toEqual(['on_call', null, 'answered']);
+    // never back: client lost at the call grace
+    const gone = run([{ type: 'tick', at: t0 + CALL_GRACE_SECONDS * 1000 }], later.state);
+    expect(gone.effects).toContainEqual({ type: 'hangUp', callId: 'c1', cause: 'client_lost' });
+    // an idle client keeps the org's grace
+    expect(run([{ type: 'disconnected', at: t0 }], readyOperator()).state.graceUntil).toBe(t0 + DEFAULT_MODEL_POLICY.graceSeconds * 1000);
   });
 
   it('a client that vanishes: not offered calls at once, offline after the grace period with its calls ended "client_lost"; a reconnect within grace keeps the state', () => {

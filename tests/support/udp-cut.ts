@@ -1,0 +1,42 @@
+// Cuts UDP to and from some local ports for real, with iptables (Debian package iptables; the
+// tests run as root): what a media path looks like when the operator's network goes. Loopback
+// packets cross INPUT, so one rule per direction there drops them both ways. Every rule carries
+// a comment naming this process, and lift() (or the process's exit) removes exactly those.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+const IPTABLES = '/usr/sbin/iptables';
+
+/** A clear error naming the Debian package when iptables is missing (or we may not use it). */
+export function assertIptables(): void {
+  try {
+    accessSync(IPTABLES, constants.X_OK);
+  } catch {
+    throw new Error(`${IPTABLES} is missing (Debian package: iptables); the fault tests cut media with it`);
+  }
+  execFileSync(IPTABLES, ['-w', '-L', 'INPUT', '-n'], { stdio: 'pipe' }); // throws (named) without CAP_NET_ADMIN
+}
+
+export class UdpCut {
+  private readonly tag = `koe-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private rules: string[][] = [];
+  private readonly onExit = () => this.lift();
+
+  /** Drops every UDP datagram to or from `ports` (on this host) until lift(). */
+  apply(ports: number[]): void {
+    for (const port of new Set(ports)) {
+      for (const dir of ['--dport', '--sport']) {
+        const rule = ['INPUT', '-p', 'udp', dir, String(port), '-m', 'comment', '--comment', this.tag, '-j', 'DROP'];
+        execFileSync(IPTABLES, ['-w', '-I', ...rule], { stdio: 'pipe' });
+        this.rules.push(rule);
+      }
+    }
+    process.once('exit', this.onExit);
+  }
+
+  lift(): void {
+    for (const rule of this.rules) execFileSync(IPTABLES, ['-w', '-D', ...rule], { stdio: 'pipe' });
+    this.rules = [];
+    process.removeListener('exit', this.onExit);
+  }
+}
