@@ -315,6 +315,21 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
   }
 }
 
+/** Resolves once no process of `child`'s group is left (a killed Kamailio's workers hold its ports until they are gone). */
+async function groupGone(child: ChildProcess, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (!child.pid) return;
+      process.kill(-child.pid, 0);
+    } catch {
+      return; // ESRCH: the group is empty
+    }
+    if (Date.now() > end) throw new Error(`process group ${child.pid} still alive ${timeoutMs} ms after SIGKILL`);
+    await sleep(20);
+  }
+}
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function trackChild(c: ChildProcess) {
@@ -507,6 +522,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       };
       const rtpe = await startRtpengine();
 
+      // koedlg over restarts (db_text: one file per table, its first line the columns)
+      const stateDir = path.join(nodeDir, 'state');
+      mkdirSync(stateDir, { mode: 0o700, recursive: true });
+      writeFileSync(path.join(stateDir, 'koedlg'), 'id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int,null)\n', { mode: 0o600 });
       // the generated top-level cfg (defines + secrets, 0600) includes koe.cfg
       const peer = ports[(i + 1) % nNodes]!;
       const lines = [
@@ -530,6 +549,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         `#!define KOE_ROUTE_SECRET "${sipCfg.routeSecret}"`,
         `#!define KOE_RTPENGINE_SOCK "udp:${LOOPBACK}:${p.ng}"`,
         `#!define KOE_MEDIA_NODE "${LOOPBACK}:${p.ng}"`,
+        `#!define KOE_STATE_DB "text://${stateDir}"`,
         ...(nNodes > 1
           ? [
               `#!define KOE_DMQ_ADDRESS "sip:${p.host}:${p.sip}"`,
@@ -639,6 +659,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         killGroup(child, 'SIGKILL');
         await exited;
       } else await stopChild(child);
+      await groupGone(child);
       children.splice(children.indexOf(child), 1);
     }
     return stack;

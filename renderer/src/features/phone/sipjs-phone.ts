@@ -80,6 +80,8 @@ export class SipJsPhone implements SipPhone {
   private stopping = false;
   /** Registered on the current transport: in-dialog requests (ICE restarts) can go now. */
   private signalling = false;
+  /** The transport dropped (or was replaced) since the last registration: the network may have changed. */
+  private transportLost = false;
 
   async start(config: PhoneConfig, listener: SipPhoneListener): Promise<void> {
     this.config = config;
@@ -114,6 +116,7 @@ export class SipJsPhone implements SipPhone {
         onDisconnect: (error) => {
           this.signalling = false;
           if (this.stopping) return;
+          this.transportLost = true;
           // the transport dropped: no SIP status (the error's text stays out of the UI)
           listener.registration('failed', error ? 'transport' : undefined);
         },
@@ -144,7 +147,9 @@ export class SipJsPhone implements SipPhone {
         onAccept: () => {
           this.signalling = true;
           this.listener?.registration('registered');
-          this.restoreMedia();
+          const afterLoss = this.transportLost;
+          this.transportLost = false;
+          this.restoreMedia(afterLoss);
         },
         onReject: (response) => this.listener?.registration('failed', String(response.message.statusCode)),
       },
@@ -169,6 +174,7 @@ export class SipJsPhone implements SipPhone {
     this.signalling = false;
     // After a network change or a sleep, a socket that looks open may be dead (nothing tells
     // TCP its path is gone): start a new one rather than trust it.
+    if (options.freshTransport) this.transportLost = true;
     if (options.freshTransport && ua.isConnected()) await ua.transport.disconnect();
     if (!ua.isConnected()) await ua.reconnect();
     await this.register();
@@ -179,11 +185,15 @@ export class SipJsPhone implements SipPhone {
    * transport is back and Kamailio knows this connection), each established call whose ICE is not
    * connected sends a re-INVITE with an ICE restart (new ICE credentials and candidates), which
    * rtpengine answers from the same call. The customer hears a gap, not a hang-up.
+   * `afterLoss`: the transport had dropped: the network may have changed under calls whose ICE
+   * does not know it yet (consent checks take seconds to fail), so every established call
+   * restarts its ICE now rather than after the silence is noticed.
    */
-  private restoreMedia(): void {
+  private restoreMedia(afterLoss: boolean): void {
     for (const leg of this.legs.values()) {
       const state = this.iceState(leg);
       if (leg.mediaLost || state === 'failed' || state === 'disconnected') this.mediaLost(leg);
+      else if (afterLoss) this.restartIce(leg);
     }
   }
 
@@ -218,9 +228,9 @@ export class SipJsPhone implements SipPhone {
     if (state === 'connected' || state === 'completed') {
       if (leg.mediaTimer) clearTimeout(leg.mediaTimer);
       leg.mediaTimer = null;
+      leg.restartTries = 0;
       if (leg.mediaLost) {
         leg.mediaLost = false;
-        leg.restartTries = 0;
         this.listener?.media?.(leg.info.id, 'back');
       }
     } else if (state !== null) this.mediaLost(leg);
@@ -238,6 +248,12 @@ export class SipJsPhone implements SipPhone {
       leg.mediaLost = true;
       this.listener?.media?.(leg.info.id, 'lost');
     }
+    this.restartIce(leg);
+  }
+
+  /** A re-INVITE with an ICE restart for `leg`, when the phone can signal; its outcome is checked (checkMedia). */
+  private restartIce(leg: Leg): void {
+    if (leg.session.state !== SessionState.Established || this.stopping) return;
     if (leg.restarting || !this.signalling || !this.ua?.isConnected()) return;
     if (leg.restartTries >= MEDIA_RESTART_TRIES) {
       console.warn(`[koe] media of a call not restored after ${leg.restartTries} ICE restarts: ending it`);
