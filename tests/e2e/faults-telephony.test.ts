@@ -25,15 +25,13 @@ import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium } from '../support/devhost-harness';
 import { TcpProxy } from '../support/tcp-proxy';
 import { assertIptables, UdpCut } from '../support/udp-cut';
-import { finishWrapUp, operatorPage, threeOperatorWorld, toneTimeline, type OperatorPage } from './softphone-support';
+import { finishWrapUp, heardAgainAt, longestSilence, mediaPorts, operatorPage, startToneLog, threeOperatorWorld, toneLog, toneTimeline, type OperatorPage } from './softphone-support';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
 const OPERATOR_HZ = 1000;
 const CALLER = '+819055556666';
 const NOTE = '折り返し希望。カード 4111 1111 1111 1111 の件';
-/** A tone this loud (dBFS at its FFT bin) is "heard"; silence sits below -90. */
-const HEARD_DB = -50;
 
 let stack: Stack;
 let browser: Browser;
@@ -57,78 +55,6 @@ function heardSince(since: number): string[] {
     .recordings()
     .filter((f) => /dec/.test(path.basename(f)))
     .filter((f) => statSync(f).mtimeMs >= since - 50);
-}
-
-/** Starts logging the level of `hz` in the call's audio every 50 ms: window.__tone = [[Date.now(), dB], ...]. */
-async function startToneLog(page: Page, hz: number): Promise<void> {
-  await page.evaluate(async (hz) => {
-    const w = window as unknown as { __tone: [number, number][]; __toneStop?: () => void };
-    w.__toneStop?.();
-    const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
-    if (!audio?.srcObject) throw new Error('no call audio to listen to');
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const an = ctx.createAnalyser();
-    an.fftSize = 2048;
-    an.smoothingTimeConstant = 0;
-    ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
-    const bins = new Float32Array(an.frequencyBinCount);
-    const i = Math.round(hz / (ctx.sampleRate / an.fftSize));
-    w.__tone = [];
-    const timer = setInterval(() => {
-      an.getFloatFrequencyData(bins);
-      w.__tone.push([Date.now(), Math.max(bins[i - 1]!, bins[i]!, bins[i + 1]!)]);
-    }, 50);
-    w.__toneStop = () => {
-      clearInterval(timer);
-      void ctx.close();
-    };
-  }, hz);
-}
-
-const toneLog = (page: Page) => page.evaluate(() => (window as unknown as { __tone: [number, number][] }).__tone);
-
-/** When the tone is heard again (3 samples in a row) at or after `t0`, or null. */
-function heardAgainAt(log: [number, number][], t0: number): number | null {
-  for (let k = 0; k + 2 < log.length; k++) {
-    if (log[k]![0] >= t0 && log[k]![1] > HEARD_DB && log[k + 1]![1] > HEARD_DB && log[k + 2]![1] > HEARD_DB) return log[k]![0];
-  }
-  return null;
-}
-
-/** The longest stretch (ms) between `from` and `to` in which the tone was not heard. */
-function longestSilence(log: [number, number][], from: number, to: number): number {
-  let longest = 0;
-  let start: number | null = null;
-  for (const [at, db] of log.filter(([at]) => at >= from && at <= to)) {
-    if (db <= HEARD_DB && start === null) start = at;
-    if (db > HEARD_DB && start !== null) {
-      longest = Math.max(longest, at - start);
-      start = null;
-    }
-  }
-  if (start !== null) longest = Math.max(longest, to - start);
-  return longest;
-}
-
-/** The live call's media ports: rtpengine's (remote) and Chromium's (local candidates). */
-async function mediaPorts(page: Page): Promise<number[]> {
-  return page.evaluate(async () => {
-    const pcs = (window as unknown as { __koePcs: RTCPeerConnection[] }).__koePcs.filter((pc) => pc.connectionState !== 'closed');
-    const pc = pcs.at(-1);
-    if (!pc) throw new Error('no live RTCPeerConnection');
-    const stats = await pc.getStats();
-    const ports: number[] = [];
-    let pairId: string | undefined;
-    stats.forEach((r: { type: string; selectedCandidatePairId?: string; port?: number }) => {
-      if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
-      if (r.type === 'local-candidate' && r.port) ports.push(r.port);
-    });
-    const pair = pairId ? (stats.get(pairId) as { remoteCandidateId: string } | undefined) : undefined;
-    const remote = pair ? (stats.get(pair.remoteCandidateId) as { port?: number } | undefined) : undefined;
-    if (!remote?.port) throw new Error('no selected candidate pair');
-    return [remote.port, ...ports];
-  });
 }
 
 /** The customer calls the DID; the operator answers; both sides established, the tone log running. */

@@ -182,3 +182,116 @@ export function popMarks(page: Page): Promise<{ origin: number; invite: number |
     return { origin: performance.timeOrigin, invite: m('koe:invite:'), card: m('koe:card-painted:'), ringing: m('koe:ringing-painted:') };
   });
 }
+
+/** A tone this loud (dBFS at its FFT bin) is "heard"; silence sits below -90. */
+export const HEARD_DB = -50;
+
+/**
+ * Starts logging, every 50 ms, the level of `hz` in the call's audio (window.__tone =
+ * [[Date.now(), dB], ...]) and the audio RTP packets received so far (window.__rtp =
+ * [[Date.now(), packets], ...], from the live RTCPeerConnection's inbound-rtp stats): what the
+ * operator hears, and what the network delivers (loss concealment makes the two differ).
+ */
+export async function startToneLog(page: Page, hz: number): Promise<void> {
+  await page.evaluate(async (hz) => {
+    const w = window as unknown as { __tone: [number, number][]; __rtp: [number, number][]; __toneStop?: () => void; __koePcs: RTCPeerConnection[] };
+    w.__toneStop?.();
+    const audio = document.querySelector('audio[data-testid="call-audio"]') as HTMLAudioElement | null;
+    if (!audio?.srcObject) throw new Error('no call audio to listen to');
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const an = ctx.createAnalyser();
+    an.fftSize = 2048;
+    an.smoothingTimeConstant = 0;
+    ctx.createMediaStreamSource(audio.srcObject as MediaStream).connect(an);
+    const bins = new Float32Array(an.frequencyBinCount);
+    const i = Math.round(hz / (ctx.sampleRate / an.fftSize));
+    w.__tone = [];
+    w.__rtp = [];
+    const timer = setInterval(() => {
+      an.getFloatFrequencyData(bins);
+      w.__tone.push([Date.now(), Math.max(bins[i - 1]!, bins[i]!, bins[i + 1]!)]);
+      const pc = w.__koePcs.filter((p) => p.connectionState !== 'closed').at(-1);
+      const at = Date.now();
+      void pc?.getStats().then((stats) => {
+        let packets = 0;
+        stats.forEach((r: { type: string; kind?: string; packetsReceived?: number }) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') packets += r.packetsReceived ?? 0;
+        });
+        w.__rtp.push([at, packets]);
+      });
+    }, 50);
+    w.__toneStop = () => {
+      clearInterval(timer);
+      void ctx.close();
+    };
+  }, hz);
+}
+
+/** The RTP log so far (startToneLog). */
+export const rtpLog = (page: Page) => page.evaluate(() => (window as unknown as { __rtp: [number, number][] }).__rtp);
+
+/**
+ * After a change at `t0`: when audio packets arrive again once they had stopped for at least
+ * `stallMs` (Chromium caches its stats for about 50 ms, so two samples in a row may show no new
+ * packet while they flow). `stalled` false: they never stopped.
+ */
+export function rtpBackAt(log: [number, number][], t0: number, stallMs = 150): { stalled: boolean; back: number | null } {
+  const samples = [...log].sort((a, b) => a[0] - b[0]);
+  let lastGrowth = -Infinity;
+  let stalled = false;
+  for (let k = 1; k < samples.length; k++) {
+    const [at, packets] = samples[k]!;
+    if (packets > samples[k - 1]![1]) {
+      if (stalled) return { stalled, back: at };
+      lastGrowth = at;
+    } else if (at >= t0 && at - Math.max(lastGrowth, t0 - 50) >= stallMs) stalled = true;
+  }
+  return { stalled, back: null };
+}
+
+/** The tone log so far (startToneLog). */
+export const toneLog = (page: Page) => page.evaluate(() => (window as unknown as { __tone: [number, number][] }).__tone);
+
+/** When the tone is heard again (3 samples in a row) at or after `t0`, or null. */
+export function heardAgainAt(log: [number, number][], t0: number): number | null {
+  for (let k = 0; k + 2 < log.length; k++) {
+    if (log[k]![0] >= t0 && log[k]![1] > HEARD_DB && log[k + 1]![1] > HEARD_DB && log[k + 2]![1] > HEARD_DB) return log[k]![0];
+  }
+  return null;
+}
+
+/** The longest stretch (ms) between `from` and `to` in which the tone was not heard. */
+export function longestSilence(log: [number, number][], from: number, to: number): number {
+  let longest = 0;
+  let start: number | null = null;
+  for (const [at, db] of log.filter(([at]) => at >= from && at <= to)) {
+    if (db <= HEARD_DB && start === null) start = at;
+    if (db > HEARD_DB && start !== null) {
+      longest = Math.max(longest, at - start);
+      start = null;
+    }
+  }
+  if (start !== null) longest = Math.max(longest, to - start);
+  return longest;
+}
+
+/** The live call's media ports: rtpengine's (remote, first) and Chromium's (its UDP candidates). */
+export async function mediaPorts(page: Page): Promise<number[]> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __koePcs: RTCPeerConnection[] }).__koePcs.filter((pc) => pc.connectionState !== 'closed');
+    const pc = pcs.at(-1);
+    if (!pc) throw new Error('no live RTCPeerConnection');
+    const stats = await pc.getStats();
+    const ports: number[] = [];
+    let pairId: string | undefined;
+    stats.forEach((r: { type: string; selectedCandidatePairId?: string; port?: number; protocol?: string }) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
+      if (r.type === 'local-candidate' && r.protocol === 'udp' && r.port) ports.push(r.port);
+    });
+    const pair = pairId ? (stats.get(pairId) as { remoteCandidateId: string } | undefined) : undefined;
+    const remote = pair ? (stats.get(pair.remoteCandidateId) as { port?: number } | undefined) : undefined;
+    if (!remote?.port) throw new Error('no selected candidate pair');
+    return [remote.port, ...ports];
+  });
+}

@@ -21,8 +21,9 @@ export class UdpCut {
   private readonly tag = `koe-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private rules: string[][] = [];
   private readonly onExit = () => this.lift();
+  private hooked = false;
 
-  /** Drops every UDP datagram to or from `ports` (on this host) until lift(). */
+  /** Drops every UDP datagram to or from `ports` (on this host) until lift(); may be called again to add ports. */
   apply(ports: number[]): void {
     for (const port of new Set(ports)) {
       for (const dir of ['--dport', '--sport']) {
@@ -31,12 +32,14 @@ export class UdpCut {
         this.rules.push(rule);
       }
     }
-    process.once('exit', this.onExit);
+    if (!this.hooked) process.once('exit', this.onExit);
+    this.hooked = true;
   }
 
   lift(): void {
     for (const rule of this.rules) execFileSync(IPTABLES, ['-w', '-D', ...rule], { stdio: 'pipe' });
     this.rules = [];
     process.removeListener('exit', this.onExit);
+    this.hooked = false;
   }
 }
