@@ -103,6 +103,26 @@ describe('phone and customer views (fake SIP layer)', () => {
     expect(requests.some((r) => r.path === '/screen-pop')).toBe(false);
   });
 
+  it('a call whose media path is lost stays up with its controls and says it is reconnecting the audio, until the phone reports it back', async () => {
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    const call = await screen.findByTestId('call');
+    expect(call.dataset.media).toBe('ok');
+    expect(screen.queryByTestId('call-media-lost')).toBeNull();
+    act(() => phone.listener!.media!('call-1', 'lost'));
+    await waitFor(() => expect(screen.getByTestId('call').dataset.media).toBe('lost'));
+    const badge = screen.getByTestId('call-media-lost');
+    expect(badge.getAttribute('role')).toBe('status');
+    expect(badge.textContent).toBe('音声が途切れています。再接続中…(通話は続いています)');
+    // still the operator's call: hang-up and mute stay available
+    expect((within(screen.getByTestId('call')).getByTestId('hangup') as HTMLButtonElement).disabled).toBe(false);
+    expect((within(screen.getByTestId('call')).getByTestId('mute') as HTMLButtonElement).disabled).toBe(false);
+    act(() => phone.listener!.media!('call-1', 'back'));
+    await waitFor(() => expect(screen.getByTestId('call').dataset.media).toBe('ok'));
+    expect(screen.queryByTestId('call-media-lost')).toBeNull();
+  });
+
   it('answers, holds, mutes, sends DTMF, hangs up and goes to wrap-up with a disposition', async () => {
     const { phone, koe } = await mount();
     act(() => void phone.ring());
