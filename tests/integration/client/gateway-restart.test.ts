@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakePowerMonitor } from '../../../main/lock/idle-monitor';
 import { createMainServices, wireEvents, type MainServices } from '../../../main/services';
 import type { AgentSnapshot, LinkStatus } from '../../../shared/ipc/contract';
+import { RECONNECT_BACKOFF } from '../../../shared/backoff';
 import { memoryKeytar } from '../../support/memory-keytar';
 import { startLoopbackGateway } from '../../support/gateway-harness';
 
@@ -134,7 +135,7 @@ describe('the gateway link across a gateway restart', () => {
     expect(reconnecting.every((st) => st.phase === 'reconnecting')).toBe(true);
     expect(reconnecting.map((st) => st.attempt)).toEqual(reconnecting.map((_, i) => i + 1));
     // jittered and capped: 0.1 of 500 ms * 2^n, never above 30 s
-    for (const st of reconnecting) expect(st.retryInMs).toBe(Math.round(0.1 * Math.min(30_000, 500 * 2 ** (st.attempt - 1))));
+    for (const st of reconnecting) expect(st.retryInMs).toBe(Math.round(0.1 * Math.min(RECONNECT_BACKOFF.capMs, RECONNECT_BACKOFF.baseMs * 2 ** (st.attempt - 1))));
 
     // while down the renderer was told the link is unreachable, with the last view the gateway sent
     expect(viewDuringOutage).toMatchObject({ link: 'unreachable', view: { agent: 'ready' } });
