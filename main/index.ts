@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     userDataDir: app.getPath('userData'),
     managedPolicy: managed.policy,
     fetch: (url, init) => net.fetch(url, init),
+    dropConnections: () => session.defaultSession.closeAllConnections(),
     clock: { now: () => Date.now() },
     openExternal: (url) => shell.openExternal(url),
     externalAllowlist: EXTERNAL_ALLOWLIST,
