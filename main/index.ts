@@ -15,6 +15,7 @@ import { navigationAllowed, windowOpenDecision } from './security/navigation';
 import { permissionCheck, permissionDecision } from './security/permissions';
 import { windowOptions } from './security/window';
 import { loadKeytar } from './secrets/vault';
+import { RendererRecovery } from './renderer-recovery';
 import { createHandlers, createMainServices, wireEvents } from './services';
 
 const APP_SCHEME = 'koe';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     userDataDir: app.getPath('userData'),
     managedPolicy: managed.policy,
     fetch: (url, init) => net.fetch(url, init),
+    dropConnections: () => session.defaultSession.closeAllConnections(),
     clock: { now: () => Date.now() },
     openExternal: (url) => shell.openExternal(url),
     externalAllowlist: EXTERNAL_ALLOWLIST,
@@ -122,6 +124,14 @@ async function main(): Promise<void> {
     if (!win.isDestroyed()) win.webContents.send(event, payload);
   });
   win.once('ready-to-show', () => win.show());
+  // A crashed renderer: main (session, link, outbox) lives on; the window loads the app again
+  // and the new renderer reads its state back from main (main/renderer-recovery.ts).
+  const recovery = new RendererRecovery({
+    window: { isDestroyed: () => win.isDestroyed(), reload: () => win.loadURL(`${APP_ORIGIN}/index.html`) },
+    log: consoleLogger('window'),
+    now: () => Date.now(),
+  });
+  win.webContents.on('render-process-gone', (_e, details) => void recovery.gone(details));
   await win.loadURL(`${APP_ORIGIN}/index.html`);
 }
 

@@ -14,6 +14,7 @@ import { logFailure } from '../best-effort';
 import { consoleLogger } from '../log';
 import { contentSecurityPolicy } from '../security/csp';
 import { FakePowerMonitor } from '../lock/idle-monitor';
+import { NodeFetch } from './node-fetch';
 import { loadKeytar, type KeytarLike } from '../secrets/vault';
 import { createHandlers, createMainServices, wireEvents, type MainDeps, type MainServices } from '../services';
 import type { ManagedPolicy } from '../services/policy';
@@ -50,13 +51,17 @@ export const DEVHOST_TITLE_SUFFIX = 'dev host';
 export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
   const log = consoleLogger('devhost', opts.quiet ? () => undefined : undefined);
   const power = new FakePowerMonitor();
+  // main's HTTP through agents the dev host owns (so a resume can end their connections, as
+  // Electron's closeAllConnections does); a test's own fetch holds no connection of main's
+  const net = opts.fetch ? null : new NodeFetch();
   const services = await createMainServices({
     app: { getName: () => 'Koe', getVersion: () => opts.version ?? '0.0.0', getLocale: () => Intl.DateTimeFormat().resolvedOptions().locale },
     host: 'devhost',
     platform: process.platform,
     userDataDir: opts.userDataDir,
     managedPolicy: opts.managedPolicy ?? {},
-    fetch: opts.fetch ?? ((url, init) => fetch(url, init)),
+    fetch: opts.fetch ?? net!.fetch,
+    dropConnections: async () => net?.dropConnections(),
     clock: opts.clock ?? { now: () => Date.now() },
     openExternal: opts.openExternal ?? (async () => undefined),
     externalAllowlist: opts.externalAllowlist ?? [],
@@ -158,6 +163,7 @@ export async function startDevHost(opts: DevHostOptions): Promise<DevHost> {
     async close() {
       services.idle.stop();
       services.link.stop();
+      net?.dropConnections();
       unwire();
       for (const ws of sockets) ws.terminate();
       wss.close();

@@ -96,6 +96,8 @@ export class OutboxService {
   private opening: Promise<void> | null = null;
   private timer: unknown = null;
   private failures = 0;
+  /** flush() came while a send was on its way: if that send fails, the next try is at once (no backoff). */
+  private flushAsked = false;
   /** File operations, one after another (appends, rewrites, close). */
   private io: Promise<unknown> = Promise.resolve();
   private readonly changeListeners = new Set<(s: OutboxState) => void>();
@@ -242,11 +244,16 @@ export class OutboxService {
     return { id: item.id, status: 'queued' };
   }
 
-  /** Try now (the gateway link is back) instead of waiting for the backoff. */
+  /**
+   * Try now (the gateway link is back, the PC woke up) instead of waiting for the backoff. A send
+   * already on its way is not waited out with a backoff after it: if it fails (its connection
+   * was dead), the next try starts at once.
+   */
   flush(): void {
     if (!this.file) return;
     this.clearTimer();
     this.failures = 0;
+    if (this.running) this.flushAsked = true;
     void this.pump();
   }
 
@@ -266,6 +273,7 @@ export class OutboxService {
   private async pump(): Promise<void> {
     if (this.running || this.timer !== null || !this.file) return;
     this.running = true;
+    this.flushAsked = false;
     const generation = this.generation;
     try {
       while (this.items.length > 0 && generation === this.generation) {
@@ -280,9 +288,15 @@ export class OutboxService {
         }
         if (generation !== this.generation) return;
         if (verdict === 'retry') {
-          this.failures++;
           this.attempts.set(item.id, (this.attempts.get(item.id) ?? 0) + 1);
           this.emitChange();
+          if (this.flushAsked) {
+            // flushed while this send was on its way (a resume, the link back): again now
+            this.flushAsked = false;
+            this.failures = 0;
+            continue;
+          }
+          this.failures++;
           const delay = Math.min(this.deps.maxDelayMs ?? OUTBOX_MAX_DELAY_MS, 1_000 * 2 ** Math.min(this.failures - 1, 10));
           this.timer = this.timers.setTimeout(() => {
             this.timer = null;

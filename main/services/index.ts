@@ -31,6 +31,12 @@ export interface MainDeps {
   userDataDir: string;
   managedPolicy: ManagedPolicy;
   fetch: FetchLike;
+  /**
+   * Ends every connection `fetch` holds, in flight or kept for reuse: after a sleep they may be
+   * black holes (the NAT or the gateway forgot them) that a request would wait on until its
+   * timeout. Electron: the session's closeAllConnections(); the dev host: its own agents'.
+   */
+  dropConnections(): Promise<void>;
   clock: Clock;
   openExternal(url: string): Promise<void>;
   externalAllowlist: readonly string[];
@@ -139,6 +145,7 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   });
   // After the PC wakes: the session, then the phone, then the link, then the outbox (main/session/resume.ts)
   const resume: ResumeSequence = new ResumeSequence({
+    network: () => deps.dropConnections(),
     checkSession: async () => {
       if (session.current().status !== 'signed-in') return false;
       // a session the gateway ended while the PC slept ends here (the refresh is refused); unreachable: it stands

@@ -37,6 +37,8 @@ export class GatewayLink {
   private socket: WebSocket | null = null;
   private pinger: unknown = null;
   private retry: unknown = null;
+  /** From a socket's creation until the gateway's "ready": a socket that gets no further is ended. */
+  private readyTimer: unknown = null;
   private attempt = 0;
   private wanted = false;
   private awaitingPong = false;
@@ -95,6 +97,8 @@ export class GatewayLink {
       onSupervision?: (message: SupervisionPush) => void;
       timers?: LinkTimers;
       pingMs?: number;
+      /** How long a new socket may take to be opened and authenticated ("ready") before it is ended (10 s). */
+      readyTimeoutMs?: number;
       /** Math.random in the app; tests pin it. */
       random?: () => number;
       backoff?: Backoff;
@@ -196,6 +200,17 @@ export class GatewayLink {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 });
     this.socket = socket;
+    // A path that dies after the upgrade (or a gateway that never answers the auth) would leave
+    // the link "connecting" for as long as TCP keeps the socket (minutes): end it, and the close
+    // below reconnects (the status bar says so).
+    const readyTimeoutMs = this.deps.readyTimeoutMs ?? 10_000;
+    if (this.readyTimer !== null) this.timers.clearTimeout(this.readyTimer);
+    this.readyTimer = this.timers.setTimeout(() => {
+      this.readyTimer = null;
+      if (this.socket !== socket || this.state_ === 'ready') return;
+      this.log.warn('the gateway did not let the link in within its time: ending the socket', { waitedMs: readyTimeoutMs });
+      socket.terminate();
+    }, readyTimeoutMs);
     socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', accessToken: token })));
     socket.on('message', (raw) => {
       if (this.socket !== socket) return;
@@ -215,6 +230,8 @@ export class GatewayLink {
         return;
       }
       if (msg.data.type === 'ready') {
+        if (this.readyTimer !== null) this.timers.clearTimeout(this.readyTimer);
+        this.readyTimer = null;
         this.setState('ready');
         this.attempt = 0;
         if (this.pinger !== null) this.timers.clearInterval(this.pinger);
@@ -281,7 +298,9 @@ export class GatewayLink {
   private clearTimers(): void {
     if (this.pinger !== null) this.timers.clearInterval(this.pinger);
     if (this.retry !== null) this.timers.clearTimeout(this.retry);
+    if (this.readyTimer !== null) this.timers.clearTimeout(this.readyTimer);
     this.pinger = null;
     this.retry = null;
+    this.readyTimer = null;
   }
 }

@@ -6,6 +6,11 @@ import type { Logger } from '../ipc/dispatcher';
 export type ResumeStep = 'session' | 'phone' | 'link' | 'outbox';
 
 export interface ResumeDeps {
+  /**
+   * Ends main's HTTP connections from before the sleep (in flight or kept for reuse): they may
+   * be black holes, and every step after would wait on them until its timeout (10 s).
+   */
+  network(): Promise<void>;
   /** Re-checks the session with the gateway; false: there is none any more (signed out, expired, revoked). */
   checkSession(): Promise<boolean>;
   /**
@@ -22,8 +27,9 @@ export interface ResumeDeps {
 }
 
 /**
- * After the PC wakes: the session is checked first (nothing else is worth doing for a session
- * the gateway ended while the PC slept), then the phone re-registers, then the gateway link
+ * After the PC wakes: main's HTTP connections from before the sleep are ended (a request on
+ * one that looks open would hang until its timeout), the session is checked (nothing else is
+ * worth doing for a session the gateway ended while the PC slept), then the phone re-registers, then the gateway link
  * reconnects, then the outbox is sent, in that order (issue 19 item 3), each step saying so in
  * `status()` (the status bar shows it). A step that fails is logged and the next one still runs
  * (a phone that cannot register must not keep the notes from being sent). A resume while a
@@ -91,6 +97,12 @@ export class ResumeSequence {
   private async runOnce(): Promise<void> {
     const run = this.state.run + 1;
     this.set({ phase: 'session', run, at: this.deps.now() });
+    try {
+      await this.deps.network();
+    } catch (err) {
+      // the requests after this one then may wait for their own timeouts: said, and on we go
+      logFailure(this.deps.log, 'resume: ending the connections from before the sleep', err);
+    }
     let signedIn = false;
     try {
       signedIn = await this.deps.checkSession();

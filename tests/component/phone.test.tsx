@@ -159,6 +159,25 @@ describe('phone and customer views (fake SIP layer)', () => {
     expect(screen.queryByTestId('wrapup')).toBeNull();
   });
 
+  it('the disposition goes to main\'s outbox when the operator finishes, before the gateway answers the finish (a renderer crash meanwhile loses nothing)', async () => {
+    const { phone, koe } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    await screen.findByTestId('call');
+    await userEvent.click(screen.getByTestId('hangup'));
+    await screen.findByTestId('wrapup');
+    await userEvent.selectOptions(screen.getByTestId('disposition'), '解決');
+    let answer = () => undefined as void;
+    koe.gw.hold = new Promise<void>((r) => (answer = r)); // the gateway does not answer (yet)
+    await userEvent.click(screen.getByTestId('finish-wrapup'));
+    await waitFor(() => expect(koe.gw.received).toContainEqual({ kind: 'finishWrapUp', callId: 'sip-1@test', next: 'ready' }));
+    await waitFor(() => expect(requests.find((r) => r.method === 'PATCH' && (r.body as { disposition?: string }).disposition)?.body).toMatchObject({ disposition: '解決' }));
+    // still waiting for the gateway: the wrap-up is open (saving)
+    expect(screen.getByTestId('wrapup')).toBeTruthy();
+    answer();
+    await waitFor(() => expect(screen.queryByTestId('wrapup')).toBeNull());
+  });
+
   it('redacts card numbers as the operator types and keeps the note until the gateway confirms it', async () => {
     let failures = 1;
     gateway = (path) => {

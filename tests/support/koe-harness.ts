@@ -22,6 +22,7 @@ export async function createKoeInProcess(overrides: Partial<MainDeps> = {}) {
     userDataDir: mkdtempSync(path.join(os.tmpdir(), 'koe-test-')),
     managedPolicy: {},
     fetch: async () => ({ ok: true, status: 200, json: async () => ({ status: 'ok', version: '1.2.3' }) }),
+    dropConnections: async () => undefined, // the fake fetch holds no connections
     clock: { now: () => 1_700_000_000_000 },
     openExternal: async () => undefined,
     externalAllowlist: [],

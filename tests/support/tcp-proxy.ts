@@ -2,7 +2,9 @@
 // real: `cut()` resets every connection and refuses new ones (what a client sees when its
 // network goes: the interface went down, the Wi-Fi changed); `stall()` keeps the connections
 // open but moves no byte either way, and new ones hang unanswered (a path that died without a
-// word: a sleep, a NAT that forgot the flow); `restore()` goes back to forwarding. Bytes are
+// word: a sleep, a NAT that forgot the flow); `restore()` goes back to forwarding;
+// `stallExisting()` is the network after a sleep: the flows from before are black holes for
+// good (a close from either end goes nowhere either), new connections are forwarded. Bytes are
 // forwarded as they are (TLS and WebSocket pass through).
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +14,8 @@ type Mode = 'open' | 'cut' | 'stall';
 interface Pair {
   client: Socket;
   server: Socket | null;
+  /** A flow from before a sleep (stallExisting): nothing passes, not even a close, ever. */
+  lost?: boolean;
 }
 
 export class TcpProxy {
@@ -19,6 +23,8 @@ export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   /** Connections accepted while stalled: connected upstream on restore. */
   private held: Socket[] = [];
+  /** Connections held when stallExisting() came: never connected upstream (closed by close()). */
+  private lostHeld: Socket[] = [];
   /** Connections accepted in all (a client that reconnected shows here). */
   accepted = 0;
 
@@ -50,7 +56,7 @@ export class TcpProxy {
     return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
   }
 
-  /** Connections open now (both ends). */
+  /** Connections open now (both ends; lost flows count until cut() or close()). */
   get open(): number {
     return this.pairs.size;
   }
@@ -80,6 +86,8 @@ export class TcpProxy {
     client.pipe(server);
     server.pipe(client);
     const end = () => {
+      // a lost flow: the other end never hears of it (kept until cut() or close())
+      if (pair.lost) return;
       if (!this.pairs.delete(pair)) return;
       client.destroy();
       server.destroy();
@@ -104,8 +112,9 @@ export class TcpProxy {
       p.client.resetAndDestroy();
       p.server?.resetAndDestroy();
     }
-    for (const s of this.held) s.resetAndDestroy();
+    for (const s of [...this.held, ...this.lostHeld]) s.resetAndDestroy();
     this.held = [];
+    this.lostHeld = [];
   }
 
   /** Connections stay open and silent; new ones are accepted and left hanging. */
@@ -114,12 +123,28 @@ export class TcpProxy {
     for (const p of this.pairs) this.pausePair(p);
   }
 
+  /**
+   * The network after a sleep: every connection open now (and every one held by a stall) stays
+   * a black hole for good: no byte and no close passes either way, the client's socket looks
+   * open until the client itself gives up on it (the NAT or the peer forgot the flow while the
+   * PC slept). New connections are forwarded. restore() does not bring the old ones back.
+   */
+  stallExisting(): void {
+    for (const p of this.pairs) {
+      p.lost = true;
+      this.pausePair(p);
+    }
+    this.lostHeld.push(...this.held);
+    this.held = [];
+    this.mode = 'open';
+  }
+
   restore(): void {
     const was = this.mode;
     this.mode = 'open';
     if (was !== 'stall') return;
     for (const p of this.pairs) {
-      if (!p.server) continue;
+      if (!p.server || p.lost) continue;
       p.client.pipe(p.server);
       p.server.pipe(p.client);
       p.client.resume();

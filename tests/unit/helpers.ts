@@ -50,6 +50,7 @@ export async function makeServices(overrides: Partial<MainDeps> = {}): Promise<T
     userDataDir,
     managedPolicy: {},
     fetch: fakeFetch().fetch,
+    dropConnections: async () => undefined, // the fake fetch holds no connections
     clock,
     openExternal: async (url) => void opened.push(url),
     externalAllowlist: ['help.koe.example'],

@@ -35,6 +35,7 @@ async function client(): Promise<MainServices> {
     userDataDir,
     managedPolicy: { gatewayUrl: gw.url },
     fetch: (url, init) => fetch(url, init),
+    dropConnections: async () => undefined, // (no resume here)
     clock: { now: () => Date.now() },
     openExternal: async () => undefined,
     externalAllowlist: [],

@@ -18,7 +18,7 @@ function fakeGateway(port = 0) {
   const wss = new WebSocketServer({ port, host: '127.0.0.1' });
   const got: string[] = [];
   const sockets = new Set<WebSocket>();
-  const state = { silent: false };
+  const state = { silent: false, ignoreAuth: false };
   const events = new EventEmitter();
   wss.on('connection', (ws) => {
     sockets.add(ws);
@@ -26,7 +26,7 @@ function fakeGateway(port = 0) {
       const m = JSON.parse(String(raw)) as { type: string };
       got.push(m.type);
       events.emit(m.type);
-      if (m.type === 'auth') ws.send(JSON.stringify({ type: 'ready', userId: USER, sessionId: SESSION }));
+      if (m.type === 'auth' && !state.ignoreAuth) ws.send(JSON.stringify({ type: 'ready', userId: USER, sessionId: SESSION }));
       if (m.type === 'ping' && !state.silent) ws.send(JSON.stringify({ type: 'pong' }));
     });
   });
@@ -194,6 +194,30 @@ describe('GatewayLink reconnects', () => {
     gw.state.silent = false;
     timers.fireTimeout();
     await next(l, 'back');
+  });
+
+  it('a socket that opens but is never let in (the path died after the upgrade) is ended after 10 s, said, and reconnected: never "connecting" for good', async () => {
+    const gw = fakeGateway();
+    const port = await gw.listening;
+    cleanups.push(() => gw.kill());
+    gw.state.ignoreAuth = true;
+    const timers = manualTimers();
+    const { l, records, statuses } = link(() => port, timers);
+    const authSent = gw.received('auth');
+    l.start();
+    await authSent;
+    expect(l.status().phase).toBe('connecting');
+    expect([...timers.timeouts.values()].map((t) => t.ms)).toEqual([10_000]);
+    timers.fireTimeout(); // 10 s without "ready"
+    await next(l, 'reconnecting');
+    expect(records.map((r) => r.message)).toEqual(['the gateway did not let the link in within its time: ending the socket', 'the gateway link is down: reconnecting']);
+    expect(records[0]!.fields).toEqual({ waitedMs: 10_000 });
+    gw.state.ignoreAuth = false;
+    expect([...timers.timeouts.values()].map((t) => t.ms)).toEqual([250]); // only the retry: the ended socket's timer is gone
+    timers.fireTimeout();
+    await next(l, 'back');
+    expect(statuses.map((s) => s.phase)).toEqual(['connecting', 'reconnecting', 'back']);
+    expect(timers.timeouts.size).toBe(0); // let in: nothing left to end it
   });
 
   it('garbled or unknown frames are dropped and logged (their size or type, not their text); the link stays', async () => {

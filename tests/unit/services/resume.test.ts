@@ -15,12 +15,12 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 describe('resume from sleep, over main\'s services', () => {
-  it('session, phone (the renderer answers through IPC), link, outbox, in that order, each phase sent to the renderer', async () => {
+  it('connections dropped, session, phone (the renderer answers through IPC), link, outbox, in that order, each phase sent to the renderer', async () => {
     const power = new FakePowerMonitor();
-    const s = await makeServices({ power });
+    const order: string[] = [];
+    const s = await makeServices({ power, dropConnections: async () => void order.push('connections dropped') });
     dirs.push(s.userDataDir);
     signedInAs(s);
-    const order: string[] = [];
     s.session.reload = vi.fn(async () => (order.push('session checked'), s.session.current()));
     s.link.reconnectNow = vi.fn(async () => (order.push('link reconnected'), true));
     s.outbox.flush = vi.fn(() => void order.push('outbox flushed'));
@@ -38,7 +38,7 @@ describe('resume from sleep, over main\'s services', () => {
     });
     power.emit('resume');
     await vi.waitFor(() => expect(s.resume.status().phase).toBe('done'));
-    expect(order).toEqual(['session checked', 'phone re-registered', 'link reconnected', 'outbox flushed']);
+    expect(order).toEqual(['connections dropped', 'session checked', 'phone re-registered', 'link reconnected', 'outbox flushed']);
     expect(sent.map((x) => x.phase)).toEqual(['session', 'phone', 'link', 'outbox', 'done']);
     expect(new Set(sent.map((x) => x.run))).toEqual(new Set([1]));
     expect(await dispatch(APP_SENDER, 'resume:state', {})).toMatchObject({ ok: true, value: { phase: 'done', run: 1 } });
@@ -62,6 +62,7 @@ describe('ResumeSequence', () => {
     const { log, records } = recordingLogger();
     const order: string[] = [];
     const d = {
+      network: async () => void order.push('network'),
       checkSession: async () => (order.push('session'), true),
       phone: async () => void order.push('phone'),
       link: async () => (order.push('link'), true),
@@ -77,16 +78,24 @@ describe('ResumeSequence', () => {
     const { d, order, records } = deps({ phone: async () => Promise.reject(new Error('registration refused')) });
     const r = new ResumeSequence(d);
     await r.resumed();
-    expect(order).toEqual(['session', 'link', 'outbox']);
+    expect(order).toEqual(['network', 'session', 'link', 'outbox']);
     expect(r.status().phase).toBe('done');
     expect(records.map((x) => x.message)).toEqual(['resume: phone failed']);
+  });
+
+  it('the connections could not be ended: logged (name and code only), and the session check still runs', async () => {
+    const { d, order, records } = deps({ network: async () => Promise.reject(Object.assign(new Error('net::ERR_FAILED https://gw/?t=secret'), { code: 'ERR_FAILED' })) });
+    const r = new ResumeSequence(d);
+    await r.resumed();
+    expect(order).toEqual(['session', 'phone', 'link', 'outbox']);
+    expect(records).toEqual([{ level: 'warn', message: 'resume: ending the connections from before the sleep failed', fields: { error: 'Error', code: 'ERR_FAILED' } }]);
   });
 
   it('the gateway unreachable at the session check: the session stands, the steps still run (they retry on their own)', async () => {
     const { d, order } = deps({ checkSession: async () => Promise.reject(new TypeError('fetch failed')) });
     const r = new ResumeSequence(d);
     await r.resumed();
-    expect(order).toEqual(['phone', 'link', 'outbox']);
+    expect(order).toEqual(['network', 'phone', 'link', 'outbox']);
     expect(r.status().phase).toBe('done');
   });
 

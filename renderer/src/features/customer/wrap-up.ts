@@ -41,17 +41,20 @@ export function followWrapUp(): () => void {
 
 /**
  * Ends the wrap-up the gateway has open: the gateway decides (finishWrapUp, with where the
- * operator goes next); the disposition and wrap-up time are saved on the call record. While the
- * gateway has not answered the draft is `saving` (the panel says so and the button waits); the
- * panel closes when the gateway's view says the wrap-up is over, not before.
+ * operator goes next); the disposition and wrap-up time are saved on the call record (handed to
+ * main's outbox first, whatever the gateway answers). While the gateway has not answered the
+ * draft is `saving` (the panel says so and the button waits); the panel closes when the
+ * gateway's view says the wrap-up is over, not before.
  */
 export async function finishWrapUp(records: CustomerRecords, next?: Availability): Promise<IntentOutcome | null> {
   const w = useCustomerStore.getState().wrapUp;
   if (!w || w.status === 'saving') return null;
   const wrapUpSeconds = Math.max(0, Math.round((Date.now() - w.startedAt) / 1000));
   useCustomerStore.setState({ wrapUp: { ...w, status: 'saving' } });
-  const outcome = await useAgentStore.getState().finishWrapUp(w.sipCallId, next);
+  // the disposition goes to main's durable outbox now, not after the gateway's answer (up to
+  // 10 s when the link looks open but is not): a renderer that crashes meanwhile loses nothing
   records.patchCall(w.sipCallId, { ...(w.disposition ? { disposition: w.disposition } : {}), wrapUpSeconds });
+  const outcome = await useAgentStore.getState().finishWrapUp(w.sipCallId, next);
   const cur = useCustomerStore.getState().wrapUp;
   if (cur?.sipCallId === w.sipCallId) {
     const open = useAgentStore.getState().view?.wrapUp?.callId === w.sipCallId;
