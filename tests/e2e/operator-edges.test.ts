@@ -13,7 +13,7 @@ import type { DevHost } from '../../main/devhost/server';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, median, memoryKeytar, threeOperatorWorld, toneTimeline } from './softphone-support';
-import { Relay } from '../support/tcp-relay';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
@@ -35,7 +35,7 @@ const NO_MICROPHONE = `
 let stack: Stack;
 let browser: Browser;
 let pstn: Baresip;
-let relay: Relay;
+let relay: TcpProxy;
 let did = '';
 const users: Record<'a' | 'b' | 'c', { id: string; username: string }> = {} as never;
 interface Operator {
@@ -146,8 +146,7 @@ beforeAll(async () => {
     },
   });
   const gw = new URL(stack.gatewayUrl);
-  relay = new Relay({ host: gw.hostname, port: Number(gw.port) });
-  await relay.start();
+  relay = await TcpProxy.start({ host: gw.hostname, port: Number(gw.port) });
   // A and C take the DID's calls; B is a colleague who is never signed in (the offline transfer target).
   const world = await threeOperatorWorld(stack.gateway.ctx, {
     orgName: '端', agents: { wrapUpSeconds: WRAP_UP_SECONDS, ringSeconds: RING_SECONDS, clientGraceSeconds: 60 },

@@ -11,7 +11,7 @@ import type { DevHost } from '../../main/devhost/server';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, memoryKeytar, threeOperatorWorld } from './softphone-support';
-import { Relay } from '../support/tcp-relay';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CALLER = '+819011117777';
@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let stack: Stack;
 let browser: Browser;
 let pstn: Baresip;
-let relay: Relay;
+let relay: TcpProxy;
 let host: DevHost;
 let page: Page;
 let did = '';
@@ -44,8 +44,7 @@ beforeAll(async () => {
     },
   });
   const gw = new URL(stack.gatewayUrl);
-  relay = new Relay({ host: gw.hostname, port: Number(gw.port) });
-  await relay.start();
+  relay = await TcpProxy.start({ host: gw.hostname, port: Number(gw.port) });
   // a long wrap-up and client grace: the gateway's timers do not end the wrap-up while the test cuts the link
   const world = await threeOperatorWorld(stack.gateway.ctx, {
     orgName: '送信箱', agents: { wrapUpSeconds: 600, ringSeconds: 20, clientGraceSeconds: 300 },

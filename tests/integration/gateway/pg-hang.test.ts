@@ -18,6 +18,7 @@ import { createGateway, type Gateway } from '../../../server/gateway';
 import { createOrg } from '../../../server/orgs';
 import { GatewayTestClient } from '../../support/gateway-client';
 import { createScratchDatabase } from '../../support/pg-database';
+import { TcpProxy } from '../../support/tcp-proxy';
 import { sql } from 'kysely';
 
 const CONNECT_MS = 600;
@@ -44,47 +45,17 @@ async function silentServer(): Promise<{ port: number; accepted: () => number; c
   };
 }
 
-/** A TCP relay to `target`; `silent` = true: it relays nothing (either way) and new connections get no answer. */
-class Relay {
-  silent = false;
-  private readonly pairs = new Set<net.Socket>();
-  private constructor(readonly server: net.Server, readonly port: number) {}
-  static async start(target: { host: string; port: number }): Promise<Relay> {
-    let relay: Relay | null = null;
-    const server = net.createServer((client) => {
-      relay!.pairs.add(client);
-      client.on('error', () => undefined);
-      client.on('close', () => relay!.pairs.delete(client));
-      if (relay!.silent) return; // accepted, never answered
-      const upstream = net.connect(target.port, target.host);
-      relay!.pairs.add(upstream);
-      upstream.on('error', () => client.destroy());
-      upstream.on('close', () => (relay!.pairs.delete(upstream), client.destroy()));
-      client.on('close', () => upstream.destroy());
-      client.on('data', (d) => void (relay!.silent || upstream.write(d)));
-      upstream.on('data', (d) => void (relay!.silent || client.write(d)));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    relay = new Relay(server, (server.address() as net.AddressInfo).port);
-    return relay;
-  }
-  close(): Promise<void> {
-    for (const s of this.pairs) s.destroy();
-    return new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
 describe('a PostgreSQL that accepts TCP and never answers', () => {
   const base = process.env.KOE_TEST_DATABASE_URL;
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
-  let relay: Relay;
+  let relay: TcpProxy;
   let db: Db;
   let gw: Gateway;
   beforeAll(async () => {
     if (!base) throw new Error('KOE_TEST_DATABASE_URL is not set: this test needs the throwaway PostgreSQL (scripts/pg-throwaway.sh; docs/gateway.md)');
     scratch = await createScratchDatabase(base, 'koe_hang', 2);
     const target = new URL(scratch.url);
-    relay = await Relay.start({ host: target.hostname, port: Number(target.port) });
+    relay = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
     const via = new URL(scratch.url);
     via.port = String(relay.port);
     db = await openDatabase({ kind: 'postgres', url: via.toString(), poolSize: 4, timeouts: { connectMs: CONNECT_MS, queryMs: QUERY_MS } });
@@ -96,7 +67,7 @@ describe('a PostgreSQL that accepts TCP and never answers', () => {
     await createOrg(gw.ctx, 'テスト株式会社', { totpRequiredRoles: [] });
   }, 60_000);
   afterAll(async () => {
-    relay.silent = false;
+    relay.restore();
     await gw?.close();
     await db?.destroy();
     await relay?.close();
@@ -127,7 +98,7 @@ describe('a PostgreSQL that accepts TCP and never answers', () => {
     const ok = await client.req('POST', '/auth/challenge', { body: { username: 'nobody', purpose: 'sign-in' } });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
 
-    relay.silent = true; // the pooled connections stay open and get no answer; new ones get no answer either
+    relay.stall(); // the pooled connections stay open and get no answer; new ones get no answer either
     const times: number[] = [];
     const answers = await Promise.all(
       Array.from({ length: 6 }, async (_, i) => {
@@ -145,7 +116,7 @@ describe('a PostgreSQL that accepts TCP and never answers', () => {
     // bounded: a query timeout, then at most a connect timeout for the rollback's connection, with margin
     for (const t of times) expect(t).toBeLessThan(QUERY_MS + CONNECT_MS + 3_000);
 
-    relay.silent = false;
+    relay.restore();
     const t0 = performance.now();
     let back = await client.req('POST', '/auth/challenge', { body: { username: 'nobody', purpose: 'sign-in' } });
     while (back.status !== 200 && performance.now() - t0 < 10_000) {

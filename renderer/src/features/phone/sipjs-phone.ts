@@ -29,6 +29,8 @@ const MEDIA_DISCONNECTED_MS = 1_000;
 /** ICE restarts tried for one loss before the call is ended (each after the transport is back). */
 const MEDIA_RESTART_TRIES = 4;
 const MEDIA_RETRY_MS = 2_000;
+/** How long recover() lets an old socket close before it connects a new one. */
+const CLOSE_WAIT_MS = 300;
 
 interface Leg {
   session: Session;
@@ -82,6 +84,8 @@ export class SipJsPhone implements SipPhone {
   private signalling = false;
   /** The transport dropped (or was replaced) since the last registration: the network may have changed. */
   private transportLost = false;
+  /** recover() is replacing the transport itself: its disconnect is not a failure to retry. */
+  private replacing = false;
 
   async start(config: PhoneConfig, listener: SipPhoneListener): Promise<void> {
     this.config = config;
@@ -117,6 +121,7 @@ export class SipJsPhone implements SipPhone {
           this.signalling = false;
           if (this.stopping) return;
           this.transportLost = true;
+          if (this.replacing) return; // recover() reconnects at once
           // the transport dropped: no SIP status (the error's text stays out of the UI)
           listener.registration('failed', error ? 'transport' : undefined);
         },
@@ -175,8 +180,23 @@ export class SipJsPhone implements SipPhone {
     // After a network change or a sleep, a socket that looks open may be dead (nothing tells
     // TCP its path is gone): start a new one rather than trust it.
     if (options.freshTransport) this.transportLost = true;
-    if (options.freshTransport && ua.isConnected()) await ua.transport.disconnect();
-    if (!ua.isConnected()) await ua.reconnect();
+    this.replacing = true;
+    try {
+      if (options.freshTransport && ua.isConnected()) {
+        // A stalled socket never finishes the close handshake: give the close a moment, then
+        // connect anew (which aborts the close: SIP.js rejects it "Disconnect aborted").
+        const closing = ua.transport.disconnect().then(
+          () => undefined,
+          (err: unknown) => {
+            if (!/Disconnect aborted/.test(String(err))) logFailure('closing the old SIP socket', err);
+          },
+        );
+        await Promise.race([closing, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS))]);
+      }
+      if (!ua.isConnected()) await ua.reconnect();
+    } finally {
+      this.replacing = false;
+    }
     await this.register();
   }
 
