@@ -132,7 +132,7 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     const { lead, op, s } = await leadWithBoard();
     await boardFlows(s, op);
     expect((await h.req('PATCH', `/admin/users/${lead.id}`, { token: adminToken, body: { role: 'operator' } })).status).toBe(200);
-    await s.next((m) => m.type === 'error' && m.code === 'forbidden' && /board/.test(m.message), 1000);
+    await s.next((m) => m.type === 'error' && m.code === 'forbidden' && /board/.test(m.message), 5000);
     const count = boardUpdatesFor(s, op.id);
     await changeSeen(op, 'break');
     await s.sync(); // the socket is still served: whatever was sent on it before the pong is here
@@ -156,7 +156,7 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     const without = role.permissions.filter((p: string) => p !== 'team:supervise');
     try {
       expect((await h.req('PATCH', `/admin/roles/${role.id}`, { token: adminToken, body: { permissions: without } })).status).toBe(200);
-      await s.next((m) => m.type === 'error' && m.code === 'forbidden', 1000);
+      await s.next((m) => m.type === 'error' && m.code === 'forbidden', 5000);
       const count = boardUpdatesFor(s, op.id);
       // (a change: boardFlows left the operator ready, and "ready" again would push nothing anywhere)
       await changeSeen(op, 'break');
@@ -176,7 +176,7 @@ describe.each(BACKENDS)('revocation reaches open sockets on %s', (backend) => {
     expect((await h.req('PUT', `/admin/teams/${teamId}/members`, { token: adminToken, body: { leadIds: [], operatorIds: [op.id] } })).status).toBe(200);
     expect((await h.req('PUT', `/admin/teams/${team2.body.id}/members`, { token: adminToken, body: { leadIds: [lead.id], operatorIds: [op2.id] } })).status).toBe(200);
     // a fresh snapshot for the new scope
-    await s.next((m) => m.type === 'board' && m.operators.length === 1 && m.operators[0].userId === op2.id, 1000);
+    await s.next((m) => m.type === 'board' && m.operators.length === 1 && m.operators[0].userId === op2.id, 5000);
     const oldRows = boardUpdatesFor(s, op.id);
     await setState(op, 'break');
     await setState(op2, 'ready');
