@@ -64,6 +64,22 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     expect(answers[0]!.body.error.issues[0].message).toMatch(/^Unrecognized key: "k+…$/);
   });
 
+  it('refuses a JSON body that is not UTF-8 (never stores U+FFFD in place of its bytes), and still takes a BOM', async () => {
+    const token = await h.token(h.users.admin);
+    const name = 'チーム\u00e9';
+    const bytes = Buffer.from(JSON.stringify({ name }), 'utf8');
+    const at = bytes.indexOf(Buffer.from('\u00e9', 'utf8'));
+    for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe3, 0x81]]) {
+      const payload = Buffer.concat([bytes.subarray(0, at), Buffer.from(bad), bytes.subarray(at)]);
+      const res = await h.gw.app.inject({ method: 'POST', url: '/admin/teams', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload, remoteAddress: '10.0.0.1' });
+      expectError({ status: res.statusCode, body: JSON.parse(res.body) }, 400, 'validation_failed');
+    }
+    expect(await h.db.selectFrom('teams').select('name').where('name', 'like', 'チーム%').execute()).toEqual([]);
+    const bom = await h.gw.app.inject({ method: 'POST', url: '/admin/teams', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]), remoteAddress: '10.0.0.1' });
+    expect(bom.statusCode, bom.body).toBe(200);
+    expect(JSON.parse(bom.body).name).toBe(name);
+  });
+
   it('refuses broken JSON, prototype pollution and non-JSON content types', async () => {
     expectError(await h.req('POST', '/auth/sign-in', { raw: '{"username": "a", ' }), 400, 'validation_failed');
     expectError(await h.req('POST', '/auth/sign-in', { raw: '{"__proto__": {"isAdmin": true}, "username": "abc", "password": "x"}' }), 400, 'validation_failed');
