@@ -29,6 +29,24 @@ export function subSeed(seed: number, name: string): number {
   return h;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** %-encoding that can say what encodeURIComponent refuses: a lone surrogate as its (invalid) 3 UTF-8-style bytes. */
+export function pct(s: string): string {
+  if (!LONE_SURROGATE.test(s)) return encodeURIComponent(s);
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const next = s.charCodeAt(i + 1);
+    if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      out += encodeURIComponent(s[i]! + s[i + 1]!);
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+    } else out += encodeURIComponent(s[i]!);
+  }
+  return out;
+}
+
 export const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
 /** An integer in [min, max]. */
 export const between = (r: Rng, min: number, max: number): number => min + Math.floor(r() * (max - min + 1));
