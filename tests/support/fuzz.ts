@@ -59,7 +59,6 @@ export function deep(levels: number): unknown {
   for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { next: v };
   return v;
 }
-const DEEP = deep(2_000);
 /** Own keys __proto__ and constructor.prototype (what JSON.parse makes of them, and a prototype-pollution attempt). */
 export const polluted = () => JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}') as unknown;
 
@@ -72,11 +71,11 @@ export const HOSTILE_STRINGS: readonly string[] = [
   '\\u0000', '__proto__', 'constructor', 'テスト', 'not-a-uuid', '00000000-0000-0000-0000-00000000000g', '0000-01-01T00:00:00Z', '2026-02-30T00:00:00Z',
 ];
 
-/** Hostile values JSON can carry: wrong types, edge numbers, hostile text, deep and wide structures. */
+/** Hostile values JSON can carry: wrong types, edge numbers, hostile text, deep and wide structures (objects made fresh each time: a fuzz may mutate what it gets). */
 export const JSON_LEAVES: readonly (() => unknown)[] = [
   () => null, () => true, () => false, () => 0, () => -1, () => Number.MAX_SAFE_INTEGER + 2, () => 1e308, () => -1e308, () => 2 ** 31, () => 0.5,
   ...HOSTILE_STRINGS.map((s) => () => s),
-  () => [], () => [null], () => new Array(1000).fill('x'), () => ({}), () => polluted(), () => DEEP,
+  () => [], () => [null], () => new Array(1000).fill('x'), () => ({}), () => polluted(), () => deep(2_000),
   () => Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${i}`, i])),
 ];
 
