@@ -40,6 +40,31 @@ const FASTIFY_ERRORS: Record<string, [number, 'payload_too_large' | 'unsupported
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'validation_failed', 'body is not valid JSON'],
 };
 
+/** Decodes UTF-8 or throws (TypeError) at the first byte sequence that is not UTF-8. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON bodies are UTF-8 (RFC 8259) or refused: Fastify's own parser decodes a body with U+FFFD
+ * in place of bytes that are not UTF-8, so a client's broken text was stored as text it never
+ * sent (the rules of shared/rules/text.ts refuse broken Unicode rather than repair it). Then the
+ * same parser as before: Fastify's, with __proto__ and constructor.prototype keys refused.
+ */
+function refuseJsonNotUtf8(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(body);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      done(new GatewayError('validation_failed', 'body is not UTF-8 text'), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
+}
+
 /** Retry-After of an `unavailable` answer (a PostgreSQL restart takes seconds). */
 const UNAVAILABLE_RETRY_SECONDS = 2;
 /** How long close() waits for a client to answer the close frame before the socket is cut. */
@@ -145,6 +170,7 @@ export async function createGateway(opts: {
       socket.terminate();
     },
   });
+  refuseJsonNotUtf8(app);
   registerCors(app, config.corsOrigins);
   const openapi = openApiDocument(GATEWAY_VERSION);
   route(app, ctx, 'health', async () => ({ status: 'ok' as const, version: GATEWAY_VERSION }));

@@ -27,12 +27,35 @@ type PublicRoute = { [K in RouteName]: (typeof ROUTES)[K]['auth'] extends null ?
 
 const NoBody = z.union([z.undefined(), z.null(), z.strictObject({})]);
 
+/** What a validation_failed answer quotes back, at most: issues, and characters of an issue's path and message. */
+export const ISSUES_MAX = 20;
+export const ISSUE_PATH_MAX = 100;
+export const ISSUE_MESSAGE_MAX = 200;
+
+/** At most `max` characters, with an ellipsis when cut (never half a surrogate pair). */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text[max - 2] ?? '') ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * A zod error as the API's issues, bounded: zod names every unknown key in its message and
+ * every record key in the path, so an answer would otherwise quote the payload back (a 60 KiB
+ * key, 2,000 keys), NUL and bidi controls included. The one mapping of a zod error to
+ * `issues`: route() below and the handlers that check a schema of their own use it.
+ */
+export function boundedIssues(error: z.ZodError, where?: string): { path: string; message: string }[] {
+  return error.issues.slice(0, ISSUES_MAX).map((i) => ({
+    path: cut([...(where ? [where] : []), ...i.path.map((p) => cut(String(p), 40))].join('.'), ISSUE_PATH_MAX),
+    message: cut(i.message, ISSUE_MESSAGE_MAX),
+  }));
+}
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new GatewayError('validation_failed', `invalid ${where}`, {
-    issues: result.error.issues.slice(0, 20).map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })),
-  });
+  throw new GatewayError('validation_failed', `invalid ${where}`, { issues: boundedIssues(result.error, where) });
 }
 
 export function sourceIpOf(ctx: GatewayContext, req: FastifyRequest): string {

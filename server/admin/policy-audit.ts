@@ -9,7 +9,7 @@ import { allowedBy, normalAddress } from '../auth/net';
 import type { GatewayContext } from '../context';
 import { toJsonColumn } from '../db/json-column';
 import { GatewayError } from '../errors';
-import { route } from '../http';
+import { boundedIssues, route } from '../http';
 import { orgPolicy } from '../policy';
 
 export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -22,7 +22,7 @@ export function registerAdminPolicyAuditRoutes(app: FastifyInstance, ctx: Gatewa
     const merged = OrgPolicySchema.safeParse(patchPolicy(current, body));
     if (!merged.success) {
       throw new GatewayError('validation_failed', 'resulting policy is invalid', {
-        issues: merged.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        issues: boundedIssues(merged.error),
       });
     }
     if (merged.data.password.minLength > merged.data.password.maxLength) throw new GatewayError('validation_failed', 'password.minLength exceeds maxLength');

@@ -32,6 +32,7 @@ import type { Db } from '../../../server/db/schema';
 import { createOrg, createUser } from '../../../server/orgs';
 import { BACKENDS, newDeviceKey, openBackend, PASSWORD, signChallenge, type Backend, type DeviceKey } from './harness';
 import { GatewayTestClient } from '../../support/gateway-client';
+import { pct } from '../../support/fuzz';
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
 
@@ -120,21 +121,6 @@ const HOSTILE_KEYS: Hostile[] = HOSTILE.filter((h) => typeof h.value === 'string
 ]);
 const rawJson = (h: Hostile) => h.raw ?? JSON.stringify(h.value);
 
-/** %-encoding that can say what encodeURIComponent refuses: a lone surrogate as its (invalid) 3 UTF-8-style bytes. */
-function pct(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const next = s.charCodeAt(i + 1);
-    if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-      out += encodeURIComponent(s[i]! + s[i + 1]!);
-      i++;
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
-    } else out += encodeURIComponent(s[i]!);
-  }
-  return out;
-}
 /** Query-string form of `key=value`: arrays repeat the key, objects use key[sub]=. */
 function queryPart(key: string, h: Hostile): string {
   if (h.q !== undefined) return `${pct(key)}=${h.q}`;

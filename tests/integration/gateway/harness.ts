@@ -194,12 +194,13 @@ export function testGatewayConfig(extra: GatewayConfigInput = {}, url?: string):
 
 /**
  * A gateway on `backend` with one org whose admins need no TOTP (tests turn it on where it
- * matters), an admin, a team lead and an operator, and a settable clock.
+ * matters), an admin, a team lead and an operator, and a settable clock. `logger`: the
+ * gateway's log lines go to this stream (at config.logLevel), else it logs nothing.
  */
-export async function setup(backend: Backend, config: GatewayConfigInput = {}): Promise<Harness> {
+export async function setup(backend: Backend, config: GatewayConfigInput = {}, opts: { logger?: { stream: NodeJS.WritableStream } } = {}): Promise<Harness> {
   const { db, drop, url } = await openBackend(backend);
   const clock = new ManualClock();
-  const gw = await createGateway({ db, clock, config: testGatewayConfig(config) });
+  const gw = await createGateway({ db, clock, config: testGatewayConfig(config), ...(opts.logger ? { logger: opts.logger } : {}) });
   const orgId = await createOrg(gw.ctx, 'テスト株式会社');
   await db
     .updateTable('orgs')

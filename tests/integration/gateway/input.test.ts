@@ -44,6 +44,42 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     expectError(await h.req('POST', `/admin/users/${h.users.operator.id}/unlock`, { token, body: { force: true } }), 400, 'validation_failed');
   });
 
+  it('never quotes a payload back: the issues of a refusal are bounded (a 30,000-character key, 2,000 unknown keys, a long record key)', async () => {
+    const token = await h.token(h.users.admin);
+    const longKey = 'k'.repeat(30_000);
+    const answers = [
+      await h.req('POST', '/admin/teams', { token, raw: JSON.stringify({ name: 'x', [longKey]: 1 }) }),
+      await h.req('GET', `/me?${longKey}=1`, { token }),
+      await h.req('POST', '/admin/teams', { token, body: { name: 'x', ...Object.fromEntries(Array.from({ length: 2_000 }, (_v, i) => [`k${i}`, i])) } }),
+      await h.req('PATCH', `/customers/${h.users.admin.id}`, { token, body: { fields: { [longKey]: { nested: true } } } }),
+    ];
+    for (const res of answers) {
+      expectError(res, 400, 'validation_failed');
+      expect(res.text.length, res.text.slice(0, 300)).toBeLessThan(2_000);
+      for (const issue of res.body.error.issues) {
+        expect(issue.path.length).toBeLessThanOrEqual(100);
+        expect(issue.message.length).toBeLessThanOrEqual(200);
+      }
+    }
+    expect(answers[0]!.body.error.issues[0].message).toMatch(/^Unrecognized key: "k+…$/);
+  });
+
+  it('refuses a JSON body that is not UTF-8 (never stores U+FFFD in place of its bytes), and still takes a BOM', async () => {
+    const token = await h.token(h.users.admin);
+    const name = 'チーム\u00e9';
+    const bytes = Buffer.from(JSON.stringify({ name }), 'utf8');
+    const at = bytes.indexOf(Buffer.from('\u00e9', 'utf8'));
+    for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe3, 0x81]]) {
+      const payload = Buffer.concat([bytes.subarray(0, at), Buffer.from(bad), bytes.subarray(at)]);
+      const res = await h.gw.app.inject({ method: 'POST', url: '/admin/teams', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload, remoteAddress: '10.0.0.1' });
+      expectError({ status: res.statusCode, body: JSON.parse(res.body) }, 400, 'validation_failed');
+    }
+    expect(await h.db.selectFrom('teams').select('name').where('name', 'like', 'チーム%').execute()).toEqual([]);
+    const bom = await h.gw.app.inject({ method: 'POST', url: '/admin/teams', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]), remoteAddress: '10.0.0.1' });
+    expect(bom.statusCode, bom.body).toBe(200);
+    expect(JSON.parse(bom.body).name).toBe(name);
+  });
+
   it('refuses broken JSON, prototype pollution and non-JSON content types', async () => {
     expectError(await h.req('POST', '/auth/sign-in', { raw: '{"username": "a", ' }), 400, 'validation_failed');
     expectError(await h.req('POST', '/auth/sign-in', { raw: '{"__proto__": {"isAdmin": true}, "username": "abc", "password": "x"}' }), 400, 'validation_failed');
