@@ -130,6 +130,20 @@ async function saved(userId: string, sipCallId: string) {
  * in a new renderer process; here main's RendererRecovery (main/renderer-recovery.ts) decides,
  * and a new page in the same context is that window's reload. Answers the new page.
  */
+/**
+ * The operator saves `note` and finishes the wrap-up with DISPOSITION; both reach main's outbox
+ * within `withinMs` (the gateway cannot be reached or does not answer).
+ */
+async function noteAndFinish(op: { host: DevHost }, page: Page, note: string, stored: string, withinMs: number): Promise<void> {
+  await page.getByTestId('note-text').fill(note);
+  await page.getByTestId('note-save').click();
+  await page.locator('[data-testid="note-item"][data-status="pending"]').waitFor();
+  await page.getByTestId('disposition').selectOption(DISPOSITION);
+  await page.getByTestId('finish-wrapup').click();
+  const holds = () => op.host.services.outbox.list().filter((i) => i.body === stored || i.disposition === DISPOSITION).map((i) => i.kind);
+  await expect.poll(holds, { timeout: withinMs }).toEqual(['note', 'callPatch']);
+}
+
 async function crashAndReopen(op: { context: BrowserContext; host: DevHost }, page: Page): Promise<Page> {
   const reopened: Promise<Page>[] = [];
   const recovery = new RendererRecovery({
@@ -169,13 +183,7 @@ describe('client faults (dev host + Chromium + stack, the network failed by a TC
     // the gateway becomes unreachable for this PC (main's link and HTTP, the renderer's calls)
     op.gwProxy.cut();
     await page.locator('[data-testid="status-link"][data-phase="reconnecting"]').waitFor({ timeout: 15_000 });
-    await page.getByTestId('note-text').fill(NOTE);
-    await page.getByTestId('note-save').click();
-    await page.locator('[data-testid="note-item"][data-status="pending"]').waitFor();
-    await page.getByTestId('disposition').selectOption(DISPOSITION);
-    await page.getByTestId('finish-wrapup').click();
-    const holds = () => op.host.services.outbox.list().filter((i) => i.body === NOTE_STORED || i.disposition === DISPOSITION).map((i) => i.kind);
-    await expect.poll(holds, { timeout: 10_000 }).toEqual(['note', 'callPatch']);
+    await noteAndFinish(op, page, NOTE, NOTE_STORED, 10_000);
 
     page = await crashAndReopen(op, page);
 
@@ -206,15 +214,9 @@ describe('client faults (dev host + Chromium + stack, the network failed by a TC
     const sipCallId = await callToWrapUp(page, op.world);
 
     op.gwProxy.stall();
-    await page.getByTestId('note-text').fill(NOTE);
-    await page.getByTestId('note-save').click();
-    await page.locator('[data-testid="note-item"][data-status="pending"]').waitFor();
-    await page.getByTestId('disposition').selectOption(DISPOSITION);
-    await page.getByTestId('finish-wrapup').click();
     // the finish waits for the gateway's answer (up to 10 s: the link looks open); the
     // disposition must not wait with it in the renderer, where a crash takes it
-    const holds = () => op.host.services.outbox.list().filter((i) => i.body === NOTE || i.disposition === DISPOSITION).map((i) => i.kind);
-    await expect.poll(holds, { timeout: 2_000 }).toEqual(['note', 'callPatch']);
+    await noteAndFinish(op, page, NOTE, NOTE, 2_000);
     page = await crashAndReopen(op, page);
     await page.getByTestId('phone-panel').waitFor({ timeout: 15_000 });
     // (the call's end time, sent at the hang-up, may still be in it too: the cut can come first)
