@@ -322,8 +322,9 @@ async function groupGone(child: ChildProcess, timeoutMs = 5000): Promise<void> {
     try {
       if (!child.pid) return;
       process.kill(-child.pid, 0);
-    } catch {
-      return; // ESRCH: the group is empty
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return; // the group is empty
+      throw err;
     }
     if (Date.now() > end) throw new Error(`process group ${child.pid} still alive ${timeoutMs} ms after SIGKILL`);
     await sleep(20);
