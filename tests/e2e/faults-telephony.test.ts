@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, startStack, type Stack } from '../../deploy/stack';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
 import { launchChromium } from '../support/devhost-harness';
@@ -132,6 +132,18 @@ beforeAll(async () => {
   });
   pstn = await Baresip.start({ trunk: stack.sip.trunk, proxy: stack.sip.udp, number: CALLER, toneHz: CUSTOMER_HZ });
 }, 120_000);
+
+/** A test that failed mid-call leaves the call up: the customer hangs up, the wrap-up is finished, so the next test starts clean. */
+afterEach(async () => {
+  cut.lift();
+  sipProxy.restore();
+  gwProxy.restore();
+  if ((await op.page.locator('[data-testid="call"][data-phase="established"]').count()) === 0) return;
+  const from = pstn.events.length;
+  pstn.hangup();
+  await pstnEvent(from, (e) => e.type === 'CALL_CLOSED').catch((e: unknown) => console.log(`[faults] cleanup: ${String(e)}`));
+  await finishWrapUp(op.page).catch((e: unknown) => console.log(`[faults] cleanup: ${String(e)}`));
+});
 
 afterAll(async () => {
   cut.lift();

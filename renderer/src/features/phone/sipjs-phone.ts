@@ -29,6 +29,8 @@ const MEDIA_DISCONNECTED_MS = 1_000;
 /** ICE restarts tried for one loss before the call is ended (each after the transport is back). */
 const MEDIA_RESTART_TRIES = 4;
 const MEDIA_RETRY_MS = 2_000;
+/** How long the phone watches a call's incoming audio after a dropped transport (Chromium caches its stats for 50 ms). */
+const RECEIVING_PROBE_MS = 250;
 /** How long recover() lets an old socket close before it connects a new one. */
 const CLOSE_WAIT_MS = 300;
 
@@ -206,14 +208,45 @@ export class SipJsPhone implements SipPhone {
    * connected sends a re-INVITE with an ICE restart (new ICE credentials and candidates), which
    * rtpengine answers from the same call. The customer hears a gap, not a hang-up.
    * `afterLoss`: the transport had dropped: the network may have changed under calls whose ICE
-   * does not know it yet (consent checks take seconds to fail), so every established call
-   * restarts its ICE now rather than after the silence is noticed.
+   * does not know it yet (consent checks take seconds to fail), so every established call whose
+   * audio no longer arrives restarts its ICE now rather than after the silence is noticed.
    */
   private restoreMedia(afterLoss: boolean): void {
     for (const leg of this.legs.values()) {
       const state = this.iceState(leg);
       if (leg.mediaLost || state === 'failed' || state === 'disconnected') this.mediaLost(leg);
-      else if (afterLoss) this.restartIce(leg);
+      else if (afterLoss) void this.restartIfSilent(leg);
+    }
+  }
+
+  /**
+   * After a dropped transport every call re-INVITEs: the far end must learn the new connection
+   * (our Contact's alias names the old one: without this target refresh the customer's BYE goes
+   * to a dead socket). A call whose audio still arrives (Kamailio restarted, the socket alone was
+   * cut) keeps its ICE: a restart there would only risk a gap. One whose audio stopped (the
+   * network changed under it) restarts its ICE in the same re-INVITE.
+   */
+  private async restartIfSilent(leg: Leg): Promise<void> {
+    const before = await this.packetsReceived(leg);
+    await new Promise((r) => setTimeout(r, RECEIVING_PROBE_MS));
+    const after = await this.packetsReceived(leg);
+    const receiving = before !== null && after !== null && after > before;
+    this.restartIce(leg, !receiving);
+  }
+
+  /** Audio RTP packets this call has received so far (null: no connection or no stats). */
+  private async packetsReceived(leg: Leg): Promise<number | null> {
+    const pc = (leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.peerConnection;
+    if (!pc) return null;
+    try {
+      let packets = 0;
+      (await pc.getStats()).forEach((r: { type: string; kind?: string; packetsReceived?: number }) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') packets += r.packetsReceived ?? 0;
+      });
+      return packets;
+    } catch (err) {
+      logFailure("reading a call's media statistics", err);
+      return null;
     }
   }
 
@@ -271,8 +304,8 @@ export class SipJsPhone implements SipPhone {
     this.restartIce(leg);
   }
 
-  /** A re-INVITE with an ICE restart for `leg`, when the phone can signal; its outcome is checked (checkMedia). */
-  private restartIce(leg: Leg): void {
+  /** A re-INVITE for `leg` with an ICE restart (or, `iceRestart` false, a plain target refresh), when the phone can signal; its outcome is checked (checkMedia). */
+  private restartIce(leg: Leg, iceRestart = true): void {
     if (leg.session.state !== SessionState.Established || this.stopping) return;
     if (leg.restarting || !this.signalling || !this.ua?.isConnected()) return;
     if (leg.restartTries >= MEDIA_RESTART_TRIES) {
@@ -299,7 +332,7 @@ export class SipJsPhone implements SipPhone {
         else this.checkMediaSoon(leg, MEDIA_RETRY_MS);
       }
     };
-    const restart: Web.SessionDescriptionHandlerOptions = { ...before, offerOptions: { ...before.offerOptions, iceRestart: true } };
+    const restart: Web.SessionDescriptionHandlerOptions = { ...before, offerOptions: { ...before.offerOptions, iceRestart } };
     void session
       .invite({
         sessionDescriptionHandlerOptions: restart,
