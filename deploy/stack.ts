@@ -616,19 +616,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       runDir,
       certificatePem,
       async restartKamailio(i: number, o: { downMs?: number; kill?: boolean } = {}) {
-        const proc = processes[i];
-        if (!proc) throw new Error(`restartKamailio: no node ${i}`);
-        await stopProcess(proc.kamailio, o.kill ?? false);
-        await sleep(o.downMs ?? 0);
-        proc.kamailio = await proc.startKamailio();
-        nodes[i]!.kamailioPid = proc.kamailio.pid;
+        const kam = await restartNodeProcess(i, 'kamailio', o);
+        nodes[i]!.kamailioPid = kam.pid;
       },
       async restartRtpengine(i: number, o: { downMs?: number; kill?: boolean } = {}) {
-        const proc = processes[i];
-        if (!proc) throw new Error(`restartRtpengine: no node ${i}`);
-        await stopProcess(proc.rtpengine, o.kill ?? false);
-        await sleep(o.downMs ?? 0);
-        proc.rtpengine = await proc.startRtpengine();
+        await restartNodeProcess(i, 'rtpengine', o);
       },
       async restartGateway(i: number, o: { downMs?: number } = {}) {
         const g = gateways[i];
@@ -653,6 +645,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
       stop,
     };
+    /** Stops node `i`'s Kamailio or rtpengine (stopProcess), waits `downMs`, starts it again with the same config; the new process. */
+    async function restartNodeProcess(i: number, which: 'kamailio' | 'rtpengine', o: { downMs?: number; kill?: boolean }): Promise<ChildProcess> {
+      const proc = processes[i];
+      if (!proc) throw new Error(`restart ${which}: no node ${i}`);
+      await stopProcess(proc[which], o.kill ?? false);
+      await sleep(o.downMs ?? 0);
+      proc[which] = which === 'kamailio' ? await proc.startKamailio() : await proc.startRtpengine();
+      return proc[which];
+    }
     /** Stops one of the stack's processes (SIGTERM, or SIGKILL to its whole group: a crash) and forgets it. */
     async function stopProcess(child: ChildProcess, kill: boolean): Promise<void> {
       if (kill) {

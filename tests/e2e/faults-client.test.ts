@@ -251,13 +251,7 @@ describe('client faults (dev host + Chromium + stack, the network failed by a TC
     op.gwProxy.stall();
     sipProxy.stall();
     await sleep(5_000);
-    await page.getByTestId('note-text').fill(NOTE);
-    await page.getByTestId('note-save').click();
-    await page.locator('[data-testid="note-item"][data-status="pending"]').waitFor();
-    await page.getByTestId('disposition').selectOption(DISPOSITION);
-    await page.getByTestId('finish-wrapup').click();
-    const holds = () => op.host.services.outbox.list().filter((i) => i.body === NOTE || i.disposition === DISPOSITION).map((i) => i.kind);
-    await expect.poll(holds, { timeout: 2_000 }).toEqual(['note', 'callPatch']);
+    await noteAndFinish(op, page, NOTE, NOTE, 2_000);
     op.host.power.emit('suspend');
     await page.getByTestId('lock-screen').waitFor();
 
