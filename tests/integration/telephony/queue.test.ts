@@ -77,7 +77,10 @@ const provisional = (callId: string, status: number) => (m: SipMessage) => m.sta
 const open = new Set<string>();
 const hangUp = async (callId: string) => {
   open.delete(callId);
-  await carrier.bye(callId);
+  await carrier.bye(callId).catch((e: unknown) => {
+    // what Kamailio made of the BYE (its log names the Call-ID)
+    throw new Error(`${(e as Error).message}\n${f.logs()}`);
+  });
 };
 const invitesTo = (op: Op) => ua[op].received.filter((m) => m.method === 'INVITE');
 
