@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ROUTES, type RouteBody, type RouteName, type RouteParams, type RouteQuery, type RouteResponse, type RouteSpec } from '../shared/gateway/api';
 import { appendAudit } from './audit/audit';
 import { AuditedRefusal } from './auth/audited-refusal';
+import { assertFromKamailio } from './auth/kamailio-secret';
 import { clientAddress } from './auth/net';
 import type { GatewayContext } from './context';
 import { GatewayError } from './errors';
@@ -100,7 +101,8 @@ export function route<N extends RouteName>(
       // allowlist or one without the permission is refused (and audited) whatever the body
       // holds, and learns nothing about what the route would accept.
       let principal: Principal | null = null;
-      if (spec.auth !== null) {
+      if (spec.auth === 'kamailio') assertFromKamailio(ctx.config, req);
+      else if (spec.auth !== null) {
         principal = await authenticate(ctx, req.headers.authorization, sourceIp);
         // A limited session (temporary password, TOTP enrolment pending): one rule, server/auth/principal-type.ts.
         const limit = sessionLimit(principal);

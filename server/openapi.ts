@@ -21,7 +21,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     paths[path]![spec.method.toLowerCase()] = {
       operationId: name,
       summary: spec.summary,
-      ...(spec.auth !== null ? { security: [{ bearer: [] }], 'x-koe-permission': spec.auth } : {}),
+      ...(spec.auth === 'kamailio' ? { security: [{ kamailio: [] }] } : spec.auth !== null ? { security: [{ bearer: [] }], 'x-koe-permission': spec.auth } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } } } : {}),
       responses: {
@@ -33,7 +33,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title: 'Koe gateway', version },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, kamailio: { type: 'apiKey', in: 'header', name: 'X-Koe-Route-Secret' } } },
     paths,
   };
 }

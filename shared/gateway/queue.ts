@@ -65,7 +65,7 @@ export const QUEUE_ROUTES = {
   },
   sipQueueHold: {
     method: 'GET', path: '/sip/queue-hold', summary: 'Kamailio only (X-Koe-Route-Secret): a queued call is held (183, INVITE suspended); the gateway starts its announcements',
-    auth: null, query: SipQueueHoldQuery, response: SipQueueHoldResponse,
+    auth: 'kamailio', query: SipQueueHoldQuery, response: SipQueueHoldResponse,
   },
   listAnnouncements: {
     method: 'GET', path: '/admin/announcements', summary: 'The org\'s announcements (its own files or the ones Koe ships)', auth: 'policy:manage',

@@ -8,8 +8,12 @@ export interface RouteSpec {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   path: string;
   summary: string;
-  /** null = public; 'authenticated' = any signed-in user; otherwise the permission needed. */
-  auth: null | 'authenticated' | (typeof PERMISSIONS)[number];
+  /**
+   * null = public; 'kamailio' = Kamailio only (the shared X-Koe-Route-Secret header, no user);
+   * 'authenticated' = any signed-in user; otherwise the permission needed. The gateway checks it
+   * before it parses anything the request holds (server/http.ts route()).
+   */
+  auth: null | 'kamailio' | 'authenticated' | (typeof PERMISSIONS)[number];
   body?: Schema;
   query?: Schema;
   params?: Schema;

@@ -126,10 +126,10 @@ export const SIP_ROUTES = {
   },
   sipRoute: {
     method: 'GET', path: '/sip/route', summary: 'Kamailio only (X-Koe-Route-Secret): which ready operator takes a call to this DID',
-    auth: null, query: SipRouteQuery, response: SipRouteResponse,
+    auth: 'kamailio', query: SipRouteQuery, response: SipRouteResponse,
   },
   sipTransfer: {
     method: 'GET', path: '/sip/transfer', summary: 'Kamailio only (X-Koe-Route-Secret): a REFER it accepted or refused; audited in the call\'s org',
-    auth: null, query: SipTransferQuery, response: SipTransferResponse,
+    auth: 'kamailio', query: SipTransferQuery, response: SipTransferResponse,
   },
 } as const satisfies Record<string, RouteSpec>;

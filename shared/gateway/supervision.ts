@@ -95,7 +95,7 @@ export const SUPERVISION_ROUTES = {
   },
   sipCallEnded: {
     method: 'GET', path: '/sip/call-ended', summary: 'Kamailio only (X-Koe-Route-Secret): a BYE, CANCEL or refused INVITE ended this call; the operator model ends it, supervision legs are torn down',
-    auth: null,
+    auth: 'kamailio',
     /** status: the final response of a refused initial INVITE (486, 603, 408...); "200" for a BYE (the call was answered); "000" (or none) for a CANCEL or a call Kamailio gave up. */
     query: z.strictObject({ callId: SipCallId, status: z.string().regex(/^\d{3}$/).optional() }),
     response: z.strictObject({ closed: z.number().int() }),

@@ -292,9 +292,10 @@ function breakJson(r: Rng, text: string): string {
   }
 }
 
-/** The role a route is fuzzed as: the least one holding its permission (public routes: none). */
-function roleFor(spec: RouteSpec): 'operator' | 'lead' | 'admin' | null {
+/** The role a route is fuzzed as: the least one holding its permission (public routes: none; Kamailio's: its shared secret). */
+function roleFor(spec: RouteSpec): 'operator' | 'lead' | 'admin' | 'kamailio' | null {
   if (spec.auth === null) return null;
+  if (spec.auth === 'kamailio') return 'kamailio';
   if (spec.auth === 'authenticated') return 'operator';
   if (BUILTIN_ROLES.operator.permissions.includes(spec.auth)) return 'operator';
   if (BUILTIN_ROLES.team_lead.permissions.includes(spec.auth)) return 'lead';
@@ -522,6 +523,7 @@ describe(`HTTP fuzz: ${PER_ROUTE} bad requests per route through the gateway (PG
   let h: Harness;
   const lines: string[] = [];
   const tokens: Record<'operator' | 'lead' | 'admin', string> = { operator: '', lead: '', admin: '' };
+  const ROUTE_SECRET = 'fuzz-route-secret-0123456789abcdef';
   const covered: { name: string; sent: number; unauthenticated: number }[] = [];
   let parseJson: ReturnType<typeof jsonParserOf>;
   let ipSeq = 0;
@@ -531,7 +533,7 @@ describe(`HTTP fuzz: ${PER_ROUTE} bad requests per route through the gateway (PG
   beforeAll(async () => {
     console.log(`http fuzz seed ${SEED} (KOE_FUZZ_SEED replays it)`);
     const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
-    h = await setup('pglite', { logLevel: 'warn', authRateLimit: { capacity: AUTH_BUCKET, refillPerMinute: AUTH_BUCKET } }, { logger: { stream } });
+    h = await setup('pglite', { logLevel: 'warn', authRateLimit: { capacity: AUTH_BUCKET, refillPerMinute: AUTH_BUCKET }, sip: { routeSecret: ROUTE_SECRET } }, { logger: { stream } });
     tokens.operator = await h.token(h.users.operator);
     tokens.lead = await h.token(h.users.lead);
     tokens.admin = await h.token(h.users.admin);
@@ -598,7 +600,8 @@ describe(`HTTP fuzz: ${PER_ROUTE} bad requests per route through the gateway (PG
         const authenticated = role !== null && next < PER_ROUTE;
         const i = next++;
         const { p, e, from } = plan(authenticated);
-        const headers = { ...p.headers, ...(authenticated ? { authorization: `Bearer ${tokens[role!]}` } : {}) };
+        const credential = !authenticated ? {} : role === 'kamailio' ? { 'x-koe-route-secret': ROUTE_SECRET } : { authorization: `Bearer ${tokens[role!]}` };
+        const headers = { ...p.headers, ...credential };
         const res = await h.gw.app.inject({ method: p.method as 'GET', url: p.url, headers, remoteAddress: from, ...(p.payload !== undefined ? { payload: p.payload } : {}) });
         const what = () =>
           `${name} #${i} (seed ${SEED}) ${p.kind}, ${authenticated ? role : 'no token'}: ${p.method} ${p.url.slice(0, 300)} ${JSON.stringify(p.headers)} ` +

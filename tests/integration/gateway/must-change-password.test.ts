@@ -18,7 +18,7 @@ const CHOSEN = 'My-Own-Choice-77#';
 /** Every authenticated route of the contract, its path parameters filled with fresh ids. */
 function authenticatedRoutes(): { name: string; method: string; url: string }[] {
   return (Object.entries(ROUTES) as [string, RouteSpec][])
-    .filter(([, spec]) => spec.auth !== null)
+    .filter(([, spec]) => spec.auth !== null && spec.auth !== 'kamailio')
     .map(([name, spec]) => ({ name, method: spec.method, url: spec.path.replace(/:[A-Za-z]+/g, randomUUID()) }));
 }
 
