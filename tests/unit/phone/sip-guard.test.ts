@@ -2,7 +2,7 @@
 // Unsupported, an offer without usable audio -> 488, everything else to SIP.js untouched; the
 // offer rollback SIP.js 0.21's Web SDH lacks. On the wire: tests/integration/telephony/offer-answer.test.ts.
 import { describe, expect, it, vi } from 'vitest';
-import { addOfferRollback, installRequestGuard, offerHasUsableAudio, requestRefusal, unsupportedRequire } from '../../../renderer/src/features/phone/sip-guard';
+import { addOfferRollback, installRequestGuard, offerHasUsableAudio, requestRefusal, restoringAnswer, unsupportedRequire } from '../../../renderer/src/features/phone/sip-guard';
 
 const sdp = (...media: string[]) => ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', ...media].join('\r\n') + '\r\n';
 
@@ -103,5 +103,45 @@ describe('addOfferRollback', () => {
       if (calls) expect(setLocalDescription).toHaveBeenCalledWith({ type: 'rollback' });
     }
     await addOfferRollback({}).rollbackDescription(); // no connection yet: nothing to do
+  });
+});
+
+describe('restoringAnswer', () => {
+  const far = sdp('m=audio 22600 RTP/SAVPF 0 8', 'a=ice-ufrag:FAR', 'a=setup:actpass', 'a=mid:1', 'a=sendrecv');
+  const ours = (ufrag: string, setup: string) => sdp('m=audio 9 UDP/TLS/RTP/SAVPF 0 8', `a=ice-ufrag:${ufrag}`, `a=setup:${setup}`, 'a=mid:1');
+  it("is the far end's agreed offer as an answer that keeps the phone's DTLS role", () => {
+    expect(restoringAnswer({ sdp: ours('A', 'actpass') }, { sdp: ours('A', 'active') }, { type: 'offer', sdp: far })).toEqual({ type: 'answer', sdp: far.replace('a=setup:actpass', 'a=setup:passive') });
+    expect(restoringAnswer({ sdp: ours('A', 'actpass') }, { sdp: ours('A', 'passive') }, { type: 'offer', sdp: far })?.sdp).toContain('a=setup:active\r\n');
+  });
+  it("is the far end's agreed answer as it was when the phone offered last", () => {
+    const answer = far.replace('a=setup:actpass', 'a=setup:active');
+    expect(restoringAnswer({ sdp: ours('A', 'actpass') }, { sdp: ours('A', 'actpass') }, { type: 'answer', sdp: answer })).toEqual({ type: 'answer', sdp: answer });
+  });
+  it('is null for an ICE restart offer, or with no agreed session', () => {
+    expect(restoringAnswer({ sdp: ours('B', 'actpass') }, { sdp: ours('A', 'active') }, { type: 'offer', sdp: far })).toBeNull();
+    expect(restoringAnswer({ sdp: ours('A', 'actpass') }, null, { type: 'offer', sdp: far })).toBeNull();
+    expect(restoringAnswer({ sdp: ours('A', 'actpass') }, { sdp: ours('A', 'active') }, null)).toBeNull();
+  });
+});
+
+describe('addOfferRollback, a refused re-offer without ICE restart', () => {
+  it("settles it with the far end's agreed description, the directions set back to the agreed ones, no rollback", async () => {
+    const far = sdp('m=audio 22600 RTP/SAVPF 0', 'a=ice-ufrag:FAR', 'a=setup:actpass', 'a=sendrecv');
+    const setLocalDescription = vi.fn(async () => undefined);
+    const setRemoteDescription = vi.fn(async () => undefined);
+    const transceiver = { direction: 'sendonly', currentDirection: 'sendrecv' };
+    const pc = {
+      signalingState: 'have-local-offer',
+      pendingLocalDescription: { sdp: sdp('a=ice-ufrag:A', 'a=setup:actpass', 'a=sendonly') },
+      currentLocalDescription: { sdp: sdp('a=ice-ufrag:A', 'a=setup:active') },
+      currentRemoteDescription: { type: 'offer', sdp: far },
+      getTransceivers: () => [transceiver],
+      setLocalDescription,
+      setRemoteDescription,
+    };
+    await addOfferRollback({ peerConnection: pc as unknown as RTCPeerConnection }).rollbackDescription();
+    expect(setLocalDescription).not.toHaveBeenCalled();
+    expect(setRemoteDescription).toHaveBeenCalledWith({ type: 'answer', sdp: far.replace('a=setup:actpass', 'a=setup:passive') });
+    expect(transceiver.direction).toBe('sendrecv');
   });
 });

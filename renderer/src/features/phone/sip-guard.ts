@@ -118,17 +118,57 @@ interface SdhLike {
   rollbackDescription?: () => Promise<void>;
 }
 
+const iceUfrag = (sdp: string | undefined): string | null => /^a=ice-ufrag:(\S+)/m.exec(sdp ?? '')?.[1] ?? null;
+const dtlsSetup = (sdp: string | undefined): string | null => /^a=setup:(\S+)/m.exec(sdp ?? '')?.[1] ?? null;
+
+/**
+ * The answer that settles a refused local re-offer on the session as it was: the far end's last
+ * agreed description, as an answer. When the phone answered last, that description is the far
+ * end's offer: its "a=setup:actpass" becomes the role that keeps the phone's own DTLS role
+ * (active -> passive), so the DTLS and ICE transports, codecs and candidates stay as they were.
+ * Null when there is no agreed session, or the pending offer restarts ICE (new ICE credentials:
+ * the old answer does not fit them; a rollback is the only way back).
+ */
+export function restoringAnswer(
+  pendingLocal: { sdp?: string } | null,
+  currentLocal: { sdp?: string } | null,
+  currentRemote: { type: RTCSdpType; sdp?: string } | null,
+): RTCSessionDescriptionInit | null {
+  if (!pendingLocal?.sdp || !currentLocal?.sdp || !currentRemote?.sdp) return null;
+  const ufrag = iceUfrag(currentLocal.sdp);
+  if (!ufrag || iceUfrag(pendingLocal.sdp) !== ufrag) return null;
+  if (currentRemote.type === 'answer') return { type: 'answer', sdp: currentRemote.sdp };
+  const ours = dtlsSetup(currentLocal.sdp);
+  const theirs = ours === 'active' ? 'passive' : ours === 'passive' ? 'active' : null;
+  if (!theirs) return null;
+  return { type: 'answer', sdp: currentRemote.sdp.replace(/^a=setup:actpass$/gm, `a=setup:${theirs}`) };
+}
+
 /**
  * SIP.js 0.21's Web SessionDescriptionHandler has no rollbackDescription, so a re-INVITE the
  * far end refuses (or one the phone refuses) leaves the RTCPeerConnection in "have-local-offer"
  * / "have-remote-offer": the call's media goes on, but the next re-INVITE (hold) fails with
- * "Invalid signaling state". This rolls the connection back to the last agreed description
+ * "Invalid signaling state". This brings the connection back to the last agreed description
  * (RFC 3264 8: a refused offer leaves the session as it was). Idempotent.
+ *
+ * A refused local offer without an ICE restart is not rolled back: in a call whose far end
+ * (rtpengine) offered without BUNDLE, Chromium's setLocalDescription({type:'rollback'}) of the
+ * phone's re-offer drops the audio from its transport (iceConnectionState "new", no inbound RTP,
+ * the operator hears nothing for the rest of the call). It is settled instead with the far end's
+ * last description as the answer (restoringAnswer), the transceivers' directions set back to
+ * what was agreed, which leaves the transports as they were.
  */
 export function addOfferRollback<T extends SdhLike>(sdh: T): T & { rollbackDescription: () => Promise<void> } {
   const rollback = async () => {
     const pc = sdh.peerConnection;
-    if (pc && pc.signalingState !== 'stable' && pc.signalingState !== 'closed') await pc.setLocalDescription({ type: 'rollback' });
+    if (!pc || pc.signalingState === 'stable' || pc.signalingState === 'closed') return;
+    const answer = pc.signalingState === 'have-local-offer' ? restoringAnswer(pc.pendingLocalDescription, pc.currentLocalDescription, pc.currentRemoteDescription) : null;
+    if (!answer) {
+      await pc.setLocalDescription({ type: 'rollback' });
+      return;
+    }
+    for (const t of pc.getTransceivers()) if (t.currentDirection && t.currentDirection !== 'stopped' && t.direction !== 'stopped') t.direction = t.currentDirection;
+    await pc.setRemoteDescription(answer);
   };
   return Object.assign(sdh, { rollbackDescription: rollback });
 }
