@@ -229,6 +229,28 @@ describe('telephony faults (dev host + Chromium + Kamailio + rtpengine + baresip
     await customerHangsUp(next.from);
   });
 
+  it("a re-INVITE from the phone refused by the far end (403: Kamailio restarted without the call's parties) leaves the audio as it was", async () => {
+    await customerCall();
+    const page = op.page;
+    // Kamailio forgets the operator as a party of the dialog: the phone's target-refresh re-INVITE after the restart is refused 403
+    const keys = [...(await stack.rpc('htable.dump', 'koedlg')).matchAll(/name: (\S+)/g)].map((m) => m[1]!);
+    for (const k of keys) if (/\|(aor|src)\|/.test(k)) await stack.rpc('htable.delete', 'koedlg', k);
+    await stack.rpc('pv.shvSet', 'koedlgdirty', 'int', '1');
+    await sleep(500);
+    const refused = new Promise<void>((resolve) => page.on('console', (m) => /re-INVITE refused 403/.test(m.text()) && resolve()));
+    const t0 = Date.now();
+    await stack.restartKamailio(0, { downMs: 1000 });
+    await Promise.race([refused, sleep(10_000).then(() => { throw new Error('the re-INVITE was not refused 403'); })]);
+    await sleep(2000);
+    const silence = longestSilence(await toneLog(page), t0, Date.now());
+    console.log(`[faults] longest silence at the operator around the refused re-INVITE: ${silence} ms`);
+    expect(silence).toBeLessThan(500);
+    // the customer's BYE cannot reach the phone (Kamailio lost its connection): the operator ends the call
+    await page.getByTestId('hangup').click();
+    await page.locator('[data-testid="call"][data-phase="established"]').waitFor({ state: 'detached', timeout: 10_000 });
+    await finishWrapUp(page);
+  });
+
   it('rtpengine restarted mid-call: the phone restores the audio with an ICE restart through the new rtpengine; a new call works at once', async () => {
     const { from, since } = await customerCall();
     const page = op.page;
