@@ -230,7 +230,7 @@ describe('telephony faults (dev host + Chromium + Kamailio + rtpengine + baresip
   });
 
   it("a re-INVITE from the phone refused by the far end (403: Kamailio restarted without the call's parties) leaves the audio as it was", async () => {
-    await customerCall();
+    const { from } = await customerCall();
     const page = op.page;
     // Kamailio forgets the operator as a party of the dialog: the phone's target-refresh re-INVITE after the restart is refused 403
     const keys = [...(await stack.rpc('htable.dump', 'koedlg')).matchAll(/name: (\S+)/g)].map((m) => m[1]!);
@@ -249,6 +249,17 @@ describe('telephony faults (dev host + Chromium + Kamailio + rtpengine + baresip
     await page.getByTestId('hangup').click();
     await page.locator('[data-testid="call"][data-phase="established"]').waitFor({ state: 'detached', timeout: 10_000 });
     await finishWrapUp(page);
+    // nor can the operator's BYE reach the customer (403 too): the customer hangs up as well, so the next test starts with no call
+    pstn.hangup();
+    await pstnEvent(from, (e) => e.type === 'CALL_CLOSED');
+    // baresip finishes the call's WAV after CALL_CLOSED: wait for it, or the next test counts it as its own recording
+    const newest = () => Math.max(0, ...heardSince(0).map((f) => statSync(f).mtimeMs));
+    for (let last = newest(), t = Date.now(); Date.now() - t < 3000; ) {
+      await sleep(300);
+      const now = newest();
+      if (now === last) break;
+      last = now;
+    }
   });
 
   it('rtpengine restarted mid-call: the phone restores the audio with an ICE restart through the new rtpengine; a new call works at once', async () => {
