@@ -77,7 +77,7 @@ describe('phone and customer views (fake SIP layer)', () => {
     const ringing = await screen.findByTestId('ringing');
     expect(screen.getByTestId('customer-card').dataset.status).toBe('known');
     expect(screen.getByTestId('customer-name').textContent).toBe('山田 太郎');
-    expect(within(ringing).getByTestId('ringing-number').textContent).toBe('+819012345678');
+    expect(within(ringing).getByTestId('ringing-number').textContent).toBe('090-1234-5678');
     expect(sawRingingWithoutCard).toBe(false);
     expect(commits).toBe(1);
     unsub();

@@ -19,6 +19,8 @@ const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
 const A_HZ = 1000;
 const CALLER = '+819011115555';
+/** How the operator sees CALLER (the national form). */
+const CALLER_SHOWN = '090-1111-5555';
 const RING_SECONDS = 6;
 const WRAP_UP_SECONDS = 12;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -313,7 +315,9 @@ describe('operator edges (dev host + Chromium + Kamailio + rtpengine + baresip)'
     await A.page.getByRole('button', { name: '今すぐロック' }).click();
     const lock = A.page.getByTestId('lock-screen');
     await lock.getByTestId('locked-calls').waitFor();
-    expect(await A.page.locator('body').textContent()).not.toContain(CALLER);
+    // the caller's number in neither form (090-1111-5555 shown, +819011115555 kept in its title)
+    expect(await A.page.locator('body').textContent()).not.toContain(CALLER_SHOWN);
+    expect(await A.page.locator('body').innerHTML()).not.toContain(CALLER);
     await lock.getByTestId('hold').click();
     await A.page.locator('[data-testid="call"][data-held="true"]').waitFor({ timeout: 5000 });
     await lock.getByTestId('hold').click();

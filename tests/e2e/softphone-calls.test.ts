@@ -179,7 +179,8 @@ describe('softphone calls (dev host + Chromium + Kamailio + rtpengine + baresip)
     await A.page.getByTestId('blind-transfer').click();
     await B.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
     const ringMs = Date.now() - t0;
-    expect(await B.page.getByTestId('ringing-number').textContent()).toBe(CALLER);
+    expect(await B.page.getByTestId('ringing-number').textContent()).toBe('090-1111-3333'); // CALLER in the national form
+    expect(await B.page.getByTestId('ringing-number').getAttribute('title')).toBe(CALLER);
     // A keeps the customer until B answers (a target that cannot take the call leaves the
     // customer with A: operator-edges.test.ts); then A is out, in wrap-up of the customer call.
     expect(await liveCalls(A.page)).toHaveLength(1);

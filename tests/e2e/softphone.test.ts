@@ -122,7 +122,8 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     });
     expect(await opA.getByTestId('customer-name').textContent()).toBe('山田 太郎');
     expect(await opA.getByTestId('customer-campaign').textContent()).toContain('電気料金窓口');
-    expect(await opA.getByTestId('ringing-number').textContent()).toBe(CALLER);
+    expect(await opA.getByTestId('ringing-number').textContent()).toBe('090-1111-2222'); // CALLER in the national form
+    expect(await opA.getByTestId('ringing-number').getAttribute('title')).toBe(CALLER);
     // The other campaign's operator gets nothing.
     expect(await opC.getByTestId('ringing').count()).toBe(0);
     expect(await opC.getByTestId('customer-card').count()).toBe(0);

@@ -4,6 +4,7 @@ import { useAgentStore } from '../phone/agent-store';
 import { useCustomerStore } from './store';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
 import { CustomerCallHistory } from '../recordings/RecordingLists';
+import { PhoneNumber } from '../../app/PhoneNumber';
 
 /**
  * The call the customer views are about: the live customer call (inbound or outbound, not a
@@ -50,7 +51,7 @@ export function CustomerCard() {
     return (
       <section className="card customer sensitive" data-testid="customer-card" data-status="unknown" aria-labelledby="cust-h">
         <h2 id="cust-h">{t('customer.unknown')}</h2>
-        <p className="note">{focus.remote || t('phone.anonymous')}</p>
+        <p className="note">{focus.remote ? <PhoneNumber value={focus.remote} testid="customer-remote" /> : t('phone.anonymous')}</p>
         {blocked && <p className="error" data-testid="customer-blocked">{t('customer.blocked')}</p>}
         {pop.status === 'ready' && pop.pop.campaign && <p data-testid="customer-campaign">{pop.pop.campaign.name}</p>}
       </section>
@@ -75,7 +76,14 @@ export function CustomerCard() {
           <p className="kana">{c.nameKana}</p>
           <dl>
             <dt>{t('customer.phones')}</dt>
-            <dd>{c.phones.join(', ')}</dd>
+            <dd data-testid="customer-phones">
+              {c.phones.map((p, i) => (
+                <span key={p}>
+                  {i > 0 && ', '}
+                  <PhoneNumber value={p} testid="customer-phone" />
+                </span>
+              ))}
+            </dd>
             {c.email && (
               <>
                 <dt>{t('customer.email')}</dt>

@@ -4,6 +4,7 @@ import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
 import { formatDuration } from '../../app/clock';
 import { useTelephony } from './Telephony';
 import { SecureCaptureControl } from '../recordings/SecureCapture';
+import { PhoneNumber } from '../../app/PhoneNumber';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
@@ -20,8 +21,8 @@ function RingingPanel({ call, locked }: { call: PhoneCall; locked: boolean }) {
       <p className="ringing-title">{t('phone.incoming')}</p>
       {/* the caller's number is the customer's data: not shown while locked */}
       {!locked && (
-        <p className="ringing-number" data-testid="ringing-number">
-          {call.remote || t('phone.anonymous')}
+        <p className="ringing-number">
+          {call.remote ? <PhoneNumber value={call.remote} testid="ringing-number" /> : <span className="phone-number" data-testid="ringing-number">{t('phone.anonymous')}</span>}
         </p>
       )}
       <div className="row">
@@ -51,9 +52,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
     <div className="call" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'} data-media={call.mediaLost ? 'lost' : 'ok'}>
       <p>
         {!locked && (
-          <span className="call-remote" data-testid="call-remote">
-            {call.remote}
-          </span>
+          <PhoneNumber value={call.remote} className="call-remote" testid="call-remote" />
         )}{' '}
         <span className="badge">{t(`phone.phase.${call.phase}`)}</span>
         {call.held && <span className="badge">{t('phone.onHold')}</span>}

@@ -7,6 +7,7 @@ import { useAgentStore } from './agent-store';
 import type { CallerViews } from './calls';
 import type { SipPhone } from './sip-phone';
 import { TelephonyService } from './telephony';
+import { formatPhone } from '../../../../shared/rules/phone-format';
 
 const TelephonyContext = createContext<TelephonyService | null>(null);
 
@@ -51,7 +52,7 @@ export function Telephony({ createPhone, caller, children }: { createPhone?: () 
     telephony.configure({
       caller,
       ...(createPhone ? { createPhone } : {}),
-      notificationText: (call) => ({ title: t('phone.notificationTitle'), body: t('phone.notificationBody', { number: call.remote || t('phone.anonymous') }) }),
+      notificationText: (call) => ({ title: t('phone.notificationTitle'), body: t('phone.notificationBody', { number: call.remote ? formatPhone(call.remote, { style: 'national' }) : t('phone.anonymous') }) }),
     });
   }, [telephony, createPhone, caller, t]);
 
