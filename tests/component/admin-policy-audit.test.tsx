@@ -210,7 +210,7 @@ describe('audit log section', () => {
     await waitFor(() => expect(screen.getAllByTestId('audit-row')[0]!.dataset.seq).toBe('249'));
     const rows = () => screen.getAllByTestId('audit-row');
     expect(rows().every((r) => within(r).getByTestId('audit-cell-action').textContent === 'auth.sign_in.success')).toBe(true);
-    expect(within(rows()[0]!).getByTestId('audit-cell-at').textContent).toBe('2026/11/30 10:06:12');
+    expect(within(rows()[0]!).getByTestId('audit-cell-at').textContent).toBe('2026年11月30日 10:06:12');
     expect(call.mock.calls.at(-1)![1]).toEqual({ query: { action: 'auth.*', limit: AUDIT_PAGE + 1 } });
     expect(screen.getByTestId('audit-previous')).toHaveProperty('disabled', true);
     await user.click(screen.getByTestId('audit-next'));

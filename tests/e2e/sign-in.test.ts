@@ -167,7 +167,7 @@ describe('sign-in with device binding (dev host + Chromium + real gateway + gnom
       await page.waitForTimeout(50);
     }
     await expect.poll(() => page.getByTestId('signin-error').getAttribute('data-code')).toBe('account_locked');
-    expect(await page.getByTestId('signin-error').textContent()).toMatch(/\d{4}\/\d{2}\/\d{2} \d{1,2}:\d{2}/);
+    expect(await page.getByTestId('signin-error').textContent()).toMatch(/\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}/); // Japan time, as every date on the screens
     await page.close();
     await host.close();
 

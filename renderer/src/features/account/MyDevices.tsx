@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { RouteResponse } from '../../../../shared/gateway/api';
-import { accountApi, failureOf, formatWhen, type AccountApi, type AccountFailure } from './account-api';
+import { accountApi, failureOf, type AccountApi, type AccountFailure } from './account-api';
+import { formatDateTime } from '../../i18n/format';
 import { AccountError } from './AccountError';
 
 type Device = RouteResponse<'myDevices'>['devices'][number];
@@ -27,7 +28,7 @@ export function MyDevices({ api = accountApi }: { api?: Pick<AccountApi, 'myDevi
   }, [api]);
   useEffect(() => void load(), [load]);
 
-  const when = (at: string | null) => (at ? formatWhen(at, i18n.language) : t('account.devices.never'));
+  const when = (at: string | null) => (at ? formatDateTime(at, i18n.language) : t('account.devices.never'));
   const where = (ip: string | null) => ip ?? t('account.devices.unknown');
 
   return (

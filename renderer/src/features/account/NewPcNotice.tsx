@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSessionStore } from '../../app/session-store';
-import { formatWhen } from './account-api';
+import { formatDateTime } from '../../i18n/format';
 
 /** One empty list: a selector answering a new [] each time would re-render forever. */
 const NONE: ReadonlyArray<never> = [];
@@ -22,7 +22,7 @@ export function NewPcNotice() {
       <ul>
         {devices.map((d) => (
           <li key={d.id} data-testid="new-device">
-            {t('account.newDevice.item', { date: formatWhen(d.enrolledAt, i18n.language), address: d.sourceIp ?? t('account.newDevice.unknownAddress'), name: d.name })}
+            {t('account.newDevice.item', { date: formatDateTime(d.enrolledAt, i18n.language), address: d.sourceIp ?? t('account.newDevice.unknownAddress'), name: d.name })}
           </li>
         ))}
       </ul>

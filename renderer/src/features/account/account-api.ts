@@ -44,13 +44,6 @@ export const accountApi = {
 };
 export type AccountApi = typeof accountApi;
 
-/** "2026年11月30日 20:40" / "30 November 2026, 20:40", Japan time (the call centre's clock, as the board shows it). */
-export function formatWhen(isoTime: string, language: string): string {
-  return new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', {
-    year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Tokyo',
-  }).format(new Date(isoTime));
-}
-
 /** The QR code the gateway drew (SVG text) as an image: an <img> runs no script, and the CSP allows only data: images besides the app's own. */
 export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;

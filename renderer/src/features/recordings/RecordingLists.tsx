@@ -7,18 +7,24 @@ import { logFailure } from '../../log';
 import { RecordingPlayer } from './RecordingPlayer';
 import { useRecordingsApi } from './recordings-api';
 import { clockText } from './time';
+import { formatDateTime } from '../../i18n/format';
 
 /** Whether the signed-in principal may hear recordings (the gateway checks again on every call). */
 export function useMayPlay(): boolean {
   return useSessionStore((s) => s.session.status === 'signed-in' && s.session.user.permissions.includes('recordings:play'));
 }
 
-const when = (iso: string) => new Date(iso).toLocaleString();
+/** When a call rang or a recording began, in the display language, Japan time (i18n/format.ts). */
+function useWhen(): (iso: string) => string {
+  const { i18n } = useTranslation();
+  return (iso) => formatDateTime(iso, i18n.language);
+}
 const playable = (r: RecordingView) => r.status === 'complete';
 
 /** A play button for one recording and, once pressed, its player (one open at a time per list). */
 function PlayButton({ r, open, onOpen }: { r: RecordingView; open: boolean; onOpen: () => void }) {
   const { t } = useTranslation();
+  const when = useWhen();
   return (
     <button type="button" className="rec-play" data-testid="recording-play" data-recording-id={r.id} aria-expanded={open} onClick={onOpen} aria-label={t('recordings.playRecording', { when: when(r.startedAt) })}>
       ▶ {t('recordings.play')} ({clockText(r.durationMs ?? 0)})
@@ -32,6 +38,7 @@ function PlayButton({ r, open, onOpen }: { r: RecordingView; open: boolean; onOp
  */
 export function CustomerCallHistory({ customerId, calls }: { customerId: string | null; calls: CallView[] }) {
   const { t } = useTranslation();
+  const when = useWhen();
   const api = useRecordingsApi();
   const mayPlay = useMayPlay();
   const [recs, setRecs] = useState<RecordingView[]>([]);
@@ -77,6 +84,7 @@ export function CustomerCallHistory({ customerId, calls }: { customerId: string 
 /** The lead's board: the most recent recorded calls of the teams' operators, with the player. */
 export function RecentRecordings({ names }: { names: Map<string, string> }) {
   const { t } = useTranslation();
+  const when = useWhen();
   const api = useRecordingsApi();
   const mayPlay = useMayPlay();
   const [recs, setRecs] = useState<RecordingView[] | null>(null);

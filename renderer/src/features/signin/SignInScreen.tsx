@@ -3,12 +3,13 @@ import { useTranslation } from 'react-i18next';
 import type { SignInRefusal } from '../../../../shared/ipc/contract';
 import { RECOVERY_CODE_TYPED } from '../../../../shared/rules/recovery-code';
 import { useSessionStore } from '../../app/session-store';
+import { formatDateTime } from '../../i18n/format';
 
 /** One clear, distinct message per refusal: the operator must know whether to retry, wait or call IT. */
 export function RefusalMessage({ refusal }: { refusal: Omit<SignInRefusal, 'outcome'> }) {
   const { t, i18n } = useTranslation();
   const until = refusal.lockedUntil
-    ? new Date(refusal.lockedUntil).toLocaleString(i18n.language === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' })
+    ? formatDateTime(refusal.lockedUntil, i18n.language)
     : '';
   return (
     <p role="alert" className="error" data-testid="signin-error" data-code={refusal.code}>

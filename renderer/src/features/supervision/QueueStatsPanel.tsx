@@ -5,6 +5,7 @@ import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNow } from '../../app/clock';
 import { spokenDuration } from '../../app/spoken-duration';
+import { formatNumber, formatPercent, formatTime } from '../../i18n/format';
 import type { QueueStats } from '../../../../shared/gateway/queue-stats';
 import { AGENT_STATES } from '../../../../shared/rules/operator-model';
 
@@ -15,9 +16,6 @@ export function QueueStatsPanel({ stats, names }: { stats: QueueStats; names: Ma
   // the wait as the gateway measured it, counted on with this PC's clock since these figures came
   // (the two clocks need not agree)
   const receivedAt = useMemo(() => Date.now(), [stats]);
-  const num = new Intl.NumberFormat(i18n.language);
-  const pct = new Intl.NumberFormat(i18n.language, { style: 'percent', maximumFractionDigits: 0 });
-  const time = new Intl.DateTimeFormat(i18n.language, { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'Asia/Tokyo' });
   const none = t('supervision.stats.none');
   return (
     <div className="queue-stats" data-testid="queue-stats">
@@ -39,13 +37,13 @@ export function QueueStatsPanel({ stats, names }: { stats: QueueStats; names: Ma
           {stats.campaigns.map((c) => (
             <tr key={c.campaignId} data-testid="queue-row" data-campaign={c.name}>
               <td>{c.name}</td>
-              <td data-testid="q-waiting">{num.format(c.waiting)}</td>
+              <td data-testid="q-waiting">{formatNumber(c.waiting, i18n.language)}</td>
               <td data-testid="q-longest">{c.oldestWaitingSince === null ? none : spokenDuration(t, (stats.at - c.oldestWaitingSince + Math.max(0, now - receivedAt)) / 1000)}</td>
-              <td data-testid="q-offered">{num.format(c.offered)}</td>
-              <td data-testid="q-answered">{num.format(c.answered)}</td>
-              <td data-testid="q-abandoned">{num.format(c.abandoned)}</td>
+              <td data-testid="q-offered">{formatNumber(c.offered, i18n.language)}</td>
+              <td data-testid="q-answered">{formatNumber(c.answered, i18n.language)}</td>
+              <td data-testid="q-abandoned">{formatNumber(c.abandoned, i18n.language)}</td>
               <td data-testid="q-sl" title={t('supervision.stats.serviceLevelTarget', { seconds: c.targetSeconds })}>
-                {c.serviceLevel === null ? none : pct.format(c.serviceLevel)}
+                {c.serviceLevel === null ? none : formatPercent(c.serviceLevel, i18n.language)}
               </td>
               <td data-testid="q-aht">{c.averageHandleSeconds === null ? none : spokenDuration(t, c.averageHandleSeconds)}</td>
             </tr>
@@ -67,8 +65,8 @@ export function QueueStatsPanel({ stats, names }: { stats: QueueStats; names: Ma
           {stats.operators.map((o) => (
             <tr key={o.userId} data-testid="op-stats-row" data-user={o.userId}>
               <td>{names.get(o.userId) ?? none}</td>
-              <td data-testid="o-calls">{num.format(o.calls)}</td>
-              <td data-testid="o-missed">{num.format(o.missed)}</td>
+              <td data-testid="o-calls">{formatNumber(o.calls, i18n.language)}</td>
+              <td data-testid="o-missed">{formatNumber(o.missed, i18n.language)}</td>
               <td data-testid="o-handle">{spokenDuration(t, o.handleSeconds)}</td>
               <td data-testid="o-states">
                 {AGENT_STATES.filter((s) => (o.stateSeconds[s] ?? 0) > 0)
@@ -79,7 +77,7 @@ export function QueueStatsPanel({ stats, names }: { stats: QueueStats; names: Ma
           ))}
         </tbody>
       </table>
-      <p className="note">{t('supervision.stats.updated', { time: time.format(stats.at) })}</p>
+      <p className="note">{t('supervision.stats.updated', { time: formatTime(stats.at, i18n.language) })}</p>
     </div>
   );
 }

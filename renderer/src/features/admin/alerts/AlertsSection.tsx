@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import type { AlertView } from '../../../../../shared/gateway/admin-alerts';
 import { koe } from '../../../koe';
 import { logFailure } from '../../../log';
-import { formatWhen } from '../../account/account-api';
+import { formatDateTime } from '../../../i18n/format';
 import { adminCall, adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
 import type { Permission } from '../../../../../shared/gateway/permissions';
 
@@ -85,7 +85,7 @@ export function AlertsSection({ call = adminCall, subscribe = liveAlerts }: Sect
   const details = (a: AlertView) =>
     [
       a.deviceName ? t('admin.alerts.device', { name: a.deviceName }) : null,
-      a.lockedUntil ? t('admin.alerts.lockedUntil', { until: formatWhen(a.lockedUntil, i18n.language) }) : null,
+      a.lockedUntil ? t('admin.alerts.lockedUntil', { until: formatDateTime(a.lockedUntil, i18n.language) }) : null,
       a.via ? t('admin.alerts.via', { via: a.via }) : null,
       a.occurrences > 1 ? t('admin.alerts.occurrences', { count: a.occurrences }) : null,
     ].filter(Boolean).join(' / ');
@@ -125,7 +125,7 @@ export function AlertsSection({ call = adminCall, subscribe = liveAlerts }: Sect
                 <th scope="row" data-testid="alert-kind">{kindLabel(a)}</th>
                 <td data-testid="alert-user">{userLabel(a)}</td>
                 <td>{a.sourceIp ?? (a.kind === 'ip_refused' ? t('admin.alerts.manyAddresses') : t('admin.alerts.unknownAddress'))}</td>
-                <td>{formatWhen(a.createdAt, i18n.language)}</td>
+                <td>{formatDateTime(a.createdAt, i18n.language)}</td>
                 <td>{details(a)}</td>
                 <td>
                   {a.acknowledgedAt ? (

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { AuditQuery, type AuditEntryView } from '../../../../../shared/gateway/api';
 import type { AuditStatusResponse } from '../../../../../shared/gateway/admin-policy';
 import { adminCall, adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
+import { formatDateTime, formatNumber } from '../../../i18n/format';
 import type { SectionProps } from '../section-types';
 
 /** Entries per page (one more is asked for, to know whether a next page exists). */
@@ -43,14 +44,9 @@ export function auditQueryOf(f: Filters): { query: Record<string, string> | null
   return { query: Object.keys(issues).length ? null : raw, issues };
 }
 
-function formatAt(iso: string, language: string): string {
-  return new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'Asia/Tokyo',
-  }).format(new Date(iso));
-}
-const formatLong = (iso: string, language: string) =>
-  new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'long', timeStyle: 'medium', timeZone: 'Asia/Tokyo' }).format(new Date(iso));
-const num = (n: number, language: string) => new Intl.NumberFormat(language === 'ja' ? 'ja-JP' : 'en-GB').format(n);
+/** An entry's moment to the second: "2026年11月30日 10:06:12" (Japan time). */
+const formatAt = (iso: string, language: string) => formatDateTime(iso, language, { seconds: true });
+const num = formatNumber;
 
 /**
  * The org's audit log (GET /admin/audit): filters by actor (picked from the user search), action
@@ -251,14 +247,14 @@ function ChainStatus({ call }: { call: AdminCall }) {
       <p role="status" data-testid="audit-chain-status" className={status?.broken ? 'error' : undefined}>
         {failure ? t(`admin.errors.${failure.code}`)
           : !status ? t('admin.common.loading')
-          : status.broken ? t('admin.audit.chain.broken', { seq: num(status.broken.seq, lang), at: formatLong(status.broken.detectedAt, lang), kind: t(`admin.audit.chain.kinds.${status.broken.kind}`) })
+          : status.broken ? t('admin.audit.chain.broken', { seq: num(status.broken.seq, lang), at: formatAt(status.broken.detectedAt, lang), kind: t(`admin.audit.chain.kinds.${status.broken.kind}`) })
           : status.verifiedSeq < status.headSeq ? t('admin.audit.chain.verifying', { seq: num(status.verifiedSeq, lang), head: num(status.headSeq, lang) })
-          : status.verifiedAt ? t('admin.audit.chain.verified', { seq: num(status.verifiedSeq, lang), at: formatLong(status.verifiedAt, lang) })
+          : status.verifiedAt ? t('admin.audit.chain.verified', { seq: num(status.verifiedSeq, lang), at: formatAt(status.verifiedAt, lang) })
           : t('admin.audit.chain.notYet')}
       </p>
       {status && !status.broken && (
         <p className="note" data-testid="audit-chain-recheck">
-          {status.recheckCompletedAt ? t('admin.audit.chain.recheck', { at: formatLong(status.recheckCompletedAt, lang) }) : t('admin.audit.chain.recheckRunning', { seq: num(status.recheckSeq, lang) })}
+          {status.recheckCompletedAt ? t('admin.audit.chain.recheck', { at: formatAt(status.recheckCompletedAt, lang) }) : t('admin.audit.chain.recheckRunning', { seq: num(status.recheckSeq, lang) })}
         </p>
       )}
       <button type="button" data-testid="audit-chain-refresh" onClick={() => void check()}>{t('admin.audit.chain.refresh')}</button>

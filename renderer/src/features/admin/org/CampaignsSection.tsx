@@ -12,7 +12,8 @@ import { RECORDING_MODES, RecordingSettings, RetentionSettings } from '../../../
 import type { RouteResponse } from '../../../../../shared/gateway/api';
 import type { CampaignAdminView } from '../../../../../shared/gateway/admin-org';
 import { WEEKDAYS } from '../../../../../shared/rules/business-hours';
-import { formatWhen } from '../../account/account-api';
+import { formatDateTime, formatNumber } from '../../../i18n/format';
+import { PhoneNumber } from '../../../app/PhoneNumber';
 import { adminFailure } from '../admin-api';
 import type { SectionProps } from '../section-types';
 import { adminCall, checkBody, ConfirmDialog, FailureMessage, lines, UserPicker, useUserNames, type AdminCall, type AdminFailure } from './shared';
@@ -192,7 +193,7 @@ export function CampaignsSection({ can, call = adminCall }: SectionProps & { cal
             {campaigns.map((c) => (
               <tr key={c.id} data-testid={`campaign-row-${c.name}`} data-disabled={c.disabled ? 'true' : 'false'}>
                 <th scope="row">{c.name}{c.disabled && <span className="badge">{t('admin.campaigns.disabledBadge')}</span>}</th>
-                <td>{c.dids.join(', ') || t('admin.campaigns.didsCount', { count: 0 })}</td>
+                <td>{c.dids.length === 0 ? t('admin.campaigns.didsCount', { count: 0 }) : c.dids.map((d, i) => <span key={d}>{i > 0 && ', '}<PhoneNumber value={d} /></span>)}</td>
                 <td><button type="button" aria-expanded={open === c.id} data-testid={`campaign-open-${c.name}`} onClick={() => setOpen(open === c.id ? null : c.id)}>{t('admin.campaigns.edit', { name: c.name })}</button></td>
               </tr>
             ))}
@@ -313,7 +314,6 @@ function CampaignEditor({ campaign, others, call, onChanged, onClose }: {
       setBusy(false);
     }
   };
-  const nf = new Intl.NumberFormat(i18n.language === 'ja' ? 'ja-JP' : 'en-GB');
   const numInput = (label: string, value: string, onChange: (v: string) => void, testid: string) => (
     <div className="row">
       <label htmlFor={`${id}-${testid}`}>{label}</label>
@@ -331,8 +331,8 @@ function CampaignEditor({ campaign, others, call, onChanged, onClose }: {
         <>
           <section aria-labelledby={`${id}-st`} data-testid="campaign-state">
             <h4 id={`${id}-st`}>{t('admin.campaigns.state.heading')}</h4>
-            <p data-testid="campaign-state-text">{admin.disabled && admin.disabledAt ? t('admin.campaigns.state.disabled', { when: formatWhen(admin.disabledAt, i18n.language) }) : t('admin.campaigns.state.enabled')}</p>
-            <p className="note">{t('admin.campaigns.state.calls', { n: nf.format(admin.callCount) })}</p>
+            <p data-testid="campaign-state-text">{admin.disabled && admin.disabledAt ? t('admin.campaigns.state.disabled', { when: formatDateTime(admin.disabledAt, i18n.language) }) : t('admin.campaigns.state.enabled')}</p>
+            <p className="note">{t('admin.campaigns.state.calls', { n: formatNumber(admin.callCount, i18n.language) })}</p>
             <div className="actions">
               {admin.disabled
                 ? <button type="button" disabled={busy} onClick={() => setConfirm('enable')} data-testid="campaign-enable">{t('admin.campaigns.state.enable')}</button>

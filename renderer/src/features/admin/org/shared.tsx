@@ -5,6 +5,7 @@ import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent,
 import { useTranslation } from 'react-i18next';
 import type { z } from 'zod';
 import { adminCall, adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
+import { formatNumber } from '../../../i18n/format';
 
 export type { AdminCall, AdminFailure };
 export { adminCall };
@@ -37,12 +38,11 @@ const IN_USE_KINDS = ['users', 'calls', 'customers', 'notes', 'recordings', 'que
 export function FailureMessage({ failure, testid, forbiddenKey, inUseHint }: { failure: AdminFailure | null; testid: string; forbiddenKey?: string; inUseHint?: string }) {
   const { t, i18n } = useTranslation();
   if (!failure) return null;
-  const nf = new Intl.NumberFormat(i18n.language === 'ja' ? 'ja-JP' : 'en-GB');
   let body: ReactNode;
   if (failure.code === 'in_use') {
     const held = failure.violations.flatMap((v) => {
       const [kind, n] = v.split('=');
-      return IN_USE_KINDS.includes(kind as never) ? [t(`admin.org.inUse.${kind}`, { n: nf.format(Number(n)) })] : [];
+      return IN_USE_KINDS.includes(kind as never) ? [t(`admin.org.inUse.${kind}`, { n: formatNumber(Number(n), i18n.language) })] : [];
     });
     body = (
       <>

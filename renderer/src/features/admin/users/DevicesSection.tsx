@@ -2,7 +2,7 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { DeviceRenameRequest } from '../../../../../shared/gateway/api';
 import type { Response } from '../../../../../shared/gateway-client';
-import { formatWhen } from '../../account/account-api';
+import { formatDateTime } from '../../../i18n/format';
 import { adminCall, adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
 import type { SectionProps } from '../section-types';
 import { usePages } from './pages';
@@ -34,7 +34,7 @@ export function DevicesSection({ call = adminCall }: SectionProps & { call?: Adm
   const [renaming, setRenaming] = useState<string | null>(null);
   useEffect(() => void first(''), [first]);
 
-  const when = (at: string | null) => (at ? formatWhen(at, i18n.language) : t('admin.devices.never'));
+  const when = (at: string | null) => (at ? formatDateTime(at, i18n.language) : t('admin.devices.never'));
   const where = (ip: string | null) => ip ?? t('admin.devices.unknown');
   const action = async (what: string, run: () => Promise<string>) => {
     setDone(null);

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Response } from '../../../../../shared/gateway-client';
-import { formatWhen } from '../../account/account-api';
+import { formatDateTime } from '../../../i18n/format';
 import { adminCall, adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
 import type { SectionProps } from '../section-types';
 import { usePages } from './pages';
@@ -89,8 +89,8 @@ export function SessionsSection({ call = adminCall }: SectionProps & { call?: Ad
                 </th>
                 <td>{device(s)}</td>
                 <td>{s.sourceIp ?? t('admin.sessions.unknown')}</td>
-                <td>{formatWhen(s.createdAt, i18n.language)}</td>
-                <td>{formatWhen(s.lastSeenAt, i18n.language)}</td>
+                <td>{formatDateTime(s.createdAt, i18n.language)}</td>
+                <td>{formatDateTime(s.lastSeenAt, i18n.language)}</td>
                 <td className="actions">
                   <button type="button" onClick={() => askOne(s)} aria-label={t('admin.sessions.revokeLabel', { name: who(s), device: device(s) })} data-testid={`session-revoke-${s.id}`}>
                     {t('admin.sessions.revoke')}

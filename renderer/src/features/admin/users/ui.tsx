@@ -1,6 +1,6 @@
 // What the users, sessions and devices sections share: the refusal box, the confirmation
 // dialog (moves focus in, Escape cancels, gives focus back to what opened it), and dates in
-// Japan time (formatWhen, as the account screens show them).
+// Japan time (formatDateTime in i18n/format.ts, as the account screens show them).
 import { ConfirmDialog as SharedConfirmDialog } from '../ConfirmDialog';
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';

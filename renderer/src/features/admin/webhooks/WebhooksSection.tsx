@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { WebhookCreateRequest, type WebhookDeliveryView, type WebhookView } from '../../../../../shared/gateway/admin-alerts';
-import { formatWhen } from '../../account/account-api';
+import { formatDateTime } from '../../../i18n/format';
 import { adminCall, adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
 import type { Permission } from '../../../../../shared/gateway/permissions';
 
@@ -112,7 +112,7 @@ export function WebhooksSection({ call = adminCall }: SectionProps & { call?: Ad
     }
   };
 
-  const when = (at: string | null) => (at ? formatWhen(at, i18n.language) : t('admin.webhooks.never'));
+  const when = (at: string | null) => (at ? formatDateTime(at, i18n.language) : t('admin.webhooks.never'));
 
   return (
     <section className="admin-webhooks" aria-labelledby={`${id}-h`} data-testid="webhooks-section">
@@ -199,11 +199,11 @@ export function WebhooksSection({ call = adminCall }: SectionProps & { call?: Ad
             <tbody>
               {log.deliveries.map((d) => (
                 <tr key={d.id} data-testid="delivery-row" data-status={d.status}>
-                  <th scope="row">{t(`admin.webhooks.events.${d.event}`, { defaultValue: d.event })}<br /><span className="note">{formatWhen(d.createdAt, i18n.language)}</span></th>
+                  <th scope="row">{t(`admin.webhooks.events.${d.event}`, { defaultValue: d.event })}<br /><span className="note">{formatDateTime(d.createdAt, i18n.language)}</span></th>
                   <td data-testid="delivery-status">{t(`admin.webhooks.statuses.${d.status}`)}</td>
                   <td data-testid="delivery-attempts">{d.attempts.toLocaleString(i18n.language === 'ja' ? 'ja-JP' : 'en-GB')}</td>
                   <td data-testid="delivery-error">{d.lastError ?? ''}</td>
-                  <td data-testid="delivery-next">{d.nextAttemptAt ? formatWhen(d.nextAttemptAt, i18n.language) : t('admin.webhooks.never')}</td>
+                  <td data-testid="delivery-next">{d.nextAttemptAt ? formatDateTime(d.nextAttemptAt, i18n.language) : t('admin.webhooks.never')}</td>
                 </tr>
               ))}
             </tbody>
