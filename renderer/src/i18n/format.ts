@@ -9,18 +9,11 @@ export function localeOf(language: string): 'ja-JP' | 'en-GB' {
 
 export const DISPLAY_TIME_ZONE = 'Asia/Tokyo';
 
-const cache = new Map<string, Intl.DateTimeFormat>();
 function dateFormat(language: string, kind: 'minutes' | 'seconds' | 'time'): Intl.DateTimeFormat {
-  const key = `${localeOf(language)}|${kind}`;
-  let f = cache.get(key);
-  if (!f) {
-    const options: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', timeZone: DISPLAY_TIME_ZONE };
-    if (kind !== 'minutes') options.second = '2-digit';
-    if (kind !== 'time') Object.assign(options, { year: 'numeric', month: 'long', day: 'numeric' });
-    f = new Intl.DateTimeFormat(localeOf(language), options);
-    cache.set(key, f);
-  }
-  return f;
+  const options: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', timeZone: DISPLAY_TIME_ZONE };
+  if (kind !== 'minutes') options.second = '2-digit';
+  if (kind !== 'time') Object.assign(options, { year: 'numeric', month: 'long', day: 'numeric' });
+  return new Intl.DateTimeFormat(localeOf(language), options);
 }
 
 /** A moment (ISO text, epoch ms or Date) as date and time: "2026年11月30日 10:05"; `seconds`: "2026年11月30日 10:05:09". */
