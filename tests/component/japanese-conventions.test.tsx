@@ -66,7 +66,7 @@ describe('phone numbers on screen', () => {
   it('the E.164 form on demand, by keyboard: the toggle next to the number (aria-pressed), and back', async () => {
     const { ringing: r } = await ringing('ja');
     const number = within(r).getByTestId('ringing-number');
-    const toggle = within(r).getByRole('button', { name: '国際形式（E.164）で表示' });
+    const toggle = within(r).getByRole('button', { name: 'E.164表示（国際形式で表示）' });
     expect(toggle.textContent).toBe('E.164表示');
     expect(toggle.getAttribute('aria-pressed')).toBe('false');
     toggle.focus();
@@ -84,14 +84,14 @@ describe('phone numbers on screen', () => {
     const call = await screen.findByTestId('call');
     const remote = within(call).getByTestId('call-remote');
     expect(remote.textContent).toBe('090-1234-5678');
-    await userEvent.click(within(call).getByRole('button', { name: '国際形式（E.164）で表示' }));
+    await userEvent.click(within(call).getByRole('button', { name: 'E.164表示（国際形式で表示）' }));
     expect(remote.textContent).toBe('+819012345678');
   });
 
   it('the English UI: the same national form, the toggle in English', async () => {
     const { ringing: r } = await ringing('en');
     expect(within(r).getByTestId('ringing-number').textContent).toBe('090-1234-5678');
-    await userEvent.click(within(r).getByRole('button', { name: 'Show in international form (E.164)' }));
+    await userEvent.click(within(r).getByRole('button', { name: 'E.164 (show in international form)' }));
     expect(within(r).getByTestId('ringing-number').textContent).toBe('+819012345678');
   });
 

@@ -28,6 +28,8 @@ const A_DATA = {
   openNote: '前回の請求について再確認',
   typedNote: '住所変更の手続きを案内済み',
   caller: CALLER,
+  /** the caller as the Japanese UI shows it (issue 18: national form, the E.164 in its title) */
+  callerNational: '090-1111-5555',
 };
 
 let stack: Stack;
@@ -157,7 +159,8 @@ describe('customer data ends with its session (one PC, two operators)', () => {
 
     // A's customer is on screen (else the checks below would prove nothing)
     const before = await page.evaluate(() => document.body.innerText);
-    for (const s of [A_DATA.campaign, A_DATA.name, A_DATA.kana, A_DATA.address, A_DATA.member, A_DATA.openNote, A_DATA.typedNote, A_DATA.caller]) expect(before).toContain(s);
+    for (const s of [A_DATA.campaign, A_DATA.name, A_DATA.kana, A_DATA.address, A_DATA.member, A_DATA.openNote, A_DATA.typedNote, A_DATA.callerNational]) expect(before).toContain(s);
+    expect(await page.evaluate(() => document.body.innerHTML)).toContain(A_DATA.caller);
     expect(await page.locator('[data-testid="customer-calls"]').textContent()).toContain(A_DATA.history);
     const a = {
       access: (await host.services.session.accessToken())!.token,

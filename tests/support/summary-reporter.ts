@@ -21,6 +21,12 @@ export default class SummaryReporter implements Reporter {
       // A file that failed outside its tests (import error, a failing beforeAll) counts once.
       failed += mod.state() === 'failed' && failedHere === 0 ? 1 : failedHere;
     }
+    // Where the run's time goes (CI keeps the suite well under 30 minutes): the ten slowest files.
+    const slowest = [...testModules]
+      .map((m) => ({ file: m.moduleId.replace(`${process.cwd()}/`, ''), ms: m.diagnostic().duration }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 10);
+    process.stdout.write(`\nslowest files:\n${slowest.map((m) => `  ${(m.ms / 1000).toFixed(1)} s  ${m.file}`).join('\n')}\n`);
     process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }
 }

@@ -81,7 +81,7 @@ export const en: Messages = {
     call: 'Call',
     incoming: 'Incoming call',
     anonymous: 'Withheld number',
-    format: { e164: 'E.164', showE164: 'Show in international form (E.164)' },
+    format: { e164: 'E.164', showE164: 'E.164 (show in international form)' },
     answer: 'Answer',
     reject: 'Decline',
     hangup: 'Hang up',

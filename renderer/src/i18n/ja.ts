@@ -81,7 +81,7 @@ export const ja = {
     call: '発信',
     incoming: '着信中',
     anonymous: '非通知',
-    format: { e164: 'E.164表示', showE164: '国際形式（E.164）で表示' },
+    format: { e164: 'E.164表示', showE164: 'E.164表示（国際形式で表示）' },
     answer: '応答',
     reject: '拒否',
     hangup: '切断',
