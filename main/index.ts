@@ -1,6 +1,6 @@
 // Koe's Electron composition root: the only file that imports `electron` as a value.
 // Everything it wires is a plain service or a pure function, tested without Electron.
-import { app, BrowserWindow, ipcMain, net, powerMonitor, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, net, powerMonitor, protocol, session, shell } from 'electron';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,8 +55,10 @@ async function main(): Promise<void> {
     keytar: await loadKeytar(),
     power: powerMonitor,
     deviceName: () => os.hostname(),
+    globalShortcut,
   });
   services.idle.start();
+  app.on('will-quit', () => services.shortcuts.stop());
   const policy = () => services.policy.effective().policy;
   const csp = () => contentSecurityPolicy({ connect: [policy().gatewayUrl, policy().sipWssUrl] });
 

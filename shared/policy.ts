@@ -25,6 +25,8 @@ export const ClientPolicy = z
     blurOnFocusLoss: z.boolean().default(false),
     updateChannel: z.enum(['stable', 'beta']).default('stable'),
     language: z.enum(['ja', 'en']).default('ja'),
+    /** Answer (Ctrl+Alt+A) and hang up (Ctrl+Alt+E) registered with the OS while signed in, so they work when Koe is not in front. */
+    globalShortcuts: z.boolean().default(true),
   })
   .strict();
 export type ClientPolicy = z.infer<typeof ClientPolicy>;

@@ -22,6 +22,7 @@ import { SipCredentialService } from '../telephony/sip-credentials';
 import { SupervisionRelay } from '../telephony/supervision';
 import { gatewaySender, OutboxClosed, OutboxService } from '../outbox/outbox';
 import { logFailure } from '../best-effort';
+import { GlobalShortcutService, type GlobalShortcutLike } from './global-shortcuts';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -48,6 +49,8 @@ export interface MainDeps {
   deviceName(): string;
   /** The backoff's jitter (Math.random when absent; tests pin it). */
   random?: () => number;
+  /** Electron's globalShortcut; none in the dev host (a browser page cannot have one). */
+  globalShortcut?: GlobalShortcutLike | null;
 }
 
 export interface MainServices {
@@ -69,6 +72,7 @@ export interface MainServices {
   idle: IdleMonitor;
   orgPolicy: OrgPolicyFetcher;
   rendererLog: RendererLog;
+  shortcuts: GlobalShortcutService;
   deps: MainDeps;
 }
 
@@ -78,7 +82,7 @@ export interface MainServices {
  * the refresh token and username, are the session's and cleared by it). Every other service registers
  * with `session.holdsUserData()` (see createMainServices).
  */
-export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'resume', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'deps'] as const satisfies readonly (keyof MainServices)[];
+export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'resume', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'shortcuts', 'deps'] as const satisfies readonly (keyof MainServices)[];
 
 const outboxLog = consoleLogger('outbox');
 
@@ -184,7 +188,15 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
       link.stop();
     }
   });
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, deps };
+  // Answer and hang up through the OS while signed in, when policy allows (global-shortcuts.ts)
+  const shortcuts = new GlobalShortcutService(
+    deps.globalShortcut ?? null,
+    () => session.current().status === 'signed-in' && policy.effective().policy.globalShortcuts,
+    consoleLogger('shortcuts'),
+  );
+  session.onChange(() => shortcuts.sync());
+  policy.onChange(() => shortcuts.sync());
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -308,6 +320,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
     s.resume.onChange((st) => emit('resume:status', st)),
     s.outbox.onSettled((st) => emit('outbox:settled', st)),
     s.link.onAlert((a) => emit('alerts:new', a)),
+    s.shortcuts.onPressed((action) => emit('shortcut:pressed', { action })),
   ];
   return () => offs.forEach((off) => off());
 }

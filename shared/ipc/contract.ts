@@ -1,3 +1,4 @@
+import { SHORTCUT_ACTIONS } from '../rules/shortcuts';
 import { z } from 'zod';
 import { ClientPolicy } from '../policy';
 import { userText } from '../rules/text';
@@ -426,6 +427,8 @@ export const contract = {
     'outbox:settled': OutboxSettled,
     /** A security alert of the org, pushed live (the gateway sends it only to holders of alerts:read). */
     'alerts:new': AlertView,
+    /** A global shortcut the OS delivered to main while Koe was not in front (answer, hang up): the renderer presses the same control as the window's key. */
+    'shortcut:pressed': z.strictObject({ action: z.enum(SHORTCUT_ACTIONS) }),
   },
 } as const;
 

@@ -135,9 +135,17 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     expect(timing.card).not.toBeNull();
     expect(Math.abs(timing.card! - timing.ringing!)).toBeLessThan(1); // the same frame
 
-    await opA.getByTestId('answer').click();
+    // Keyboard first (issue 18 item 3): the ring took the focus to the answer button and was
+    // announced once with the customer's name; Ctrl+Alt+A answers from anywhere in the window.
+    const focused = () => opA.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid ?? document.activeElement?.tagName);
+    expect(await focused()).toBe('answer');
+    expect(await opA.getByTestId('ring-announcement').textContent()).toMatch(/^着信：山田 太郎 様、.*電気料金窓口/);
+    await opA.evaluate(() => (document.activeElement as HTMLElement).blur());
+    await opA.keyboard.press('Control+Alt+KeyA');
     await opA.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
     await pstn.wait((e) => e.type === 'CALL_ESTABLISHED');
+    // the answer button went away: focus is on the call, not dropped to the page
+    await opA.waitForFunction(() => (document.activeElement as HTMLElement | null)?.dataset.testid === 'call');
     await new Promise((r) => setTimeout(r, 1500));
     const heard = await remoteToneLevel(opA, CUSTOMER_HZ);
     console.log(`operator hears ${CUSTOMER_HZ} Hz at ${heard.target.toFixed(1)} dBFS (off-tone ${heard.off.toFixed(1)})`);
@@ -156,9 +164,10 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     expect(out).toMatch(/dtmf/i);
 
     // Mute: the tone stops reaching the customer; hold: re-INVITE sendonly, then resume.
-    await opA.getByTestId('mute').click();
+    await opA.keyboard.press('Control+Alt+KeyM');
     await opA.locator('[data-testid="call"][data-muted="true"]').waitFor();
-    await opA.getByTestId('mute').click();
+    await opA.keyboard.press('Control+Alt+KeyM');
+    await opA.locator('[data-testid="call"][data-muted="false"]').waitFor();
     await opA.getByTestId('hold').click();
     await opA.locator('[data-testid="call"][data-held="true"]').waitFor({ timeout: 5000 });
     await opA.getByTestId('hold').click();
@@ -169,6 +178,9 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     await pstn.wait((e) => e.type === 'CALL_CLOSED');
     await opA.getByTestId('wrapup').waitFor({ timeout: 5000 });
     await opA.locator('[data-testid="agent-state"][data-state="wrap_up"]').waitFor();
+    // the call went away: focus moved to the next thing to do, the disposition
+    await opA.waitForFunction(() => (document.activeElement as HTMLElement | null)?.dataset.testid === 'disposition');
+    expect(await opA.getByTestId('ring-announcement').textContent()).toBe('');
     await opA.getByTestId('note-text').fill('カード 4111 1111 1111 1111 の件');
     expect(await opA.getByTestId('note-text').inputValue()).toBe('カード **** **** **** 1111 の件');
     await opA.getByTestId('note-save').click();

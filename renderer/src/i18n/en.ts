@@ -1,5 +1,6 @@
 import type { Messages } from './ja';
 import { accountEn } from './account.en';
+import { shortcutsEn } from './shortcuts.en';
 import { adminEn } from './admin.en';
 
 export const en: Messages = {
@@ -74,8 +75,10 @@ export const en: Messages = {
     },
   },
   account: accountEn,
+  shortcuts: shortcutsEn,
   admin: adminEn,
   phone: {
+    callGroup: 'Current call',
     heading: 'Phone',
     number: 'Phone number',
     call: 'Call',

@@ -1,4 +1,5 @@
 import { accountJa } from './account.ja';
+import { shortcutsJa } from './shortcuts.ja';
 import { adminJa } from './admin.ja';
 
 /** Japanese is the default UI language; the English file must provide every key here. */
@@ -74,8 +75,10 @@ export const ja = {
     },
   },
   account: accountJa,
+  shortcuts: shortcutsJa,
   admin: adminJa,
   phone: {
+    callGroup: '通話',
     heading: '電話',
     number: '電話番号',
     call: '発信',

@@ -20,6 +20,7 @@ function controllableServices() {
     link: { onStatus: () => () => undefined, onAlert: () => () => undefined },
     outbox: { onChange: () => () => undefined, onSettled: () => () => undefined },
     resume: { onChange: () => () => undefined },
+    shortcuts: { onPressed: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));
   const emitPolicy = (p: unknown) => policyListeners.forEach((l) => l(p as EffectivePolicy));

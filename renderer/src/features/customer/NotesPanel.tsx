@@ -5,6 +5,7 @@ import { useCustomerStore } from './store';
 import { useFocusCall } from './CustomerCard';
 import { useCustomerRecords } from './CustomerSession';
 import { redactAsTyped, textForInput, type CompositionState } from './redacting-input';
+import { shortcutProps } from '../../app/shortcut-props';
 import { finishWrapUp } from './wrap-up';
 
 /**
@@ -78,6 +79,7 @@ export function NotesPanel() {
         id="note-text"
         ref={area}
         data-testid="note-text"
+        {...shortcutProps('notes')}
         rows={4}
         maxLength={4000}
         value={text}
@@ -115,6 +117,7 @@ export function NotesPanel() {
           <select
             id="disposition"
             data-testid="disposition"
+            data-focus-home="3"
             value={wrapUp.disposition ?? ''}
             onChange={(e) => useCustomerStore.setState({ wrapUp: { ...wrapUp, disposition: e.target.value || null } })}
           >

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { formatDuration, useNow } from '../../app/clock';
 import { useAgentStore } from './agent-store';
 import { usePhoneStore } from './phone-store';
+import { shortcutProps } from '../../app/shortcut-props';
 
 const REASONS = ['meeting', 'training', 'callback', 'other'] as const;
 
@@ -36,7 +37,7 @@ export function AgentStatePanel() {
   const tone = !reachable ? 'bad' : view.agent === 'ready' ? 'ok' : view.agent === 'wrap_up' || view.agent === 'ringing' ? 'warn' : 'idle';
 
   return (
-    <section className="card agent" data-testid="agent-panel" aria-labelledby="agent-h">
+    <section className="card agent" data-testid="agent-panel" aria-labelledby="agent-h" tabIndex={-1} data-focus-home="4">
       <h2 id="agent-h">{t('agent.heading')}</h2>
       {reachable ? (
         <p className="agent-state" data-testid="agent-state" data-state={view.agent} data-reason={view.reasonCode ?? view.reason ?? ''} data-pending={availability ? 'true' : 'false'} data-confirmed={availability ? 'false' : 'true'}>
@@ -68,6 +69,7 @@ export function AgentStatePanel() {
         <button
           type="button"
           data-testid="agent-ready"
+          {...shortcutProps('ready')}
           disabled={(reachable && (view.agent === 'ready' || busy)) || noMicrophone}
           aria-describedby={noMicrophone ? 'agent-nomic' : undefined}
           onClick={() => void store().setAvailability('ready')}
@@ -84,7 +86,7 @@ export function AgentStatePanel() {
             </option>
           ))}
         </select>
-        <button type="button" data-testid="agent-not-ready" disabled={reachable && busy} onClick={() => void store().setAvailability('not_ready', reason)}>
+        <button type="button" data-testid="agent-not-ready" {...shortcutProps('notReady')} disabled={reachable && busy} onClick={() => void store().setAvailability('not_ready', reason)}>
           {t('agent.setNotReady')}
         </button>
         <button type="button" data-testid="agent-break" disabled={reachable && busy} onClick={() => void store().setAvailability('break')}>

@@ -1,10 +1,18 @@
-import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
 import { formatDuration } from '../../app/clock';
 import { useTelephony } from './Telephony';
 import { SecureCaptureControl } from '../recordings/SecureCapture';
 import { PhoneNumber } from '../../app/PhoneNumber';
+import { shortcutProps } from '../../app/shortcut-props';
+
+/** A text field the operator may be typing in: a ring does not take the focus from it. */
+function typingIn(el: Element | null): boolean {
+  if (el instanceof HTMLTextAreaElement) return true;
+  if (el instanceof HTMLInputElement) return !['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file'].includes(el.type);
+  return el instanceof HTMLElement && el.isContentEditable;
+}
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
@@ -16,8 +24,15 @@ function RingingPanel({ call, locked }: { call: PhoneCall; locked: boolean }) {
     const id = requestAnimationFrame((frame) => performance.mark(`koe:ringing-painted:${call.id}`, { startTime: frame }));
     return () => cancelAnimationFrame(id);
   }, [call.id]);
+  // Focus goes to the answer button when a call rings (issue 18), except from a text field the
+  // operator is typing in (a space or Enter meant for the note must not answer): Ctrl+Alt+A
+  // answers from anywhere. The ring is announced by the shell (Shortcuts.tsx), once, with the name.
+  const answer = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!typingIn(document.activeElement)) answer.current?.focus();
+  }, [call.id]);
   return (
-    <div className="ringing" data-testid="ringing" data-call-id={call.id} role="alert">
+    <div className="ringing" data-testid="ringing" data-call-id={call.id}>
       <p className="ringing-title">{t('phone.incoming')}</p>
       {/* the caller's number is the customer's data: not shown while locked */}
       {!locked && (
@@ -26,10 +41,10 @@ function RingingPanel({ call, locked }: { call: PhoneCall; locked: boolean }) {
         </p>
       )}
       <div className="row">
-        <button type="button" className="answer" data-testid="answer" onClick={() => void phoneActions.answer(call.id)}>
+        <button ref={answer} type="button" className="answer" data-testid="answer" data-focus-home="1" {...shortcutProps('answer')} onClick={() => void phoneActions.answer(call.id)}>
           {t('phone.answer')}
         </button>
-        <button type="button" className="danger" data-testid="reject" onClick={() => void phoneActions.reject(call.id, 603)}>
+        <button type="button" className="danger" data-testid="reject" {...shortcutProps('hangup')} onClick={() => void phoneActions.reject(call.id, 603)}>
           {t('phone.reject')}
         </button>
       </div>
@@ -49,7 +64,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
   }, []);
   const established = call.phase === 'established';
   return (
-    <div className="call" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'} data-media={call.mediaLost ? 'lost' : 'ok'}>
+    <div className="call" tabIndex={-1} role="group" aria-label={t('phone.callGroup')} data-focus-home="2" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'} data-media={call.mediaLost ? 'lost' : 'ok'}>
       <p>
         {!locked && (
           <PhoneNumber value={call.remote} className="call-remote" testid="call-remote" />
@@ -66,16 +81,16 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
         {call.answeredAt && <span className="timer">{formatDuration(now - call.answeredAt)}</span>}
       </p>
       <div className="row">
-        <button type="button" data-testid="hold" disabled={!established} onClick={() => void phoneActions.hold(call.id, !call.held)}>
+        <button type="button" data-testid="hold" {...shortcutProps('hold')} disabled={!established} onClick={() => void phoneActions.hold(call.id, !call.held)}>
           {call.held ? t('phone.resume') : t('phone.hold')}
         </button>
-        <button type="button" data-testid="mute" disabled={!established} onClick={() => void phoneActions.mute(call.id, !call.muted)}>
+        <button type="button" data-testid="mute" {...shortcutProps('mute')} disabled={!established} onClick={() => void phoneActions.mute(call.id, !call.muted)}>
           {call.muted ? t('phone.unmute') : t('phone.mute')}
         </button>
-        <button type="button" data-testid="keypad-toggle" disabled={!established} onClick={() => setKeypad(!keypad)}>
+        <button type="button" data-testid="keypad-toggle" aria-expanded={keypad} {...shortcutProps('dial')} disabled={!established} onClick={() => setKeypad(!keypad)}>
           {t('phone.keypad')}
         </button>
-        <button type="button" className="danger" data-testid="hangup" onClick={() => void phoneActions.hangup(call.id)}>
+        <button type="button" className="danger" data-testid="hangup" {...shortcutProps('hangup')} onClick={() => void phoneActions.hangup(call.id)}>
           {t('phone.hangup')}
         </button>
         {!call.consultFor && <SecureCaptureControl sipCallId={call.sipCallId} established={established} />}
@@ -95,7 +110,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
           <label className="sr-only" htmlFor={`tt-${call.id}`}>
             {t('phone.transferTarget')}
           </label>
-          <input id={`tt-${call.id}`} data-testid="transfer-target" placeholder={t('phone.transferTarget')} value={target} onChange={(e) => setTarget(e.target.value)} />
+          <input id={`tt-${call.id}`} data-testid="transfer-target" {...shortcutProps('transfer')} placeholder={t('phone.transferTarget')} value={target} onChange={(e) => setTarget(e.target.value)} />
           <button type="button" data-testid="blind-transfer" disabled={!target} onClick={() => void phoneActions.blindTransfer(call.id, target)}>
             {t('phone.blindTransfer')}
           </button>
@@ -150,7 +165,7 @@ export function PhonePanel({ locked = false }: { locked?: boolean }) {
       {live.length === 0 && !locked && (
         <form onSubmit={dial} className="dial">
           <label htmlFor="dial-number">{t('phone.number')}</label>
-          <input id="dial-number" data-testid="dial-number" inputMode="tel" value={number} onChange={(e) => setNumber(e.target.value)} />
+          <input id="dial-number" data-testid="dial-number" {...shortcutProps('dial')} inputMode="tel" value={number} onChange={(e) => setNumber(e.target.value)} />
           <button type="submit" data-testid="dial" disabled={!registered || !number.trim()}>
             {t('phone.call')}
           </button>

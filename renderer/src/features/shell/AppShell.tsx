@@ -12,6 +12,7 @@ import { PasswordChangeScreen } from '../account/PasswordChangeScreen';
 import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
+import { Shortcuts } from './Shortcuts';
 import { Telephony } from '../phone/Telephony';
 import { callerViewsOf } from '../customer/caller-views';
 import { CustomerRecords } from '../customer/crm-service';
@@ -95,7 +96,7 @@ export function AppShell({
                 {t('app.devhostBanner')}
               </div>
             )}
-            <main className="content">
+            <main className="content" tabIndex={-1} data-focus-home="9">
               {error && (
                 <p role="alert" className="error">
                   {t('errors.bridge')}
@@ -131,6 +132,7 @@ export function AppShell({
               )}
             </main>
             <StatusBar />
+            {session.status === 'signed-in' && <Shortcuts />}
           </div>
         </SupervisionClient>
       </Telephony>

@@ -3,6 +3,7 @@ import { useSessionStore } from '../../app/session-store';
 import { useAppStore } from '../../app/app-store';
 import { PhoneStatus } from '../phone/PhoneStatus';
 import { LinkStatusIndicator } from './LinkStatus';
+import { OPEN_SHORTCUTS_EVENT } from './shortcut-events';
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';
 
@@ -50,6 +51,12 @@ export function StatusBar() {
         testId="status-lock"
       />
       <span className="spacer" />
+      {signedIn && (
+        // the list of keyboard shortcuts (Shortcuts.tsx opens it; Ctrl+Alt+/ too)
+        <button type="button" className="link-button" data-testid="shortcuts-open" aria-keyshortcuts="Control+Alt+/" onClick={() => window.dispatchEvent(new Event(OPEN_SHORTCUTS_EVENT))}>
+          {t('shortcuts.open')}
+        </button>
+      )}
       {!lock.locked && signedIn && (
         <button type="button" className="link-button" onClick={() => void lockNow()}>
           {t('status.lockNow')}
