@@ -56,7 +56,11 @@ export class PolicyService {
 
   effective(): EffectivePolicy {
     const managedKeys = Object.keys(this.managed).sort();
-    const local = ClientPolicy.parse({ ...defaultPolicy(), ...this.user, ...this.managed });
+    // Only the user's choices that are policy keys: the settings file holds others too (the
+    // audio devices), which the strict policy schema refuses; spreading the whole file made
+    // every policy read throw once a user had picked a microphone (at the next start: no app).
+    const fromUser: Partial<ClientPolicy> = this.user.language ? { language: this.user.language } : {};
+    const local = ClientPolicy.parse({ ...defaultPolicy(), ...fromUser, ...this.managed });
     return { policy: combineWithOrg(local, this.orgPolicy()), managedKeys };
   }
 

@@ -47,6 +47,21 @@ describe('PolicyService', () => {
   });
 });
 
+describe('a user who picked audio devices (the settings file holds more than policy keys)', () => {
+  it('the next start reads the policy (it threw "Unrecognized key: audio" for every read)', async () => {
+    const first = await makeServices();
+    dirs.push(first.userDataDir);
+    const handlers = createHandlers(first);
+    await handlers.settings.setAudioDevices({ inputDeviceId: 'usb-headset', outputDeviceId: null }, { origin: APP_ORIGIN });
+    await handlers.settings.setLanguage({ language: 'en' }, { origin: APP_ORIGIN });
+    // the app starts again on the same data directory
+    const next = await makeServices({ userDataDir: first.userDataDir });
+    expect(next.settings.get().audio).toEqual({ inputDeviceId: 'usb-headset', outputDeviceId: null });
+    expect(next.policy.effective().policy).toMatchObject({ language: 'en', gatewayUrl: defaultPolicy().gatewayUrl });
+    expect(next.policy.effective().policy).not.toHaveProperty('audio');
+  });
+});
+
 describe('settings:setLanguage under a managed policy', () => {
   it('the handler throws IpcFailure not_allowed and nothing is persisted', async () => {
     const s = await makeServices({ managedPolicy: { language: 'ja' } });
