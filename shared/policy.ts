@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** The UI's colours (issue 18 item 4): `system` follows the OS (more contrast, then light or dark). */
+export const Theme = z.enum(['system', 'dark', 'light', 'high-contrast']);
+export type Theme = z.infer<typeof Theme>;
+
 /**
  * The client policy: what IT sets in the managed policy file and what the gateway's
  * org policy adds. Every field has a safe default so a PC with no policy file still
@@ -25,6 +29,8 @@ export const ClientPolicy = z
     blurOnFocusLoss: z.boolean().default(false),
     updateChannel: z.enum(['stable', 'beta']).default('stable'),
     language: z.enum(['ja', 'en']).default('ja'),
+    /** The user's choice unless set here; `system` follows the OS. */
+    theme: Theme.default('system'),
     /** Answer (Ctrl+Alt+A) and hang up (Ctrl+Alt+E) registered with the OS while signed in, so they work when Koe is not in front. */
     globalShortcuts: z.boolean().default(true),
   })

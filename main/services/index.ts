@@ -216,6 +216,13 @@ export function createHandlers(s: MainServices): HandlerTable {
         s.policy.setUser(await s.settings.update({ language }));
         return { language: s.policy.language() };
       },
+      setTheme: async ({ theme }) => {
+        if (s.policy.isManaged('theme')) {
+          throw new IpcFailure('not_allowed', 'The theme is set by your organisation’s policy');
+        }
+        s.policy.setUser(await s.settings.update({ theme }));
+        return { theme: s.policy.effective().policy.theme };
+      },
       audioDevices: () => s.settings.get().audio ?? { inputDeviceId: null, outputDeviceId: null },
       setAudioDevices: async (audio) => (await s.settings.update({ audio })).audio ?? audio,
     },

@@ -59,7 +59,10 @@ export class PolicyService {
     // Only the user's choices that are policy keys: the settings file holds others too (the
     // audio devices), which the strict policy schema refuses; spreading the whole file made
     // every policy read throw once a user had picked a microphone (at the next start: no app).
-    const fromUser: Partial<ClientPolicy> = this.user.language ? { language: this.user.language } : {};
+    const fromUser: Partial<ClientPolicy> = {
+      ...(this.user.language ? { language: this.user.language } : {}),
+      ...(this.user.theme ? { theme: this.user.theme } : {}),
+    };
     const local = ClientPolicy.parse({ ...defaultPolicy(), ...fromUser, ...this.managed });
     return { policy: combineWithOrg(local, this.orgPolicy()), managedKeys };
   }

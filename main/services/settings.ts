@@ -2,13 +2,14 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { AudioDevices, Language } from '../../shared/ipc/contract';
+import { Theme } from '../../shared/policy';
 import { bestEffort, logFailure } from '../best-effort';
 import { consoleLogger } from '../log';
 
 const settingsLog = consoleLogger('settings');
 
 /** User preferences: never a secret (secrets live only in the OS keychain). */
-export const UserSettings = z.object({ language: Language.optional(), audio: AudioDevices.optional() }).strict();
+export const UserSettings = z.object({ language: Language.optional(), theme: Theme.optional(), audio: AudioDevices.optional() }).strict();
 export type UserSettings = z.infer<typeof UserSettings>;
 
 /** Stores user preferences as JSON in the app's data directory; a corrupt file is set aside, not trusted. */

@@ -1,6 +1,6 @@
 import { SHORTCUT_ACTIONS } from '../rules/shortcuts';
 import { z } from 'zod';
-import { ClientPolicy } from '../policy';
+import { ClientPolicy, Theme } from '../policy';
 import { userText } from '../rules/text';
 import { RECOVERY_CODE_TYPED } from '../rules/recovery-code';
 import { AvailabilitySchema, OperatorCardMessage, OperatorHangUpMessage, OperatorIntent, OperatorNoticeMessage, OperatorViewSchema } from '../gateway/operator';
@@ -342,6 +342,7 @@ export const contract = {
     },
     settings: {
       setLanguage: channel(z.object({ language: Language }).strict(), z.object({ language: Language }).strict()),
+      setTheme: channel(z.object({ theme: Theme }).strict(), z.object({ theme: Theme }).strict()),
       audioDevices: channel(NoInput, AudioDevices),
       setAudioDevices: channel(AudioDevices, AudioDevices),
     },

@@ -13,7 +13,7 @@ import { memoryKeytar } from '../support/memory-keytar';
 import type { AgentIntentInput, AgentLinkState, AgentSnapshot, IntentOutcome, SessionState } from '../../shared/ipc/contract';
 import type { CallInfo, CallPhase, PhoneConfig, SipPhone, SipPhoneListener } from '../../renderer/src/features/phone/sip-phone';
 import { DEFAULT_MODEL_POLICY, initialOperatorState, step, viewOf, type OperatorEvent, type OperatorState } from '../../shared/rules/operator-model';
-import { defaultPolicy } from '../../shared/policy';
+import { defaultPolicy, type ClientPolicy } from '../../shared/policy';
 
 export class FakePhone implements SipPhone {
   listener: SipPhoneListener | null = null;
@@ -221,6 +221,7 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
   };
   const gw = new FakeGateway((e, p) => listeners.get(e)?.forEach((l) => l(p)), opts.agent ?? 'ready');
   let locked = false;
+  let policy = { policy: { ...defaultPolicy(), gatewayUrl: 'http://gw.test', ...(opts.language ? { language: opts.language } : {}) }, managedKeys: [] as string[] };
   // main's real outbox (a temp dir, an in-memory keychain), sending through the test's stubbed fetch
   const outbox = new OutboxService({
     dir: mkdtempSync(path.join(os.tmpdir(), 'koe-outbox-component-')),
@@ -243,7 +244,7 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
   };
   const api = {
     app: { info: () => ok({ name: 'Koe', version: '1.0.0', platform: 'linux', host: 'electron' as const, locale: 'ja-JP' }) },
-    policy: { get: () => ok({ policy: { ...defaultPolicy(), gatewayUrl: 'http://gw.test', ...(opts.language ? { language: opts.language } : {}) }, managedKeys: [] }) },
+    policy: { get: () => ok(policy) },
     gateway: {
       health: () => ok({ url: 'http://gw.test', reachable: true, version: '1', checkedAt: 0 }),
       link: () => ok({ phase: 'connected' as const, attempt: 0, retryInMs: null }),
@@ -279,7 +280,18 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
       accessToken: () => ok(locked ? null : { token: 'access-token', expiresAt: Date.now() + 600_000 }),
     },
     settings: {
-      setLanguage: (i: { language: 'ja' | 'en' }) => ok(i),
+      // as main: persisted, then policy:changed with the new effective policy
+      setLanguage: (i: { language: 'ja' | 'en' }) => {
+        policy = { ...policy, policy: { ...policy.policy, language: i.language } };
+        emit('policy:changed', policy);
+        return ok(i);
+      },
+      setTheme: (i: { theme: ClientPolicy['theme'] }) => {
+        calls.push(`setTheme ${i.theme}`);
+        policy = { ...policy, policy: { ...policy.policy, theme: i.theme } };
+        emit('policy:changed', policy);
+        return ok(i);
+      },
       audioDevices: () => ok({ inputDeviceId: null, outputDeviceId: null }),
       setAudioDevices: (d: unknown) => {
         calls.push(`setAudioDevices ${JSON.stringify(d)}`);

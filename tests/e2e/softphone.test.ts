@@ -12,6 +12,7 @@ import { readWav, toneShare } from '../support/tone';
 import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, memoryKeytar, remoteToneLevel } from './softphone-support';
+import { seriousA11yViolations } from '../support/axe';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
@@ -210,5 +211,63 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     expect(call!.answered_at).not.toBeNull();
     const notes = await db.selectFrom('notes').selectAll().where('call_id', '=', call!.id).execute();
     expect(notes.map((n) => n.body)).toEqual(['カード **** **** **** 1111 の件']);
+  });
+
+  it('every operator screen in each theme (dark, light, high contrast): no critical or serious axe violation (issue 18 item 4)', async () => {
+    const found: string[] = [];
+    const check = async (page: Page, theme: string, screen: string) => {
+      for (const v of await seriousA11yViolations(page)) found.push(`${theme} ${screen}: ${v.id} ${v.nodes.join(' ')}`);
+    };
+    for (const theme of ['dark', 'light', 'high-contrast'] as const) {
+      // the operator picks the theme in the account panel (main keeps it)
+      await opA.getByTestId('account-open').click();
+      await opA.getByTestId('account').getByTestId('theme-select').selectOption(theme);
+      await opA.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
+      await check(opA, theme, 'account');
+      await opA.getByTestId('account-close').click();
+      await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+      await check(opA, theme, 'ready');
+      await opA.keyboard.press('Control+Alt+Slash');
+      await opA.getByTestId('shortcuts-list').waitFor();
+      await check(opA, theme, 'shortcuts');
+      await opA.getByTestId('shortcuts-close').click();
+
+      const from = pstn.events.length;
+      pstn.dial(`sip:${did}@${stack.sip.domain}`);
+      await opA.getByTestId('ringing').waitFor({ timeout: 10_000 });
+      await opA.getByTestId('customer-card').waitFor();
+      await check(opA, theme, 'ringing');
+      await opA.keyboard.press('Control+Alt+KeyA');
+      await opA.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+      await pstn.eventAfter(from, (e) => e.type === 'CALL_ESTABLISHED');
+      await check(opA, theme, 'call');
+      await opA.getByTestId('hold').click();
+      await opA.locator('[data-testid="call"][data-held="true"]').waitFor({ timeout: 5000 });
+      await check(opA, theme, 'call on hold');
+      await opA.getByTestId('hold').click();
+      await opA.locator('[data-testid="call"][data-held="false"]').waitFor({ timeout: 5000 });
+      await opA.getByRole('button', { name: '今すぐロック' }).click();
+      await opA.getByTestId('lock-screen').waitFor();
+      await check(opA, theme, 'locked during a call');
+      await opA.getByTestId('lock-screen').locator('input[name="unlock-password"]').fill(PASSWORD);
+      await opA.getByRole('button', { name: 'ロックを解除' }).click();
+      await opA.getByTestId('lock-screen').waitFor({ state: 'detached', timeout: 10_000 });
+      pstn.hangup();
+      await pstn.eventAfter(from, (e) => e.type === 'CALL_CLOSED');
+      await opA.getByTestId('wrapup').waitFor({ timeout: 5000 });
+      await check(opA, theme, 'wrap-up');
+      await opA.getByTestId('disposition').selectOption('解決');
+      await opA.getByTestId('finish-wrapup').click();
+      await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    }
+    // the sign-in screen: op-c signs out (the theme is the PC's: chosen there before sign-in)
+    await opC.getByRole('button', { name: 'サインアウト' }).click();
+    await opC.getByLabel('ユーザー名').waitFor();
+    for (const theme of ['dark', 'light', 'high-contrast'] as const) {
+      await opC.getByTestId('theme-select').selectOption(theme);
+      await opC.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
+      await check(opC, theme, 'sign-in');
+    }
+    expect(found).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState, ResumeStatus } from '../../../shared/ipc/contract';
+import type { Theme } from '../../../shared/policy';
 import type { IpcError } from '../../../shared/ipc/result';
 import { koe } from '../koe';
 import { userStore } from './user-data';
@@ -15,6 +16,7 @@ export interface AppState {
   load(): Promise<void>;
   refreshGateway(): Promise<void>;
   setLanguage(language: Language): Promise<void>;
+  setTheme(theme: Theme): Promise<void>;
   lockNow(): Promise<void>;
   /** Subscribes to main's events; returns the unsubscribe function. */
   listen(): () => void;
@@ -50,6 +52,11 @@ export const useAppStore = userStore<AppState>('app', { error: null }, (set) => 
 
   async setLanguage(language) {
     const r = await koe().settings.setLanguage({ language });
+    if (!r.ok) set({ error: r.error });
+  },
+
+  async setTheme(theme) {
+    const r = await koe().settings.setTheme({ theme });
     if (!r.ok) set({ error: r.error });
   },
 

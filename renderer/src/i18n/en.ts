@@ -234,6 +234,12 @@ export const en: Messages = {
     en: 'English',
     managed: 'The language is fixed by your organisation’s policy.',
   },
+  display: {
+    heading: 'Display',
+    theme: 'Theme',
+    themes: { system: 'Same as the system', dark: 'Dark', light: 'Light', 'high-contrast': 'High contrast' },
+    themeManaged: 'The theme is fixed by your organisation’s policy.',
+  },
   supervision: {
     board: 'Team board',
     empty: 'No operators to show.',

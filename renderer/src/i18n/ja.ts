@@ -234,6 +234,12 @@ export const ja = {
     en: 'English',
     managed: '表示言語は組織のポリシーで固定されています。',
   },
+  display: {
+    heading: '表示',
+    theme: 'テーマ',
+    themes: { system: 'システムに合わせる', dark: 'ダーク', light: 'ライト', 'high-contrast': 'ハイコントラスト' },
+    themeManaged: 'テーマは組織のポリシーで固定されています。',
+  },
   supervision: {
     board: 'チームボード',
     empty: '表示できるオペレーターはいません。',

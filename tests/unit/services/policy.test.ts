@@ -62,6 +62,29 @@ describe('a user who picked audio devices (the settings file holds more than pol
   });
 });
 
+describe('settings:setTheme', () => {
+  it('keeps the choice in the settings file and the effective policy (the next start too)', async () => {
+    const s = await makeServices();
+    dirs.push(s.userDataDir);
+    expect(s.policy.effective().policy.theme).toBe('system');
+    const seen: string[] = [];
+    s.policy.onChange((p) => seen.push(p.policy.theme));
+    expect(await createHandlers(s).settings.setTheme({ theme: 'high-contrast' }, { origin: APP_ORIGIN })).toEqual({ theme: 'high-contrast' });
+    expect(seen).toEqual(['high-contrast']);
+    const next = await makeServices({ userDataDir: s.userDataDir });
+    expect(next.policy.effective().policy.theme).toBe('high-contrast');
+  });
+
+  it('a theme the managed policy sets cannot be changed: not_allowed, nothing written', async () => {
+    const s = await makeServices({ managedPolicy: { theme: 'light' } });
+    dirs.push(s.userDataDir);
+    const err = await Promise.resolve(createHandlers(s).settings.setTheme({ theme: 'dark' }, { origin: APP_ORIGIN })).catch((e: unknown) => e);
+    expect((err as IpcFailure).code).toBe('not_allowed');
+    expect(s.policy.effective().policy.theme).toBe('light');
+    expect(fs.existsSync(`${s.userDataDir}/settings.json`)).toBe(false);
+  });
+});
+
 describe('settings:setLanguage under a managed policy', () => {
   it('the handler throws IpcFailure not_allowed and nothing is persisted', async () => {
     const s = await makeServices({ managedPolicy: { language: 'ja' } });

@@ -1,14 +1,12 @@
 import { useTranslation } from 'react-i18next';
-import type { Language } from '../../../../shared/ipc/contract';
 import { useAppStore } from '../../app/app-store';
+import { DisplaySettings } from '../../app/DisplaySettings';
 
 export function AppInfoPanel() {
   const { t } = useTranslation();
   const info = useAppStore((s) => s.info);
   const policy = useAppStore((s) => s.policy);
-  const setLanguage = useAppStore((s) => s.setLanguage);
   if (!info || !policy) return null;
-  const languageManaged = policy.managedKeys.includes('language');
 
   return (
     <section className="card about" aria-labelledby="about-h">
@@ -26,17 +24,7 @@ export function AppInfoPanel() {
           {policy.managedKeys.includes('gatewayUrl') && <span className="badge">{t('about.managed')}</span>}
         </dd>
       </dl>
-      <label htmlFor="language">{t('language.label')}</label>
-      <select
-        id="language"
-        value={policy.policy.language}
-        disabled={languageManaged}
-        onChange={(e) => void setLanguage(e.target.value as Language)}
-      >
-        <option value="ja">{t('language.ja')}</option>
-        <option value="en">{t('language.en')}</option>
-      </select>
-      {languageManaged && <p className="note">{t('language.managed')}</p>}
+      <DisplaySettings />
     </section>
   );
 }

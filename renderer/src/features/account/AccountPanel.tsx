@@ -5,6 +5,7 @@ import { AccountError } from './AccountError';
 import { MyDevices } from './MyDevices';
 import { PasswordChange } from './PasswordChange';
 import { RecoveryCodes } from './RecoveryCodes';
+import { DisplaySettings } from '../../app/DisplaySettings';
 import { TotpSetup } from './TotpSetup';
 
 /** Two-factor status: set it up when it is not, or issue new recovery codes (with a current code) when it is. */
@@ -104,6 +105,10 @@ export function AccountPanel({ api = accountApi }: { api?: AccountApi }) {
     <section className="card account" aria-labelledby="account-h" data-testid="account" onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}>
       <h1 id="account-h" ref={heading} tabIndex={-1}>{t('account.heading')}</h1>
       <button type="button" aria-expanded="true" onClick={() => setOpen(false)} data-testid="account-close">{t('account.close')}</button>
+      <section className="account-section" aria-labelledby="display-h">
+        <h2 id="display-h">{t('display.heading')}</h2>
+        <DisplaySettings />
+      </section>
       <TwoFactor api={api} />
       <PasswordChange api={api} />
       <MyDevices api={api} />

@@ -13,6 +13,7 @@ import { SignInScreen } from '../signin/SignInScreen';
 import { LockScreen } from './LockScreen';
 import { StatusBar } from './StatusBar';
 import { Shortcuts } from './Shortcuts';
+import { useAppliedTheme } from '../../app/theme';
 import { Telephony } from '../phone/Telephony';
 import { callerViewsOf } from '../customer/caller-views';
 import { CustomerRecords } from '../customer/crm-service';
@@ -57,6 +58,9 @@ export function AppShell({
       clearInterval(timer);
     };
   }, []);
+
+  // the theme (issue 18 item 4): <html data-theme>, `system` following the OS
+  useAppliedTheme(policy?.policy.theme ?? 'system');
 
   const language = policy?.policy.language;
   useEffect(() => {
