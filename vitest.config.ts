@@ -2,14 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // One runner, four projects: each one an environment with its own speed.
 //
-// Two files at a time (vitest's default on two cores is one, and the suite ran file after file:
-// 1,878 s in CI). Everything that starts the real telephony stack (Kamailio, rtpengine, baresip,
-// Chromium: the e2e tests and tests/integration/telephony) is one project that runs a file at a
-// time, so two stacks never share the machine; the other worker meanwhile runs the unit,
-// component and gateway tests.
+// Everything that starts the real telephony stack (Kamailio, rtpengine, baresip, Chromium: the
+// e2e tests and tests/integration/telephony) is one project, e2e, that runs a file at a time, so
+// two stacks never share the machine. `npm test` (scripts/test.sh) runs it as one lane beside a
+// second vitest for the other projects: vitest on two cores runs one file at a time, and a
+// project without file parallelism only after all the others, so one run took 1,878 s in CI.
 export default defineConfig({
   test: {
-    maxWorkers: 2,
     reporters: ['default', './tests/support/summary-reporter.ts'],
     projects: [
       {
