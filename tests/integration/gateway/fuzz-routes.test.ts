@@ -21,7 +21,7 @@
 // /health, and the audit chain verifies at the end.
 // Seeded: the seed is printed, KOE_FUZZ_SEED replays a run (each route has its own stream).
 // Cost: about 1 ms a request on two cores (authentication reads the session, user, role and
-// policy from PGlite for each). In `npm test` each route gets 400 (about 46,000 requests; 1,000
+// policy from PGlite for each). In `npm test` each route gets 250 (about 29,000 requests; 1,000
 // took 270 s of a suite that must stay well under 30 minutes; the seed changes every run, so
 // runs explore different requests); `npm run fuzz:http` sends the full 10,000 per route
 // (1.15 million requests, about 20 minutes; KOE_FUZZ_PER_ROUTE sets any other count).
@@ -38,7 +38,7 @@ import { ISSUE_MESSAGE_MAX, ISSUE_PATH_MAX, ISSUES_MAX } from '../../../server/h
 import { between, fuzzSeed, HOSTILE_STRINGS, hostileLeaf, pct, pick, rng, shallowPayload, subSeed, type Rng } from '../../support/fuzz';
 import { setup, type Harness } from './harness';
 
-const PER_ROUTE = Number(process.env.KOE_FUZZ_PER_ROUTE ?? 400);
+const PER_ROUTE = Number(process.env.KOE_FUZZ_PER_ROUTE ?? 250);
 /** Sent again without a token, per route that needs one (refused 401 unless refused before). */
 const UNAUTHENTICATED = Math.ceil(PER_ROUTE / 10);
 const SEED = fuzzSeed();

@@ -758,11 +758,16 @@ describe.each(BACKENDS)('fuzz of every route and WebSocket message on %s', (back
       const values = role === 'none' ? SAMPLE : HOSTILE;
       const names = named(role === 'none' ? 'none' : 'ws');
       names.accessToken = role === 'none' ? 'x.y.z' : tokens[role];
+      // every field's hostile values once across the backends (interleaved, as the HTTP sweep);
+      // unknown keys, hostile types and malformed frames on both
+      let k = 0;
+      const mine = () => k++ % BACKENDS.length === BACKENDS.indexOf(backend);
       for (const option of options) {
         const type = def(option).shape.type._zod.def.values[0] as string;
         const fresh = type === 'auth';
         for (const leaf of leaves(option).filter((l) => l.path[0] !== 'type')) {
           for (const h of focused(values, String(leaf.path.at(-1)))) {
+            if (!mine()) continue;
             const obj = withPlaceholder(option, baseline(option, '', names, true), leaf.path, names, leaf.variants);
             await attempt(role, `${type}.${pathName(leaf.path)}`, h.cls, bodyText(obj, h), fresh);
           }
