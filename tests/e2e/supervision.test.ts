@@ -182,6 +182,16 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     expect(hearMs).toBeGreaterThan(0);
     expect(await opState(w)).toEqual(before);
 
+    // the part of the recording before the whisper is checked below for the two parties alone:
+    // give it 2 s of the recording's own timeline (its row's started_at), however late it started
+    for (let i = 0; i < 50; i++) {
+      const r = await gw.selectFrom('recordings').select('started_at').where('org_id', '=', w.orgId).where('started_at', '>=', new Date(tEstablished - 5_000)).executeTakeFirst();
+      if (r) {
+        await sleep(Math.max(0, new Date(r.started_at as unknown as string | Date).getTime() + 2_000 - Date.now()));
+        break;
+      }
+      await sleep(100);
+    }
     // whisper: the operator hears the lead
     const tWhisper = Date.now();
     await lead.getByTestId('mode-whisper').click();
@@ -235,7 +245,8 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     const kek = w.recordings.keks[0]!;
     const pcm = await decryptFile(join(w.recordings.dir, rec!.file_name), rec!.id, rec!.kek_id, Buffer.from(rec!.wrapped_key!, 'base64'), new KeyRing([{ id: kek.id, key: Buffer.from(kek.key, 'base64') }]));
     // before the whisper (the recording starts at the answer): only the two parties' tones
-    const span = (x: Int16Array) => x.subarray(Math.round(0.3 * 8000), Math.max(Math.round(0.3 * 8000) + 800, Math.round(((tWhisper - tEstablished) / 1000 - 0.2) * 8000)));
+    const t0Rec = new Date(rec!.started_at as unknown as string | Date).getTime();
+    const span = (x: Int16Array) => x.subarray(Math.round(0.3 * 8000), Math.max(Math.round(0.3 * 8000) + 800, Math.round(((tWhisper - t0Rec) / 1000 - 0.2) * 8000)));
     const left = span(channel(pcm, 0));
     const right = span(channel(pcm, 1));
     const shares = { leftCustomer: toneShare(left, CUSTOMER_HZ), leftOperator: toneShare(left, OPERATOR_HZ), rightOperator: toneShare(right, OPERATOR_HZ), rightCustomer: toneShare(right, CUSTOMER_HZ) };
