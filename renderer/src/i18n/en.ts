@@ -1,6 +1,7 @@
 import type { Messages } from './ja';
 import { accountEn } from './account.en';
 import { shortcutsEn } from './shortcuts.en';
+import { callsEn } from './calls.en';
 import { adminEn } from './admin.en';
 
 export const en: Messages = {
@@ -76,6 +77,7 @@ export const en: Messages = {
   },
   account: accountEn,
   shortcuts: shortcutsEn,
+  calls: callsEn,
   admin: adminEn,
   phone: {
     callGroup: 'Current call',

@@ -1,5 +1,6 @@
 import { accountJa } from './account.ja';
 import { shortcutsJa } from './shortcuts.ja';
+import { callsJa } from './calls.ja';
 import { adminJa } from './admin.ja';
 
 /** Japanese is the default UI language; the English file must provide every key here. */
@@ -76,6 +77,7 @@ export const ja = {
   },
   account: accountJa,
   shortcuts: shortcutsJa,
+  calls: callsJa,
   admin: adminJa,
   phone: {
     callGroup: '通話',

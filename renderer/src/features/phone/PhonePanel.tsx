@@ -6,6 +6,7 @@ import { useTelephony } from './Telephony';
 import { SecureCaptureControl } from '../recordings/SecureCapture';
 import { PhoneNumber } from '../../app/PhoneNumber';
 import { shortcutProps } from '../../app/shortcut-props';
+import { HoldTimer } from './HoldTimer';
 
 /** A text field the operator may be typing in: a ring does not take the focus from it. */
 function typingIn(el: Element | null): boolean {
@@ -78,7 +79,8 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
           </span>
         )}
         {call.consultFor && <span className="badge">{t('phone.consultation')}</span>}
-        {call.answeredAt && <span className="timer">{formatDuration(now - call.answeredAt)}</span>}
+        {call.answeredAt && <span className="timer" data-testid="call-timer">{formatDuration(now - call.answeredAt)}</span>}
+        <HoldTimer call={call} now={now} />
       </p>
       <div className="row">
         <button type="button" data-testid="hold" {...shortcutProps('hold')} disabled={!established} onClick={() => void phoneActions.hold(call.id, !call.held)}>

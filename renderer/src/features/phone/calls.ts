@@ -82,7 +82,7 @@ export function report(intent: AgentIntentInput): void {
 }
 
 export function newCall(info: CallInfo, phase: CallPhase, consultFor: string | null = null): PhoneCall {
-  return { ...info, phase, held: false, muted: false, answeredAt: null, endedAt: null, dtmf: '', consultFor };
+  return { ...info, phase, held: false, heldSince: null, heldMs: 0, muted: false, answeredAt: null, endedAt: null, dtmf: '', consultFor };
 }
 
 /** How the call ended, as the model's cause, from what this phone saw. */

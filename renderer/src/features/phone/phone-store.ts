@@ -5,6 +5,10 @@ import { userStore } from '../../app/user-data';
 export interface PhoneCall extends CallInfo {
   phase: CallPhase;
   held: boolean;
+  /** When the current hold began (Date.now()); null while not held. */
+  heldSince: number | null;
+  /** Time on hold before the current hold, on this call (ms). */
+  heldMs: number;
   muted: boolean;
   answeredAt: number | null;
   endedAt: number | null;
@@ -35,6 +39,12 @@ export const usePhoneStore = userStore<PhoneState>('phone', initialPhoneState, (
 
 export function updateCall(id: string, patch: Partial<PhoneCall>): void {
   usePhoneStore.setState((s) => ({ calls: s.calls.map((c) => (c.id === id ? { ...c, ...patch } : c)) }));
+}
+
+/** The hold fields after the phone reported `held` at `now`: a repeated report keeps the hold's start. */
+export function holdPatch(call: PhoneCall, held: boolean, now: number): Pick<PhoneCall, 'held' | 'heldSince' | 'heldMs'> {
+  if (held) return { held, heldSince: call.heldSince ?? now, heldMs: call.heldMs };
+  return { held, heldSince: null, heldMs: call.heldMs + (call.heldSince === null ? 0 : Math.max(0, now - call.heldSince)) };
 }
 
 export const liveCalls = (calls: PhoneCall[]) => calls.filter((c) => c.phase !== 'ended');

@@ -13,7 +13,7 @@ import { CallControl } from './call-control';
 import { CallBook, domainOf, report, type CallerViews, type PhoneLine } from './calls';
 import { IncomingCalls } from './incoming';
 import { Microphone, type AudioDevices } from './microphone';
-import { initialPhoneState, liveCalls, updateCall, usePhoneStore } from './phone-store';
+import { holdPatch, initialPhoneState, liveCalls, updateCall, usePhoneStore } from './phone-store';
 import { Ringer, type NotificationText } from './ringer';
 import type { SipPhone, SipPhoneListener } from './sip-phone';
 
@@ -212,9 +212,10 @@ export class TelephonyService {
       },
       held: (id, held) => {
         if (!live()) return;
-        updateCall(id, { held });
         const call = usePhoneStore.getState().calls.find((c) => c.id === id);
-        if (call) report({ kind: 'held', callId: call.sipCallId, held });
+        if (!call) return;
+        updateCall(id, holdPatch(call, held, Date.now()));
+        report({ kind: 'held', callId: call.sipCallId, held });
       },
       refusedCall: (_statusCode, sipCallId) => {
         // An inbound call the phone refused before it rang (420/488, sip-guard.ts): the gateway may

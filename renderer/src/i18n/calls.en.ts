@@ -1,0 +1,14 @@
+import type { callsJa } from './calls.ja';
+
+/** The call tools of issue 18 item 6: the hold timer, the dial pad, redial and the outbound campaign. */
+export const callsEn: typeof callsJa = {
+  heldFor: 'On hold for',
+  heldTotal: 'Held {{time}} in total on this call',
+  dialPad: 'Dial pad for outbound calls',
+  backspace: 'Delete one character',
+  redial: 'Redial',
+  redialTo: 'Redial: {{number}}',
+  campaign: 'Campaign for this call',
+  callerId: 'Caller ID {{number}}',
+  noCallerId: 'This campaign has no caller ID set',
+};
