@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Cidr } from '../shared/gateway/cidr';
+import { CorsOrigin } from './cors';
 
 export const Argon2Params = z.strictObject({
   memoryCost: z.number().int().min(1024).max(4_194_304),
@@ -180,10 +181,12 @@ export const GatewayConfigSchema = z.strictObject({
   /** The password-hashing budget (server/auth/passwords.ts): see PasswordHashingSchema. */
   passwordHashing: PasswordHashingSchema.default(PasswordHashingSchema.parse({})),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
-  /** Origins allowed to call the gateway from a browser context (the renderer): exact match. */
-  corsOrigins: z
-    .array(z.string().regex(/^(koe:\/\/app|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?)$/, 'an origin: scheme://host[:port], no path'))
-    .default(['koe://app']),
+  /**
+   * Origins allowed to call the gateway from a browser context (the renderer): the desktop app
+   * (koe://app) and dev hosts (http://127.0.0.1:<port>, one per window `npm start` opens). Exact
+   * match only (server/cors.ts); each entry must be an origin as a browser sends it.
+   */
+  corsOrigins: z.array(CorsOrigin).min(1, 'at least one origin (koe://app is the desktop app)').default(['koe://app']),
   /** Telephony (docs/telephony.md): Kamailio's auth_ephemeral secrets and the routing API secret. */
   sip: SipConfigSchema.default(SipConfigSchema.parse({})),
   recordings: RecordingsConfigSchema.default(RecordingsConfigSchema.parse({})),
