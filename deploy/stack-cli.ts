@@ -6,6 +6,10 @@
 // Kamailio nodes sharing registrations, each with its own rtpengine.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { hoursStatus } from '../shared/rules/business-hours';
+import { formatPhone } from '../shared/rules/phone-format';
+import { campaignHours } from '../server/crm/views';
+import { jsonColumn } from '../server/db/json-column';
 import { DEMO_PASSWORD, DEMO_USERS } from '../server/seed';
 import { sipUserOf } from '../server/sip/agents';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './pg-throwaway';
@@ -69,12 +73,19 @@ const stack = await startStack({
   await pg?.stop();
   process.exit(1);
 });
-const dids = await stack.gateway.ctx.db
-  .selectFrom('campaign_dids')
-  .innerJoin('campaigns', 'campaigns.id', 'campaign_dids.campaign_id')
-  .select(['campaign_dids.e164', 'campaigns.name'])
-  .orderBy('campaigns.name')
+const { db } = stack.gateway.ctx;
+// What `npm run demo-call` can dial: each campaign's DIDs, who takes its calls, whether it is
+// open now, and callers who are its customers (their card pops), one who is not, one blocked
+const campaigns = await db.selectFrom('campaigns').selectAll().orderBy('name').execute();
+const dids = await db.selectFrom('campaign_dids').select(['campaign_id', 'e164']).orderBy('e164').execute();
+const assigned = await db
+  .selectFrom('campaign_assignments')
+  .innerJoin('users', 'users.id', 'campaign_assignments.user_id')
+  .select(['campaign_assignments.campaign_id', 'users.username'])
+  .orderBy('users.username')
   .execute();
+const callers = await db.selectFrom('customer_phones').select(['campaign_id', 'e164']).orderBy('e164').execute();
+const line = (n: string) => `${n.padEnd(14)} (${formatPhone(n)})`;
 console.log('==================== Koe local telephony stack (DEMO DATA) ====================');
 console.log(`gateway      ${stack.gatewayUrl}   (${postgresUrl ? `PostgreSQL${pg ? ', throwaway' : ''}` : `PGlite ${dataDir ?? 'in memory'}`})`);
 for (const g of stack.gateways.slice(1)) console.log(`gateway ${g.index}    ${g.url}   (child process ${g.process?.pid}, log ${g.log})`);
@@ -87,9 +98,23 @@ for (const n of stack.nodes.slice(1)) {
   console.log(`node ${n.index}       SIP WSS ${n.sip.wssUrl}, WS ${n.sip.wsUrl}, UDP ${n.sip.udp.host}:${n.sip.udp.port}, rtpengine ng ${n.rtpengine.ngHost}:${n.rtpengine.ngPort}, logs ${n.logs.kamailio}`);
 }
 console.log(`logs         ${stack.runDir}/kamailio.log, rtpengine.log`);
-for (const d of dids) console.log(`  DID ${d.e164.padEnd(14)} -> ${d.name}`);
-console.log(`DEMO password for every demo user: ${DEMO_PASSWORD}`);
-for (const u of DEMO_USERS) console.log(`  DEMO ${u.username.padEnd(16)} sip:${sipUserOf(u.username)}@${stack.sip.domain}  (${u.role})`);
+console.log('campaigns    (npm run demo-call -- <DID> <caller>; hours in Japan time)');
+for (const c of campaigns) {
+  const open = hoursStatus(campaignHours(c), new Date()).openNow;
+  const own = callers.filter((x) => x.campaign_id === c.id).map((x) => x.e164);
+  const blocked = jsonColumn<string[] | null>(c.blocked_numbers) ?? [];
+  console.log(`  ${c.name}   ${open ? 'OPEN now' : 'CLOSED now: calls are refused 480 Closed'}; operators: ${assigned.filter((a) => a.campaign_id === c.id).map((a) => a.username).join(', ') || 'none'}`);
+  for (const d of dids.filter((x) => x.campaign_id === c.id)) console.log(`    DID     ${line(d.e164)}`);
+  for (const n of own.slice(0, 2)) console.log(`    caller  ${line(n)}  a customer: the card pops`);
+  if (blocked[0]) console.log(`    caller  ${line(blocked[0])}  on the block list: refused 603`);
+}
+const first = (role: string) => DEMO_USERS.find((u) => u.role === role)!;
+const operator = first('operator');
+const operatorCampaign = campaigns.find((c) => assigned.some((a) => a.campaign_id === c.id && a.username === operator.username));
+const example = operatorCampaign && [dids.find((d) => d.campaign_id === operatorCampaign.id)?.e164, callers.find((x) => x.campaign_id === operatorCampaign.id)?.e164];
+if (example?.[0] && example[1]) console.log(`  e.g. sign in as ${operator.username}, press 受付可 (ready), then: npm run demo-call -- ${example[0]} ${example[1]}`);
+console.log(`DEMO users, password for each: ${DEMO_PASSWORD}   (DEMO ONLY)`);
+for (const u of DEMO_USERS) console.log(`  DEMO ${u.username.padEnd(16)} ${u.role.padEnd(10)} sip:${sipUserOf(u.username)}@${stack.sip.domain}${u.role === 'admin' ? '  (asks to set up TOTP at first sign-in)' : ''}`);
 console.log('Ctrl-C stops everything.');
 // Endpoints for `npm run demo-call` (no secret in it).
 mkdirSync(new URL('../.koe-data/', import.meta.url), { recursive: true });
@@ -100,6 +125,22 @@ if (process.env.KOE_STACK_POLICY_FILE) {
   console.log(`client policy ${process.env.KOE_STACK_POLICY_FILE}`);
 }
 console.log('===============================================================================');
+// Who answered each demo call, by SIP Call-ID, for `npm run demo-call` (demo data only: a
+// username and a Call-ID, the last 50 calls)
+const answers = new Map<string, string>();
+const answersFile = new URL('../.koe-data/demo-answers.json', import.meta.url);
+writeFileSync(answersFile, '{}');
+stack.gateway.ctx.agents.subscribe((change) => {
+  const fresh = change.state.calls.filter((c) => c.direction === 'inbound' && c.answeredAt !== null && !answers.has(c.callId));
+  if (fresh.length === 0) return;
+  for (const c of fresh) answers.set(c.callId, change.username);
+  while (answers.size > 50) answers.delete(answers.keys().next().value!);
+  try {
+    writeFileSync(answersFile, JSON.stringify(Object.fromEntries(answers)));
+  } catch (err) {
+    console.error(`stack: could not note who answered a demo call: ${(err as Error).message}`);
+  }
+});
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
