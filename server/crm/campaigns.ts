@@ -31,6 +31,7 @@ async function campaignViews(ex: Executor, rows: CampaignRow[], p: Principal): P
     dispositions: jsonColumn(r.dispositions),
     ...(manage ? { blockedNumbers: jsonColumn<string[]>(r.blocked_numbers), routing: campaignRouting(r), disabled: r.disabled_at !== null } : {}),
     serviceLevelSeconds: r.service_level_seconds,
+    outboundCallerId: r.outbound_caller_id,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   }));
@@ -124,11 +125,14 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
         .insertInto('campaigns')
         .values({
           id, org_id: principal.orgId, name: body.name, ...hoursColumns(body.hours), dispositions: toJsonColumn(body.dispositions),
-          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), ...routingColumns(body.routing), service_level_seconds: body.serviceLevelSeconds, created_at: now, updated_at: now,
+          blocked_numbers: toJsonColumn(uniq(body.blockedNumbers)), ...routingColumns(body.routing), service_level_seconds: body.serviceLevelSeconds,
+          outbound_caller_id: body.outboundCallerId, created_at: now, updated_at: now,
         })
         .execute();
       await setDids(tx, principal, id, body.dids);
-      await appendAudit(tx, clock, eventBy(principal, 'campaign.created', { type: 'campaign', id }, { name: body.name, dids: uniq(body.dids), routing: body.routing }));
+      await appendAudit(tx, clock, eventBy(principal, 'campaign.created', { type: 'campaign', id }, {
+        name: body.name, dids: uniq(body.dids), routing: body.routing, outboundCallerId: body.outboundCallerId,
+      }));
     });
     return campaignView(db, await scopedCampaign(db, { kind: 'org', orgId: principal.orgId }, id), principal);
   });
@@ -147,6 +151,7 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
       if (body.blockedNumbers) changes.blocked_numbers = toJsonColumn(uniq(body.blockedNumbers));
       if (body.routing) Object.assign(changes, routingColumns(body.routing));
       if (body.serviceLevelSeconds !== undefined) changes.service_level_seconds = body.serviceLevelSeconds;
+      if (body.outboundCallerId !== undefined) changes.outbound_caller_id = body.outboundCallerId;
       if (body.dids) await setDids(tx, principal, row.id, body.dids);
       await tx.updateTable('campaigns').set({ ...changes, updated_at: clock.now() }).where('id', '=', row.id).execute();
       // the routing settings are policy, not customer data: the audit says what they became
@@ -154,6 +159,8 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: GatewayContext
       await appendAudit(tx, clock, eventBy(principal, 'campaign.updated', { type: 'campaign', id: row.id }, {
         changed: Object.keys(body).sort(),
         ...(body.routing ? { routing: { before: campaignRouting(row), after: { ...campaignRouting(row), ...body.routing } } } : {}),
+        // the number customers see: the company's, not customer data (what it became)
+        ...(body.outboundCallerId !== undefined ? { outboundCallerId: { before: row.outbound_caller_id, after: body.outboundCallerId } } : {}),
       }));
     });
     return campaignView(db, await scopedCampaign(db, scope, params.id, principal), principal);

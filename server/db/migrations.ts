@@ -575,6 +575,10 @@ const M0023_STATEMENTS: string[] = [
     end $$`,
 ];
 
+// 0024 (issue 18 item 6): the number a campaign's outbound calls present (E.164; null: none).
+// Kamailio asks for it per call (GET /sip/outbound) and sets it as the caller of the INVITE to the trunk.
+const M0024_STATEMENTS: string[] = [`alter table campaigns add column outbound_caller_id text check (outbound_caller_id ~ '^[+][1-9][0-9]{6,14}$')`];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -607,6 +611,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0021_campaign_disabled': statements(M0021_STATEMENTS),
   '0022_audit_viewer_checkpoint': statements(M0022_STATEMENTS),
   '0023_queue_enqueue_statement': statements(M0023_STATEMENTS),
+  '0024_campaign_outbound_caller_id': statements(M0024_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -254,6 +254,8 @@ export interface CampaignsTable {
   service_level_seconds: Generated<number>;
   /** 0021: disabled (not routed) since; null: enabled. */
   disabled_at: Generated<Date | null>;
+  /** 0024: the caller ID its outbound calls present (E.164); null: none. */
+  outbound_caller_id: Generated<string | null>;
 }
 export interface CampaignDidsTable {
   org_id: string;

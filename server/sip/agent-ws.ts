@@ -25,6 +25,7 @@ import { cardOfOffer } from '../crm/card-push';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import { transferArrivalRecord } from './transfer-arrival';
+import { dialCampaignAllowed } from './outbound';
 import { legacyOf, type ApplyOptions, type ApplyOutcome, type EventInput, type Who } from './agents';
 
 export interface AgentSocket {
@@ -114,12 +115,21 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
         case 'finishWrapUp':
           ev = { type: 'finishWrapUp', callId: intent.callId, ...(intent.next ? { next: intent.next } : {}), reason: intent.reason ?? null };
           break;
-        case 'dial':
+        case 'dial': {
+          // the campaign a customer call is for must be one of the operator's (and enabled): its
+          // caller ID is what the customer sees (server/sip/outbound.ts)
+          const campaignId = intent.consultFor ? null : (intent.campaignId ?? null);
+          if (campaignId && !(await dialCampaignAllowed(ctx.db, principal(), campaignId))) {
+            ctx.agents.refusals.set('unknown_campaign', (ctx.agents.refusals.get('unknown_campaign') ?? 0) + 1);
+            send({ type: 'operatorRefused', id, kind: intent.kind, refusal: 'unknown_campaign' });
+            return;
+          }
           ev = { type: 'dial', callId: intent.callId, consultFor: intent.consultFor ?? null };
           // an outbound call gets its call record like an inbound one (a consultation leg does not:
           // it has no wrap-up of its own)
-          if (!intent.consultFor) within = (tx) => outboundCallRecord(ctx, tx, principal(), intent.callId, intent.number);
+          if (!intent.consultFor) within = (tx) => outboundCallRecord(ctx, tx, principal(), intent.callId, intent.number, campaignId);
           break;
+        }
         case 'microphone':
           ev = { type: 'microphone', available: intent.available };
           break;
@@ -163,12 +173,14 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
 /**
  * The call record of an outbound call: direction outbound, the dialled number, and the customer
  * for that number within the operator's campaigns (the screen pop's scoped lookup): one match
- * gives the customer and its campaign, several or none give neither.
+ * gives the customer and its campaign, several or none give neither. `campaignId`: the campaign
+ * the operator dialled for (checked first): the call's campaign, and only its customers count.
  */
-async function outboundCallRecord(ctx: GatewayContext, tx: Transaction<Database>, p: Principal, callId: string, number: string): Promise<void> {
+async function outboundCallRecord(ctx: GatewayContext, tx: Transaction<Database>, p: Principal, callId: string, number: string, campaignId: string | null): Promise<void> {
   const e164 = toE164(number);
-  const customers = e164 ? await customersByPhoneQuery(tx, campaignScope(p), e164).execute() : [];
-  const campaigns = new Set(customers.map((c) => c.campaign_id));
+  const found = e164 ? await customersByPhoneQuery(tx, campaignScope(p), e164).execute() : [];
+  const customers = campaignId ? found.filter((c) => c.campaign_id === campaignId) : found;
+  const campaigns = new Set(campaignId ? [campaignId] : customers.map((c) => c.campaign_id));
   const now = ctx.clock.now();
   await tx
     .insertInto('calls')

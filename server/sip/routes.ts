@@ -10,6 +10,7 @@ import { sipUserOf } from './agents';
 import { ephemeralCredentials } from './credentials';
 import { routeInbound } from './routing';
 import { auditTransfer } from './transfers';
+import { outboundCallerId } from './outbound';
 
 export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock, config } = ctx;
@@ -70,6 +71,8 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     }
     return decision;
   });
+
+  route(app, ctx, 'sipOutbound', async ({ query }) => ({ callerId: await outboundCallerId(db, query.callId, query.user) }));
 
   route(app, ctx, 'sipTransfer', async ({ query, req, sourceIp }) => {
     return { audited: await auditTransfer(ctx, query, sourceIp, (obj, msg) => req.log.warn(obj, msg)) };

@@ -67,6 +67,8 @@ export const CampaignCreateRequest = z.strictObject({
     .default({ enforceHours: true, blockPolicy: 'reject', ringSeconds: null }),
   /** Service-level target: answered within this many seconds (the board's queue statistics). */
   serviceLevelSeconds: z.number().int().min(1).max(3600).default(20),
+  /** The number customers see when an operator calls out for this campaign (E.164; null: none presented). */
+  outboundCallerId: PhoneInput.nullable().default(null),
 });
 export const CampaignPatchRequest = z.strictObject({
   name: CampaignName.optional(),
@@ -77,6 +79,7 @@ export const CampaignPatchRequest = z.strictObject({
   /** Any subset of the routing settings; the others stay. */
   routing: CampaignRouting.partial().optional(),
   serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),
+  outboundCallerId: PhoneInput.nullable().optional(),
 });
 const HoursView = z.strictObject({
   timeZone: z.string(),
@@ -97,6 +100,8 @@ export const CampaignView = z.strictObject({
   /** Only for callers with campaigns:manage: disabled, not routed (shared/gateway/admin-org.ts). */
   disabled: z.boolean().optional(),
   serviceLevelSeconds: z.number().int(),
+  /** The caller ID of its outbound calls (E.164), shown to its operators when they dial out; null: none. */
+  outboundCallerId: z.string().nullable(),
   createdAt: Iso,
   updatedAt: Iso,
 });

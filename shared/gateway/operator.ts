@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AGENT_STATES, AVAILABILITY, CALL_STATES, END_CAUSES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
 import { userText } from '../rules/text';
 import { ScreenPopResponse } from './crm';
-import { SipCallId } from './primitives';
+import { Id, SipCallId } from './primitives';
 
 /** The operator model's agent state (with `ringing`); the board and listAgents show the legacy one (sip.ts LegacyAgentState). */
 export const AgentStateSchema = z.enum(AGENT_STATES);
@@ -24,7 +24,8 @@ export const OperatorIntent = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('setAvailability'), state: AvailabilitySchema, reason: AgentReason.optional() }),
   z.strictObject({ kind: z.literal('finishWrapUp'), callId: SipCallId, next: AvailabilitySchema.optional(), reason: AgentReason.optional() }),
   /** The operator dials: `number` is what was dialled (E.164 or a colleague's SIP user), for the call record and the card. */
-  z.strictObject({ kind: z.literal('dial'), callId: SipCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: SipCallId.optional() }),
+  /** `campaignId`: the campaign the call is for (one of the operator's; its caller ID is presented). */
+  z.strictObject({ kind: z.literal('dial'), callId: SipCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: SipCallId.optional(), campaignId: Id.optional() }),
   z.strictObject({ kind: z.literal('microphone'), available: z.boolean() }),
   z.strictObject({ kind: z.literal('locked'), locked: z.boolean() }),
   // the phone's facts about a call the gateway knows

@@ -3,7 +3,7 @@
 // inbound call to a DID. Spread into ROUTES (api.ts).
 import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
-import { Id, Iso, SipCallId } from './primitives';
+import { E164, Id, Iso, SipCallId } from './primitives';
 import { AgentReason } from './operator';
 import { BLOCK_POLICIES } from '../rules/route-policy';
 import { AnnouncementName } from './queue';
@@ -115,6 +115,21 @@ export const SipTransferQuery = z.strictObject({
 });
 export const SipTransferResponse = z.strictObject({ audited: z.boolean() });
 
+/**
+ * Kamailio asks, for an operator's INVITE to an E.164 number (koe.cfg route[OUTBOUND_LOOKUP]),
+ * which number it presents: the caller ID of the campaign the operator dialled for (the dial
+ * intent's campaignId, checked to be theirs, recorded on the call). `user`: the authenticated
+ * SIP user of the INVITE (its From user, checked against the credentials by Kamailio).
+ */
+export const SipOutboundQuery = z.strictObject({
+  callId: SipCallId,
+  user: z.string().regex(/^[a-z0-9._-]{1,64}$/),
+});
+export const SipOutboundResponse = z.strictObject({
+  /** E.164, or null: no campaign, a campaign without one, or a call the gateway does not know (presented as the operator's AOR). */
+  callerId: E164.nullable(),
+});
+
 export const SIP_ROUTES = {
   sipCredentials: {
     method: 'POST', path: '/sip/credentials', summary: 'Time-limited SIP credentials (auth_ephemeral) for the caller; audited without the password',
@@ -127,6 +142,10 @@ export const SIP_ROUTES = {
   sipRoute: {
     method: 'GET', path: '/sip/route', summary: 'Kamailio only (X-Koe-Route-Secret): which ready operator takes a call to this DID',
     auth: 'kamailio', query: SipRouteQuery, response: SipRouteResponse,
+  },
+  sipOutbound: {
+    method: 'GET', path: '/sip/outbound', summary: 'Kamailio only (X-Koe-Route-Secret): the caller ID of an operator\'s outbound call (its campaign\'s)',
+    auth: 'kamailio', query: SipOutboundQuery, response: SipOutboundResponse,
   },
   sipTransfer: {
     method: 'GET', path: '/sip/transfer', summary: 'Kamailio only (X-Koe-Route-Secret): a REFER it accepted or refused; audited in the call\'s org',

@@ -144,6 +144,8 @@ export type NoticeCode = 'missed' | 'transfer_failed' | 'wrap_up_timed_out' | 'c
 
 export const REFUSALS = [
   'busy_with_call', 'in_wrap_up', 'no_microphone', 'locked', 'not_connected', 'not_available', 'unknown_call', 'call_exists', 'not_in_wrap_up', 'offline',
+  // the gateway's check before the model: a dial for a campaign that is not the operator's (or is disabled)
+  'unknown_campaign',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 

@@ -25,6 +25,7 @@ export const adminCampaignsEn: typeof adminCampaignsJa = {
     blockMessage: 'Play an announcement, then hang up',
     ringSeconds: 'Ring time (seconds, 5-120; empty: the org default)',
     serviceLevelSeconds: 'Service-level target (answered within seconds)',
+    outboundCallerId: 'Caller ID for outbound calls (the number customers see), e.g. 03-1234-5678; empty: none',
   },
   weekday: { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' },
   badHours: 'Enter {{day}}\'s hours as "09:00-18:00", separated by commas.',

@@ -24,6 +24,7 @@ export const adminCampaignsJa = {
     blockMessage: 'アナウンスを流して切る',
     ringSeconds: '呼び出し時間（秒、5〜120。空欄は組織の既定値）',
     serviceLevelSeconds: 'サービスレベル目標（秒以内に応答）',
+    outboundCallerId: '発信時の通知番号（お客様に表示される番号）例: 03-1234-5678。空欄: 通知しない',
   },
   weekday: { mon: '月曜', tue: '火曜', wed: '水曜', thu: '木曜', fri: '金曜', sat: '土曜', sun: '日曜' },
   badHours: '{{day}}の営業時間は「09:00-18:00」の形で、カンマ区切りで入力してください。',

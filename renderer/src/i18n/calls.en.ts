@@ -7,8 +7,9 @@ export const callsEn: typeof callsJa = {
   dialPad: 'Dial pad for outbound calls',
   backspace: 'Delete one character',
   redial: 'Redial',
-  redialTo: 'Redial: {{number}}',
+  redialTo: 'Redial {{number}}',
   campaign: 'Campaign for this call',
-  callerId: 'Caller ID {{number}}',
+  chooseCampaign: 'Choose one',
+  callerId: 'Caller ID',
   noCallerId: 'This campaign has no caller ID set',
 };

@@ -5,8 +5,9 @@ export const callsJa = {
   dialPad: '発信用ダイヤルパッド',
   backspace: '1文字消去',
   redial: 'リダイヤル',
-  redialTo: 'リダイヤル: {{number}}',
+  redialTo: 'リダイヤル {{number}}',
   campaign: '発信するキャンペーン',
-  callerId: '通知番号 {{number}}',
+  chooseCampaign: '選択してください',
+  callerId: '通知番号',
   noCallerId: '通知番号はキャンペーンに未設定です',
 };

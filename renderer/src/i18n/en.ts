@@ -120,6 +120,8 @@ export const en: Messages = {
       dial_failed: 'The call could not be made. Check the number and try again.',
       dial_in_wrap_up: 'You cannot call during wrap-up. Finish the wrap-up first.',
       dial_during_call: 'You cannot start another call during a call.',
+      dial_campaign: 'You cannot call for that campaign (it is not one of yours, or it is disabled). Choose another campaign.',
+      campaigns_unavailable: 'Your campaigns could not be loaded, so you cannot choose the caller ID. Please try again shortly.',
       dtmf_failed: 'Could not send the key tone.',
       gateway_unreachable: 'Not sent: the gateway is unreachable. Please try again when it is back.',
       refused: 'The gateway did not accept this.',
@@ -163,6 +165,7 @@ export const en: Messages = {
       call_exists: 'This call is already known.',
       not_in_wrap_up: 'The wrap-up had already ended.',
       offline: 'The gateway has you offline. Please sign in again.',
+      unknown_campaign: 'You cannot call for that campaign (it is not one of yours, or it is disabled).',
     },
     notice: {
       missed: 'You did not answer a call, so you are now not ready (missed call). Set ready when you are.',

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
 import { formatDuration } from '../../app/clock';
@@ -7,6 +7,8 @@ import { SecureCaptureControl } from '../recordings/SecureCapture';
 import { PhoneNumber } from '../../app/PhoneNumber';
 import { shortcutProps } from '../../app/shortcut-props';
 import { HoldTimer } from './HoldTimer';
+import { DialForm } from './DialPad';
+import { DIAL_KEYS } from './outbound';
 
 /** A text field the operator may be typing in: a ring does not take the focus from it. */
 function typingIn(el: Element | null): boolean {
@@ -14,8 +16,6 @@ function typingIn(el: Element | null): boolean {
   if (el instanceof HTMLInputElement) return !['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file'].includes(el.type);
   return el instanceof HTMLElement && el.isContentEditable;
 }
-
-const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
 function RingingPanel({ call, locked }: { call: PhoneCall; locked: boolean }) {
   const { t } = useTranslation();
@@ -99,7 +99,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
       </div>
       {keypad && established && (
         <div className="keypad" data-testid="keypad" role="group" aria-label={t('phone.keypad')}>
-          {KEYS.map((k) => (
+          {DIAL_KEYS.map((k) => (
             <button type="button" key={k} data-testid={`dtmf-${k}`} onClick={() => void phoneActions.dtmf(call.id, k)}>
               {k}
             </button>
@@ -143,19 +143,11 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
  */
 export function PhonePanel({ locked = false }: { locked?: boolean }) {
   const { t } = useTranslation();
-  const phoneActions = useTelephony().calls;
   const calls = usePhoneStore((s) => s.calls);
   const error = usePhoneStore((s) => s.error);
-  const registered = usePhoneStore((s) => s.registration === 'registered');
-  const [number, setNumber] = useState('');
   const live = liveCalls(calls);
   const ringing = live.find((c) => c.direction === 'inbound' && c.phase === 'ringing');
   const others = live.filter((c) => c !== ringing);
-
-  const dial = (e: FormEvent) => {
-    e.preventDefault();
-    void phoneActions.dial(number).then((ok) => ok && setNumber(''));
-  };
 
   return (
     <section className="card phone" data-testid="phone-panel" aria-labelledby="phone-h">
@@ -164,15 +156,7 @@ export function PhonePanel({ locked = false }: { locked?: boolean }) {
       {others.map((c) => (
         <CallControls key={c.id} call={c} locked={locked} consult={c.consultFor ? null : (live.find((x) => x.consultFor === c.id) ?? null)} />
       ))}
-      {live.length === 0 && !locked && (
-        <form onSubmit={dial} className="dial">
-          <label htmlFor="dial-number">{t('phone.number')}</label>
-          <input id="dial-number" data-testid="dial-number" {...shortcutProps('dial')} inputMode="tel" value={number} onChange={(e) => setNumber(e.target.value)} />
-          <button type="submit" data-testid="dial" disabled={!registered || !number.trim()}>
-            {t('phone.call')}
-          </button>
-        </form>
-      )}
+      {live.length === 0 && !locked && <DialForm />}
       {error && (
         <p role="alert" className="error" data-testid="phone-error" data-code={error}>
           {t(`phone.errors.${error}`)}

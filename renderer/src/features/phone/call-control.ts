@@ -155,9 +155,10 @@ export class CallControl {
   /**
    * Dials: the gateway hears of the call first (a `dial` intent with its SIP Call-ID); only
    * when it accepts is the INVITE sent. A consultation puts the customer on hold first (and
-   * back if the consultation does not happen).
+   * back if the consultation does not happen). `campaignId`: the campaign a customer call is for
+   * (the gateway checks it is the operator's; Kamailio presents its caller ID).
    */
-  async dial(text: string, consultFor: string | null = null): Promise<boolean> {
+  async dial(text: string, consultFor: string | null = null, campaignId: string | null = null): Promise<boolean> {
     const target = dialTarget(text, this.line.domain);
     if (!target) {
       showError('invalid_number');
@@ -174,7 +175,9 @@ export class CallControl {
       let refusal: IntentOutcome | null = null;
       const number = target.replace(/^sip:/, '').split('@')[0]!;
       const info = await p.dial(target, async (call) => {
-        const r = await useAgentStore.getState().send({ kind: 'dial', callId: call.sipCallId, number, ...(primary ? { consultFor: primary.sipCallId } : {}) });
+        const r = await useAgentStore.getState().send({
+          kind: 'dial', callId: call.sipCallId, number, ...(primary ? { consultFor: primary.sipCallId } : {}), ...(campaignId && !consultFor ? { campaignId } : {}),
+        });
         if (r.outcome === 'accepted') return true;
         refusal = r;
         return false;
@@ -183,6 +186,8 @@ export class CallControl {
         const r = refusal as IntentOutcome | null;
         throw new PhoneFailure(r?.outcome === 'refused' ? refusalError(r.refusal) : 'refused');
       }
+      // Redial: the last number this operator called out to (not a consultation), in memory only
+      if (!consultFor) usePhoneStore.setState({ lastDialled: { number, campaignId } });
       const early = this.book.early.get(info.id);
       this.book.early.delete(info.id);
       usePhoneStore.setState((s) => ({ calls: [...s.calls.filter((c) => c.phase !== 'ended'), newCall(info, early ?? 'dialing', consultFor)] }));

@@ -98,6 +98,7 @@ export function refusalError(refusal: IntentRefusal): PhoneErrorCode {
   if (refusal === 'no_microphone') return 'no_microphone';
   if (refusal === 'in_wrap_up') return 'dial_in_wrap_up';
   if (refusal === 'busy_with_call') return 'dial_during_call';
+  if (refusal === 'unknown_campaign') return 'dial_campaign';
   return 'refused';
 }
 

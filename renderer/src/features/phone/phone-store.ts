@@ -20,6 +20,20 @@ export interface PhoneCall extends CallInfo {
   consultFor: string | null;
 }
 
+/** A campaign of the operator's that an outbound call can be for, and the number its calls present. */
+export interface OutboundCampaign {
+  id: string;
+  name: string;
+  /** E.164, or null: the campaign presents no caller ID. */
+  callerId: string | null;
+}
+
+/** What the operator last dialled in this session (redial): the number (E.164 or a SIP user) and its campaign. */
+export interface LastDialled {
+  number: string;
+  campaignId: string | null;
+}
+
 /** The softphone's state: registration and calls. SIP.js itself lives in the phone service. */
 export interface PhoneState {
   registration: RegistrationState;
@@ -30,11 +44,19 @@ export interface PhoneState {
   error: PhoneErrorCode | null;
   /** An audio input on this PC (null: not checked yet). */
   microphone: boolean | null;
+  /** The operator's campaigns (the gateway's scope); null: not loaded yet. */
+  outboundCampaigns: OutboundCampaign[] | null;
+  /** The campaign the operator chose for their outbound calls (several campaigns: they choose). */
+  dialCampaignId: string | null;
+  /** Kept in memory only, for Redial; the customer's number, so it goes with the session. */
+  lastDialled: LastDialled | null;
 }
 
-export const initialPhoneState: PhoneState = { registration: 'offline', registrationDetail: null, calls: [], error: null, microphone: null };
+export const initialPhoneState: PhoneState = {
+  registration: 'offline', registrationDetail: null, calls: [], error: null, microphone: null, outboundCampaigns: null, dialCampaignId: null, lastDialled: null,
+};
 
-/** All of it is the user's (calls carry the customer's number): cleared when the session ends. */
+/** All of it is the user's (calls and the last dialled number carry the customer's number): cleared when the session ends. */
 export const usePhoneStore = userStore<PhoneState>('phone', initialPhoneState, () => ({ ...initialPhoneState }));
 
 export function updateCall(id: string, patch: Partial<PhoneCall>): void {

@@ -44,7 +44,7 @@ export interface PhoneConfig {
 export const PHONE_ERRORS = [
   'invalid_number', 'no_microphone', 'microphone_denied', 'not_started', 'no_such_call', 'hold_failed',
   'transfer_refused', 'transfer_unavailable', 'transfer_failed', 'consult_unavailable', 'consult_failed',
-  'dial_busy', 'dial_no_answer', 'dial_failed', 'dial_in_wrap_up', 'dial_during_call', 'dtmf_failed', 'gateway_unreachable', 'refused', 'unexpected',
+  'dial_busy', 'dial_no_answer', 'dial_failed', 'dial_in_wrap_up', 'dial_during_call', 'dial_campaign', 'campaigns_unavailable', 'dtmf_failed', 'gateway_unreachable', 'refused', 'unexpected',
 ] as const;
 export type PhoneErrorCode = (typeof PHONE_ERRORS)[number];
 

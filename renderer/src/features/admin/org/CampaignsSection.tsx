@@ -27,17 +27,18 @@ const str = (n: number | null | undefined) => (n === null || n === undefined ? '
 
 interface FormState {
   name: string; dids: string; timeZone: string; weekly: Record<string, string>; closedDates: string; dispositions: string; blocked: string;
-  enforceHours: boolean; blockPolicy: 'reject' | 'message'; ringSeconds: string; serviceLevelSeconds: string;
+  enforceHours: boolean; blockPolicy: 'reject' | 'message'; ringSeconds: string; serviceLevelSeconds: string; callerId: string;
 }
 const EMPTY: FormState = {
   name: '', dids: '', timeZone: 'Asia/Tokyo', weekly: { mon: '09:00-18:00', tue: '09:00-18:00', wed: '09:00-18:00', thu: '09:00-18:00', fri: '09:00-18:00' },
-  closedDates: '', dispositions: '', blocked: '', enforceHours: true, blockPolicy: 'reject', ringSeconds: '', serviceLevelSeconds: '20',
+  closedDates: '', dispositions: '', blocked: '', enforceHours: true, blockPolicy: 'reject', ringSeconds: '', serviceLevelSeconds: '20', callerId: '',
 };
 const fromView = (c: Campaign): FormState => ({
   name: c.name, dids: c.dids.join('\n'), timeZone: c.hours.timeZone,
   weekly: Object.fromEntries(Object.entries(c.hours.weekly).map(([d, l]) => [d, l.map((i) => `${i.open}-${i.close}`).join(', ')])),
   closedDates: c.hours.closedDates.join('\n'), dispositions: c.dispositions.join('\n'), blocked: (c.blockedNumbers ?? []).join('\n'),
   enforceHours: c.routing?.enforceHours ?? true, blockPolicy: c.routing?.blockPolicy ?? 'reject', ringSeconds: str(c.routing?.ringSeconds), serviceLevelSeconds: String(c.serviceLevelSeconds),
+  callerId: c.outboundCallerId ?? '',
 });
 
 /** "09:00-12:00, 13:00-18:00" -> intervals; null: a part is not "open-close". */
@@ -81,6 +82,8 @@ function CampaignForm({ initial, specialDates, prefix, submitLabel, onSubmit }: 
       dispositions: lines(f.dispositions), blockedNumbers: lines(f.blocked),
       routing: { enforceHours: f.enforceHours, blockPolicy: f.blockPolicy, ringSeconds: num(f.ringSeconds) },
       serviceLevelSeconds: num(f.serviceLevelSeconds),
+      // empty: the campaign's outbound calls present no caller ID
+      outboundCallerId: f.callerId.trim() === '' ? null : f.callerId.trim(),
     };
     setBusy(true);
     try {
@@ -90,10 +93,10 @@ function CampaignForm({ initial, specialDates, prefix, submitLabel, onSubmit }: 
     }
   };
   const invalid = (field: string) => (failure?.code === 'validation_failed' && failure.violations.includes(field) ? true : undefined);
-  const field = (k: 'name' | 'timeZone' | 'ringSeconds' | 'serviceLevelSeconds', label: string, testid: string, violation: string, type = 'text') => (
+  const field = (k: 'name' | 'timeZone' | 'ringSeconds' | 'serviceLevelSeconds' | 'callerId', label: string, testid: string, violation: string, type = 'text') => (
     <>
       <label htmlFor={`${id}-${k}`}>{label}</label>
-      <input id={`${id}-${k}`} type={type} inputMode={type === 'text' ? undefined : 'numeric'} value={f[k]} onChange={(e) => set(k, e.target.value)}
+      <input id={`${id}-${k}`} type={type} inputMode={type === 'text' ? undefined : type === 'tel' ? 'tel' : 'numeric'} value={f[k]} onChange={(e) => set(k, e.target.value)}
         data-testid={`${prefix}-${testid}`} aria-invalid={invalid(violation)} />
     </>
   );
@@ -107,6 +110,7 @@ function CampaignForm({ initial, specialDates, prefix, submitLabel, onSubmit }: 
     <form className="account-section" onSubmit={submit} noValidate data-testid={`${prefix}-form`}>
       {field('name', t('admin.campaigns.field.name'), 'name', 'name')}
       {area('dids', t('admin.campaigns.field.dids'), 'dids', 'dids')}
+      {field('callerId', t('admin.campaigns.field.outboundCallerId'), 'caller-id', 'outboundCallerId', 'tel')}
       {field('timeZone', t('admin.campaigns.field.timeZone'), 'timezone', 'hours')}
       <fieldset>
         <legend>{t('admin.campaigns.field.weekly')}</legend>
