@@ -107,6 +107,11 @@ if (process.platform === 'linux') {
     // Ctrl-C reaches the whole process group (the run inside stops its children); a SIGTERM sent to this process alone is passed on
     process.on('SIGINT', () => undefined);
     process.on('SIGTERM', () => child.kill('SIGTERM'));
+    child.on('error', (err) => {
+      console.error(`Koe: dbus-run-session could not be started (${err.message}); install the dbus package, or run npm start in a desktop session.`);
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(1);
+    });
     child.on('exit', (code, signal) => {
       rmSync(dir, { recursive: true, force: true });
       process.exit(code ?? (signal ? 1 : 0));
