@@ -52,6 +52,9 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
 
   route(app, ctx, 'clientPolicy', async ({ principal }) => (await orgPolicy(db, principal.orgId)).client);
 
+  // The not-ready reasons the operator picks from (and the lead's board names), the wrap-up time and its extensions.
+  route(app, ctx, 'agentPolicy', async ({ principal }) => (await orgPolicy(db, principal.orgId)).agents);
+
   // Unlocking the idle screen: the password again (+TOTP when the user has it). Like every
   // route that checks a secret it goes through verifySecretFor: refused while the account is
   // locked, failures count toward lockout, and the lockout ends every session of the user.

@@ -10,13 +10,14 @@
 //     (shared/rules/operator-model.ts) by the same write that stores the state, so it is never
 //     a second rule; the claimed row is still stepped by the model (which refuses an operator
 //     who is not offerable), so a stale column could only cost a retry, never a double offer.
-// The org's model policy (ring, wrap-up, grace seconds) is cached per org and dropped on the
+// The org's model policy (ring, wrap-up, grace seconds, extensions; the not-ready reasons) is cached per org and dropped on the
 // `policy_changed` session event (local at once, other instances through the bus).
 import type { Expression, Transaction } from 'kysely';
 import type { EventBus } from '../bus/event-bus';
 import type { Clock } from '../clock';
 import type { Database, Executor } from '../db/schema';
 import { orgPolicy } from '../policy';
+import type { OrgPolicy } from '../../shared/gateway/policy';
 import { modelPolicyOf } from './agent-state';
 import type { Who } from './agent-types';
 import { nextDeadline, offerable, type ModelPolicy, type OperatorState, type Transition } from '../../shared/rules/operator-model';
@@ -102,7 +103,7 @@ export async function pickRow(tx: Executor, pick: RowPick): Promise<PickedRow | 
 
 /** The org's model policy, read once per org and dropped when the org's policy changes. */
 export class ModelPolicies {
-  private readonly cache = new Map<string, Promise<ModelPolicy>>();
+  private readonly cache = new Map<string, Promise<OrgPolicy>>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly db: Executor, bus: EventBus) {
@@ -112,9 +113,18 @@ export class ModelPolicies {
   }
 
   get(orgId: string): Promise<ModelPolicy> {
+    return this.org(orgId).then(modelPolicyOf);
+  }
+
+  /** The org's agent section (the not-ready reasons the gateway checks intents against). */
+  agents(orgId: string): Promise<OrgPolicy['agents']> {
+    return this.org(orgId).then((p) => p.agents);
+  }
+
+  private org(orgId: string): Promise<OrgPolicy> {
     let p = this.cache.get(orgId);
     if (!p) {
-      p = orgPolicy(this.db, orgId).then(modelPolicyOf);
+      p = orgPolicy(this.db, orgId);
       this.cache.set(orgId, p);
       // a failed read is not kept: the next step reads again
       p.catch(() => {

@@ -10,7 +10,22 @@ export function sipUserOf(username: string): string {
 }
 
 export function modelPolicyOf(p: OrgPolicy): ModelPolicy {
-  return { ringSeconds: p.agents.ringSeconds, wrapUpSeconds: p.agents.wrapUpSeconds, graceSeconds: p.agents.clientGraceSeconds };
+  const a = p.agents;
+  return {
+    ringSeconds: a.ringSeconds, wrapUpSeconds: a.wrapUpSeconds, graceSeconds: a.clientGraceSeconds,
+    wrapUpExtendSeconds: a.wrapUpExtendSeconds, wrapUpMaxExtensions: a.wrapUpMaxExtensions,
+  };
+}
+
+/**
+ * The not-ready reason an intent would set that the org does not list (null: none, or a listed
+ * one). Only an operator's own choice is checked: setAvailability('not_ready', reason) and a
+ * finishWrapUp going on to not_ready with a reason; no reason at all stays allowed.
+ */
+export function unlistedReason(p: OrgPolicy['agents'], intent: { kind: string; state?: string; next?: string; reason?: string | null }): string | null {
+  const to = intent.kind === 'setAvailability' ? intent.state : intent.kind === 'finishWrapUp' ? intent.next : undefined;
+  if (to !== 'not_ready' || !intent.reason) return null;
+  return p.notReadyReasons.some((r) => r.code === intent.reason) ? null : intent.reason;
 }
 
 export function parseState(value: unknown): OperatorState {

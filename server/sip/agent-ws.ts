@@ -8,9 +8,10 @@
 // data before it. A refused intent is answered operatorRefused {id}; an accepted one by the view
 // carrying the message's id (to the sending socket; the others get it without), an ignored one (a
 // duplicate or stale fact) by the current view with the id: every message gets one answer.
-// The legacy agentState message is setAvailability; the legacy agentState push (the old
-// vocabulary, `ringing` shown as on_call) still follows every accepted step for the clients
-// and tests that read it.
+// A not-ready reason the org does not list (policy agents.notReadyReasons) is refused
+// `unknown_reason` here, before the model. The legacy agentState message is setAvailability;
+// the legacy agentState push (the old vocabulary, `ringing` shown as on_call) still follows
+// every accepted step for the clients and tests that read it.
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { OperatorIntent } from '../../shared/gateway/operator';
@@ -26,6 +27,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import { transferArrivalRecord } from './transfer-arrival';
 import { dialCampaignAllowed } from './outbound';
+import { unlistedReason } from './agent-state';
 import { legacyOf, type ApplyOptions, type ApplyOutcome, type EventInput, type Who } from './agents';
 
 export interface AgentSocket {
@@ -92,6 +94,17 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
     stopCards();
     throw err;
   }
+  /**
+   * The org's not-ready reasons (policy agents.notReadyReasons), checked here once for every way
+   * an operator sets one (the intents and the legacy message): a reason the org does not list is
+   * refused `unknown_reason` before the model sees it. True: refused (and answered).
+   */
+  const refusedReason = async (id: string | null, kind: string, intent: Parameters<typeof unlistedReason>[1]): Promise<boolean> => {
+    if (unlistedReason(await ctx.agents.agentPolicy(who.orgId), intent) === null) return false;
+    ctx.agents.refusals.set('unknown_reason', (ctx.agents.refusals.get('unknown_reason') ?? 0) + 1);
+    send({ type: 'operatorRefused', id, kind, refusal: 'unknown_reason' });
+    return true;
+  };
   /** Every message with an id gets an answer: its refusal, or a view carrying the id. */
   const answer = (id: string | null, kind: string, out: ApplyOutcome) => {
     if (out.kind === 'refused') send({ type: 'operatorRefused', id, kind, refusal: out.refusal });
@@ -106,6 +119,7 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
     },
     async intent(id, intent) {
       if (closed) return;
+      if (await refusedReason(id, intent.kind, intent)) return;
       let ev: EventInput;
       let within: ApplyOptions['within'];
       switch (intent.kind) {
@@ -114,6 +128,9 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
           break;
         case 'finishWrapUp':
           ev = { type: 'finishWrapUp', callId: intent.callId, ...(intent.next ? { next: intent.next } : {}), reason: intent.reason ?? null };
+          break;
+        case 'extendWrapUp':
+          ev = { type: 'extendWrapUp', callId: intent.callId };
           break;
         case 'dial': {
           // the campaign a customer call is for must be one of the operator's (and enabled): its
@@ -164,6 +181,7 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
         // wrap_up / on_call are the gateway's now (the model decides them)
         return send({ type: 'operatorRefused', id: null, kind: 'agentState', refusal: 'not_available' });
       }
+      if (await refusedReason(null, 'agentState', { kind: 'setAvailability', state, reason })) return;
       answer(null, 'agentState', await ctx.agents.apply(who, { type: 'setAvailability', state, reason }, { by: 'client', origin: { mark, id: null } }));
     },
     close,

@@ -16,6 +16,7 @@ import { reportBackgroundFailure } from '../background';
 import type { EventBus } from '../bus/event-bus';
 import type { Clock } from '../clock';
 import type { Db } from '../db/schema';
+import type { OrgPolicy } from '../../shared/gateway/policy';
 import * as loops from './agent-loops';
 import { heartbeat, recoverGone, recoverOrphans } from './connections';
 import { legacyOf, parseState } from './agent-state';
@@ -156,6 +157,11 @@ export class AgentRegistry implements loops.LoopHost {
   /** The org's operator-model policy (cached per org, dropped when the org's policy changes). */
   modelPolicy(orgId: string): Promise<ModelPolicy> {
     return this.policies.get(orgId);
+  }
+
+  /** The org's agent policy section (cached like the model policy): what the intent path checks before the model. */
+  agentPolicy(orgId: string): Promise<OrgPolicy['agents']> {
+    return this.policies.agents(orgId);
   }
 
   /**

@@ -14,7 +14,7 @@ import { ORG_ROUTES } from './admin-org';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { BoardStatsMessage } from './queue-stats';
-import { ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema, PasswordPolicySchema } from './policy';
+import { AgentPolicySchema, ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema, PasswordPolicySchema } from './policy';
 import { userText } from '../rules/text';
 import { RECOVERY_CODE_TYPED } from '../rules/recovery-code';
 import { Id, Instant, Iso, LockReason } from './primitives';
@@ -305,6 +305,10 @@ export const ROUTES = {
   clientPolicy: {
     method: 'GET', path: '/me/client-policy', summary: 'What the org asks of the client (idle lock, capture protection)', auth: 'authenticated',
     response: ClientPolicySchema,
+  },
+  agentPolicy: {
+    method: 'GET', path: '/me/agent-policy', summary: "The org's agent states policy (not-ready reasons, wrap-up time and extensions)", auth: 'authenticated',
+    response: AgentPolicySchema,
   },
   reverify: {
     method: 'POST', path: '/me/reverify', summary: 'Re-verify the password (+TOTP) to unlock the screen; audited', auth: 'authenticated',

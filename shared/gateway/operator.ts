@@ -13,7 +13,11 @@ import { Id, SipCallId } from './primitives';
 export const AgentStateSchema = z.enum(AGENT_STATES);
 /** Where an operator may go of their own accord (setAvailability, finishWrapUp's next). */
 export const AvailabilitySchema = z.enum(AVAILABILITY);
-/** Why an agent is not ready, as the operator wrote it: user text, card numbers masked. */
+/**
+ * Why an agent is not ready: one of the org's reason codes (policy agents.notReadyReasons; the
+ * gateway refuses any other with `unknown_reason`). Kept as bounded user text on the wire, card
+ * numbers masked, so an older client's free text is refused by the check, not by the parser.
+ */
 export const AgentReason = userText({ max: 100, redactCards: true });
 /** A client's id for its message, echoed in a refusal. */
 const RequestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -23,6 +27,8 @@ export const CLIENT_END_CAUSES = ['completed', 'declined', 'busy', 'failed', 'no
 export const OperatorIntent = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('setAvailability'), state: AvailabilitySchema, reason: AgentReason.optional() }),
   z.strictObject({ kind: z.literal('finishWrapUp'), callId: SipCallId, next: AvailabilitySchema.optional(), reason: AgentReason.optional() }),
+  /** More time for the wrap-up of this call: accepted only as the org's policy allows (wrapUpExtendSeconds, wrapUpMaxExtensions). */
+  z.strictObject({ kind: z.literal('extendWrapUp'), callId: SipCallId }),
   /** The operator dials: `number` is what was dialled (E.164 or a colleague's SIP user), for the call record and the card. */
   /** `campaignId`: the campaign the call is for (one of the operator's; its caller ID is presented). */
   z.strictObject({ kind: z.literal('dial'), callId: SipCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: SipCallId.optional(), campaignId: Id.optional() }),
@@ -57,7 +63,7 @@ export const OperatorViewSchema = z.strictObject({
       wrapUp: z.enum(['saved', 'timed_out']).nullable(),
     }),
   ),
-  wrapUp: z.strictObject({ callId: z.string(), until: z.number() }).nullable(),
+  wrapUp: z.strictObject({ callId: z.string(), until: z.number(), extensions: z.number().int().nonnegative().optional() }).nullable(),
 });
 
 export const OPERATOR_NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost'] as const;

@@ -4,6 +4,7 @@ import { DEFAULT_PASSWORD_POLICY } from '../rules/password-policy';
 import { userText } from '../rules/text';
 import { isTimeZone } from '../rules/business-hours';
 import { Cidr } from './cidr';
+import { SYSTEM_REASONS } from '../rules/operator-model';
 
 const RoleKey = z.string().regex(/^[a-z][a-z0-9_]{1,39}$/);
 const OrgTimeZone = z.string().max(64).refine(isTimeZone, 'unknown IANA time zone');
@@ -42,9 +43,53 @@ export const ClientPolicySchema = z.strictObject({
 });
 export type OrgClientPolicy = z.infer<typeof ClientPolicySchema>;
 
+/** A not-ready reason the org offers its operators: a stable code (stored, audited, sent) and its label in each UI language. */
+export const NotReadyReasonCode = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a code: lower-case letters, digits and _ (at most 32)');
+export const NotReadyReasonSchema = z.strictObject({
+  code: NotReadyReasonCode,
+  ja: userText({ max: 40 }),
+  en: userText({ max: 40 }),
+});
+export type NotReadyReason = z.infer<typeof NotReadyReasonSchema>;
+export const MAX_NOT_READY_REASONS = 20;
+/** A Japanese call centre's usual list (the codes of the first version's fixed list are kept: stored states name them). */
+export const DEFAULT_NOT_READY_REASONS: NotReadyReason[] = [
+  { code: 'lunch', ja: '昼休憩', en: 'Lunch' },
+  { code: 'meeting', ja: 'ミーティング', en: 'Meeting' },
+  { code: 'training', ja: '研修', en: 'Training' },
+  { code: 'follow_up', ja: '後処理の続き', en: 'Follow-up work' },
+  { code: 'callback', ja: '折り返し対応', en: 'Callback' },
+  { code: 'other', ja: 'その他', en: 'Other' },
+];
+export const NotReadyReasonsSchema = z
+  .array(NotReadyReasonSchema)
+  .min(1)
+  .max(MAX_NOT_READY_REASONS)
+  .check((ctx) => {
+    const seen = new Set<string>();
+    ctx.value.forEach((r, i) => {
+      if (seen.has(r.code)) ctx.issues.push({ code: 'custom', message: `the code ${r.code} is listed twice`, input: r.code, path: [i, 'code'] });
+      // the board shows a system reason by its code in the same place: an org code must not look like one
+      else if ((SYSTEM_REASONS as readonly string[]).includes(r.code)) ctx.issues.push({ code: 'custom', message: `the code ${r.code} is reserved`, input: r.code, path: [i, 'code'] });
+      seen.add(r.code);
+    });
+  });
+
+/** The label of a not-ready reason code in a language; null when the org's list does not name it (an older code, or free text). */
+export function notReadyReasonLabel(reasons: readonly NotReadyReason[], code: string, language: 'ja' | 'en'): string | null {
+  const r = reasons.find((x) => x.code === code);
+  return r ? r[language] : null;
+}
+
 /** Agent states (docs/telephony.md): after wrap-up the gateway returns the agent to ready. */
 export const AgentPolicySchema = z.strictObject({
   wrapUpSeconds: z.number().int().min(0).max(3600).default(30),
+  /** What one press of "extend" adds to a running wrap-up; 0: operators cannot extend it. */
+  wrapUpExtendSeconds: z.number().int().min(0).max(600).default(0),
+  /** How many times one wrap-up may be extended (with wrapUpExtendSeconds above 0). */
+  wrapUpMaxExtensions: z.number().int().min(0).max(10).default(1),
+  /** The reasons an operator may give for "not ready" (the gateway refuses any other code). */
+  notReadyReasons: NotReadyReasonsSchema.default(() => DEFAULT_NOT_READY_REASONS.map((r) => ({ ...r }))),
   /** An offered call nobody answers ends "no_answer" after this (below Kamailio's INVITE timer, fr_inv_timer 60 s). */
   ringSeconds: z.number().int().min(5).max(55).default(30),
   /** A client whose last socket closed is not offered calls at once, and offline after this. */
@@ -81,7 +126,7 @@ export const OrgPolicySchema = z.strictObject({
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
   sessions: SessionPolicySchema.default(SessionPolicySchema.parse({})),
   client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
-  agents: AgentPolicySchema.default(AgentPolicySchema.parse({})),
+  agents: AgentPolicySchema.default(() => AgentPolicySchema.parse({})),
   supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
   announcements: AnnouncementPolicySchema.default(AnnouncementPolicySchema.parse({})),
   recordings: RecordingsPolicySchema.default(RecordingsPolicySchema.parse({})),

@@ -89,8 +89,8 @@ export interface OperatorState {
   ringUntil: number | null;
   /** Where the operator stood before the current call(s): where they return after it. */
   resume: { agent: Availability; reason: string | null; reasonCode: SystemReason | null } | null;
-  /** The call in wrap-up and when the timer ends it. */
-  wrapUp: { callId: string; until: number } | null;
+  /** The call in wrap-up, when the timer ends it, and how often the operator extended it (absent: never; stored states before extensions). */
+  wrapUp: { callId: string; until: number; extensions?: number } | null;
   /** Raised on every accepted step: clients ignore a view older than the one they hold. */
   version: number;
 }
@@ -118,6 +118,8 @@ export type OperatorEvent =
   // answered: the network saw it answered (Kamailio relayed a BYE), whatever the phone reported
   | { type: 'ended'; at: number; callId: string; cause: EndCause; answered?: true }
   | { type: 'finishWrapUp'; at: number; callId: string; next?: Availability; reason?: string | null }
+  // the operator asks for more wrap-up time (the org's wrapUpExtendSeconds, at most wrapUpMaxExtensions times)
+  | { type: 'extendWrapUp'; at: number; callId: string }
   | { type: 'tick'; at: number }
   // the engines' view: calls they know to be live (Kamailio dialogs / rtpengine sessions)
   | { type: 'reconcile'; at: number; liveCallIds: string[] };
@@ -144,6 +146,10 @@ export type NoticeCode = 'missed' | 'transfer_failed' | 'wrap_up_timed_out' | 'c
 
 export const REFUSALS = [
   'busy_with_call', 'in_wrap_up', 'no_microphone', 'locked', 'not_connected', 'not_available', 'unknown_call', 'call_exists', 'not_in_wrap_up', 'offline',
+  // the org's policy: extending a wrap-up is off, or this one was extended as often as it allows
+  'extension_not_allowed', 'extension_limit',
+  // the gateway's check before the model (server/sip/agent-ws.ts): a not-ready reason the org does not list
+  'unknown_reason',
   // the gateway's check before the model: a dial for a campaign that is not the operator's (or is disabled)
   'unknown_campaign',
 ] as const;
@@ -159,6 +165,9 @@ export interface ModelPolicy {
   ringSeconds: number;
   wrapUpSeconds: number;
   graceSeconds: number;
+  /** What one extension adds to a wrap-up (0 or absent: not allowed), and how many one wrap-up may have. */
+  wrapUpExtendSeconds?: number;
+  wrapUpMaxExtensions?: number;
 }
 /**
  * How long a vanished client with a call in conversation keeps it (at least; the org's grace
@@ -485,6 +494,17 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       });
       return b.done();
     }
+    case 'extendWrapUp': {
+      // a deadline already passed is the timer's (the sweeper fires it): no extension brings it back
+      if (!s.wrapUp || s.wrapUp.callId !== ev.callId || ev.at >= s.wrapUp.until) return refuse(prev, 'not_in_wrap_up');
+      const by = policy.wrapUpExtendSeconds ?? 0;
+      if (by <= 0) return refuse(prev, 'extension_not_allowed');
+      const used = s.wrapUp.extensions ?? 0;
+      if (used >= (policy.wrapUpMaxExtensions ?? 0)) return refuse(prev, 'extension_limit');
+      // the deadline moves in the state, so nextDeadline (the stored next_deadline) moves with it
+      s.wrapUp = { callId: s.wrapUp.callId, until: s.wrapUp.until + by * 1000, extensions: used + 1 };
+      return b.done();
+    }
     case 'tick': {
       if (s.graceUntil !== null && ev.at >= s.graceUntil && s.connections === 0) {
         for (const c of liveCallsOf(s)) {
@@ -575,7 +595,8 @@ export interface OperatorView {
   microphone: boolean | null;
   offerable: boolean;
   calls: { callId: string; direction: 'inbound' | 'outbound'; state: CallStateName; cause: EndCause | null; consultFor: string | null; wrapUp: 'saved' | 'timed_out' | null }[];
-  wrapUp: { callId: string; until: number } | null;
+  /** extensions: how often the operator extended it (absent: never). */
+  wrapUp: { callId: string; until: number; extensions?: number } | null;
 }
 
 export function viewOf(s: OperatorState): OperatorView {
