@@ -21,6 +21,8 @@ const A_HZ = 1000;
 const B_HZ = 1300;
 const C_HZ = 1700;
 const CALLER = '+819011113333';
+/** The caller ID of the campaign A calls out for (issue 18 item 6): the number the customer sees. */
+const CAMPAIGN_CALLER_ID = '+81312340000';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let stack: Stack;
@@ -85,6 +87,7 @@ beforeAll(async () => {
   });
   Object.assign(users, world.users);
   did = world.did;
+  await stack.gateway.ctx.db.updateTable('campaigns').set({ outbound_caller_id: CAMPAIGN_CALLER_ID }).where('id', '=', world.campaignId).execute();
 
   browser = await launchChromium();
   A = await operatorPage(browser, stack, { username: users.a.username, password: PASSWORD, port: ports[0]!, toneHz: A_HZ });
@@ -113,12 +116,18 @@ async function customerCallsA(): Promise<void> {
 }
 
 describe('softphone calls (dev host + Chromium + Kamailio + rtpengine + baresip)', () => {
-  it('dials out to an E.164 number, the customer answers, audio both ways, mute silences the operator at the customer (> 40 dB), the operator hangs up', async () => {
+  it('dials out through the dial pad with the campaign\'s caller ID, the customer answers, audio both ways, mute silences the operator at the customer (> 40 dB), the operator hangs up', async () => {
     const since = Date.now();
     const from = pstn.events.length;
-    await A.page.getByTestId('dial-number').fill(CALLER);
+    // A's one campaign is chosen for them; the form shows the number the customer will see
+    await A.page.getByTestId('dial-caller-id-number').waitFor();
+    expect(await A.page.getByTestId('dial-caller-id-number').textContent()).toBe('03-1234-0000');
+    for (const key of '09011113333') await A.page.getByTestId(`pad-${key}`).click();
+    expect(await A.page.getByTestId('dial-number').inputValue()).toBe('09011113333');
     await A.page.getByTestId('dial').click();
-    await pstnEvent(from, ev('CALL_INCOMING'));
+    // the customer's phone sees the campaign's number as the caller (From, set by Kamailio from the gateway's answer)
+    const incoming = await pstnEvent(from, ev('CALL_INCOMING'));
+    expect(incoming.peeruri).toMatch(new RegExp(`^sip:\\${CAMPAIGN_CALLER_ID}@`));
     pstn.command('accept');
     await A.page.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
     await pstnEvent(from, ev('CALL_ESTABLISHED'));
