@@ -12,7 +12,7 @@ import { KeytarVault } from '../../main/secrets/vault';
 import { memoryKeytar } from '../support/memory-keytar';
 import type { AgentIntentInput, AgentLinkState, AgentSnapshot, IntentOutcome, SessionState } from '../../shared/ipc/contract';
 import type { CallInfo, CallPhase, PhoneConfig, SipPhone, SipPhoneListener } from '../../renderer/src/features/phone/sip-phone';
-import { DEFAULT_MODEL_POLICY, initialOperatorState, step, viewOf, type OperatorEvent, type OperatorState } from '../../shared/rules/operator-model';
+import { DEFAULT_MODEL_POLICY, initialOperatorState, step, viewOf, type ModelPolicy, type OperatorEvent, type OperatorState } from '../../shared/rules/operator-model';
 import { defaultPolicy, type ClientPolicy } from '../../shared/policy';
 
 export class FakePhone implements SipPhone {
@@ -135,6 +135,8 @@ export class FakeGateway {
   received: AgentIntentInput[] = [];
   /** Set to hold back answers (a slow gateway): intents stay pending until it resolves. */
   hold: Promise<void> | null = null;
+  /** The org's model policy the fake steps with (a test may allow wrap-up extensions). */
+  policy: ModelPolicy = DEFAULT_MODEL_POLICY;
   constructor(
     private readonly emit: (event: string, payload: unknown) => void,
     readonly start: 'ready' | 'not_ready',
@@ -156,7 +158,7 @@ export class FakeGateway {
   }
   /** A model event from the gateway's side (offer, tick, lock): applied and pushed, with its notices and hang-ups. */
   event(ev: Record<string, unknown> & { type: string }): boolean {
-    const r = step(this.state, { ...ev, at: (ev.at as number | undefined) ?? ++this.now } as OperatorEvent, DEFAULT_MODEL_POLICY);
+    const r = step(this.state, { ...ev, at: (ev.at as number | undefined) ?? ++this.now } as OperatorEvent, this.policy);
     if (!r.ok) return false;
     this.state = r.state;
     this.push();
@@ -186,14 +188,14 @@ export class FakeGateway {
   async intent(i: AgentIntentInput): Promise<IntentOutcome> {
     this.received.push(i);
     if (this.link !== 'connected') {
-      const fact = !['setAvailability', 'finishWrapUp', 'dial'].includes(i.kind);
+      const fact = !['setAvailability', 'finishWrapUp', 'extendWrapUp', 'dial'].includes(i.kind);
       return fact ? { outcome: 'queued' } : { outcome: 'refused', refusal: 'unreachable' };
     }
     if (this.hold) await this.hold;
     const { kind, ...rest } = i;
     // as the gateway does: "ringing" for a call it never offered is a direct call coming in
     const type = kind === 'ringing' && !this.state.calls.some((c) => c.callId === i.callId) ? 'incoming' : kind;
-    const r = step(this.state, { ...rest, type, at: ++this.now } as OperatorEvent, DEFAULT_MODEL_POLICY);
+    const r = step(this.state, { ...rest, type, at: ++this.now } as OperatorEvent, this.policy);
     if (!r.ok) return { outcome: 'refused', refusal: r.refusal };
     this.state = r.state;
     this.push();

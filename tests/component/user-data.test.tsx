@@ -333,6 +333,9 @@ describe('the registry of user data (app/user-data.ts)', () => {
 const RELOADED_BY_NEXT_USER = [
   'features/phone/agent-store.ts:useAgentStore.view',
   'features/phone/agent-store.ts:useAgentStore.link',
+  // the org's agent policy, read again from the gateway for the next user (here it refuses: policyFailed)
+  'features/phone/agent-store.ts:useAgentStore.policy',
+  'features/phone/agent-store.ts:useAgentStore.policyFailed',
   'features/phone/phone-store.ts:usePhoneStore.registration',
   'features/phone/phone-store.ts:usePhoneStore.registrationDetail',
 ];

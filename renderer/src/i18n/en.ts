@@ -165,6 +165,9 @@ export const en: Messages = {
       call_exists: 'This call is already known.',
       not_in_wrap_up: 'The wrap-up had already ended.',
       offline: 'The gateway has you offline. Please sign in again.',
+      extension_not_allowed: 'Your organisation does not allow extending the wrap-up.',
+      extension_limit: 'The wrap-up cannot be extended any further.',
+      unknown_reason: 'This reason for not ready is not on your organisation\'s list. Please choose one from the list.',
       unknown_campaign: 'You cannot call for that campaign (it is not one of yours, or it is disabled).',
     },
     notice: {
@@ -180,6 +183,13 @@ export const en: Messages = {
     setReady: 'Set ready',
     setNotReady: 'Set not ready',
     setBreak: 'Break',
+    stateGroup: 'Your state',
+    wrapUpLeft: 'Wrap-up: {{time}} left',
+    wrapUpOver: 'The wrap-up time is up',
+    extend: 'Extend (+{{seconds}} s)',
+    extendHint: '{{count}} extension(s) left',
+    policyUnavailable: 'Your organisation\'s reasons for not ready could not be loaded; the standard list is shown (the gateway checks the reason you choose).',
+    pendingExtend: 'Sending the extension…',
   },
   customer: {
     loading: 'Loading the customer…',
@@ -208,6 +218,8 @@ export const en: Messages = {
     nextState: { ready: 'Ready', not_ready: 'Not ready', break: 'Break' },
     cardMasked: 'A card number was masked (only its last 4 digits are kept)',
     outboxPending: '{{count}} item(s) waiting to be sent (kept encrypted on this PC; sent in order when the connection is back)',
+    wrapUpSaved: 'Wrap-up saved ({{time}}). Disposition: {{disposition}}',
+    wrapUpSavedNone: 'Wrap-up saved ({{time}}). Disposition: none',
     outboxUnreadable: '{{count}} kept record(s) could not be read (e.g. the app stopped abruptly)',
   },
   devices: {

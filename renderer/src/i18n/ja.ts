@@ -165,6 +165,9 @@ export const ja = {
       call_exists: 'この通話はすでに登録されています。',
       not_in_wrap_up: '後処理はすでに終了しています。',
       offline: 'ゲートウェイ上でオフラインです。サインインし直してください。',
+      extension_not_allowed: 'この組織では後処理の延長は許可されていません。',
+      extension_limit: '後処理はこれ以上延長できません。',
+      unknown_reason: 'この受付不可の理由は組織の一覧にありません。一覧から選び直してください。',
       unknown_campaign: 'このキャンペーンでは発信できません（担当外か、無効になっています）。',
     },
     notice: {
@@ -180,6 +183,13 @@ export const ja = {
     setReady: '受付可にする',
     setNotReady: '受付不可にする',
     setBreak: '休憩',
+    stateGroup: '自分の状態',
+    wrapUpLeft: '後処理 残り {{time}}',
+    wrapUpOver: '後処理の時間が終わりました',
+    extend: '延長（+{{seconds}} 秒）',
+    extendHint: 'あと {{count}} 回延長できます',
+    policyUnavailable: '組織の受付不可の理由を読み込めませんでした。標準の一覧を表示しています（選んだ理由はゲートウェイが確認します）。',
+    pendingExtend: '延長を送信中…',
   },
   customer: {
     loading: '顧客情報を読み込み中…',
@@ -209,6 +219,8 @@ export const ja = {
     cardMasked: 'カード番号を伏せ字にしました（下4桁のみ残します）',
     outboxPending: '送信待ち {{count}} 件（この PC に暗号化して保管中。接続が戻ると順に送信します）',
     outboxUnreadable: '読み取れなかった保管データが {{count}} 件ありました（アプリの異常終了など）',
+    wrapUpSaved: '後処理を保存しました（{{time}}）。対応結果: {{disposition}}',
+    wrapUpSavedNone: '後処理を保存しました（{{time}}）。対応結果: なし',
   },
   devices: {
     heading: '音声デバイス',

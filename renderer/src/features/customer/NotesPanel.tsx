@@ -7,10 +7,13 @@ import { useCustomerRecords } from './CustomerSession';
 import { redactAsTyped, textForInput, type CompositionState } from './redacting-input';
 import { shortcutProps } from '../../app/shortcut-props';
 import { finishWrapUp } from './wrap-up';
+import { WrapUpCountdown } from '../phone/WrapUpCountdown';
 
 /**
  * Notes (redacted as typed, and at the commit of an IME composition), disposition and the end
- * of wrap-up for the call in focus.
+ * of wrap-up for the call in focus. In wrap-up the disposition comes first (no scrolling to
+ * find it) with the time left (the agent panel says what was saved once
+ * the gateway accepts the end of the wrap-up: this panel goes with the call).
  */
 export function NotesPanel() {
   const { t } = useTranslation();
@@ -72,6 +75,44 @@ export function NotesPanel() {
   return (
     <section className="card notes sensitive" data-testid="notes-panel" aria-labelledby="notes-h">
       <h2 id="notes-h">{t('notes.heading')}</h2>
+      {inWrapUp && wrapUp && (
+        <div className="wrapup" data-testid="wrapup">
+          <WrapUpCountdown testId="notes-wrapup-countdown" />
+          <label htmlFor="disposition">{t('notes.disposition')}</label>
+          <select
+            id="disposition"
+            data-testid="disposition"
+            data-focus-home="3"
+            value={wrapUp.disposition ?? ''}
+            onChange={(e) => useCustomerStore.setState({ wrapUp: { ...wrapUp, disposition: e.target.value || null } })}
+          >
+            <option value="">{t('notes.chooseDisposition')}</option>
+            {dispositions.map((d) => (
+              <option key={d} value={d}>
+                {d}
+              </option>
+            ))}
+          </select>
+          <label htmlFor="wrapup-next">{t('notes.next')}</label>
+          <select id="wrapup-next" data-testid="wrapup-next" value={next} onChange={(e) => setNext(e.target.value as Availability)}>
+            {(['ready', 'not_ready', 'break'] as const).map((n) => (
+              <option key={n} value={n}>
+                {t(`notes.nextState.${n}`)}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            data-testid="finish-wrapup"
+            data-status={wrapUp.status}
+            aria-busy={wrapUp.status === 'saving'}
+            disabled={(dispositions.length > 0 && !wrapUp.disposition) || wrapUp.status === 'saving'}
+            onClick={() => void finishWrapUp(records, next)}
+          >
+            {wrapUp.status === 'saving' ? t('notes.finishingWrapUp') : t('notes.finishWrapUp')}
+          </button>
+        </div>
+      )}
       <label htmlFor="note-text" className="sr-only">
         {t('notes.label')}
       </label>
@@ -111,43 +152,6 @@ export function NotesPanel() {
           </li>
         ))}
       </ul>
-      {inWrapUp && wrapUp && (
-        <div className="wrapup" data-testid="wrapup">
-          <label htmlFor="disposition">{t('notes.disposition')}</label>
-          <select
-            id="disposition"
-            data-testid="disposition"
-            data-focus-home="3"
-            value={wrapUp.disposition ?? ''}
-            onChange={(e) => useCustomerStore.setState({ wrapUp: { ...wrapUp, disposition: e.target.value || null } })}
-          >
-            <option value="">{t('notes.chooseDisposition')}</option>
-            {dispositions.map((d) => (
-              <option key={d} value={d}>
-                {d}
-              </option>
-            ))}
-          </select>
-          <label htmlFor="wrapup-next">{t('notes.next')}</label>
-          <select id="wrapup-next" data-testid="wrapup-next" value={next} onChange={(e) => setNext(e.target.value as Availability)}>
-            {(['ready', 'not_ready', 'break'] as const).map((n) => (
-              <option key={n} value={n}>
-                {t(`notes.nextState.${n}`)}
-              </option>
-            ))}
-          </select>
-          <button
-            type="button"
-            data-testid="finish-wrapup"
-            data-status={wrapUp.status}
-            aria-busy={wrapUp.status === 'saving'}
-            disabled={(dispositions.length > 0 && !wrapUp.disposition) || wrapUp.status === 'saving'}
-            onClick={() => void finishWrapUp(records, next)}
-          >
-            {wrapUp.status === 'saving' ? t('notes.finishingWrapUp') : t('notes.finishWrapUp')}
-          </button>
-        </div>
-      )}
     </section>
   );
 }

@@ -14,6 +14,8 @@ export function syncWrapUp(prev: OperatorView | null, view: OperatorView | null)
   const draft = useCustomerStore.getState().wrapUp;
   if (callId && draft?.sipCallId !== callId) {
     useCustomerStore.setState({ wrapUp: { sipCallId: callId, startedAt: Date.now(), disposition: null, status: 'open' } });
+    // a new wrap-up: the previous one's confirmation is done with
+    if (useAgentStore.getState().saved) useAgentStore.setState({ saved: null });
   } else if (!callId && draft && draft.status === 'open') {
     useCustomerStore.setState({ wrapUp: null });
   }
@@ -40,7 +42,8 @@ export function followWrapUp(): () => void {
 }
 
 /**
- * Ends the wrap-up the gateway has open: the gateway decides (finishWrapUp, with where the
+ * Ends the wrap-up the gateway has open (accepted: the agent store keeps what was saved, and
+ * when, for the confirmation): the gateway decides (finishWrapUp, with where the
  * operator goes next); the disposition and wrap-up time are saved on the call record (handed to
  * main's outbox first, whatever the gateway answers). While the gateway has not answered the
  * draft is `saving` (the panel says so and the button waits); the panel closes when the
@@ -55,6 +58,8 @@ export async function finishWrapUp(records: CustomerRecords, next?: Availability
   // 10 s when the link looks open but is not): a renderer that crashes meanwhile loses nothing
   records.patchCall(w.sipCallId, { ...(w.disposition ? { disposition: w.disposition } : {}), wrapUpSeconds });
   const outcome = await useAgentStore.getState().finishWrapUp(w.sipCallId, next);
+  // the operator is told what was saved (the agent panel: the notes panel goes with the call)
+  if (outcome.outcome === 'accepted') useAgentStore.setState({ saved: { callId: w.sipCallId, disposition: w.disposition, at: Date.now() } });
   const cur = useCustomerStore.getState().wrapUp;
   if (cur?.sipCallId === w.sipCallId) {
     const open = useAgentStore.getState().view?.wrapUp?.callId === w.sipCallId;

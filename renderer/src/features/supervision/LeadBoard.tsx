@@ -1,4 +1,6 @@
+import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
+import { agentPolicyOf, reasonLabel, useAgentStore } from '../phone/agent-store';
 import { formatDuration, useNow } from '../../app/clock';
 import type { SupervisionMode } from '../../../../shared/gateway/supervision';
 import { useLeadSupervision } from './SupervisionClient';
@@ -10,8 +12,13 @@ const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
 /** The team lead's live board (pushed by the gateway) and the supervision controls. */
 export function LeadBoard() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const supervision = useLeadSupervision();
+  // the org's not-ready reasons, to name an operator's reason in the lead's language
+  const policy = useAgentStore(agentPolicyOf);
+  useEffect(() => {
+    if (!useAgentStore.getState().policy) void useAgentStore.getState().loadPolicy();
+  }, []);
   const board = useSupervisionStore((s) => s.board);
   const lead = useSupervisionStore((s) => s.lead);
   const now = useNow();
@@ -37,6 +44,7 @@ export function LeadBoard() {
               <td>{o.displayName}</td>
               <td>
                 {t(`agent.state.${o.state}`)}
+                {o.state === 'not_ready' && o.reason && <span data-testid="board-reason"> ({reasonLabel(t, i18n.language, policy, o.reason)})</span>}
                 {o.since && <span className="timer"> {formatDuration(now - Date.parse(o.since))}</span>}
               </td>
               <td>{t(`supervision.reg.${o.registration ?? 'unknown'}`)}</td>

@@ -114,7 +114,9 @@ export function PolicySection({ can, call = adminCall }: SectionProps & { call?:
     const label = def.path.startsWith('ipAllowlist.roles.')
       ? t('admin.policy.fields.ipAllowlist.role', { role: def.path.slice('ipAllowlist.roles.'.length) })
       : def.path === ORG_LIST ? t('admin.policy.fields.ipAllowlist.org') : t(`admin.policy.fields.${def.path}`);
-    const described = [issue ? `${fid}-issue` : null, def.kind === 'lines' && def.path.startsWith('ipAllowlist') ? `${id}-ip-hint` : null].filter(Boolean).join(' ') || undefined;
+    const described = [
+      issue ? `${fid}-issue` : null, def.kind === 'lines' && def.path.startsWith('ipAllowlist') ? `${id}-ip-hint` : null, def.kind === 'reasons' ? `${fid}-hint` : null,
+    ].filter(Boolean).join(' ') || undefined;
     const mark = isChanged ? <span className="badge" data-testid={`${testId(def.path)}-changed`}>{t('admin.policy.changed')}</span> : null;
     const issueText = issue ? (
       <span id={`${fid}-issue`} className="error" data-testid={`${testId(def.path)}-issue`}>{t(`admin.policy.invalid.${issue.key}`, issue.values)}</span>
@@ -153,9 +155,9 @@ export function PolicySection({ can, call = adminCall }: SectionProps & { call?:
     return (
       <div key={def.path} className="policy-field">
         <label htmlFor={fid}>{label}</label> {mark}
-        {def.kind === 'lines' ? (
+        {def.kind === 'lines' || def.kind === 'reasons' ? (
           <textarea
-            id={fid} data-testid={testId(def.path)} rows={3} value={String(value ?? '')} spellCheck={false}
+            id={fid} data-testid={testId(def.path)} rows={def.kind === 'reasons' ? 7 : 3} value={String(value ?? '')} spellCheck={false}
             aria-invalid={issue ? true : undefined} aria-describedby={described} onChange={(e) => set(def.path, e.target.value)}
           />
         ) : def.kind === 'lang' ? (
@@ -170,6 +172,7 @@ export function PolicySection({ can, call = adminCall }: SectionProps & { call?:
             onChange={(e) => set(def.path, e.target.value)}
           />
         )}
+        {def.kind === 'reasons' && <span className="note" id={`${fid}-hint`}>{t('admin.policy.fields.agents.notReadyReasonsHint')}</span>}
         {issueText}
       </div>
     );

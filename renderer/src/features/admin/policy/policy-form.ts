@@ -5,7 +5,8 @@
 import type { z } from 'zod';
 import { OrgPolicyPatchSchema, OrgPolicySchema, type OrgPolicy, type OrgPolicyPatch } from '../../../../../shared/gateway/policy';
 
-export type FieldKind = 'int' | 'bool' | 'lines' | 'lang' | 'zone' | 'roles';
+/** `reasons`: the not-ready reasons, one a line as `code | 日本語 | English`. */
+export type FieldKind = 'int' | 'bool' | 'lines' | 'reasons' | 'lang' | 'zone' | 'roles';
 export interface FieldDef {
   /** Dotted path into the policy; also the i18n key admin.policy.fields.<path> and the test id policy-field-<path>. */
   path: string;
@@ -26,7 +27,13 @@ export const GROUPS: { id: string; fields: FieldDef[] }[] = [
   { id: 'lockout', fields: [f('lockout.maxFailures', 'int'), f('lockout.windowMinutes', 'int'), f('lockout.lockMinutes', 'int')] },
   { id: 'sessions', fields: [f('sessions.accessTokenMinutes', 'int'), f('sessions.idleMinutes', 'int'), f('sessions.absoluteHours', 'int')] },
   { id: 'client', fields: [f('client.idleTimeoutSeconds', 'int'), f('client.contentProtection', 'bool'), f('client.blurOnFocusLoss', 'bool')] },
-  { id: 'agents', fields: [f('agents.wrapUpSeconds', 'int'), f('agents.ringSeconds', 'int'), f('agents.clientGraceSeconds', 'int')] },
+  {
+    id: 'agents',
+    fields: [
+      f('agents.wrapUpSeconds', 'int'), f('agents.wrapUpExtendSeconds', 'int'), f('agents.wrapUpMaxExtensions', 'int'), f('agents.ringSeconds', 'int'),
+      f('agents.clientGraceSeconds', 'int'), f('agents.notReadyReasons', 'reasons'),
+    ],
+  },
   { id: 'supervision', fields: [f('supervision.announce', 'bool')] },
   { id: 'announcements', fields: [f('announcements.language', 'lang'), f('announcements.recordingNotice', 'bool')] },
   { id: 'recordings', fields: [f('recordings.operatorsHearOwnCalls', 'bool')] },
@@ -46,6 +53,14 @@ function at(obj: unknown, path: string): unknown {
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
 
+/** The separator of a reason line's code and labels (`lunch | 昼休憩 | Lunch`). */
+export const REASON_SEPARATOR = ' | ';
+/** A reason line as the schema sees it: a line without exactly three parts is left for the schema to name by its line. */
+function reasonOf(line: string): Record<string, string> {
+  const parts = line.split('|').map((p) => p.trim());
+  return parts.length === 3 ? { code: parts[0]!, ja: parts[1]!, en: parts[2]! } : { code: line };
+}
+
 /** The field definitions for a policy and the org's roles: GROUPS, then the org list and one list per role. */
 export function ipFields(roles: readonly string[]): FieldDef[] {
   return [f(ORG_LIST, 'lines'), ...roles.map((r) => f(roleListPath(r), 'lines'))];
@@ -64,6 +79,7 @@ export function toForm(policy: OrgPolicy, roles: readonly string[]): Form {
     else if (field.kind === 'bool') form[field.path] = Boolean(v);
     else if (field.kind === 'roles') form[field.path] = [...((v as string[] | undefined) ?? [])].sort();
     else if (field.kind === 'lines') form[field.path] = ((v as string[] | undefined) ?? []).join('\n');
+    else if (field.kind === 'reasons') form[field.path] = ((v as { code: string; ja: string; en: string }[] | undefined) ?? []).map((r) => [r.code, r.ja, r.en].join(REASON_SEPARATOR)).join('\n');
     else form[field.path] = String(v ?? '');
   }
   return form;
@@ -83,6 +99,7 @@ export function candidate(base: OrgPolicy, form: Form): Record<string, unknown> 
     const kind = kindOf(path);
     if (kind === 'int') v = /^\s*-?\d+\s*$/.test(value as string) ? Number(value) : value;
     else if (kind === 'lines') v = lines(value as string);
+    else if (kind === 'reasons') v = lines(value as string).map(reasonOf);
     else if (kind === 'zone') v = (value as string).trim();
     const keys = path.split('.');
     let o = out;
