@@ -14,6 +14,7 @@ import type { AgentIntentInput, AgentLinkState, AgentSnapshot, IntentOutcome, Se
 import type { CallInfo, CallPhase, PhoneConfig, SipPhone, SipPhoneListener } from '../../renderer/src/features/phone/sip-phone';
 import { DEFAULT_MODEL_POLICY, initialOperatorState, step, viewOf, type ModelPolicy, type OperatorEvent, type OperatorState } from '../../shared/rules/operator-model';
 import { defaultPolicy, type ClientPolicy } from '../../shared/policy';
+import { BUILTIN_ROLES } from '../../shared/gateway/permissions';
 
 export class FakePhone implements SipPhone {
   listener: SipPhoneListener | null = null;
@@ -238,7 +239,7 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
   const calls: string[] = [];
   const session: SessionState = {
     status: 'signed-in',
-    user: { id: 'u1', username: 'op-1', displayName: '佐藤 花子', role: 'operator', permissions: ['calls:handle'] },
+    user: { id: 'u1', username: 'op-1', displayName: '佐藤 花子', role: 'operator', permissions: [...BUILTIN_ROLES.operator.permissions] }, // a real operator's
     device: null,
     totpEnrolmentRequired: false,
     passwordChangeRequired: false,

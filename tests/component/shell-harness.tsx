@@ -14,6 +14,7 @@ import { createI18n } from '../../renderer/src/i18n';
 import type { KoeApi } from '../../shared/ipc/api';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
 import { FakePhone, type FakeGateway } from './phone-fakes';
+import { initialWorkspaceState, useWorkspaceStore } from '../../renderer/src/features/customer/workspace-store';
 
 /** The stores the shell renders, as at a fresh start (each test mounts its own shell). */
 export function resetShellStores(): void {
@@ -21,6 +22,7 @@ export function resetShellStores(): void {
   usePhoneStore.setState({ ...initialPhoneState });
   useCustomerStore.setState({ ...initialCustomerState });
   useAgentStore.setState({ ...initialAgentData });
+  useWorkspaceStore.setState({ ...initialWorkspaceState });
 }
 
 /**

@@ -270,6 +270,8 @@ beforeEach(async () => {
       if (holdPop) await holdPop;
       return { ok: true, status: 200, json: async () => popAnswer ?? knownPop };
     }
+    // the next user's campaigns for outbound calls (an operator reads them at sign-in): none here
+    if (p === '/campaigns') return { ok: true, status: 200, json: async () => ({ campaigns: [] }) };
     return { ok: false, status: 503, json: async () => ({ error: { code: 'unavailable', message: 'down' } }) };
   });
 });
@@ -331,6 +333,8 @@ describe('the registry of user data (app/user-data.ts)', () => {
 
 /** What the next user's session loads again from main once it starts (not the previous user's data). */
 const RELOADED_BY_NEXT_USER = [
+  // the next user's campaigns for outbound calls, read at their sign-in (none here)
+  'features/phone/phone-store.ts:usePhoneStore.outboundCampaigns',
   'features/phone/agent-store.ts:useAgentStore.view',
   'features/phone/agent-store.ts:useAgentStore.link',
   // the org's agent policy, read again from the gateway for the next user (here it refuses: policyFailed)
@@ -373,7 +377,7 @@ const SESSION_ENDS: [string, (koe: ReturnType<typeof fakeKoe>) => Promise<void>]
     'another user signing in on this PC (session:changed with another user id)',
     async (koe) => {
       act(() => koe.emit('session:changed', sessionOf(userB as typeof userA)));
-      await screen.findByText('鈴木 次郎 さん、こんにちは');
+      await screen.findByText('鈴木 次郎');
       await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
     },
   ],
@@ -413,7 +417,7 @@ describe('customer data ends with its session', () => {
     act(() => void phone.ring({ campaignId: CAMPAIGN_A }));
     await waitFor(() => expect(requests).toContain('POST /screen-pop'));
     act(() => koe.emit('session:changed', sessionOf(userB as typeof userA)));
-    await screen.findByText('鈴木 次郎 さん、こんにちは');
+    await screen.findByText('鈴木 次郎');
     release();
     await waitFor(() => expect(phone.log).toContain('reject call-1 486'));
     expect(useCustomerStore.getState().pops).toEqual({});
@@ -425,7 +429,7 @@ describe('customer data ends with its session', () => {
     const { phone, koe } = await mount();
     await populate(phone, koe, { liveCall: true });
     act(() => koe.emit('session:changed', sessionOf(userB as typeof userA)));
-    await screen.findByText('鈴木 次郎 さん、こんにちは');
+    await screen.findByText('鈴木 次郎');
     await waitFor(() => expect(screen.getByTestId('status-phone').dataset.registration).toBe('registered'));
     await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe('ready'));
     popAnswer = { status: 'unknown', blocked: false, campaign: null, customers: [], recentCalls: [], openNotes: [] };

@@ -154,7 +154,7 @@ describe('admin console: accessibility and the keyboard alone (Chromium + axe-co
       await page.waitForTimeout(200);
       expect(await seriousA11yViolations(page, '[data-testid="admin-console"]'), `section ${id} (en)`).toEqual([]);
     }
-  });
+  }, 180_000); // every section twice and five editors, axe and a Tab walk each: 60 s on an idle machine, more on a loaded one
 
   it('an operator and a team lead are offered no console, and the gateway refuses them every admin route', async () => {
     for (const role of ['operator', 'team_lead']) {

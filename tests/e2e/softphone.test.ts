@@ -213,6 +213,84 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     expect(notes.map((n) => n.body)).toEqual(['カード **** **** **** 1111 の件']);
   });
 
+  it('the workstation fits a 1366x768 laptop: no scrolling, nothing moves from ready to ringing, call, hold and wrap-up; the card, notes and disposition in view (issue 18 item 1)', async () => {
+    await opA.setViewportSize({ width: 1366, height: 768 });
+    const shots = process.env.KOE_LAYOUT_SHOTS; // a folder: screenshots of each state, to look at
+    type Layout = { scrolls: string[]; regions: Record<string, number[] | null> };
+    const layout = (): Promise<Layout> =>
+      opA.evaluate(() => {
+        const rect = (id: string) => {
+          const e = document.querySelector(`[data-testid="${id}"]`);
+          if (!e) return null;
+          const r = e.getBoundingClientRect();
+          return [r.x, r.y, r.width, r.height].map(Math.round);
+        };
+        // every scroll container that holds more than it shows: the page, main, each region
+        const scrolls: string[] = [];
+        const doc = document.scrollingElement!;
+        if (doc.scrollHeight > innerHeight || doc.scrollWidth > innerWidth) scrolls.push('page');
+        for (const el of [document.querySelector('main.content'), ...document.querySelectorAll('.ws-callbar, .ws-customer, .ws-notes')]) {
+          if (el && (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1)) scrolls.push((el as HTMLElement).dataset.testid ?? el.className);
+        }
+        return { scrolls, regions: { callbar: rect('ws-callbar'), customer: rect('ws-customer'), notes: rect('ws-notes'), agent: rect('agent-panel'), phone: rect('phone-panel') } };
+      });
+    // in view: inside the window, and what is painted at its centre is the element itself (not clipped, not covered)
+    const inView = (testid: string) =>
+      opA.getByTestId(testid).first().evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth && hit !== null && el.contains(hit);
+      });
+    const at = async (state: string, mustSee: string[]) => {
+      if (shots) await opA.screenshot({ path: `${shots}/workstation-${state}.png` });
+      const l = await layout();
+      const unseen = [];
+      for (const id of mustSee) if (!(await inView(id))) unseen.push(id);
+      return { state, ...l, unseen };
+    };
+
+    await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    const ready = await at('ready', ['agent-ready', 'phone-panel', 'customer-empty', 'notes-empty', 'sign-out']);
+    const from = pstn.events.length;
+    pstn.dial(`sip:${did}@${stack.sip.domain}`);
+    await opA.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    await opA.getByTestId('customer-name').waitFor();
+    const ringing = await at('ringing', ['answer', 'reject', 'customer-name', 'ringing-number']);
+    await opA.getByTestId('answer').click();
+    await opA.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await pstn.eventAfter(from, (e) => e.type === 'CALL_ESTABLISHED');
+    const call = await at('call', ['hangup', 'hold', 'mute', 'customer-name', 'note-text', 'note-save']);
+    await opA.getByTestId('hold').click();
+    await opA.locator('[data-testid="call"][data-held="true"]').waitFor({ timeout: 5000 });
+    const held = await at('hold', ['hold', 'hangup', 'note-text']);
+    await opA.getByTestId('hold').click();
+    await opA.locator('[data-testid="call"][data-held="false"]').waitFor({ timeout: 5000 });
+    pstn.hangup();
+    await pstn.eventAfter(from, (e) => e.type === 'CALL_CLOSED');
+    await opA.getByTestId('wrapup').waitFor({ timeout: 5000 });
+    await opA.getByTestId('note-text').fill('住所変更の依頼。折り返し不要。');
+    await opA.getByTestId('note-save').click();
+    await opA.locator('[data-testid="note-item"][data-status="saved"]').waitFor({ timeout: 5000 });
+    const wrapUp = await at('wrap-up', ['customer-name', 'note-text', 'note-item', 'disposition', 'wrapup-next', 'finish-wrapup', 'agent-state']);
+    await opA.getByTestId('disposition').selectOption('解決');
+    await opA.getByTestId('finish-wrapup').click();
+    await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    const after = await at('ready-again', ['agent-ready', 'customer-empty', 'notes-empty']);
+
+    const states = [ready, ringing, call, held, wrapUp, after];
+    if (shots) console.log(JSON.stringify(states));
+    // no scroll anywhere, every control the state needs in view
+    expect(states.map((s) => ({ state: s.state, scrolls: s.scrolls, unseen: s.unseen }))).toEqual(states.map((s) => ({ state: s.state, scrolls: [], unseen: [] })));
+    // the regions, the agent panel and the call bar keep their place and size in every state
+    for (const s of states) expect({ state: s.state, ...s.regions }).toEqual({ state: s.state, ...ready.regions });
+    // three columns side by side, filling the width
+    const [cb, cu, no] = [ready.regions.callbar!, ready.regions.customer!, ready.regions.notes!];
+    expect(cb[0]! + cb[2]!).toBeLessThanOrEqual(cu[0]!);
+    expect(cu[0]! + cu[2]!).toBeLessThanOrEqual(no[0]!);
+    expect(no[0]! + no[2]!).toBeGreaterThan(1366 - 40);
+    await opA.setViewportSize({ width: 1280, height: 720 });
+  });
+
   it('every operator screen in each theme (dark, light, high contrast): no critical or serious axe violation (issue 18 item 4)', async () => {
     const found: string[] = [];
     const check = async (page: Page, theme: string, screen: string) => {

@@ -59,6 +59,6 @@ export async function openApp(browser: Browser, host: DevHost): Promise<{ page: 
   });
   page.on('pageerror', (e) => problems.push(e.message));
   await page.goto(host.pageUrl());
-  await page.getByTestId('app-version').waitFor();
+  await page.getByTestId('app-version').waitFor({ state: 'attached' }); // folded in "About this app"
   return { page, problems };
 }

@@ -1,6 +1,7 @@
 import type { Messages } from './ja';
 import { accountEn } from './account.en';
 import { shortcutsEn } from './shortcuts.en';
+import { workspaceEn } from './workspace.en';
 import { callsEn } from './calls.en';
 import { adminEn } from './admin.en';
 
@@ -58,8 +59,10 @@ export const en: Messages = {
     admin: 'Administrator',
   },
   home: {
-    welcome: 'Hello, {{name}}',
-    role: 'Role',
+    userLabel: 'Signed-in user',
+    audioDevices: 'Audio devices (microphone, speaker)',
+    noCustomer: "The customer's details appear here when a call rings or you dial out.",
+    noNotes: 'Notes and the disposition appear here during a call and its wrap-up.',
     signOut: 'Sign out',
     signOutDuringCall: 'A call is in progress. End the call and sign out?',
     endCallAndSignOut: 'End the call and sign out',
@@ -77,6 +80,7 @@ export const en: Messages = {
   },
   account: accountEn,
   shortcuts: shortcutsEn,
+  workspace: workspaceEn,
   calls: callsEn,
   admin: adminEn,
   phone: {

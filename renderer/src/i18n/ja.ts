@@ -1,5 +1,6 @@
 import { accountJa } from './account.ja';
 import { shortcutsJa } from './shortcuts.ja';
+import { workspaceJa } from './workspace.ja';
 import { callsJa } from './calls.ja';
 import { adminJa } from './admin.ja';
 
@@ -58,8 +59,10 @@ export const ja = {
     admin: '管理者',
   },
   home: {
-    welcome: '{{name}} さん、こんにちは',
-    role: '役割',
+    userLabel: 'サインイン中のユーザー',
+    audioDevices: 'オーディオ機器（マイク・スピーカー）',
+    noCustomer: 'お客様の情報は、着信または発信したときにここに表示されます。',
+    noNotes: 'メモと対応結果は、通話中と後処理中にここに表示されます。',
     signOut: 'サインアウト',
     signOutDuringCall: '通話中です。通話を終了してサインアウトしますか？',
     endCallAndSignOut: '通話を終了してサインアウト',
@@ -77,6 +80,7 @@ export const ja = {
   },
   account: accountJa,
   shortcuts: shortcutsJa,
+  workspace: workspaceJa,
   calls: callsJa,
   admin: adminJa,
   phone: {

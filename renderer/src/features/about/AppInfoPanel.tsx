@@ -9,22 +9,27 @@ export function AppInfoPanel() {
   if (!info || !policy) return null;
 
   return (
+    // What a user needs before signing in (language, theme) in view; the app's technical details
+    // (version, host, gateway) folded in "About this app" for IT and support (issue 18 item 1).
     <section className="card about" aria-labelledby="about-h">
-      <h2 id="about-h">{t('about.heading')}</h2>
-      <dl>
-        <dt>{t('about.version')}</dt>
-        <dd data-testid="app-version">{info.version}</dd>
-        <dt>{t('about.platform')}</dt>
-        <dd>{info.platform}</dd>
-        <dt>{t('about.host')}</dt>
-        <dd data-testid="app-host">{info.host === 'electron' ? t('about.hostElectron') : t('about.hostDevhost')}</dd>
-        <dt>{t('about.gatewayUrl')}</dt>
-        <dd>
-          {policy.policy.gatewayUrl}
-          {policy.managedKeys.includes('gatewayUrl') && <span className="badge">{t('about.managed')}</span>}
-        </dd>
-      </dl>
+      <h2 id="about-h">{t('display.heading')}</h2>
       <DisplaySettings />
+      <details className="about-details" data-testid="about-details">
+        <summary>{t('about.heading')}</summary>
+        <dl>
+          <dt>{t('about.version')}</dt>
+          <dd data-testid="app-version">{info.version}</dd>
+          <dt>{t('about.platform')}</dt>
+          <dd>{info.platform}</dd>
+          <dt>{t('about.host')}</dt>
+          <dd data-testid="app-host">{info.host === 'electron' ? t('about.hostElectron') : t('about.hostDevhost')}</dd>
+          <dt>{t('about.gatewayUrl')}</dt>
+          <dd>
+            {policy.policy.gatewayUrl}
+            {policy.managedKeys.includes('gatewayUrl') && <span className="badge">{t('about.managed')}</span>}
+          </dd>
+        </dl>
+      </details>
     </section>
   );
 }

@@ -1,7 +1,11 @@
-import { useLayoutEffect } from 'react';
+import { useLayoutEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAgentStore } from '../phone/agent-store';
-import { useCustomerStore } from './store';
+import { setPop, useCustomerStore } from './store';
+import { CustomerDetails, CustomerForm } from './CustomerWorkspace';
+import { linkCall } from './customer-api';
+import { logFailure } from '../../log';
+import type { CustomerView, ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
 import { CustomerCallHistory } from '../recordings/RecordingLists';
 import { PhoneNumber } from '../../app/PhoneNumber';
@@ -30,6 +34,9 @@ export function CustomerCard() {
   const pop = useCustomerStore((s) => (focus ? s.pops[focus.sipCallId] : undefined));
   const callId = focus?.id ?? null;
   const status = pop?.status ?? 'none';
+  // registering the unknown caller, or editing one of the card's customers (its id)
+  const [editing, setEditing] = useState<'new' | string | null>(null);
+  const [saved, setSaved] = useState<{ text: string; linkFailed: boolean } | null>(null);
 
   useLayoutEffect(() => {
     if (!callId || status === 'none') return;
@@ -46,14 +53,57 @@ export function CustomerCard() {
       </section>
     );
   }
+  const sipCallId = focus.sipCallId;
+  /** The card's pop with these customers: what the screen pop would now return. */
+  const withCustomers = (customers: CustomerView[]): ScreenPopResponse => {
+    const base: ScreenPopResponse = pop.status === 'ready' ? pop.pop : { status: 'unknown', blocked: false, campaign: null, customers: [], recentCalls: [], openNotes: [] };
+    return { ...base, status: 'known', customers };
+  };
+  const confirmation = saved && (
+    <p className="note" data-testid="customer-saved">
+      {saved.text}
+      {saved.linkFailed && (
+        <span role="alert" className="error" data-testid="customer-link-failed">
+          {' '}
+          {t('workspace.form.linkFailed')}
+        </span>
+      )}
+    </p>
+  );
   if (pop.status !== 'ready' || pop.pop.customers.length === 0) {
     const blocked = pop.status === 'ready' && pop.pop.blocked;
+    const campaignId = pop.status === 'ready' ? (pop.pop.campaign?.id ?? null) : null;
     return (
       <section className="card customer sensitive" data-testid="customer-card" data-status="unknown" aria-labelledby="cust-h">
         <h2 id="cust-h">{t('customer.unknown')}</h2>
         <p className="note">{focus.remote ? <PhoneNumber value={focus.remote} testid="customer-remote" /> : t('phone.anonymous')}</p>
         {blocked && <p className="error" data-testid="customer-blocked">{t('customer.blocked')}</p>}
         {pop.status === 'ready' && pop.pop.campaign && <p data-testid="customer-campaign">{pop.pop.campaign.name}</p>}
+        {/* a blocked number is not a customer to register */}
+        {!blocked &&
+          (editing === 'new' ? (
+            <CustomerForm
+              prefill={{ phone: focus.remote, campaignId }}
+              onCancel={() => setEditing(null)}
+              onSaved={async (c) => {
+                // the call's record follows (history, notes); the card shows the customer at once
+                let linkFailed = false;
+                try {
+                  await linkCall(sipCallId, c.id);
+                } catch (err) {
+                  logFailure('linking the call to the new customer', err);
+                  linkFailed = true;
+                }
+                setEditing(null);
+                setSaved({ text: t('workspace.form.created', { name: c.nameKanji }), linkFailed });
+                setPop(sipCallId, { status: 'ready', pop: withCustomers([c]) });
+              }}
+            />
+          ) : (
+            <button type="button" data-testid="customer-register" onClick={() => setEditing('new')}>
+              {t('workspace.registerCaller')}
+            </button>
+          ))}
       </section>
     );
   }
@@ -68,35 +118,30 @@ export function CustomerCard() {
       )}
       {blocked && <p className="error" data-testid="customer-blocked">{t('customer.blocked')}</p>}
       {customers.length > 1 && <p className="note">{t('customer.several', { count: customers.length })}</p>}
+      {confirmation}
       {customers.map((c) => (
         <div key={c.id} className="customer-entry" data-testid="customer-entry" data-customer-id={c.id}>
           <h2 id="cust-h" data-testid="customer-name">
             {c.nameKanji}
           </h2>
-          <p className="kana">{c.nameKana}</p>
-          <dl>
-            <dt>{t('customer.phones')}</dt>
-            <dd data-testid="customer-phones">
-              {c.phones.map((p, i) => (
-                <span key={p}>
-                  {i > 0 && ', '}
-                  <PhoneNumber value={p} testid="customer-phone" />
-                </span>
-              ))}
-            </dd>
-            {c.email && (
-              <>
-                <dt>{t('customer.email')}</dt>
-                <dd>{c.email}</dd>
-              </>
-            )}
-            {Object.entries(c.fields).map(([k, v]) => (
-              <div key={k} className="field">
-                <dt>{k}</dt>
-                <dd>{String(v)}</dd>
-              </div>
-            ))}
-          </dl>
+          {editing === c.id ? (
+            <CustomerForm
+              customer={c}
+              onCancel={() => setEditing(null)}
+              onSaved={(updated) => {
+                setEditing(null);
+                setSaved({ text: t('workspace.form.updated', { name: updated.nameKanji }), linkFailed: false });
+                setPop(sipCallId, { status: 'ready', pop: withCustomers(customers.map((x) => (x.id === updated.id ? updated : x))) });
+              }}
+            />
+          ) : (
+            <>
+              <CustomerDetails customer={c} />
+              <button type="button" className="secondary" data-testid="customer-card-edit" onClick={() => setEditing(c.id)}>
+                {t('workspace.edit')}
+              </button>
+            </>
+          )}
         </div>
       ))}
       {recentCalls.length > 0 && (

@@ -3,7 +3,8 @@ import { useTranslation } from 'react-i18next';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
 import { useTelephony } from '../phone/Telephony';
 import { useSessionStore } from '../../app/session-store';
-import { CustomerCard } from '../customer/CustomerCard';
+import { CustomerCard, useFocusCall } from '../customer/CustomerCard';
+import { CustomerSearch } from '../customer/CustomerWorkspace';
 import { NotesPanel } from '../customer/NotesPanel';
 import { useCustomerStore } from '../customer/store';
 import { AgentStatePanel } from '../phone/AgentStatePanel';
@@ -12,7 +13,14 @@ import { PhonePanel } from '../phone/PhonePanel';
 import { CoachingIndicator } from '../supervision/CoachingIndicator';
 import { LeadBoard } from '../supervision/LeadBoard';
 
-/** The signed-in operator's workspace. Calls and customer cards mount here (later issues). */
+/**
+ * The signed-in operator's workstation (issue 18 item 1): one fixed grid that fits a 1366x768
+ * laptop without scrolling the page. Left, the call bar (agent state, then the call: ringing,
+ * controls, dialling) always in the same place; centre, the customer workspace (the card, its
+ * history; a lead's board below it); right, notes, disposition and wrap-up, visible whenever they
+ * matter. The regions keep their size and place whatever the state: each scrolls inside itself
+ * if its content ever needs more room, and an empty region says what will appear there.
+ */
 export function HomeScreen() {
   const { t } = useTranslation();
   const telephony = useTelephony();
@@ -22,6 +30,7 @@ export function HomeScreen() {
   const unsent = useCustomerStore((s) => s.unsent);
   const [confirming, setConfirming] = useState(false);
   const [confirmingUnsent, setConfirmingUnsent] = useState(false);
+  const focus = useFocusCall();
   if (session.status !== 'signed-in') return null;
   // Sign-out during a live call asks first; ending it hangs up, then signs out. Unsent items
   // (main's outbox) are said first: they stay sealed for this user, sent at the next sign-in.
@@ -31,27 +40,19 @@ export function HomeScreen() {
     await telephony.calls.hangupAll();
     await signOut();
   };
+  const lead = session.user.permissions.includes('team:supervise');
   return (
-    <>
-    <AgentStatePanel />
-    <CoachingIndicator />
-    <PhonePanel />
-    {session.user.permissions.includes('team:supervise') && <LeadBoard />}
-    <CustomerCard />
-    <NotesPanel />
-    <section className="card home sensitive" data-testid="home" aria-labelledby="home-h">
-      <h1 id="home-h">{t('home.welcome', { name: session.user.displayName })}</h1>
-      <dl>
-        <dt>{t('home.role')}</dt>
-        <dd data-testid="home-role">{t(`roles.${session.user.role}`, { defaultValue: session.user.role })}</dd>
-      </dl>
+    <div className="workstation" data-testid="workstation" data-lead={lead ? 'true' : 'false'}>
+    <section className="ws-user sensitive" data-testid="home" aria-label={t('home.userLabel')}>
+      <span className="ws-user-name" data-testid="home-name">{session.user.displayName}</span>
+      <span className="badge" data-testid="home-role">{t(`roles.${session.user.role}`, { defaultValue: session.user.role })}</span>
       {session.device?.enrolledNow && (
-        <p className="note" data-testid="device-enrolled">
+        <span className="note" data-testid="device-enrolled">
           {t('home.enrolled', { device: session.device.name })}
-        </p>
+        </span>
       )}
-      {session.totpEnrolmentRequired && <p className="note">{t('home.totpEnrolmentRequired')}</p>}
-      <button type="button" data-testid="sign-out" onClick={askSignOut}>
+      {session.totpEnrolmentRequired && <span className="note">{t('home.totpEnrolmentRequired')}</span>}
+      <button type="button" className="secondary" data-testid="sign-out" onClick={askSignOut}>
         {t('home.signOut')}
       </button>
       {confirming && inCall && (
@@ -89,7 +90,35 @@ export function HomeScreen() {
         </div>
       )}
     </section>
-    <DeviceSettings />
-    </>
+    <div className="ws-callbar" data-testid="ws-callbar">
+      <AgentStatePanel />
+      <CoachingIndicator />
+      <PhonePanel />
+      <details className="ws-devices">
+        <summary>{t('home.audioDevices')}</summary>
+        <DeviceSettings />
+      </details>
+    </div>
+    <div className="ws-customer" data-testid="ws-customer">
+      {focus ? (
+        <CustomerCard />
+      ) : (
+        <section className="card ws-empty" data-testid="customer-empty">
+          <p className="note">{t('home.noCustomer')}</p>
+        </section>
+      )}
+      {session.user.permissions.includes('customers:read') && <CustomerSearch />}
+      {lead && <LeadBoard />}
+    </div>
+    <div className="ws-notes" data-testid="ws-notes">
+      {focus ? (
+        <NotesPanel />
+      ) : (
+        <section className="card ws-empty" data-testid="notes-empty">
+          <p className="note">{t('home.noNotes')}</p>
+        </section>
+      )}
+    </div>
+    </div>
   );
 }

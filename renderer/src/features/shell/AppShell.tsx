@@ -83,6 +83,7 @@ export function AppShell({
   const blurred = Boolean(policy?.policy.blurOnFocusLoss) && !focused;
 
   const devhost = info?.host === 'devhost';
+  const workspace = !lock.locked && session.status === 'signed-in' && !session.passwordChangeRequired && !session.totpEnrolmentRequired;
   useEffect(() => {
     document.title = devhost ? t('app.devhostTitle') : t('app.title');
   }, [devhost, t]);
@@ -100,7 +101,8 @@ export function AppShell({
                 {t('app.devhostBanner')}
               </div>
             )}
-            <main className="content" tabIndex={-1} data-focus-home="9">
+            {/* the workspace view (workstation or console) is a fixed grid (styles.css "Workstation"); other screens flow */}
+            <main className={workspace ? 'content workspace-view' : 'content'} tabIndex={-1} data-focus-home="9">
               {error && (
                 <p role="alert" className="error">
                   {t('errors.bridge')}
