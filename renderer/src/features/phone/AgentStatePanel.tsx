@@ -83,12 +83,15 @@ export function AgentStatePanel() {
           {link === 'unreachable' ? t('agent.link.unreachable') : t('agent.link.connecting')}
         </p>
       )}
-      {reachable && <WrapUpCountdown extend testId="agent-wrapup-countdown" />}
-      <p aria-live="polite" className="note wrapup-saved" data-testid="wrapup-saved" data-call={saved?.callId ?? ''}>
-        {saved && !busy
-          ? t(saved.disposition ? 'notes.wrapUpSaved' : 'notes.wrapUpSavedNone', { time: formatTime(saved.at, i18n.language), disposition: saved.disposition })
-          : ''}
-      </p>
+      {/* one line kept for the wrap-up (time left, extend) and what the last one saved: the panel's size never changes */}
+      <div className="agent-wrapup-line">
+        {reachable && <WrapUpCountdown extend short testId="agent-wrapup-countdown" />}
+        <p aria-live="polite" className="note wrapup-saved" data-testid="wrapup-saved" data-call={saved?.callId ?? ''}>
+          {saved && !busy
+            ? t(saved.disposition ? 'notes.wrapUpSaved' : 'notes.wrapUpSavedNone', { time: formatTime(saved.at, i18n.language), disposition: saved.disposition })
+            : ''}
+        </p>
+      </div>
       {noMicrophone && (
         <p className="note error" data-testid="agent-no-microphone">
           {t('agent.noMicrophone')}

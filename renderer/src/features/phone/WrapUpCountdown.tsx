@@ -5,11 +5,12 @@ import { agentPolicyOf, useAgentStore } from './agent-store';
 /**
  * The time left of the wrap-up the gateway has open (view.wrapUp.until, moved by each accepted
  * extension), counting down. role="timer": read on request, never announced every second.
- * `extend`: also the "Extend (+N s)" button, shown only while the org's policy allows one more
+ * `short`: without the word "wrap-up" (beside the agent state, which says it). `extend`: also the
+ * "Extend (+N s)" button (how many are left is its description), shown only while the org's policy allows one more
  * (wrapUpExtendSeconds above 0, fewer than wrapUpMaxExtensions used, time left); the gateway
  * decides, so a refusal is shown like any other.
  */
-export function WrapUpCountdown({ extend = false, testId }: { extend?: boolean; testId: string }) {
+export function WrapUpCountdown({ extend = false, short = false, testId }: { extend?: boolean; short?: boolean; testId: string }) {
   const { t } = useTranslation();
   const wrapUp = useAgentStore((s) => (s.view?.agent === 'wrap_up' ? s.view.wrapUp : null));
   const policy = useAgentStore(agentPolicyOf);
@@ -24,7 +25,7 @@ export function WrapUpCountdown({ extend = false, testId }: { extend?: boolean; 
   return (
     <div className="wrapup-countdown" data-testid={testId} data-left={left}>
       <span role="timer" className={left <= 10 ? 'wrapup-left soon' : 'wrapup-left'}>
-        {left > 0 ? t('agent.wrapUpLeft', { time: formatDuration(left * 1000) }) : t('agent.wrapUpOver')}
+        {t(short ? 'agent.wrapUpLeftShort' : 'agent.wrapUpLeft', { time: formatDuration(left * 1000) })}
       </span>
       {canExtend && (
         <>
@@ -39,7 +40,7 @@ export function WrapUpCountdown({ extend = false, testId }: { extend?: boolean; 
           >
             {sending ? t('agent.pendingExtend') : t('agent.extend', { seconds: policy.wrapUpExtendSeconds })}
           </button>{' '}
-          <span className="note" id={`${testId}-extend-hint`}>
+          <span className="sr-only" id={`${testId}-extend-hint`}>
             {t('agent.extendHint', { count: remainingExtensions })}
           </span>
         </>
