@@ -230,7 +230,7 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
         const doc = document.scrollingElement!;
         if (doc.scrollHeight > innerHeight || doc.scrollWidth > innerWidth) scrolls.push('page');
         for (const el of [document.querySelector('main.content'), ...document.querySelectorAll('.ws-callbar, .ws-customer, .ws-notes')]) {
-          if (el && (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1)) scrolls.push((el as HTMLElement).dataset.testid ?? el.className);
+          if (el && (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1)) scrolls.push(`${(el as HTMLElement).dataset.testid ?? el.className} (${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight})`);
         }
         return { scrolls, regions: { callbar: rect('ws-callbar'), customer: rect('ws-customer'), notes: rect('ws-notes'), agent: rect('agent-panel'), phone: rect('phone-panel') } };
       });
