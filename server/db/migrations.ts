@@ -579,6 +579,14 @@ const M0023_STATEMENTS: string[] = [
 // Kamailio asks for it per call (GET /sip/outbound) and sets it as the caller of the INVITE to the trunk.
 const M0024_STATEMENTS: string[] = [`alter table campaigns add column outbound_caller_id text check (outbound_caller_id ~ '^[+][1-9][0-9]{6,14}$')`];
 
+// 0025 (issue 18 item 6): the org's quick connects, entries of the transfer directory (server/sip/directory.ts).
+const M0025_STATEMENTS: string[] = [
+  `create table quick_connects (
+    id uuid primary key, org_id uuid not null references orgs(id), name text not null,
+    number text not null check (number ~ '^[+][1-9][0-9]{6,14}$'), created_at timestamptz not null)`,
+  `create unique index quick_connects_org_name on quick_connects (org_id, name)`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -612,6 +620,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0022_audit_viewer_checkpoint': statements(M0022_STATEMENTS),
   '0023_queue_enqueue_statement': statements(M0023_STATEMENTS),
   '0024_campaign_outbound_caller_id': statements(M0024_STATEMENTS),
+  '0025_quick_connects': statements(M0025_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -257,6 +257,14 @@ export interface CampaignsTable {
   /** 0024: the caller ID its outbound calls present (E.164); null: none. */
   outbound_caller_id: Generated<string | null>;
 }
+/** 0025: the org's quick connects (transfer directory entries). */
+export interface QuickConnectsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  number: string;
+  created_at: Date;
+}
 export interface CampaignDidsTable {
   org_id: string;
   e164: string;
@@ -313,6 +321,7 @@ export interface Database {
   gateway_keys: GatewayKeysTable;
   campaigns: CampaignsTable;
   campaign_dids: CampaignDidsTable;
+  quick_connects: QuickConnectsTable;
   campaign_assignments: CampaignAssignmentsTable;
   customers: CustomersTable;
   customer_phones: CustomerPhonesTable;

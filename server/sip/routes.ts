@@ -11,6 +11,7 @@ import { ephemeralCredentials } from './credentials';
 import { routeInbound } from './routing';
 import { auditTransfer } from './transfers';
 import { outboundCallerId } from './outbound';
+import { registerDirectoryRoutes } from './directory';
 
 export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { db, clock, config } = ctx;
@@ -71,6 +72,8 @@ export function registerSipRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     }
     return decision;
   });
+
+  registerDirectoryRoutes(app, ctx);
 
   route(app, ctx, 'sipOutbound', async ({ query }) => ({ callerId: await outboundCallerId(db, query.callId, query.user) }));
 

@@ -9,6 +9,7 @@ import { POLICY_ROUTES } from './admin-policy';
 import { isCidr } from './cidr';
 import { SIP_ROUTES, SettableAgentState, LegacyAgentState } from './sip';
 import { QUEUE_ROUTES } from './queue';
+import { DIRECTORY_ROUTES } from './directory';
 import { RECORDING_ROUTES } from './recordings';
 import { ORG_ROUTES } from './admin-org';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
@@ -394,6 +395,7 @@ export const ROUTES = {
   ...POLICY_ROUTES,
   ...SIP_ROUTES,
   ...QUEUE_ROUTES,
+  ...DIRECTORY_ROUTES,
   ...SUPERVISION_ROUTES,
   ...RECORDING_ROUTES,
   ...ORG_ROUTES,

@@ -200,3 +200,55 @@ describe('the campaign an outbound call is for', () => {
     expect(phone.log).toContain('not dialled sip:+819011112222@koe.local');
   });
 });
+
+describe('the transfer directory', () => {
+  const directory = {
+    colleagues: [
+      { userId: '44444444-4444-4444-8444-444444444444', displayName: '鈴木 一郎', sipUser: 'suzuki', state: 'ready' },
+      { userId: '55555555-5555-4555-8555-555555555555', displayName: '高橋 美咲', sipUser: 'takahashi', state: 'on_call' },
+    ],
+    queues: [{ campaignId: CAMPAIGN_A, name: '東京ガス相談窓口', number: '+81312345678' }],
+    quickConnects: [{ id: '66666666-6666-4666-8666-666666666666', name: '本社代表', number: '+81311112222', createdAt: '2026-01-01T00:00:00.000Z' }],
+  };
+
+  it('lists colleagues with their presence, queues and quick connects, searches them, and the choice fills the transfer target', async () => {
+    gateway = (path) => (path === '/directory' ? { status: 200, body: directory } : { status: 404, body: {} });
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    await userEvent.click(await screen.findByTestId('directory-toggle'));
+    const panel = await screen.findByTestId('directory');
+    await waitFor(() => expect(within(panel).getAllByTestId('directory-entry')).toHaveLength(4));
+    expect(within(panel).getAllByTestId('directory-entry').map((b) => b.textContent)).toEqual([
+      '鈴木 一郎 受付可', '高橋 美咲 通話中', '東京ガス相談窓口 03-1234-5678', '本社代表 03-1111-2222',
+    ]);
+    // by name, and by number in any written form
+    await userEvent.type(within(panel).getByTestId('directory-search'), '高橋');
+    expect(within(panel).getAllByTestId('directory-entry').map((b) => b.dataset.target)).toEqual(['takahashi']);
+    await userEvent.clear(within(panel).getByTestId('directory-search'));
+    await userEvent.type(within(panel).getByTestId('directory-search'), '03-1111');
+    expect(within(panel).getAllByTestId('directory-entry').map((b) => b.dataset.target)).toEqual(['+81311112222']);
+    await userEvent.clear(within(panel).getByTestId('directory-search'));
+    await userEvent.type(within(panel).getByTestId('directory-search'), 'suzuki');
+    await userEvent.click(within(panel).getByTestId('directory-entry'));
+    // the choice is the target, the focus is back on it, the directory closed
+    const target = screen.getByTestId('transfer-target') as HTMLInputElement;
+    expect(target.value).toBe('suzuki');
+    expect(document.activeElement).toBe(target);
+    expect(screen.queryByTestId('directory')).toBeNull();
+    await userEvent.click(screen.getByTestId('blind-transfer'));
+    await waitFor(() => expect(phone.log).toContain('blind call-1 sip:suzuki@koe.local'));
+  });
+
+  it('a directory the gateway cannot give is said; the target can still be typed', async () => {
+    gateway = () => ({ status: 503, body: { error: { code: 'unavailable', message: 'down' } } });
+    const { phone } = await mount();
+    act(() => void phone.ring());
+    await userEvent.click(await screen.findByTestId('answer'));
+    await userEvent.click(await screen.findByTestId('directory-toggle'));
+    expect((await screen.findByTestId('directory-error')).textContent).toBe('転送先一覧を読み込めませんでした。転送先を直接入力するか、しばらくしてからもう一度開いてください。');
+    await userEvent.type(screen.getByTestId('transfer-target'), 'op-2');
+    await userEvent.click(screen.getByTestId('blind-transfer'));
+    await waitFor(() => expect(phone.log).toContain('blind call-1 sip:op-2@koe.local'));
+  });
+});

@@ -69,5 +69,14 @@ export const adminCampaignsEn: typeof adminCampaignsJa = {
     deleteTitle: 'Delete the campaign "{{name}}"?',
     deleteBody: 'Only a campaign with no call records, customers, notes or recordings can be deleted (with history the gateway refuses: disable it instead). Its numbers are freed and its assignments end. The deletion is recorded in the audit log.',
   },
+  quickConnects: {
+    heading: 'Quick connects (transfer directory)',
+    intro: 'Numbers every operator finds when transferring a call, for the whole organisation.',
+    none: 'No quick connects yet.',
+    name: 'Name',
+    number: 'Number, e.g. 03-1234-5678',
+    add: 'Add quick connect',
+    remove: 'Remove {{name}}',
+  },
   readOnly: 'You do not hold campaigns:manage.',
 };

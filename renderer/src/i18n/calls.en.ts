@@ -12,4 +12,13 @@ export const callsEn: typeof callsJa = {
   chooseCampaign: 'Choose one',
   callerId: 'Caller ID',
   noCallerId: 'This campaign has no caller ID set',
+  directory: {
+    open: 'Directory',
+    heading: 'Transfer directory',
+    search: 'Search by name or number',
+    loading: 'Loading…',
+    none: 'No transfer target matches.',
+    failed: 'The transfer directory could not be loaded. Type the target instead, or open it again shortly.',
+    kind: { colleague: 'Colleagues', queue: 'Campaign queues', quick: 'Quick connects' },
+  },
 };

@@ -9,6 +9,7 @@ import { shortcutProps } from '../../app/shortcut-props';
 import { HoldTimer } from './HoldTimer';
 import { DialForm } from './DialPad';
 import { DIAL_KEYS } from './outbound';
+import { TransferDirectory } from './TransferDirectory';
 
 /** A text field the operator may be typing in: a ring does not take the focus from it. */
 function typingIn(el: Element | null): boolean {
@@ -113,6 +114,12 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
             {t('phone.transferTarget')}
           </label>
           <input id={`tt-${call.id}`} data-testid="transfer-target" {...shortcutProps('transfer')} placeholder={t('phone.transferTarget')} value={target} onChange={(e) => setTarget(e.target.value)} />
+          <TransferDirectory
+            onPick={(picked) => {
+              setTarget(picked);
+              document.getElementById(`tt-${call.id}`)?.focus();
+            }}
+          />
           <button type="button" data-testid="blind-transfer" disabled={!target} onClick={() => void phoneActions.blindTransfer(call.id, target)}>
             {t('phone.blindTransfer')}
           </button>

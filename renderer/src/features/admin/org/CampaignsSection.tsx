@@ -16,6 +16,7 @@ import { formatDateTime, formatNumber } from '../../../i18n/format';
 import { PhoneNumber } from '../../../app/PhoneNumber';
 import { adminFailure } from '../admin-api';
 import type { SectionProps } from '../section-types';
+import { QuickConnects } from './QuickConnects';
 import { adminCall, checkBody, ConfirmDialog, FailureMessage, lines, UserPicker, useUserNames, type AdminCall, type AdminFailure } from './shared';
 
 type Campaign = RouteResponse<'listCampaigns'>['campaigns'][number];
@@ -214,6 +215,7 @@ export function CampaignsSection({ can, call = adminCall }: SectionProps & { cal
         <h3>{t('admin.campaigns.create.heading')}</h3>
         <CampaignForm initial={EMPTY} specialDates={{}} prefix="campaign-create" submitLabel={t('admin.campaigns.create.submit')} onSubmit={create} />
       </section>
+      <QuickConnects call={call} />
     </section>
   );
 }
