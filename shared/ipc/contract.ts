@@ -223,9 +223,17 @@ export type AgentHangUp = z.infer<typeof AgentHangUp>;
 export const AgentCard = OperatorCardMessage.omit({ type: true });
 export type AgentCard = z.infer<typeof AgentCard>;
 
-/** The operator's chosen audio devices (a preference; null = the system default). */
+/**
+ * The operator's chosen audio devices (a preference; null = the system default). The ringer is
+ * where the ringtone plays (a speaker while the headset is idle); null or absent (settings kept
+ * before it existed) = the call's speaker.
+ */
 export const AudioDevices = z
-  .object({ inputDeviceId: z.string().max(256).nullable(), outputDeviceId: z.string().max(256).nullable() })
+  .object({
+    inputDeviceId: z.string().max(256).nullable(),
+    outputDeviceId: z.string().max(256).nullable(),
+    ringerDeviceId: z.string().max(256).nullable().optional(),
+  })
   .strict();
 export type AudioDevices = z.infer<typeof AudioDevices>;
 

@@ -1,6 +1,7 @@
 import type { Messages } from './ja';
 import { accountEn } from './account.en';
 import { shortcutsEn } from './shortcuts.en';
+import { audioEn } from './audio.en';
 import { workspaceEn } from './workspace.en';
 import { callsEn } from './calls.en';
 import { adminEn } from './admin.en';
@@ -80,6 +81,7 @@ export const en: Messages = {
   },
   account: accountEn,
   shortcuts: shortcutsEn,
+  audio: audioEn,
   workspace: workspaceEn,
   calls: callsEn,
   admin: adminEn,

@@ -1,5 +1,6 @@
 import { accountJa } from './account.ja';
 import { shortcutsJa } from './shortcuts.ja';
+import { audioJa } from './audio.ja';
 import { workspaceJa } from './workspace.ja';
 import { callsJa } from './calls.ja';
 import { adminJa } from './admin.ja';
@@ -80,6 +81,7 @@ export const ja = {
   },
   account: accountJa,
   shortcuts: shortcutsJa,
+  audio: audioJa,
   workspace: workspaceJa,
   calls: callsJa,
   admin: adminJa,

@@ -27,6 +27,17 @@ describe('SettingsStore', () => {
     expect(fs.existsSync(`${file}.tmp`)).toBe(false);
   });
 
+  it('keeps the ringer device with the other audio devices; a file from before the ringer existed still loads (the ring follows the speaker)', async () => {
+    const file = fileIn();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ audio: { inputDeviceId: 'mic', outputDeviceId: 'headset' } }));
+    const store = new SettingsStore(file);
+    expect(await store.load()).toEqual({ audio: { inputDeviceId: 'mic', outputDeviceId: 'headset' } });
+    await store.update({ audio: { inputDeviceId: 'mic', outputDeviceId: 'headset', ringerDeviceId: 'speakers' } });
+    expect((await new SettingsStore(file).load()).audio?.ringerDeviceId).toBe('speakers');
+    await expect(store.update({ audio: { inputDeviceId: null, outputDeviceId: null, ringerDeviceId: 'x'.repeat(300) } })).rejects.toThrow();
+  });
+
   it.skipIf(process.platform === 'win32')('writes the file readable by its owner only (0600)', async () => {
     const file = fileIn();
     await new SettingsStore(file).update({ language: 'ja' });

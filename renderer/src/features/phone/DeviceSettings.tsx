@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { bestEffort } from '../../log';
+import { MicTest } from './MicTest';
 import { useTelephony } from './Telephony';
 
 interface Device {
@@ -8,7 +9,7 @@ interface Device {
   label: string;
 }
 
-/** Microphone and speaker choice, kept by main as a user preference. */
+/** Microphone, speaker and ringer choice, kept by main as a user preference; changing them mid-call keeps the call. */
 export function DeviceSettings() {
   const { t } = useTranslation();
   const telephony = useTelephony();
@@ -48,6 +49,7 @@ export function DeviceSettings() {
           </option>
         ))}
       </select>
+      <MicTest deviceId={chosen.inputDeviceId} />
       <label htmlFor="dev-out">{t('devices.speaker')}</label>
       <select id="dev-out" value={chosen.outputDeviceId ?? ''} onChange={(e) => change({ outputDeviceId: e.target.value || null })}>
         <option value="">{t('devices.default')}</option>
@@ -57,6 +59,26 @@ export function DeviceSettings() {
           </option>
         ))}
       </select>
+      <label htmlFor="dev-ring">{t('audio.ringer')}</label>
+      <select
+        id="dev-ring"
+        data-testid="ringer-device"
+        aria-describedby="dev-ring-hint"
+        value={chosen.ringerDeviceId ?? ''}
+        onChange={(e) => change({ ringerDeviceId: e.target.value || null })}
+      >
+        <option value="">{t('audio.ringerSameAsSpeaker')}</option>
+        {/* Chromium lists its "default" output; a system that does not still gets the choice */}
+        {!outputs.some((d) => d.deviceId === 'default') && <option value="default">{t('audio.systemDefault')}</option>}
+        {outputs.map((d, i) => (
+          <option key={d.deviceId || i} value={d.deviceId}>
+            {d.label || t('devices.unnamed', { n: i + 1 })}
+          </option>
+        ))}
+      </select>
+      <p id="dev-ring-hint" className="note">
+        {t('audio.ringerHint')}
+      </p>
     </section>
   );
 }

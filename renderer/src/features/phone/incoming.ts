@@ -7,7 +7,7 @@ import { bestEffort } from '../../log';
 import { userDataGeneration } from '../../app/user-data';
 import { useAgentStore } from './agent-store';
 import { internalCall, newCall, offered, report, type CallBook, type CallerViews, type PhoneLine } from './calls';
-import type { Microphone } from './microphone';
+import { ringerSink, type Microphone } from './microphone';
 import { liveCalls, usePhoneStore } from './phone-store';
 import type { Ringer } from './ringer';
 import type { CallInfo } from './sip-phone';
@@ -77,7 +77,7 @@ export class IncomingCalls {
     if (!show) void popping.then((late) => generation === userDataGeneration() && late());
     if (!internal) report({ kind: 'ringing', callId: info.sipCallId });
     // cheap: the ringtone's AudioContext was made when the phone registered (ringtone.ts warm())
-    this.ringer.start(info, this.microphone.devices.outputDeviceId);
+    this.ringer.start(info, ringerSink(this.microphone.devices));
   }
 
   /** Fetches the pop of a call that needs no ringing panel and shows it when it comes, unless the session ended meanwhile. */

@@ -9,6 +9,11 @@ import { PhoneFailure, type PhoneErrorCode } from './sip-phone';
 
 export type { AudioDevices };
 
+/** Where the ringtone plays: the ringer device, or the call's speaker when none was chosen. */
+export function ringerSink(devices: AudioDevices): string | null {
+  return devices.ringerDeviceId ?? devices.outputDeviceId;
+}
+
 export class Microphone {
   /** The devices chosen (main keeps them as a user preference). */
   devices: AudioDevices = { inputDeviceId: null, outputDeviceId: null };

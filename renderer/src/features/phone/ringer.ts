@@ -17,9 +17,15 @@ export class Ringer {
     this.ringtone.warm();
   }
 
-  start(info: CallInfo, outputDeviceId: string | null): void {
-    this.ringtone.start(outputDeviceId);
+  /** `sinkId`: the ringer device (microphone.ts ringerSink), null for the system default. */
+  start(info: CallInfo, sinkId: string | null): void {
+    this.ringtone.start(sinkId);
     this.notify(info);
+  }
+
+  /** The ringer device changed: a ring going on moves there. */
+  moveTo(sinkId: string | null): void {
+    this.ringtone.moveTo(sinkId);
   }
 
   /** The call was answered or ended: its ring and its notification go. */

@@ -25,11 +25,14 @@ export class Ringtone {
     void bestEffort('suspending the ringtone until a call rings', this.ctx.suspend());
   }
 
+  /** The ringer device: a device id, or null for the system default. */
   start(sinkId: string | null): void {
     if (this.stopFn || typeof AudioContext === 'undefined') return;
     const ctx = (this.ctx ??= new AudioContext());
-    const sinkable = ctx as AudioContext & { setSinkId?: (id: string) => Promise<void> };
-    if (sinkId && sinkable.setSinkId) void bestEffort('ringing on the chosen speaker', sinkable.setSinkId(sinkId));
+    const sinkable = ctx as AudioContext & { setSinkId?: (id: string) => Promise<void>; sinkId?: unknown };
+    // '' is the system default; a context already there (the previous ring's device) is moved back
+    const want = sinkId ?? '';
+    if (sinkable.setSinkId && (sinkable.sinkId ?? '') !== want) void bestEffort('ringing on the chosen ringer device', sinkable.setSinkId(want));
     // refused without a user gesture (autoplay): logged, and the ring starts at the next click
     void bestEffort('starting the ringtone', ctx.resume());
     const gain = ctx.createGain();
@@ -55,6 +58,12 @@ export class Ringtone {
       warble.stop();
       gain.disconnect();
     };
+  }
+
+  /** The ringer device changed while ringing: the ring moves there. */
+  moveTo(sinkId: string | null): void {
+    const sinkable = this.ctx as (AudioContext & { setSinkId?: (id: string) => Promise<void> }) | null;
+    if (this.stopFn && sinkable?.setSinkId) void bestEffort('moving the ring to the chosen ringer device', sinkable.setSinkId(sinkId ?? ''));
   }
 
   stop(): void {

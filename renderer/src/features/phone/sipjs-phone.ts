@@ -478,9 +478,10 @@ export class SipJsPhone implements SipPhone {
   }
 
   private async applySink(audio: HTMLAudioElement): Promise<void> {
-    const id = this.devices.outputDeviceId;
-    const sinkable = audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
-    if (id && sinkable.setSinkId) await bestEffort("playing the call's audio on the chosen speaker", () => sinkable.setSinkId(id));
+    // '' is the system default: a call moved back from a headset to "System default" goes there
+    const id = this.devices.outputDeviceId ?? '';
+    const sinkable = audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void>; sinkId?: string };
+    if (sinkable.setSinkId && (sinkable.sinkId ?? '') !== id) await bestEffort("playing the call's audio on the chosen speaker", () => sinkable.setSinkId(id));
   }
 
   private leg(id: string): Leg {
@@ -649,20 +650,43 @@ export class SipJsPhone implements SipPhone {
     if (session.state === SessionState.Established) await bestEffort('ending the call after its transfer', () => session.bye());
   }
 
+  /**
+   * A device change, also mid-call, never renegotiates: the speaker is the audio element's sink,
+   * the microphone the sender's track (replaceTrack, no re-INVITE). The new track keeps the
+   * call's mute; the old one is stopped (it would keep the headset's microphone open). A
+   * microphone that cannot be opened leaves the call on the one it had (the error is shown).
+   */
   async setDevices(devices: Devices): Promise<void> {
     const changedInput = devices.inputDeviceId !== this.devices.inputDeviceId;
+    const changedOutput = devices.outputDeviceId !== this.devices.outputDeviceId;
     this.devices = devices;
+    let failure: unknown = null;
     for (const leg of this.legs.values()) {
-      if (leg.audio) await this.applySink(leg.audio);
+      if (leg.audio && changedOutput) await this.applySink(leg.audio);
       const sdh = leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
       const pc = sdh?.peerConnection;
       if (!changedInput || !pc) continue;
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: devices.inputDeviceId ? { deviceId: { exact: devices.inputDeviceId } } : true,
-        video: false,
-      });
-      const track = stream.getAudioTracks()[0];
-      for (const sender of pc.getSenders()) if (sender.track?.kind === 'audio' && track) await sender.replaceTrack(track);
+      const senders = pc.getSenders().filter((s) => s.track?.kind === 'audio');
+      if (senders.length === 0) continue;
+      let track: MediaStreamTrack | undefined;
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({
+          audio: devices.inputDeviceId ? { deviceId: { exact: devices.inputDeviceId } } : true,
+          video: false,
+        });
+        track = stream.getAudioTracks()[0];
+      } catch (err) {
+        failure = err;
+        continue;
+      }
+      if (!track) continue;
+      for (const sender of senders) {
+        const old = sender.track;
+        track.enabled = old?.enabled ?? true;
+        await sender.replaceTrack(track);
+        old?.stop();
+      }
     }
+    if (failure) throw failure;
   }
 }

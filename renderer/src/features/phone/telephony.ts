@@ -12,7 +12,7 @@ import { bestEffort, logFailure } from '../../log';
 import { CallControl } from './call-control';
 import { CallBook, domainOf, report, type CallerViews, type PhoneLine } from './calls';
 import { IncomingCalls } from './incoming';
-import { Microphone, type AudioDevices } from './microphone';
+import { Microphone, ringerSink, type AudioDevices } from './microphone';
 import { holdPatch, initialPhoneState, liveCalls, updateCall, usePhoneStore } from './phone-store';
 import { Ringer, type NotificationText } from './ringer';
 import type { SipPhone, SipPhoneListener } from './sip-phone';
@@ -154,9 +154,12 @@ export class TelephonyService {
     return this.microphone.devices;
   }
 
+  /** Also mid-call: the call stays up (the phone swaps the track and the sink, no renegotiation). */
   async setDevices(next: AudioDevices): Promise<void> {
     this.microphone.devices = next;
-    await koe().settings.setAudioDevices(next);
+    this.ringer.moveTo(ringerSink(next));
+    const saved = await koe().settings.setAudioDevices(next);
+    if (!saved.ok) logFailure('keeping the chosen audio devices', saved.error.code);
     const phone = this.line.phone;
     if (!phone) return;
     try {
