@@ -108,6 +108,17 @@ export const SupervisionPolicySchema = z.strictObject({
 });
 
 /**
+ * The lead's board (issue 18 item 9): a row is highlighted when its operator has been on one
+ * answered call, in wrap-up, or not ready (or on a break) for at least this long.
+ */
+export const BoardPolicySchema = z.strictObject({
+  longCallSeconds: z.number().int().min(60).max(14_400).default(600),
+  longWrapUpSeconds: z.number().int().min(10).max(3600).default(120),
+  longNotReadySeconds: z.number().int().min(60).max(14_400).default(900),
+});
+export type BoardPolicy = z.infer<typeof BoardPolicySchema>;
+
+/**
  * Announcements the caller hears (server/sip/queue.ts): their language, and whether the
  * recording / monitoring notice plays before routing (then every inbound call is held for it).
  */
@@ -128,6 +139,7 @@ export const OrgPolicySchema = z.strictObject({
   client: ClientPolicySchema.default(ClientPolicySchema.parse({})),
   agents: AgentPolicySchema.default(() => AgentPolicySchema.parse({})),
   supervision: SupervisionPolicySchema.default(SupervisionPolicySchema.parse({})),
+  board: BoardPolicySchema.default(() => BoardPolicySchema.parse({})),
   announcements: AnnouncementPolicySchema.default(AnnouncementPolicySchema.parse({})),
   recordings: RecordingsPolicySchema.default(RecordingsPolicySchema.parse({})),
   /** The org's IANA zone: "today" for operators' figures on the board (campaigns have their own zone). */
@@ -166,6 +178,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   client: sectionPatch(ClientPolicySchema).optional(),
   agents: sectionPatch(AgentPolicySchema).optional(),
   supervision: sectionPatch(SupervisionPolicySchema).optional(),
+  board: sectionPatch(BoardPolicySchema).optional(),
   announcements: sectionPatch(AnnouncementPolicySchema).optional(),
   recordings: sectionPatch(RecordingsPolicySchema).optional(),
   timeZone: OrgTimeZone.optional(),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
 import { Id, Iso, SipCallId } from './primitives';
 import { LegacyAgentState } from './sip';
+import { BoardPolicySchema } from './policy';
 
 /**
  * An SDP body we act on: text lines only, starts with v=0, has an audio m-line, at most 16 KiB.
@@ -77,6 +78,10 @@ export const BoardResponse = z.strictObject({ operators: z.array(BoardOperator) 
 
 export const SUPERVISION_ROUTES = {
   board: { method: 'GET', path: '/supervision/board', summary: 'The live board: the lead\'s operators (admins: the org), states, calls, registration', auth: 'team:supervise', response: BoardResponse },
+  boardPolicy: {
+    method: 'GET', path: '/supervision/board-policy', summary: "The org's board thresholds (long call, long wrap-up, long not ready) the lead's board highlights by", auth: 'team:supervise',
+    response: BoardPolicySchema,
+  },
   startSupervision: {
     method: 'POST', path: '/supervision', summary: 'Start supervising a live call (silent monitor first); audited', auth: 'team:supervise',
     body: StartSupervisionRequest, response: SupervisionView,

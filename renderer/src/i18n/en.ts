@@ -1,6 +1,7 @@
 import type { Messages } from './ja';
 import { accountEn } from './account.en';
 import { shortcutsEn } from './shortcuts.en';
+import { cockpitEn } from './cockpit.en';
 import { audioEn } from './audio.en';
 import { workspaceEn } from './workspace.en';
 import { callsEn } from './calls.en';
@@ -81,6 +82,7 @@ export const en: Messages = {
   },
   account: accountEn,
   shortcuts: shortcutsEn,
+  cockpit: cockpitEn,
   audio: audioEn,
   workspace: workspaceEn,
   calls: callsEn,

@@ -1,5 +1,6 @@
 import { accountJa } from './account.ja';
 import { shortcutsJa } from './shortcuts.ja';
+import { cockpitJa } from './cockpit.ja';
 import { audioJa } from './audio.ja';
 import { workspaceJa } from './workspace.ja';
 import { callsJa } from './calls.ja';
@@ -81,6 +82,7 @@ export const ja = {
   },
   account: accountJa,
   shortcuts: shortcutsJa,
+  cockpit: cockpitJa,
   audio: audioJa,
   workspace: workspaceJa,
   calls: callsJa,

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { agentPolicyOf, reasonLabel, useAgentStore } from '../phone/agent-store';
 import { formatDuration, useNow } from '../../app/clock';
@@ -7,10 +7,12 @@ import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
 import { QueueStatsPanel } from './QueueStatsPanel';
 import { RecentRecordings } from '../recordings/RecordingLists';
+import { arrangeBoard, boardFlags, STATE_FILTERS, type BoardSort, type SortKey, type StateFilter } from './board-view';
+import { loadBoardPolicy, thresholdsOf } from './board-policy';
 
 const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
-/** The team lead's live board (pushed by the gateway) and the supervision controls. */
+/** The team lead's live board (pushed by the gateway), arranged by the lead, and the supervision controls. */
 export function LeadBoard() {
   const { t, i18n } = useTranslation();
   const supervision = useLeadSupervision();
@@ -18,59 +20,127 @@ export function LeadBoard() {
   const policy = useAgentStore(agentPolicyOf);
   useEffect(() => {
     if (!useAgentStore.getState().policy) void useAgentStore.getState().loadPolicy();
+    if (!useSupervisionStore.getState().thresholds) void loadBoardPolicy();
   }, []);
   const board = useSupervisionStore((s) => s.board);
   const lead = useSupervisionStore((s) => s.lead);
+  const thresholds = useSupervisionStore(thresholdsOf);
+  const thresholdsFailed = useSupervisionStore((s) => s.thresholdsFailed);
   const now = useNow();
   const active = lead && lead.status !== 'ended' && lead.status !== 'refused';
+  const [text, setText] = useState('');
+  const [stateFilter, setStateFilter] = useState<StateFilter>('all');
+  const [sort, setSort] = useState<BoardSort>({ key: 'name', direction: 'ascending' });
+  const rows = arrangeBoard(board.operators, { text, state: stateFilter, sort, now, language: i18n.language });
+  const supervised = active ? board.operators.find((o) => o.userId === lead.operatorId) : undefined;
+
+  const sortHeader = (key: SortKey, label: string) => {
+    const sorted = sort.key === key;
+    return (
+      <th aria-sort={sorted ? sort.direction : 'none'}>
+        <button
+          type="button"
+          className="sort-button"
+          data-testid={`sort-${key}`}
+          aria-label={t('cockpit.sortBy', { column: label })}
+          onClick={() => setSort({ key, direction: sorted && sort.direction === 'ascending' ? 'descending' : 'ascending' })}
+        >
+          {label}
+          <span aria-hidden="true">{sorted ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ' ↕'}</span>
+        </button>
+      </th>
+    );
+  };
 
   return (
     <section className="card board" data-testid="lead-board" aria-labelledby="board-h">
       <h2 id="board-h">{t('supervision.board')}</h2>
       {board.operators.length === 0 && <p className="note">{t('supervision.empty')}</p>}
+      {thresholdsFailed && <p className="note" data-testid="board-thresholds-failed">{t('cockpit.thresholdsFailed')}</p>}
+      <div className="board-filters">
+        <label>
+          {t('cockpit.filterName')}
+          <input type="search" data-testid="board-filter-text" value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+        <label>
+          {t('cockpit.filterState')}
+          <select data-testid="board-filter-state" value={stateFilter} onChange={(e) => setStateFilter(e.target.value as StateFilter)}>
+            {STATE_FILTERS.map((s) => (
+              <option key={s} value={s}>{t(`cockpit.states.${s}`)}</option>
+            ))}
+          </select>
+        </label>
+        <span className="note" data-testid="board-shown">{t('cockpit.shown', { shown: rows.length, total: board.operators.length })}</span>
+      </div>
       <table>
         <thead>
           <tr>
-            <th>{t('supervision.operator')}</th>
-            <th>{t('supervision.state')}</th>
+            {sortHeader('name', t('supervision.operator'))}
+            {sortHeader('state', t('supervision.state'))}
+            {sortHeader('timeInState', t('cockpit.timeInState'))}
             <th>{t('supervision.registration')}</th>
-            <th>{t('supervision.call')}</th>
+            {sortHeader('callTime', t('cockpit.callTime'))}
             <th />
           </tr>
         </thead>
         <tbody>
-          {board.operators.map((o) => (
-            <tr key={o.userId} data-testid="board-row" data-username={o.username} data-state={o.state} data-registration={o.registration ?? 'unknown'}>
-              <td>{o.displayName}</td>
-              <td>
-                {t(`agent.state.${o.state}`)}
-                {o.state === 'not_ready' && o.reason && <span data-testid="board-reason"> ({reasonLabel(t, i18n.language, policy, o.reason)})</span>}
-                {o.since && <span className="timer"> {formatDuration(now - Date.parse(o.since))}</span>}
-              </td>
-              <td>{t(`supervision.reg.${o.registration ?? 'unknown'}`)}</td>
-              <td data-testid="board-call">
-                {o.call && (
-                  <>
-                    {o.call.campaignName ?? '—'} · {t(`supervision.direction.${o.call.direction}`)} · {formatDuration(now - Date.parse(o.call.since))}
-                    {o.call.customerName && <> · <span data-testid="board-customer">{o.call.customerName}</span></>}
-                  </>
-                )}
-              </td>
-              <td>
-                {o.call?.status === 'answered' && !active && (
-                  <button type="button" data-testid={`monitor-${o.username}`} onClick={() => void supervision.startMonitor(o.call!.callId, o.userId)}>
-                    {t('supervision.listen')}
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
+          {rows.map((o) => {
+            const flags = boardFlags(o, thresholds, now);
+            const isSupervised = supervised?.userId === o.userId;
+            return (
+              <tr
+                key={o.userId}
+                data-testid="board-row"
+                data-username={o.username}
+                data-state={o.state}
+                data-registration={o.registration ?? 'unknown'}
+                data-flags={flags.join(' ')}
+                className={[flags.length > 0 ? 'board-flagged' : '', isSupervised ? 'board-supervised' : ''].join(' ').trim() || undefined}
+                aria-current={isSupervised ? 'true' : undefined}
+              >
+                <td>
+                  {o.displayName}
+                  {isSupervised && lead && <span className="badge board-supervising" data-testid="board-supervising">{t(`cockpit.supervising.${lead.mode}`)}</span>}
+                </td>
+                <td>
+                  {t(`agent.state.${o.state}`)}
+                  {o.state === 'not_ready' && o.reason && <span data-testid="board-reason"> ({reasonLabel(t, i18n.language, policy, o.reason)})</span>}
+                  {flags.map((f) => (
+                    <span key={f} className="badge badge-warn" data-testid={`board-flag-${f}`}>{t(`cockpit.flag.${f}`)}</span>
+                  ))}
+                </td>
+                <td className="timer">{o.since && formatDuration(now - Date.parse(o.since))}</td>
+                <td>{t(`supervision.reg.${o.registration ?? 'unknown'}`)}</td>
+                <td data-testid="board-call">
+                  {o.call && (
+                    <>
+                      {o.call.campaignName ?? '—'} · {t(`supervision.direction.${o.call.direction}`)} · <span className="timer">{formatDuration(now - Date.parse(o.call.since))}</span>
+                      {o.call.customerName && <> · <span data-testid="board-customer">{o.call.customerName}</span></>}
+                    </>
+                  )}
+                </td>
+                <td>
+                  {o.call?.status === 'answered' && !active && (
+                    <button type="button" data-testid={`monitor-${o.username}`} onClick={() => void supervision.startMonitor(o.call!.callId, o.userId)}>
+                      {t('supervision.listen')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
+      {board.operators.length > 0 && rows.length === 0 && <p className="note" data-testid="board-no-match">{t('cockpit.noMatch')}</p>}
       <RecentRecordings names={new Map(board.operators.map((o) => [o.userId, o.displayName]))} />
       {board.stats && <QueueStatsPanel stats={board.stats} names={new Map(board.operators.map((o) => [o.userId, o.displayName]))} />}
       {lead && (
         <div className="supervision" data-testid="supervision-panel" data-status={lead.status} data-mode={lead.mode} data-operator-connected={lead.operatorConnected ? 'true' : 'false'}>
+          {active && (
+            <p className="supervision-title" data-testid="supervision-title">
+              {t('cockpit.panelTitle', { mode: t(`cockpit.supervising.${lead.mode}`), name: supervised?.displayName ?? '—' })}
+            </p>
+          )}
           <p role="status">
             {t(`supervision.status.${lead.status}`)} · {t(`supervision.mode.${lead.mode}`)}
             {lead.error && <span className="error" data-testid="supervision-error"> {t(`supervision.error.${lead.error}`, { defaultValue: lead.error })}</span>}
@@ -78,7 +148,8 @@ export function LeadBoard() {
           {active && (
             <div role="group" aria-label={t('supervision.modes')}>
               {MODES.map((m) => (
-                <button key={m} type="button" data-testid={`mode-${m}`} aria-pressed={lead.mode === m} disabled={lead.status === 'switching'} onClick={() => void supervision.switchMode(m)}>
+                <button key={m} type="button" className="mode-toggle" data-testid={`mode-${m}`} aria-pressed={lead.mode === m} disabled={lead.status === 'switching'} onClick={() => void supervision.switchMode(m)}>
+                  {lead.mode === m && <span aria-hidden="true">✓ </span>}
                   {t(`supervision.mode.${m}`)}
                 </button>
               ))}

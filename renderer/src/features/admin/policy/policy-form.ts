@@ -35,6 +35,7 @@ export const GROUPS: { id: string; fields: FieldDef[] }[] = [
     ],
   },
   { id: 'supervision', fields: [f('supervision.announce', 'bool')] },
+  { id: 'board', fields: [f('board.longCallSeconds', 'int'), f('board.longWrapUpSeconds', 'int'), f('board.longNotReadySeconds', 'int')] },
   { id: 'announcements', fields: [f('announcements.language', 'lang'), f('announcements.recordingNotice', 'bool')] },
   { id: 'recordings', fields: [f('recordings.operatorsHearOwnCalls', 'bool')] },
   { id: 'general', fields: [f('timeZone', 'zone')] },

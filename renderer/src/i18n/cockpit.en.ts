@@ -1,0 +1,17 @@
+import type { cockpitJa } from './cockpit.ja';
+
+/** The lead's cockpit (issue 18 item 9): sorting and filtering the board, thresholds, the active supervision. */
+export const cockpitEn: typeof cockpitJa = {
+  filterName: 'Filter by name',
+  filterState: 'Filter by state',
+  states: { all: 'All', ready: 'Ready', on_call: 'On a call', wrap_up: 'Wrap-up', not_ready: 'Not ready or break', offline: 'Offline' },
+  sortBy: 'Sort by {{column}}',
+  timeInState: 'Time in state',
+  callTime: 'Call time',
+  shown: 'Showing {{shown}} of {{total}}',
+  noMatch: 'No operator matches.',
+  flag: { longCall: 'Long call', longWrapUp: 'Long wrap-up', longNotReady: 'Long not ready', missed: 'Missed call' },
+  supervising: { monitor: 'Monitoring', whisper: 'Whispering', barge: 'Barged in' },
+  thresholdsFailed: "Your organisation's highlight thresholds could not be loaded; the standard values are used.",
+  panelTitle: '{{mode}}: {{name}}',
+};
