@@ -12,7 +12,7 @@ import { loadManagedPolicy } from './managed-policy';
 import { contentSecurityPolicy } from './security/csp';
 import { disableDiskCache, secureMediaSession } from './security/media-session';
 import { navigationAllowed, windowOpenDecision } from './security/navigation';
-import { permissionCheck, permissionDecision } from './security/permissions';
+import { chooseHidDevice, hidDeviceAllowed, permissionCheck, permissionDecision } from './security/permissions';
 import { windowOptions } from './security/window';
 import { loadKeytar } from './secrets/vault';
 import { RendererRecovery } from './renderer-recovery';
@@ -84,6 +84,15 @@ async function main(): Promise<void> {
   ses.setPermissionCheckHandler((_wc, permission, requestingOrigin, details) =>
     permissionCheck(APP_ORIGIN, permission, requestingOrigin, 'mediaType' in details ? details.mediaType : undefined),
   );
+
+  // USB headsets (WebHID): only the policy's headset vendors, only for Koe's origin
+  ses.setDevicePermissionHandler((details) =>
+    hidDeviceAllowed(APP_ORIGIN, { deviceType: details.deviceType, origin: details.origin, vendorId: 'vendorId' in details.device ? Number(details.device.vendorId) : undefined }, policy().headsetVendorIds),
+  );
+  ses.on('select-hid-device', (event, details, callback) => {
+    event.preventDefault();
+    callback(chooseHidDevice(APP_ORIGIN, details.frame?.url, details.deviceList.map((d) => ({ deviceId: d.deviceId, vendorId: Number(d.vendorId) })), policy().headsetVendorIds));
+  });
 
   app.on('web-contents-created', (_e, contents) => {
     contents.on('will-navigate', (event, url) => {

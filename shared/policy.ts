@@ -33,6 +33,12 @@ export const ClientPolicy = z
     theme: Theme.default('system'),
     /** Answer (Ctrl+Alt+A) and hang up (Ctrl+Alt+E) registered with the OS while signed in, so they work when Koe is not in front. */
     globalShortcuts: z.boolean().default(true),
+    /**
+     * USB vendor ids whose headsets Koe may drive (answer, hang up, mute, lights) through WebHID:
+     * main grants HID access to these only. Default: the major headset makers
+     * (shared/rules/hid-telephony.ts HEADSET_VENDORS); [] turns headset buttons off.
+     */
+    headsetVendorIds: z.array(z.number().int().min(1).max(0xffff)).max(64).default([0x0b0e, 0x047f, 0x1395, 0x6993, 0x046d]),
   })
   .strict();
 export type ClientPolicy = z.infer<typeof ClientPolicy>;

@@ -28,5 +28,25 @@ export function permissionDecision(appOrigin: string, req: PermissionRequest): b
 /** Permission checks (synchronous `has permission?` queries) follow the same table. */
 export function permissionCheck(appOrigin: string, permission: string, requestingOrigin: string, mediaType?: string): boolean {
   if (permission === 'media') return mediaType === 'audio' && originOf(requestingOrigin) === appOrigin;
+  // WebHID at all (which device: hidDeviceAllowed)
+  if (permission === 'hid') return originOf(requestingOrigin) === appOrigin;
   return GRANTED.has(permission) && originOf(requestingOrigin) === appOrigin;
+}
+
+/**
+ * WebHID (issue 18 item 8): Koe's own origin, main frame, may use a HID device only when its USB
+ * vendor is one of the policy's headset vendors (`headsetVendorIds`); nothing else ever gets a
+ * HID device (a keyboard, a security key). Electron asks through setDevicePermissionHandler.
+ */
+export function hidDeviceAllowed(appOrigin: string, req: { deviceType: string; origin: string | null | undefined; vendorId: number | undefined }, vendors: readonly number[]): boolean {
+  return req.deviceType === 'hid' && originOf(req.origin) === appOrigin && req.vendorId !== undefined && vendors.includes(req.vendorId);
+}
+
+/**
+ * What main answers `navigator.hid.requestDevice` with (Electron's select-hid-device event, no
+ * chooser of its own): the first offered device of an allowed vendor, none otherwise.
+ */
+export function chooseHidDevice(appOrigin: string, frameUrl: string | null | undefined, devices: readonly { deviceId: string; vendorId: number }[], vendors: readonly number[]): string | undefined {
+  if (originOf(frameUrl) !== appOrigin) return undefined;
+  return devices.find((d) => vendors.includes(d.vendorId))?.deviceId;
 }

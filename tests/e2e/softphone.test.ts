@@ -13,6 +13,7 @@ import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
 import { FAKE_MIC, memoryKeytar, remoteToneLevel } from './softphone-support';
 import { seriousA11yViolations } from '../support/axe';
+import { FAKE_HEADSET_SCRIPT } from '../support/fake-hid';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
@@ -41,6 +42,8 @@ async function operatorPage(who: string, port: number): Promise<Page> {
   hosts.push(host);
   const ctx = await browser.newContext({ permissions: ['microphone', 'notifications'] });
   await ctx.addInitScript(FAKE_MIC(OPERATOR_HZ));
+  // op-a has a USB headset (a fake WebHID device with a real headset's descriptor)
+  if (who === 'op-a') await ctx.addInitScript(FAKE_HEADSET_SCRIPT);
   const page = await ctx.newPage();
   await page.goto(host.pageUrl());
   await page.getByLabel('ユーザー名').fill(users[who]!.username);
@@ -211,6 +214,35 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     expect(call!.answered_at).not.toBeNull();
     const notes = await db.selectFrom('notes').selectAll().where('call_id', '=', call!.id).execute();
     expect(notes.map((n) => n.body)).toEqual(['カード **** **** **** 1111 の件']);
+  });
+
+  it('the USB headset answers, mutes and hangs up a real call; its lights follow (a fake WebHID headset, issue 18 item 8)', async () => {
+    type Lights = { ring: boolean; offHook: boolean; mute: boolean };
+    const headset = {
+      lights: () => opA.evaluate(() => (window as unknown as { __headset: { lights(): Lights } }).__headset.lights()),
+      press: (what: 'lift' | 'putDown' | 'pressMute') => opA.evaluate((w) => (window as unknown as { __headset: Record<string, () => void> }).__headset[w]!(), what),
+    };
+    await opA.locator('[data-testid="headset-status"][data-status="connected"]').waitFor({ state: 'attached' });
+    const from = pstn.events.length;
+    pstn.dial(`sip:${did}@${stack.sip.domain}`);
+    await opA.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    await expect.poll(headset.lights).toEqual({ ring: true, offHook: false, mute: false });
+    await headset.press('lift');
+    await opA.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await pstn.eventAfter(from, (e) => e.type === 'CALL_ESTABLISHED');
+    await expect.poll(headset.lights).toEqual({ ring: false, offHook: true, mute: false });
+    await headset.press('pressMute');
+    await opA.locator('[data-testid="call"][data-muted="true"]').waitFor();
+    await expect.poll(headset.lights).toEqual({ ring: false, offHook: true, mute: true });
+    await headset.press('pressMute');
+    await opA.locator('[data-testid="call"][data-muted="false"]').waitFor();
+    await headset.press('putDown');
+    await pstn.eventAfter(from, (e) => e.type === 'CALL_CLOSED');
+    await opA.getByTestId('wrapup').waitFor({ timeout: 5000 });
+    await expect.poll(headset.lights).toEqual({ ring: false, offHook: false, mute: false });
+    await opA.getByTestId('disposition').selectOption('解決');
+    await opA.getByTestId('finish-wrapup').click();
+    await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
   });
 
   it('the workstation fits a 1366x768 laptop: no scrolling, nothing moves from ready to ringing, call, hold and wrap-up; the card, notes and disposition in view (issue 18 item 1)', async () => {

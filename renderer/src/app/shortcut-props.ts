@@ -5,3 +5,13 @@ import { shortcutAccelerator, type ShortcutAction } from '../../../shared/rules/
 export function shortcutProps(action: ShortcutAction): { 'data-shortcut': ShortcutAction; 'aria-keyshortcuts': string } {
   return { 'data-shortcut': action, 'aria-keyshortcuts': shortcutAccelerator(action) };
 }
+
+/**
+ * A headset's button asks the shell to run a shortcut action (features/phone/HeadsetControl.tsx
+ * dispatches it, features/shell/Shortcuts.tsx runs it like a key press): a window event, so the
+ * phone feature does not import the shell.
+ */
+export const HEADSET_ACTION_EVENT = 'koe:headset-action';
+export function requestShortcutAction(action: ShortcutAction): void {
+  window.dispatchEvent(new CustomEvent(HEADSET_ACTION_EVENT, { detail: { action } }));
+}

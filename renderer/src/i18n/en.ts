@@ -4,6 +4,7 @@ import { shortcutsEn } from './shortcuts.en';
 import { cockpitEn } from './cockpit.en';
 import { audioEn } from './audio.en';
 import { workspaceEn } from './workspace.en';
+import { headsetEn } from './headset.en';
 import { callsEn } from './calls.en';
 import { adminEn } from './admin.en';
 
@@ -85,6 +86,7 @@ export const en: Messages = {
   cockpit: cockpitEn,
   audio: audioEn,
   workspace: workspaceEn,
+  headset: headsetEn,
   calls: callsEn,
   admin: adminEn,
   phone: {

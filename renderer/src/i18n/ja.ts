@@ -3,6 +3,7 @@ import { shortcutsJa } from './shortcuts.ja';
 import { cockpitJa } from './cockpit.ja';
 import { audioJa } from './audio.ja';
 import { workspaceJa } from './workspace.ja';
+import { headsetJa } from './headset.ja';
 import { callsJa } from './calls.ja';
 import { adminJa } from './admin.ja';
 
@@ -85,6 +86,7 @@ export const ja = {
   cockpit: cockpitJa,
   audio: audioJa,
   workspace: workspaceJa,
+  headset: headsetJa,
   calls: callsJa,
   admin: adminJa,
   phone: {

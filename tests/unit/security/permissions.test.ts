@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { permissionCheck, permissionDecision } from '../../../main/security/permissions';
+import { chooseHidDevice, hidDeviceAllowed, permissionCheck, permissionDecision } from '../../../main/security/permissions';
 
 const APP = 'koe://app';
 const PAGE = 'koe://app/index.html';
@@ -86,7 +86,7 @@ describe('permissionCheck', () => {
     [APP, 'media', undefined, false],
     [APP, 'geolocation', undefined, false],
     [APP, 'clipboard-read', undefined, false],
-    [APP, 'hid', undefined, false],
+    [APP, 'hid', undefined, true], // USB headsets (issue 18 item 8): which device is hidDeviceAllowed's decision
     [APP, 'serial', undefined, false],
     [APP, 'usb', undefined, false],
     [APP, 'fullscreen', undefined, false],
@@ -98,5 +98,32 @@ describe('permissionCheck', () => {
     ['garbage', 'media', 'audio', false],
   ] as const)('%s checks %s (%s) -> %s', (origin, permission, mediaType, granted) => {
     expect(permissionCheck(APP, permission, origin, mediaType)).toBe(granted);
+  });
+});
+
+describe('WebHID: USB headsets of the policy vendors only (issue 18 item 8)', () => {
+  const JABRA = 0x0b0e;
+  const YUBICO = 0x1050; // a security key: never
+  const vendors = [JABRA, 0x047f];
+  it('a device is allowed for the app origin when its vendor is listed', () => {
+    expect(hidDeviceAllowed(APP, { deviceType: 'hid', origin: APP, vendorId: JABRA }, vendors)).toBe(true);
+    expect(hidDeviceAllowed(APP, { deviceType: 'hid', origin: APP, vendorId: YUBICO }, vendors)).toBe(false);
+    expect(hidDeviceAllowed(APP, { deviceType: 'hid', origin: 'https://evil.example', vendorId: JABRA }, vendors)).toBe(false);
+    expect(hidDeviceAllowed(APP, { deviceType: 'usb', origin: APP, vendorId: JABRA }, vendors)).toBe(false);
+    expect(hidDeviceAllowed(APP, { deviceType: 'hid', origin: APP, vendorId: undefined }, vendors)).toBe(false);
+    expect(hidDeviceAllowed(APP, { deviceType: 'hid', origin: APP, vendorId: JABRA }, [])).toBe(false);
+  });
+  it('requestDevice gets the first offered device of a listed vendor, none for another origin or vendors', () => {
+    const offered = [
+      { deviceId: 'k', vendorId: YUBICO },
+      { deviceId: 'j', vendorId: JABRA },
+    ];
+    expect(chooseHidDevice(APP, PAGE, offered, vendors)).toBe('j');
+    expect(chooseHidDevice(APP, 'https://evil.example/x', offered, vendors)).toBeUndefined();
+    expect(chooseHidDevice(APP, PAGE, [offered[0]!], vendors)).toBeUndefined();
+  });
+  it('the HID permission check itself: the app origin only', () => {
+    expect(permissionCheck(APP, 'hid', APP)).toBe(true);
+    expect(permissionCheck(APP, 'hid', 'https://evil.example')).toBe(false);
   });
 });

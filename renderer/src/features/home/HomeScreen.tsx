@@ -9,6 +9,7 @@ import { NotesPanel } from '../customer/NotesPanel';
 import { useCustomerStore } from '../customer/store';
 import { AgentStatePanel } from '../phone/AgentStatePanel';
 import { DeviceSettings } from '../phone/DeviceSettings';
+import { HeadsetControl } from '../phone/HeadsetControl';
 import { PhonePanel } from '../phone/PhonePanel';
 import { CoachingIndicator } from '../supervision/CoachingIndicator';
 import { LeadBoard } from '../supervision/LeadBoard';
@@ -97,6 +98,7 @@ export function HomeScreen() {
       <details className="ws-devices">
         <summary>{t('home.audioDevices')}</summary>
         <DeviceSettings />
+        <HeadsetControl />
       </details>
     </div>
     <div className="ws-customer" data-testid="ws-customer">

@@ -13,6 +13,7 @@ import { usePhoneStore, liveCalls } from '../phone/phone-store';
 import { useCustomerStore } from '../customer/store';
 import { useAppStore } from '../../app/app-store';
 import { OPEN_SHORTCUTS_EVENT } from './shortcut-events';
+import { HEADSET_ACTION_EVENT } from '../../app/shortcut-props';
 import { formatPhone } from '../../../../shared/rules/phone-format';
 
 function usable(el: HTMLElement): boolean {
@@ -90,6 +91,12 @@ export function Shortcuts() {
     const openList = () => setOpen(true);
     window.addEventListener(OPEN_SHORTCUTS_EVENT, openList);
     const off = koe().on('shortcut:pressed', ({ action }) => void run(action));
+    // a headset's answer / hang-up / mute button (features/phone/HeadsetControl.tsx): the same path
+    const onHeadset = (e: Event) => {
+      const action = (e as CustomEvent<{ action?: unknown }>).detail?.action;
+      if (action === 'answer' || action === 'hangup' || action === 'mute') run(action);
+    };
+    window.addEventListener(HEADSET_ACTION_EVENT, onHeadset);
 
     // The focus keeper: focus that was on an element which went away or was disabled (an
     // answered ring, a hung-up call, a pressed button) moves to the focus home, never to the page.
@@ -127,6 +134,7 @@ export function Shortcuts() {
     return () => {
       window.removeEventListener('keydown', onKey, true);
       window.removeEventListener(OPEN_SHORTCUTS_EVENT, openList);
+      window.removeEventListener(HEADSET_ACTION_EVENT, onHeadset);
       off();
       observer.disconnect();
       document.removeEventListener('focusin', onFocusIn);
