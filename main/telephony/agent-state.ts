@@ -179,8 +179,9 @@ export class AgentStateService {
     if (this.link !== 'connected') {
       if (this.link === 'offline') return Promise.resolve({ outcome: 'refused', refusal: 'signed_out' });
       if (INTENT_KINDS.has(intent.kind)) return Promise.resolve({ outcome: 'refused', refusal: 'unreachable' });
-      // microphone / locked are re-sent from their current value on reconnect; the phone's facts wait in order
-      if (intent.kind !== 'microphone' && intent.kind !== 'locked') {
+      // microphone / locked are re-sent from their current value on reconnect; the phone's facts wait in
+      // order (a quality figure does not: the next one, 5 s later, says how the call is then)
+      if (intent.kind !== 'microphone' && intent.kind !== 'locked' && intent.kind !== 'quality') {
         this.queued.push({ id, intent });
         if (this.queued.length > MAX_QUEUED_FACTS) this.queued.shift();
       }
@@ -193,7 +194,7 @@ export class AgentStateService {
     const message: ClientMessage = { type: 'operator', id, intent };
     if (!this.link_.send(message)) {
       if (INTENT_KINDS.has(intent.kind)) return Promise.resolve({ outcome: 'refused', refusal: 'unreachable' });
-      if (intent.kind !== 'microphone' && intent.kind !== 'locked') this.queued.push({ id, intent });
+      if (intent.kind !== 'microphone' && intent.kind !== 'locked' && intent.kind !== 'quality') this.queued.push({ id, intent });
       return Promise.resolve({ outcome: 'queued' });
     }
     return new Promise<IntentOutcome>((resolve) => {

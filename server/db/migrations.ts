@@ -587,6 +587,16 @@ const M0025_STATEMENTS: string[] = [
   `create unique index quick_connects_org_name on quick_connects (org_id, name)`,
 ];
 
+// 0026 (issue 18 item 7): the call's latest quality as the operator's phone measured it (MOS
+// estimate, jitter, loss, round trip: shared/rules/call-quality.ts), for the lead's board.
+const M0026_STATEMENTS: string[] = [
+  `alter table calls add column quality_mos real check (quality_mos between 1 and 4.5)`,
+  `alter table calls add column quality_jitter_ms real check (quality_jitter_ms >= 0)`,
+  `alter table calls add column quality_loss_pct real check (quality_loss_pct between 0 and 100)`,
+  `alter table calls add column quality_rtt_ms real check (quality_rtt_ms >= 0)`,
+  `alter table calls add column quality_at timestamptz`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -621,6 +631,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0023_queue_enqueue_statement': statements(M0023_STATEMENTS),
   '0024_campaign_outbound_caller_id': statements(M0024_STATEMENTS),
   '0025_quick_connects': statements(M0025_STATEMENTS),
+  '0026_call_quality': statements(M0026_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

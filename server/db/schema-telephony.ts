@@ -44,6 +44,12 @@ export interface CallsTable {
   queued_at: Generated<Date | null>;
   /** Legal hold (0014): no retention purge touches this call's recordings. */
   legal_hold: Generated<boolean>;
+  /** The latest quality the operator's phone measured (0026, shared/rules/call-quality.ts); null: none yet. */
+  quality_mos: Generated<number | null>;
+  quality_jitter_ms: Generated<number | null>;
+  quality_loss_pct: Generated<number | null>;
+  quality_rtt_ms: Generated<number | null>;
+  quality_at: Generated<Date | null>;
 }
 /** One operator's model state (0005): written only by AgentRegistry.apply. */
 export interface OperatorStatesTable {

@@ -119,6 +119,11 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
     },
     async intent(id, intent) {
       if (closed) return;
+      if (intent.kind === 'quality') {
+        await keepQuality(ctx, who, intent);
+        if (latest) sendState(latest, id, false); // answered (the view unchanged)
+        return;
+      }
       if (await refusedReason(id, intent.kind, intent)) return;
       let ev: EventInput;
       let within: ApplyOptions['within'];
@@ -209,6 +214,31 @@ async function outboundCallRecord(ctx: GatewayContext, tx: Transaction<Database>
     })
     .onConflict((oc) => oc.columns(['org_id', 'sip_call_id', 'operator_id']).doNothing())
     .execute();
+}
+
+/**
+ * The call's quality as this operator's phone measured it: kept in the call's row (this
+ * operator's, answered and not ended: a late or foreign figure changes nothing) and the lead's
+ * board told. Rounded as shown (MOS 0.01, the rest 0.1).
+ */
+async function keepQuality(ctx: GatewayContext, who: Who, q: Extract<OperatorIntent, { kind: 'quality' }>): Promise<void> {
+  const round = (n: number, step: number) => Math.round(n / step) * step;
+  const r = await ctx.db
+    .updateTable('calls')
+    .set({
+      quality_mos: round(q.mos, 0.01),
+      quality_jitter_ms: round(q.jitterMs, 0.1),
+      quality_loss_pct: round(q.lossPct, 0.1),
+      quality_rtt_ms: q.rttMs === null ? null : round(q.rttMs, 0.1),
+      quality_at: ctx.clock.now(),
+    })
+    .where('org_id', '=', who.orgId)
+    .where('operator_id', '=', who.userId)
+    .where('sip_call_id', '=', q.callId)
+    .where('status', '=', 'answered')
+    .where('ended_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) > 0) ctx.supervision.touch(who.userId);
 }
 
 /** Has this operator's model ever had this call (its history)? */

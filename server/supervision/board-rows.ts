@@ -58,7 +58,7 @@ export async function readShared(db: Db, clock: Clock, agents: AgentRegistry, id
         .selectFrom('calls as t')
         .innerJoin('users as u', (j) => j.onRef('u.id', '=', 't.operator_id').onRef('u.org_id', '=', 't.org_id'))
         .leftJoin('campaigns as c', 'c.id', 't.campaign_id')
-        .select(['t.operator_id', 't.sip_call_id', 't.campaign_id', 'c.name as campaign_name', 't.status', 't.ringing_at', 't.answered_at', 't.customer_id', 't.direction'])
+        .select(['t.operator_id', 't.sip_call_id', 't.campaign_id', 'c.name as campaign_name', 't.status', 't.ringing_at', 't.answered_at', 't.customer_id', 't.direction', 't.quality_mos', 't.quality_jitter_ms', 't.quality_loss_pct', 't.quality_rtt_ms', 't.quality_at'])
         .distinctOn('t.operator_id')
         .where('t.operator_id', 'in', withCall.map((u) => u.id))
         .where('t.ended_at', 'is', null)
@@ -104,6 +104,10 @@ export async function readShared(db: Db, clock: Clock, agents: AgentRegistry, id
               status: call.status === 'answered' || call.answered_at ? 'answered' : 'ringing',
               since: (call.answered_at ?? call.ringing_at).toISOString(),
               customerName: null,
+              quality:
+                call.quality_mos !== null && call.quality_at
+                  ? { mos: call.quality_mos, jitterMs: call.quality_jitter_ms ?? 0, lossPct: call.quality_loss_pct ?? 0, rttMs: call.quality_rtt_ms, at: call.quality_at.toISOString() }
+                  : null,
             }
           : null,
       },

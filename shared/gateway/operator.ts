@@ -41,6 +41,19 @@ export const OperatorIntent = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('transfer'), callId: SipCallId, phase: z.enum(['started', 'failed', 'completed']) }),
   /** What the phone saw; the gateway's own causes (repair, client_lost, signed_out, transferred) are not the client's to report. */
   z.strictObject({ kind: z.literal('ended'), callId: SipCallId, cause: z.enum(CLIENT_END_CAUSES) }),
+  /**
+   * The call's quality as the phone measures it (shared/rules/call-quality.ts), at most every 5 s
+   * during an answered call: kept in the call's row for the lead's board. Not an operator-model
+   * event, and never queued while the link is down (a stale figure is worth nothing).
+   */
+  z.strictObject({
+    kind: z.literal('quality'),
+    callId: SipCallId,
+    mos: z.number().min(1).max(4.5),
+    jitterMs: z.number().min(0).max(10_000),
+    lossPct: z.number().min(0).max(100),
+    rttMs: z.number().min(0).max(60_000).nullable(),
+  }),
 ]);
 export type OperatorIntent = z.infer<typeof OperatorIntent>;
 

@@ -51,6 +51,16 @@ export const SwitchModeRequest = z.strictObject({
 });
 export const StopSupervisionResponse = z.strictObject({ supervisionId: Id, ended: z.boolean() });
 
+/** A call's quality figures as the phone measured them (the OperatorIntent `quality`, as kept). */
+export const CallQualitySchema = z.strictObject({
+  mos: z.number().min(1).max(4.5),
+  jitterMs: z.number().min(0),
+  lossPct: z.number().min(0).max(100),
+  rttMs: z.number().min(0).nullable(),
+  at: Iso,
+});
+export type CallQuality = z.infer<typeof CallQualitySchema>;
+
 export const BoardCall = z.strictObject({
   callId: z.string(),
   campaignId: Id.nullable(),
@@ -60,6 +70,8 @@ export const BoardCall = z.strictObject({
   since: Iso,
   /** Only when the customer's campaign is in the lead's scope. */
   customerName: z.string().nullable(),
+  /** The latest quality the operator's phone measured (shared/rules/call-quality.ts); null: none yet (absent from an older gateway). */
+  quality: CallQualitySchema.nullable().optional(),
 });
 export const BoardOperator = z.strictObject({
   userId: Id,

@@ -193,6 +193,8 @@ export class FakeGateway {
       return fact ? { outcome: 'queued' } : { outcome: 'refused', refusal: 'unreachable' };
     }
     if (this.hold) await this.hold;
+    // as the gateway does: a quality figure is kept in the call's row, not a model event
+    if (i.kind === 'quality') return { outcome: 'accepted', view: viewOf(this.state) };
     const { kind, ...rest } = i;
     // as the gateway does: "ringing" for a call it never offered is a direct call coming in
     const type = kind === 'ringing' && !this.state.calls.some((c) => c.callId === i.callId) ? 'incoming' : kind;

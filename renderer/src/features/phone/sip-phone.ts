@@ -4,6 +4,8 @@
 import type { RegistrationState } from '../../../../shared/gateway/supervision';
 import type { SipCredentials } from '../../../../shared/ipc/contract';
 
+import type { StatsEntry } from '../../../../shared/rules/call-quality';
+
 export type { RegistrationState };
 export type CallPhase = 'ringing' | 'dialing' | 'established' | 'ended';
 
@@ -110,6 +112,8 @@ export interface SipPhone {
   setDevices(devices: { inputDeviceId: string | null; outputDeviceId: string | null }): Promise<void>;
   /** The RTCRtpSender carrying our audio on a call (supervision's barge replaces its track); null if none. */
   audioSender?(id: string): RTCRtpSender | null;
+  /** The call's WebRTC statistics (getStats() as plain entries, for call-quality.ts); null: no connection. */
+  stats?(id: string): Promise<StatsEntry[] | null>;
 }
 
 /** SIP URI for what an operator types as a transfer or dial target: E.164 or a SIP user. */

@@ -17,6 +17,7 @@ import {
   type SessionDescriptionHandlerFactory,
 } from 'sip.js';
 import type { SipCredentials } from '../../../../shared/ipc/contract';
+import type { StatsEntry } from '../../../../shared/rules/call-quality';
 import { callerOf, JAPAN_TRUNK } from '../../../../shared/rules/numbering';
 import { bestEffort, logFailure } from '../../log';
 import { addOfferRollback, installRequestGuard } from './sip-guard';
@@ -565,6 +566,15 @@ export class SipJsPhone implements SipPhone {
   audioSender(id: string): RTCRtpSender | null {
     const sdh = this.legs.get(id)?.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
     return sdh?.peerConnection?.getSenders().find((s) => s.track?.kind === 'audio') ?? null;
+  }
+
+  async stats(id: string): Promise<StatsEntry[] | null> {
+    const sdh = this.legs.get(id)?.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    const pc = sdh?.peerConnection;
+    if (!pc) return null;
+    const entries: StatsEntry[] = [];
+    (await pc.getStats()).forEach((r: StatsEntry) => entries.push(r));
+    return entries;
   }
 
   mute(id: string, on: boolean): void {

@@ -14,6 +14,7 @@ import { CallBook, domainOf, report, type CallerViews, type PhoneLine } from './
 import { IncomingCalls } from './incoming';
 import { Microphone, ringerSink, type AudioDevices } from './microphone';
 import { holdPatch, initialPhoneState, liveCalls, updateCall, usePhoneStore } from './phone-store';
+import { QualityMonitor } from './quality';
 import { Ringer, type NotificationText } from './ringer';
 import type { SipPhone, SipPhoneListener } from './sip-phone';
 
@@ -35,6 +36,8 @@ export class TelephonyService {
   private readonly book = new CallBook();
   private readonly microphone = new Microphone();
   private readonly ringer: Ringer;
+  /** Each answered call's quality (quality.ts), sampled while the call lasts. */
+  private readonly quality: QualityMonitor;
   private readonly incoming: IncomingCalls;
   /** The operator's actions on calls (PhonePanel, HomeScreen). */
   readonly calls: CallControl;
@@ -53,6 +56,7 @@ export class TelephonyService {
 
   constructor(private deps: TelephonyDeps) {
     this.ringer = new Ringer(() => this.deps.notificationText);
+    this.quality = new QualityMonitor(this.line);
     this.incoming = new IncomingCalls(this.line, this.book, this.ringer, this.microphone, () => this.deps.caller);
     this.calls = new CallControl(this.line, this.book, this.ringer, this.microphone, this.incoming, () => this.deps.caller);
   }
@@ -73,6 +77,7 @@ export class TelephonyService {
 
   private clearCalls(): void {
     this.ringer.stopAll();
+    this.quality.stopAll();
     this.book.clear();
     this.credentialsRefused = false;
     this.microphone.reset();
@@ -207,6 +212,8 @@ export class TelephonyService {
         const call = usePhoneStore.getState().calls.find((c) => c.id === id);
         if (!call) this.book.early.set(id, phase);
         else this.calls.onPhase(call, phase);
+        if (phase === 'established') this.quality.start(id);
+        else if (phase === 'ended') this.quality.stop(id);
       },
       media: (id, state) => {
         if (!live()) return;
