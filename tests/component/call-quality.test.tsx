@@ -95,9 +95,12 @@ describe('the quality monitor of an answered call', () => {
     const quality = () => koe.gw.received.filter((i) => i.kind === 'quality');
     expect(quality()).toEqual([{ kind: 'quality', callId: call.sipCallId, mos: expect.any(Number), jitterMs: 4, lossPct: 0, rttMs: 40 }]);
     expect(quality()[0]!.kind === 'quality' && quality()[0]!.mos).toBeGreaterThan(4.3);
+    // the badge in the call's controls
+    expect(within(screen.getByTestId('call')).getByTestId('call-quality').dataset.level).toBe('good');
     await tick();
     await tick(); // 12 lost of 100 in this interval, 35 ms of jitter
     await waitFor(() => expect(useQualityStore.getState().byCall[call.id]?.lossPct).toBe(12));
+    expect(within(screen.getByTestId('call')).getByTestId('call-quality').dataset.level).toBe('poor');
     expect(quality()).toHaveLength(1); // not every sample goes to the gateway
     await tick();
     await waitFor(() => expect(quality()).toHaveLength(2));

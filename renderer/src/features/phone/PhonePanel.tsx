@@ -6,6 +6,7 @@ import { useTelephony } from './Telephony';
 import { SecureCaptureControl } from '../recordings/SecureCapture';
 import { PhoneNumber } from '../../app/PhoneNumber';
 import { shortcutProps } from '../../app/shortcut-props';
+import { CallQuality } from './CallQuality';
 import { HoldTimer } from './HoldTimer';
 import { DialForm } from './DialPad';
 import { DIAL_KEYS } from './outbound';
@@ -82,6 +83,7 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
         {call.consultFor && <span className="badge">{t('phone.consultation')}</span>}
         {call.answeredAt && <span className="timer" data-testid="call-timer">{formatDuration(now - call.answeredAt)}</span>}
         <HoldTimer call={call} now={now} />
+        {established && <CallQuality callId={call.id} />}
       </p>
       <div className="row">
         <button type="button" data-testid="hold" {...shortcutProps('hold')} disabled={!established} onClick={() => void phoneActions.hold(call.id, !call.held)}>
