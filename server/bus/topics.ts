@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { CALL_STATES, END_CAUSES } from '../../shared/rules/operator-model';
 
-const NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost'] as const;
+const NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost', 'set_not_ready_by_lead'] as const;
 
 const Id = z.string().min(1).max(200);
 const SessionEvent = z.discriminatedUnion('kind', [

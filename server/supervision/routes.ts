@@ -6,12 +6,14 @@ import { endCauseOfSipStatus } from '../../shared/rules/operator-model';
 import type { GatewayContext } from '../context';
 import { route } from '../http';
 import { orgPolicy } from '../policy';
+import { leadSetNotReady } from './lead-actions';
 
 export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const sup = ctx.supervision;
   route(app, ctx, 'board', async ({ principal }) => ({ operators: await sup.board(principal) }));
   // the thresholds the lead's board highlights rows by (the org's, as the admin set them)
   route(app, ctx, 'boardPolicy', async ({ principal }) => (await orgPolicy(ctx.db, principal.orgId)).board);
+  route(app, ctx, 'leadSetNotReady', async ({ principal, params, body }) => leadSetNotReady(ctx, principal, params.id, body.reason));
   route(app, ctx, 'startSupervision', async ({ principal, body }) => sup.start(principal, body.callId));
   route(app, ctx, 'supervisionListenAnswer', async ({ principal, params, body }) => sup.listenAnswer(principal, params.id, body.sdp));
   route(app, ctx, 'supervisionMode', async ({ principal, params, body }) => sup.switchMode(principal, params.id, body.mode, body.publishOffer));

@@ -86,6 +86,11 @@ export class SupervisionService {
     this.boardOf.touch(userId);
   }
 
+  /** The operator is on this lead's board (the board's one rule: their teams' leads; users:read: the org). */
+  mayLead(p: Principal, operatorId: string): Promise<boolean> {
+    return this.rules.mayHear(p, operatorId);
+  }
+
   board(p: Principal): Promise<BoardOperator[]> {
     return this.boardOf.board(p);
   }

@@ -79,7 +79,7 @@ export const OperatorViewSchema = z.strictObject({
   wrapUp: z.strictObject({ callId: z.string(), until: z.number(), extensions: z.number().int().nonnegative().optional() }).nullable(),
 });
 
-export const OPERATOR_NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost'] as const;
+export const OPERATOR_NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost', 'set_not_ready_by_lead'] as const;
 
 export const OperatorClientMessages = [
   z.strictObject({ type: z.literal('operator'), id: RequestId.optional(), intent: OperatorIntent }),

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { RouteSpec } from './route-spec';
 import { Id, Iso, SipCallId } from './primitives';
 import { LegacyAgentState } from './sip';
-import { BoardPolicySchema } from './policy';
+import { BoardPolicySchema, NotReadyReasonCode } from './policy';
 
 /**
  * An SDP body we act on: text lines only, starts with v=0, has an audio m-line, at most 16 KiB.
@@ -88,11 +88,20 @@ export const BoardOperator = z.strictObject({
 export type BoardOperator = z.infer<typeof BoardOperator>;
 export const BoardResponse = z.strictObject({ operators: z.array(BoardOperator) });
 
+/** A lead sets one of their operators not ready (issue 18 item 9) with one of the org's reasons. */
+export const LeadSetNotReadyRequest = z.strictObject({ reason: NotReadyReasonCode });
+export const LeadSetNotReadyResponse = z.strictObject({ userId: Id, state: LegacyAgentState, reason: z.string().nullable() });
+
 export const SUPERVISION_ROUTES = {
   board: { method: 'GET', path: '/supervision/board', summary: 'The live board: the lead\'s operators (admins: the org), states, calls, registration', auth: 'team:supervise', response: BoardResponse },
   boardPolicy: {
     method: 'GET', path: '/supervision/board-policy', summary: "The org's board thresholds (long call, long wrap-up, long not ready) the lead's board highlights by", auth: 'team:supervise',
     response: BoardPolicySchema,
+  },
+  leadSetNotReady: {
+    method: 'POST', path: '/supervision/operators/:id/not-ready',
+    summary: "A lead sets an operator of their teams not ready with one of the org's reasons (refused on a call or in wrap-up: 409); the operator is told; audited",
+    auth: 'team:supervise', params: z.strictObject({ id: Id }), body: LeadSetNotReadyRequest, response: LeadSetNotReadyResponse,
   },
   startSupervision: {
     method: 'POST', path: '/supervision', summary: 'Start supervising a live call (silent monitor first); audited', auth: 'team:supervise',

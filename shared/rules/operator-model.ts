@@ -99,7 +99,8 @@ export type OperatorEvent =
   | { type: 'connected'; at: number }
   | { type: 'disconnected'; at: number }
   | { type: 'signedOut'; at: number }
-  | { type: 'setAvailability'; at: number; state: Availability; reason?: string | null }
+  // byLead: a team lead set it (issue 18 item 9; not_ready only): the operator is told
+  | { type: 'setAvailability'; at: number; state: Availability; reason?: string | null; byLead?: boolean }
   | { type: 'locked'; at: number; locked: boolean }
   | { type: 'microphone'; at: number; available: boolean }
   // routing chose this operator for an inbound call; ringSeconds: the campaign's ring timeout
@@ -142,7 +143,7 @@ export type Effect =
   | { type: 'repaired'; callId: string; was: CallStateName }
   /** Something the operator must be told (a transfer failed, wrap-up timed out, a call was missed). */
   | { type: 'notify'; code: NoticeCode; callId: string | null };
-export type NoticeCode = 'missed' | 'transfer_failed' | 'wrap_up_timed_out' | 'call_repaired' | 'client_lost';
+export type NoticeCode = 'missed' | 'transfer_failed' | 'wrap_up_timed_out' | 'call_repaired' | 'client_lost' | 'set_not_ready_by_lead';
 
 export const REFUSALS = [
   'busy_with_call', 'in_wrap_up', 'no_microphone', 'locked', 'not_connected', 'not_available', 'unknown_call', 'call_exists', 'not_in_wrap_up', 'offline',
@@ -350,6 +351,8 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
         b.setAgent('ready');
       } else if (ev.state === 'break') b.setAgent('break');
       else b.setAgent('not_ready', ev.reason ?? null, null);
+      // a lead's change goes through the same rules (refused on a call and in wrap-up); the operator is told who did it
+      if (ev.byLead && ev.state === 'not_ready') b.effects.push({ type: 'notify', code: 'set_not_ready_by_lead', callId: null });
       return b.done();
     }
     case 'locked': {

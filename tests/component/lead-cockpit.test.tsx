@@ -13,13 +13,23 @@ import { mountShell, resetShellStores, unmountShell } from './shell-harness';
 
 /** What GET /supervision/board-policy answers (null: the request fails). */
 let boardPolicy: Record<string, unknown> | null = null;
+/** What the lead's set-not-ready requests sent, and the status the gateway answers them with. */
+let setNotReady: { path: string; body: unknown }[] = [];
+let setNotReadyStatus = 200;
 
 beforeEach(() => {
   resetShellStores();
   useSupervisionStore.setState({ ...initialSupervisionState });
   boardPolicy = { longCallSeconds: 300, longWrapUpSeconds: 60, longNotReadySeconds: 600 };
-  vi.stubGlobal('fetch', async (url: string) => {
+  setNotReady = [];
+  setNotReadyStatus = 200;
+  vi.stubGlobal('fetch', async (url: string, init?: { body?: string }) => {
     const path = new URL(url).pathname;
+    if (path.endsWith('/not-ready')) {
+      setNotReady.push({ path, body: JSON.parse(init?.body ?? 'null') });
+      if (setNotReadyStatus !== 200) return { ok: false, status: setNotReadyStatus, json: async () => ({ error: { code: 'conflict', message: 'busy_with_call' } }) };
+      return { ok: true, status: 200, json: async () => ({ userId: path.split('/')[3], state: 'not_ready', reason: 'meeting' }) };
+    }
     if (path === '/supervision/board-policy') {
       if (!boardPolicy) return { ok: false, status: 503, json: async () => ({ error: { code: 'unavailable', message: 'down' } }) };
       return { ok: true, status: 200, json: async () => boardPolicy };
@@ -165,5 +175,22 @@ describe("the lead's board: the active supervision", () => {
     // the pressed mode is marked by more than colour
     expect(screen.getByTestId('mode-whisper').textContent).toContain('✓');
     expect(screen.getByTestId('mode-monitor').textContent).not.toContain('✓');
+  });
+});
+
+describe("the lead's board: setting an operator not ready", () => {
+  it("sends the chosen org reason for a ready operator, is not offered on a call, and says why the gateway refused", async () => {
+    await mountLead();
+    const abe = OPERATORS.find((o) => o.username === 'abe')!;
+    expect(within(row('ito')).queryByTestId('set-not-ready-ito')).toBeNull(); // on a call
+    expect(within(row('kudo')).queryByTestId('set-not-ready-kudo')).toBeNull(); // offline
+    await userEvent.selectOptions(within(row('abe')).getByTestId('set-not-ready-reason-abe'), 'ミーティング');
+    await userEvent.click(within(row('abe')).getByTestId('set-not-ready-button-abe'));
+    await waitFor(() => expect(setNotReady).toEqual([{ path: `/supervision/operators/${abe.userId}/not-ready`, body: { reason: 'meeting' } }]));
+    expect(screen.queryByTestId('set-not-ready-error')).toBeNull();
+
+    setNotReadyStatus = 409;
+    await userEvent.click(within(row('abe')).getByTestId('set-not-ready-button-abe'));
+    expect((await screen.findByTestId('set-not-ready-error')).textContent).toBe(ja.cockpit.setNotReady.error.conflict);
   });
 });

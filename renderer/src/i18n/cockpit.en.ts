@@ -13,5 +13,16 @@ export const cockpitEn: typeof cockpitJa = {
   flag: { longCall: 'Long call', longWrapUp: 'Long wrap-up', longNotReady: 'Long not ready', missed: 'Missed call' },
   supervising: { monitor: 'Monitoring', whisper: 'Whispering', barge: 'Barged in' },
   thresholdsFailed: "Your organisation's highlight thresholds could not be loaded; the standard values are used.",
+  setNotReady: {
+    button: 'Set not ready',
+    reason: 'Reason to set {{name}} not ready',
+    error: {
+      conflict: 'They are on a call or in wrap-up; try again when they are done.',
+      not_found: 'This operator is not in your teams.',
+      forbidden: 'You are not allowed to do this.',
+      validation_failed: "This reason is not in your organisation's list.",
+      unexpected: 'They could not be set not ready. Try again.',
+    },
+  },
   panelTitle: '{{mode}}: {{name}}',
 };

@@ -11,5 +11,16 @@ export const cockpitJa = {
   flag: { longCall: '長時間通話', longWrapUp: '長時間後処理', longNotReady: '長時間受付不可', missed: '不在着信' },
   supervising: { monitor: 'モニタリング中', whisper: 'ささやき中', barge: '割り込み中' },
   thresholdsFailed: '組織の強調表示のしきい値を読み込めませんでした。標準の値で表示しています。',
+  setNotReady: {
+    button: '受付不可にする',
+    reason: '{{name}} さんを受付不可にする理由',
+    error: {
+      conflict: '通話中か後処理中のため受付不可にできません。終わってからもう一度お試しください。',
+      not_found: 'このオペレーターはあなたのチームにいません。',
+      forbidden: 'この操作は許可されていません。',
+      validation_failed: 'この理由は組織の一覧にありません。',
+      unexpected: '受付不可にできませんでした。もう一度お試しください。',
+    },
+  },
   panelTitle: '{{mode}} — 対象: {{name}}',
 };

@@ -186,6 +186,7 @@ export const en: Messages = {
       wrap_up_timed_out: 'The wrap-up time ran out, so the wrap-up was ended for you.',
       call_repaired: 'The gateway cleared a call that had already ended.',
       client_lost: 'The connection was down too long, so your call was ended.',
+      set_not_ready_by_lead: 'Your team lead set you to not ready. Set yourself ready when you are.',
     },
     dismiss: 'Dismiss',
     reason: { meeting: 'Meeting', training: 'Training', callback: 'Call-back', other: 'Other' },

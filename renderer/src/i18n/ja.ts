@@ -186,6 +186,7 @@ export const ja = {
       wrap_up_timed_out: '後処理の時間が終わったため、後処理を自動で終了しました。',
       call_repaired: '終了していた通話をゲートウェイが片付けました。',
       client_lost: '接続が長く切れていたため、通話が終了されました。',
+      set_not_ready_by_lead: 'チームリーダーが受付不可にしました。準備ができたら受付可にしてください。',
     },
     dismiss: '閉じる',
     reason: { meeting: '打合せ', training: '研修', callback: '折り返し対応', other: 'その他' },

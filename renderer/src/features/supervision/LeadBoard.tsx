@@ -9,6 +9,7 @@ import { QueueStatsPanel } from './QueueStatsPanel';
 import { RecentRecordings } from '../recordings/RecordingLists';
 import { arrangeBoard, boardFlags, STATE_FILTERS, type BoardSort, type SortKey, type StateFilter } from './board-view';
 import { loadBoardPolicy, thresholdsOf } from './board-policy';
+import { SetNotReady } from './SetNotReady';
 
 const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
@@ -125,6 +126,7 @@ export function LeadBoard() {
                       {t('supervision.listen')}
                     </button>
                   )}
+                  <SetNotReady operator={o} />
                 </td>
               </tr>
             );
