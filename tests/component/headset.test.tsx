@@ -5,11 +5,10 @@
 // outside the policy, or the policy's empty list, gives no headset.
 import { act, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { useAgentStore } from '../../renderer/src/features/phone/agent-store';
 import { useAppStore } from '../../renderer/src/app/app-store';
 import { fakeHeadsetHid, type FakeHeadsetHandle } from '../support/fake-hid';
 import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell, resetShellStores, unmountShell } from './shell-harness';
+import { mountReadyOperator, mountShell, resetShellStores, stubKnownCallerGateway, unmountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
@@ -22,10 +21,7 @@ function plugIn(vendorId?: number) {
 
 beforeEach(() => {
   resetShellStores();
-  vi.stubGlobal('fetch', async (url: string) => {
-    const path = new URL(url).pathname;
-    return { ok: true, status: 200, json: async () => (path === '/screen-pop' ? knownCustomerPop(CAMPAIGN, CUSTOMER, ['解決']) : {}) };
-  });
+  stubKnownCallerGateway(CAMPAIGN, CUSTOMER);
 });
 afterEach(() => {
   unmountShell();
@@ -33,12 +29,7 @@ afterEach(() => {
   Reflect.deleteProperty(navigator, 'hid');
 });
 
-async function mount(language: 'ja' | 'en' = 'ja') {
-  const koe = fakeKoe({ language });
-  const phone = await mountShell(koe.api, koe.gw, language);
-  await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe('ready'));
-  return { koe, phone };
-}
+const mount = mountReadyOperator;
 
 describe('USB headset (WebHID, issue 18 item 8)', () => {
   it('answers, mutes and hangs up from the headset; its lights show ringing, the call and mute', async () => {

@@ -3,7 +3,7 @@
 // known customer (山田 太郎) that the phone and notes tests answer.
 import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import { I18nextProvider } from 'react-i18next';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { AppShell } from '../../renderer/src/features/shell/AppShell';
 import { CustomerRecords } from '../../renderer/src/features/customer/crm-service';
 import { initialAgentData, useAgentStore } from '../../renderer/src/features/phone/agent-store';
@@ -13,7 +13,7 @@ import { initialPhoneState, usePhoneStore } from '../../renderer/src/features/ph
 import { createI18n } from '../../renderer/src/i18n';
 import type { KoeApi } from '../../shared/ipc/api';
 import type { ScreenPopResponse } from '../../shared/gateway/crm';
-import { FakePhone, type FakeGateway } from './phone-fakes';
+import { FakePhone, fakeKoe, type FakeGateway } from './phone-fakes';
 import { initialWorkspaceState, useWorkspaceStore } from '../../renderer/src/features/customer/workspace-store';
 
 /** The stores the shell renders, as at a fresh start (each test mounts its own shell). */
@@ -76,4 +76,20 @@ export function knownCustomerPop(campaignId: string, customerId: string, disposi
     recentCalls: [],
     openNotes: [],
   };
+}
+
+/** The gateway as a ringing call sees it: every screen pop answers this known customer, anything else `{}`. */
+export function stubKnownCallerGateway(campaignId: string, customerId: string, dispositions: string[] = ['解決']): void {
+  vi.stubGlobal('fetch', async (url: string) => {
+    const path = new URL(url).pathname;
+    return { ok: true, status: 200, json: async () => (path === '/screen-pop' ? knownCustomerPop(campaignId, customerId, dispositions) : {}) };
+  });
+}
+
+/** A signed-in operator's shell in `language`, READY at the fake gateway. */
+export async function mountReadyOperator(language: 'ja' | 'en' = 'ja'): Promise<{ koe: ReturnType<typeof fakeKoe>; phone: FakePhone }> {
+  const koe = fakeKoe({ language });
+  const phone = await mountShell(koe.api, koe.gw, language);
+  await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe('ready'));
+  return { koe, phone };
 }

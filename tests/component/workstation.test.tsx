@@ -6,34 +6,24 @@ import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { I18nextProvider } from 'react-i18next';
-import { useAgentStore } from '../../renderer/src/features/phone/agent-store';
 import { AppInfoPanel } from '../../renderer/src/features/about/AppInfoPanel';
 import { useAppStore } from '../../renderer/src/app/app-store';
 import { createI18n } from '../../renderer/src/i18n';
-import { fakeKoe } from './phone-fakes';
-import { knownCustomerPop, mountShell, resetShellStores, unmountShell } from './shell-harness';
+import { mountReadyOperator, resetShellStores, stubKnownCallerGateway, unmountShell } from './shell-harness';
 
 const CAMPAIGN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
 
 beforeEach(() => {
   resetShellStores();
-  vi.stubGlobal('fetch', async (url: string) => {
-    const path = new URL(url).pathname;
-    return { ok: true, status: 200, json: async () => (path === '/screen-pop' ? knownCustomerPop(CAMPAIGN, CUSTOMER, ['解決']) : {}) };
-  });
+  stubKnownCallerGateway(CAMPAIGN, CUSTOMER);
 });
 afterEach(() => {
   unmountShell();
   vi.unstubAllGlobals();
 });
 
-async function mount(language: 'ja' | 'en') {
-  const koe = fakeKoe({ language });
-  const phone = await mountShell(koe.api, koe.gw, language);
-  await waitFor(() => expect(useAgentStore.getState().view?.agent).toBe('ready'));
-  return { koe, phone };
-}
+const mount = mountReadyOperator;
 
 /** Which region each part of the screen is in (the regions' test ids), and the regions in order. */
 function regions() {

@@ -105,9 +105,7 @@ export function HomeScreen() {
       {focus ? (
         <CustomerCard />
       ) : (
-        <section className="card ws-empty" data-testid="customer-empty">
-          <p className="note">{t('home.noCustomer')}</p>
-        </section>
+        <EmptyRegion testid="customer-empty" text={t('home.noCustomer')} />
       )}
       {session.user.permissions.includes('customers:read') && <CustomerSearch />}
       {lead && <LeadBoard />}
@@ -116,11 +114,18 @@ export function HomeScreen() {
       {focus ? (
         <NotesPanel />
       ) : (
-        <section className="card ws-empty" data-testid="notes-empty">
-          <p className="note">{t('home.noNotes')}</p>
-        </section>
+        <EmptyRegion testid="notes-empty" text={t('home.noNotes')} />
       )}
     </div>
     </div>
+  );
+}
+
+/** A region with nothing to show yet says what will appear there (the region keeps its place). */
+function EmptyRegion({ testid, text }: { testid: string; text: string }) {
+  return (
+    <section className="card ws-empty" data-testid={testid}>
+      <p className="note">{text}</p>
+    </section>
   );
 }
