@@ -1,6 +1,6 @@
 // Koe's Electron composition root: the only file that imports `electron` as a value.
 // Everything it wires is a plain service or a pure function, tested without Electron.
-import { app, BrowserWindow, globalShortcut, ipcMain, net, powerMonitor, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, net, Notification, powerMonitor, protocol, session, shell } from 'electron';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     power: powerMonitor,
     deviceName: () => os.hostname(),
     globalShortcut,
+    notification: Notification.isSupported() ? (o) => new Notification(o) : null,
   });
   services.idle.start();
   app.on('will-quit', () => services.shortcuts.stop());
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
     if (!win.isDestroyed()) win.webContents.send(event, payload);
   });
   win.once('ready-to-show', () => win.show());
+  services.ringAlert.attach(win);
   // A crashed renderer: main (session, link, outbox) lives on; the window loads the app again
   // and the new renderer reads its state back from main (main/renderer-recovery.ts).
   const recovery = new RendererRecovery({

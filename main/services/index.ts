@@ -23,6 +23,7 @@ import { SupervisionRelay } from '../telephony/supervision';
 import { gatewaySender, OutboxClosed, OutboxService } from '../outbox/outbox';
 import { logFailure } from '../best-effort';
 import { GlobalShortcutService, type GlobalShortcutLike } from './global-shortcuts';
+import { RingAlertService, type NotificationFactory } from './ring-alert';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -51,6 +52,8 @@ export interface MainDeps {
   random?: () => number;
   /** Electron's globalShortcut; none in the dev host (a browser page cannot have one). */
   globalShortcut?: GlobalShortcutLike | null;
+  /** Electron's Notification (when the OS supports it); none in the dev host (the renderer's own notification stands in). */
+  notification?: NotificationFactory | null;
 }
 
 export interface MainServices {
@@ -73,6 +76,7 @@ export interface MainServices {
   orgPolicy: OrgPolicyFetcher;
   rendererLog: RendererLog;
   shortcuts: GlobalShortcutService;
+  ringAlert: RingAlertService;
   deps: MainDeps;
 }
 
@@ -196,7 +200,14 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   );
   session.onChange(() => shortcuts.sync());
   policy.onChange(() => shortcuts.sync());
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, deps };
+  // A ringing call reaches the operator when the window is not in front; the tray says the state (ring-alert.ts).
+  // The caller is never in the notification yet: the org policy flag for it (notifyShowsCaller) is to come.
+  const ringAlert = new RingAlertService(deps.notification ?? null, () => policy.language(), () => false, consoleLogger('ring-alert'));
+  agent.onChange((snapshot) => ringAlert.agent(snapshot));
+  session.onChange((st) => {
+    if (st.status !== 'signed-in') ringAlert.stopAll();
+  });
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, ringAlert, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -225,6 +236,15 @@ export function createHandlers(s: MainServices): HandlerTable {
       },
       audioDevices: () => s.settings.get().audio ?? { inputDeviceId: null, outputDeviceId: null },
       setAudioDevices: async (audio) => (await s.settings.update({ audio })).audio ?? audio,
+    },
+    phone: {
+      ringing: ({ callId, ringing, caller }) => {
+        if (!ringing || s.session.current().status !== 'signed-in') {
+          s.ringAlert.stop(callId);
+          return { alerted: false };
+        }
+        return { alerted: s.ringAlert.ring(callId, caller) };
+      },
     },
     sip: {
       credentials: ({ renew }) => (renew ? s.sip.renew() : s.sip.get()),

@@ -238,6 +238,14 @@ export const AudioDevices = z
 export type AudioDevices = z.infer<typeof AudioDevices>;
 
 /**
+ * The renderer's phone: a call rings (or stopped ringing). Main alerts the operator through the
+ * OS when the window is not in front (main/services/ring-alert.ts). `caller`: the name or number
+ * as the ringing panel shows it, null when withheld; shown only if the org's policy allows.
+ */
+export const RingingReport = z.strictObject({ callId: SipCallId, ringing: z.boolean(), caller: z.string().max(100).nullable() });
+export type RingingReport = z.infer<typeof RingingReport>;
+
+/**
  * Supervision (team leads). Operator side: the set-up of the second, non-SIP connection that
  * carries a team lead's voice (whisper/barge). Main emits it only from the gateway link (the
  * gateway's authenticated WebSocket): nothing else can open such a connection.
@@ -375,6 +383,10 @@ export const contract = {
       /** Re-reads the signed-in user from the gateway (after TOTP enrolment the session is a full one). */
       reload: channel(NoInput, SessionState),
       accessToken: channel(NoInput, AccessToken, { whileLocked: 'refuse' }),
+    },
+    phone: {
+      /** A call rings or stopped ringing; `alerted`: main showed the OS notification (the renderer then shows none of its own). */
+      ringing: channel(RingingReport, z.strictObject({ alerted: z.boolean() })),
     },
     sip: {
       /**

@@ -117,7 +117,7 @@ const ringContext = () => contexts[0]!;
 
 describe('the ringer device', () => {
   it('rings on the speaker chosen for calls while no ringer device is chosen', async () => {
-    const { phone } = await mount();
+    const { koe, phone } = await mount();
     const devices = screen.getByTestId('device-settings');
     const ringer = within(devices).getByLabelText('着信音') as HTMLSelectElement;
     await waitFor(() => expect(within(ringer).getAllByRole('option').map((o) => o.textContent)).toEqual(['スピーカーと同じ', 'Default - Speakers', 'Headset', 'Speakers']));
@@ -126,6 +126,10 @@ describe('the ringer device', () => {
     act(() => void phone.ring());
     await screen.findByTestId('answer');
     expect(ringContext().sinkId).toBe('headset');
+    // main is told (it alerts through the OS when the window is not in front), and told when it stops
+    await waitFor(() => expect(koe.calls).toContain('phone.ringing sip-1@test true'));
+    await userEvent.click(screen.getByTestId('answer'));
+    await waitFor(() => expect(koe.calls).toContain('phone.ringing sip-1@test false'));
   });
 
   it('rings on the ringer device once chosen (the call stays on its speaker); the choice is kept by main; a change while ringing moves the ring', async () => {

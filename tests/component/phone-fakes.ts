@@ -303,6 +303,12 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
         return ok(d);
       },
     },
+    phone: {
+      ringing: (r: { callId: string; ringing: boolean }) => {
+        calls.push(`phone.ringing ${r.callId} ${r.ringing}`);
+        return ok({ alerted: r.ringing });
+      },
+    },
     supervision: {
       answer: () => ok({ sent: true }),
       reportRegistration: () => ok({ sent: true }),
