@@ -17,6 +17,9 @@ export default defineConfig({
           environment: 'node',
           include: ['tests/unit/**/*.test.ts'],
           setupFiles: ['tests/support/has-assertions.ts'],
+          // a hang guard, not a speed check (speed is the benchmarks'): the source-tree scans and
+          // the component tests' typing take seconds while the stack lane loads the other core
+          testTimeout: 20_000,
         },
       },
       {
@@ -25,6 +28,7 @@ export default defineConfig({
           environment: 'jsdom',
           include: ['tests/component/**/*.test.tsx'],
           setupFiles: ['tests/support/component-setup.ts', 'tests/support/has-assertions.ts'],
+          testTimeout: 20_000,
         },
       },
       {
