@@ -59,7 +59,7 @@ export const CallQualitySchema = z.strictObject({
   rttMs: z.number().min(0).nullable(),
   at: Iso,
 });
-export type CallQuality = z.infer<typeof CallQualitySchema>;
+export type BoardCallQuality = z.infer<typeof CallQualitySchema>;
 
 export const BoardCall = z.strictObject({
   callId: z.string(),
