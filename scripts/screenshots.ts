@@ -108,11 +108,13 @@ async function run(): Promise<void> {
     postgresUrl = scratch.url;
   }
   say(`starting the stack (gateway on ${postgresUrl ? 'PostgreSQL' : 'PGlite'}, Kamailio, rtpengine)…`);
-  const stack: Stack = await startStack({
+  const starting = startStack({
     ...(postgresUrl ? { postgresUrl } : {}),
     gatewayConfig: { corsOrigins: Object.values(ports).map((p) => `http://127.0.0.1:${p}`) },
   });
-  stops.push({ what: 'the stack', stop: () => stack.stop() });
+  // a Ctrl-C while it starts stops it once started (a failed start cleans up after itself)
+  stops.push({ what: 'the stack', stop: () => starting.then((s) => s.stop(), () => undefined) });
+  const stack: Stack = await starting;
   const ctx = stack.gateway.ctx;
   // The demo org made first with this run's policy (seedDemo keeps an org of that name): no
   // second factor or device approval to pass, a wrap-up long enough to photograph
