@@ -38,6 +38,12 @@ export const ClientPolicy = z
      * main grants HID access to these only. Default: the major headset makers
      * (shared/rules/hid-telephony.ts HEADSET_VENDORS); [] turns headset buttons off.
      */
+    /**
+     * The OS notification of a ringing call while Koe is minimised names the caller (the card's
+     * name, else the number). Off by default: a notification can show on a locked screen or in a
+     * screen share, and the caller is customer data; "着信があります" alone then.
+     */
+    notifyShowsCaller: z.boolean().default(false),
     headsetVendorIds: z.array(z.number().int().min(1).max(0xffff)).max(64).default([0x0b0e, 0x047f, 0x1395, 0x6993, 0x046d]),
   })
   .strict();

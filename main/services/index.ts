@@ -202,7 +202,7 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   policy.onChange(() => shortcuts.sync());
   // A ringing call reaches the operator when the window is not in front; the tray says the state (ring-alert.ts).
   // The caller is never in the notification yet: the org policy flag for it (notifyShowsCaller) is to come.
-  const ringAlert = new RingAlertService(deps.notification ?? null, () => policy.language(), () => false, consoleLogger('ring-alert'));
+  const ringAlert = new RingAlertService(deps.notification ?? null, () => policy.language(), () => policy.effective().policy.notifyShowsCaller, consoleLogger('ring-alert'));
   agent.onChange((snapshot) => ringAlert.agent(snapshot));
   session.onChange((st) => {
     if (st.status !== 'signed-in') ringAlert.stopAll();

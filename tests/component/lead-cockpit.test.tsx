@@ -162,6 +162,20 @@ describe("the lead's board: the org's thresholds", () => {
 });
 
 describe("the lead's board: the active supervision", () => {
+  it("shows each call's quality as the operator's phone measured it: level and MOS, the figures for assistive technology", async () => {
+    const at = new Date().toISOString();
+    await mountLead([
+      op('ito', '伊藤 次郎', 'on_call', 40, { call: { ...call(40), quality: { mos: 4.3, jitterMs: 4, lossPct: 0, rttMs: 40, at } } }),
+      op('sato', '佐藤 花子', 'on_call', 20, { call: { ...call(20), quality: { mos: 2.8, jitterMs: 45, lossPct: 8.5, rttMs: 180, at } } }),
+      op('abe', '阿部 一郎', 'on_call', 10, { call: call(10) }),
+    ]);
+    const q = (u: string) => within(row(u)).queryByTestId('board-quality');
+    expect([q('ito')?.dataset.level, q('sato')?.dataset.level, q('abe')]).toEqual(['good', 'poor', null]);
+    expect(q('ito')!.textContent).toMatch(/^良好 4\.3/);
+    expect(q('sato')!.textContent).toMatch(/^不良 2\.8/);
+    expect(q('sato')!.textContent).toContain('8.5');
+  });
+
   it('marks the supervised operator row and names the operator and the mode in the panel', async () => {
     await mountLead();
     const ito = OPERATORS[0]!;

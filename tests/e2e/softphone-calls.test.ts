@@ -364,7 +364,10 @@ describe('softphone calls (dev host + Chromium + Kamailio + rtpengine + baresip)
     // Registered for real: the next customer call rings A.
     const from = pstn.events.length;
     pstn.dial(`sip:${did}@${stack.sip.domain}`);
-    await A.page.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    await A.page.getByTestId('ringing').waitFor({ timeout: 10_000 }).catch(async (e) => {
+      const state = await A.page.getByTestId('agent-state').evaluate((el) => JSON.stringify((el as HTMLElement).dataset));
+      throw new Error(`${(e as Error).message}\nA's agent state ${state}; customer's events ${JSON.stringify(pstn.events.slice(from))}\n${logTail(stackLogs(stack).kamailio, 40)}`);
+    });
     pstn.hangup();
     await pstnEvent(from, ev('CALL_CLOSED'));
     await A.page.getByTestId('ringing').waitFor({ state: 'detached', timeout: 5000 });

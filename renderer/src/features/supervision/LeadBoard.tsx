@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { agentPolicyOf, reasonLabel, useAgentStore } from '../phone/agent-store';
 import { formatDuration, useNow } from '../../app/clock';
-import type { SupervisionMode } from '../../../../shared/gateway/supervision';
+import type { BoardCallQuality, SupervisionMode } from '../../../../shared/gateway/supervision';
+import { qualityLevel } from '../../../../shared/rules/call-quality';
 import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
 import { QueueStatsPanel } from './QueueStatsPanel';
@@ -117,6 +118,7 @@ export function LeadBoard() {
                     <>
                       {o.call.campaignName ?? '—'} · {t(`supervision.direction.${o.call.direction}`)} · <span className="timer">{formatDuration(now - Date.parse(o.call.since))}</span>
                       {o.call.customerName && <> · <span data-testid="board-customer">{o.call.customerName}</span></>}
+                      {o.call.quality && <BoardQuality quality={o.call.quality} />}
                     </>
                   )}
                 </td>
@@ -163,5 +165,27 @@ export function LeadBoard() {
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * The operator's call quality as their phone last measured it (issue 18 item 7): the level and
+ * the MOS, the figures in the title; the same levels and thresholds as the operator's badge.
+ */
+function BoardQuality({ quality }: { quality: BoardCallQuality }) {
+  const { t, i18n } = useTranslation();
+  const level = qualityLevel(quality);
+  const n = (digits: number) => new Intl.NumberFormat(i18n.language, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const details = t('audio.quality.details', {
+    mos: n(2).format(quality.mos),
+    jitter: n(0).format(quality.jitterMs),
+    loss: n(1).format(quality.lossPct),
+    rtt: quality.rttMs === null ? t('audio.quality.rttUnknown') : n(0).format(quality.rttMs),
+  });
+  return (
+    <span className={`badge quality-${level}`} data-testid="board-quality" data-level={level} title={details}>
+      {t(`audio.quality.${level}`)} {n(1).format(quality.mos)}
+      <span className="sr-only">{details}</span>
+    </span>
   );
 }
