@@ -201,12 +201,11 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   session.onChange(() => shortcuts.sync());
   policy.onChange(() => shortcuts.sync());
   // A ringing call reaches the operator when the window is not in front; the tray says the state (ring-alert.ts).
-  // The caller is never in the notification yet: the org policy flag for it (notifyShowsCaller) is to come.
+  // The caller is in the notification only when the managed policy notifyShowsCaller allows it.
   const ringAlert = new RingAlertService(deps.notification ?? null, () => policy.language(), () => policy.effective().policy.notifyShowsCaller, consoleLogger('ring-alert'));
   agent.onChange((snapshot) => ringAlert.agent(snapshot));
-  session.onChange((st) => {
-    if (st.status !== 'signed-in') ringAlert.stopAll();
-  });
+  // a notification naming a caller is the user's data: gone with the session (every way it ends)
+  session.holdsUserData('ringAlert', () => ringAlert.stopAll());
   return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, ringAlert, deps };
 }
 
