@@ -11,21 +11,8 @@ import { MIC_TEST_MS, MicTest, rmsDbfs } from '../../renderer/src/features/phone
 import { createI18n } from '../../renderer/src/i18n';
 import { fakeKoe } from './phone-fakes';
 import { mountShell, resetShellStores, unmountShell } from './shell-harness';
+import { FakeNode } from '../support/fake-audio-nodes';
 
-class FakeParam {
-  value = 0;
-  setValueAtTime() {}
-}
-class FakeNode {
-  gain = new FakeParam();
-  frequency = new FakeParam();
-  connect(n: unknown) {
-    return n;
-  }
-  disconnect() {}
-  start() {}
-  stop() {}
-}
 /** What the fake microphone hears: the amplitude of a square wave (0: silence). */
 let amplitude = 0;
 const contexts: FakeContext[] = [];

@@ -3,21 +3,8 @@
 // reuses it, resumed; it waits suspended until then.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Ringtone } from '../../renderer/src/features/phone/ringtone';
+import { FakeNode } from '../support/fake-audio-nodes';
 
-class FakeParam {
-  value = 0;
-  setValueAtTime() {}
-}
-class FakeNode {
-  gain = new FakeParam();
-  frequency = new FakeParam();
-  connect(n: unknown) {
-    return n;
-  }
-  disconnect() {}
-  start() {}
-  stop() {}
-}
 const made: FakeContext[] = [];
 class FakeContext {
   state: 'running' | 'suspended' = 'running';

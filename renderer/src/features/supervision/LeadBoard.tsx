@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { agentPolicyOf, reasonLabel, useAgentStore } from '../phone/agent-store';
 import { formatDuration, useNow } from '../../app/clock';
 import type { BoardCallQuality, SupervisionMode } from '../../../../shared/gateway/supervision';
-import { qualityLevel } from '../../../../shared/rules/call-quality';
+import { qualityText } from '../../app/quality-text';
 import { useLeadSupervision } from './SupervisionClient';
 import { useSupervisionStore } from './store';
 import { QueueStatsPanel } from './QueueStatsPanel';
@@ -174,17 +174,10 @@ export function LeadBoard() {
  */
 function BoardQuality({ quality }: { quality: BoardCallQuality }) {
   const { t, i18n } = useTranslation();
-  const level = qualityLevel(quality);
-  const n = (digits: number) => new Intl.NumberFormat(i18n.language, { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  const details = t('audio.quality.details', {
-    mos: n(2).format(quality.mos),
-    jitter: n(0).format(quality.jitterMs),
-    loss: n(1).format(quality.lossPct),
-    rtt: quality.rttMs === null ? t('audio.quality.rttUnknown') : n(0).format(quality.rttMs),
-  });
+  const { level, label, mos, details } = qualityText(t, i18n.language, quality);
   return (
     <span className={`badge quality-${level}`} data-testid="board-quality" data-level={level} title={details}>
-      {t(`audio.quality.${level}`)} {n(1).format(quality.mos)}
+      {label} {mos}
       <span className="sr-only">{details}</span>
     </span>
   );
