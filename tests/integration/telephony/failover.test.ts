@@ -199,7 +199,7 @@ async function shiftThrough(o: { on: number; to: number; what: string; fault: ()
     await lead1.seen((m) => m.type === 'board');
 
     // B takes a call, the customer hangs up: B is in wrap-up, its deadline armed through gateway o.on
-    expect((await a1.setState('not_ready', 'setup')).state).toBe('not_ready');
+    expect((await a1.setState('not_ready', 'other')).state).toBe('not_ready');
     expect((await b1.setState('ready')).state).toBe('ready');
     const callB = await carrier.invite({ did: f.did });
     expect(callB.status, `${callB.startLine}\n${logs()}`).toBe(200);

@@ -205,8 +205,8 @@ describe('two Kamailio nodes, two rtpengines, two gateways on PostgreSQL', () =>
 
   it('a DID call entering either node reaches an operator registered through either; the rtpengine of the entry node anchors it, the gateway records it, and a lead\'s supervision reaches it', async () => {
     const lead = await f.token('lead');
-    expect(await agent.opA.setState('not_ready', 'setup')).toMatchObject({ state: 'not_ready' });
-    expect(await agent.opB.setState('not_ready', 'setup')).toMatchObject({ state: 'not_ready' });
+    expect(await agent.opA.setState('not_ready', 'other')).toMatchObject({ state: 'not_ready' });
+    expect(await agent.opB.setState('not_ready', 'other')).toMatchObject({ state: 'not_ready' });
     for (const [entry, who] of [[0, 'opA'], [1, 'opA'], [0, 'opB'], [1, 'opB']] as const) {
       await onlyReady(who);
       // (the phone answers by itself: onRequest)

@@ -103,7 +103,7 @@ async function queuedCall(from = '+819011112222') {
 
 async function setAll(state: 'not_ready' | 'ready', ops: Op[] = OPS) {
   for (const op of ops) {
-    const reason = state === 'not_ready' ? { reason: '休憩' } : {};
+    const reason = state === 'not_ready' ? { reason: 'lunch' } : {};
     let view = await agent[op].op({ kind: 'setAvailability', state, ...reason });
     // a call just hung up: Kamailio's report ends it in the model a moment later
     for (let i = 0; i < 50 && view.type === 'operatorRefused' && view.refusal === 'busy_with_call'; i++) {

@@ -61,7 +61,7 @@ const setAvailability = async (who: 'opA' | 'opB', state: 'ready' | 'not_ready',
 async function bothReady(): Promise<void> {
   for (const who of ['opA', 'opB'] as const) {
     await untilModel(f.users[who].id, idle);
-    await setAvailability(who, 'not_ready', 'reset');
+    await setAvailability(who, 'not_ready', 'other');
   }
   await setAvailability('opA', 'ready');
   await new Promise((r) => setTimeout(r, 5));
@@ -173,7 +173,7 @@ describe('ring-no-answer and reject: the next operator', () => {
 
     // busy (486) from the only ready operator: nobody left -> the caller waits in the campaign's
     // queue (issue 15; it used to get 480), the operator "busy"; then the caller hangs up
-    await setAvailability('opB', 'not_ready', '休憩前');
+    await setAvailability('opB', 'not_ready', 'lunch');
     await setAvailability('opA', 'ready');
     const invited2 = opA.wait(isInvite, 8000);
     pstn.dial(`sip:${f.did}@${f.stack.sip.domain}`);
