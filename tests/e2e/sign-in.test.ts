@@ -64,7 +64,7 @@ describe('sign-in with device binding (dev host + Chromium + real gateway + gnom
     const pc1 = await pc('KOE-PC-1');
     await signIn(pc1.page, user.username, user.password);
     await pc1.page.getByTestId('home').waitFor();
-    expect(await pc1.page.getByRole('heading', { level: 1 }).textContent()).toContain('佐藤 花子');
+    expect(await pc1.page.getByTestId('home-name').textContent()).toBe('佐藤 花子'); // the signed-in user, in the workstation's header
     expect(await pc1.page.getByTestId('device-enrolled').textContent()).toContain('KOE-PC-1');
 
     const devices = await gw.asAdmin<{ devices: { name: string; status: string }[] }>('GET', `/admin/devices?userId=${user.id}`);
