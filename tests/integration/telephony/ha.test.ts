@@ -7,6 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logTail } from '../../../deploy/stack';
 import { NgClient, NgError } from '../../../server/supervision/ng';
@@ -265,6 +266,45 @@ describe('two Kamailio nodes, two rtpengines, two gateways on PostgreSQL', () =>
     const before = readFileSync(gw1.log!, 'utf8').split('/sip/route').length;
     for (let i = 0; i < 4; i++) expect((await didCall(i % 2, unknown)).status).toBe(404);
     expect(readFileSync(gw1.log!, 'utf8').split('/sip/route').length).toBeGreaterThan(before);
+  });
+
+  it('one gateway shutting down gracefully (it answers 503 while it closes its sockets): every lookup through either node is answered by the other, none refused; it is back in both pools once restarted', async () => {
+    const unknown = '+81399990002';
+    const gw1 = f.stack.gateways[1]!;
+    const port = Number(new URL(gw1.url).port);
+    // a client that never answers the close frame keeps gateway 1 closing for its 2 s wait
+    // (server/gateway.ts SOCKET_CLOSE_WAIT_MS): the window in which Fastify answers 503
+    const holder = connect(port, '127.0.0.1');
+    holder.on('error', () => undefined); // cut by the gateway at the end of its wait: expected
+    await new Promise<void>((resolve, reject) => {
+      holder.once('connect', () => holder.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
+      holder.once('data', (d) => (/^HTTP\/1\.1 101/.test(d.toString()) ? resolve() : reject(new Error(`upgrade refused: ${d.toString().split('\r\n')[0]}`))));
+      holder.once('error', reject);
+    });
+    holder.pause(); // and reads nothing more
+    const logged503 = () => f.stack.nodes.reduce((n, node) => n + readFileSync(node.logs.kamailio, 'utf8').split('answered 503').length - 1, 0);
+    const before503 = logged503();
+    const restarted = f.stack.restartGateway(1); // SIGTERM: a graceful close, then a new process
+    // gateway 1 is closing: it answers 503
+    await until('gateway 1 answering 503 while it closes', async () => (await fetch(`${gw1.url}/health`).then((r) => r.status).catch(() => 0)) === 503, 2000, 5);
+    const results: { status: number; ms: number }[] = [];
+    let closing = true;
+    void restarted.finally(() => (closing = false));
+    // lookups through both nodes, two at a time, until the new process is up
+    await Promise.all([0, 1].map(async (node) => {
+      while (closing) results.push(await didCall(node, unknown));
+    }));
+    await restarted;
+    holder.destroy();
+    const met503 = logged503() - before503;
+    console.log(`gateway 1 closing gracefully: ${results.length} lookups, ${met503} met its 503 and were asked again at the other instance; slowest ${Math.max(...results.map((r) => r.ms)).toFixed(0)} ms`);
+    expect(results.length).toBeGreaterThan(4);
+    expect(results.filter((r) => r.status !== 404), logs()).toEqual([]); // never 480 (DID_FALLBACK)
+    const down = (n: (typeof f.stack.nodes)[number]) => n.rpc('htable.get', 'koegw', 'down1').then((o) => /value:\s*1\b/.test(o)).catch(() => false);
+    await Promise.all(f.stack.nodes.map((n) => until(`gateway 1 back in node ${n.index}'s pool`, async () => !(await down(n)), 4000, 10)));
+    const served = readFileSync(gw1.log!, 'utf8').split('/sip/route').length;
+    for (let i = 0; i < 4; i++) expect((await didCall(i % 2, unknown)).status).toBe(404);
+    expect(readFileSync(gw1.log!, 'utf8').split('/sip/route').length).toBeGreaterThan(served);
   });
 
   it('one gateway SIGKILLed: every routing lookup through either node still gets an answer, and the dead instance is out of both pools within a second', async () => {
