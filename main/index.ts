@@ -1,6 +1,6 @@
 // Koe's Electron composition root: the only file that imports `electron` as a value.
 // Everything it wires is a plain service or a pure function, tested without Electron.
-import { app, BrowserWindow, globalShortcut, ipcMain, net, Notification, powerMonitor, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, protocol, session, shell, Tray } from 'electron';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,21 @@ async function main(): Promise<void> {
     deviceName: () => os.hostname(),
     globalShortcut,
     notification: Notification.isSupported() ? (o) => new Notification(o) : null,
+    tray: (icon) => {
+      const image = (i: typeof icon) => {
+        const img = nativeImage.createFromBuffer(i.png, { scaleFactor: 1 });
+        img.addRepresentation({ scaleFactor: 2, buffer: i.png2x });
+        return img;
+      };
+      const t = new Tray(image(icon));
+      return {
+        setImage: (i) => t.setImage(image(i)),
+        setToolTip: (text) => t.setToolTip(text),
+        setContextMenu: (items) => t.setContextMenu(Menu.buildFromTemplate(items.map((m) => ({ label: m.label, enabled: m.enabled, ...(m.click ? { click: m.click } : {}) })))),
+        onClick: (l) => void t.on('click', l),
+        destroy: () => t.destroy(),
+      };
+    },
   });
   services.idle.start();
   app.on('will-quit', () => services.shortcuts.stop());
@@ -137,6 +152,8 @@ async function main(): Promise<void> {
   });
   win.once('ready-to-show', () => win.show());
   services.ringAlert.attach(win);
+  services.tray.attach(win);
+  app.on('will-quit', () => services.tray.destroy());
   // A crashed renderer: main (session, link, outbox) lives on; the window loads the app again
   // and the new renderer reads its state back from main (main/renderer-recovery.ts).
   const recovery = new RendererRecovery({

@@ -24,6 +24,7 @@ import { gatewaySender, OutboxClosed, OutboxService } from '../outbox/outbox';
 import { logFailure } from '../best-effort';
 import { GlobalShortcutService, type GlobalShortcutLike } from './global-shortcuts';
 import { RingAlertService, type NotificationFactory } from './ring-alert';
+import { TrayService, type TrayFactory } from './tray';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -54,6 +55,8 @@ export interface MainDeps {
   globalShortcut?: GlobalShortcutLike | null;
   /** Electron's Notification (when the OS supports it); none in the dev host (the renderer's own notification stands in). */
   notification?: NotificationFactory | null;
+  /** Electron's Tray (main/index.ts adapts it); none in the dev host. */
+  tray?: TrayFactory | null;
 }
 
 export interface MainServices {
@@ -77,6 +80,7 @@ export interface MainServices {
   rendererLog: RendererLog;
   shortcuts: GlobalShortcutService;
   ringAlert: RingAlertService;
+  tray: TrayService;
   deps: MainDeps;
 }
 
@@ -200,13 +204,17 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   );
   session.onChange(() => shortcuts.sync());
   policy.onChange(() => shortcuts.sync());
-  // A ringing call reaches the operator when the window is not in front; the tray says the state (ring-alert.ts).
+  // A ringing call reaches the operator when the window is not in front (ring-alert.ts).
   // The caller is in the notification only when the managed policy notifyShowsCaller allows it.
   const ringAlert = new RingAlertService(deps.notification ?? null, () => policy.language(), () => policy.effective().policy.notifyShowsCaller, consoleLogger('ring-alert'));
-  agent.onChange((snapshot) => ringAlert.agent(snapshot));
+  // The tray icon says the operator's state from main's snapshot (tray.ts); offline once the session ends
+  const tray = new TrayService(deps.tray ?? null, () => policy.language(), consoleLogger('tray'));
+  agent.onChange((snapshot) => tray.agent(snapshot));
+  policy.onChange(() => tray.languageChanged());
+  session.holdsUserData('tray', () => tray.reset());
   // a notification naming a caller is the user's data: gone with the session (every way it ends)
   session.holdsUserData('ringAlert', () => ringAlert.stopAll());
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, ringAlert, deps };
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, ringAlert, tray, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */

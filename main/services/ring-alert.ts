@@ -1,5 +1,5 @@
 import type { Logger } from '../ipc/dispatcher';
-import type { AgentSnapshot, Language } from '../../shared/ipc/contract';
+import type { Language } from '../../shared/ipc/contract';
 import { logFailure } from '../best-effort';
 
 /** The part of an Electron Notification this service uses. */
@@ -23,23 +23,16 @@ export interface AlertWindowLike {
   focus(): void;
 }
 
-/** The part of Electron's Tray this service uses. */
-export interface TrayLike {
-  setToolTip(text: string): void;
-}
-
-const TEXT: Record<Language, { title: string; ringing: string; ringingFrom: (caller: string) => string; state: Record<string, string> }> = {
+const TEXT: Record<Language, { title: string; ringing: string; ringingFrom: (caller: string) => string }> = {
   ja: {
     title: 'Koe',
     ringing: '着信があります',
     ringingFrom: (caller) => `${caller} から着信があります`,
-    state: { offline: 'オフライン', not_ready: '受付不可', ready: '受付可', break: '休憩', ringing: '着信中', on_call: '通話中', wrap_up: '後処理' },
   },
   en: {
     title: 'Koe',
     ringing: 'Incoming call',
     ringingFrom: (caller) => `Incoming call from ${caller}`,
-    state: { offline: 'Offline', not_ready: 'Not ready', ready: 'Ready', break: 'Break', ringing: 'Ringing', on_call: 'On a call', wrap_up: 'Wrap-up' },
   },
 };
 
@@ -47,13 +40,12 @@ const TEXT: Record<Language, { title: string; ringing: string; ringingFrom: (cal
  * A ringing call reaches the operator when Koe is not in front (issue 18 item 7): while the
  * window is minimised, hidden or unfocused, main shows an OS notification (the caller only when
  * `showsCaller()`: the org's policy; otherwise "着信があります") and flashes the taskbar / dock
- * until the ring ends; clicking the notification brings the window back. The tray icon's
- * tooltip says the operator's state, from main's own agent snapshot. The renderer says when a
- * call rings and when it stops (IPC `phone.ringing`).
+ * until the ring ends; clicking the notification brings the window back. The tray icon says the
+ * operator's state (tray.ts). The renderer says when a call rings and when it stops (IPC
+ * `phone.ringing`).
  */
 export class RingAlertService {
   private window: AlertWindowLike | null = null;
-  private tray: TrayLike | null = null;
   private readonly ringing = new Map<string, NotificationLike | null>();
   private flashing = false;
 
@@ -64,10 +56,9 @@ export class RingAlertService {
     private readonly log: Logger,
   ) {}
 
-  /** The app's window (made after the services) and its tray icon, when the OS has one. */
-  attach(window: AlertWindowLike, tray: TrayLike | null = null): void {
+  /** The app's window (made after the services). */
+  attach(window: AlertWindowLike): void {
     this.window = window;
-    this.tray = tray;
   }
 
   /** A call rings (`caller`: its name or number as the operator would see it; null: withheld). True: the operator was alerted by the OS. */
@@ -106,18 +97,6 @@ export class RingAlertService {
 
   stopAll(): void {
     for (const id of [...this.ringing.keys()]) this.stop(id);
-  }
-
-  /** Main's agent snapshot changed: the tray tooltip says where the operator stands. */
-  agent(snapshot: AgentSnapshot | null): void {
-    if (!this.tray) return;
-    const text = TEXT[this.language()];
-    const state = snapshot?.view?.agent ?? 'offline';
-    try {
-      this.tray.setToolTip(`${text.title} — ${text.state[state] ?? state}`);
-    } catch (err) {
-      logFailure(this.log, "setting the tray icon's tooltip", err);
-    }
   }
 
   private flash(on: boolean): void {

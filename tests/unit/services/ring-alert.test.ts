@@ -1,12 +1,11 @@
 // A ringing call reaches the operator when Koe is not in front (issue 18 item 7): main's
-// RingAlertService with fake Electron objects (Notification, BrowserWindow, Tray), and the
+// RingAlertService with fake Electron objects (Notification, BrowserWindow), and the
 // `phone:ringing` channel through main's one guard (sender, payload, signed in).
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../main/ipc/dispatcher';
 import { createHandlers } from '../../../main/services';
 import { RingAlertService, type AlertWindowLike, type NotificationFactory } from '../../../main/services/ring-alert';
-import type { AgentSnapshot } from '../../../shared/ipc/contract';
 import { APP_ORIGIN, APP_SENDER, makeServices, recordingLogger, signedInAs } from '../helpers';
 
 const dirs: string[] = [];
@@ -40,8 +39,7 @@ function fakes(window: { focused?: boolean; visible?: boolean; minimized?: boole
       events.push('focus');
     },
   };
-  const tips: string[] = [];
-  return { events, clicks, notify, win, w, tray: { setToolTip: (t: string) => tips.push(t) }, tips };
+  return { events, clicks, notify, win, w };
 }
 
 describe('RingAlertService', () => {
@@ -96,20 +94,6 @@ describe('RingAlertService', () => {
     expect(f.events.filter((e) => e.startsWith('flash'))).toEqual(['flash true', 'flash true']);
     s.stop('b@x');
     expect(f.events.filter((e) => e.startsWith('flash'))).toEqual(['flash true', 'flash true', 'flash false']);
-  });
-
-  it('the tray tooltip says the agent state from main, in the UI language', () => {
-    const f = fakes();
-    let lang: 'ja' | 'en' = 'ja';
-    const s = new RingAlertService(f.notify, () => lang, () => false, recordingLogger().log);
-    s.attach(f.win, f.tray);
-    const snap = (agent: string) => ({ view: { agent }, link: 'connected', pending: [] }) as unknown as AgentSnapshot;
-    s.agent(snap('ready'));
-    s.agent(snap('on_call'));
-    lang = 'en';
-    s.agent(snap('wrap_up'));
-    s.agent(null);
-    expect(f.tips).toEqual(['Koe — 受付可', 'Koe — 通話中', 'Koe — Wrap-up', 'Koe — Offline']);
   });
 });
 
