@@ -4,6 +4,8 @@
 // customer card, an operator of another campaign gets nothing; answer; audio both ways
 // (tone detection on each side); hold, mute, DTMF; hang up; disposition saved in the gateway DB.
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
@@ -11,13 +13,18 @@ import { createOrg, createUser } from '../../server/orgs';
 import { readWav, toneShare } from '../support/tone';
 import { Baresip } from '../integration/telephony/baresip';
 import { launchChromium, startTestDevHost } from '../support/devhost-harness';
-import { FAKE_MIC, memoryKeytar, remoteToneLevel } from './softphone-support';
+import { FAKE_MIC, memoryKeytar, median, remoteToneLevel, toneTimeline } from './softphone-support';
+import { EXTRA_AUDIO_DEVICES } from '../support/sine-microphone';
 import { seriousA11yViolations } from '../support/axe';
 import { FAKE_HEADSET_SCRIPT } from '../support/fake-hid';
 
 const PASSWORD = 'Sakura-Koe-2026!';
 const CUSTOMER_HZ = 440;
 const OPERATOR_HZ = 1000;
+/** op-a's second microphone (EXTRA_AUDIO_DEVICES). */
+const SECOND_MIC_HZ = 1500;
+/** The ringtone's carrier (renderer/src/features/phone/ringtone.ts). */
+const RING_HZ = 400;
 const CALLER = '+819011112222';
 
 
@@ -44,6 +51,8 @@ async function operatorPage(who: string, port: number): Promise<Page> {
   await ctx.addInitScript(FAKE_MIC(OPERATOR_HZ));
   // op-a has a USB headset (a fake WebHID device with a real headset's descriptor)
   if (who === 'op-a') await ctx.addInitScript(FAKE_HEADSET_SCRIPT);
+  // ... and a second microphone and a second output (the ringer device, the mid-call switch)
+  if (who === 'op-a') await ctx.addInitScript(EXTRA_AUDIO_DEVICES(SECOND_MIC_HZ));
   const page = await ctx.newPage();
   await page.goto(host.pageUrl());
   await page.getByLabel('ユーザー名').fill(users[who]!.username);
@@ -214,6 +223,81 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     expect(call!.answered_at).not.toBeNull();
     const notes = await db.selectFrom('notes').selectAll().where('call_id', '=', call!.id).execute();
     expect(notes.map((n) => n.body)).toEqual(['カード **** **** **** 1111 の件']);
+  });
+
+  it('the ring plays on the ringer device chosen (not the call\'s speaker); the microphone switched mid-call: the customer hears the new one at once, no gap, the call goes on (issue 18 item 7)', async () => {
+    // the devices are folded below the call bar
+    const fold = opA.locator('details.ws-devices');
+    if (!(await fold.evaluate((d) => (d as HTMLDetailsElement).open))) await fold.locator('summary').click();
+    await opA.getByTestId('ringer-device').selectOption('koe-speaker-2');
+    const since = Date.now();
+    const from = pstn.events.length;
+    pstn.dial(`sip:${did}@${stack.sip.domain}`);
+    await opA.getByTestId('ringing').waitFor({ timeout: 10_000 });
+    // the ring, heard where it is played: the AudioContext told to use the ringer device carries
+    // the ringtone's 400 Hz (1 s on, 2 s off: listened to for 3.5 s)
+    const ring = await opA.evaluate(async (hz) => {
+      type Ctx = AudioContext & { __koeSink: string; __koeTap: AnalyserNode | null };
+      const all = (window as unknown as { __koeAudio: Ctx[] }).__koeAudio;
+      let best = { sink: '', target: -999, off: -999 };
+      for (let i = 0; i < 35; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        for (const ctx of all) {
+          if (!ctx.__koeTap || ctx.state !== 'running') continue;
+          const bins = new Float32Array(ctx.__koeTap.frequencyBinCount);
+          ctx.__koeTap.getFloatFrequencyData(bins);
+          const step = ctx.sampleRate / ctx.__koeTap.fftSize;
+          const at = (f: number) => Math.max(bins[Math.round(f / step) - 1]!, bins[Math.round(f / step)]!, bins[Math.round(f / step) + 1]!);
+          if (at(hz) > best.target) best = { sink: ctx.__koeSink, target: at(hz), off: at(hz * 2.37) };
+        }
+      }
+      return best;
+    }, RING_HZ);
+    console.log(`ring: ${RING_HZ} Hz at ${ring.target.toFixed(1)} dB (off-tone ${ring.off.toFixed(1)}) on sink "${ring.sink}"`);
+    expect(ring.sink).toBe('koe-speaker-2');
+    expect(ring.target - ring.off).toBeGreaterThan(20);
+
+    await opA.getByTestId('answer').click();
+    await opA.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
+    await pstn.eventAfter(from, (e) => e.type === 'CALL_ESTABLISHED');
+    const established = Date.now();
+    // the call plays on the speaker setting (the system default), not on the ringer device
+    expect(await opA.locator('audio[data-testid="call-audio"]').evaluate((a) => (a as HTMLAudioElement & { sinkId: string }).sinkId)).toBe('');
+    await new Promise((r) => setTimeout(r, 2500));
+    const switchedAt = Date.now();
+    await opA.locator('#dev-in').selectOption('koe-mic-2');
+    await new Promise((r) => setTimeout(r, 3000));
+    // the call went on through the switch, and the operator still hears the customer
+    expect(await opA.locator('[data-testid="call"][data-phase="established"]').count()).toBe(1);
+    expect((await remoteToneLevel(opA, CUSTOMER_HZ)).target).toBeGreaterThan(-50);
+    pstn.hangup();
+    await pstn.eventAfter(from, (e) => e.type === 'CALL_CLOSED');
+    await opA.getByTestId('wrapup').waitFor({ timeout: 5000 });
+    await opA.getByTestId('disposition').selectOption('解決');
+    await opA.getByTestId('finish-wrapup').click();
+    await opA.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    // back to the defaults for the tests that follow
+    await opA.locator('#dev-in').selectOption('');
+    await opA.getByTestId('ringer-device').selectOption('');
+    await fold.locator('summary').click(); // folded again, as the operator leaves it
+    expect(await fold.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+
+    // what the customer heard, 100 ms at a time: the first microphone's tone, then the second's
+    await new Promise((r) => setTimeout(r, 300));
+    const heard = pstn.recordings().filter((f) => /dec/.test(path.basename(f))).map((f) => ({ f, t: statSync(f).mtimeMs })).filter((x) => x.t >= since - 50).sort((a, b) => a.t - b.t);
+    expect(heard.length).toBeGreaterThan(0);
+    const file = heard[heard.length - 1]!.f;
+    const first = toneTimeline(file, OPERATOR_HZ);
+    const second = toneTimeline(file, SECOND_MIC_HZ);
+    const cut = Math.round((switchedAt - established) / 100); // the switch, in windows from the start (the recording starts at the answer, give or take)
+    const before = { first: median(first.slice(5, cut - 5)), second: median(second.slice(5, cut - 5)) };
+    const after = { first: median(first.slice(cut + 10, first.length - 5)), second: median(second.slice(cut + 10, second.length - 5)) };
+    // no gap: every window from before the switch to well after it carries one of the two tones
+    const around = first.slice(cut - 5, cut + 10).map((db, i) => Math.max(db, second[cut - 5 + i]!));
+    console.log(`customer hears: before the switch ${OPERATOR_HZ} Hz ${before.first.toFixed(1)} / ${SECOND_MIC_HZ} Hz ${before.second.toFixed(1)} dBFS; after ${after.first.toFixed(1)} / ${after.second.toFixed(1)}; quietest 100 ms around the switch ${Math.min(...around).toFixed(1)} dBFS`);
+    expect(before.first - before.second).toBeGreaterThan(20);
+    expect(after.second - after.first).toBeGreaterThan(20);
+    expect(Math.min(...around)).toBeGreaterThan(before.first - 20);
   });
 
   it('the USB headset answers, mutes and hangs up a real call; its lights follow (a fake WebHID headset, issue 18 item 8)', async () => {
