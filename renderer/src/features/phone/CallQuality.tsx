@@ -13,7 +13,8 @@ export function CallQuality({ callId }: { callId: string }) {
   const { level, label, mos, details } = qualityText(t, i18n.language, figures);
   return (
     <details className="call-quality" data-level={level} data-testid="call-quality">
-      <summary title={details} aria-label={`${t('audio.quality.label')}: ${label} MOS ${mos}`}>
+      {/* the name holds the visible text as written ("良好 4.3"): WCAG 2.5.3, label in name (axe label-content-name-mismatch) */}
+      <summary title={details} aria-label={`${t('audio.quality.label')}: ${label} ${mos}`}>
         <span className="dot" aria-hidden="true" />
         {label} {mos}
       </summary>
