@@ -204,6 +204,32 @@ describe('telephony faults (dev host + Chromium + Kamailio + rtpengine + baresip
     expect(level).toBeGreaterThan(-40);
   });
 
+  it('25 % packet loss on the call\'s media: the operator\'s call-quality badge turns poor with the loss shown, the gateway records it on the call for the lead\'s board; the loss gone, it is good again (issue 18 item 7)', async () => {
+    const { from } = await customerCall();
+    const badge = op.page.getByTestId('call-quality');
+    await badge.waitFor({ timeout: 10_000 });
+    await expect.poll(() => badge.getAttribute('data-level'), { timeout: 10_000 }).toBe('good');
+    const ports = await mediaPorts(op.page);
+    cut.apply(ports.slice(0, 1), { probability: 0.25 }); // rtpengine's end of the call: a quarter of the datagrams each way
+    const lossAt = Date.now();
+    await expect.poll(() => badge.getAttribute('data-level'), { timeout: 10_000 }).toBe('poor');
+    const poorAfter = Date.now() - lossAt;
+    const details = await badge.getByTestId('call-quality-details').textContent();
+    const loss = Number(/損失 ([\d.]+)%/.exec(details ?? '')?.[1]);
+    console.log(`25 % loss: the badge poor after ${poorAfter} ms; figures "${details}"`);
+    expect(loss).toBeGreaterThan(12);
+    expect(loss).toBeLessThan(45);
+    // the phone reports it (every third sample, 6 s): the call's row, which the lead's board reads
+    const db = stack.gateway.ctx.db;
+    await expect.poll(async () => (await db.selectFrom('calls').select(['quality_loss_pct', 'quality_mos']).where('operator_id', '=', operatorId).where('ended_at', 'is', null).executeTakeFirst()) ?? null, { timeout: 15_000, interval: 250 })
+      .toMatchObject({ quality_loss_pct: expect.toSatisfy((v: number) => v > 12), quality_mos: expect.toSatisfy((v: number) => v < 3.1) });
+    cut.lift();
+    const liftedAt = Date.now();
+    await expect.poll(() => badge.getAttribute('data-level'), { timeout: 20_000 }).toBe('good'); // 7.8 s measured idle
+    console.log(`loss gone: the badge good again after ${Date.now() - liftedAt} ms`);
+    await customerHangsUp(from);
+  });
+
   it('Kamailio restarted mid-call: the audio goes on; the phone is registered again within 5 s of its return and takes the next call', async () => {
     const { from } = await customerCall();
     const page = op.page;

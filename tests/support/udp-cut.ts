@@ -23,11 +23,18 @@ export class UdpCut {
   private readonly onExit = () => this.lift();
   private hooked = false;
 
-  /** Drops every UDP datagram to or from `ports` (on this host) until lift(); may be called again to add ports. */
-  apply(ports: number[]): void {
+  /**
+   * Drops every UDP datagram to or from `ports` (on this host) until lift(); may be called again
+   * to add ports. `probability` (0..1): drops that share of them at random instead (iptables
+   * statistic match): packet loss rather than a cut.
+   */
+  apply(ports: number[], opts: { probability?: number } = {}): void {
+    const p = opts.probability;
+    if (p !== undefined && !(p > 0 && p < 1)) throw new Error(`UdpCut: probability must be within (0, 1), not ${p}`);
+    const loss = p !== undefined ? ['-m', 'statistic', '--mode', 'random', '--probability', p.toFixed(4)] : [];
     for (const port of new Set(ports)) {
       for (const dir of ['--dport', '--sport']) {
-        const rule = ['INPUT', '-p', 'udp', dir, String(port), '-m', 'comment', '--comment', this.tag, '-j', 'DROP'];
+        const rule = ['INPUT', '-p', 'udp', dir, String(port), ...loss, '-m', 'comment', '--comment', this.tag, '-j', 'DROP'];
         execFileSync(IPTABLES, ['-w', '-I', ...rule], { stdio: 'pipe' });
         this.rules.push(rule);
       }
