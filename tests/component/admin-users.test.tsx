@@ -11,7 +11,7 @@ import type { ReactNode } from 'react';
 import { GatewayCallError } from '../../shared/gateway-client';
 import type { UserView } from '../../shared/gateway/api';
 import type { Permission } from '../../shared/gateway/permissions';
-import { PERMISSIONS } from '../../shared/gateway/permissions';
+import { BUILTIN_ROLES, PERMISSIONS } from '../../shared/gateway/permissions';
 import { createI18n } from '../../renderer/src/i18n';
 import { AdminConsole, consoleSectionsFor } from '../../renderer/src/features/admin/AdminConsole';
 import type { AdminCall } from '../../renderer/src/features/admin/admin-api';
@@ -54,6 +54,23 @@ function fakeCall(handlers: Record<string, Handler>) {
 afterEach(() => cleanup());
 
 describe('users section', () => {
+  it('built-in roles in the UI language (the gateway stores their English names); a renamed built-in role and a custom role as the org named them', async () => {
+    const stored = { roles: [
+      { id: uid(900), key: 'operator', name: BUILTIN_ROLES.operator.name, permissions: [], builtin: true },
+      { id: uid(901), key: 'team_lead', name: '班長', permissions: [], builtin: true }, // renamed by the org
+      { id: uid(902), key: 'admin', name: BUILTIN_ROLES.admin.name, permissions: [], builtin: true },
+      { id: uid(903), key: 'night_shift', name: 'Night shift', permissions: [], builtin: false },
+    ] };
+    const users = [user(1), user(2, { role: 'team_lead' }), user(3, { role: 'admin' }), user(4, { role: 'night_shift' })];
+    for (const [language, expected] of [['ja', ['オペレーター', '班長', '管理者', 'Night shift']], ['en', ['Operator', '班長', 'Administrator', 'Night shift']]] as const) {
+      mount(<UsersSection can={all} call={fakeCall({ listRoles: () => stored, listUsers: () => ({ users, nextCursor: null }) })} />, language);
+      await screen.findByTestId('users-row-op-004');
+      const cells = users.map((u) => [...screen.getByTestId(`users-row-${u.username}`).querySelectorAll('td')].map((c) => c.textContent));
+      expect(cells.map((row) => expected.find((e) => row.includes(e)) ?? row.join('|'))).toEqual(expected);
+      cleanup();
+    }
+  });
+
   it('searches by the text typed and pages with the gateway\'s cursor (forward and back)', async () => {
     const pages: Record<string, { users: UserView[]; nextCursor: string | null }> = {
       '': { users: [user(1), user(2)], nextCursor: 'op-002' },

@@ -6,6 +6,7 @@ export const adminRolesEn: typeof adminRolesJa = {
   key: 'Key (lower-case letters, digits, _; 2-40 characters)',
   name: 'Display name',
   builtin: 'built-in',
+  builtinName: { operator: 'Operator', team_lead: 'Team lead', admin: 'Administrator' },
   custom: 'custom',
   permissionsCount: '{{count}} permission(s)',
   edit: 'Edit {{name}}',

@@ -5,6 +5,7 @@ export const adminRolesJa = {
   key: 'キー（英小文字・数字・_、2〜40文字）',
   name: '表示名',
   builtin: '組み込み',
+  builtinName: { operator: 'オペレーター', team_lead: 'チームリーダー', admin: '管理者' },
   custom: 'カスタム',
   permissionsCount: '権限 {{count}} 個',
   edit: '{{name}} を編集',

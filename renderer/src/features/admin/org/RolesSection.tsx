@@ -10,6 +10,7 @@ import { PERMISSIONS, type Permission } from '../../../../../shared/gateway/perm
 import { adminFailure } from '../admin-api';
 import type { SectionProps } from '../section-types';
 import { adminCall, checkBody, ConfirmDialog, FailureMessage, type AdminCall, type AdminFailure } from './shared';
+import { roleLabel } from '../role-label';
 
 type Role = RouteResponse<'listRoles'>['roles'][number];
 const FORBIDDEN = 'admin.roles.forbidden';
@@ -100,9 +101,9 @@ export function RolesSection({ can, call = adminCall }: SectionProps & { call?: 
           <tbody>
             {roles.map((r) => (
               <tr key={r.id} data-testid={`role-row-${r.key}`}>
-                <th scope="row">{r.name} <code className="note">{r.key}</code><span className="badge">{r.builtin ? t('admin.roles.builtin') : t('admin.roles.custom')}</span></th>
+                <th scope="row">{roleLabel(t, r)} <code className="note">{r.key}</code><span className="badge">{r.builtin ? t('admin.roles.builtin') : t('admin.roles.custom')}</span></th>
                 <td>{t('admin.roles.permissionsCount', { count: r.permissions.length })}</td>
-                <td><button type="button" aria-expanded={open === r.id} data-testid={`role-open-${r.key}`} onClick={() => setOpen(open === r.id ? null : r.id)}>{t('admin.roles.edit', { name: r.name })}</button></td>
+                <td><button type="button" aria-expanded={open === r.id} data-testid={`role-open-${r.key}`} onClick={() => setOpen(open === r.id ? null : r.id)}>{t('admin.roles.edit', { name: roleLabel(t, r) })}</button></td>
               </tr>
             ))}
           </tbody>
@@ -170,7 +171,7 @@ function RoleEditor({ role, call, manage, onChanged, onClose }: { role: Role; ca
 
   return (
     <form className="account-section" onSubmit={save} aria-labelledby={`${id}-h`} data-testid="role-editor" noValidate>
-      <h3 id={`${id}-h`}>{t('admin.roles.editor.heading', { name: role.name })}</h3>
+      <h3 id={`${id}-h`}>{t('admin.roles.editor.heading', { name: roleLabel(t, role) })}</h3>
       {role.builtin && <p className="note">{t('admin.roles.editor.builtinNote')}</p>}
       <label htmlFor={`${id}-name`}>{t('admin.roles.name')}</label>
       <input id={`${id}-name`} value={name} readOnly={!manage} onChange={(e) => setName(e.target.value)} data-testid="role-edit-name" maxLength={100} />
@@ -182,7 +183,7 @@ function RoleEditor({ role, call, manage, onChanged, onClose }: { role: Role; ca
         {manage && !role.builtin && <button type="button" disabled={busy} onClick={() => setConfirming(true)} data-testid="role-delete">{t('admin.roles.delete.button')}</button>}
         <button type="button" onClick={onClose} data-testid="role-close">{t('admin.roles.editor.close')}</button>
       </div>
-      <ConfirmDialog open={confirming} title={t('admin.roles.delete.title', { name: role.name })} body={t('admin.roles.delete.body')}
+      <ConfirmDialog open={confirming} title={t('admin.roles.delete.title', { name: roleLabel(t, role) })} body={t('admin.roles.delete.body')}
         onConfirm={() => void remove()} onCancel={() => setConfirming(false)} busy={busy} testid="role-delete-confirm" />
     </form>
   );

@@ -4,6 +4,7 @@ import { PasswordResetRequest, UserPatchRequest, type UserView } from '../../../
 import { adminFailure, type AdminCall, type AdminFailure } from '../admin-api';
 import type { SectionProps } from '../section-types';
 import { AdminErrorBox, ConfirmRequestDialog, Done, Field, type ConfirmRequest } from './ui';
+import { roleLabel } from '../role-label';
 
 type Membership = 'none' | 'lead' | 'operator';
 type Team = { id: string; name: string; leadIds: string[]; operatorIds: string[] };
@@ -137,7 +138,7 @@ export function UserDetail({ user, roles, can, call, onChanged, onClose }: {
         <Field id={`${id}-ro`} label={t('admin.users.role')}>
           {(d) => (
             <select id={`${id}-ro`} value={role} onChange={(e) => setRole(e.target.value)} disabled={!manage} aria-describedby={d} data-testid="user-edit-role">
-              {(roles.some((r) => r.key === role) ? roles : [{ key: role, name: role }, ...roles]).map((r) => <option key={r.key} value={r.key}>{r.name}</option>)}
+              {(roles.some((r) => r.key === role) ? roles : [{ key: role, name: role }, ...roles]).map((r) => <option key={r.key} value={r.key}>{roleLabel(t, r)}</option>)}
             </select>
           )}
         </Field>

@@ -7,6 +7,7 @@ import { AdminErrorBox, Done, Field } from './ui';
 import { usePages } from './pages';
 import { PagerButtons } from './PagerButtons';
 import { UserDetail } from './UserDetail';
+import { roleLabel } from '../role-label';
 
 const PAGE = 50;
 type Role = { key: string; name: string };
@@ -98,7 +99,7 @@ export function UsersSection({ can, call = adminCall }: SectionProps & { call?: 
               <tr key={u.id} data-testid={`users-row-${u.username}`} data-user-id={u.id}>
                 <th scope="row">{u.username}</th>
                 <td>{u.displayName}</td>
-                <td>{roles.find((r) => r.key === u.role)?.name ?? u.role}</td>
+                <td>{roleLabel(t, roles.find((r) => r.key === u.role) ?? { key: u.role, name: u.role })}</td>
                 <td>{userStates(u).map((s) => t(`admin.users.state.${s}`)).join('・')}</td>
                 <td>
                   <button type="button" onClick={() => setOpen(u)} aria-label={t('admin.users.openUser', { name: u.username })} data-testid={`user-open-${u.username}`}>
@@ -178,7 +179,7 @@ function CreateUser({ roles, call, onCancel, onCreated }: { roles: Role[]; call:
         {(d) => (
           <select id={`${id}-r`} value={form.role} onChange={set('role')} aria-describedby={d} data-testid="user-create-role">
             {(roles.some((r) => r.key === form.role) ? roles : [{ key: form.role, name: form.role }, ...roles]).map((r) => (
-              <option key={r.key} value={r.key}>{r.name}</option>
+              <option key={r.key} value={r.key}>{roleLabel(t, r)}</option>
             ))}
           </select>
         )}
