@@ -26,7 +26,7 @@ export function useLeadSupervision(): LeadSupervision {
  */
 export function SupervisionClient({ enabled, children }: { enabled: boolean; children: ReactNode }) {
   const telephony = useTelephony();
-  const [lead] = useState(() => new LeadSupervision());
+  const [lead] = useState(() => new LeadSupervision(() => telephony.currentDevices().inputDeviceId));
   const session = useSessionStore((s) => s.session);
   // Keyed on the user: another user signing in on this PC starts their own clients afresh.
   const signedIn = enabled ? workspaceUserId(session) : null;

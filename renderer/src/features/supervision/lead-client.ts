@@ -42,6 +42,9 @@ function connected(pc: RTCPeerConnection, timeoutMs = 3000): Promise<void> {
 }
 
 export class LeadSupervision {
+  /** `microphone`: the input device the lead chose in the audio settings (null: the system's default). */
+  constructor(private readonly microphone: () => string | null = () => null) {}
+
   private listen: RTCPeerConnection | null = null;
   private publish: { pc: RTCPeerConnection; mic: MediaStream } | null = null;
   private audios: HTMLAudioElement[] = [];
@@ -108,7 +111,9 @@ export class LeadSupervision {
       let publishOffer: string | undefined;
       let fresh: { pc: RTCPeerConnection; mic: MediaStream } | null = null;
       if (mode !== 'monitor' && !this.publish) {
-        const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+        // the lead's chosen microphone, as the phone uses it (was: always the system default)
+        const device = this.microphone();
+        const mic = await navigator.mediaDevices.getUserMedia({ audio: device ? { deviceId: { exact: device } } : true, video: false });
         const pc = supervisionPeer();
         pc.addTransceiver(mic.getAudioTracks()[0]!, { direction: 'sendonly' });
         await pc.setLocalDescription(await pc.createOffer());
