@@ -15,9 +15,9 @@ export const cockpitEn: typeof cockpitJa = {
     raised: 'Hand up {{time}}',
     acknowledged: 'Seen by {{name}}',
     acknowledge: "I'm coming",
-    acknowledgeLabel: "Acknowledge {{name}}'s raised hand (I'm coming)",
+    acknowledgeLabel: "I'm coming — acknowledge {{name}}'s raised hand",
     lower: 'Lower',
-    lowerLabel: "Lower {{name}}'s raised hand",
+    lowerLabel: "Lower — {{name}}'s raised hand",
     announce: '{{name}} raised a hand for help ({{time}}).',
     error: {
       conflict: 'The hand is already down, or the operator is offline.',

@@ -13,9 +13,9 @@ export const cockpitJa = {
     raised: 'ヘルプ要請 {{time}}',
     acknowledged: '{{name}} さんが確認済み',
     acknowledge: '向かいます',
-    acknowledgeLabel: '{{name}} さんのヘルプ要請を確認（向かいます）',
+    acknowledgeLabel: '向かいます — {{name}} さんのヘルプ要請を確認',
     lower: '下ろす',
-    lowerLabel: '{{name}} さんのヘルプ要請を下ろす',
+    lowerLabel: '下ろす — {{name}} さんのヘルプ要請',
     announce: '{{name}} さんがヘルプを要請しました（{{time}}）。',
     error: {
       conflict: 'ヘルプ要請はすでに下ろされているか、オペレーターがオフラインです。',

@@ -21,7 +21,8 @@ export function BoardHandBadge({ operator }: { operator: BoardOperator }) {
 }
 
 /**
- * The lead answers a raised hand (POST /supervision/operators/:id/hand): "I'm coming"
+ * The lead answers a raised hand (each button's name starts with its visible text, then whose hand:
+ * axe's label-in-name): POST /supervision/operators/:id/hand, "I'm coming"
  * (acknowledge: it stays up, marked, and the operator is told) while nobody has, and "lower".
  * The gateway decides (the board's own rule for who may; 409 when the hand is already down) and
  * audits; the row changes when the board's update arrives, never before.
