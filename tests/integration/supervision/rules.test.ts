@@ -138,7 +138,7 @@ describe('supervision rules (gateway + rtpengine)', () => {
     opA.close();
   });
 
-  it("a lead who starts supervising an operator with a raised hand acknowledges it (issue 18 item 9): audited with the cause, the operator told", async () => {
+  it("a lead who starts supervising an operator with a raised hand acknowledges it (issue 18 item 9): kept up with the lead, audited with the cause supervision", async () => {
     const callId = `hand-${randomUUID()}@test`;
     await rtpCall(callId, 'opA');
     const ctx = f.stack.gateway.ctx;
