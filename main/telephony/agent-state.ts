@@ -20,7 +20,7 @@ export const ANSWER_TIMEOUT_MS = 10_000;
 const MAX_QUEUED_FACTS = 100;
 
 /** Intents: the operator asks, the gateway decides; never queued (refused at once while the link is down). */
-const INTENT_KINDS: ReadonlySet<OperatorIntent['kind']> = new Set(['setAvailability', 'finishWrapUp', 'extendWrapUp', 'dial']);
+const INTENT_KINDS: ReadonlySet<OperatorIntent['kind']> = new Set(['setAvailability', 'finishWrapUp', 'extendWrapUp', 'dial', 'hand']);
 
 interface Pending {
   entry: PendingIntent;

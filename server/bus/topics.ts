@@ -1,9 +1,7 @@
 // The bus's topics and their payloads (server/bus/event-bus.ts): small on purpose (ids, a
 // version, enums). What a listener needs beyond them it re-reads from the database.
 import { z } from 'zod';
-import { CALL_STATES, END_CAUSES } from '../../shared/rules/operator-model';
-
-const NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost', 'set_not_ready_by_lead'] as const;
+import { CALL_STATES, END_CAUSES, NOTICE_CODES } from '../../shared/rules/operator-model';
 
 const Id = z.string().min(1).max(200);
 const SessionEvent = z.discriminatedUnion('kind', [
@@ -17,7 +15,15 @@ const SessionEvent = z.discriminatedUnion('kind', [
 const Effect = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hangUp'), callId: Id, cause: z.enum(END_CAUSES) }),
   z.object({ type: z.literal('repaired'), callId: Id, was: z.enum(CALL_STATES) }),
-  z.object({ type: z.literal('notify'), code: z.enum(NOTICES), callId: Id.nullable() }),
+  z.object({ type: z.literal('notify'), code: z.enum(NOTICE_CODES), callId: Id.nullable() }),
+  z.object({
+    type: z.literal('hand'),
+    change: z.enum(['raised', 'lowered', 'acknowledged']),
+    by: z.enum(['operator', 'lead', 'gateway']),
+    lead: z.object({ userId: Id, username: z.string().max(200), displayName: z.string().max(200) }).nullable(),
+    cause: z.enum(['signed_out', 'offline', 'supervision']).nullable(),
+    raisedAt: z.number(),
+  }),
 ]);
 
 export const TOPICS = {

@@ -50,6 +50,8 @@ export interface ApplyOptions {
   within?: (tx: Transaction<Database>, next: OperatorState, who: Who) => Promise<void>;
   /** Extra audit detail for the agent transitions of this step. */
   detail?: Record<string, unknown>;
+  /** Where the request came from (the operator's or the lead's principal): the hand's audit entries carry it. */
+  source?: { sourceIp: string | null; deviceId: string | null };
   /** Handed to the listeners with the change (a socket marks the step that answers its message). */
   origin?: unknown;
   /**

@@ -51,7 +51,7 @@ export async function auditStep(
   who: StepWho,
   transitions: Transition[],
   effects: Effect[],
-  opts: { by?: 'client' | 'gateway'; detail?: Record<string, unknown> },
+  opts: { by?: 'client' | 'gateway'; detail?: Record<string, unknown>; source?: { sourceIp: string | null; deviceId: string | null } },
 ): Promise<void> {
   const by = opts.by ?? 'gateway';
   for (const t of transitions) {
@@ -65,6 +65,22 @@ export async function auditStep(
     });
   }
   for (const e of effects) {
+    if (e.type === 'hand') {
+      // the raised hand (issue 18 item 9): who raised, acknowledged or lowered it, and when it was raised
+      await appendAudit(tx, clock, {
+        action: `agent.hand_${e.change}`,
+        orgId: who.orgId,
+        actor: e.by === 'operator' ? { userId: who.userId, username: who.username } : e.lead ? { userId: e.lead.userId, username: e.lead.username } : null,
+        target: { type: 'user', id: who.userId },
+        sourceIp: e.by === 'gateway' ? null : (opts.source?.sourceIp ?? null),
+        deviceId: e.by === 'gateway' ? null : (opts.source?.deviceId ?? null),
+        detail: {
+          operatorId: who.userId, operator: who.username, by: e.by, raisedAt: new Date(e.raisedAt).toISOString(),
+          ...(e.lead ? { leadId: e.lead.userId, lead: e.lead.username } : {}), ...(e.cause ? { cause: e.cause } : {}),
+        },
+      });
+      continue;
+    }
     if (e.type !== 'repaired') continue;
     await appendAudit(tx, clock, {
       action: 'agent.repair',

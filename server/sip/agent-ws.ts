@@ -158,6 +158,10 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
         case 'locked':
           ev = { type: 'locked', locked: intent.locked };
           break;
+        case 'hand':
+          // the operator asks a team lead for help, or no longer does (the board shows it to their teams' leads)
+          ev = intent.raised ? { type: 'raiseHand' } : { type: 'lowerHand' };
+          break;
         case 'ringing':
           // a call the gateway never saw for this operator reached them without routing (a
           // colleague, a transfer arrival): `incoming`. One it saw (even long ended) is a stale fact.
@@ -178,7 +182,9 @@ export async function attachAgent(ctx: GatewayContext, principal: () => Principa
           ev = { type: 'ended', callId: intent.callId, cause: intent.cause };
           break;
       }
-      answer(id, intent.kind, await ctx.agents.apply(who, ev, { by: 'client', origin: { mark, id }, ...(within ? { within } : {}) }));
+      const p = principal();
+      const source = { sourceIp: p.sourceIp, deviceId: p.deviceId };
+      answer(id, intent.kind, await ctx.agents.apply(who, ev, { by: 'client', origin: { mark, id }, source, ...(within ? { within } : {}) }));
     },
     async legacySet(state, reason) {
       if (closed) return;

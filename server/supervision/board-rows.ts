@@ -6,7 +6,14 @@ import type { Clock } from '../clock';
 import type { Db } from '../db/schema';
 import { parsePermissions, type Principal } from '../auth/principal-type';
 import type { AgentRegistry } from '../sip/agents';
-import type { BoardOperator } from '../../shared/gateway/supervision';
+import type { BoardHand, BoardOperator } from '../../shared/gateway/supervision';
+import { handView, type HandState } from '../../shared/rules/operator-model';
+
+/** The hand as the board shows it (ISO times; the acknowledging lead by display name). */
+export function boardHand(h: HandState | null | undefined): BoardHand | null {
+  const v = handView(h);
+  return v ? { raisedAt: new Date(v.raisedAt).toISOString(), acknowledgedAt: v.acknowledgedAt === null ? null : new Date(v.acknowledgedAt).toISOString(), acknowledgedBy: v.acknowledgedBy } : null;
+}
 
 /** An operator's board row as read once for every socket, with what decides who may see it. */
 export interface SharedRow {
@@ -95,6 +102,7 @@ export async function readShared(db: Db, clock: Clock, agents: AgentRegistry, id
         since: a ? a.since.toISOString() : null,
         // a report stands while the operator's client is connected somewhere (a crashed instance's are not)
         registration: a && a.model.connections > 0 ? (regOf.get(u.id) ?? null) : null,
+        hand: boardHand(a?.model.hand),
         call: call
           ? {
               callId: call.sip_call_id,

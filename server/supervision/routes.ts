@@ -6,7 +6,7 @@ import { endCauseOfSipStatus } from '../../shared/rules/operator-model';
 import type { GatewayContext } from '../context';
 import { route } from '../http';
 import { orgPolicy } from '../policy';
-import { leadSetNotReady } from './lead-actions';
+import { leadHand, leadSetNotReady } from './lead-actions';
 
 export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const sup = ctx.supervision;
@@ -14,6 +14,7 @@ export function registerSupervisionRoutes(app: FastifyInstance, ctx: GatewayCont
   // the thresholds the lead's board highlights rows by (the org's, as the admin set them)
   route(app, ctx, 'boardPolicy', async ({ principal }) => (await orgPolicy(ctx.db, principal.orgId)).board);
   route(app, ctx, 'leadSetNotReady', async ({ principal, params, body }) => leadSetNotReady(ctx, principal, params.id, body.reason));
+  route(app, ctx, 'leadHand', async ({ principal, params, body }) => leadHand(ctx, principal, params.id, body.action));
   route(app, ctx, 'startSupervision', async ({ principal, body }) => sup.start(principal, body.callId));
   route(app, ctx, 'supervisionListenAnswer', async ({ principal, params, body }) => sup.listenAnswer(principal, params.id, body.sdp));
   route(app, ctx, 'supervisionMode', async ({ principal, params, body }) => sup.switchMode(principal, params.id, body.mode, body.publishOffer));

@@ -153,6 +153,14 @@ export class SupervisionService {
     };
     await this.store.insert(s);
     await this.rules.audit('supervision.started', { orgId: p.orgId, lead, sourceIp: p.sourceIp, deviceId: p.deviceId }, { operatorId: s.operator_id, callId, mode: 'monitor', supervisionId: s.id });
+    // the lead is now with the operator: a raised hand counts as acknowledged by them (audited
+    // agent.hand_acknowledged, cause supervision; no hand up: nothing happens)
+    if (agent?.model.hand && !agent.model.hand.acknowledgedBy) {
+      const who = { userId: s.operator_id, orgId: p.orgId, username: call.username };
+      await this.agents
+        .apply(who, { type: 'acknowledgeHand', byLead: { userId: p.userId, username: p.username, displayName: p.displayName }, viaSupervision: true }, { source: { sourceIp: p.sourceIp, deviceId: p.deviceId } })
+        .catch((err: unknown) => reportBackgroundFailure("supervision: acknowledging the operator's raised hand", err));
+    }
     return this.view(s, { listenOffer });
   }
 

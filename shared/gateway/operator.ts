@@ -4,7 +4,7 @@
 // reason (operatorRefused), things to tell the operator (operatorNotice) and calls the phone
 // must end (operatorHangUp). The client never invents a state: it renders operatorState.
 import { z } from 'zod';
-import { AGENT_STATES, AVAILABILITY, CALL_STATES, END_CAUSES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
+import { AGENT_STATES, AVAILABILITY, CALL_STATES, END_CAUSES, NOTICE_CODES, REFUSALS, SYSTEM_REASONS } from '../rules/operator-model';
 import { userText } from '../rules/text';
 import { ScreenPopResponse } from './crm';
 import { Id, SipCallId } from './primitives';
@@ -34,6 +34,8 @@ export const OperatorIntent = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('dial'), callId: SipCallId, number: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/), consultFor: SipCallId.optional(), campaignId: Id.optional() }),
   z.strictObject({ kind: z.literal('microphone'), available: z.boolean() }),
   z.strictObject({ kind: z.literal('locked'), locked: z.boolean() }),
+  /** The operator raises (asks a team lead for help) or lowers their hand (issue 18 item 9); any state but offline. */
+  z.strictObject({ kind: z.literal('hand'), raised: z.boolean() }),
   // the phone's facts about a call the gateway knows
   z.strictObject({ kind: z.literal('ringing'), callId: SipCallId }),
   z.strictObject({ kind: z.literal('answered'), callId: SipCallId }),
@@ -77,9 +79,11 @@ export const OperatorViewSchema = z.strictObject({
     }),
   ),
   wrapUp: z.strictObject({ callId: z.string(), until: z.number(), extensions: z.number().int().nonnegative().optional() }).nullable(),
+  /** The raised hand: when (ms), and which lead acknowledged it when (their display name); absent from a gateway before the hand. */
+  hand: z.strictObject({ raisedAt: z.number(), acknowledgedAt: z.number().nullable(), acknowledgedBy: z.string().nullable() }).nullable().optional(),
 });
 
-export const OPERATOR_NOTICES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost', 'set_not_ready_by_lead'] as const;
+export const OPERATOR_NOTICES = NOTICE_CODES;
 
 export const OperatorClientMessages = [
   z.strictObject({ type: z.literal('operator'), id: RequestId.optional(), intent: OperatorIntent }),

@@ -73,6 +73,9 @@ export const BoardCall = z.strictObject({
   /** The latest quality the operator's phone measured (shared/rules/call-quality.ts); null: none yet (absent from an older gateway). */
   quality: CallQualitySchema.nullable().optional(),
 });
+/** The operator's raised hand (a request for a lead's help, issue 18 item 9): when, and which lead acknowledged it when. */
+export const BoardHand = z.strictObject({ raisedAt: Iso, acknowledgedAt: Iso.nullable(), acknowledgedBy: z.string().nullable() });
+export type BoardHand = z.infer<typeof BoardHand>;
 export const BoardOperator = z.strictObject({
   userId: Id,
   username: z.string(),
@@ -84,6 +87,8 @@ export const BoardOperator = z.strictObject({
   /** What the operator's client last reported over its gateway link; null: never reported / offline. */
   registration: RegistrationState.nullable(),
   call: BoardCall.nullable(),
+  /** The raised hand; null: down (absent from an older gateway). */
+  hand: BoardHand.nullable().optional(),
 });
 export type BoardOperator = z.infer<typeof BoardOperator>;
 export const BoardResponse = z.strictObject({ operators: z.array(BoardOperator) });
@@ -91,6 +96,9 @@ export const BoardResponse = z.strictObject({ operators: z.array(BoardOperator) 
 /** A lead sets one of their operators not ready (issue 18 item 9) with one of the org's reasons. */
 export const LeadSetNotReadyRequest = z.strictObject({ reason: NotReadyReasonCode });
 export const LeadSetNotReadyResponse = z.strictObject({ userId: Id, state: LegacyAgentState, reason: z.string().nullable() });
+/** A lead answers an operator's raised hand: acknowledge ("I'm coming": it stays up, marked) or lower it. */
+export const LeadHandRequest = z.strictObject({ action: z.enum(['acknowledge', 'lower']) });
+export const LeadHandResponse = z.strictObject({ userId: Id, hand: BoardHand.nullable() });
 
 export const SUPERVISION_ROUTES = {
   board: { method: 'GET', path: '/supervision/board', summary: 'The live board: the lead\'s operators (admins: the org), states, calls, registration', auth: 'team:supervise', response: BoardResponse },
@@ -102,6 +110,11 @@ export const SUPERVISION_ROUTES = {
     method: 'POST', path: '/supervision/operators/:id/not-ready',
     summary: "A lead sets an operator of their teams not ready with one of the org's reasons (refused on a call or in wrap-up: 409); the operator is told; audited",
     auth: 'team:supervise', params: z.strictObject({ id: Id }), body: LeadSetNotReadyRequest, response: LeadSetNotReadyResponse,
+  },
+  leadHand: {
+    method: 'POST', path: '/supervision/operators/:id/hand',
+    summary: "A lead acknowledges (\"I'm coming\") or lowers the raised hand of an operator of their teams (no hand up: 409); the operator is told; audited",
+    auth: 'team:supervise', params: z.strictObject({ id: Id }), body: LeadHandRequest, response: LeadHandResponse,
   },
   startSupervision: {
     method: 'POST', path: '/supervision', summary: 'Start supervising a live call (silent monitor first); audited', auth: 'team:supervise',

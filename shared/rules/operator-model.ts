@@ -24,7 +24,12 @@
 //  - the watchdog: a call the engines no longer know is ended "repair" (audited as a repair);
 //  - a call that reaches the operator without routing (`incoming`: a colleague, a transfer
 //    arrival) rings even when not ready or in wrap-up (it cannot be prevented), blocks offers
-//    while live, has no ring deadline, never makes the operator not ready, and has no wrap-up.
+//    while live, has no ring deadline, never makes the operator not ready, and has no wrap-up;
+//  - the raised hand (issue 18 item 9: the operator asks a team lead for help) is independent of
+//    the agent state: raised in any state but offline (on a call, in wrap-up, idle), lowered by
+//    the operator or a lead, acknowledged by a lead ("I'm coming": it stays up, marked, until
+//    lowered); it goes down by itself when the operator goes offline (sign-out, or the client's
+//    grace ran out). A lead who starts supervising the operator's call acknowledges it.
 export const AGENT_STATES = ['offline', 'ready', 'not_ready', 'break', 'ringing', 'on_call', 'wrap_up'] as const;
 export type AgentStateName = (typeof AGENT_STATES)[number];
 export const CALL_STATES = ['offered', 'ringing', 'answered', 'held', 'transferring', 'ended', 'wrapped_up'] as const;
@@ -91,9 +96,29 @@ export interface OperatorState {
   resume: { agent: Availability; reason: string | null; reasonCode: SystemReason | null } | null;
   /** The call in wrap-up, when the timer ends it, and how often the operator extended it (absent: never; stored states before extensions). */
   wrapUp: { callId: string; until: number; extensions?: number } | null;
+  /**
+   * The operator's raised hand (a request for a lead's help): when raised, and which lead
+   * acknowledged it when ("I'm coming"). Absent or null: down (states stored before the hand).
+   */
+  hand?: HandState | null;
   /** Raised on every accepted step: clients ignore a view older than the one they hold. */
   version: number;
 }
+
+export interface HandState {
+  raisedAt: number;
+  acknowledgedAt: number | null;
+  /** The lead who acknowledged it (their name is what the operator is shown). */
+  acknowledgedBy: HandLead | null;
+}
+/** A team lead acting on a hand (the gateway's principal: id, username, display name). */
+export interface HandLead {
+  userId: string;
+  username: string;
+  displayName: string;
+}
+/** How the hand changed in a step (audited: agent.hand_*). */
+export type HandChange = 'raised' | 'lowered' | 'acknowledged';
 
 export type OperatorEvent =
   | { type: 'connected'; at: number }
@@ -122,6 +147,11 @@ export type OperatorEvent =
   // the operator asks for more wrap-up time (the org's wrapUpExtendSeconds, at most wrapUpMaxExtensions times)
   | { type: 'extendWrapUp'; at: number; callId: string }
   | { type: 'tick'; at: number }
+  // the raised hand (issue 18 item 9): the operator raises or lowers it; a lead lowers or acknowledges it
+  // (viaSupervision: the lead started supervising the operator's call)
+  | { type: 'raiseHand'; at: number }
+  | { type: 'lowerHand'; at: number; byLead?: HandLead }
+  | { type: 'acknowledgeHand'; at: number; byLead: HandLead; viaSupervision?: boolean }
   // the engines' view: calls they know to be live (Kamailio dialogs / rtpengine sessions)
   | { type: 'reconcile'; at: number; liveCallIds: string[] };
 
@@ -142,8 +172,14 @@ export type Effect =
   /** A repair the watchdog made: audited so it shows up. */
   | { type: 'repaired'; callId: string; was: CallStateName }
   /** Something the operator must be told (a transfer failed, wrap-up timed out, a call was missed). */
-  | { type: 'notify'; code: NoticeCode; callId: string | null };
-export type NoticeCode = 'missed' | 'transfer_failed' | 'wrap_up_timed_out' | 'call_repaired' | 'client_lost' | 'set_not_ready_by_lead';
+  | { type: 'notify'; code: NoticeCode; callId: string | null }
+  /**
+   * The hand went up, down or was acknowledged (audited in the step's transaction). `by`: who did
+   * it (the operator, a lead, or the gateway when the operator went offline); `lead` when a lead.
+   */
+  | { type: 'hand'; change: HandChange; by: 'operator' | 'lead' | 'gateway'; lead: HandLead | null; cause: 'signed_out' | 'offline' | 'supervision' | null; raisedAt: number };
+export const NOTICE_CODES = ['missed', 'transfer_failed', 'wrap_up_timed_out', 'call_repaired', 'client_lost', 'set_not_ready_by_lead', 'hand_acknowledged', 'hand_lowered_by_lead'] as const;
+export type NoticeCode = (typeof NOTICE_CODES)[number];
 
 export const REFUSALS = [
   'busy_with_call', 'in_wrap_up', 'no_microphone', 'locked', 'not_connected', 'not_available', 'unknown_call', 'call_exists', 'not_in_wrap_up', 'offline',
@@ -153,6 +189,8 @@ export const REFUSALS = [
   'unknown_reason',
   // the gateway's check before the model: a dial for a campaign that is not the operator's (or is disabled)
   'unknown_campaign',
+  // a lead acknowledges a hand that is not raised (lowered meanwhile, or never raised)
+  'no_hand',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
@@ -181,7 +219,7 @@ export const DEFAULT_MODEL_POLICY: ModelPolicy = { ringSeconds: 30, wrapUpSecond
 export function initialOperatorState(at: number): OperatorState {
   return {
     agent: 'offline', reason: null, reasonCode: null, since: at, connections: 0, graceUntil: null, locked: false,
-    microphone: null, calls: [], ringUntil: null, resume: null, wrapUp: null, version: 0,
+    microphone: null, calls: [], ringUntil: null, resume: null, wrapUp: null, hand: null, version: 0,
   };
 }
 
@@ -332,6 +370,7 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
         b.effects.push({ type: 'hangUp', callId: c.callId, cause: 'signed_out' });
       }
       wrapUpTimedOut(b, false);
+      handDownAtOffline(b, 'signed_out');
       s.connections = 0;
       s.graceUntil = null;
       s.ringUntil = null;
@@ -515,6 +554,7 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
           b.effects.push({ type: 'hangUp', callId: c.callId, cause: 'client_lost' });
         }
         wrapUpTimedOut(b, false);
+        handDownAtOffline(b, 'offline');
         s.graceUntil = null;
         s.ringUntil = null;
         s.resume = null;
@@ -540,6 +580,30 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       }
       return b.done();
     }
+    case 'raiseHand': {
+      if (s.agent === 'offline') return refuse(prev, 'offline');
+      if (s.hand) return ignore(prev); // already up: the first raise's time stands
+      s.hand = { raisedAt: ev.at, acknowledgedAt: null, acknowledgedBy: null };
+      b.effects.push({ type: 'hand', change: 'raised', by: 'operator', lead: null, cause: null, raisedAt: ev.at });
+      return b.done();
+    }
+    case 'lowerHand': {
+      const h = s.hand;
+      if (!h) return ev.byLead ? refuse(prev, 'no_hand') : ignore(prev);
+      s.hand = null;
+      b.effects.push({ type: 'hand', change: 'lowered', by: ev.byLead ? 'lead' : 'operator', lead: ev.byLead ?? null, cause: null, raisedAt: h.raisedAt });
+      if (ev.byLead) b.effects.push({ type: 'notify', code: 'hand_lowered_by_lead', callId: null });
+      return b.done();
+    }
+    case 'acknowledgeHand': {
+      const h = s.hand;
+      if (!h) return refuse(prev, 'no_hand');
+      if (h.acknowledgedBy) return ignore(prev); // a lead is already on the way: the first acknowledgement stands
+      s.hand = { ...h, acknowledgedAt: ev.at, acknowledgedBy: { ...ev.byLead } };
+      b.effects.push({ type: 'hand', change: 'acknowledged', by: 'lead', lead: { ...ev.byLead }, cause: ev.viaSupervision ? 'supervision' : null, raisedAt: h.raisedAt });
+      b.effects.push({ type: 'notify', code: 'hand_acknowledged', callId: null });
+      return b.done();
+    }
     case 'reconcile': {
       const live = new Set(ev.liveCallIds);
       for (const c of liveCallsOf(s)) {
@@ -558,6 +622,14 @@ export function step(prev: OperatorState, ev: OperatorEvent, policy: ModelPolicy
       return b.done();
     }
   }
+}
+
+/** The operator goes offline: a raised hand goes down with them (nobody is there to help). */
+function handDownAtOffline(b: Builder, cause: 'signed_out' | 'offline'): void {
+  const h = b.s.hand;
+  if (!h) return;
+  b.s.hand = null;
+  b.effects.push({ type: 'hand', change: 'lowered', by: 'gateway', lead: null, cause, raisedAt: h.raisedAt });
 }
 
 function wrapUpTimedOut(b: Builder, notify: boolean): void {
@@ -600,6 +672,18 @@ export interface OperatorView {
   calls: { callId: string; direction: 'inbound' | 'outbound'; state: CallStateName; cause: EndCause | null; consultFor: string | null; wrapUp: 'saved' | 'timed_out' | null }[];
   /** extensions: how often the operator extended it (absent: never). */
   wrapUp: { callId: string; until: number; extensions?: number } | null;
+  /** The raised hand: when, and the name of the lead who acknowledged it when (absent: a gateway before the hand). */
+  hand?: HandView | null;
+}
+export interface HandView {
+  raisedAt: number;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+}
+
+/** The hand as the operator and the board show it: the acknowledging lead by display name. */
+export function handView(h: HandState | null | undefined): HandView | null {
+  return h ? { raisedAt: h.raisedAt, acknowledgedAt: h.acknowledgedAt, acknowledgedBy: h.acknowledgedBy?.displayName ?? null } : null;
 }
 
 export function viewOf(s: OperatorState): OperatorView {
@@ -608,6 +692,7 @@ export function viewOf(s: OperatorState): OperatorView {
     offerable: offerable(s),
     calls: s.calls.map((c) => ({ callId: c.callId, direction: c.direction, state: c.state, cause: c.cause, consultFor: c.consultFor, wrapUp: c.wrapUp })),
     wrapUp: s.wrapUp ? { ...s.wrapUp } : null,
+    hand: handView(s.hand),
   };
 }
 
@@ -636,6 +721,8 @@ export function invariantProblems(s: OperatorState): string[] {
   }
   if (s.agent === 'ready' && (s.locked || s.microphone !== true)) out.push('ready while locked or without a microphone');
   if (s.agent === 'offline' && (s.connections > 0 || live.length)) out.push('offline with connections or calls');
+  if (s.agent === 'offline' && s.hand) out.push('a hand raised while offline');
+  if (s.hand && (s.hand.acknowledgedAt === null) !== (s.hand.acknowledgedBy === null)) out.push('a hand acknowledged without a lead (or a lead without the time)');
   if (s.agent !== 'not_ready' && (s.reason !== null || s.reasonCode !== null)) out.push('a reason outside not_ready');
   for (const c of s.calls) {
     if (c.state === 'wrapped_up' && (c.answeredAt === null || !c.wrapUp)) out.push('wrapped up without an answer');

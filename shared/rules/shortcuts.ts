@@ -8,7 +8,7 @@
 // and Caps Lock change nothing. AltGr (Ctrl+Alt on European layouts, typing € or @) is never a
 // shortcut: it reports the AltGraph modifier and is let through.
 
-export const SHORTCUT_ACTIONS = ['answer', 'hangup', 'hold', 'mute', 'ready', 'notReady', 'notes', 'transfer', 'dial', 'help'] as const;
+export const SHORTCUT_ACTIONS = ['answer', 'hangup', 'hold', 'mute', 'ready', 'notReady', 'notes', 'transfer', 'dial', 'raiseHand', 'help'] as const;
 export type ShortcutAction = (typeof SHORTCUT_ACTIONS)[number];
 
 /** The physical key (KeyboardEvent.code) of each action, pressed with Ctrl+Alt. */
@@ -22,6 +22,8 @@ const KEYS: Record<ShortcutAction, string> = {
   notes: 'KeyO',
   transfer: 'KeyT',
   dial: 'KeyD',
+  // S for SOS: raise or lower the hand (asks a team lead for help; Ctrl+Alt+H is hold)
+  raiseHand: 'KeyS',
   help: 'Slash',
 };
 

@@ -189,16 +189,21 @@ export class FakeGateway {
   async intent(i: AgentIntentInput): Promise<IntentOutcome> {
     this.received.push(i);
     if (this.link !== 'connected') {
-      const fact = !['setAvailability', 'finishWrapUp', 'extendWrapUp', 'dial'].includes(i.kind);
+      const fact = !['setAvailability', 'finishWrapUp', 'extendWrapUp', 'dial', 'hand'].includes(i.kind);
       return fact ? { outcome: 'queued' } : { outcome: 'refused', refusal: 'unreachable' };
     }
     if (this.hold) await this.hold;
     // as the gateway does: a quality figure is kept in the call's row, not a model event
     if (i.kind === 'quality') return { outcome: 'accepted', view: viewOf(this.state) };
+    // as the gateway does (server/sip/agent-ws.ts): the hand intent is raiseHand / lowerHand
+    if (i.kind === 'hand') return this.answer({ type: i.raised ? 'raiseHand' : 'lowerHand', at: ++this.now });
     const { kind, ...rest } = i;
     // as the gateway does: "ringing" for a call it never offered is a direct call coming in
     const type = kind === 'ringing' && !this.state.calls.some((c) => c.callId === i.callId) ? 'incoming' : kind;
-    const r = step(this.state, { ...rest, type, at: ++this.now } as OperatorEvent, this.policy);
+    return this.answer({ ...rest, type, at: ++this.now } as OperatorEvent);
+  }
+  private answer(ev: OperatorEvent): IntentOutcome {
+    const r = step(this.state, ev, this.policy);
     if (!r.ok) return { outcome: 'refused', refusal: r.refusal };
     this.state = r.state;
     this.push();

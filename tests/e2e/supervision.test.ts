@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav, tonePower } from '../support/tone';
 import { CALLER, CUSTOMER_HZ, LEAD_HZ, OPERATOR_HZ, clickAndHearBoth, levels, supervisionWorld, type SupervisionWorld } from './supervision-harness';
 import { finishWrapUp } from './softphone-support';
+import { seriousA11yViolations } from '../support/axe';
 import type { BaresipEvent } from '../integration/telephony/baresip';
 
 let w: SupervisionWorld;
@@ -307,5 +308,21 @@ describe('supervision (operator + lead pages, baresip customer, Kamailio + rtpen
     await opRow.waitFor({ timeout: 10_000 });
     expect(await opRow.getByTestId('o-calls').innerText()).toBe('2');
     expect(await opRow.getByTestId('o-missed').innerText()).toBe('0');
+  });
+  it("the operator raises a hand, the lead's board shows it and the lead acknowledges it; the operator sees that; no serious axe violation on either page", async () => {
+    const toggle = w.op.getByTestId('hand-toggle');
+    await toggle.click();
+    await w.op.locator('[data-testid="hand-toggle"][aria-pressed="true"]').waitFor({ timeout: 5000 });
+    const row = w.lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"][data-hand="raised"]`);
+    await row.waitFor({ timeout: 5000 });
+    expect(await row.getByTestId('board-hand').innerText()).toContain('ヘルプ要請');
+    expect(await seriousA11yViolations(w.lead, '[data-testid="lead-board"]'), 'the board with a raised hand').toEqual([]);
+    expect(await seriousA11yViolations(w.op, '[data-testid="agent-panel"]'), 'the agent panel with the hand up').toEqual([]);
+    await row.getByTestId(`hand-acknowledge-${w.users.op.username}`).click();
+    await w.op.locator('[data-testid="hand-toggle"][data-acknowledged="true"]').waitFor({ timeout: 5000 });
+    await w.lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"][data-hand="acknowledged"]`).waitFor({ timeout: 5000 });
+    expect((await audits('agent.hand_acknowledged')).map((e) => e.actor_user_id)).toEqual([w.users.lead.id]);
+    await toggle.click();
+    await w.lead.locator(`[data-testid="board-row"][data-username="${w.users.op.username}"]:not([data-hand])`).waitFor({ timeout: 5000 });
   });
 });

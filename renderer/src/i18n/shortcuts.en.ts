@@ -18,6 +18,7 @@ export const shortcutsEn: typeof shortcutsJa = {
     notes: 'Go to notes',
     transfer: 'Go to transfer target',
     dial: 'Go to the number to dial (dial pad during a call)',
+    raiseHand: 'Raise or lower your hand (ask a team lead for help)',
     help: 'Open this list',
   },
   ring: {

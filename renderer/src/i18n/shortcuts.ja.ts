@@ -16,6 +16,7 @@ export const shortcutsJa = {
     notes: 'メモへ移動',
     transfer: '転送先へ移動',
     dial: '発信番号へ移動（通話中はダイヤルパッド）',
+    raiseHand: 'ヘルプを要請／下ろす',
     help: 'この一覧を開く',
   },
   ring: {

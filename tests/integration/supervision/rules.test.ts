@@ -138,6 +138,22 @@ describe('supervision rules (gateway + rtpengine)', () => {
     opA.close();
   });
 
+  it("a lead who starts supervising an operator with a raised hand acknowledges it (issue 18 item 9): kept up with the lead, audited with the cause supervision", async () => {
+    const callId = `hand-${randomUUID()}@test`;
+    await rtpCall(callId, 'opA');
+    const ctx = f.stack.gateway.ctx;
+    const who = { userId: f.users.opA.id, orgId: f.orgId, username: f.users.opA.username };
+    expect((await ctx.agents.apply(who, { type: 'raiseHand' })).kind).toBe('accepted');
+    const r = await f.api('POST', '/supervision', await f.token('lead'), { callId });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect((await ctx.agents.get(f.users.opA.id))!.model.hand).toMatchObject({ acknowledgedBy: { userId: f.users.lead.id } });
+    const acks = (await ctx.db.selectFrom('audit_log').selectAll().where('action', '=', 'agent.hand_acknowledged').where('target_id', '=', f.users.opA.id).execute())
+      .map((e) => ({ ...e, detail: typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail }));
+    expect(acks.map((e) => [e.actor_user_id, e.detail.cause])).toEqual([[f.users.lead.id, 'supervision']]);
+    await f.api('DELETE', `/supervision/${r.body.supervisionId}`, await f.token('lead'));
+    expect((await ctx.agents.apply(who, { type: 'lowerHand' })).kind).toBe('accepted');
+  });
+
   it('refuses (and audits) a lead of another team, an operator, a call that is not live, an unknown call', async () => {
     const callId = `deny-${randomUUID()}@test`;
     await rtpCall(callId, 'opA');

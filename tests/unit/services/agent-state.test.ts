@@ -82,6 +82,8 @@ describe('AgentStateService (main)', () => {
     expect(await svc.intent({ kind: 'setAvailability', state: 'ready' })).toEqual({ outcome: 'refused', refusal: 'unreachable' });
     expect(await svc.intent({ kind: 'finishWrapUp', callId: 'c1' })).toEqual({ outcome: 'refused', refusal: 'unreachable' });
     expect(await svc.intent({ kind: 'dial', callId: 'c2', number: '+81312345678' })).toEqual({ outcome: 'refused', refusal: 'unreachable' });
+    // the raised hand is the operator's intent too: a hand replayed later would ask for help the operator may no longer need
+    expect(await svc.intent({ kind: 'hand', raised: true })).toEqual({ outcome: 'refused', refusal: 'unreachable' });
     expect(await svc.intent({ kind: 'answered', callId: 'c3' })).toEqual({ outcome: 'queued' });
     expect(await svc.intent({ kind: 'ended', callId: 'c3', cause: 'completed' })).toEqual({ outcome: 'queued' });
     expect(await svc.intent({ kind: 'microphone', available: false })).toEqual({ outcome: 'queued' });

@@ -307,6 +307,7 @@ const gap = fc.integer({ min: 0, max: 90_000 });
 const w = <T,>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 type Make = (at: number) => OperatorEvent;
 const availability = fc.constantFrom('ready', 'not_ready', 'break') as fc.Arbitrary<'ready' | 'not_ready' | 'break'>;
+const LEAD = { userId: 'lead-1', username: 'suzuki', displayName: '鈴木 健太' };
 const eventArb: fc.Arbitrary<Make> = fc.oneof(
   w(2, fc.constant<Make>((at) => ({ type: 'connected', at }))),
   w(1, fc.constant<Make>((at) => ({ type: 'disconnected', at }))),
@@ -327,6 +328,10 @@ const eventArb: fc.Arbitrary<Make> = fc.oneof(
   w(4, fc.record({ callId, next: fc.option(availability, { nil: undefined }) }).map(({ callId, next }): Make => (at) => ({ type: 'finishWrapUp', at, callId, next }))),
   w(3, fc.constant<Make>((at) => ({ type: 'tick', at }))),
   w(2, fc.subarray(CALL_IDS).map((liveCallIds): Make => (at) => ({ type: 'reconcile', at, liveCallIds }))),
+  // the raised hand (issue 18 item 9): the operator raises and lowers it, a lead acknowledges or lowers it
+  w(2, fc.constant<Make>((at) => ({ type: 'raiseHand', at }))),
+  w(1, fc.boolean().map((byLead): Make => (at) => ({ type: 'lowerHand', at, ...(byLead ? { byLead: LEAD } : {}) }))),
+  w(1, fc.boolean().map((viaSupervision): Make => (at) => ({ type: 'acknowledgeHand', at, byLead: LEAD, viaSupervision }))),
 );
 /** Most runs start with an operator who signed in, has a microphone and is ready. */
 const PRELUDE: Make[] = [(at) => ({ type: 'connected', at }), (at) => ({ type: 'microphone', at, available: true }), (at) => ({ type: 'setAvailability', at, state: 'ready' })];

@@ -5,6 +5,7 @@ import { agentPolicyOf, reasonLabel, useAgentStore, type Availability } from './
 import { usePhoneStore } from './phone-store';
 import { shortcutProps } from '../../app/shortcut-props';
 import { WrapUpCountdown } from './WrapUpCountdown';
+import { RaiseHand } from './RaiseHand';
 import { formatTime } from '../../i18n/format';
 
 /**
@@ -60,7 +61,11 @@ export function AgentStatePanel() {
 
   return (
     <section className="card agent" data-testid="agent-panel" aria-labelledby="agent-h" tabIndex={-1} data-focus-home="4">
-      <h2 id="agent-h">{t('agent.heading')}</h2>
+      {/* the heading's line also holds the raised hand (its own height: the panel's content does not move) */}
+      <div className="agent-head">
+        <h2 id="agent-h">{t('agent.heading')}</h2>
+        <RaiseHand />
+      </div>
       {reachable ? (
         <p className="agent-state" data-testid="agent-state" data-state={view.agent} data-reason={view.reasonCode ?? view.reason ?? ''} data-pending={availability ? 'true' : 'false'} data-confirmed={availability ? 'false' : 'true'}>
           <span className={`dot dot-${tone}`} aria-hidden="true" />

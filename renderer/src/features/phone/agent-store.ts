@@ -53,7 +53,7 @@ export interface AgentStore {
 
 export const initialAgentData = { view: null, link: 'offline' as AgentLinkState, pending: [], refusal: null, notices: [], policy: null, policyFailed: false, saved: null };
 /** Refusals of these are the operator's business (shown); a fact the gateway ignores or refuses is not. */
-const SHOWN: ReadonlySet<AgentIntentInput['kind']> = new Set(['setAvailability', 'finishWrapUp', 'extendWrapUp']);
+const SHOWN: ReadonlySet<AgentIntentInput['kind']> = new Set(['setAvailability', 'finishWrapUp', 'extendWrapUp', 'hand']);
 /** Refusals that mean the org's policy changed under the client: read it again. */
 const POLICY_REFUSALS: ReadonlySet<IntentRefusal> = new Set(['unknown_reason', 'extension_not_allowed', 'extension_limit']);
 

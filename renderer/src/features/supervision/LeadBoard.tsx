@@ -11,6 +11,7 @@ import { RecentRecordings } from '../recordings/RecordingLists';
 import { arrangeBoard, boardFlags, STATE_FILTERS, type BoardSort, type SortKey, type StateFilter } from './board-view';
 import { loadBoardPolicy, thresholdsOf } from './board-policy';
 import { SetNotReady } from './SetNotReady';
+import { BoardHandBadge, HandAnnouncer, LeadHandActions } from './LeadHand';
 
 const MODES: SupervisionMode[] = ['monitor', 'whisper', 'barge'];
 
@@ -57,6 +58,7 @@ export function LeadBoard() {
   return (
     <section className="card board" data-testid="lead-board" aria-labelledby="board-h">
       <h2 id="board-h">{t('supervision.board')}</h2>
+      <HandAnnouncer operators={board.operators} />
       {board.operators.length === 0 && <p className="note">{t('supervision.empty')}</p>}
       {thresholdsFailed && <p className="note" data-testid="board-thresholds-failed">{t('cockpit.thresholdsFailed')}</p>}
       <div className="board-filters">
@@ -97,17 +99,19 @@ export function LeadBoard() {
                 data-state={o.state}
                 data-registration={o.registration ?? 'unknown'}
                 data-flags={flags.join(' ')}
-                className={[flags.length > 0 ? 'board-flagged' : '', isSupervised ? 'board-supervised' : ''].join(' ').trim() || undefined}
+                data-hand={o.hand ? (o.hand.acknowledgedAt ? 'acknowledged' : 'raised') : undefined}
+                className={[flags.length > 0 ? 'board-flagged' : '', o.hand && !o.hand.acknowledgedAt ? 'board-hand' : '', isSupervised ? 'board-supervised' : ''].join(' ').trim() || undefined}
                 aria-current={isSupervised ? 'true' : undefined}
               >
                 <td>
                   {o.displayName}
                   {isSupervised && lead && <span className="badge board-supervising" data-testid="board-supervising">{t(`cockpit.supervising.${lead.mode}`)}</span>}
+                  <BoardHandBadge operator={o} />
                 </td>
                 <td>
                   {t(`agent.state.${o.state}`)}
                   {o.state === 'not_ready' && o.reason && <span data-testid="board-reason"> ({reasonLabel(t, i18n.language, policy, o.reason)})</span>}
-                  {flags.map((f) => (
+                  {flags.filter((f) => f !== 'hand').map((f) => (
                     <span key={f} className="badge badge-warn" data-testid={`board-flag-${f}`}>{t(`cockpit.flag.${f}`)}</span>
                   ))}
                 </td>
@@ -128,6 +132,7 @@ export function LeadBoard() {
                       {t('supervision.listen')}
                     </button>
                   )}
+                  <LeadHandActions operator={o} />
                   <SetNotReady operator={o} />
                 </td>
               </tr>
