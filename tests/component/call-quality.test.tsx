@@ -61,7 +61,7 @@ describe('the call-quality badge', () => {
     document.body.innerHTML = '';
     const poor = show({ mos: 2.8, jitterMs: 60, lossPct: 12, rttMs: 420 }, 'en');
     expect(poor.dataset.level).toBe('poor');
-    expect(poor.querySelector('summary')!.getAttribute('aria-label')).toBe('Call quality: Poor MOS 2.8');
+    expect(poor.querySelector('summary')!.getAttribute('aria-label')).toBe('Call quality: Poor 2.8 (MOS)');
   });
 
   it('nothing before the first figures', () => {

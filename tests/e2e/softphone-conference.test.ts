@@ -5,13 +5,18 @@
 // (and A), A both; A's mute silences A in both mixes only; when B hangs up, the customer call
 // carries A's voice again (the plain microphone back on it) and A still hears the customer.
 // Real parts only: dev host + the built renderer, gateway + Kamailio + rtpengine, baresip.
-import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTelephonyPackages, freePort, logTail, stackLogs, startStack, type Stack } from '../../deploy/stack';
 import { readWav } from '../support/tone';
+import { channel, toneShare } from '../../server/recordings/audio';
+import { decryptFile, KeyRing } from '../../server/recordings/format';
 import { Baresip, type BaresipEvent } from '../integration/telephony/baresip';
+import { seriousA11yViolations } from '../support/axe';
 import { launchChromium } from '../support/devhost-harness';
 import { finishWrapUp, operatorPage, remoteToneLevel, threeOperatorWorld, type OperatorPage } from './softphone-support';
 
@@ -26,6 +31,9 @@ const CALLER = '+819011114444';
 const HEARD = -50;
 /** Not heard: 40 dB below a heard tone (about -21 dBFS here); the FFT's leakage from a loud neighbour tone reaches about -75. */
 const SILENT = -60;
+/** Server-side recording (issue 16) of the customer's call: its right channel is what the operator's side sent the customer, as rtpengine relayed it. */
+const KEK = { id: 'k1', key: randomBytes(32).toString('base64') };
+const recDir = mkdtempSync(path.join(tmpdir(), 'koe-conf-rec-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let stack: Stack;
@@ -62,6 +70,7 @@ beforeAll(async () => {
       jwt: { secret: 'softphone-conference-e2e-secret-0123456789-abcdef' },
       authRateLimit: { capacity: 100_000, refillPerMinute: 100_000 },
       corsOrigins: ports.map((p) => `http://127.0.0.1:${p}`),
+      recordings: { dir: recDir, keks: [KEK] },
     },
   });
   // Only A takes the DID's calls; B is reached by A's consultation.
@@ -70,6 +79,7 @@ beforeAll(async () => {
   });
   Object.assign(users, world.users);
   did = world.did;
+  await stack.gateway.ctx.db.updateTable('campaigns').set({ recording_mode: 'all', recording_retention_days: 90 }).where('id', '=', world.campaignId).execute();
   browser = await launchChromium();
   A = await operatorPage(browser, stack, { username: users.a.username, password: PASSWORD, port: ports[0]!, toneHz: A_HZ });
   B = await operatorPage(browser, stack, { username: users.b.username, password: PASSWORD, port: ports[1]!, toneHz: B_HZ });
@@ -84,6 +94,7 @@ afterAll(async () => {
   await C?.close();
   await browser?.close().catch(() => undefined);
   await stack?.stop();
+  rmSync(recDir, { recursive: true, force: true });
 });
 
 /**
@@ -116,6 +127,9 @@ async function consultJoinMuteLeave(customerCall: string, customerHz: number, ho
   await A.page.locator(`[data-testid="call"][data-call-id="${customerCall}"][data-held="false"]`).waitFor();
   console.log(`Join: press -> both calls mixed ${Date.now() - joinAt} ms`);
   expect(await A.page.getByTestId('conference-badge').count()).toBe(2);
+  // the focus went from Join to "hang up all", and the panel in conference passes axe
+  expect(await A.page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid)).toBe('end-conference');
+  expect(await seriousA11yViolations(A.page, '[data-testid="phone-panel"]')).toEqual([]);
   // the gateway's model: A on a call (what the lead's board shows)
   await A.page.locator('[data-testid="agent-state"][data-state="on_call"][data-confirmed="true"]').waitFor();
   await sleep(1500);
@@ -177,6 +191,30 @@ describe('three-way call mixed in the softphone (dev host + Chromium x3 + Kamail
       const w = readWav(f);
       console.log(`baresip recording ${path.basename(f)}: ${(w.samples.length / w.rate).toFixed(2)} s, last written ${Math.round(statSync(f).mtimeMs - since)} ms after the call started`);
     }
+    // What the operator's side sent the PSTN customer, as rtpengine relayed it: the call's
+    // server-side recording, right channel (8 kHz stereo 16-bit), in 500 ms windows.
+    const db = stack.gateway.ctx.db;
+    let row;
+    for (let i = 0; i < 50; i++) {
+      row = await db.selectFrom('recordings').selectAll().where('operator_id', '=', users.a.id).orderBy('started_at', 'desc').executeTakeFirst();
+      if (row?.status === 'complete') break;
+      await sleep(100);
+    }
+    expect(row?.status).toBe('complete');
+    const pcm = await decryptFile(path.join(recDir, row!.file_name), row!.id, row!.kek_id, Buffer.from(row!.wrapped_key!, 'base64'), new KeyRing([{ id: KEK.id, key: Buffer.from(KEK.key, 'base64') }]));
+    const sent = channel(pcm, 1);
+    const win = 4000;
+    const shares = (hz: number) => Array.from({ length: Math.floor(sent.length / win) }, (_, i) => toneShare(sent.subarray(i * win, (i + 1) * win), hz));
+    const a = shares(A_HZ);
+    const b = shares(B_HZ);
+    console.log(`sent to the customer (recording, ${(sent.length / 8000).toFixed(1)} s), per 500 ms A/B share: ${a.map((x, i) => `${x.toFixed(2)}/${b[i]!.toFixed(2)}`).join(' ')}`);
+    // joined: the colleague's voice went to the customer (it reaches that call only through A's mix)
+    expect(b.filter((x) => x > 0.2).length).toBeGreaterThanOrEqual(4);
+    // muted: the colleague without the operator
+    expect(a.some((x, i) => x < 0.02 && b[i]! > 0.3)).toBe(true);
+    // the end of the call (after B left): the operator, no colleague
+    const tail = a.slice(-4, -1).map((x, i) => [x, b.slice(-4, -1)[i]!] as const);
+    expect(tail.every(([x, y]) => x > 0.3 && y < 0.02)).toBe(true);
     await finishWrapUp(A.page);
   });
 

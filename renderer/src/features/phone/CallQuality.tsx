@@ -13,7 +13,7 @@ export function CallQuality({ callId }: { callId: string }) {
   const { level, label, mos, details } = qualityText(t, i18n.language, figures);
   return (
     <details className="call-quality" data-level={level} data-testid="call-quality">
-      <summary title={details} aria-label={`${t('audio.quality.label')}: ${label} MOS ${mos}`}>
+      <summary title={details} aria-label={`${t('audio.quality.label')}: ${label} ${mos} (MOS)`}>
         <span className="dot" aria-hidden="true" />
         {label} {mos}
       </summary>
