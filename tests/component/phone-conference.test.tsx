@@ -173,6 +173,24 @@ describe('three-way call (consult, then join)', () => {
     await waitFor(() => expect(gw.state.agent).toBe('wrap_up'));
   });
 
+  it('the shortcuts in a three-way call: mute mutes both, hold is refused, hang up ends the newest party (the colleague) and the customer call goes on', async () => {
+    const { phone, consultId } = await consulting('ja');
+    await userEvent.click(await screen.findByTestId('join-conference'));
+    await screen.findByTestId('end-conference');
+    const press = (code: string) => userEvent.keyboard(`{Control>}{Alt>}[${code}]{/Alt}{/Control}`);
+    await press('KeyM');
+    await waitFor(() => expect(callEl('call-1').dataset.muted).toBe('true'));
+    expect(callEl(consultId).dataset.muted).toBe('true');
+    const before = phone.log.length;
+    await press('KeyH');
+    expect(phone.log.slice(before).some((l) => l.startsWith('hold'))).toBe(false);
+    await press('KeyE');
+    await waitFor(() => expect(phone.log).toContain(`hangup ${consultId}`));
+    expect(phone.log).not.toContain('hangup call-1');
+    await waitFor(() => expect(screen.queryByTestId('end-conference')).toBeNull());
+    expect(screen.getAllByTestId('call').map((e) => e.dataset.callId)).toEqual(['call-1']);
+  });
+
   it('Complete transfer stays the way to leave the two connected', async () => {
     const { phone, consultId } = await consulting('ja');
     await userEvent.click(await screen.findByTestId('join-conference'));
