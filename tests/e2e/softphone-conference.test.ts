@@ -26,6 +26,8 @@ const A_HZ = 1000;
 const B_HZ = 1300;
 /** The second test's "customer": a Chromium page (op-c) whose page can measure what it hears. */
 const C_HZ = 1700;
+/** A's other microphone (chosen mid-conference in the second test): a different tone, so its arrival is heard (not 1150 Hz: with B's 1300 Hz its intermodulation product 2·1150−1300 lands on A's old 1000 Hz, measured at −65 dBFS). */
+const A2_HZ = 2000;
 const CALLER = '+819011114444';
 /** A tone heard on a page (dBFS at its FFT bin); silence sits below -90. */
 const HEARD = -50;
@@ -55,9 +57,9 @@ async function callIds(page: Page): Promise<string[]> {
 }
 
 /** Both tones' levels on a page's call audio (one call's element, or the first). */
-async function levels(page: Page, callId?: string, customerHz = CUSTOMER_HZ): Promise<Record<number, number>> {
+async function levels(page: Page, callId?: string, customerHz = CUSTOMER_HZ, extra: number[] = []): Promise<Record<number, number>> {
   const out: Record<number, number> = {};
-  for (const hz of [customerHz, A_HZ, B_HZ]) out[hz] = (await remoteToneLevel(page, hz, callId)).target;
+  for (const hz of [customerHz, A_HZ, B_HZ, ...extra]) out[hz] = (await remoteToneLevel(page, hz, callId)).target;
   return out;
 }
 const fmt = (l: Record<number, number>) => Object.entries(l).map(([hz, db]) => `${hz} Hz ${db.toFixed(1)}`).join(', ');
@@ -148,9 +150,10 @@ async function consultJoinMuteLeave(customerCall: string, customerHz: number, ho
   await A.page.locator(`[data-testid="call"][data-call-id="${customerCall}"] [data-testid="mute"]`).click();
   await A.page.locator(`[data-testid="call"][data-call-id="${consultCall}"][data-muted="true"]`).waitFor();
   await sleep(700);
-  const bMuted = await levels(B.page, undefined, customerHz);
+  const bMuted = await levels(B.page, undefined, customerHz, [A2_HZ]);
   console.log(`A muted: B hears ${fmt(bMuted)} dBFS`);
   expect(bMuted[A_HZ]).toBeLessThan(SILENT);
+  expect(bMuted[A2_HZ]).toBeLessThan(SILENT); // A's other microphone, if the test switched to it
   expect(bMuted[customerHz]).toBeGreaterThan(HEARD);
   await hooks.muted?.();
   await A.page.locator(`[data-testid="call"][data-call-id="${consultCall}"] [data-testid="mute"]`).click();
@@ -218,7 +221,7 @@ describe('three-way call mixed in the softphone (dev host + Chromium x3 + Kamail
     await finishWrapUp(A.page);
   });
 
-  it('customer on a second browser (C calls A), A consults B, Join: the customer hears the colleague and A; muted, the colleague only; after B hangs up, A again', async () => {
+  it('customer on a second browser (C calls A), A consults B, Join: the customer hears the colleague and A; A switches microphones mid-conference (both parties hear the new one); muted, the colleague only; after B hangs up, A again', async () => {
     // C (the "customer" here) calls A directly: a call that reaches A without routing rings too
     await C.page.getByTestId('dial-number').fill(users.a.username);
     await C.page.getByTestId('dial').click();
@@ -227,27 +230,65 @@ describe('three-way call mixed in the softphone (dev host + Chromium x3 + Kamail
     await A.page.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
     await C.page.locator('[data-testid="call"][data-phase="established"]').waitFor({ timeout: 10_000 });
     const [customerCall] = await callIds(A.page);
-    let cJoined: Record<number, number> = {};
-    let cMuted: Record<number, number> = {};
+    // A's "other microphone": a device chosen by id opens a sine of A2_HZ (the page's fake
+    // microphone otherwise ignores the device)
+    await A.page.evaluate((hz) => {
+      const md = navigator.mediaDevices;
+      const before = md.getUserMedia.bind(md);
+      md.getUserMedia = async (c?: MediaStreamConstraints) => {
+        const audio = c?.audio as MediaTrackConstraints | boolean | undefined;
+        if (!audio || typeof audio === 'boolean' || !audio.deviceId) return before(c);
+        const ctx = new AudioContext();
+        await ctx.resume();
+        const osc = ctx.createOscillator();
+        osc.frequency.value = hz;
+        const g = ctx.createGain();
+        g.gain.value = 0.5;
+        const dest = ctx.createMediaStreamDestination();
+        osc.connect(g).connect(dest);
+        osc.start();
+        return dest.stream;
+      };
+    }, A2_HZ);
+    const measured: Record<string, Record<number, number>> = {};
     await consultJoinMuteLeave(customerCall!, C_HZ, {
       joined: async () => {
-        cJoined = await levels(C.page, undefined, C_HZ);
-        console.log(`joined: the customer (C) hears ${fmt(cJoined)} dBFS`);
+        measured.joined = await levels(C.page, undefined, C_HZ);
+        console.log(`joined: the customer (C) hears ${fmt(measured.joined)} dBFS`);
+        // A switches the microphone mid-conference (the workstation's audio devices)
+        await A.page.locator('.ws-devices > summary').click();
+        const device = await A.page.locator('#dev-in option').evaluateAll((os) => (os as HTMLOptionElement[]).map((o) => o.value).find((v) => v !== ''));
+        expect(device, 'a microphone to switch to (Chromium fake devices)').toBeTruthy();
+        await A.page.locator('#dev-in').selectOption(device!);
+        await sleep(1500);
+        measured.switchedC = await levels(C.page, undefined, C_HZ, [A2_HZ]);
+        measured.switchedB = await levels(B.page, undefined, C_HZ, [A2_HZ]);
+        console.log(`A switched microphones: the customer (C) hears ${fmt(measured.switchedC)}; B hears ${fmt(measured.switchedB)} dBFS`);
       },
       muted: async () => {
-        cMuted = await levels(C.page, undefined, C_HZ);
-        console.log(`A muted: the customer (C) hears ${fmt(cMuted)} dBFS`);
+        measured.muted = await levels(C.page, undefined, C_HZ, [A2_HZ]);
+        console.log(`A muted: the customer (C) hears ${fmt(measured.muted)} dBFS`);
       },
     });
-    const cAfter = await levels(C.page, undefined, C_HZ);
-    console.log(`B left: the customer (C) hears ${fmt(cAfter)} dBFS`);
-    expect(cJoined[B_HZ]).toBeGreaterThan(HEARD); // the colleague, through A's mix
-    expect(cJoined[A_HZ]).toBeGreaterThan(HEARD);
-    expect(cJoined[C_HZ]).toBeLessThan(SILENT); // not its own voice back
-    expect(cAfter[A_HZ]).toBeGreaterThan(HEARD); // the plain microphone is back on the call
-    expect(cAfter[B_HZ]).toBeLessThan(SILENT);
-    expect(cMuted[B_HZ]).toBeGreaterThan(HEARD); // A muted: the colleague only
-    expect(cMuted[A_HZ]).toBeLessThan(SILENT);
+    measured.after = await levels(C.page, undefined, C_HZ, [A2_HZ]);
+    console.log(`B left: the customer (C) hears ${fmt(measured.after)} dBFS`);
+    const { joined, switchedC, switchedB, muted, after } = measured as Record<string, Record<number, number>>;
+    expect(joined![B_HZ]).toBeGreaterThan(HEARD); // the colleague, through A's mix
+    expect(joined![A_HZ]).toBeGreaterThan(HEARD);
+    expect(joined![C_HZ]).toBeLessThan(SILENT); // not its own voice back
+    // the new microphone in both mixes, the old one gone; the parties still hear each other
+    expect(switchedC![A2_HZ]).toBeGreaterThan(HEARD);
+    expect(switchedC![A_HZ]).toBeLessThan(SILENT);
+    expect(switchedC![B_HZ]).toBeGreaterThan(HEARD);
+    expect(switchedB![A2_HZ]).toBeGreaterThan(HEARD);
+    expect(switchedB![A_HZ]).toBeLessThan(SILENT);
+    expect(switchedB![C_HZ]).toBeGreaterThan(HEARD);
+    // A muted (the new microphone): the colleague only
+    expect(muted![B_HZ]).toBeGreaterThan(HEARD);
+    expect(muted![A2_HZ]).toBeLessThan(SILENT);
+    // B left: the plain (new) microphone is back on the call, no colleague
+    expect(after![A2_HZ]).toBeGreaterThan(HEARD);
+    expect(after![B_HZ]).toBeLessThan(SILENT);
     await A.page.getByTestId('hangup').click();
     await C.page.waitForFunction(() => document.querySelectorAll('[data-testid="call"]').length === 0, undefined, { timeout: 10_000 });
     await finishWrapUpIfAny(A.page);
