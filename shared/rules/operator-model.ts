@@ -21,6 +21,9 @@
 //    ended "client_lost"; with a call in conversation the grace is at least CALL_GRACE_SECONDS
 //    (its network may come back and the phone restore the audio);
 //  - a failed transfer keeps the customer: the call returns to where it was (held or answered);
+//  - a three-way call (the consultation joined, mixed in the operator's softphone) is no event of
+//    its own: the customer call taken off hold (`held` false) beside its answered consultation,
+//    two answered calls, on call; a third call is refused (busy) while both are live;
 //  - the watchdog: a call the engines no longer know is ended "repair" (audited as a repair);
 //  - a call that reaches the operator without routing (`incoming`: a colleague, a transfer
 //    arrival) rings even when not ready or in wrap-up (it cannot be prevented), blocks offers

@@ -50,7 +50,7 @@ describe('the call-quality badge', () => {
     const summary = within(badge).getByText(/良好/);
     expect(summary.textContent).toBe('良好 4.3');
     // its accessible name holds the visible text as written (WCAG 2.5.3 label in name)
-    expect(summary.getAttribute('aria-label')).toBe('通話品質: 良好 4.3');
+    expect(summary.getAttribute('aria-label')).toBe('通話品質: 良好 4.3 (MOS)');
     await userEvent.click(summary);
     expect((badge as HTMLDetailsElement).open).toBe(true);
     expect(within(badge).getByTestId('call-quality-details').textContent).toBe('推定MOS 4.31・ジッター 4 ms・損失 0.0%・往復遅延 38 ms');
@@ -63,7 +63,7 @@ describe('the call-quality badge', () => {
     document.body.innerHTML = '';
     const poor = show({ mos: 2.8, jitterMs: 60, lossPct: 12, rttMs: 420 }, 'en');
     expect(poor.dataset.level).toBe('poor');
-    expect(poor.querySelector('summary')!.getAttribute('aria-label')).toBe('Call quality: Poor 2.8');
+    expect(poor.querySelector('summary')!.getAttribute('aria-label')).toBe('Call quality: Poor 2.8 (MOS)');
   });
 
   it('nothing before the first figures', () => {

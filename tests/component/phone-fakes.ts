@@ -120,6 +120,10 @@ export class FakePhone implements SipPhone {
     this.log.push(`attended ${id} ${consultId}`);
     this.fail('attendedTransfer');
   }
+  async joinConference(id: string, otherId: string) {
+    this.fail('joinConference');
+    this.log.push(`conference ${id} ${otherId}`);
+  }
   async setDevices(d: { inputDeviceId: string | null; outputDeviceId: string | null }) {
     this.log.push(`devices ${d.inputDeviceId} ${d.outputDeviceId}`);
   }

@@ -113,6 +113,10 @@ export const en: Messages = {
     blindTransfer: 'Blind transfer',
     consult: 'Consult first',
     completeTransfer: 'Complete transfer',
+    joinConference: 'Join all three',
+    inConference: 'Three-way call',
+    endConference: 'Hang up all',
+    conferenceNote: 'Three-way call: the customer and your colleague both hear you and each other. Complete transfer leaves the two of them connected; Hang up all ends both calls.',
     errors: {
       invalid_number: 'That is not a phone number. Please check the number.',
       no_microphone: 'No microphone found, so you cannot answer or call. Connect a headset or microphone.',
@@ -125,6 +129,7 @@ export const en: Messages = {
       transfer_failed: 'The transfer did not go through. You are still connected to the customer.',
       consult_unavailable: 'Your colleague cannot take the call (offline or away). The customer is no longer on hold.',
       consult_failed: 'Could not reach your colleague. The customer is no longer on hold.',
+      conference_failed: 'Could not join the calls. Both calls are as they were (the customer is on hold).',
       dial_busy: 'The line is busy.',
       dial_no_answer: 'Nobody answered.',
       dial_failed: 'The call could not be made. Check the number and try again.',

@@ -113,6 +113,10 @@ export const ja = {
     blindTransfer: 'ブラインド転送',
     consult: '取次ぎ（相談）',
     completeTransfer: '転送を完了',
+    joinConference: '三者通話にする',
+    inConference: '三者通話中',
+    endConference: '全員との通話を終了',
+    conferenceNote: '三者通話中です。お客様と取次ぎ先の両方に声が届きます。「転送を完了」で二人をつないだまま抜け、「全員との通話を終了」で両方を切断します。',
     errors: {
       invalid_number: '電話番号として認識できません。番号を確認してください。',
       no_microphone: 'マイクが見つからないため応答・発信できません。ヘッドセットかマイクを接続してください。',
@@ -125,6 +129,7 @@ export const ja = {
       transfer_failed: '転送できませんでした。お客様との通話はそのまま続いています。',
       consult_unavailable: '取次ぎ先の相手が応答できません（オフライン・不在）。お客様の保留を解除しました。',
       consult_failed: '取次ぎ先につながりませんでした。お客様の保留を解除しました。',
+      conference_failed: '三者通話にできませんでした。2つの通話はそれぞれ元のままです（お客様は保留中）。',
       dial_busy: '相手は話し中です。',
       dial_no_answer: '相手が応答しませんでした。',
       dial_failed: '発信できませんでした。番号を確認してもう一度お試しください。',

@@ -192,6 +192,47 @@ describe('operator model: the edges of the day', () => {
     expect(r.state.calls.find((c) => c.callId === 'k1')!.wrapUp).toBeNull();
   });
 
+  // The three-way call (issue 18 item 6) is mixed in the operator's softphone: to the model it is
+  // the consultation's two calls with the customer taken off hold (no event of its own). These
+  // pin that the model keeps that state as it is, on every way out of it.
+  it('a three-way call (consult, then join): both calls active, on call, offers and a third call refused; either party leaving keeps the other', () => {
+    const joined = run([
+      { type: 'offer', at: at(), callId: 'c1' }, { type: 'answered', at: at(), callId: 'c1' }, { type: 'held', at: at(), callId: 'c1', held: true },
+      { type: 'dial', at: at(), callId: 'k1', consultFor: 'c1' }, { type: 'answered', at: at(), callId: 'k1' },
+      { type: 'held', at: at(), callId: 'c1', held: false },
+    ], readyOperator());
+    expect(joined.refusals).toEqual([]);
+    expect(joined.state.agent).toBe('on_call');
+    expect(joined.state.calls.map((c) => [c.callId, c.state])).toEqual([['c1', 'answered'], ['k1', 'answered']]);
+    expect(offerable(joined.state)).toBe(false);
+    const third = run([{ type: 'incoming', at: at(), callId: 'x1' }, { type: 'dial', at: at(), callId: 'd1' }, { type: 'dial', at: at(), callId: 'k2', consultFor: 'c1' }], joined.state);
+    expect(third.refusals).toEqual(['busy_with_call', 'busy_with_call', 'busy_with_call']);
+
+    // the colleague hangs up: the customer call goes on, no wrap-up yet; its end opens the one wrap-up
+    const colleagueLeft = run([{ type: 'ended', at: at(), callId: 'k1', cause: 'completed' }], joined.state);
+    expect(colleagueLeft.state).toMatchObject({ agent: 'on_call', wrapUp: null });
+    const afterCustomer = run([{ type: 'ended', at: at(), callId: 'c1', cause: 'completed' }], colleagueLeft.state);
+    expect(afterCustomer.state.agent).toBe('wrap_up');
+    expect(afterCustomer.state.wrapUp?.callId).toBe('c1');
+
+    // the customer hangs up: the operator stays on the call with the colleague; the customer's
+    // wrap-up is open meanwhile and the agent is wrap_up once the colleague's call ends
+    const customerLeft = run([{ type: 'ended', at: at(), callId: 'c1', cause: 'completed' }], joined.state);
+    expect(customerLeft.state.agent).toBe('on_call');
+    expect(customerLeft.state.wrapUp?.callId).toBe('c1');
+    const afterColleague = run([{ type: 'ended', at: at(), callId: 'k1', cause: 'completed' }], customerLeft.state);
+    expect(afterColleague.state.agent).toBe('wrap_up');
+    expect(afterColleague.state.calls.find((c) => c.callId === 'k1')!.wrapUp).toBeNull();
+
+    // the operator leaves them connected (attended transfer from the joined state)
+    const handedOver = run([
+      { type: 'transfer', at: at(), callId: 'c1', phase: 'started' }, { type: 'transfer', at: at(), callId: 'c1', phase: 'completed' },
+      { type: 'ended', at: at(), callId: 'k1', cause: 'completed' },
+    ], joined.state);
+    expect(handedOver.state.calls.find((c) => c.callId === 'c1')).toMatchObject({ state: 'ended', cause: 'transferred' });
+    expect(handedOver.state.agent).toBe('wrap_up');
+  });
+
   it('a call that reaches the operator without routing (incoming): rings when not ready, blocks offers, a decline leaves the reason as it was, no wrap-up', () => {
     let s = run([{ type: 'setAvailability', at: at(), state: 'not_ready', reason: '研修' }], readyOperator()).state;
     const ring = run([{ type: 'incoming', at: at(), callId: 'x1' }], s);

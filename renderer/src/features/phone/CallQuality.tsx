@@ -14,7 +14,7 @@ export function CallQuality({ callId }: { callId: string }) {
   return (
     <details className="call-quality" data-level={level} data-testid="call-quality">
       {/* the name holds the visible text as written ("良好 4.3"): WCAG 2.5.3, label in name (axe label-content-name-mismatch) */}
-      <summary title={details} aria-label={`${t('audio.quality.label')}: ${label} ${mos}`}>
+      <summary title={details} aria-label={`${t('audio.quality.label')}: ${label} ${mos} (MOS)`}>
         <span className="dot" aria-hidden="true" />
         {label} {mos}
       </summary>

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
+import { inConference, liveCalls, usePhoneStore, type PhoneCall } from './phone-store';
 import { formatDuration } from '../../app/clock';
 import { useTelephony } from './Telephony';
 import { SecureCaptureControl } from '../recordings/SecureCapture';
@@ -66,6 +66,19 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
     return () => clearInterval(id);
   }, []);
   const established = call.phase === 'established';
+  const conference = usePhoneStore((s) => s.conference);
+  const conferenced = inConference(conference, call.id);
+  // the three-way call's controls live on the customer's call
+  const hostsConference = conferenced && conference?.primaryId === call.id;
+  // Join: the consultation is connected and the customer is waiting on hold
+  const canJoin = !conference && established && call.held && consult?.phase === 'established';
+  // the Join button goes when the calls are joined: the focus moves to "hang up all", not to the page
+  const endAll = useRef<HTMLButtonElement>(null);
+  const joining = useRef(false);
+  useEffect(() => {
+    if (hostsConference && joining.current) endAll.current?.focus();
+    joining.current = false;
+  }, [hostsConference]);
   return (
     <div className="call" tabIndex={-1} role="group" aria-label={t('phone.callGroup')} data-focus-home="2" data-testid="call" data-call-id={call.id} data-phase={call.phase} data-held={call.held ? 'true' : 'false'} data-muted={call.muted ? 'true' : 'false'} data-media={call.mediaLost ? 'lost' : 'ok'}>
       <p>
@@ -80,13 +93,18 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
             {t('phone.mediaLost')}
           </span>
         )}
-        {call.consultFor && <span className="badge">{t('phone.consultation')}</span>}
+        {call.consultFor && !conferenced && <span className="badge">{t('phone.consultation')}</span>}
+        {conferenced && (
+          <span className="badge" data-testid="conference-badge">
+            {t('phone.inConference')}
+          </span>
+        )}
         {call.answeredAt && <span className="timer" data-testid="call-timer">{formatDuration(now - call.answeredAt)}</span>}
         <HoldTimer call={call} now={now} />
         {established && <CallQuality callId={call.id} />}
       </p>
       <div className="row">
-        <button type="button" data-testid="hold" {...shortcutProps('hold')} disabled={!established} onClick={() => void phoneActions.hold(call.id, !call.held)}>
+        <button type="button" data-testid="hold" {...shortcutProps('hold')} disabled={!established || conferenced} onClick={() => void phoneActions.hold(call.id, !call.held)}>
           {call.held ? t('phone.resume') : t('phone.hold')}
         </button>
         <button type="button" data-testid="mute" {...shortcutProps('mute')} disabled={!established} onClick={() => void phoneActions.mute(call.id, !call.muted)}>
@@ -98,8 +116,18 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
         <button type="button" className="danger" data-testid="hangup" {...shortcutProps('hangup')} onClick={() => void phoneActions.hangup(call.id)}>
           {t('phone.hangup')}
         </button>
+        {hostsConference && (
+          <button ref={endAll} type="button" className="danger" data-testid="end-conference" onClick={() => void phoneActions.hangupConference()}>
+            {t('phone.endConference')}
+          </button>
+        )}
         {!call.consultFor && <SecureCaptureControl sipCallId={call.sipCallId} established={established} />}
       </div>
+      {hostsConference && !locked && (
+        <p className="note" data-testid="conference-note">
+          {t('phone.conferenceNote')}
+        </p>
+      )}
       {keypad && established && (
         <div className="keypad" data-testid="keypad" role="group" aria-label={t('phone.keypad')}>
           {DIAL_KEYS.map((k) => (
@@ -126,14 +154,30 @@ function CallControls({ call, consult, locked }: { call: PhoneCall; consult: Pho
             {t('phone.blindTransfer')}
           </button>
           {consult ? (
-            <button
-              type="button"
-              data-testid="complete-transfer"
-              disabled={consult.phase !== 'established'}
-              onClick={() => void phoneActions.attendedTransfer(call.id, consult.id)}
-            >
-              {t('phone.completeTransfer')}
-            </button>
+            <>
+              <button
+                type="button"
+                data-testid="complete-transfer"
+                disabled={consult.phase !== 'established'}
+                onClick={() => void phoneActions.attendedTransfer(call.id, consult.id)}
+              >
+                {t('phone.completeTransfer')}
+              </button>
+              {canJoin && (
+                <button
+                  type="button"
+                  data-testid="join-conference"
+                  onClick={() => {
+                    joining.current = true;
+                    void phoneActions.join(call.id, consult.id).then((ok) => {
+                      if (!ok) joining.current = false;
+                    });
+                  }}
+                >
+                  {t('phone.joinConference')}
+                </button>
+              )}
+            </>
           ) : (
             <button type="button" data-testid="consult" disabled={!target} onClick={() => void phoneActions.dial(target, call.id)}>
               {t('phone.consult')}

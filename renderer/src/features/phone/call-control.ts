@@ -8,7 +8,7 @@ import { useAgentStore } from './agent-store';
 import { endCause, newCall, refusalError, report, type CallBook, type CallerViews, type PhoneLine } from './calls';
 import type { IncomingCalls } from './incoming';
 import type { Microphone } from './microphone';
-import { liveCalls, updateCall, usePhoneStore, type PhoneCall } from './phone-store';
+import { inConference, liveCalls, updateCall, usePhoneStore, type PhoneCall } from './phone-store';
 import type { Ringer } from './ringer';
 import { PhoneFailure, UNAVAILABLE_STATUSES, type CallPhase, type PhoneErrorCode, type SipPhone } from './sip-phone';
 
@@ -69,6 +69,9 @@ export class CallControl {
       updateCall(call.id, { phase, endedAt });
       this.ringer.stop(call.id);
       this.book.forget(call.id);
+      // a three-way call is over when either leg ends: the other is a plain call again (the phone
+      // put the microphone back on it)
+      if (inConference(usePhoneStore.getState().conference, call.id)) usePhoneStore.setState({ conference: null });
       if (this.book.replaced.delete(call.id)) {
         // an attended transfer to us took its place
         report({ kind: 'ended', callId: call.sipCallId, cause: 'completed' });
@@ -213,7 +216,61 @@ export class CallControl {
   mute(id: string, on: boolean): Promise<boolean> {
     return this.guard(() => {
       this.need().mute(id, on);
-      updateCall(id, { muted: on });
+      // in a three-way call the operator's microphone is muted in both mixes: both calls show it
+      const conf = usePhoneStore.getState().conference;
+      if (conf && inConference(conf, id)) for (const c of [conf.primaryId, conf.consultId]) updateCall(c, { muted: on });
+      else updateCall(id, { muted: on });
+    });
+  }
+
+  /**
+   * Joins the customer's call and its established consultation in a three-way call mixed in this
+   * softphone: the customer is taken off hold, then the phone mixes (each party hears the operator
+   * and the other party). A failure leaves both calls as they were (the customer back on hold)
+   * and says so. The operator's mute carries over from the consultation call (whose microphone
+   * feeds both mixes).
+   */
+  join(primaryId: string, consultId: string): Promise<boolean> {
+    return this.guard(async () => {
+      const p = this.need();
+      const primary = callById(primaryId);
+      const consult = callById(consultId);
+      if (!primary || !consult || consult.consultFor !== primaryId || primary.phase !== 'established' || consult.phase !== 'established' || usePhoneStore.getState().conference) {
+        throw new PhoneFailure('conference_failed');
+      }
+      const f = this.book.factsOf(primaryId);
+      const heldForConsult = f.heldForConsult ?? false;
+      const unheld: string[] = [];
+      try {
+        for (const c of [primary, consult]) {
+          if (!c.held) continue;
+          await p.hold(c.id, false);
+          unheld.push(c.id);
+        }
+        f.heldForConsult = false;
+        // the consultation's microphone feeds both mixes (the customer call's sender may carry a lead's barge mix)
+        await p.joinConference(consultId, primaryId);
+      } catch (err) {
+        // as they were: whoever was on hold goes back on hold
+        for (const id of unheld) await bestEffort('putting a call back on hold after a failed three-way call', () => p.hold(id, true));
+        f.heldForConsult = heldForConsult;
+        logFailure('joining a three-way call', err);
+        throw new PhoneFailure('conference_failed');
+      }
+      usePhoneStore.setState({ conference: { primaryId, consultId } });
+      updateCall(primaryId, { muted: consult.muted });
+    });
+  }
+
+  /** Hangs up both calls of the three-way call (the operator's "hang up all"). */
+  async hangupConference(): Promise<boolean> {
+    const conf = usePhoneStore.getState().conference;
+    if (!conf) return this.guard(() => Promise.reject(new PhoneFailure('no_such_call')));
+    return this.guard(async () => {
+      const p = this.need();
+      const results = await Promise.allSettled([p.hangup(conf.consultId), p.hangup(conf.primaryId)]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     });
   }
 

@@ -50,10 +50,15 @@ export interface PhoneState {
   dialCampaignId: string | null;
   /** Kept in memory only, for Redial; the customer's number, so it goes with the session. */
   lastDialled: LastDialled | null;
+  /**
+   * A three-way call mixed in this softphone (the customer's call and its consultation, both
+   * active): the two call ids, the customer's first. Null: none. Ends when either call ends.
+   */
+  conference: { primaryId: string; consultId: string } | null;
 }
 
 export const initialPhoneState: PhoneState = {
-  registration: 'offline', registrationDetail: null, calls: [], error: null, microphone: null, outboundCampaigns: null, dialCampaignId: null, lastDialled: null,
+  registration: 'offline', registrationDetail: null, calls: [], error: null, microphone: null, outboundCampaigns: null, dialCampaignId: null, lastDialled: null, conference: null,
 };
 
 /** All of it is the user's (calls and the last dialled number carry the customer's number): cleared when the session ends. */
@@ -70,3 +75,6 @@ export function holdPatch(call: PhoneCall, held: boolean, now: number): Pick<Pho
 }
 
 export const liveCalls = (calls: PhoneCall[]) => calls.filter((c) => c.phase !== 'ended');
+
+/** Is this call one of the three-way call's two legs? */
+export const inConference = (conference: PhoneState['conference'], id: string) => conference !== null && (conference.primaryId === id || conference.consultId === id);

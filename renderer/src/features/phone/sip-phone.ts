@@ -45,7 +45,7 @@ export interface PhoneConfig {
  */
 export const PHONE_ERRORS = [
   'invalid_number', 'no_microphone', 'microphone_denied', 'not_started', 'no_such_call', 'hold_failed',
-  'transfer_refused', 'transfer_unavailable', 'transfer_failed', 'consult_unavailable', 'consult_failed',
+  'transfer_refused', 'transfer_unavailable', 'transfer_failed', 'consult_unavailable', 'consult_failed', 'conference_failed',
   'dial_busy', 'dial_no_answer', 'dial_failed', 'dial_in_wrap_up', 'dial_during_call', 'dial_campaign', 'campaigns_unavailable', 'dtmf_failed', 'gateway_unreachable', 'refused', 'unexpected',
 ] as const;
 export type PhoneErrorCode = (typeof PHONE_ERRORS)[number];
@@ -109,6 +109,13 @@ export interface SipPhone {
   blindTransfer(id: string, target: string): Promise<void>;
   /** Transfers `id`'s party to the party of `consultId` (REFER with Replaces). */
   attendedTransfer(id: string, consultId: string): Promise<void>;
+  /**
+   * A three-way call: the two established calls, neither on hold, are mixed here (each party
+   * hears the operator and the other party; conference-mix.ts). It lasts until one of them ends:
+   * the other then carries the plain microphone again. Mute applies to both. Fails with
+   * 'conference_failed', leaving both calls as they were.
+   */
+  joinConference(id: string, otherId: string): Promise<void>;
   setDevices(devices: { inputDeviceId: string | null; outputDeviceId: string | null }): Promise<void>;
   /** The RTCRtpSender carrying our audio on a call (supervision's barge replaces its track); null if none. */
   audioSender?(id: string): RTCRtpSender | null;

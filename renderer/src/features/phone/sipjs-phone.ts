@@ -20,6 +20,7 @@ import type { SipCredentials } from '../../../../shared/ipc/contract';
 import type { StatsEntry } from '../../../../shared/rules/call-quality';
 import { callerOf, JAPAN_TRUNK } from '../../../../shared/rules/numbering';
 import { bestEffort, logFailure } from '../../log';
+import { ConferenceMix, type MixDeps, type MixLeg, type MixTrack } from './conference-mix';
 import { addOfferRollback, installRequestGuard } from './sip-guard';
 import { PhoneFailure, UNAVAILABLE_STATUSES, type CallInfo, type PhoneConfig, type SipPhone, type SipPhoneListener } from './sip-phone';
 
@@ -51,6 +52,12 @@ interface Leg {
 }
 
 type Devices = PhoneConfig['devices'];
+
+/** The browser's audio graph for a local conference (conference-mix.ts). */
+const BROWSER_MIX: MixDeps = {
+  context: () => new AudioContext({ latencyHint: 'interactive' }),
+  streamOf: (track: MixTrack) => new MediaStream([track as MediaStreamTrack]),
+};
 
 function header(invitation: Invitation, name: string): string | null {
   const v = invitation.request.getHeader(name);
@@ -89,6 +96,10 @@ export class SipJsPhone implements SipPhone {
   private transportLost = false;
   /** recover() is replacing the transport itself: its disconnect is not a failure to retry. */
   private replacing = false;
+  /** The three-way call this phone mixes (two legs), if any. */
+  private conference: ConferenceMix | null = null;
+  /** How a conference's audio graph is made (a unit test gives a fake one). */
+  mixDeps: MixDeps = BROWSER_MIX;
 
   async start(config: PhoneConfig, listener: SipPhoneListener): Promise<void> {
     this.config = config;
@@ -421,6 +432,7 @@ export class SipJsPhone implements SipPhone {
         leg.audio?.remove();
         leg.audio = null;
         this.legs.delete(info.id);
+        this.leaveConference(info.id);
         // SIP.js ends an Inviter before it calls the request's onReject (which records the
         // status): report the end once that has run
         queueMicrotask(() => this.listener?.phase(info.id, 'ended', leg.status ?? undefined));
@@ -577,7 +589,39 @@ export class SipJsPhone implements SipPhone {
     return entries;
   }
 
+  /**
+   * Joins two established calls in a three-way call mixed here (conference-mix.ts): each leg sends
+   * the microphone plus the other leg's remote audio. Neither call may be on hold (the caller
+   * takes the customer off hold first). A failure leaves both calls as they were.
+   */
+  async joinConference(a: string, b: string): Promise<void> {
+    if (this.conference) throw new PhoneFailure('conference_failed');
+    const legs = [this.leg(a), this.leg(b)].map((leg): MixLeg => {
+      const pc = (leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.peerConnection;
+      const sender = pc?.getSenders().find((s) => s.track?.kind === 'audio');
+      if (leg.session.state !== SessionState.Established || !pc || !sender) throw new PhoneFailure('conference_failed');
+      const remote = pc.getReceivers().find((r) => r.track?.kind === 'audio')?.track ?? null;
+      return { id: leg.info.id, sender, remote };
+    }) as [MixLeg, MixLeg];
+    try {
+      this.conference = await ConferenceMix.start(legs, this.mixDeps);
+    } catch (err) {
+      logFailure('mixing a three-way call', err);
+      throw new PhoneFailure('conference_failed');
+    }
+  }
+
+  /** A conference leg ended: the other call goes back to the plain microphone. */
+  private leaveConference(id: string): void {
+    const c = this.conference;
+    if (!c?.has(id)) return;
+    this.conference = null;
+    void bestEffort('putting the microphone back on the call left after a three-way call', () => c.end(id));
+  }
+
   mute(id: string, on: boolean): void {
+    // in a three-way call the operator's mute is the microphone feeding both mixes
+    if (this.conference?.has(id)) return this.conference.setMuted(on);
     const sdh = this.leg(id).session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
     for (const sender of sdh?.peerConnection?.getSenders() ?? []) if (sender.track) sender.track.enabled = !on;
   }
@@ -671,11 +715,21 @@ export class SipJsPhone implements SipPhone {
     const changedOutput = devices.outputDeviceId !== this.devices.outputDeviceId;
     this.devices = devices;
     let failure: unknown = null;
+    const conference = this.conference;
+    if (changedInput && conference) {
+      // a three-way call: the new microphone replaces the mic source in both mixes
+      try {
+        const track = (await navigator.mediaDevices.getUserMedia({ audio: devices.inputDeviceId ? { deviceId: { exact: devices.inputDeviceId } } : true, video: false })).getAudioTracks()[0];
+        if (track) conference.replaceMic(track);
+      } catch (err) {
+        failure = err;
+      }
+    }
     for (const leg of this.legs.values()) {
       if (leg.audio && changedOutput) await this.applySink(leg.audio);
       const sdh = leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
       const pc = sdh?.peerConnection;
-      if (!changedInput || !pc) continue;
+      if (!changedInput || !pc || conference?.has(leg.info.id)) continue;
       const senders = pc.getSenders().filter((s) => s.track?.kind === 'audio');
       if (senders.length === 0) continue;
       let track: MediaStreamTrack | undefined;
