@@ -181,10 +181,29 @@ describe('softphone (dev host + Chromium + Kamailio + rtpengine + baresip)', () 
     await opA.locator('[data-testid="call"][data-muted="true"]').waitFor();
     await opA.keyboard.press('Control+Alt+KeyM');
     await opA.locator('[data-testid="call"][data-muted="false"]').waitFor();
+    // on hold the customer hears nothing of the operator (the microphone is off on that call:
+    // hold is our side sendonly), and after it the operator again
+    const sending = () => opA.evaluate(async () => {
+      const pc = (window as unknown as { __koePcs: RTCPeerConnection[] }).__koePcs.filter((p) => p.connectionState !== 'closed').at(-1)!;
+      const track = pc.getSenders().find((x) => x.track?.kind === 'audio')!.track!;
+      await new Promise((r) => setTimeout(r, 400));
+      let level = -1;
+      (await pc.getStats()).forEach((r: { type: string; kind?: string; audioLevel?: number }) => {
+        if (r.type === 'media-source' && r.kind === 'audio') level = r.audioLevel ?? -1;
+      });
+      return { enabled: track.enabled, level };
+    });
     await opA.getByTestId('hold').click();
     await opA.locator('[data-testid="call"][data-held="true"]').waitFor({ timeout: 5000 });
+    const onHold = await sending();
     await opA.getByTestId('hold').click();
     await opA.locator('[data-testid="call"][data-held="false"]').waitFor({ timeout: 5000 });
+    const back = await sending();
+    console.log(`operator's microphone on the call: on hold ${JSON.stringify(onHold)}, after ${JSON.stringify(back)}`);
+    expect(onHold.enabled).toBe(false);
+    expect(onHold.level).toBeLessThan(0.01);
+    expect(back.enabled).toBe(true);
+    expect(back.level).toBeGreaterThan(0.05);
 
     // Hang up from the customer's side -> wrap-up with the campaign's dispositions.
     pstn.hangup();

@@ -17,7 +17,6 @@ class FakeTrack {
 function phoneWithCall(opts: { muted?: boolean } = {}) {
   const phone = new SipJsPhone();
   const oldTrack = new FakeTrack('headset-mic');
-  oldTrack.enabled = !opts.muted;
   const sender = {
     track: oldTrack as FakeTrack | null,
     replaced: [] as FakeTrack[],
@@ -40,7 +39,8 @@ function phoneWithCall(opts: { muted?: boolean } = {}) {
   const p = phone as unknown as { legs: Map<string, unknown>; devices: unknown };
   p.devices = { inputDeviceId: 'headset-mic', outputDeviceId: 'headset' };
   audio.sinkId = 'headset';
-  p.legs.set('call-1', { session, info: { id: 'call-1' }, audio, status: null, mediaLost: false, restarting: false, restartTries: 0, mediaTimer: null });
+  p.legs.set('call-1', { session, info: { id: 'call-1' }, audio, status: null, mediaLost: false, restarting: false, restartTries: 0, mediaTimer: null, muted: false, held: false });
+  if (opts.muted) phone.mute('call-1', true); // the operator's mute, as the phone keeps it
   return { phone, sender, oldTrack, audio, renegotiations };
 }
 

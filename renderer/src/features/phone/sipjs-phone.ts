@@ -49,6 +49,10 @@ interface Leg {
   /** Restarts tried since the loss. */
   restartTries: number;
   mediaTimer: ReturnType<typeof setTimeout> | null;
+  /** The operator muted this call. */
+  muted: boolean;
+  /** This call is on hold (or its hold re-INVITE is on its way): nothing of ours reaches the party. */
+  held: boolean;
 }
 
 type Devices = PhoneConfig['devices'];
@@ -418,7 +422,7 @@ export class SipJsPhone implements SipPhone {
   }
 
   private track(session: Session, info: CallInfo): Leg {
-    const leg: Leg = { session, info, audio: null, status: null, mediaLost: false, restarting: false, restartTries: 0, mediaTimer: null };
+    const leg: Leg = { session, info, audio: null, status: null, mediaLost: false, restarting: false, restartTries: 0, mediaTimer: null, muted: false, held: false };
     this.legs.set(info.id, leg);
     session.delegate = { ...session.delegate, onRefer: (referral) => this.onRefer(leg, referral) };
     session.stateChange.addListener((state) => {
@@ -553,26 +557,54 @@ export class SipJsPhone implements SipPhone {
     return info;
   }
 
+  /**
+   * Hold is a re-INVITE with our side sendonly, so the held party would still hear our
+   * microphone (SIP.js's SessionManager disables the sender tracks on hold; this phone uses the
+   * lower-level API and must do it itself): the microphone is off on that call from before the
+   * hold is asked until the call is taken off hold and the far end has accepted, and comes back
+   * only if the call is not muted. A refused hold puts things back as they were.
+   */
   async hold(id: string, on: boolean): Promise<void> {
-    const { session } = this.leg(id);
+    const leg = this.leg(id);
+    const { session } = leg;
+    const wasHeld = leg.held;
+    if (on) {
+      leg.held = true;
+      this.applySending(leg);
+    }
     const options = session.sessionDescriptionHandlerOptionsReInvite as Web.SessionDescriptionHandlerOptions;
     options.hold = on;
     session.sessionDescriptionHandlerOptionsReInvite = options;
-    await new Promise<void>((resolve, reject) => {
-      void session
-        .invite({
-          requestDelegate: {
-            onAccept: () => {
-              const sdh = session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
-              sdh?.enableReceiverTracks(!on);
-              resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        void session
+          .invite({
+            requestDelegate: {
+              onAccept: () => {
+                const sdh = session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+                sdh?.enableReceiverTracks(!on);
+                resolve();
+              },
+              onReject: (r) => reject(new PhoneFailure('hold_failed', r.message.statusCode)),
             },
-            onReject: (r) => reject(new PhoneFailure('hold_failed', r.message.statusCode)),
-          },
-        })
-        .catch(reject);
-    });
+          })
+          .catch(reject);
+      });
+    } catch (err) {
+      leg.held = wasHeld;
+      this.applySending(leg);
+      throw err;
+    }
+    leg.held = on;
+    this.applySending(leg);
     this.listener?.held?.(id, on);
+  }
+
+  /** What this call sends: our audio unless it is muted or on hold (a three-way call's mute is the mix's). */
+  private applySending(leg: Leg): void {
+    const sdh = leg.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    const send = !leg.muted && !leg.held;
+    for (const sender of sdh?.peerConnection?.getSenders() ?? []) if (sender.track) sender.track.enabled = send;
   }
 
   audioSender(id: string): RTCRtpSender | null {
@@ -621,9 +653,17 @@ export class SipJsPhone implements SipPhone {
 
   mute(id: string, on: boolean): void {
     // in a three-way call the operator's mute is the microphone feeding both mixes
-    if (this.conference?.has(id)) return this.conference.setMuted(on);
-    const sdh = this.leg(id).session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
-    for (const sender of sdh?.peerConnection?.getSenders() ?? []) if (sender.track) sender.track.enabled = !on;
+    if (this.conference?.has(id)) {
+      // both calls are muted together (the flags follow, for the call left after the conference)
+      for (const other of this.conference.ids) {
+        const l = this.legs.get(other);
+        if (l) l.muted = on;
+      }
+      return this.conference.setMuted(on);
+    }
+    const leg = this.leg(id);
+    leg.muted = on;
+    this.applySending(leg);
   }
 
   async dtmf(id: string, tone: string): Promise<'rtp' | 'info'> {
@@ -746,7 +786,7 @@ export class SipJsPhone implements SipPhone {
       if (!track) continue;
       for (const sender of senders) {
         const old = sender.track;
-        track.enabled = old?.enabled ?? true;
+        track.enabled = !leg.muted && !leg.held; // the call's mute and hold carry over
         await sender.replaceTrack(track);
         old?.stop();
       }
