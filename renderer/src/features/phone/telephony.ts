@@ -159,8 +159,16 @@ export class TelephonyService {
     return this.microphone.devices;
   }
 
+  private readonly micListeners = new Set<() => void>();
+  /** After the phone put a newly chosen microphone on the calls (supervision's barge mixes it again). */
+  onMicrophoneChanged(listener: () => void): () => void {
+    this.micListeners.add(listener);
+    return () => this.micListeners.delete(listener);
+  }
+
   /** Also mid-call: the call stays up (the phone swaps the track and the sink, no renegotiation). */
   async setDevices(next: AudioDevices): Promise<void> {
+    const micChanged = next.inputDeviceId !== this.microphone.devices.inputDeviceId;
     this.microphone.devices = next;
     this.ringer.moveTo(ringerSink(next));
     const saved = await koe().settings.setAudioDevices(next);
@@ -172,6 +180,7 @@ export class TelephonyService {
     } catch (err) {
       this.calls.showFailure(err);
     }
+    if (micChanged) for (const l of this.micListeners) l();
   }
 
   /** Is there an audio input? (reported to the gateway when it changes) */

@@ -36,7 +36,11 @@ export function SupervisionClient({ enabled, children }: { enabled: boolean; chi
 
   useEffect(() => {
     if (!signedIn || !handles) return;
-    const stop = new OperatorSupervision(() => telephony.customerAudioSender()).start();
+    const operatorSide = new OperatorSupervision(() => telephony.customerAudioSender());
+    const stopSupervision = operatorSide.start();
+    // a microphone chosen mid-call while a lead barges: the lead's voice is mixed with the new one
+    const offMic = telephony.onMicrophoneChanged(() => void bestEffort('mixing the lead\'s voice with the new microphone', () => operatorSide.microphoneChanged()));
+    const stop = () => (offMic(), stopSupervision());
     let last: RegistrationState | null = null;
     const report = (state: RegistrationState) => {
       if (state === last) return;

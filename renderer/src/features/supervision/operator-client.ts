@@ -60,6 +60,22 @@ export class OperatorSupervision {
     }
   }
 
+  /**
+   * The operator chose another microphone mid-call: the phone put it on the customer call's
+   * sender in place of the barge mix (it swaps whatever track the sender has). While barging,
+   * the lead's voice is mixed again with the new microphone, and the previous microphone is
+   * closed; later, whisper or stop puts the NEW microphone back (not the closed one).
+   */
+  async microphoneChanged(): Promise<void> {
+    const l = this.leg;
+    const old = l?.mix;
+    if (!l || !old) return;
+    l.mix = null;
+    await bestEffort('closing the barge mix of the previous microphone', old.ctx.close());
+    if (old.original && old.original !== old.sender.track) old.original.stop();
+    await this.applyMode(l);
+  }
+
   private async unmix(l: Leg): Promise<void> {
     const m = l.mix;
     if (!m) return;
