@@ -13,7 +13,7 @@
 //   the gateway writes and audits nothing when nothing changes), so a resend after a crash
 //   between "sent" and "done" is harmless.
 import { GatewayCallError, type GatewayClient } from '../../shared/gateway-client';
-import { OutboxCallPatch, type OutboxEnqueue, type OutboxEntry, type OutboxSettled, type OutboxState } from '../../shared/ipc/contract';
+import { OutboxCallPatch, type OutboxEnqueue, type OutboxEntry, type OutboxSavedNote, type OutboxSettled, type OutboxState } from '../../shared/ipc/contract';
 import { redactCardNumbers } from '../../shared/rules/card-redaction';
 import { z } from 'zod';
 import { logFailure } from '../best-effort';
@@ -54,17 +54,21 @@ export function verdictOf(err: unknown): 'saved' | 'refused' | 'retry' {
   return 'retry';
 }
 
-/** Sends one item with main's session token (the same gateway client main uses everywhere). */
+/**
+ * Sends one item with main's session token (the same gateway client main uses everywhere). A
+ * note answers what the gateway stored (without its text) for the notes panel's "Edit".
+ */
 export function gatewaySender(gateway: GatewayClient, accessToken: () => Promise<string | null>) {
-  return async (item: OutboxItem): Promise<void> => {
+  return async (item: OutboxItem): Promise<OutboxSavedNote | void> => {
     const token = await accessToken();
     if (!token) throw new OutboxNotReady();
     if (item.kind === 'note') {
-      await gateway.call('createNote', {
+      const note = await gateway.call('createNote', {
         accessToken: token,
         // redacted once more on the way out (defence in depth, whatever wrote the file)
         body: { clientNoteId: item.id, callId: item.sipCallId, ...(item.customerId ? { customerId: item.customerId } : {}), body: redactCardNumbers(item.body), open: true },
       });
+      return { id: note.id, authorId: note.authorId, version: note.version, open: note.open, createdAt: note.createdAt };
     } else {
       await gateway.call('patchCall', { accessToken: token, params: { callId: item.sipCallId }, body: item.patch });
     }
@@ -75,7 +79,8 @@ export interface OutboxDeps {
   /** The folder of the outbox files (under the user-data dir). */
   dir: string;
   vault: SecretVault;
-  send(item: OutboxItem): Promise<void>;
+  /** Sends one item; a note may answer what the gateway stored (told with its `outbox:settled`). */
+  send(item: OutboxItem): Promise<OutboxSavedNote | void>;
   now(): number;
   timers?: Timeouts;
   log?: Logger;
@@ -279,8 +284,9 @@ export class OutboxService {
       while (this.items.length > 0 && generation === this.generation) {
         const item = this.items[0]!;
         let verdict: 'saved' | 'refused' | 'retry';
+        let stored: OutboxSavedNote | void = undefined;
         try {
-          await this.deps.send(item);
+          stored = await this.deps.send(item);
           verdict = 'saved';
         } catch (err) {
           verdict = verdictOf(err);
@@ -310,7 +316,8 @@ export class OutboxService {
         await this.settleInFile(item.id);
         if (generation !== this.generation) return;
         if (verdict === 'refused') this.log.warn('outbox: the gateway refused an item for good: dropped', { kind: item.kind });
-        for (const l of this.settledListeners) l({ id: item.id, kind: item.kind, outcome: verdict });
+        const settled: OutboxSettled = { id: item.id, kind: item.kind, outcome: verdict, ...(stored && item.kind === 'note' ? { note: stored } : {}) };
+        for (const l of this.settledListeners) l(settled);
         this.emitChange();
       }
     } finally {

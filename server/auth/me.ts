@@ -55,6 +55,9 @@ export function registerMeRoutes(app: FastifyInstance, ctx: GatewayContext): voi
   // The not-ready reasons the operator picks from (and the lead's board names), the wrap-up time and its extensions.
   route(app, ctx, 'agentPolicy', async ({ principal }) => (await orgPolicy(db, principal.orgId)).agents);
 
+  // How long the author may correct a saved note, and whether a closed one (the notes panel offers "Edit" by it).
+  route(app, ctx, 'notePolicy', async ({ principal }) => (await orgPolicy(db, principal.orgId)).notes);
+
   // Unlocking the idle screen: the password again (+TOTP when the user has it). Like every
   // route that checks a secret it goes through verifySecretFor: refused while the account is
   // locked, failures count toward lockout, and the lockout ends every session of the user.

@@ -44,7 +44,8 @@ export function callView(r: CallRow): CallView {
 export function noteView(r: NoteRow): NoteView {
   return {
     id: r.id, clientNoteId: r.client_note_id, campaignId: r.campaign_id, customerId: r.customer_id, callId: r.sip_call_id,
-    authorId: r.author_id, authorName: r.author_name, body: r.body, open: r.open, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+    authorId: r.author_id, authorName: r.author_name, body: r.body, open: r.open, version: r.version, editedAt: isoOrNull(r.edited_at),
+    createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
   };
 }
 

@@ -597,6 +597,20 @@ const M0026_STATEMENTS: string[] = [
   `alter table calls add column quality_at timestamptz`,
 ];
 
+// 0028 (issue 18 item 5): notes can be corrected by their author within the org's policy
+// (notes.editWindowMinutes, notes.closedNotesEditable). `version` is the edit's precondition (a
+// stale one is refused, never overwritten); note_edits keeps every replaced text with who
+// replaced it and when (for disputes), and goes with its note (retention, erasure: cascade).
+const M0028_STATEMENTS: string[] = [
+  `alter table notes add column version integer not null default 1 check (version >= 1)`,
+  `alter table notes add column edited_at timestamptz`,
+  `create table note_edits (
+    id uuid primary key, org_id uuid not null references orgs(id),
+    note_id uuid not null references notes(id) on delete cascade, version integer not null,
+    body text not null, editor_id uuid not null references users(id), edited_at timestamptz not null,
+    unique (note_id, version))`,
+];
+
 function statements(list: string[]): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -632,6 +646,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0024_campaign_outbound_caller_id': statements(M0024_STATEMENTS),
   '0025_quick_connects': statements(M0025_STATEMENTS),
   '0026_call_quality': statements(M0026_STATEMENTS),
+  '0028_note_edits': statements(M0028_STATEMENTS),
 };
 
 class StaticProvider implements MigrationProvider {

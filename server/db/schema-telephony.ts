@@ -84,8 +84,24 @@ export interface NotesTable {
   client_note_id: string;
   body: string;
   open: boolean;
+  /** 0028: 1 as written, one more with each edit of the text (the edit's precondition). */
+  version: Generated<number>;
+  /** 0028: the last edit of the text; null: as written. */
+  edited_at: Generated<Date | null>;
   created_at: Date;
   updated_at: Date;
+}
+/** 0028: the text a note had before each edit (its author's corrections; docs/gateway.md "Editing a note"). */
+export interface NoteEditsTable {
+  id: string;
+  org_id: string;
+  note_id: string;
+  /** The note's version this text was; the edit made it version + 1. */
+  version: number;
+  /** The replaced text (redacted like every note body). */
+  body: string;
+  editor_id: string;
+  edited_at: Date;
 }
 
 /** A supervision session and its rtpengine legs (0009): server/supervision/store.ts. */

@@ -1,11 +1,11 @@
 // Row types of every table, for Kysely. Timestamps are timestamptz (Date in JS); all
 // time comparisons use the gateway's injected clock, never SQL now().
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
-import type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
+import type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, NoteEditsTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 import type { CallQueueTable, OrgAnnouncementsTable } from './schema-queue';
 import type { RecordingsTable, RecordingPlaybacksTable } from './schema-recordings';
 export type { RecordingsTable, RecordingPlaybacksTable } from './schema-recordings';
-export type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
+export type { EndedCallsTable, BusEventsTable, CallsTable, OperatorStatesTable, OperatorTransitionsTable, NotesTable, NoteEditsTable, SupervisionSessionsTable, SipRegistrationsTable, SipAccessCutsTable, ThrottleBucketsTable, GatewayInstancesTable, OperatorConnectionsTable, ThrottleCountersTable } from './schema-telephony';
 
 type Json = ColumnType<unknown, string, string>;
 
@@ -329,6 +329,7 @@ export interface Database {
   bus_events: BusEventsTable;
   ended_calls: EndedCallsTable;
   notes: NotesTable;
+  note_edits: NoteEditsTable;
   operator_states: OperatorStatesTable;
   operator_transitions: OperatorTransitionsTable;
   supervision_sessions: SupervisionSessionsTable;

@@ -15,7 +15,7 @@ import { ORG_ROUTES } from './admin-org';
 import { SUPERVISION_ROUTES, SupervisionClientMessages, SupervisionServerMessages } from './supervision';
 import { AgentReason, OperatorClientMessages, OperatorServerMessages } from './operator';
 import { BoardStatsMessage } from './queue-stats';
-import { AgentPolicySchema, ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema, PasswordPolicySchema } from './policy';
+import { AgentPolicySchema, NotesPolicySchema, ClientPolicySchema, OrgPolicySchema, OrgPolicyPatchSchema, PasswordPolicySchema } from './policy';
 import { userText } from '../rules/text';
 import { RECOVERY_CODE_TYPED } from '../rules/recovery-code';
 import { Id, Instant, Iso, LockReason } from './primitives';
@@ -310,6 +310,10 @@ export const ROUTES = {
   agentPolicy: {
     method: 'GET', path: '/me/agent-policy', summary: "The org's agent states policy (not-ready reasons, wrap-up time and extensions)", auth: 'authenticated',
     response: AgentPolicySchema,
+  },
+  notePolicy: {
+    method: 'GET', path: '/me/note-policy', summary: "The org's note editing policy (how long the author may correct a note; closed notes)", auth: 'authenticated',
+    response: NotesPolicySchema,
   },
   reverify: {
     method: 'POST', path: '/me/reverify', summary: 'Re-verify the password (+TOTP) to unlock the screen; audited', auth: 'authenticated',

@@ -209,6 +209,16 @@ export const NoteCreateRequest = z
   })
   .refine((n) => n.customerId !== undefined || n.callId !== undefined, 'a note needs a customerId or a callId');
 export const NotePatchRequest = z.strictObject({ open: z.boolean() });
+/**
+ * A correction of a note's text by its author (org policy notes.*; docs/gateway.md "Editing a
+ * note"). `version` is the note's version the client edited (NoteView.version): when the note
+ * has moved on since, the edit is refused `conflict` instead of overwriting the newer text.
+ * The body goes through the same schema as a new note's (card numbers masked).
+ */
+export const NoteEditRequest = z.strictObject({
+  body: NoteBody,
+  version: z.number().int().min(1).max(1_000_000),
+});
 export const NoteView = z.strictObject({
   id: Id,
   clientNoteId: Id,
@@ -219,10 +229,24 @@ export const NoteView = z.strictObject({
   authorName: z.string(),
   body: z.string(),
   open: z.boolean(),
+  /** 1 as written; one more with each edit of the text (closing and reopening do not count). */
+  version: z.number().int(),
+  /** The last edit of the text; null: as written. */
+  editedAt: Iso.nullable(),
   createdAt: Iso,
   updatedAt: Iso,
 });
 export type NoteView = z.infer<typeof NoteView>;
+/** A text the note had: `body` was its text at `version`, until `editorName` replaced it at `editedAt`. */
+export const NoteRevision = z.strictObject({
+  version: z.number().int(),
+  body: z.string(),
+  editorId: Id,
+  editorName: z.string(),
+  editedAt: Iso,
+});
+/** The note as it is now and the texts it had before, oldest first. */
+export const NoteEditsResponse = z.strictObject({ note: NoteView, edits: z.array(NoteRevision) });
 export const NotesResponse = z.strictObject({ notes: z.array(NoteView) });
 export const NotesQuery = z.strictObject({ open: z.enum(['true', 'false']).optional(), limit: Limit(200, 50) });
 export const HistoryQuery = z.strictObject({ limit: Limit(200, 20) });
@@ -324,6 +348,15 @@ export const CRM_ROUTES = {
   },
   createNote: { method: 'POST', path: '/notes', summary: 'Add a note (card numbers redacted; idempotent on clientNoteId)', auth: 'notes:write', body: NoteCreateRequest, response: NoteView },
   patchNote: { method: 'PATCH', path: '/notes/:id', summary: 'Close or reopen a note', auth: 'notes:write', params: IdParam, body: NotePatchRequest, response: NoteView },
+  editNote: {
+    method: 'PUT', path: '/notes/:id/body',
+    summary: 'Correct a note\'s text: its author only, within the org\'s edit window (edit_window_expired, note_closed); a stale version is 409; card numbers redacted; the replaced text is kept',
+    auth: 'notes:write', params: IdParam, body: NoteEditRequest, response: NoteView,
+  },
+  noteEdits: {
+    method: 'GET', path: '/notes/:id/edits', summary: 'A note as it is now and the texts it had before each edit, oldest first (404 when outside the scope)', auth: 'customers:read',
+    params: IdParam, response: NoteEditsResponse,
+  },
   exportCustomers: {
     method: 'GET', path: '/export/customers', summary: 'Incremental export of customers in scope (updated_at, id order)', auth: 'export:read',
     query: ExportQuery, response: CustomersExport,

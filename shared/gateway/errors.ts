@@ -34,6 +34,10 @@ export const ERROR_STATUS = {
   in_use: 409,
   /** The org's last administrator cannot be disabled, deleted or demoted (server/auth/authority.ts assertAdminsRemain). */
   last_admin: 409,
+  /** A note's edit window (org policy notes.editWindowMinutes) has passed, or the org allows no edits (0). */
+  edit_window_expired: 409,
+  /** A closed note, and the org policy (notes.closedNotesEditable) keeps closed notes as they are. */
+  note_closed: 409,
   payload_too_large: 413,
   /** A recording's stream: the Range asked lies outside it (Content-Range: bytes *\/<length>). */
   range_not_satisfiable: 416,

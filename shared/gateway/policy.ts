@@ -132,6 +132,19 @@ export const RecordingsPolicySchema = z.strictObject({
   operatorsHearOwnCalls: z.boolean().default(false),
 });
 
+/**
+ * Correcting a saved note (docs/gateway.md "Editing a note"): only its author, for
+ * `editWindowMinutes` after it was created (0: a note cannot be edited once saved; the window
+ * runs from creation, an edit does not restart it), and a closed note only if
+ * `closedNotesEditable`. Every edit keeps the text it replaced (note_edits).
+ */
+export const NOTE_EDIT_WINDOW_MAX_MINUTES = 1440;
+export const NotesPolicySchema = z.strictObject({
+  editWindowMinutes: z.number().int().min(0).max(NOTE_EDIT_WINDOW_MAX_MINUTES).default(30),
+  closedNotesEditable: z.boolean().default(false),
+});
+export type NotesPolicy = z.infer<typeof NotesPolicySchema>;
+
 export const OrgPolicySchema = z.strictObject({
   password: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
   lockout: LockoutPolicySchema.default(LockoutPolicySchema.parse({})),
@@ -142,6 +155,7 @@ export const OrgPolicySchema = z.strictObject({
   board: BoardPolicySchema.default(() => BoardPolicySchema.parse({})),
   announcements: AnnouncementPolicySchema.default(AnnouncementPolicySchema.parse({})),
   recordings: RecordingsPolicySchema.default(RecordingsPolicySchema.parse({})),
+  notes: NotesPolicySchema.default(() => NotesPolicySchema.parse({})),
   /** The org's IANA zone: "today" for operators' figures on the board (campaigns have their own zone). */
   timeZone: OrgTimeZone.default('Asia/Tokyo'),
   /** Roles that must use TOTP; members without it can only enrol until they do. */
@@ -181,6 +195,7 @@ export const OrgPolicyPatchSchema = z.strictObject({
   board: sectionPatch(BoardPolicySchema).optional(),
   announcements: sectionPatch(AnnouncementPolicySchema).optional(),
   recordings: sectionPatch(RecordingsPolicySchema).optional(),
+  notes: sectionPatch(NotesPolicySchema).optional(),
   timeZone: OrgTimeZone.optional(),
   totpRequiredRoles: z.array(RoleKey).optional(),
   deviceBindingRoles: z.array(RoleKey).optional(),

@@ -12,7 +12,7 @@ import {
 import { REFUSALS } from '../rules/operator-model';
 import { QueueStats } from '../gateway/queue-stats';
 import { CallPatchRequest, NoteBody } from '../gateway/crm';
-import { Id, SipCallId } from '../gateway/primitives';
+import { Id, Iso, SipCallId } from '../gateway/primitives';
 import { AlertView } from '../gateway/admin-alerts';
 
 /**
@@ -344,8 +344,22 @@ export const OutboxState = z.strictObject({
   unreadable: z.number().int().min(0),
 });
 export type OutboxState = z.infer<typeof OutboxState>;
-/** An item the gateway answered: saved (confirmed), or refused for good (dropped, the operator is told). */
-export const OutboxSettled = z.strictObject({ id: Id, kind: z.enum(['note', 'callPatch']), outcome: z.enum(['saved', 'refused']) });
+/**
+ * A saved note as the gateway stored it, without its text: the notes panel needs its id, version,
+ * state and creation time to offer "Edit" within the org's policy (PUT /notes/:id/body).
+ */
+export const OutboxSavedNote = z.strictObject({ id: Id, authorId: Id, version: z.number().int().min(1), open: z.boolean(), createdAt: Iso });
+export type OutboxSavedNote = z.infer<typeof OutboxSavedNote>;
+/**
+ * An item the gateway answered: saved (confirmed), or refused for good (dropped, the operator is
+ * told). `note`: a saved note as stored (absent when the gateway's answer could not be read).
+ */
+export const OutboxSettled = z.strictObject({
+  id: Id,
+  kind: z.enum(['note', 'callPatch']),
+  outcome: z.enum(['saved', 'refused']),
+  note: OutboxSavedNote.optional(),
+});
 export type OutboxSettled = z.infer<typeof OutboxSettled>;
 
 export const contract = {

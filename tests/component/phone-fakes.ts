@@ -216,9 +216,11 @@ export class FakeGateway {
   }
 }
 
-export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' | 'en' } = {}) {
+/** `userId`: the signed-in operator's id (a UUID where a test matches it against the gateway's notes' authorId). */
+export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' | 'en'; userId?: string } = {}) {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
-  let outboxUser: string | null = 'u1';
+  const userId = opts.userId ?? 'u1';
+  let outboxUser: string | null = userId;
   const emit = (event: string, payload: unknown) => {
     // main clears the operator's state when the session ends or changes hands
     if (event === 'session:changed') gw.state = gw.fresh();
@@ -250,7 +252,7 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
   const calls: string[] = [];
   const session: SessionState = {
     status: 'signed-in',
-    user: { id: 'u1', username: 'op-1', displayName: '佐藤 花子', role: 'operator', permissions: [...BUILTIN_ROLES.operator.permissions] }, // a real operator's
+    user: { id: userId, username: 'op-1', displayName: '佐藤 花子', role: 'operator', permissions: [...BUILTIN_ROLES.operator.permissions] }, // a real operator's
     device: null,
     totpEnrolmentRequired: false,
     passwordChangeRequired: false,

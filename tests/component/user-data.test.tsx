@@ -93,6 +93,8 @@ const knownPop: ScreenPopResponse = {
       authorName: '佐藤 花子',
       body: A.openNote,
       open: true,
+      version: 1,
+      editedAt: null,
       createdAt: T,
       updatedAt: T,
     },

@@ -13,6 +13,7 @@ export const adminPolicyEn: Messages['admin']['policy'] = {
     board: 'Team board highlights',
     announcements: 'Announcements to callers',
     recordings: 'Recordings',
+    notes: 'Editing notes',
     general: 'General',
     roles: 'Requirements per role',
     ip: 'IP address allowlists',
@@ -60,6 +61,10 @@ export const adminPolicyEn: Messages['admin']['policy'] = {
     },
     announcements: { language: 'Announcement language', recordingNotice: 'Play the recording and monitoring notice before routing' },
     recordings: { operatorsHearOwnCalls: 'Let operators play the recordings of their own calls' },
+    notes: {
+      editWindowMinutes: 'Time to edit a note after saving it (minutes; its author only; 0: no editing)',
+      closedNotesEditable: 'Closed notes can be edited too',
+    },
     timeZone: 'Org time zone (IANA name, e.g. Asia/Tokyo)',
     totpRequiredRoles: 'Roles that must use two-step verification (TOTP)',
     deviceBindingRoles: 'Roles whose sign-ins are bound to an enrolled PC',

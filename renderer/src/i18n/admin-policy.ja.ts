@@ -12,6 +12,7 @@ export const adminPolicyJa = {
     board: 'チームボードの強調表示',
     announcements: '発信者へのアナウンス',
     recordings: '録音',
+    notes: 'メモの編集',
     general: '全般',
     roles: 'ロールごとの要件',
     ip: 'IP アドレスの許可リスト',
@@ -59,6 +60,10 @@ export const adminPolicyJa = {
     },
     announcements: { language: 'アナウンスの言語', recordingNotice: '接続前に録音・モニタリングの告知を流す' },
     recordings: { operatorsHearOwnCalls: 'オペレーターが自分の通話の録音を再生できるようにする' },
+    notes: {
+      editWindowMinutes: '保存後にメモを編集できる時間（分。作成者のみ。0: 編集不可）',
+      closedNotesEditable: '完了済みのメモも編集できるようにする',
+    },
     timeZone: '組織のタイムゾーン（IANA 名、例: Asia/Tokyo）',
     totpRequiredRoles: '二要素認証（TOTP）を必須にするロール',
     deviceBindingRoles: 'サインインを登録済み PC に限定するロール',

@@ -178,6 +178,8 @@ describe.each(BACKENDS)('two orgs on %s', (backend) => {
       ['customers', 'GET', '/customers/:id/calls'],
       ['customers', 'GET', '/customers/:id/notes'],
       ['notes', 'PATCH', '/notes/:id', { open: false }],
+      ['notes', 'PUT', '/notes/:id/body', { body: 'x', version: 1 }],
+      ['notes', 'GET', '/notes/:id/edits'],
     ];
     const idOf: Record<string, string> = {
       users: ids.userA!, devices: ids.deviceA!, device_alerts: ids.alertA!, roles: ids.roleA!, teams: ids.teamA!,

@@ -5,7 +5,9 @@ import { setPop, useCustomerStore } from './store';
 import { CustomerDetails, CustomerForm } from './CustomerWorkspace';
 import { linkCall } from './customer-api';
 import { logFailure } from '../../log';
-import type { CustomerView, ScreenPopResponse } from '../../../../shared/gateway/crm';
+import type { CustomerView, NoteView, ScreenPopResponse } from '../../../../shared/gateway/crm';
+import { NoteText } from './NoteEdit';
+import { storedOf } from './note-edit-api';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
 import { CustomerCallHistory } from '../recordings/RecordingLists';
 import { PhoneNumber } from '../../app/PhoneNumber';
@@ -108,6 +110,11 @@ export function CustomerCard() {
     );
   }
   const { customers, campaign, recentCalls, openNotes, blocked } = pop.pop;
+  /** One of the open notes was edited (its author, within the org's policy): the card shows the gateway's text. */
+  const noteChanged = (view: NoteView) => {
+    const now = useCustomerStore.getState().pops[sipCallId];
+    if (now?.status === 'ready') setPop(sipCallId, { status: 'ready', pop: { ...now.pop, openNotes: now.pop.openNotes.map((n) => (n.id === view.id ? view : n)) } });
+  };
   return (
     <section className="card customer sensitive" data-testid="customer-card" data-status="known" aria-labelledby="cust-h">
       {campaign && (
@@ -156,7 +163,9 @@ export function CustomerCard() {
           <h3>{t('customer.openNotes')}</h3>
           <ul data-testid="customer-notes">
             {openNotes.map((n) => (
-              <li key={n.id}>{n.body}</li>
+              <li key={n.id} data-testid="customer-note">
+                <NoteText note={{ ...storedOf(n), body: n.body }} onChanged={noteChanged} />
+              </li>
             ))}
           </ul>
         </>

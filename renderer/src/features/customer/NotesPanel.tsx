@@ -1,10 +1,11 @@
-import { useLayoutEffect, useRef, useState, type ChangeEvent, type CompositionEvent } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAgentStore, type Availability } from '../phone/agent-store';
 import { useCustomerStore } from './store';
 import { useFocusCall } from './CustomerCard';
 import { useCustomerRecords } from './CustomerSession';
-import { redactAsTyped, textForInput, type CompositionState } from './redacting-input';
+import { useRedactingText } from './use-redacting-text';
+import { NoteText } from './NoteEdit';
 import { shortcutProps } from '../../app/shortcut-props';
 import { finishWrapUp } from './wrap-up';
 import { WrapUpCountdown } from '../phone/WrapUpCountdown';
@@ -26,46 +27,13 @@ export function NotesPanel() {
   const unreadable = useCustomerStore((s) => s.unreadable);
   const wrapUpCallId = useAgentStore((s) => s.view?.wrapUp?.callId ?? null);
   const [next, setNext] = useState<Availability>('ready');
-  const [text, setText] = useState('');
-  const area = useRef<HTMLTextAreaElement>(null);
-  const caret = useRef<{ start: number; end: number } | null>(null);
-  const composition = useRef<CompositionState>({ composing: false });
-  const [masked, setMasked] = useState(false);
-  // Restore the caret in the same commit as the redacted value (before the next keystroke).
-  useLayoutEffect(() => {
-    if (!caret.current || !area.current) return;
-    area.current.setSelectionRange(caret.current.start, caret.current.end);
-    caret.current = null;
-  }, [text]);
+  const note = useRedactingText();
   if (!focus) return null;
 
-  const show = (r: { text: string; selectionStart: number | null; selectionEnd: number | null; changed: boolean }, value: string) => {
-    // Same length (or shorter by the astral digits masked): the caret stays where the operator is typing.
-    if (r.text !== value && r.selectionStart !== null && r.selectionEnd !== null) caret.current = { start: r.selectionStart, end: r.selectionEnd };
-    if (r.changed) setMasked(true);
-    setText(r.text);
-  };
-  const onChange = (e: ChangeEvent<HTMLTextAreaElement>) => {
-    const el = e.target;
-    const native = e.nativeEvent as Event & { isComposing?: boolean };
-    show(textForInput(composition.current, el.value, el.selectionStart, el.selectionEnd, native.isComposing === true), el.value);
-  };
-  const onCompositionStart = () => {
-    composition.current.composing = true;
-  };
-  // The IME committed its text (a whole card number can arrive here at once): redact it now.
-  const onCompositionEnd = (e: CompositionEvent<HTMLTextAreaElement>) => {
-    composition.current.composing = false;
-    const el = e.currentTarget;
-    show(redactAsTyped(el.value, el.selectionStart, el.selectionEnd), el.value);
-  };
   const save = () => {
     // Whatever the textarea holds (even mid-composition), saveNote redacts it before it is queued.
-    composition.current.composing = false;
-    if (records.saveNote(focus.sipCallId, text)) {
-      setText('');
-      setMasked(false);
-    }
+    note.endComposition();
+    if (records.saveNote(focus.sipCallId, note.text)) note.reset();
   };
   const dispositions = pop?.status === 'ready' ? (pop.pop.campaign?.dispositions ?? []) : [];
   const mine = notes.filter((n) => n.sipCallId === focus.sipCallId);
@@ -118,21 +86,17 @@ export function NotesPanel() {
       </label>
       <textarea
         id="note-text"
-        ref={area}
         data-testid="note-text"
         {...shortcutProps('notes')}
         rows={4}
         maxLength={4000}
-        value={text}
-        onChange={onChange}
-        onCompositionStart={onCompositionStart}
-        onCompositionEnd={onCompositionEnd}
+        {...note.inputProps}
         placeholder={t('notes.placeholder')}
       />
       <p role="status" className="note" data-testid="note-masked">
-        {masked ? t('notes.cardMasked') : ''}
+        {note.masked ? t('notes.cardMasked') : ''}
       </p>
-      <button type="button" data-testid="note-save" disabled={!text.trim()} onClick={save}>
+      <button type="button" data-testid="note-save" disabled={!note.text.trim()} onClick={save}>
         {t('notes.save')}
       </button>
       {unsent > 0 && (
@@ -148,7 +112,18 @@ export function NotesPanel() {
       <ul data-testid="note-list">
         {mine.map((n) => (
           <li key={n.clientNoteId} data-testid="note-item" data-status={n.status}>
-            {n.body} <span className="badge">{t(`notes.${n.status}`)}</span>
+            {n.status === 'saved' && n.stored ? (
+              // saved: its text with "Edit" while the org's policy allows it (NoteEdit.tsx)
+              <NoteText
+                note={{ ...n.stored, body: n.body }}
+                badge={<span className="badge">{t('notes.saved')}</span>}
+                onChanged={(view) => records.noteChanged(n.clientNoteId, view)}
+              />
+            ) : (
+              <>
+                {n.body} <span className="badge">{t(`notes.${n.status}`)}</span>
+              </>
+            )}
           </li>
         ))}
       </ul>

@@ -8,7 +8,7 @@
 import { accessToken, gatewayClient } from '../../gateway';
 import { koe } from '../../koe';
 import type { OutboxEnqueue, OutboxState } from '../../../../shared/ipc/contract';
-import type { ScreenPopResponse } from '../../../../shared/gateway/crm';
+import type { NoteView, ScreenPopResponse } from '../../../../shared/gateway/crm';
 import { redactCardNumbers } from '../../../../shared/rules/card-redaction';
 import { useCustomerStore, type NoteItem, type PopState } from './store';
 import { holdsUserData } from '../../app/user-data';
@@ -19,6 +19,7 @@ import type { CallInfo } from '../phone/sip-phone';
 import { useAgentStore } from '../phone/agent-store';
 import { liveCalls, usePhoneStore } from '../phone/phone-store';
 import { useAppStore } from '../../app/app-store';
+import { storedOf } from './note-edit-api';
 
 const client = gatewayClient;
 const token = accessToken;
@@ -123,7 +124,8 @@ export class CustomerRecords {
     const offs = [
       api.on('outbox:changed', (st) => this.mainState(st)),
       api.on('outbox:settled', (st) => {
-        if (st.kind === 'note') updateNote(st.id, { status: st.outcome });
+        // a saved note carries what the gateway stored (no text): its "Edit" needs the id and version
+        if (st.kind === 'note') updateNote(st.id, { status: st.outcome, ...(st.note ? { stored: { ...st.note, editedAt: null } } : {}) });
         this.settled(st.id);
       }),
       // the list carries the notes' text: main refuses it while locked, so it is read again at unlock
@@ -184,6 +186,11 @@ export class CustomerRecords {
     useCustomerStore.setState((s) => ({ notes: [...s.notes, item] }));
     this.handoff.push({ kind: 'note', id: item.clientNoteId, sipCallId, customerId, body });
     return item;
+  }
+
+  /** A saved note's text was edited (NoteEdit.tsx): the gateway's text (card numbers masked) and version from now on. */
+  noteChanged(clientNoteId: string, view: NoteView): void {
+    updateNote(clientNoteId, { body: view.body, stored: storedOf(view) });
   }
 
   /** Updates the gateway's call record (answer/end times, disposition, wrap-up) through main's outbox. */

@@ -38,6 +38,7 @@ export const GROUPS: { id: string; fields: FieldDef[] }[] = [
   { id: 'board', fields: [f('board.longCallSeconds', 'int'), f('board.longWrapUpSeconds', 'int'), f('board.longNotReadySeconds', 'int')] },
   { id: 'announcements', fields: [f('announcements.language', 'lang'), f('announcements.recordingNotice', 'bool')] },
   { id: 'recordings', fields: [f('recordings.operatorsHearOwnCalls', 'bool')] },
+  { id: 'notes', fields: [f('notes.editWindowMinutes', 'int'), f('notes.closedNotesEditable', 'bool')] },
   { id: 'general', fields: [f('timeZone', 'zone')] },
   { id: 'roles', fields: [f('totpRequiredRoles', 'roles'), f('deviceBindingRoles', 'roles')] },
 ];
