@@ -95,6 +95,17 @@ describe('good paths', () => {
     w.feed.publish([{ target: targetFor(A, { version: '1.1.0' }), bytes: A }]);
     expect(await w.service.check()).toMatchObject({ state: 'handed_over', version: '1.1.0' });
     expect(w.server.requests.slice(0, 3)).toEqual(['2.root.json', '3.root.json', 'timestamp.json']);
+    // after a restart the kept roots are walked again from the embedded one, the kept metadata verifies with the new keys
+    const again = w.make({ running: '1.1.0' });
+    expect(await again.check()).toEqual({ state: 'up_to_date', checkedAt: w.clock.now() });
+    expect(w.logs.records.filter((r) => r.level === 'error')).toEqual([]);
+  });
+
+  it('auto without an installer wired (the hand-over is not built yet): verified and announced, nothing installed', async () => {
+    const w = await world({ installer: true });
+    w.feed.publish([{ target: targetFor(A, { version: '1.1.0' }), bytes: A }]);
+    expect(await w.make({ installer: null }).check()).toMatchObject({ state: 'ready', version: '1.1.0' });
+    expect(w.installed).toEqual([]);
   });
 
   it('a staged rollout: a device inside the fraction gets it, one outside does not (and still gets the fully rolled-out version), stable across runs', async () => {
