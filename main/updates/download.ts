@@ -67,7 +67,7 @@ async function stream(req: DownloadRequest, tooLarge: 'artifact_too_large' | 'me
   } catch (err) {
     if (err instanceof UpdateRefusal) throw err;
     if (why) throw new UpdateRefusal(why, { limitMs: why === 'download_timeout' ? req.deadlineMs : req.stallMs });
-    // the connection failed (refused, reset, DNS): refused as fetch_failed with the error's name (no message: it can quote the URL)
+    // the connection failed (refused, reset, DNS): refused as download_failed with the error's name (no message: it can quote the URL)
     throw new UpdateRefusal('download_failed', { error: err instanceof Error ? err.name : typeof err });
   } finally {
     clearTimeout(deadline);

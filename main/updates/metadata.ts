@@ -114,18 +114,18 @@ export function signMetadata<T>(signed: T, privateKeys: KeyObject[]): Signed<T> 
 }
 
 /**
- * The distinct keys of `role` (as `root` defines them) whose signature over `signed` verifies.
- * A key listed twice counts once; a signature by a key outside the role counts for nothing.
+ * The distinct keys of `role` (as `root` defines them) whose signature over `signedBytes` (the
+ * canonical JSON of the file's `signed` part, as received) verifies. A key listed twice counts
+ * once; a signature by a key outside the role counts for nothing.
  */
-export function validSigners(root: RootSigned, role: Role, envelope: { signed: unknown; signatures: { keyid: string; sig: string }[] }): Set<string> {
+export function validSigners(root: RootSigned, role: Role, signedBytes: Uint8Array, signatures: { keyid: string; sig: string }[]): Set<string> {
   const allowed = new Set(root.roles[role].keyids);
-  const bytes = Buffer.from(canonicalJson(envelope.signed), 'utf8');
   const ok = new Set<string>();
-  for (const s of envelope.signatures) {
+  for (const s of signatures) {
     if (!allowed.has(s.keyid) || ok.has(s.keyid)) continue;
     const key = root.keys[s.keyid];
     if (!key || keyIdOf(key) !== s.keyid) continue;
-    if (edVerify(null, bytes, keyObjectOf(key), Buffer.from(s.sig, 'hex'))) ok.add(s.keyid);
+    if (edVerify(null, signedBytes, keyObjectOf(key), Buffer.from(s.sig, 'hex'))) ok.add(s.keyid);
   }
   return ok;
 }

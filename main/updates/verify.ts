@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import { canonicalJson, CanonicalJsonError } from './canonical-json';
 import {
   compareVersions,
   Envelope,
@@ -62,7 +63,10 @@ export interface VersionFloors {
 
 const ROLE_THRESHOLD: Record<Role, RefusalCode> = { root: 'root_threshold', release: 'release_threshold', timestamp: 'timestamp_threshold' };
 
-function parse<S extends z.ZodType>(bytes: Uint8Array, schema: S, role: Role): Signed<z.infer<S>> {
+/** A parsed file: its checked `signed` part, its signatures, and the canonical bytes they must cover (from the file as received, not the parsed copy). */
+type Parsed<T> = Signed<T> & { canonical: Uint8Array };
+
+function parse<S extends z.ZodType>(bytes: Uint8Array, schema: S, role: Role): Parsed<z.infer<S>> {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -73,11 +77,19 @@ function parse<S extends z.ZodType>(bytes: Uint8Array, schema: S, role: Role): S
   const env = Envelope.safeParse(json);
   const signed = env.success ? schema.safeParse(env.data.signed) : null;
   if (!env.success || !signed?.success) throw new UpdateRefusal('metadata_invalid', { role, why: 'schema' });
-  return { signed: signed.data, signatures: env.data.signatures };
+  let canonical: Uint8Array;
+  try {
+    canonical = Buffer.from(canonicalJson(env.data.signed), 'utf8');
+  } catch (err) {
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    // a value without a canonical form (-0, a lone surrogate): nothing could have signed it
+    throw new UpdateRefusal('metadata_invalid', { role, why: 'not canonical' });
+  }
+  return { signed: signed.data, signatures: env.data.signatures, canonical };
 }
 
-function requireThreshold(root: RootSigned, role: Role, env: Signed<unknown>): void {
-  const signers = validSigners(root, role, env);
+function requireThreshold(root: RootSigned, role: Role, env: Parsed<unknown>): void {
+  const signers = validSigners(root, role, env.canonical, env.signatures);
   const threshold = root.roles[role].threshold;
   if (signers.size < threshold) throw new UpdateRefusal(ROLE_THRESHOLD[role], { role, valid: signers.size, threshold });
 }
