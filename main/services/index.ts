@@ -254,6 +254,9 @@ export function createHandlers(s: MainServices): HandlerTable {
     policy: {
       get: () => s.policy.effective(),
     },
+    updates: {
+      status: () => s.updates.status(),
+    },
     settings: {
       setLanguage: async ({ language }) => {
         if (s.policy.isManaged('language')) {
@@ -371,6 +374,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
   const offs = [
     s.lock.onChange((st) => emit('lock:changed', st)),
     s.policy.onChange((p) => emit('policy:changed', p)),
+    s.updates.onChange((st) => emit('updates:changed', st)),
     s.session.onChange((st) => emit('session:changed', st)),
     s.agent.onChange((st) => emit('agent:changed', st)),
     s.agent.onNotice((n) => emit('agent:notice', n)),

@@ -1,12 +1,13 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { UpdateStatus } from '../../shared/ipc/contract';
 import type { ClientPolicy } from '../../shared/policy';
 import { errorFields, fallback, logFailure } from '../best-effort';
 import type { Logger } from '../ipc/dispatcher';
 import { consoleLogger } from '../log';
 import type { SecretVault } from '../secrets/vault';
 import { downloadArtifact, fetchMetadata, type DownloadLimits, type StreamFetch } from '../updates/download';
-import { chooseTarget, TrustedMetadata, UpdateRefusal, type RefusalCode, type VersionFloors } from '../updates/verify';
+import { chooseTarget, TrustedMetadata, UpdateRefusal, type VersionFloors } from '../updates/verify';
 
 /** An artifact whose every byte matched the signed size and sha512: what the installer is handed. */
 export interface VerifiedArtifact {
@@ -27,15 +28,7 @@ export interface Installer {
   install(artifact: VerifiedArtifact): Promise<void>;
 }
 
-export type UpdateStatus =
-  | { state: 'idle' }
-  | { state: 'disabled' }
-  | { state: 'unconfigured'; missing: 'updateUrl' | 'trustRoot' | 'fetch' }
-  | { state: 'up_to_date'; checkedAt: number }
-  | { state: 'not_in_rollout'; version: string; checkedAt: number }
-  | { state: 'ready'; version: string; required: boolean; checkedAt: number }
-  | { state: 'handed_over'; version: string; checkedAt: number }
-  | { state: 'refused'; code: RefusalCode | 'internal'; checkedAt: number };
+export type { UpdateStatus };
 
 export type UpdatePolicy = Pick<ClientPolicy, 'updates' | 'updateUrl' | 'updateChannel' | 'pinnedVersion'>;
 

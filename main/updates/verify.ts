@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import type { UPDATE_REFUSAL_CODES } from '../../shared/ipc/contract';
 import { canonicalJson, CanonicalJsonError } from './canonical-json';
 import {
   compareVersions,
@@ -14,34 +15,8 @@ import {
   type Target,
 } from './metadata';
 
-/** Why an update was refused: one stable code per check (docs/updates.md lists them). */
-export type RefusalCode =
-  | 'no_trust_root'
-  | 'fetch_failed'
-  | 'metadata_too_large'
-  | 'metadata_invalid'
-  | 'root_threshold'
-  | 'root_version'
-  | 'root_expired'
-  | 'root_rollback'
-  | 'timestamp_threshold'
-  | 'timestamp_expired'
-  | 'timestamp_rollback'
-  | 'release_hash_mismatch'
-  | 'release_threshold'
-  | 'release_version_mismatch'
-  | 'release_expired'
-  | 'release_rollback'
-  | 'no_target'
-  | 'pinned_not_found'
-  | 'pinned_below_minimum'
-  | 'downgrade'
-  | 'artifact_too_large'
-  | 'artifact_size_mismatch'
-  | 'artifact_hash_mismatch'
-  | 'download_stalled'
-  | 'download_timeout'
-  | 'download_failed';
+/** Why an update was refused: one stable code per check (the list is the IPC contract's; docs/updates.md explains each). */
+export type RefusalCode = (typeof UPDATE_REFUSAL_CODES)[number];
 
 export class UpdateRefusal extends Error {
   constructor(
