@@ -4,6 +4,13 @@ import { z } from 'zod';
 export const Theme = z.enum(['system', 'dark', 'light', 'high-contrast']);
 export type Theme = z.infer<typeof Theme>;
 
+/** An app version as Koe's releases number them: MAJOR.MINOR.PATCH with an optional pre-release (1.4.0-beta.2). */
+export const AppVersion = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-[0-9A-Za-z-]{1,32}(\.[0-9A-Za-z-]{1,32}){0,7})?$/, 'a version MAJOR.MINOR.PATCH[-pre]');
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
 /**
  * The client policy: what IT sets in the managed policy file and what the gateway's
  * org policy adds. Every field has a safe default so a PC with no policy file still
@@ -27,7 +34,19 @@ export const ClientPolicy = z
     idleTimeoutSeconds: z.number().int().min(30).max(86_400).default(300),
     contentProtection: z.boolean().default(true),
     blurOnFocusLoss: z.boolean().default(false),
+    /**
+     * Updates (docs/updates.md): `auto` verifies and hands the artifact to the installer, `notify`
+     * verifies and tells the user it is ready, `disabled` never asks the update feed.
+     */
+    updates: z.enum(['auto', 'notify', 'disabled']).default('notify'),
+    /** The signed update feed (any static HTTPS host; http only on loopback, for tests). None: no updates. */
+    updateUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => u.startsWith('https:') || LOOPBACK_HOSTS.has(new URL(u).hostname), 'https, or http on loopback only')
+      .optional(),
     updateChannel: z.enum(['stable', 'beta']).default('stable'),
+    /** Exactly this version (up or down) while set, if the signed feed still lists it on the channel. */
+    pinnedVersion: AppVersion.optional(),
     language: z.enum(['ja', 'en']).default('ja'),
     /** The user's choice unless set here; `system` follows the OS. */
     theme: Theme.default('system'),

@@ -26,6 +26,13 @@ export class DeviceIdentity {
     return { publicKey: this.publicKeyOf(privateKey), created: true };
   }
 
+  /** The public key if this PC already has one (null before the first enrolment); never creates one. */
+  async existingPublicKey(): Promise<string | null> {
+    if (this.key) return this.publicKeyOf(this.key);
+    const stored = await this.vault.get(ACCOUNT);
+    return stored ? this.publicKeyOf(createPrivateKey({ key: Buffer.from(stored, 'base64'), format: 'der', type: 'pkcs8' })) : null;
+  }
+
   async publicKey(): Promise<string> {
     return (await this.ensure()).publicKey;
   }

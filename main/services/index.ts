@@ -25,6 +25,9 @@ import { logFailure } from '../best-effort';
 import { GlobalShortcutService, type GlobalShortcutLike } from './global-shortcuts';
 import { RingAlertService, type NotificationFactory } from './ring-alert';
 import { TrayService, type TrayFactory } from './tray';
+import { UpdateService, type Installer } from './updates';
+import type { StreamFetch } from '../updates/download';
+import { createHash } from 'node:crypto';
 
 /** Everything main's services need from the outside world, injected (Electron objects included). */
 export interface MainDeps {
@@ -57,6 +60,12 @@ export interface MainDeps {
   notification?: NotificationFactory | null;
   /** Electron's Tray (main/index.ts adapts it); none in the dev host. */
   tray?: TrayFactory | null;
+  /**
+   * The updater's outside world (docs/updates.md): a fetch with a streamed body, the root of trust
+   * shipped in the app (null: this build has none, updates stay off), the CPU architecture, and the
+   * installer hand-over (none yet: a verified artifact is announced, not installed). None in the dev host.
+   */
+  updates?: { fetch: StreamFetch; trustRoot: Uint8Array | null; arch: string; installer?: Installer | null } | null;
 }
 
 export interface MainServices {
@@ -81,6 +90,7 @@ export interface MainServices {
   shortcuts: GlobalShortcutService;
   ringAlert: RingAlertService;
   tray: TrayService;
+  updates: UpdateService;
   deps: MainDeps;
 }
 
@@ -90,7 +100,7 @@ export interface MainServices {
  * the refresh token and username, are the session's and cleared by it). Every other service registers
  * with `session.holdsUserData()` (see createMainServices).
  */
-export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'resume', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'shortcuts', 'deps'] as const satisfies readonly (keyof MainServices)[];
+export const SERVICES_WITHOUT_USER_DATA = ['appInfo', 'settings', 'lock', 'resume', 'gatewayHealth', 'vault', 'identity', 'gateway', 'idle', 'rendererLog', 'shortcuts', 'updates', 'deps'] as const satisfies readonly (keyof MainServices)[];
 
 const outboxLog = consoleLogger('outbox');
 
@@ -214,7 +224,25 @@ export async function createMainServices(deps: MainDeps): Promise<MainServices> 
   session.holdsUserData('tray', () => tray.reset());
   // a notification naming a caller is the user's data: gone with the session (every way it ends)
   session.holdsUserData('ringAlert', () => ringAlert.stopAll());
-  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, ringAlert, tray, deps };
+  // Updates (docs/updates.md): the PC's, not the user's (the feed, the kept metadata, the device key's id)
+  const updates = new UpdateService({
+    fetch: deps.updates?.fetch ?? null,
+    trustRoot: deps.updates?.trustRoot ?? null,
+    policy: () => policy.effective().policy,
+    running: deps.app.getVersion(),
+    platform: deps.platform,
+    arch: deps.updates?.arch ?? process.arch,
+    dir: path.join(deps.userDataDir, 'updates'),
+    vault,
+    // the staged rollout's device: this PC's enrolment key (never created here: a PC not enrolled yet is outside a partial rollout)
+    deviceKeyId: async () => {
+      const key = await identity.existingPublicKey();
+      return key === null ? null : createHash('sha256').update(key).digest('hex');
+    },
+    now: () => deps.clock.now(),
+    installer: deps.updates?.installer ?? null,
+  });
+  return { appInfo, settings, policy, lock, gatewayHealth, vault, identity, gateway, session, link, sip, agent, supervision, outbox, idle, orgPolicy, rendererLog, resume, shortcuts, ringAlert, tray, updates, deps };
 }
 
 /** Main's IPC handlers: one per contract channel, typed by the contract. */
@@ -225,6 +253,9 @@ export function createHandlers(s: MainServices): HandlerTable {
     },
     policy: {
       get: () => s.policy.effective(),
+    },
+    updates: {
+      status: () => s.updates.status(),
     },
     settings: {
       setLanguage: async ({ language }) => {
@@ -343,6 +374,7 @@ export function wireEvents(s: MainServices, send: (event: EventName, payload: un
   const offs = [
     s.lock.onChange((st) => emit('lock:changed', st)),
     s.policy.onChange((p) => emit('policy:changed', p)),
+    s.updates.onChange((st) => emit('updates:changed', st)),
     s.session.onChange((st) => emit('session:changed', st)),
     s.agent.onChange((st) => emit('agent:changed', st)),
     s.agent.onNotice((n) => emit('agent:notice', n)),

@@ -362,6 +362,30 @@ export const OutboxSettled = z.strictObject({
 });
 export type OutboxSettled = z.infer<typeof OutboxSettled>;
 
+/** Why an update was refused (main/updates/verify.ts; docs/updates.md lists each). */
+export const UPDATE_REFUSAL_CODES = [
+  'no_trust_root', 'fetch_failed', 'metadata_too_large', 'metadata_invalid',
+  'root_threshold', 'root_version', 'root_expired', 'root_rollback',
+  'timestamp_threshold', 'timestamp_expired', 'timestamp_rollback',
+  'release_hash_mismatch', 'release_threshold', 'release_version_mismatch', 'release_expired', 'release_rollback',
+  'no_target', 'pinned_not_found', 'pinned_below_minimum', 'downgrade',
+  'artifact_too_large', 'artifact_size_mismatch', 'artifact_hash_mismatch',
+  'download_stalled', 'download_timeout', 'download_failed',
+] as const;
+const At = z.number();
+/** The updater's state (main/services/updates.ts); no URL, path or key in it. */
+export const UpdateStatus = z.discriminatedUnion('state', [
+  z.strictObject({ state: z.literal('idle') }),
+  z.strictObject({ state: z.literal('disabled') }),
+  z.strictObject({ state: z.literal('unconfigured'), missing: z.enum(['updateUrl', 'trustRoot', 'fetch']) }),
+  z.strictObject({ state: z.literal('up_to_date'), checkedAt: At }),
+  z.strictObject({ state: z.literal('not_in_rollout'), version: z.string().max(64), checkedAt: At }),
+  z.strictObject({ state: z.literal('ready'), version: z.string().max(64), required: z.boolean(), checkedAt: At }),
+  z.strictObject({ state: z.literal('handed_over'), version: z.string().max(64), checkedAt: At }),
+  z.strictObject({ state: z.literal('refused'), code: z.enum([...UPDATE_REFUSAL_CODES, 'internal']), checkedAt: At }),
+]);
+export type UpdateStatus = z.infer<typeof UpdateStatus>;
+
 export const contract = {
   invoke: {
     app: {
@@ -369,6 +393,10 @@ export const contract = {
     },
     policy: {
       get: channel(NoInput, EffectivePolicy),
+    },
+    updates: {
+      /** The updater's state now (then `updates:changed` events). */
+      status: channel(NoInput, UpdateStatus),
     },
     settings: {
       setLanguage: channel(z.object({ language: Language }).strict(), z.object({ language: Language }).strict()),
@@ -448,6 +476,7 @@ export const contract = {
   events: {
     'lock:changed': LockState,
     'policy:changed': EffectivePolicy,
+    'updates:changed': UpdateStatus,
     'session:changed': SessionState,
     'agent:changed': AgentSnapshot,
     'agent:notice': AgentNotice,

@@ -261,6 +261,7 @@ export function fakeKoe(opts: { agent?: 'ready' | 'not_ready'; language?: 'ja' |
   const api = {
     app: { info: () => ok({ name: 'Koe', version: '1.0.0', platform: 'linux', host: 'electron' as const, locale: 'ja-JP' }) },
     policy: { get: () => ok(policy) },
+    updates: { status: () => ok({ state: 'up_to_date' as const, checkedAt: 0 }) },
     gateway: {
       health: () => ok({ url: 'http://gw.test', reachable: true, version: '1', checkedAt: 0 }),
       link: () => ok({ phase: 'connected' as const, attempt: 0, retryInMs: null }),

@@ -33,6 +33,8 @@ describe('parseManagedPolicy', () => {
     ['{"idleTimeoutSeconds":120,"contentProtection":false}', { idleTimeoutSeconds: 120, contentProtection: false }],
     ['{"gatewayUrl":"https://gw.koe.example"}', { gatewayUrl: 'https://gw.koe.example' }],
     ['{"iceServers":[{"urls":"turn:t.koe.example","username":"u","credential":"c"}]}', { iceServers: [{ urls: 'turn:t.koe.example', username: 'u', credential: 'c' }] }],
+    ['{"updates":"auto","updateUrl":"https://updates.koe.example/feed/","pinnedVersion":"1.4.0-beta.2"}', { updates: 'auto', updateUrl: 'https://updates.koe.example/feed/', pinnedVersion: '1.4.0-beta.2' }],
+    ['{"updateUrl":"http://127.0.0.1:8080/feed/"}', { updateUrl: 'http://127.0.0.1:8080/feed/' }],
   ])('%s manages exactly the keys it sets: %j', (text, policy) => {
     // No zod defaults for keys the file did not set: each would count as "managed" and lock the user out of it.
     expect(parseManagedPolicy(text, FILE)).toEqual({ ok: true, policy, path: FILE });
@@ -56,6 +58,9 @@ describe('parseManagedPolicy', () => {
     ['{"language":"fr"}', 'language'],
     ['{"gatewayUrl":"ftp://gw.koe.example"}', 'gatewayUrl'],
     ['{"sipWssUrl":"https://sip.koe.example"}', 'sipWssUrl'],
+    ['{"updates":"silent"}', 'updates'],
+    ['{"updateUrl":"http://updates.koe.example/feed/"}', 'updateUrl'],
+    ['{"pinnedVersion":"1.4"}', 'pinnedVersion'],
     ['{"contentProtection":"yes"}', 'contentProtection'],
     ['{"iceServers":[{"urls":""}]}', 'iceServers.0.urls'],
     ['{"telemetry":true}', 'telemetry'],

@@ -1,4 +1,4 @@
-import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState, ResumeStatus } from '../../../shared/ipc/contract';
+import type { AppInfo, EffectivePolicy, GatewayHealth, Language, LockState, ResumeStatus, UpdateStatus } from '../../../shared/ipc/contract';
 import type { Theme } from '../../../shared/policy';
 import type { IpcError } from '../../../shared/ipc/result';
 import { koe } from '../koe';
@@ -12,6 +12,8 @@ export interface AppState {
   /** What main is doing after the PC woke up (main/session/resume.ts). */
   resume: ResumeStatus;
   gateway: GatewayHealth | null;
+  /** The updater's state in main (main/services/updates.ts), shown in About this app. */
+  updates: UpdateStatus | null;
   error: IpcError | null;
   load(): Promise<void>;
   refreshGateway(): Promise<void>;
@@ -32,15 +34,17 @@ export const useAppStore = userStore<AppState>('app', { error: null }, (set) => 
   lock: { locked: false, reason: null, since: null },
   resume: { phase: 'idle', run: 0, at: null },
   gateway: null,
+  updates: null,
   error: null,
 
   async load() {
-    const [info, policy, lock] = await Promise.all([koe().app.info({}), koe().policy.get({}), koe().lock.state({})]);
-    for (const r of [info, policy, lock]) if (!r.ok) return set({ error: r.error });
+    const [info, policy, lock, updates] = await Promise.all([koe().app.info({}), koe().policy.get({}), koe().lock.state({}), koe().updates.status({})]);
+    for (const r of [info, policy, lock, updates]) if (!r.ok) return set({ error: r.error });
     set({
       info: info.ok ? info.value : null,
       policy: policy.ok ? policy.value : null,
       lock: lock.ok ? lock.value : { locked: true, reason: null, since: null },
+      updates: updates.ok ? updates.value : null,
       error: null,
     });
   },
@@ -70,6 +74,7 @@ export const useAppStore = userStore<AppState>('app', { error: null }, (set) => 
       koe().on('lock:changed', (lock) => set({ lock })),
       koe().on('policy:changed', (policy) => set({ policy })),
       koe().on('resume:status', (resume) => set({ resume })),
+      koe().on('updates:changed', (updates) => set({ updates })),
     ];
     return () => offs.forEach((off) => off());
   },

@@ -298,6 +298,18 @@ export const en: Messages = {
     hostDevhost: 'Dev host',
     gatewayUrl: 'Gateway URL',
     managed: 'Set by your organisation’s policy',
+    updates: 'Updates',
+    update: {
+      idle: 'Not checked yet',
+      disabled: 'Turned off by your organisation’s policy',
+      unconfigured: 'Not set up on this PC',
+      up_to_date: 'Up to date',
+      not_in_rollout: 'Version {{version}} is being rolled out gradually; this PC gets it later',
+      ready: 'Version {{version}} is ready (verified)',
+      readyRequired: 'Version {{version}} is ready (verified; a required update)',
+      handed_over: 'Installing version {{version}}',
+      refused: 'Update refused (reason: {{code}})',
+    },
   },
   language: {
     label: 'Language',

@@ -298,6 +298,18 @@ export const ja = {
     hostDevhost: '開発用ホスト',
     gatewayUrl: 'ゲートウェイ URL',
     managed: '組織のポリシーで設定',
+    updates: 'アップデート',
+    update: {
+      idle: 'まだ確認していません',
+      disabled: '組織のポリシーで無効になっています',
+      unconfigured: 'この PC では設定されていません',
+      up_to_date: '最新です',
+      not_in_rollout: 'バージョン {{version}} は段階的に配信中です（この PC には後日届きます）',
+      ready: 'バージョン {{version}} の準備ができました（検証済み）',
+      readyRequired: 'バージョン {{version}} の準備ができました（検証済み・必須の更新）',
+      handed_over: 'バージョン {{version}} をインストールしています',
+      refused: '更新を拒否しました（理由: {{code}}）',
+    },
   },
   language: {
     label: '表示言語',

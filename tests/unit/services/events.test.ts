@@ -21,6 +21,7 @@ function controllableServices() {
     outbox: { onChange: () => () => undefined, onSettled: () => () => undefined },
     resume: { onChange: () => () => undefined },
     shortcuts: { onPressed: () => () => undefined },
+    updates: { onChange: () => () => undefined },
   } as unknown as MainServices;
   const emitLock = (s: unknown) => lockListeners.forEach((l) => l(s as LockState));
   const emitPolicy = (p: unknown) => policyListeners.forEach((l) => l(p as EffectivePolicy));
@@ -39,6 +40,15 @@ describe('wireEvents', () => {
     expect(sent.map(([e]) => e)).toEqual(['lock:changed', 'policy:changed']);
     expect(sent[0]![1]).toEqual({ locked: true, reason: 'manual', since: s.clock.now() });
     expect(sent[1]![1]).toMatchObject({ policy: { language: 'en' }, managedKeys: [] });
+  });
+
+  it('forwards the updater’s status (a check under a managed policy that turned updates off)', async () => {
+    const s = await makeServices({ managedPolicy: { updates: 'disabled' } });
+    dirs.push(s.userDataDir);
+    const sent: [string, unknown][] = [];
+    wireEvents(s, (event, payload) => sent.push([event, payload]));
+    await s.updates.check();
+    expect(sent).toEqual([['updates:changed', { state: 'disabled' }]]);
   });
 
   it.each([

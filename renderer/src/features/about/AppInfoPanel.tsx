@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import type { UpdateStatus } from '../../../../shared/ipc/contract';
 import { useAppStore } from '../../app/app-store';
 import { DisplaySettings } from '../../app/DisplaySettings';
 
@@ -6,6 +7,7 @@ export function AppInfoPanel() {
   const { t } = useTranslation();
   const info = useAppStore((s) => s.info);
   const policy = useAppStore((s) => s.policy);
+  const updates = useAppStore((s) => s.updates);
   if (!info || !policy) return null;
 
   return (
@@ -28,8 +30,29 @@ export function AppInfoPanel() {
             {policy.policy.gatewayUrl}
             {policy.managedKeys.includes('gatewayUrl') && <span className="badge">{t('about.managed')}</span>}
           </dd>
+          {updates && (
+            <>
+              <dt>{t('about.updates')}</dt>
+              <dd data-testid="update-status">{updateText(updates, t)}</dd>
+            </>
+          )}
         </dl>
       </details>
     </section>
   );
+}
+
+/** The updater's state in words (docs/updates.md); a refusal names its code for IT. */
+function updateText(u: UpdateStatus, t: (key: string, opts?: Record<string, unknown>) => string): string {
+  switch (u.state) {
+    case 'ready':
+      return t(u.required ? 'about.update.readyRequired' : 'about.update.ready', { version: u.version });
+    case 'not_in_rollout':
+    case 'handed_over':
+      return t(`about.update.${u.state}`, { version: u.version });
+    case 'refused':
+      return t('about.update.refused', { code: u.code });
+    default:
+      return t(`about.update.${u.state}`);
+  }
 }
