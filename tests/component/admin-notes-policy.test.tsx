@@ -1,42 +1,15 @@
 // The admin console's note editing policy (issue 18 item 5): notes.editWindowMinutes and
 // notes.closedNotesEditable in their own group, checked as the admin types with the gateway's own
 // schema (0-1440 whole minutes), saved as only what changed. The gateway is a fake `call`.
-import { cleanup, render, screen, waitFor } from '@testing-library/react';
+import { cleanup, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { I18nextProvider } from 'react-i18next';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../../shared/gateway/policy';
-import type { Permission } from '../../shared/gateway/permissions';
-import { createI18n } from '../../renderer/src/i18n';
-import { PolicySection } from '../../renderer/src/features/admin/policy/PolicySection';
-import type { AdminCall } from '../../renderer/src/features/admin/admin-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mountPolicySection } from './policy-harness';
 import { en } from '../../renderer/src/i18n/en';
 
 afterEach(() => cleanup());
 
-const can = (p: Permission) => ['policy:manage', 'users:read'].includes(p);
-const roles = async () => ({ roles: ['admin', 'operator'].map((key) => ({ id: crypto.randomUUID(), key, name: key, permissions: [], builtin: true })) });
-
-function setup(language: 'ja' | 'en') {
-  let stored: OrgPolicy = structuredClone(DEFAULT_ORG_POLICY);
-  const patches: any[] = [];
-  const call = vi.fn(async (name: string, input: { body?: any } = {}) => {
-    if (name === 'getPolicy') return { policy: stored };
-    if (name === 'listRoles') return roles();
-    if (name === 'patchPolicy') {
-      patches.push(input.body);
-      stored = { ...stored, notes: { ...stored.notes, ...input.body.notes } };
-      return { policy: stored };
-    }
-    throw new Error(`unexpected call ${name}`);
-  }) as unknown as AdminCall;
-  render(
-    <I18nextProvider i18n={createI18n(language)}>
-      <PolicySection can={can} call={call} />
-    </I18nextProvider>,
-  );
-  return { patches, stored: () => stored };
-}
+const setup = mountPolicySection;
 
 describe('org policy: editing notes', () => {
   it('ja: the window in minutes (checked as typed) and closed notes; only the changed field is saved', async () => {
