@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewaySocket } from '../../support/ws-waiter';
 import { BACKENDS, setup, type Harness, type TestUser } from '../gateway/harness';
+import { twoTeams } from './two-teams';
 
 describe.each(BACKENDS)('the raised hand on %s', (backend) => {
   let h: Harness;
@@ -32,21 +33,7 @@ describe.each(BACKENDS)('the raised hand on %s', (backend) => {
 
   beforeAll(async () => {
     h = await setup(backend);
-    op = await h.newUser('operator');
-    otherOp = await h.newUser('operator');
-    lead = await h.newUser('team_lead', 'lead');
-    leadB = await h.newUser('team_lead', 'lead');
-    const [teamA, teamB] = [randomUUID(), randomUUID()];
-    await h.db.insertInto('teams').values([{ id: teamA, org_id: h.orgId, name: 'A' }, { id: teamB, org_id: h.orgId, name: 'B' }]).execute();
-    await h.db
-      .insertInto('team_members')
-      .values([
-        { team_id: teamA, user_id: lead.id, member_role: 'lead' },
-        { team_id: teamA, user_id: op.id, member_role: 'operator' },
-        { team_id: teamB, user_id: leadB.id, member_role: 'lead' },
-        { team_id: teamB, user_id: otherOp.id, member_role: 'operator' },
-      ])
-      .execute();
+    ({ op, otherOp, lead, leadB } = await twoTeams(h));
     base = (await h.gw.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
     opSocket = await connect(op, `ws ${op.username}`);
     await opSocket.next((m) => m.type === 'operatorState');
