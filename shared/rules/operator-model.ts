@@ -8,7 +8,7 @@
 // Time is an input (event.at, ms since the epoch): deadlines live in the state, so a restarted
 // gateway resumes them (tick) instead of forgetting timers.
 //
-// Decisions (docs/operator-model.md says why):
+// Decisions (docs/telephony.md "Agent states" and docs/gateway.md "The operator model at the gateway" say why):
 //  - offered only when ready, connected, unlocked, with a microphone, and with no live call;
 //  - a ringing call nobody answers ends "no_answer" at the ring deadline: the agent is not ready
 //    ("missed"); a declined call: not ready ("declined"); a busy reply: not ready ("busy");
