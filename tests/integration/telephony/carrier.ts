@@ -324,15 +324,21 @@ export class Carrier {
    * RMS); `fromPort`: only what came from that source port (one call's media when several play).
    */
   heardBetween(from: number, to: number, hz: number, fromPort?: number): { share: number; dbfs: number; seconds: number } {
-    const chunks = this.heard.filter((h) => h.t >= from && h.t < to && (fromPort === undefined || h.port === fromPort));
-    const n = chunks.reduce((a, c) => a + c.samples.length, 0);
-    const pcm = new Float32Array(n);
-    let o = 0;
-    for (const c of chunks) for (const s of c.samples) pcm[o++] = s / 32768;
+    const pcm = this.heardBetweenPcm(from, to, fromPort);
+    const n = pcm.length;
     let sum = 0;
     for (const x of pcm) sum += x * x;
     const dbfs = n ? 10 * Math.log10(sum / n + 1e-12) : -120;
     return { share: toneShare(pcm, 8000, hz), dbfs, seconds: n / 8000 };
+  }
+
+  /** The audio that arrived between `from` and `to` (ms epoch), in order, as float samples at 8 kHz. */
+  heardBetweenPcm(from: number, to: number, fromPort?: number): Float32Array {
+    const chunks = this.heard.filter((h) => h.t >= from && h.t < to && (fromPort === undefined || h.port === fromPort));
+    const pcm = new Float32Array(chunks.reduce((a, c) => a + c.samples.length, 0));
+    let o = 0;
+    for (const c of chunks) for (const s of c.samples) pcm[o++] = s / 32768;
+    return pcm;
   }
 
   close() {
