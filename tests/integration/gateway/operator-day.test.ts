@@ -486,9 +486,16 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
    * (its gateway_instances row aged past 15 s), so the next gateway that starts releases the
    * connections it held. (Before issue 14 any start released every counted connection.)
    */
+  // A crash of h.gw: its heartbeat stops too (its next beat, every 5 s, would otherwise bring it
+  // back before the new instance looks: CI once saw the crashed socket still counted), and its
+  // row says it was last seen long ago. revive() is h.gw coming back (a heartbeat, the timer again).
   const crash = async () => {
+    const agents = h.gw.ctx.agents as unknown as { heartbeatTimer: ReturnType<typeof setInterval> | null };
+    if (agents.heartbeatTimer) clearInterval(agents.heartbeatTimer);
+    agents.heartbeatTimer = null;
     await h.db.updateTable('gateway_instances').set({ seen_at: new Date(0) }).where('id', '=', h.gw.ctx.bus.origin).execute();
   };
+  const revive = () => h.gw.ctx.agents.recoverConnections();
 
   it('a restarted gateway on the same database resumes the state and its deadlines (and recovers connections a crash left counted)', async () => {
     const { u, c } = await readyOperator();
@@ -516,6 +523,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
       expect(invariantProblems(after.state)).toEqual([]);
     } finally {
       await gw2.close();
+      await revive();
     }
     await c.close();
   });
@@ -545,6 +553,7 @@ describe.each(BACKENDS)('the operator\'s day at the gateway on %s', (backend) =>
       await gw2.ctx.agents.idle();
     } finally {
       await gw2.close();
+      await revive();
     }
     await c.close();
   });
