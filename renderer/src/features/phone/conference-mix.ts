@@ -16,6 +16,8 @@
 // Pure of the browser: the audio graph and the MediaStream constructor are injected (the unit
 // test drives a fake graph; the app passes `new AudioContext()` and `new MediaStream([track])`).
 
+import { logFailure } from '../../log';
+
 /** The part of a MediaStreamTrack the mix uses. */
 export interface MixTrack {
   readonly kind: string;
@@ -114,13 +116,13 @@ export class ConferenceMix {
       }
       return mix;
     } catch (err) {
-      for (const l of replaced) await l.leg.sender.replaceTrack(l.original).catch(() => undefined);
+      for (const l of replaced) await l.leg.sender.replaceTrack(l.original).catch((e: unknown) => logFailure('putting a call\'s own microphone back after a failed join', e));
       for (const l of built) {
         l.other?.disconnect();
         l.dest.disconnect();
       }
       mix?.micSource.disconnect();
-      await ctx.close().catch(() => undefined);
+      await ctx.close().catch((e: unknown) => logFailure('closing the audio graph of a failed join', e));
       throw err;
     }
   }
