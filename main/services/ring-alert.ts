@@ -1,6 +1,7 @@
 import type { Logger } from '../ipc/dispatcher';
 import type { Language } from '../../shared/ipc/contract';
 import { logFailure } from '../best-effort';
+import { bringToFront } from './window-front';
 
 /** The part of an Electron Notification this service uses. */
 export interface NotificationLike {
@@ -111,10 +112,6 @@ export class RingAlertService {
   }
 
   private bringBack(): void {
-    const w = this.window;
-    if (!w || w.isDestroyed()) return;
-    if (w.isMinimized()) w.restore();
-    w.show();
-    w.focus();
+    bringToFront(this.window);
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../ipc/dispatcher';
 import type { AgentSnapshot, Language } from '../../shared/ipc/contract';
 import { logFailure } from '../best-effort';
 import { trayIcon, type TrayIconImage, type TrayState } from './tray-icons';
+import { bringToFront, type FrontWindowLike } from './window-front';
 
 /** One item of the tray's menu (Electron's MenuItemConstructorOptions, the part used here). */
 export interface TrayMenuItem {
@@ -22,13 +23,7 @@ export interface TrayLike {
 export type TrayFactory = (icon: TrayIconImage) => TrayLike;
 
 /** The part of the BrowserWindow the tray brings back. */
-export interface TrayWindowLike {
-  isDestroyed(): boolean;
-  isMinimized(): boolean;
-  restore(): void;
-  show(): void;
-  focus(): void;
-}
+export type TrayWindowLike = FrontWindowLike;
 
 const TEXT: Record<Language, { state: Record<TrayState, string>; link: Partial<Record<AgentSnapshot['link'], string>>; show: string }> = {
   ja: {
@@ -141,12 +136,8 @@ export class TrayService {
   }
 
   private bringBack(): void {
-    const w = this.window;
-    if (!w || w.isDestroyed()) return;
     try {
-      if (w.isMinimized()) w.restore();
-      w.show();
-      w.focus();
+      bringToFront(this.window);
     } catch (err) {
       logFailure(this.log, 'bringing the window back from the tray', err);
     }
